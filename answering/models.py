@@ -1,0 +1,191 @@
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import Client
+from clients.months import month_bounds
+from clients.phones import format_phone
+
+
+class Category(models.TextChoices):
+    NORMAL = "normal", _("通常")
+    SALES = "sales", _("営業電話")
+    GREY = "grey", _("営業の可能性あり")
+    NUISANCE = "nuisance", _("いたずら・嫌がらせ・無言")
+
+
+# Sales calls are neither billed nor reported; every other category is both.
+REPORTED_CATEGORIES = (Category.NORMAL, Category.GREY, Category.NUISANCE)
+
+
+class MissingReason(models.TextChoices):
+    REFUSED = "refused", _("先方が名乗らなかった・教えてもらえなかった")
+    HUNG_UP = "hung_up", _("お伺いする前に切られた")
+    CLIENT_KNOWS = "client_knows", _("番号はご存じとのこと")
+    OTHER = "other", _("その他")
+
+
+class CallQuerySet(models.QuerySet["Call"]):
+    def counted(self) -> "CallQuerySet":
+        """Calls that count for billing: everything but sales calls.
+
+        The free trial is a billing rule and is applied by billing itself.
+        """
+        return self.exclude(category=Category.SALES)
+
+    def reported(self) -> "CallQuerySet":
+        return self.exclude(category=Category.SALES)
+
+    def in_month(self, month: dt.date) -> "CallQuerySet":
+        start, end = month_bounds(month)
+        return self.filter(received_at__gte=start, received_at__lt=end)
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> "CallQuerySet":
+        return self.filter(received_at__gte=start, received_at__lt=end)
+
+
+def _present_or_reason(field: str) -> Q:
+    return ~Q(**{field: ""}) | ~Q(**{f"{field}_missing_reason": ""})
+
+
+class Call(models.Model):
+    """One answered call, as the operator logged it."""
+
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="calls", verbose_name=_("顧客")
+    )
+    received_at = models.DateTimeField(_("受電日時"))
+    category = models.CharField(
+        _("分類"), max_length=20, choices=Category.choices, default=Category.NORMAL
+    )
+    dialed_number = models.CharField(_("着信番号"), max_length=20, blank=True)
+    caller_number = models.CharField(
+        _("発信者番号"), max_length=20, blank=True, help_text=_("着信時に表示された番号（E.164）")
+    )
+    caller_name = models.CharField(_("お名前"), max_length=100, blank=True)
+    caller_name_missing_reason = models.CharField(
+        _("お名前を伺えなかった理由"), max_length=20, choices=MissingReason.choices, blank=True
+    )
+    caller_company = models.CharField(_("会社名"), max_length=200, blank=True)
+    callback_number = models.CharField(_("折り返し先"), max_length=20, blank=True)
+    callback_number_missing_reason = models.CharField(
+        _("折り返し先を伺えなかった理由"), max_length=20, choices=MissingReason.choices, blank=True
+    )
+    purpose = models.TextField(_("用件"), blank=True)
+    purpose_missing_reason = models.CharField(
+        _("用件を伺えなかった理由"), max_length=20, choices=MissingReason.choices, blank=True
+    )
+    missing_note = models.CharField(_("伺えなかった理由の補足"), max_length=200, blank=True)
+    addressee = models.CharField(_("宛先（担当者）"), max_length=100, blank=True)
+    is_urgent = models.BooleanField(_("お急ぎ"), default=False)
+    is_angry = models.BooleanField(_("お怒り"), default=False)
+    is_troubled = models.BooleanField(_("お困り"), default=False)
+    demeanour_note = models.CharField(_("様子のメモ"), max_length=200, blank=True)
+    note = models.TextField(_("メモ"), blank=True)
+    surcharge_yen = models.PositiveIntegerField(_("割増料金（円）"), default=0)
+    surcharge_reason = models.CharField(_("割増の理由"), max_length=200, blank=True)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("記録者"),
+    )
+    created_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    personal_data_erased_at = models.DateTimeField(
+        _("個人情報の消去日時"), null=True, blank=True
+    )
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("受電")
+        verbose_name_plural = _("受電")
+        indexes = [
+            models.Index(fields=["client", "-received_at", "-id"], name="call_client_recent"),
+            models.Index(fields=["client", "caller_number"], name="call_client_caller"),
+            models.Index(fields=["received_at"], name="call_received_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(surcharge_yen=0) | ~Q(surcharge_reason=""),
+                name="call_surcharge_has_reason",
+                violation_error_message=_("割増料金には理由が必要です。"),
+            ),
+            # A reported call never has a silently blank name, purpose or callback
+            # number: each one holds a value or the reason it was not obtained.
+            models.CheckConstraint(
+                condition=Q(category=Category.SALES)
+                | Q(personal_data_erased_at__isnull=False)
+                | (
+                    _present_or_reason("caller_name")
+                    & _present_or_reason("callback_number")
+                    & _present_or_reason("purpose")
+                ),
+                name="call_reported_fields_present",
+                violation_error_message=_(
+                    "お名前・用件・折り返し先は、内容か伺えなかった理由のどちらかが必要です。"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.caller_name or self.get_category_display()
+        return f"{self.received_at:%Y-%m-%d %H:%M} {who}"
+
+    @property
+    def is_counted(self) -> bool:
+        return self.category != Category.SALES
+
+    @property
+    def is_reported(self) -> bool:
+        return self.category in REPORTED_CATEGORIES
+
+    @property
+    def callback_number_display(self) -> str:
+        return format_phone(self.callback_number)
+
+    @property
+    def caller_number_display(self) -> str:
+        return format_phone(self.caller_number)
+
+    @property
+    def demeanour_labels(self) -> list[str]:
+        labels = []
+        if self.is_urgent:
+            labels.append(str(_("お急ぎ")))
+        if self.is_angry:
+            labels.append(str(_("お怒り")))
+        if self.is_troubled:
+            labels.append(str(_("お困り")))
+        return labels
+
+
+class CallRevision(models.Model):
+    """What a correction changed on a call: who, when, and the old and new values."""
+
+    call = models.ForeignKey(
+        Call, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("受電")
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("訂正者"),
+    )
+    changed_at = models.DateTimeField(_("訂正日時"), auto_now_add=True)
+    changes = models.JSONField(_("変更内容"), help_text=_("{項目: [旧, 新]}"))
+
+    class Meta:
+        ordering = ["call", "changed_at", "id"]
+        verbose_name = _("受電の訂正履歴")
+        verbose_name_plural = _("受電の訂正履歴")
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.changed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,413 @@
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from clients.phones import format_phone
+
+EXTRA_NUMBER_FEE_YEN = 1100  # per lent number beyond the first, and per FAX number
+EXTRA_RECIPIENT_FEE_YEN = 210  # per recipient person beyond the free ones
+FREE_RECIPIENT_PERSONS = 3
+TRIAL_DAYS = 10
+
+
+class Plan(models.Model):
+    class Code(models.TextChoices):
+        SMALL = "small", _("スモール")
+        HALF = "half", _("ハーフ")
+        STANDARD = "standard", _("スタンダード")
+
+    code = models.CharField(_("コード"), max_length=20, choices=Code.choices, unique=True)
+    name = models.CharField(_("プラン名"), max_length=50)
+    display_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["display_order", "id"]
+        verbose_name = _("プラン")
+        verbose_name_plural = _("プラン")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def price_on(self, day: dt.date) -> "PlanPrice":
+        """The price in force on ``day`` (prices are effective-dated)."""
+        price = self.prices.filter(valid_from__lte=day).order_by("-valid_from").first()
+        if price is None:
+            raise PlanPrice.DoesNotExist(f"No price for {self} on {day}")
+        return price
+
+
+class PlanPrice(models.Model):
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="prices", verbose_name=_("プラン")
+    )
+    valid_from = models.DateField(_("適用開始日"))
+    monthly_fee_yen = models.PositiveIntegerField(_("月額基本料金（税込・円）"))
+    included_calls = models.PositiveIntegerField(_("基本料金内の件数"))
+    per_call_yen = models.PositiveIntegerField(_("超過1件あたり（税込・円）"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "-valid_from"]
+        verbose_name = _("プラン料金")
+        verbose_name_plural = _("プラン料金")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "valid_from"], name="plan_price_unique_valid_from"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.valid_from:%Y-%m-%d}〜 {self.monthly_fee_yen:,}円"
+
+
+class Client(models.Model):
+    class Status(models.TextChoices):
+        TRIAL = "trial", _("無料お試し中")
+        ACTIVE = "active", _("契約中")
+        CANCELLED = "cancelled", _("解約")
+
+    name = models.CharField(_("会社名"), max_length=200)
+    name_kana = models.CharField(_("会社名（カナ）"), max_length=200, blank=True)
+    announce_name = models.CharField(
+        _("名乗り"),
+        max_length=200,
+        help_text=_("オペレーターが電話に出るときに名乗る名前（例: 株式会社〇〇でございます）"),
+    )
+    status = models.CharField(
+        _("状態"), max_length=20, choices=Status.choices, default=Status.TRIAL
+    )
+    trial_started_on = models.DateField(_("お試し開始日"), null=True, blank=True)
+    contract_started_on = models.DateField(_("契約開始日"), null=True, blank=True)
+    cancelled_on = models.DateField(
+        _("解約日"),
+        null=True,
+        blank=True,
+        help_text=_("解約は月末に効力を生じます。月末日を入れてください。"),
+    )
+    own_number = models.CharField(
+        _("お客様の電話番号（転送元）"),
+        max_length=20,
+        blank=True,
+        db_index=True,
+        help_text=_("転送利用のとき、お客様の元の番号（E.164で保存）"),
+    )
+    report_by_email = models.BooleanField(_("メールで報告"), default=True)
+    report_by_chatwork = models.BooleanField(_("チャットワークで報告"), default=False)
+    chatwork_room_id = models.CharField(_("チャットワークのルームID"), max_length=20, blank=True)
+    operator_notes = models.TextField(
+        _("応答メモ"),
+        blank=True,
+        help_text=_("事業内容、担当者、伝えること・伝えないことなど、オペレーター向けの指示"),
+    )
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name_kana", "name", "id"]
+        verbose_name = _("顧客")
+        verbose_name_plural = _("顧客")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(report_by_email=True) | Q(report_by_chatwork=True),
+                name="client_has_a_report_channel",
+                violation_error_message=_("報告方法を少なくとも1つ選んでください。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(report_by_chatwork=False) | ~Q(chatwork_room_id=""),
+                name="client_chatwork_needs_room",
+                violation_error_message=_(
+                    "チャットワークで報告するにはルームIDが必要です。"
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | Q(cancelled_on__isnull=False),
+                name="client_cancelled_has_date",
+                violation_error_message=_("解約の顧客には解約日が必要です。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def trial_ends_on(self) -> dt.date | None:
+        """Last day of the free trial (10 days, the start day included)."""
+        if self.trial_started_on is None:
+            return None
+        return self.trial_started_on + dt.timedelta(days=TRIAL_DAYS - 1)
+
+    @property
+    def own_number_display(self) -> str:
+        return format_phone(self.own_number)
+
+
+class ClientPerson(models.Model):
+    """Someone at the client whom callers may ask for (shown to operators)."""
+
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="people", verbose_name=_("顧客")
+    )
+    name = models.CharField(_("氏名"), max_length=100)
+    name_kana = models.CharField(_("氏名（カナ）"), max_length=100, blank=True)
+    title = models.CharField(_("役職・担当"), max_length=100, blank=True)
+    note = models.CharField(_("メモ"), max_length=200, blank=True)
+    display_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["client", "display_order", "id"]
+        verbose_name = _("お客様の担当者")
+        verbose_name_plural = _("お客様の担当者")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.title}）" if self.title else self.name
+
+
+class ReportRecipientQuerySet(models.QuerySet["ReportRecipient"]):
+    def active_on(self, day: dt.date) -> "ReportRecipientQuerySet":
+        return self.filter(Q(active_from__lte=day), Q(active_to__isnull=True) | Q(active_to__gte=day))
+
+
+class ReportRecipient(models.Model):
+    """A person who receives call reports by e-mail: a PC and/or a mobile address.
+
+    Rows are never deleted when someone stops receiving reports: ``active_to`` is
+    set instead, so the monthly fee can count the peak number of persons.
+    """
+
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="recipients", verbose_name=_("顧客")
+    )
+    name = models.CharField(_("氏名"), max_length=100)
+    pc_email = models.EmailField(_("PCメールアドレス"), blank=True)
+    mobile_email = models.EmailField(_("携帯メールアドレス"), blank=True)
+    active_from = models.DateField(_("報告開始日"))
+    active_to = models.DateField(_("報告終了日"), null=True, blank=True)
+
+    objects = ReportRecipientQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["client", "active_from", "id"]
+        verbose_name = _("報告先")
+        verbose_name_plural = _("報告先")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(pc_email="") | ~Q(mobile_email=""),
+                name="recipient_has_an_address",
+                violation_error_message=_(
+                    "PCか携帯のメールアドレスを少なくとも1つ入力してください。"
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(active_to__isnull=True) | Q(active_to__gte=models.F("active_from")),
+                name="recipient_active_range_ordered",
+                violation_error_message=_("報告終了日は報告開始日以降にしてください。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_active_on(self, day: dt.date) -> bool:
+        return self.active_from <= day and (self.active_to is None or self.active_to >= day)
+
+
+class LentNumber(models.Model):
+    """A number the company owns and lends: Tokyo 03, 050, or FAX."""
+
+    class Kind(models.TextChoices):
+        TOKYO_03 = "03", _("東京03番号")
+        IP_050 = "050", _("050番号")
+        FAX = "fax", _("FAX番号")
+
+    number = models.CharField(_("番号（E.164）"), max_length=20, unique=True)
+    kind = models.CharField(_("種類"), max_length=10, choices=Kind.choices)
+    note = models.CharField(_("メモ"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("貸出番号")
+        verbose_name_plural = _("貸出番号")
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        return format_phone(self.number)
+
+
+class NumberAssignmentQuerySet(models.QuerySet["NumberAssignment"]):
+    def current(self) -> "NumberAssignmentQuerySet":
+        return self.filter(released_on__isnull=True)
+
+    def held_during(self, first_day: dt.date, last_day: dt.date) -> "NumberAssignmentQuerySet":
+        """Assignments that held the number on at least one day of the range."""
+        return self.filter(
+            Q(assigned_on__lte=last_day),
+            Q(released_on__isnull=True) | Q(released_on__gte=first_day),
+        )
+
+
+class NumberAssignment(models.Model):
+    """One period during which a client holds a lent number, for exactly one use.
+
+    ``released_on`` is the last day the client held the number. A number has at
+    most one open assignment (a partial unique constraint), so it can never serve
+    two clients, or two uses, at once.
+    """
+
+    class Use(models.TextChoices):
+        FORWARDING = "forwarding", _("転送利用")
+        LISTED = "listed", _("表記利用")
+        FAX = "fax", _("FAX")
+
+    number = models.ForeignKey(
+        LentNumber,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("番号"),
+    )
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="number_assignments",
+        verbose_name=_("顧客"),
+    )
+    use = models.CharField(_("利用方法"), max_length=20, choices=Use.choices)
+    assigned_on = models.DateField(_("貸出開始日"))
+    released_on = models.DateField(_("返却日"), null=True, blank=True)
+
+    objects = NumberAssignmentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-assigned_on", "id"]
+        verbose_name = _("番号の貸出")
+        verbose_name_plural = _("番号の貸出")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number"],
+                condition=Q(released_on__isnull=True),
+                name="number_one_open_assignment",
+                violation_error_message=_("この番号はすでに貸出中です。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(released_on__isnull=True)
+                | Q(released_on__gte=models.F("assigned_on")),
+                name="assignment_release_after_assign",
+                violation_error_message=_("返却日は貸出開始日以降にしてください。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} → {self.client}（{self.get_use_display()}）"
+
+
+class ClientPlanQuerySet(models.QuerySet["ClientPlan"]):
+    def in_force_for(self, month: dt.date) -> "ClientPlanQuerySet":
+        return self.filter(effective_month__lte=month).order_by("-effective_month")
+
+
+class ClientPlan(models.Model):
+    """A client's plan from ``effective_month`` (the 1st of a month) onward.
+
+    A change asked for in month M takes effect on the 1st of M+1; a second request
+    in the same month replaces the first (unique per client and month).
+    """
+
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="plan_history", verbose_name=_("顧客")
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="client_plans", verbose_name=_("プラン")
+    )
+    effective_month = models.DateField(_("適用開始月"))
+    requested_at = models.DateTimeField(_("申込日時"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("登録者"),
+    )
+
+    objects = ClientPlanQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["client", "-effective_month"]
+        verbose_name = _("プラン履歴")
+        verbose_name_plural = _("プラン履歴")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "effective_month"], name="client_plan_one_per_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_month__day=1), name="client_plan_starts_on_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.effective_month:%Y年%m月}〜 {self.plan}"
+
+
+class User(AbstractUser):
+    """Everyone who logs in. Admins are staff; client users belong to one client."""
+
+    class Role(models.TextChoices):
+        OPERATOR = "operator", _("オペレーター")
+        ADMIN = "admin", _("管理者")
+        CLIENT = "client", _("お客様")
+
+    role = models.CharField(_("役割"), max_length=20, choices=Role.choices, default=Role.OPERATOR)
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("顧客"),
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("ユーザー")
+        verbose_name_plural = _("ユーザー")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role="client") & Q(client__isnull=False))
+                | (~Q(role="client") & Q(client__isnull=True)),
+                name="user_client_iff_client_role",
+                violation_error_message=_(
+                    "お客様ユーザーには顧客を1つだけ、それ以外のユーザーには顧客なしを設定してください。"
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="client") | Q(is_staff=False, is_superuser=False),
+                name="user_client_never_staff",
+                violation_error_message=_("お客様ユーザーを管理者にすることはできません。"),
+            ),
+        ]
+
+    @property
+    def is_operator_or_admin(self) -> bool:
+        return self.role in (self.Role.OPERATOR, self.Role.ADMIN)
+
+    @property
+    def is_client_user(self) -> bool:
+        return self.role == self.Role.CLIENT

@@ -1,0 +1,57 @@
+"""Billing months and Japan-time edges.
+
+A billing month is the ``date`` of its first day. Month boundaries are aware
+datetimes in Asia/Tokyo, never UTC: 00:30 JST on the 1st is still the previous
+day in UTC, yet it belongs to the new month.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def japan_now(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or timezone.now()).astimezone(JST)
+
+
+def japan_today(now: dt.datetime | None = None) -> dt.date:
+    return japan_now(now).date()
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    month = month_start(month)
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+def previous_month(month: dt.date) -> dt.date:
+    return (month_start(month) - dt.timedelta(days=1)).replace(day=1)
+
+
+def month_end(month: dt.date) -> dt.date:
+    """Last day of the month."""
+    return next_month(month) - dt.timedelta(days=1)
+
+
+def days_in_month(month: dt.date) -> int:
+    return month_end(month).day
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the month as aware datetimes in Japan time."""
+    start = dt.datetime.combine(month_start(month), dt.time.min, tzinfo=JST)
+    end = dt.datetime.combine(next_month(month), dt.time.min, tzinfo=JST)
+    return start, end
+
+
+def parse_month(text: str) -> dt.date:
+    """``2026-10`` (or ``2026/10``) -> date(2026, 10, 1). Raises ValueError."""
+    cleaned = text.strip().replace("/", "-")
+    year_text, _, month_text = cleaned.partition("-")
+    return dt.date(int(year_text), int(month_text), 1)

@@ -1,0 +1,67 @@
+"""Japanese phone numbers: parse any common format, store E.164, show hyphenated.
+
+Operators type numbers in every shape (``03-1234-5678``, ``0312345678``,
+``+81312345678``, full-width digits); the phonenumbers library knows Japan's
+numbering plan, including where the hyphens go.
+"""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+REGION = "JP"
+
+_ACCEPTED_TYPES = {
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    phonenumbers.PhoneNumberType.VOIP,  # 050
+    phonenumbers.PhoneNumberType.TOLL_FREE,  # 0120, 0800
+    phonenumbers.PhoneNumberType.SHARED_COST,  # 0570
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.PAGER,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+}
+
+
+def normalize_phone(text: str) -> str:
+    """Return the number in E.164 (``+81312345678``) or raise ValidationError."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError(_("電話番号を入力してください。"), code="required")
+    try:
+        number = phonenumbers.parse(raw, REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            _("電話番号として読み取れません（例: 03-1234-5678、090-1234-5678）。"),
+            code="invalid",
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("「%(value)s」は有効な電話番号ではありません。桁数と市外局番を確認してください。"),
+            code="invalid",
+            params={"value": raw},
+        )
+    if number.country_code == 81 and phonenumbers.number_type(number) not in _ACCEPTED_TYPES:
+        raise ValidationError(_("この種類の番号は受け付けできません。"), code="invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalize_phone(text: str) -> str | None:
+    try:
+        return normalize_phone(text)
+    except ValidationError:
+        return None
+
+
+def format_phone(e164: str) -> str:
+    """E.164 -> the hyphenated form people read aloud (``03-1234-5678``)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code == 81:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,117 @@
+"""Reads about clients that other apps and pages share."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from clients.models import (
+    EXTRA_NUMBER_FEE_YEN,
+    EXTRA_RECIPIENT_FEE_YEN,
+    FREE_RECIPIENT_PERSONS,
+    Client,
+    ClientPlan,
+    NumberAssignment,
+    ReportRecipient,
+)
+from clients.months import month_end, month_start
+from clients.phones import try_normalize_phone
+
+
+def plan_in_force(*, client: Client, month: dt.date) -> ClientPlan | None:
+    return (
+        ClientPlan.objects.select_related("plan")
+        .filter(client=client)
+        .in_force_for(month_start(month))
+        .first()
+    )
+
+
+def recipient_peak(*, recipients: list[ReportRecipient], month: dt.date) -> int:
+    """Highest number of persons active on any single day of the month.
+
+    The count only changes on a day someone starts, so it is enough to look at
+    the month's first day and at each start day inside the month.
+    """
+    first, last = month_start(month), month_end(month)
+    in_month = [
+        r for r in recipients if r.active_from <= last and (r.active_to is None or r.active_to >= first)
+    ]
+    days = {first} | {r.active_from for r in in_month if r.active_from > first}
+    return max((sum(1 for r in in_month if r.is_active_on(day)) for day in days), default=0)
+
+
+def numbers_held_in_month(
+    *, client: Client, month: dt.date
+) -> list[NumberAssignment]:
+    first, last = month_start(month), month_end(month)
+    return list(
+        NumberAssignment.objects.filter(client=client)
+        .held_during(first, last)
+        .select_related("number")
+        .order_by("assigned_on", "id")
+    )
+
+
+@dataclass(frozen=True)
+class MonthlyExtras:
+    """What extra numbers and recipients add to a client's monthly fee."""
+
+    numbers_held: int
+    extra_numbers: int
+    extra_numbers_yen: int
+    recipient_peak: int
+    extra_recipients: int
+    extra_recipients_yen: int
+
+    @property
+    def total_yen(self) -> int:
+        return self.extra_numbers_yen + self.extra_recipients_yen
+
+
+def monthly_extras(*, client: Client, month: dt.date) -> MonthlyExtras:
+    # Every number held on a day of the month counts; the first one is included.
+    held = len({a.number_id for a in numbers_held_in_month(client=client, month=month)})
+    extra_numbers = max(held - 1, 0)
+    peak = recipient_peak(recipients=list(client.recipients.all()), month=month)
+    extra_recipients = max(peak - FREE_RECIPIENT_PERSONS, 0)
+    return MonthlyExtras(
+        numbers_held=held,
+        extra_numbers=extra_numbers,
+        extra_numbers_yen=extra_numbers * EXTRA_NUMBER_FEE_YEN,
+        recipient_peak=peak,
+        extra_recipients=extra_recipients,
+        extra_recipients_yen=extra_recipients * EXTRA_RECIPIENT_FEE_YEN,
+    )
+
+
+def find_assignment_by_dialed(*, dialed: str) -> tuple[str | None, NumberAssignment | None]:
+    """Who holds the dialed number now: (E.164 or None when unreadable, assignment)."""
+    e164 = try_normalize_phone(dialed)
+    if e164 is None:
+        return None, None
+    assignment = (
+        NumberAssignment.objects.current()
+        .filter(number__number=e164)
+        .select_related("client", "number")
+        .first()
+    )
+    return e164, assignment
+
+
+def search_clients(*, text: str, limit: int = 20) -> list[Client]:
+    """Clients by lent number, own (forwarded) number, name or kana."""
+    text = text.strip()
+    if not text:
+        return []
+    condition = Q(name__icontains=text) | Q(name_kana__icontains=text) | Q(
+        announce_name__icontains=text
+    )
+    e164 = try_normalize_phone(text)
+    if e164:
+        condition |= Q(own_number=e164) | Q(
+            number_assignments__number__number=e164,
+            number_assignments__released_on__isnull=True,
+        )
+    return list(Client.objects.filter(condition).distinct()[:limit])
+

@@ -1,0 +1,178 @@
+"""Use cases on clients, numbers, plans and recipients."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clients.models import (
+    Client,
+    ClientPlan,
+    LentNumber,
+    NumberAssignment,
+    Plan,
+    ReportRecipient,
+)
+from clients.months import japan_today, month_start, next_month
+from clients.phones import normalize_phone
+
+PLAN_CHANGE_WARNING_THRESHOLD = 2  # more changes than this in 12 months: warn admins
+
+
+@transaction.atomic
+def register_lent_number(*, number: str, kind: str, note: str = "") -> LentNumber:
+    e164 = normalize_phone(number)
+    if LentNumber.objects.filter(number=e164).exists():
+        raise ValidationError(_("この番号はすでに登録されています。"))
+    return LentNumber.objects.create(number=e164, kind=kind, note=note)
+
+
+def quarantine_ends_on(lent_number: LentNumber) -> dt.date | None:
+    """First day the number may be lent again, or None when it never rested."""
+    last = (
+        lent_number.assignments.filter(released_on__isnull=False)
+        .order_by("-released_on")
+        .values_list("released_on", flat=True)
+        .first()
+    )
+    if last is None:
+        return None
+    return last + dt.timedelta(days=settings.NUMBER_QUARANTINE_DAYS + 1)
+
+
+@transaction.atomic
+def assign_number(
+    *,
+    lent_number: LentNumber,
+    client: Client,
+    use: str,
+    assigned_on: dt.date | None = None,
+) -> NumberAssignment:
+    """Lend a number to a client for exactly one use.
+
+    Refuses a number that another (or the same) client holds, one still resting
+    after its last release, and a use that does not fit the kind of number.
+    """
+    assigned_on = assigned_on or japan_today()
+    # Lock the number row so two admins cannot lend it at the same moment.
+    lent_number = LentNumber.objects.select_for_update().get(pk=lent_number.pk)
+    current = lent_number.assignments.current().select_related("client").first()
+    if current is not None:
+        if current.client_id == client.pk:
+            raise ValidationError(
+                _(
+                    "%(number)s はすでにこの顧客に「%(use)s」で貸出中です。"
+                    "1つの番号を2つの用途に使うことはできません。別の番号を貸し出してください。"
+                )
+                % {"number": lent_number.display, "use": current.get_use_display()}
+            )
+        raise ValidationError(
+            _("%(number)s は別の顧客（%(client)s）に貸出中です。")
+            % {"number": lent_number.display, "client": current.client.name}
+        )
+    available_on = quarantine_ends_on(lent_number)
+    if available_on is not None and assigned_on < available_on:
+        raise ValidationError(
+            _("%(number)s は返却後の休止期間中です。%(date)s から貸し出せます。")
+            % {"number": lent_number.display, "date": f"{available_on:%Y-%m-%d}"}
+        )
+    is_fax_number = lent_number.kind == LentNumber.Kind.FAX
+    if is_fax_number != (use == NumberAssignment.Use.FAX):
+        raise ValidationError(
+            _("FAX番号はFAX用途にだけ、電話番号は転送利用か表記利用にだけ使えます。")
+        )
+    return NumberAssignment.objects.create(
+        number=lent_number, client=client, use=use, assigned_on=assigned_on
+    )
+
+
+@transaction.atomic
+def release_number(
+    *, assignment: NumberAssignment, released_on: dt.date | None = None
+) -> NumberAssignment:
+    """End a lending period; the number then rests for the quarantine period."""
+    released_on = released_on or japan_today()
+    assignment = NumberAssignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.released_on is not None:
+        raise ValidationError(_("この番号はすでに返却済みです。"))
+    if released_on < assignment.assigned_on:
+        raise ValidationError(_("返却日は貸出開始日以降にしてください。"))
+    assignment.released_on = released_on
+    assignment.save(update_fields=["released_on"])
+    return assignment
+
+
+@dataclass(frozen=True)
+class PlanChangeResult:
+    client_plan: ClientPlan
+    effective_month: dt.date
+    changes_in_last_12_months: int
+
+    @property
+    def too_frequent(self) -> bool:
+        return self.changes_in_last_12_months > PLAN_CHANGE_WARNING_THRESHOLD
+
+
+def plan_changes_in_last_12_months(*, client: Client, now: dt.datetime | None = None) -> int:
+    """Plan changes (not the first plan) requested in the last 12 months."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=365)
+    first = client.plan_history.order_by("effective_month").values_list("pk", flat=True).first()
+    return client.plan_history.filter(requested_at__gt=since).exclude(pk=first).count()
+
+
+@transaction.atomic
+def schedule_plan_change(
+    *,
+    client: Client,
+    plan: Plan,
+    requested_by=None,
+    now: dt.datetime | None = None,
+) -> PlanChangeResult:
+    """Ask for a new plan. The month of the request is billed on the old plan; the
+    new one applies from the 1st of the next month (Japan time). The last request
+    in a month wins."""
+    now = now or timezone.now()
+    effective = next_month(japan_today(now))
+    client_plan, _created = ClientPlan.objects.update_or_create(
+        client=client,
+        effective_month=effective,
+        defaults={"plan": plan, "requested_at": now, "requested_by": requested_by},
+    )
+    return PlanChangeResult(
+        client_plan=client_plan,
+        effective_month=effective,
+        changes_in_last_12_months=plan_changes_in_last_12_months(client=client, now=now),
+    )
+
+
+@transaction.atomic
+def start_plan(
+    *, client: Client, plan: Plan, first_month: dt.date, requested_by=None
+) -> ClientPlan:
+    """The first plan of a new client, in force from ``first_month``."""
+    return ClientPlan.objects.create(
+        client=client,
+        plan=plan,
+        effective_month=month_start(first_month),
+        requested_at=timezone.now(),
+        requested_by=requested_by,
+    )
+
+
+@transaction.atomic
+def end_recipient(
+    *, recipient: ReportRecipient, last_day: dt.date | None = None
+) -> ReportRecipient:
+    """Stop sending reports to a person, keeping the row for the fee history."""
+    last_day = last_day or japan_today()
+    if last_day < recipient.active_from:
+        raise ValidationError(_("報告終了日は報告開始日以降にしてください。"))
+    recipient.active_to = last_day
+    recipient.full_clean()
+    recipient.save(update_fields=["active_to"])
+    return recipient

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from clients import views as client_views
+
+admin.site.site_header = _("電話代行 管理画面")
+admin.site.site_title = _("電話代行 管理画面")
+admin.site.index_title = _("管理メニュー")
+
+urlpatterns = [
+    path("", client_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("operator/", include("answering.urls")),
+    path("reports/", include("reporting.urls")),
+    path("billing/", include("billing.urls")),
+    path("portal/", include("portal.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,254 @@
+"""Demo data for a newcomer's laptop: plans, clients in every state, numbers,
+recipients, a few hundred calls over the last two months, and one login per role.
+
+Idempotent: a second run finds what the first one made and adds nothing.
+"""
+
+import datetime as dt
+import random
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from answering.models import Call, Category, MissingReason
+from clients.models import (
+    Client,
+    ClientPerson,
+    ClientPlan,
+    LentNumber,
+    NumberAssignment,
+    Plan,
+    PlanPrice,
+    ReportRecipient,
+    User,
+)
+from clients.months import JST, japan_today, month_start, previous_month
+from clients.phones import normalize_phone
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_LOGINS = [
+    ("operator", User.Role.OPERATOR, "オペレーター（受電画面）"),
+    ("admin", User.Role.ADMIN, "管理者（管理画面・請求）"),
+    ("client", User.Role.CLIENT, "お客様（ポータル）"),
+]
+
+PLANS = [
+    # code, name, order, [(valid_from, fee, included, per_call)]
+    ("small", "スモール", 1, [(dt.date(2020, 1, 1), 2900, 20, 145), (dt.date(2024, 4, 1), 2960, 20, 148)]),
+    ("half", "ハーフ", 2, [(dt.date(2020, 1, 1), 5600, 40, 140), (dt.date(2024, 4, 1), 5720, 40, 143)]),
+    ("standard", "スタンダード", 3, [(dt.date(2020, 1, 1), 10800, 80, 135), (dt.date(2024, 4, 1), 11040, 80, 138)]),
+]
+
+CLIENTS = [
+    # name, kana, status, plan, channels(email, chatwork), numbers [(number, kind, use)], recipients
+    {
+        "name": "株式会社さくら不動産", "kana": "サクラフドウサン", "status": "active", "plan": "standard",
+        "chatwork": False, "own": "03-3211-1001",
+        "numbers": [("03-5050-1001", "03", "forwarding"), ("03-5050-1002", "03", "listed")],
+        "people": [("佐藤 健", "代表取締役"), ("鈴木 花子", "営業部長"), ("高橋 誠", "管理部")],
+        "recipients": 5,
+        "notes": "賃貸・売買の不動産仲介。物件のお問い合わせは物件名と希望日時を伺う。\n社長（佐藤）宛の営業電話は不要。",
+    },
+    {
+        "name": "山田税理士事務所", "kana": "ヤマダゼイリシジムショ", "status": "active", "plan": "half",
+        "chatwork": True, "own": "",
+        "numbers": [("03-5050-1003", "03", "listed"), ("03-5050-1009", "fax", "fax")],
+        "people": [("山田 太郎", "税理士")],
+        "recipients": 2,
+        "notes": "確定申告の時期は問い合わせが増える。顧問先からの電話は「山田が折り返します」。",
+    },
+    {
+        "name": "合同会社ミドリ設計", "kana": "ミドリセッケイ", "status": "active", "plan": "small",
+        "chatwork": False, "own": "06-6123-4567",
+        "numbers": [("050-3000-1004", "050", "forwarding")],
+        "people": [("緑川 明", "代表")],
+        "recipients": 1,
+        "notes": "住宅設計事務所。現場に出ていることが多い。",
+    },
+    {
+        "name": "ひまわり整体院", "kana": "ヒマワリセイタイイン", "status": "trial", "plan": "small",
+        "chatwork": False, "own": "",
+        "numbers": [("050-3000-1005", "050", "listed")],
+        "people": [("日向 葵", "院長")],
+        "recipients": 1,
+        "notes": "予約の電話はお名前・希望日時・症状を伺う。",
+    },
+    {
+        "name": "旧・青空商事株式会社", "kana": "アオゾラショウジ", "status": "cancelled", "plan": "small",
+        "chatwork": False, "own": "",
+        "numbers": [],
+        "people": [("青木 空", "社長")],
+        "recipients": 1,
+        "notes": "解約済み。",
+    },
+]
+
+CALLERS = [
+    ("田中 一郎", "田中建設株式会社", "090-1111-2222", "見積もりの件で折り返しがほしい"),
+    ("伊藤 美咲", "", "080-3333-4444", "物件の内覧希望"),
+    ("渡辺 大輔", "渡辺商店", "03-6666-7777", "請求書の送付先について"),
+    ("小林 由美", "株式会社小林企画", "045-222-3333", "打ち合わせ日程の調整"),
+    ("加藤 直樹", "", "070-5555-6666", "先日の件のお礼"),
+]
+
+
+class Command(BaseCommand):
+    help = "デモデータを作成します（何度実行しても重複しません）。"
+
+    def handle(self, *args, **options) -> None:
+        today = japan_today()
+        with transaction.atomic():
+            plans = self._plans()
+            clients = [self._client(spec, plans, today) for spec in CLIENTS]
+            created_calls = self._calls(clients, today)
+            self._users(clients[0])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"デモデータ: 顧客 {len(clients)} 件、受電 {created_calls} 件を追加しました。"
+            )
+        )
+
+    def _plans(self) -> dict[str, Plan]:
+        plans = {}
+        for code, name, order, prices in PLANS:
+            plan, _ = Plan.objects.get_or_create(
+                code=code, defaults={"name": name, "display_order": order}
+            )
+            for valid_from, fee, included, per_call in prices:
+                PlanPrice.objects.get_or_create(
+                    plan=plan,
+                    valid_from=valid_from,
+                    defaults={
+                        "monthly_fee_yen": fee,
+                        "included_calls": included,
+                        "per_call_yen": per_call,
+                    },
+                )
+            plans[code] = plan
+        return plans
+
+    def _client(self, spec: dict, plans: dict[str, Plan], today: dt.date) -> Client:
+        existing = Client.objects.filter(name=spec["name"]).first()
+        if existing:
+            return existing
+        two_months_ago = previous_month(previous_month(today))
+        status = spec["status"]
+        started = two_months_ago - dt.timedelta(days=30)
+        trial_started = today - dt.timedelta(days=3) if status == "trial" else started
+        client = Client.objects.create(
+            name=spec["name"],
+            name_kana=spec["kana"],
+            announce_name=f"{spec['name']}でございます",
+            status=status,
+            trial_started_on=trial_started,
+            contract_started_on=None if status == "trial" else trial_started + dt.timedelta(days=10),
+            cancelled_on=previous_month(month_start(today)) - dt.timedelta(days=1)
+            if status == "cancelled"
+            else None,
+            own_number=_e164(spec["own"]) if spec["own"] else "",
+            report_by_email=True,
+            report_by_chatwork=spec["chatwork"],
+            chatwork_room_id="123456789" if spec["chatwork"] else "",
+            operator_notes=spec["notes"],
+        )
+        ClientPlan.objects.create(
+            client=client,
+            plan=plans[spec["plan"]],
+            effective_month=month_start(trial_started),
+            requested_at=timezone.now(),
+        )
+        for order, (person, title) in enumerate(spec["people"]):
+            ClientPerson.objects.create(client=client, name=person, title=title, display_order=order)
+        for i in range(spec["recipients"]):
+            ReportRecipient.objects.create(
+                client=client,
+                name=f"報告先{i + 1}",
+                pc_email=f"report{i + 1}@client{client.pk}.example.jp",
+                mobile_email=f"mobile{i + 1}@client{client.pk}.example.jp" if i % 2 == 0 else "",
+                active_from=trial_started,
+            )
+        for number, kind, use in spec["numbers"]:
+            lent, _ = LentNumber.objects.get_or_create(number=_e164(number), defaults={"kind": kind})
+            NumberAssignment.objects.create(
+                number=lent, client=client, use=use, assigned_on=trial_started
+            )
+        return client
+
+    def _calls(self, clients: list[Client], today: dt.date) -> int:
+        """About 300 calls over the last two months, in every category."""
+        if Call.objects.exists():
+            return 0
+        rng = random.Random(2026)  # same demo data on every laptop
+        start = dt.datetime.combine(previous_month(month_start(today)), dt.time(9), tzinfo=JST)
+        now = timezone.now()
+        span_days = max((now - start).days, 1)
+        calls = []
+        for client in clients:
+            if client.status == "cancelled":
+                continue
+            count = {"active": 90, "trial": 12}[client.status]
+            people = list(client.people.values_list("name", flat=True))
+            for _ in range(count):
+                received = start + dt.timedelta(
+                    days=rng.randrange(span_days), hours=rng.randrange(9), minutes=rng.randrange(60)
+                )
+                if received > now:
+                    received = now - dt.timedelta(minutes=rng.randrange(1, 600))
+                category = rng.choices(
+                    [Category.NORMAL, Category.SALES, Category.GREY, Category.NUISANCE],
+                    weights=[70, 18, 7, 5],
+                )[0]
+                name, company, number, purpose = rng.choice(CALLERS)
+                call = Call(
+                    client=client,
+                    received_at=received,
+                    category=category,
+                    caller_number=_e164(number),
+                    addressee=rng.choice(people) if people else "",
+                )
+                if category == Category.SALES:
+                    call.note = "営業電話（回線のご案内）"
+                elif category == Category.NUISANCE:
+                    call.caller_name_missing_reason = MissingReason.REFUSED
+                    call.callback_number_missing_reason = MissingReason.HUNG_UP
+                    call.purpose = "無言電話。数秒で切断。"
+                else:
+                    call.caller_name, call.caller_company = name, company
+                    call.callback_number = _e164(number)
+                    call.purpose = purpose
+                    call.is_urgent = rng.random() < 0.15
+                    if rng.random() < 0.03:
+                        call.surcharge_yen = 300
+                        call.surcharge_reason = "30分を超える長時間の対応"
+                calls.append(call)
+        Call.objects.bulk_create(calls)
+        return len(calls)
+
+    def _users(self, first_client: Client) -> None:
+        for username, role, _label in DEMO_LOGINS:
+            if User.objects.filter(username=username).exists():
+                continue
+            user = User(
+                username=username,
+                role=role,
+                client=first_client if role == User.Role.CLIENT else None,
+                is_staff=role == User.Role.ADMIN,
+                is_superuser=role == User.Role.ADMIN,
+                email=f"{username}@example.jp",
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+
+
+def _e164(text: str) -> str:
+    return normalize_phone(text)
+
+
+def demo_logins_text(base_url: str) -> str:
+    lines = [f"  URL: {base_url}", "  デモ用ログイン（パスワードはすべて " + DEMO_PASSWORD + "）:"]
+    lines += [f"    {username:<9} {label}" for username, _role, label in DEMO_LOGINS]
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        lines.append(f"  送信した報告メールはここに保存されます: {settings.EMAIL_FILE_PATH}")
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from clients.phones import format_phone, normalize_phone
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164", "shown"),
+    [
+        ("03-1234-5678", "+81312345678", "03-1234-5678"),
+        ("0312345678", "+81312345678", "03-1234-5678"),
+        ("+81312345678", "+81312345678", "03-1234-5678"),
+        ("+81 3 1234 5678", "+81312345678", "03-1234-5678"),
+        ("０３－１２３４－５６７８", "+81312345678", "03-1234-5678"),
+        ("(03)1234-5678", "+81312345678", "03-1234-5678"),
+        ("09012345678", "+819012345678", "090-1234-5678"),
+        ("080 1234 5678", "+818012345678", "080-1234-5678"),
+        ("05012345678", "+815012345678", "050-1234-5678"),
+        ("0120-123-456", "+81120123456", "0120-123-456"),
+        ("0452223333", "+81452223333", "045-222-3333"),
+        ("0661234567", "+81661234567", "06-6123-4567"),
+    ],
+)
+def test_numbers_in_any_format_are_normalised_and_shown_hyphenated(typed, e164, shown):
+    assert normalize_phone(typed) == e164
+    assert format_phone(normalize_phone(typed)) == shown
+
+
+@pytest.mark.parametrize("typed", ["031234567", "090123456789", "abc", "12345", "0000000000"])
+def test_invalid_numbers_get_a_japanese_message(typed):
+    with pytest.raises(ValidationError) as excinfo:
+        normalize_phone(typed)
+    message = " ".join(excinfo.value.messages)
+    assert "電話番号" in message
+
+
+def test_blank_number_is_required():
+    with pytest.raises(ValidationError) as excinfo:
+        normalize_phone("  ")
+    assert "入力してください" in excinfo.value.messages[0]

@@ -1,0 +1,36 @@
+import pytest
+from django.core import mail  # noqa: F401
+
+from tests import factories
+
+
+@pytest.fixture
+def plans(db):
+    return factories.make_plans()
+
+
+@pytest.fixture
+def operator(db):
+    return factories.OperatorFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.AdminFactory()
+
+
+@pytest.fixture
+def client_user(db):
+    return factories.ClientUserFactory()
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
