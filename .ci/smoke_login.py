@@ -14,7 +14,11 @@ for username in ("operator", "admin", "client"):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     answer = session.post(
         f"{base}/login/",
-        data={"username": username, "password": "demo-pass-2026", "csrfmiddlewaretoken": token},
+        data={
+            "username": username,
+            "password": "demo-pass-2026",
+            "csrfmiddlewaretoken": token,
+        },
         headers={"Referer": f"{base}/login/"},
         timeout=10,
     )
@@ -22,5 +26,7 @@ for username in ("operator", "admin", "client"):
     assert "/login/" not in answer.url, f"{username}: login failed ({answer.url})"
     behind = session.get(f"{base}/", timeout=10)
     behind.raise_for_status()
-    assert "/login/" not in behind.url, f"{username}: page behind login redirected to login"
+    assert "/login/" not in behind.url, (
+        f"{username}: page behind login redirected to login"
+    )
     print(f"smoke: {username} logged in and reached {behind.url}")

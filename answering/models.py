@@ -63,22 +63,36 @@ class Call(models.Model):
     )
     dialed_number = models.CharField(_("着信番号"), max_length=20, blank=True)
     caller_number = models.CharField(
-        _("発信者番号"), max_length=20, blank=True, help_text=_("着信時に表示された番号（E.164）")
+        _("発信者番号"),
+        max_length=20,
+        blank=True,
+        help_text=_("着信時に表示された番号（E.164）"),
     )
     caller_name = models.CharField(_("お名前"), max_length=100, blank=True)
     caller_name_missing_reason = models.CharField(
-        _("お名前を伺えなかった理由"), max_length=20, choices=MissingReason.choices, blank=True
+        _("お名前を伺えなかった理由"),
+        max_length=20,
+        choices=MissingReason.choices,
+        blank=True,
     )
     caller_company = models.CharField(_("会社名"), max_length=200, blank=True)
     callback_number = models.CharField(_("折り返し先"), max_length=20, blank=True)
     callback_number_missing_reason = models.CharField(
-        _("折り返し先を伺えなかった理由"), max_length=20, choices=MissingReason.choices, blank=True
+        _("折り返し先を伺えなかった理由"),
+        max_length=20,
+        choices=MissingReason.choices,
+        blank=True,
     )
     purpose = models.TextField(_("用件"), blank=True)
     purpose_missing_reason = models.CharField(
-        _("用件を伺えなかった理由"), max_length=20, choices=MissingReason.choices, blank=True
+        _("用件を伺えなかった理由"),
+        max_length=20,
+        choices=MissingReason.choices,
+        blank=True,
     )
-    missing_note = models.CharField(_("伺えなかった理由の補足"), max_length=200, blank=True)
+    missing_note = models.CharField(
+        _("伺えなかった理由の補足"), max_length=200, blank=True
+    )
     addressee = models.CharField(_("宛先（担当者）"), max_length=100, blank=True)
     is_urgent = models.BooleanField(_("お急ぎ"), default=False)
     is_angry = models.BooleanField(_("お怒り"), default=False)
@@ -107,7 +121,9 @@ class Call(models.Model):
         verbose_name = _("受電")
         verbose_name_plural = _("受電")
         indexes = [
-            models.Index(fields=["client", "-received_at", "-id"], name="call_client_recent"),
+            models.Index(
+                fields=["client", "-received_at", "-id"], name="call_client_recent"
+            ),
             models.Index(fields=["client", "caller_number"], name="call_client_caller"),
             models.Index(fields=["received_at"], name="call_received_at"),
         ]

@@ -45,7 +45,9 @@ class NumberAssignmentInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
-        return False  # numbers are lent through the admin action, which checks the rules
+        return (
+            False  # numbers are lent through the admin action, which checks the rules
+        )
 
 
 class ClientPlanInline(admin.TabularInline):
@@ -62,10 +64,21 @@ class ClientPlanInline(admin.TabularInline):
 
 @admin.register(Client)
 class ClientAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "name_kana", "status", "report_by_email", "report_by_chatwork"]
+    list_display = [
+        "name",
+        "name_kana",
+        "status",
+        "report_by_email",
+        "report_by_chatwork",
+    ]
     list_filter = ["status", "report_by_email", "report_by_chatwork"]
     search_fields = ["name", "name_kana", "announce_name"]
-    inlines = [ClientPersonInline, ReportRecipientInline, NumberAssignmentInline, ClientPlanInline]
+    inlines = [
+        ClientPersonInline,
+        ReportRecipientInline,
+        NumberAssignmentInline,
+        ClientPlanInline,
+    ]
 
 
 @admin.register(LentNumber)
@@ -84,13 +97,31 @@ class NumberAssignmentAdmin(SimpleHistoryAdmin):
 
 @admin.register(ReportRecipient)
 class ReportRecipientAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "client", "pc_email", "mobile_email", "active_from", "active_to"]
+    list_display = [
+        "name",
+        "client",
+        "pc_email",
+        "mobile_email",
+        "active_from",
+        "active_to",
+    ]
     search_fields = ["name", "pc_email", "mobile_email", "client__name"]
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "last_name", "first_name", "role", "client", "is_active"]
+    list_display = [
+        "username",
+        "last_name",
+        "first_name",
+        "role",
+        "client",
+        "is_active",
+    ]
     list_filter = ["role", "is_active"]
-    fieldsets = DjangoUserAdmin.fieldsets + ((_("役割"), {"fields": ["role", "client"]}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + ((_("役割"), {"fields": ["role", "client"]}),)
+    fieldsets = DjangoUserAdmin.fieldsets + (
+        (_("役割"), {"fields": ["role", "client"]}),
+    )
+    add_fieldsets = DjangoUserAdmin.add_fieldsets + (
+        (_("役割"), {"fields": ["role", "client"]}),
+    )

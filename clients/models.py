@@ -21,7 +21,9 @@ class Plan(models.Model):
         HALF = "half", _("ハーフ")
         STANDARD = "standard", _("スタンダード")
 
-    code = models.CharField(_("コード"), max_length=20, choices=Code.choices, unique=True)
+    code = models.CharField(
+        _("コード"), max_length=20, choices=Code.choices, unique=True
+    )
     name = models.CharField(_("プラン名"), max_length=50)
     display_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
 
@@ -79,7 +81,9 @@ class Client(models.Model):
     announce_name = models.CharField(
         _("名乗り"),
         max_length=200,
-        help_text=_("オペレーターが電話に出るときに名乗る名前（例: 株式会社〇〇でございます）"),
+        help_text=_(
+            "オペレーターが電話に出るときに名乗る名前（例: 株式会社〇〇でございます）"
+        ),
     )
     status = models.CharField(
         _("状態"), max_length=20, choices=Status.choices, default=Status.TRIAL
@@ -101,11 +105,15 @@ class Client(models.Model):
     )
     report_by_email = models.BooleanField(_("メールで報告"), default=True)
     report_by_chatwork = models.BooleanField(_("チャットワークで報告"), default=False)
-    chatwork_room_id = models.CharField(_("チャットワークのルームID"), max_length=20, blank=True)
+    chatwork_room_id = models.CharField(
+        _("チャットワークのルームID"), max_length=20, blank=True
+    )
     operator_notes = models.TextField(
         _("応答メモ"),
         blank=True,
-        help_text=_("事業内容、担当者、伝えること・伝えないことなど、オペレーター向けの指示"),
+        help_text=_(
+            "事業内容、担当者、伝えること・伝えないことなど、オペレーター向けの指示"
+        ),
     )
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
 
@@ -175,7 +183,9 @@ class ClientPerson(models.Model):
 
 class ReportRecipientQuerySet(models.QuerySet["ReportRecipient"]):
     def active_on(self, day: dt.date) -> "ReportRecipientQuerySet":
-        return self.filter(Q(active_from__lte=day), Q(active_to__isnull=True) | Q(active_to__gte=day))
+        return self.filter(
+            Q(active_from__lte=day), Q(active_to__isnull=True) | Q(active_to__gte=day)
+        )
 
 
 class ReportRecipient(models.Model):
@@ -186,7 +196,10 @@ class ReportRecipient(models.Model):
     """
 
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, related_name="recipients", verbose_name=_("顧客")
+        Client,
+        on_delete=models.PROTECT,
+        related_name="recipients",
+        verbose_name=_("顧客"),
     )
     name = models.CharField(_("氏名"), max_length=100)
     pc_email = models.EmailField(_("PCメールアドレス"), blank=True)
@@ -210,7 +223,8 @@ class ReportRecipient(models.Model):
                 ),
             ),
             models.CheckConstraint(
-                condition=Q(active_to__isnull=True) | Q(active_to__gte=models.F("active_from")),
+                condition=Q(active_to__isnull=True)
+                | Q(active_to__gte=models.F("active_from")),
                 name="recipient_active_range_ordered",
                 violation_error_message=_("報告終了日は報告開始日以降にしてください。"),
             ),
@@ -220,7 +234,9 @@ class ReportRecipient(models.Model):
         return self.name
 
     def is_active_on(self, day: dt.date) -> bool:
-        return self.active_from <= day and (self.active_to is None or self.active_to >= day)
+        return self.active_from <= day and (
+            self.active_to is None or self.active_to >= day
+        )
 
 
 class LentNumber(models.Model):
@@ -255,7 +271,9 @@ class NumberAssignmentQuerySet(models.QuerySet["NumberAssignment"]):
     def current(self) -> "NumberAssignmentQuerySet":
         return self.filter(released_on__isnull=True)
 
-    def held_during(self, first_day: dt.date, last_day: dt.date) -> "NumberAssignmentQuerySet":
+    def held_during(
+        self, first_day: dt.date, last_day: dt.date
+    ) -> "NumberAssignmentQuerySet":
         """Assignments that held the number on at least one day of the range."""
         return self.filter(
             Q(assigned_on__lte=last_day),
@@ -331,10 +349,16 @@ class ClientPlan(models.Model):
     """
 
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, related_name="plan_history", verbose_name=_("顧客")
+        Client,
+        on_delete=models.PROTECT,
+        related_name="plan_history",
+        verbose_name=_("顧客"),
     )
     plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, related_name="client_plans", verbose_name=_("プラン")
+        Plan,
+        on_delete=models.PROTECT,
+        related_name="client_plans",
+        verbose_name=_("プラン"),
     )
     effective_month = models.DateField(_("適用開始月"))
     requested_at = models.DateTimeField(_("申込日時"))
@@ -375,7 +399,9 @@ class User(AbstractUser):
         ADMIN = "admin", _("管理者")
         CLIENT = "client", _("お客様")
 
-    role = models.CharField(_("役割"), max_length=20, choices=Role.choices, default=Role.OPERATOR)
+    role = models.CharField(
+        _("役割"), max_length=20, choices=Role.choices, default=Role.OPERATOR
+    )
     client = models.ForeignKey(
         Client,
         on_delete=models.PROTECT,
@@ -400,7 +426,9 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~Q(role="client") | Q(is_staff=False, is_superuser=False),
                 name="user_client_never_staff",
-                violation_error_message=_("お客様ユーザーを管理者にすることはできません。"),
+                violation_error_message=_(
+                    "お客様ユーザーを管理者にすることはできません。"
+                ),
             ),
         ]
 

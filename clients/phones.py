@@ -38,11 +38,16 @@ def normalize_phone(text: str) -> str:
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            _("「%(value)s」は有効な電話番号ではありません。桁数と市外局番を確認してください。"),
+            _(
+                "「%(value)s」は有効な電話番号ではありません。桁数と市外局番を確認してください。"
+            ),
             code="invalid",
             params={"value": raw},
         )
-    if number.country_code == 81 and phonenumbers.number_type(number) not in _ACCEPTED_TYPES:
+    if (
+        number.country_code == 81
+        and phonenumbers.number_type(number) not in _ACCEPTED_TYPES
+    ):
         raise ValidationError(_("この種類の番号は受け付けできません。"), code="invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -63,5 +68,9 @@ def format_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     if number.country_code == 81:
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+    return phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )

@@ -35,15 +35,17 @@ def recipient_peak(*, recipients: list[ReportRecipient], month: dt.date) -> int:
     """
     first, last = month_start(month), month_end(month)
     in_month = [
-        r for r in recipients if r.active_from <= last and (r.active_to is None or r.active_to >= first)
+        r
+        for r in recipients
+        if r.active_from <= last and (r.active_to is None or r.active_to >= first)
     ]
     days = {first} | {r.active_from for r in in_month if r.active_from > first}
-    return max((sum(1 for r in in_month if r.is_active_on(day)) for day in days), default=0)
+    return max(
+        (sum(1 for r in in_month if r.is_active_on(day)) for day in days), default=0
+    )
 
 
-def numbers_held_in_month(
-    *, client: Client, month: dt.date
-) -> list[NumberAssignment]:
+def numbers_held_in_month(*, client: Client, month: dt.date) -> list[NumberAssignment]:
     first, last = month_start(month), month_end(month)
     return list(
         NumberAssignment.objects.filter(client=client)
@@ -85,7 +87,9 @@ def monthly_extras(*, client: Client, month: dt.date) -> MonthlyExtras:
     )
 
 
-def find_assignment_by_dialed(*, dialed: str) -> tuple[str | None, NumberAssignment | None]:
+def find_assignment_by_dialed(
+    *, dialed: str
+) -> tuple[str | None, NumberAssignment | None]:
     """Who holds the dialed number now: (E.164 or None when unreadable, assignment)."""
     e164 = try_normalize_phone(dialed)
     if e164 is None:
@@ -104,8 +108,10 @@ def search_clients(*, text: str, limit: int = 20) -> list[Client]:
     text = text.strip()
     if not text:
         return []
-    condition = Q(name__icontains=text) | Q(name_kana__icontains=text) | Q(
-        announce_name__icontains=text
+    condition = (
+        Q(name__icontains=text)
+        | Q(name_kana__icontains=text)
+        | Q(announce_name__icontains=text)
     )
     e164 = try_normalize_phone(text)
     if e164:
@@ -114,4 +120,3 @@ def search_clients(*, text: str, limit: int = 20) -> list[Client]:
             number_assignments__released_on__isnull=True,
         )
     return list(Client.objects.filter(condition).distinct()[:limit])
-

@@ -117,11 +117,17 @@ class PlanChangeResult:
         return self.changes_in_last_12_months > PLAN_CHANGE_WARNING_THRESHOLD
 
 
-def plan_changes_in_last_12_months(*, client: Client, now: dt.datetime | None = None) -> int:
+def plan_changes_in_last_12_months(
+    *, client: Client, now: dt.datetime | None = None
+) -> int:
     """Plan changes (not the first plan) requested in the last 12 months."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=365)
-    first = client.plan_history.order_by("effective_month").values_list("pk", flat=True).first()
+    first = (
+        client.plan_history.order_by("effective_month")
+        .values_list("pk", flat=True)
+        .first()
+    )
     return client.plan_history.filter(requested_at__gt=since).exclude(pk=first).count()
 
 
@@ -146,7 +152,9 @@ def schedule_plan_change(
     return PlanChangeResult(
         client_plan=client_plan,
         effective_month=effective,
-        changes_in_last_12_months=plan_changes_in_last_12_months(client=client, now=now),
+        changes_in_last_12_months=plan_changes_in_last_12_months(
+            client=client, now=now
+        ),
     )
 
 

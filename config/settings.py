@@ -20,9 +20,13 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 if DEBUG:
-    SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-embedded-default-key-for-laptops-only")
+    SECRET_KEY = env(
+        "DJANGO_SECRET_KEY", default="insecure-embedded-default-key-for-laptops-only"
+    )
 else:
-    SECRET_KEY = env("DJANGO_SECRET_KEY")  # required outside debug: fails loudly when unset
+    SECRET_KEY = env(
+        "DJANGO_SECRET_KEY"
+    )  # required outside debug: fails loudly when unset
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
@@ -101,7 +105,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -159,7 +165,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must never hang a request for long when Redis is down.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+}
 CELERY_BEAT_SCHEDULE = {
     "relay-due-deliveries": {
         "task": "reporting.tasks.relay_due_deliveries",
@@ -176,20 +186,22 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-CACHES = {
-    "default": env.cache_url("CACHE_URL", default="locmemcache://")
-}
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # Chatwork (API v2). The room id belongs to each client.
 CHATWORK_API_TOKEN = env("CHATWORK_API_TOKEN", default="")
-CHATWORK_API_BASE_URL = env("CHATWORK_API_BASE_URL", default="https://api.chatwork.com/v2")
+CHATWORK_API_BASE_URL = env(
+    "CHATWORK_API_BASE_URL", default="https://api.chatwork.com/v2"
+)
 CHATWORK_TIMEOUT_SECONDS = env.float("CHATWORK_TIMEOUT_SECONDS", default=10.0)
 
 # The company, as printed on qualified invoices (適格請求書).
 COMPANY_NAME = env("COMPANY_NAME", default="株式会社デモ電話代行")
 COMPANY_ADDRESS = env("COMPANY_ADDRESS", default="東京都千代田区神田1-1-1")
 COMPANY_PHONE = env("COMPANY_PHONE", default="03-0000-0000")
-COMPANY_REGISTRATION_NUMBER = env("COMPANY_REGISTRATION_NUMBER", default="T1234567890123")
+COMPANY_REGISTRATION_NUMBER = env(
+    "COMPANY_REGISTRATION_NUMBER", default="T1234567890123"
+)
 
 # Business rules that are settings rather than code.
 NUMBER_QUARANTINE_DAYS = env.int("NUMBER_QUARANTINE_DAYS", default=90)
@@ -201,7 +213,9 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_SECONDS = env.int(
+        "DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365
+    )
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,7 +11,11 @@ admin.site.index_title = _("管理メニュー")
 
 urlpatterns = [
     path("", client_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("operator/", include("answering.urls")),
     path("reports/", include("reporting.urls")),

@@ -46,7 +46,11 @@ class PlanPriceFactory(factory.django.DjangoModelFactory):
 
 
 # The prices in DOMAIN.md: code -> (fee, included calls, per call over).
-CURRENT_PRICES = {"small": (2960, 20, 148), "half": (5720, 40, 143), "standard": (11040, 80, 138)}
+CURRENT_PRICES = {
+    "small": (2960, 20, 148),
+    "half": (5720, 40, 143),
+    "standard": (11040, 80, 138),
+}
 
 
 def make_plans() -> dict[str, Plan]:
@@ -55,7 +59,10 @@ def make_plans() -> dict[str, Plan]:
     for code, (fee, included, per_call) in CURRENT_PRICES.items():
         plan = PlanFactory(code=code)
         PlanPriceFactory(
-            plan=plan, monthly_fee_yen=fee, included_calls=included, per_call_yen=per_call
+            plan=plan,
+            monthly_fee_yen=fee,
+            included_calls=included,
+            per_call_yen=per_call,
         )
         plans[code] = plan
     return plans
@@ -131,7 +138,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 

@@ -26,7 +26,9 @@ def test_numbers_in_any_format_are_normalised_and_shown_hyphenated(typed, e164, 
     assert format_phone(normalize_phone(typed)) == shown
 
 
-@pytest.mark.parametrize("typed", ["031234567", "090123456789", "abc", "12345", "0000000000"])
+@pytest.mark.parametrize(
+    "typed", ["031234567", "090123456789", "abc", "12345", "0000000000"]
+)
 def test_invalid_numbers_get_a_japanese_message(typed):
     with pytest.raises(ValidationError) as excinfo:
         normalize_phone(typed)

@@ -19,10 +19,14 @@ from portal.management.commands.seed_demo import demo_logins_text
 
 
 class Command(BaseCommand):
-    help = "デモ環境を準備して、Webサーバーと報告の送信処理を起動します（Ctrl-Cで停止）。"
+    help = (
+        "デモ環境を準備して、Webサーバーと報告の送信処理を起動します（Ctrl-Cで停止）。"
+    )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--addr", default=os.environ.get("RUN_ADDR", "127.0.0.1:8000"))
+        parser.add_argument(
+            "--addr", default=os.environ.get("RUN_ADDR", "127.0.0.1:8000")
+        )
 
     def handle(self, *args, addr: str, **options) -> None:
         settings.VAR_DIR.mkdir(exist_ok=True)
@@ -32,7 +36,21 @@ class Command(BaseCommand):
         python = sys.executable
         commands = [[python, "manage.py", "runserver", addr, "--noreload"]]
         if settings.CELERY_BROKER_URL:
-            commands.append([python, "-m", "celery", "-A", "config", "worker", "-B", "-l", "info", "--concurrency", "2"])
+            commands.append(
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-B",
+                    "-l",
+                    "info",
+                    "--concurrency",
+                    "2",
+                ]
+            )
         elif "run_relay" in get_commands():
             commands.append([python, "manage.py", "run_relay"])
         processes = [subprocess.Popen(cmd, cwd=settings.BASE_DIR) for cmd in commands]

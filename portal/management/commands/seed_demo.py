@@ -36,48 +36,90 @@ DEMO_LOGINS = [
 
 PLANS = [
     # code, name, order, [(valid_from, fee, included, per_call)]
-    ("small", "スモール", 1, [(dt.date(2020, 1, 1), 2900, 20, 145), (dt.date(2024, 4, 1), 2960, 20, 148)]),
-    ("half", "ハーフ", 2, [(dt.date(2020, 1, 1), 5600, 40, 140), (dt.date(2024, 4, 1), 5720, 40, 143)]),
-    ("standard", "スタンダード", 3, [(dt.date(2020, 1, 1), 10800, 80, 135), (dt.date(2024, 4, 1), 11040, 80, 138)]),
+    (
+        "small",
+        "スモール",
+        1,
+        [(dt.date(2020, 1, 1), 2900, 20, 145), (dt.date(2024, 4, 1), 2960, 20, 148)],
+    ),
+    (
+        "half",
+        "ハーフ",
+        2,
+        [(dt.date(2020, 1, 1), 5600, 40, 140), (dt.date(2024, 4, 1), 5720, 40, 143)],
+    ),
+    (
+        "standard",
+        "スタンダード",
+        3,
+        [(dt.date(2020, 1, 1), 10800, 80, 135), (dt.date(2024, 4, 1), 11040, 80, 138)],
+    ),
 ]
 
 CLIENTS = [
     # name, kana, status, plan, channels(email, chatwork), numbers [(number, kind, use)], recipients
     {
-        "name": "株式会社さくら不動産", "kana": "サクラフドウサン", "status": "active", "plan": "standard",
-        "chatwork": False, "own": "03-3211-1001",
-        "numbers": [("03-5050-1001", "03", "forwarding"), ("03-5050-1002", "03", "listed")],
-        "people": [("佐藤 健", "代表取締役"), ("鈴木 花子", "営業部長"), ("高橋 誠", "管理部")],
+        "name": "株式会社さくら不動産",
+        "kana": "サクラフドウサン",
+        "status": "active",
+        "plan": "standard",
+        "chatwork": False,
+        "own": "03-3211-1001",
+        "numbers": [
+            ("03-5050-1001", "03", "forwarding"),
+            ("03-5050-1002", "03", "listed"),
+        ],
+        "people": [
+            ("佐藤 健", "代表取締役"),
+            ("鈴木 花子", "営業部長"),
+            ("高橋 誠", "管理部"),
+        ],
         "recipients": 5,
         "notes": "賃貸・売買の不動産仲介。物件のお問い合わせは物件名と希望日時を伺う。\n社長（佐藤）宛の営業電話は不要。",
     },
     {
-        "name": "山田税理士事務所", "kana": "ヤマダゼイリシジムショ", "status": "active", "plan": "half",
-        "chatwork": True, "own": "",
+        "name": "山田税理士事務所",
+        "kana": "ヤマダゼイリシジムショ",
+        "status": "active",
+        "plan": "half",
+        "chatwork": True,
+        "own": "",
         "numbers": [("03-5050-1003", "03", "listed"), ("03-5050-1009", "fax", "fax")],
         "people": [("山田 太郎", "税理士")],
         "recipients": 2,
         "notes": "確定申告の時期は問い合わせが増える。顧問先からの電話は「山田が折り返します」。",
     },
     {
-        "name": "合同会社ミドリ設計", "kana": "ミドリセッケイ", "status": "active", "plan": "small",
-        "chatwork": False, "own": "06-6123-4567",
+        "name": "合同会社ミドリ設計",
+        "kana": "ミドリセッケイ",
+        "status": "active",
+        "plan": "small",
+        "chatwork": False,
+        "own": "06-6123-4567",
         "numbers": [("050-3000-1004", "050", "forwarding")],
         "people": [("緑川 明", "代表")],
         "recipients": 1,
         "notes": "住宅設計事務所。現場に出ていることが多い。",
     },
     {
-        "name": "ひまわり整体院", "kana": "ヒマワリセイタイイン", "status": "trial", "plan": "small",
-        "chatwork": False, "own": "",
+        "name": "ひまわり整体院",
+        "kana": "ヒマワリセイタイイン",
+        "status": "trial",
+        "plan": "small",
+        "chatwork": False,
+        "own": "",
         "numbers": [("050-3000-1005", "050", "listed")],
         "people": [("日向 葵", "院長")],
         "recipients": 1,
         "notes": "予約の電話はお名前・希望日時・症状を伺う。",
     },
     {
-        "name": "旧・青空商事株式会社", "kana": "アオゾラショウジ", "status": "cancelled", "plan": "small",
-        "chatwork": False, "own": "",
+        "name": "旧・青空商事株式会社",
+        "kana": "アオゾラショウジ",
+        "status": "cancelled",
+        "plan": "small",
+        "chatwork": False,
+        "own": "",
         "numbers": [],
         "people": [("青木 空", "社長")],
         "recipients": 1,
@@ -86,7 +128,12 @@ CLIENTS = [
 ]
 
 CALLERS = [
-    ("田中 一郎", "田中建設株式会社", "090-1111-2222", "見積もりの件で折り返しがほしい"),
+    (
+        "田中 一郎",
+        "田中建設株式会社",
+        "090-1111-2222",
+        "見積もりの件で折り返しがほしい",
+    ),
     ("伊藤 美咲", "", "080-3333-4444", "物件の内覧希望"),
     ("渡辺 大輔", "渡辺商店", "03-6666-7777", "請求書の送付先について"),
     ("小林 由美", "株式会社小林企画", "045-222-3333", "打ち合わせ日程の調整"),
@@ -143,7 +190,9 @@ class Command(BaseCommand):
             announce_name=f"{spec['name']}でございます",
             status=status,
             trial_started_on=trial_started,
-            contract_started_on=None if status == "trial" else trial_started + dt.timedelta(days=10),
+            contract_started_on=None
+            if status == "trial"
+            else trial_started + dt.timedelta(days=10),
             cancelled_on=previous_month(month_start(today)) - dt.timedelta(days=1)
             if status == "cancelled"
             else None,
@@ -160,17 +209,23 @@ class Command(BaseCommand):
             requested_at=timezone.now(),
         )
         for order, (person, title) in enumerate(spec["people"]):
-            ClientPerson.objects.create(client=client, name=person, title=title, display_order=order)
+            ClientPerson.objects.create(
+                client=client, name=person, title=title, display_order=order
+            )
         for i in range(spec["recipients"]):
             ReportRecipient.objects.create(
                 client=client,
                 name=f"報告先{i + 1}",
                 pc_email=f"report{i + 1}@client{client.pk}.example.jp",
-                mobile_email=f"mobile{i + 1}@client{client.pk}.example.jp" if i % 2 == 0 else "",
+                mobile_email=f"mobile{i + 1}@client{client.pk}.example.jp"
+                if i % 2 == 0
+                else "",
                 active_from=trial_started,
             )
         for number, kind, use in spec["numbers"]:
-            lent, _ = LentNumber.objects.get_or_create(number=_e164(number), defaults={"kind": kind})
+            lent, _ = LentNumber.objects.get_or_create(
+                number=_e164(number), defaults={"kind": kind}
+            )
             NumberAssignment.objects.create(
                 number=lent, client=client, use=use, assigned_on=trial_started
             )
@@ -181,7 +236,9 @@ class Command(BaseCommand):
         if Call.objects.exists():
             return 0
         rng = random.Random(2026)  # same demo data on every laptop
-        start = dt.datetime.combine(previous_month(month_start(today)), dt.time(9), tzinfo=JST)
+        start = dt.datetime.combine(
+            previous_month(month_start(today)), dt.time(9), tzinfo=JST
+        )
         now = timezone.now()
         span_days = max((now - start).days, 1)
         calls = []
@@ -192,7 +249,9 @@ class Command(BaseCommand):
             people = list(client.people.values_list("name", flat=True))
             for _ in range(count):
                 received = start + dt.timedelta(
-                    days=rng.randrange(span_days), hours=rng.randrange(9), minutes=rng.randrange(60)
+                    days=rng.randrange(span_days),
+                    hours=rng.randrange(9),
+                    minutes=rng.randrange(60),
                 )
                 if received > now:
                     received = now - dt.timedelta(minutes=rng.randrange(1, 600))
@@ -247,8 +306,13 @@ def _e164(text: str) -> str:
 
 
 def demo_logins_text(base_url: str) -> str:
-    lines = [f"  URL: {base_url}", "  デモ用ログイン（パスワードはすべて " + DEMO_PASSWORD + "）:"]
+    lines = [
+        f"  URL: {base_url}",
+        "  デモ用ログイン（パスワードはすべて " + DEMO_PASSWORD + "）:",
+    ]
     lines += [f"    {username:<9} {label}" for username, _role, label in DEMO_LOGINS]
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
-        lines.append(f"  送信した報告メールはここに保存されます: {settings.EMAIL_FILE_PATH}")
+        lines.append(
+            f"  送信した報告メールはここに保存されます: {settings.EMAIL_FILE_PATH}"
+        )
     return "\n".join(lines)
