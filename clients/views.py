@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to its own start page."""
     user = request.user
-    target = "portal:home" if user.is_client_user else "answering:console"
+    target = "portal:home" if user.is_client_user else "console:home"
     try:
         return redirect(target)
     except NoReverseMatch:

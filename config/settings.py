@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "answering",
     "reporting",
     "billing",
+    "console",
     "portal",
 ]
 
@@ -217,7 +218,7 @@ if not DEBUG:
         "DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365
     )
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGGING = {
@@ -226,3 +227,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- answering (operator console) settings ---
+
+# --- reporting settings ---
+
+# --- billing settings ---
+
+# --- portal settings ---

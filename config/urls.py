@@ -17,7 +17,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("operator/", include("answering.urls")),
+    path("operator/", include("console.urls")),
     path("reports/", include("reporting.urls")),
     path("billing/", include("billing.urls")),
     path("portal/", include("portal.urls")),
