@@ -1,9 +1,25 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from clients import selectors, services
+from clients.forms import (
+    AssignNumberForm,
+    ClientAdminForm,
+    LentNumberAdminForm,
+    PlanChangeForm,
+)
 from clients.models import (
+    EXTRA_NUMBER_FEE_YEN,
+    EXTRA_RECIPIENT_FEE_YEN,
+    FREE_RECIPIENT_PERSONS,
     Client,
     ClientPerson,
     ClientPlan,
@@ -14,6 +30,7 @@ from clients.models import (
     ReportRecipient,
     User,
 )
+from clients.months import japan_today, next_month
 
 
 class PlanPriceInline(admin.TabularInline):
@@ -35,6 +52,7 @@ class ClientPersonInline(admin.TabularInline):
 class ReportRecipientInline(admin.TabularInline):
     model = ReportRecipient
     extra = 0
+    can_delete = False  # end a recipient with 報告終了日; the fee history needs the row
 
 
 class NumberAssignmentInline(admin.TabularInline):
@@ -43,11 +61,10 @@ class NumberAssignmentInline(admin.TabularInline):
     fields = ["number", "use", "assigned_on", "released_on"]
     readonly_fields = fields
     can_delete = False
+    show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:
-        return (
-            False  # numbers are lent through the admin action, which checks the rules
-        )
+        return False  # numbers are lent through the action, which checks the rules
 
 
 class ClientPlanInline(admin.TabularInline):
@@ -64,35 +81,292 @@ class ClientPlanInline(admin.TabularInline):
 
 @admin.register(Client)
 class ClientAdmin(SimpleHistoryAdmin):
+    form = ClientAdminForm
     list_display = [
         "name",
         "name_kana",
         "status",
+        "current_plan",
         "report_by_email",
         "report_by_chatwork",
     ]
     list_filter = ["status", "report_by_email", "report_by_chatwork"]
     search_fields = ["name", "name_kana", "announce_name"]
+    readonly_fields = ["plan_summary", "monthly_fee_effects"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "name_kana",
+                    "announce_name",
+                    "status",
+                    "operator_notes",
+                ]
+            },
+        ),
+        (
+            _("契約"),
+            {
+                "fields": [
+                    "trial_started_on",
+                    "contract_started_on",
+                    "cancelled_on",
+                    "plan_summary",
+                    "monthly_fee_effects",
+                ]
+            },
+        ),
+        (
+            _("報告方法"),
+            {"fields": ["report_by_email", "report_by_chatwork", "chatwork_room_id"]},
+        ),
+        (_("電話番号"), {"fields": ["own_number"]}),
+    ]
     inlines = [
         ClientPersonInline,
         ReportRecipientInline,
         NumberAssignmentInline,
         ClientPlanInline,
     ]
+    actions = ["schedule_plan_change", "assign_number"]
+
+    @admin.display(description=_("今月のプラン"))
+    def current_plan(self, obj: Client) -> str:
+        client_plan = selectors.plan_in_force(client=obj, month=japan_today())
+        return client_plan.plan.name if client_plan else "—"
+
+    @admin.display(description=_("プラン"))
+    def plan_summary(self, obj: Client) -> str:
+        if obj.pk is None:
+            return "—"
+        today = japan_today()
+        this_month = selectors.plan_in_force(client=obj, month=today)
+        coming = selectors.plan_in_force(client=obj, month=next_month(today))
+        text = _("今月: %(now)s / 来月: %(next)s（直近12か月の変更 %(count)d 回）") % {
+            "now": this_month.plan.name if this_month else "—",
+            "next": coming.plan.name if coming else "—",
+            "count": services.plan_changes_in_last_12_months(client=obj),
+        }
+        return text
+
+    @admin.display(description=_("月額への影響（今月）"))
+    def monthly_fee_effects(self, obj: Client) -> str:
+        if obj.pk is None:
+            return "—"
+        extras = selectors.monthly_extras(client=obj, month=japan_today())
+        return format_html(
+            "番号 {} 件（1件は基本料金に含む、追加 {} 件 × {}円 = {}円）<br>"
+            "報告先 最大 {} 名（{}名まで無料、追加 {} 名 × {}円 = {}円）<br>"
+            "<strong>追加料金の合計: {}円／月</strong>",
+            extras.numbers_held,
+            extras.extra_numbers,
+            f"{EXTRA_NUMBER_FEE_YEN:,}",
+            f"{extras.extra_numbers_yen:,}",
+            extras.recipient_peak,
+            FREE_RECIPIENT_PERSONS,
+            extras.extra_recipients,
+            EXTRA_RECIPIENT_FEE_YEN,
+            f"{extras.extra_recipients_yen:,}",
+            f"{extras.total_yen:,}",
+        )
+
+    @admin.action(description=_("プラン変更を登録する（翌月1日から適用）"))
+    def schedule_plan_change(self, request: HttpRequest, queryset: QuerySet[Client]):
+        now = timezone.now()
+        effective = next_month(japan_today(now))
+        if "apply" in request.POST:
+            form = PlanChangeForm(request.POST)
+            if form.is_valid():
+                for client in queryset:
+                    result = services.schedule_plan_change(
+                        client=client,
+                        plan=form.cleaned_data["plan"],
+                        requested_by=request.user,
+                        now=now,
+                    )
+                    self.message_user(
+                        request,
+                        _("%(client)s: %(month)s から「%(plan)s」に変更します。")
+                        % {
+                            "client": client.name,
+                            "month": f"{result.effective_month:%Y年%m月}",
+                            "plan": result.client_plan.plan.name,
+                        },
+                        messages.SUCCESS,
+                    )
+                    if result.too_frequent:
+                        self.message_user(
+                            request,
+                            _(
+                                "%(client)s: 直近12か月でプラン変更が %(count)d 回あります。"
+                                "繁忙期に合わせた頻繁な変更はご遠慮いただくようお伝えください。"
+                            )
+                            % {
+                                "client": client.name,
+                                "count": result.changes_in_last_12_months,
+                            },
+                            messages.WARNING,
+                        )
+                return None
+        else:
+            form = PlanChangeForm()
+        rows = [
+            {
+                "client": client,
+                "current": selectors.plan_in_force(
+                    client=client, month=japan_today(now)
+                ),
+                "changes": services.plan_changes_in_last_12_months(
+                    client=client, now=now
+                ),
+            }
+            for client in queryset
+        ]
+        threshold = services.PLAN_CHANGE_WARNING_THRESHOLD
+        for row in rows:
+            # The change about to be made counts too.
+            row["warn"] = row["changes"] + 1 > threshold
+        return TemplateResponse(
+            request,
+            "admin/clients/client/plan_change.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("プラン変更の登録"),
+                "form": form,
+                "rows": rows,
+                "queryset": queryset,
+                "effective_month": effective,
+                "action": "schedule_plan_change",
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("番号を貸し出す"))
+    def assign_number(self, request: HttpRequest, queryset: QuerySet[Client]):
+        if queryset.count() != 1:
+            self.message_user(
+                request,
+                _("番号の貸し出しは顧客を1件だけ選んで行ってください。"),
+                messages.ERROR,
+            )
+            return None
+        client = queryset.get()
+        form = AssignNumberForm(
+            request.POST if "apply" in request.POST else None,
+            initial={"assigned_on": japan_today()},
+        )
+        if "apply" in request.POST and form.is_valid():
+            try:
+                assignment = services.assign_number(
+                    lent_number=form.cleaned_data["number"],
+                    client=client,
+                    use=form.cleaned_data["use"],
+                    assigned_on=form.cleaned_data["assigned_on"],
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(
+                    request,
+                    _("%(number)s を %(client)s に「%(use)s」で貸し出しました。")
+                    % {
+                        "number": assignment.number.display,
+                        "client": client.name,
+                        "use": assignment.get_use_display(),
+                    },
+                    messages.SUCCESS,
+                )
+                extras = selectors.monthly_extras(client=client, month=japan_today())
+                if extras.extra_numbers:
+                    self.message_user(
+                        request,
+                        _("追加番号 %(count)d 件: 月額 %(yen)s 円が加算されます。")
+                        % {
+                            "count": extras.extra_numbers,
+                            "yen": f"{extras.extra_numbers_yen:,}",
+                        },
+                        messages.INFO,
+                    )
+                return None
+        return TemplateResponse(
+            request,
+            "admin/clients/client/assign_number.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("番号の貸し出し: %(client)s") % {"client": client.name},
+                "form": form,
+                "client": client,
+                "queryset": queryset,
+                "action": "assign_number",
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(LentNumber)
 class LentNumberAdmin(SimpleHistoryAdmin):
-    list_display = ["display", "kind", "note"]
+    form = LentNumberAdminForm
+    list_display = ["display", "kind", "holder", "note"]
     list_filter = ["kind"]
     search_fields = ["number", "note"]
+
+    @admin.display(description=_("貸出先"))
+    def holder(self, obj: LentNumber) -> str:
+        current = obj.assignments.current().select_related("client").first()
+        if current:
+            return f"{current.client.name}（{current.get_use_display()}）"
+        available = services.quarantine_ends_on(obj)
+        if available and available > japan_today():
+            return _("休止中（%(date)s から貸出可）") % {
+                "date": f"{available:%Y-%m-%d}"
+            }
+        return _("空き")
 
 
 @admin.register(NumberAssignment)
 class NumberAssignmentAdmin(SimpleHistoryAdmin):
     list_display = ["number", "client", "use", "assigned_on", "released_on"]
-    list_filter = ["use"]
+    list_filter = ["use", ("released_on", admin.EmptyFieldListFilter)]
     search_fields = ["number__number", "client__name"]
+    actions = ["release_numbers"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # lend numbers with the client action, which checks every rule
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["number", "client", "use", "assigned_on", "released_on"]
+
+    @admin.action(description=_("選んだ番号を今日付けで返却する"))
+    def release_numbers(
+        self, request: HttpRequest, queryset: QuerySet[NumberAssignment]
+    ):
+        today = japan_today()
+        for assignment in queryset.select_related("number", "client"):
+            try:
+                services.release_number(assignment=assignment, released_on=today)
+            except ValidationError as exc:
+                self.message_user(
+                    request,
+                    f"{assignment.number.display}: {' '.join(exc.messages)}",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "%(number)s を %(client)s から返却しました。休止期間のあと再び貸し出せます。"
+                    )
+                    % {
+                        "number": assignment.number.display,
+                        "client": assignment.client.name,
+                    },
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(ReportRecipient)
@@ -105,7 +379,11 @@ class ReportRecipientAdmin(SimpleHistoryAdmin):
         "active_from",
         "active_to",
     ]
+    list_filter = [("active_to", admin.EmptyFieldListFilter)]
     search_fields = ["name", "pc_email", "mobile_email", "client__name"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # set 報告終了日 instead: the monthly fee counts the peak
 
 
 @admin.register(User)
@@ -119,9 +397,11 @@ class UserAdmin(DjangoUserAdmin):
         "is_active",
     ]
     list_filter = ["role", "is_active"]
-    fieldsets = DjangoUserAdmin.fieldsets + (
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
         (_("役割"), {"fields": ["role", "client"]}),
     )
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + (
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
         (_("役割"), {"fields": ["role", "client"]}),
     )

@@ -1,0 +1,79 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import Client, LentNumber, NumberAssignment, Plan
+from clients.phones import normalize_phone
+
+
+class PhoneNumberField(forms.CharField):
+    """A Japanese phone number typed in any format, cleaned to E.164."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return ""
+        return normalize_phone(value)
+
+
+class ClientAdminForm(forms.ModelForm):
+    own_number = PhoneNumberField(
+        label=_("お客様の電話番号（転送元）"), required=False, max_length=30
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "name",
+            "name_kana",
+            "announce_name",
+            "status",
+            "operator_notes",
+            "trial_started_on",
+            "contract_started_on",
+            "cancelled_on",
+            "report_by_email",
+            "report_by_chatwork",
+            "chatwork_room_id",
+            "own_number",
+        ]
+
+
+class LentNumberAdminForm(forms.ModelForm):
+    number = PhoneNumberField(label=_("番号"), max_length=30)
+
+    class Meta:
+        model = LentNumber
+        fields = ["number", "kind", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        number, kind = cleaned.get("number"), cleaned.get("kind")
+        if (
+            number
+            and kind == LentNumber.Kind.TOKYO_03
+            and not number.startswith("+813")
+        ):
+            self.add_error(
+                "kind", _("東京03番号の種類には03で始まる番号を入力してください。")
+            )
+        if number and kind == LentNumber.Kind.IP_050 and not number.startswith("+8150"):
+            self.add_error(
+                "kind", _("050番号の種類には050で始まる番号を入力してください。")
+            )
+        return cleaned
+
+
+class PlanChangeForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=_("新しいプラン"), queryset=Plan.objects.all(), empty_label=None
+    )
+
+
+class AssignNumberForm(forms.Form):
+    number = forms.ModelChoiceField(
+        label=_("貸し出す番号"), queryset=LentNumber.objects.all()
+    )
+    use = forms.ChoiceField(label=_("利用方法"), choices=NumberAssignment.Use.choices)
+    assigned_on = forms.DateField(
+        label=_("貸出開始日"), widget=forms.DateInput(attrs={"type": "date"})
+    )

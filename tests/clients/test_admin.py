@@ -1,0 +1,154 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clients.models import LentNumber, NumberAssignment
+from clients.months import japan_today, next_month
+from clients.services import release_number, start_plan
+from tests.factories import (
+    ClientFactory,
+    LentNumberFactory,
+    NumberAssignmentFactory,
+    ReportRecipientFactory,
+)
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "admin:clients_client_changelist"
+
+
+def _action(admin_client, action, clients, **extra):
+    data = {"action": action, "_selected_action": [c.pk for c in clients], **extra}
+    return admin_client.post(reverse(CHANGELIST), data, follow=True)
+
+
+def test_plan_change_action_shows_the_effective_month_before_applying(
+    admin_client, plans
+):
+    client = ClientFactory()
+    start_plan(client=client, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    page = _action(admin_client, "schedule_plan_change", [client])
+    effective = next_month(japan_today())
+    assert f"{effective.year}年{effective.month}月".encode() in page.content
+    assert client.plan_history.count() == 1  # nothing changed yet
+
+    done = _action(
+        admin_client, "schedule_plan_change", [client], plan=plans["half"].pk, apply=1
+    )
+    text = done.content.decode()
+    assert "ハーフ" in text and f"{effective:%Y年%m月}" in text
+    assert client.plan_history.get(effective_month=effective).plan == plans["half"]
+
+
+def test_plan_change_action_warns_on_a_third_change_in_twelve_months(
+    admin_client, plans
+):
+    client = ClientFactory()
+    start_plan(client=client, plan=plans["small"], first_month=dt.date(2024, 1, 1))
+    for months_ago in (2, 4):
+        client.plan_history.create(
+            plan=plans["half"],
+            effective_month=dt.date(2025, 12 - months_ago, 1),
+            requested_at=timezone.now() - dt.timedelta(days=30 * months_ago),
+        )
+    page = _action(admin_client, "schedule_plan_change", [client])
+    assert "12か月に3回以上" in page.content.decode()
+    done = _action(
+        admin_client, "schedule_plan_change", [client], plan=plans["small"].pk, apply=1
+    )
+    assert "ご遠慮" in done.content.decode()
+
+
+def test_assign_number_action_lends_and_shows_the_extra_fee(admin_client):
+    client = ClientFactory()
+    NumberAssignmentFactory(client=client, assigned_on=dt.date(2025, 1, 1))
+    number = LentNumberFactory()
+    page = _action(
+        admin_client,
+        "assign_number",
+        [client],
+        number=number.pk,
+        use="listed",
+        assigned_on=japan_today().isoformat(),
+        apply=1,
+    )
+    text = page.content.decode()
+    assert "貸し出しました" in text
+    assert "1,100" in text
+    assert number.assignments.current().get().client == client
+
+
+@pytest.mark.parametrize("state", ["other_client", "second_use", "quarantine"])
+def test_assign_number_action_refuses_with_a_clear_message(admin_client, state):
+    client = ClientFactory(name="申込者")
+    number = LentNumberFactory()
+    today = japan_today()
+    if state == "other_client":
+        NumberAssignmentFactory(number=number, client=ClientFactory(name="先客"))
+        expected = "別の顧客（先客）に貸出中"
+    elif state == "second_use":
+        NumberAssignmentFactory(number=number, client=client, use="forwarding")
+        expected = "2つの用途"
+    else:
+        held = NumberAssignmentFactory(
+            number=number, assigned_on=today - dt.timedelta(days=40)
+        )
+        release_number(assignment=held, released_on=today - dt.timedelta(days=10))
+        expected = "休止期間中"
+    page = _action(
+        admin_client,
+        "assign_number",
+        [client],
+        number=number.pk,
+        use="listed",
+        assigned_on=today.isoformat(),
+        apply=1,
+    )
+    assert expected in page.content.decode()
+    assert not NumberAssignment.objects.filter(
+        number=number, client=client, use="listed"
+    ).exists()
+
+
+def test_release_action_frees_the_number(admin_client):
+    assignment = NumberAssignmentFactory(assigned_on=dt.date(2025, 1, 1))
+    page = admin_client.post(
+        reverse("admin:clients_numberassignment_changelist"),
+        {"action": "release_numbers", "_selected_action": [assignment.pk]},
+        follow=True,
+    )
+    assert "返却しました" in page.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.released_on == japan_today()
+
+
+def test_client_page_shows_fee_effects_of_extra_numbers_and_recipients(admin_client):
+    client = ClientFactory()
+    for _ in range(2):
+        NumberAssignmentFactory(client=client, assigned_on=dt.date(2025, 1, 1))
+    for _ in range(5):
+        ReportRecipientFactory(client=client, active_from=dt.date(2025, 1, 1))
+    page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
+    text = page.content.decode()
+    assert "追加 1 件 × 1,100円 = 1,100円" in text
+    assert "追加 2 名 × 210円 = 420円" in text
+    assert "1,520円" in text
+
+
+def test_lent_number_form_normalises_and_rejects_bad_numbers(admin_client):
+    url = reverse("admin:clients_lentnumber_add")
+    bad = admin_client.post(url, {"number": "03-1234", "kind": "03"})
+    assert bad.status_code == 200
+    assert "有効な電話番号ではありません" in bad.content.decode()
+    admin_client.post(url, {"number": "03-1234-5678", "kind": "03"})
+    assert LentNumber.objects.get().number == "+81312345678"
+
+
+def test_admin_pages_are_in_japanese_and_closed_to_operators(
+    client, operator, admin_client
+):
+    page = admin_client.get(reverse(CHANGELIST))
+    assert "顧客" in page.content.decode()
+    client.force_login(operator)
+    assert client.get(reverse(CHANGELIST)).status_code == 302

@@ -1,0 +1,76 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from answering.models import Call, Category
+from clients.models import Client, LentNumber, Plan, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (Plan, Client, LentNumber, User, Call)
+    }
+
+
+def test_seed_demo_is_idempotent_and_covers_every_state():
+    call_command("seed_demo", verbosity=0)
+    first = _counts()
+    call_command("seed_demo", verbosity=0)
+    assert _counts() == first
+    assert {p.code for p in Plan.objects.all()} == {"small", "half", "standard"}
+    assert set(Client.objects.values_list("status", flat=True)) == {
+        "trial",
+        "active",
+        "cancelled",
+    }
+    assert set(Call.objects.values_list("category", flat=True)) == set(Category.values)
+    assert Call.objects.count() >= 200
+    assert max(c.recipients.count() for c in Client.objects.all()) == 5
+    assert set(User.objects.values_list("role", flat=True)) == {
+        "operator",
+        "admin",
+        "client",
+    }
+    small = Plan.objects.get(code="small").prices.order_by("-valid_from").first()
+    assert (small.monthly_fee_yen, small.included_calls, small.per_call_yen) == (
+        2960,
+        20,
+        148,
+    )
+
+
+def test_demo_logins_work(client):
+    call_command("seed_demo", verbosity=0)
+    for username in ("operator", "admin", "client"):
+        client.logout()
+        page = client.post(
+            reverse("login"),
+            {"username": username, "password": "demo-pass-2026"},
+            REMOTE_ADDR="127.0.0.1",
+        )
+        assert page.status_code == 302, username
+
+
+def test_login_page_is_japanese_and_home_needs_login(client):
+    assert "ログイン" in client.get(reverse("login")).content.decode()
+    assert client.get(reverse("home")).url.startswith(reverse("login"))
+
+
+def test_repeated_failures_lock_the_login(client, settings):
+    call_command("seed_demo", verbosity=0)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"),
+            {"username": "operator", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.9",
+        )
+    locked = client.post(
+        reverse("login"),
+        {"username": "operator", "password": "demo-pass-2026"},
+        REMOTE_ADDR="10.0.0.9",
+    )
+    assert locked.status_code == 429
+    assert "停止" in locked.content.decode()
