@@ -60,9 +60,11 @@ from clients.models import (
 from clients.months import JST, japan_today, month_end, month_start
 from clients.phones import format_phone
 
-# Rows per INSERT statement. PostgreSQL takes them in one statement up to this
-# size; SQLite splits further by its own 999-parameter limit.
-WRITE_BATCH_SIZE = 5000
+# Rows per INSERT statement: None = all rows in one statement per table. Django
+# binds parameters client-side on psycopg 3 by default, so PostgreSQL has no
+# parameter limit here (with OPTIONS server_side_binding=True it would: 65,535).
+# SQLite splits further by its own 999-parameter limit.
+WRITE_BATCH_SIZE: int | None = None
 
 Progress = Callable[[str], None]
 
@@ -334,7 +336,13 @@ def bill_month(
     if draft_ids:
         Adjustment.objects.filter(applied_to_id__in=draft_ids).update(applied_to=None)
         InvoiceLine.objects.filter(invoice_id__in=draft_ids).delete()
-        Invoice.objects.filter(pk__in=draft_ids).delete()
+        # Nothing points at a draft any more (its lines are gone, its credits
+        # detached; ``replaces`` only ever points at voided invoices), so one
+        # plain DELETE replaces Django's collector, which deletes 100 rows per
+        # statement.
+        Invoice.objects.filter(
+            pk__in=draft_ids, status=InvoiceStatus.DRAFT
+        )._raw_delete(Invoice.objects.db)
 
     invoices: list[Invoice] = []
     line_drafts = []
