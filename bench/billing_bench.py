@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -50,7 +50,11 @@ MONTH = dt.date(2026, 10, 1)
 def create_data(client_count: int, call_count: int) -> None:
     plans = []
     for order, (code, fee, included, per_call) in enumerate(
-        [("small", 2960, 20, 148), ("half", 5720, 40, 143), ("standard", 11040, 80, 138)]
+        [
+            ("small", 2960, 20, 148),
+            ("half", 5720, 40, 143),
+            ("standard", 11040, 80, 138),
+        ]
     ):
         plan = Plan.objects.create(code=code, name=code, display_order=order)
         PlanPrice.objects.create(
@@ -215,10 +219,7 @@ def main() -> None:
         )
         print(f"rerun (refresh all drafts): {rerun_s:.3f} s, {rerun_q} queries")
         print(f"run for 100 clients: {small_s:.3f} s, {small_q} queries")
-        print(
-            "target: whole run under 10 s: "
-            + ("OK" if run_s < 10 else "MISSED")
-        )
+        print("target: whole run under 10 s: " + ("OK" if run_s < 10 else "MISSED"))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
