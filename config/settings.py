@@ -235,5 +235,7 @@ LOGGING = {
 # --- reporting settings ---
 
 # --- billing settings ---
+# The 1st-of-month job builds drafts for admins to review; True also issues them.
+BILLING_AUTO_ISSUE = env.bool("BILLING_AUTO_ISSUE", default=False)
 
 # --- portal settings ---
