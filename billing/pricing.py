@@ -28,9 +28,14 @@ from clients.selectors import MonthlyExtras, recipient_peak
 class PriceTerms(Protocol):
     """What a plan costs: a ``clients.models.PlanPrice`` or ``PriceSnapshot``."""
 
-    monthly_fee_yen: int
-    included_calls: int
-    per_call_yen: int
+    @property
+    def monthly_fee_yen(self) -> int: ...
+
+    @property
+    def included_calls(self) -> int: ...
+
+    @property
+    def per_call_yen(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -325,15 +330,15 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
             )
         )
     if data.return_deposit:
-        held = data.deposit_held_yen + (deposit_yen if data.bill_deposit else 0)
-        if held > 0:
+        held_yen = data.deposit_held_yen + (deposit_yen if data.bill_deposit else 0)
+        if held_yen > 0:
             lines.append(
                 LineDraft(
                     kind=LineKind.DEPOSIT_RETURN,
                     description=_("保証金のご返金（ご解約）"),
                     quantity=1,
-                    unit_price_yen=-held,
-                    amount_yen=-held,
+                    unit_price_yen=-held_yen,
+                    amount_yen=-held_yen,
                     tax_category=TaxCategory.NOT_TAXABLE,
                 )
             )

@@ -9,7 +9,7 @@ from django.db.models.functions import TruncMonth
 from answering.models import Call, Category
 from billing.models import Invoice, InvoiceStatus
 from billing.pricing import billable_from, usage_charges
-from clients.models import Client
+from clients.models import Client, PlanPrice
 from clients.months import (
     JST,
     japan_today,
@@ -110,7 +110,7 @@ def month_to_date_usage(
     if start is not None and client_plan is not None and start <= today:
         try:
             price = client_plan.plan.price_on(start)
-        except client_plan.plan.prices.model.DoesNotExist:
+        except PlanPrice.DoesNotExist:
             price = None
     sales = Count("id", filter=Q(category=Category.SALES))
     if price is None or start is None or client_plan is None:
