@@ -22,6 +22,7 @@ from clients.models import (
     ReportRecipient,
 )
 from clients.months import JST, days_in_month, month_end, month_start
+from clients.phones import format_phone
 from clients.selectors import MonthlyExtras, recipient_peak
 
 
@@ -128,7 +129,12 @@ def extras_from_rows(
 @dataclass(frozen=True)
 class HeldNumber:
     number_id: int
-    label: str
+    number: str  # E.164
+    use_label: str
+
+    @property
+    def label(self) -> str:
+        return f"{format_phone(self.number)}（{self.use_label}）"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,18 @@
-"""Reads about billing for the admin pages and the client portal."""
+"""Reads about billing for the admin pages and the client portal.
+
+What the portal calls (all read-only):
+- ``invoices_for_client(client=...)``: issued, paid and void invoices, never
+  drafts (same as ``Invoice.objects.filter(client=...).visible_to_client()``).
+- ``month_to_date_usage(client=..., today=None) -> MonthToDateUsage``.
+- ``counted_calls_by_month(client=..., months=12, today=None)``: one grouped
+  query; pair it with ``billing.pricing.plan_charge_yen(price, counted_calls)``
+  (``price`` = a ``PlanPrice`` or anything with monthly_fee_yen,
+  included_calls, per_call_yen) for plan advice.
+- ``counted_calls_for_invoice(invoice)``: the calls an invoice counted.
+- Documents: ``billing.pdf.render_invoice_pdf(invoice) -> bytes``,
+  ``billing.exports.render_invoice_lines_csv(invoice) -> str`` and
+  ``billing.exports.render_counted_calls_csv(invoice) -> str``.
+"""
 
 import datetime as dt
 from dataclasses import dataclass
