@@ -296,6 +296,13 @@ def _load_month(
     return result, skipped, live_invoices
 
 
+def _lock_month(month: dt.date) -> BillingRun:
+    """Serialize everything that writes a month's invoices (building drafts,
+    issuing them): a second caller waits here until the first one commits."""
+    run, _created = BillingRun.objects.get_or_create(billing_month=month)
+    return BillingRun.objects.select_for_update().get(pk=run.pk)
+
+
 @transaction.atomic
 def bill_month(
     *,
@@ -315,9 +322,7 @@ def bill_month(
     """
     report = progress or _no_progress
     first = month_start(month)
-    run, _created = BillingRun.objects.get_or_create(billing_month=first)
-    # Concurrent runs for the month queue here until the first one commits.
-    run = BillingRun.objects.select_for_update().get(pk=run.pk)
+    run = _lock_month(first)
     run.last_started_at = timezone.now()
 
     clients = billable_clients(month=first)
@@ -441,6 +446,7 @@ def issue_invoices(
     """
     issued_on = today or japan_today()
     first = month_start(month)
+    _lock_month(first)
     sequence, _created = InvoiceNumberSequence.objects.get_or_create(name="invoice")
     sequence = InvoiceNumberSequence.objects.select_for_update().get(pk=sequence.pk)
     drafts = Invoice.objects.for_month(first).filter(status=InvoiceStatus.DRAFT)
