@@ -23,7 +23,7 @@ from clients.models import (
 )
 from clients.months import JST, days_in_month, month_end, month_start
 from clients.phones import format_phone
-from clients.selectors import MonthlyExtras, recipient_peak
+from clients.selectors import recipient_peak
 
 
 class PriceTerms(Protocol):
@@ -99,31 +99,6 @@ def price_on(prices: Sequence[PriceSnapshot], day: dt.date) -> PriceSnapshot | N
     """The price in force on ``day``; ``prices`` sorted by ``valid_from``."""
     index = bisect.bisect_right([p.valid_from for p in prices], day)
     return prices[index - 1] if index else None
-
-
-def extras_from_rows(
-    *,
-    number_ids: Sequence[int],
-    recipients: list[ReportRecipient],
-    month: dt.date,
-) -> MonthlyExtras:
-    """``clients.selectors.monthly_extras`` on rows loaded in bulk.
-
-    The same rule: every number held on any day of the month counts, the first
-    one is included; recipients count at their peak on any day of the month.
-    """
-    held = len(set(number_ids))
-    extra_numbers = max(held - 1, 0)
-    peak = recipient_peak(recipients=recipients, month=month)
-    extra_recipients = max(peak - FREE_RECIPIENT_PERSONS, 0)
-    return MonthlyExtras(
-        numbers_held=held,
-        extra_numbers=extra_numbers,
-        extra_numbers_yen=extra_numbers * EXTRA_NUMBER_FEE_YEN,
-        recipient_peak=peak,
-        extra_recipients=extra_recipients,
-        extra_recipients_yen=extra_recipients * EXTRA_RECIPIENT_FEE_YEN,
-    )
 
 
 @dataclass(frozen=True)
