@@ -33,7 +33,7 @@ from django.db.models import Count  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from answering.models import Call  # noqa: E402
-from billing.services import bill_month  # noqa: E402
+from billing.services import bill_month, issue_invoices  # noqa: E402
 from clients.models import (  # noqa: E402
     Client,
     ClientPlan,
@@ -212,6 +212,8 @@ def main() -> None:
         some = list(Client.objects.order_by("id").values_list("id", flat=True)[:100])
         _r, small_s, small_q = timed(lambda: bill_month(month=MONTH, client_ids=some))
 
+        issued, issue_s, issue_q = timed(lambda: issue_invoices(month=MONTH))
+
         print(f"floor (one grouped count over the calls): {floor_s:.3f} s")
         print(
             f"bill_month {MONTH:%Y-%m} ({args.clients:,} clients): {run_s:.3f} s, "
@@ -219,6 +221,7 @@ def main() -> None:
         )
         print(f"rerun (refresh all drafts): {rerun_s:.3f} s, {rerun_q} queries")
         print(f"run for 100 clients: {small_s:.3f} s, {small_q} queries")
+        print(f"issue {issued:,} drafts: {issue_s:.3f} s, {issue_q} queries")
         print("target: whole run under 10 s: " + ("OK" if run_s < 10 else "MISSED"))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -9,9 +9,15 @@ class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
-    fields = ["position", "kind", "description", "quantity", "unit_price_yen"]
-    fields += ["amount_yen", "tax_category"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "position",
+        "kind",
+        "description",
+        "quantity",
+        "unit_price_yen",
+        "amount_yen",
+        "tax_category",
+    )
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False

@@ -22,15 +22,21 @@ from clients.models import (
     ReportRecipient,
 )
 from clients.months import JST, days_in_month, month_end, month_start
-from clients.selectors import MonthlyExtras, recipient_peak
+from clients.phones import format_phone
+from clients.selectors import recipient_peak
 
 
 class PriceTerms(Protocol):
     """What a plan costs: a ``clients.models.PlanPrice`` or ``PriceSnapshot``."""
 
-    monthly_fee_yen: int
-    included_calls: int
-    per_call_yen: int
+    @property
+    def monthly_fee_yen(self) -> int: ...
+
+    @property
+    def included_calls(self) -> int: ...
+
+    @property
+    def per_call_yen(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -95,35 +101,15 @@ def price_on(prices: Sequence[PriceSnapshot], day: dt.date) -> PriceSnapshot | N
     return prices[index - 1] if index else None
 
 
-def extras_from_rows(
-    *,
-    number_ids: Sequence[int],
-    recipients: list[ReportRecipient],
-    month: dt.date,
-) -> MonthlyExtras:
-    """``clients.selectors.monthly_extras`` on rows loaded in bulk.
-
-    The same rule: every number held on any day of the month counts, the first
-    one is included; recipients count at their peak on any day of the month.
-    """
-    held = len(set(number_ids))
-    extra_numbers = max(held - 1, 0)
-    peak = recipient_peak(recipients=recipients, month=month)
-    extra_recipients = max(peak - FREE_RECIPIENT_PERSONS, 0)
-    return MonthlyExtras(
-        numbers_held=held,
-        extra_numbers=extra_numbers,
-        extra_numbers_yen=extra_numbers * EXTRA_NUMBER_FEE_YEN,
-        recipient_peak=peak,
-        extra_recipients=extra_recipients,
-        extra_recipients_yen=extra_recipients * EXTRA_RECIPIENT_FEE_YEN,
-    )
-
-
 @dataclass(frozen=True)
 class HeldNumber:
     number_id: int
-    label: str
+    number: str  # E.164
+    use_label: str
+
+    @property
+    def label(self) -> str:
+        return f"{format_phone(self.number)}（{self.use_label}）"
 
 
 @dataclass(frozen=True)
@@ -325,15 +311,15 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
             )
         )
     if data.return_deposit:
-        held = data.deposit_held_yen + (deposit_yen if data.bill_deposit else 0)
-        if held > 0:
+        held_yen = data.deposit_held_yen + (deposit_yen if data.bill_deposit else 0)
+        if held_yen > 0:
             lines.append(
                 LineDraft(
                     kind=LineKind.DEPOSIT_RETURN,
                     description=_("保証金のご返金（ご解約）"),
                     quantity=1,
-                    unit_price_yen=-held,
-                    amount_yen=-held,
+                    unit_price_yen=-held_yen,
+                    amount_yen=-held_yen,
                     tax_category=TaxCategory.NOT_TAXABLE,
                 )
             )

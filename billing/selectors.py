@@ -1,4 +1,18 @@
-"""Reads about billing for the admin pages and the client portal."""
+"""Reads about billing for the admin pages and the client portal.
+
+What the portal calls (all read-only):
+- ``invoices_for_client(client=...)``: issued, paid and void invoices, never
+  drafts (same as ``Invoice.objects.filter(client=...).visible_to_client()``).
+- ``month_to_date_usage(client=..., today=None) -> MonthToDateUsage``.
+- ``counted_calls_by_month(client=..., months=12, today=None)``: one grouped
+  query; pair it with ``billing.pricing.plan_charge_yen(price, counted_calls)``
+  (``price`` = a ``PlanPrice`` or anything with monthly_fee_yen,
+  included_calls, per_call_yen) for plan advice.
+- ``counted_calls_for_invoice(invoice)``: the calls an invoice counted.
+- Documents: ``billing.pdf.render_invoice_pdf(invoice) -> bytes``,
+  ``billing.exports.render_invoice_lines_csv(invoice) -> str`` and
+  ``billing.exports.render_counted_calls_csv(invoice) -> str``.
+"""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -9,7 +23,7 @@ from django.db.models.functions import TruncMonth
 from answering.models import Call, Category
 from billing.models import Invoice, InvoiceStatus
 from billing.pricing import billable_from, usage_charges
-from clients.models import Client
+from clients.models import Client, PlanPrice
 from clients.months import (
     JST,
     japan_today,
@@ -110,7 +124,7 @@ def month_to_date_usage(
     if start is not None and client_plan is not None and start <= today:
         try:
             price = client_plan.plan.price_on(start)
-        except client_plan.plan.prices.model.DoesNotExist:
+        except PlanPrice.DoesNotExist:
             price = None
     sales = Count("id", filter=Q(category=Category.SALES))
     if price is None or start is None or client_plan is None:

@@ -19,11 +19,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,7 +59,6 @@ from clients.models import (
     User,
 )
 from clients.months import JST, japan_today, month_end, month_start
-from clients.phones import format_phone
 
 # Rows per INSERT statement: None = all rows in one statement per table. Django
 # binds parameters client-side on psycopg 3 by default, so PostgreSQL has no
@@ -111,12 +111,12 @@ def counted_calls_filter(*, late_starts: dict[int, dt.date]) -> Q:
 
 def _load_month(
     *, month: dt.date, clients: QuerySet[Client]
-) -> tuple[list[tuple[dict, ClientMonth]], int, dict[int, dict]]:
+) -> tuple[list[tuple[dict[str, Any], ClientMonth]], int, dict[int, Any]]:
     """Everything needed to bill ``clients`` for ``month``, in a fixed number of
     queries. Returns ([(client row, inputs)], skipped count, live invoices by client).
     """
     first, last = month_start(month), month_end(month)
-    client_rows = list(
+    client_rows: list[Any] = list(
         clients.values(
             "id", "name", "trial_started_on", "contract_started_on", "cancelled_on"
         ).order_by("id")
@@ -137,21 +137,21 @@ def _load_month(
     ]
 
     plan_of: dict[int, tuple[int, str]] = {}
-    for row in (
+    for plan_row in (
         ClientPlan.objects.filter(client__in=ids, effective_month__lte=first)
         .order_by("client_id", "effective_month")
         .values("client_id", "plan_id", "plan__name")
     ):
-        plan_of[row["client_id"]] = (row["plan_id"], row["plan__name"])
+        plan_of[plan_row["client_id"]] = (plan_row["plan_id"], plan_row["plan__name"])
 
     prices: dict[int, list[PriceSnapshot]] = defaultdict(list)
-    for price in PlanPrice.objects.order_by("plan_id", "valid_from"):
-        prices[price.plan_id].append(
+    for plan_price in PlanPrice.objects.order_by("plan_id", "valid_from"):
+        prices[plan_price.plan_id].append(
             PriceSnapshot(
-                monthly_fee_yen=price.monthly_fee_yen,
-                included_calls=price.included_calls,
-                per_call_yen=price.per_call_yen,
-                valid_from=price.valid_from,
+                monthly_fee_yen=plan_price.monthly_fee_yen,
+                included_calls=plan_price.included_calls,
+                per_call_yen=plan_price.per_call_yen,
+                valid_from=plan_price.valid_from,
             )
         )
 
@@ -164,33 +164,33 @@ def _load_month(
         recipients[recipient.client_id].append(recipient)
 
     numbers: dict[int, list[HeldNumber]] = defaultdict(list)
-    for row in (
+    for number_row in (
         NumberAssignment.objects.filter(client__in=ids)
         .held_during(first, last)
         .order_by("assigned_on", "id")
         .values("client_id", "number_id", "number__number", "use")
     ):
-        held = numbers[row["client_id"]]
-        if all(h.number_id != row["number_id"] for h in held):
-            use = NumberAssignment.Use(row["use"]).label
+        held = numbers[number_row["client_id"]]
+        if all(h.number_id != number_row["number_id"] for h in held):
             held.append(
                 HeldNumber(
-                    number_id=row["number_id"],
-                    label=f"{format_phone(row['number__number'])}（{use}）",
+                    number_id=number_row["number_id"],
+                    number=number_row["number__number"],
+                    use_label=str(NumberAssignment.Use(number_row["use"]).label),
                 )
             )
 
     starts: dict[int, dt.date] = {}
     skipped = 0
-    for row in client_rows:
+    for client_row in client_rows:
         start = billable_from(
             month=first,
-            trial_started_on=row["trial_started_on"],
-            contract_started_on=row["contract_started_on"],
-            cancelled_on=row["cancelled_on"],
+            trial_started_on=client_row["trial_started_on"],
+            contract_started_on=client_row["contract_started_on"],
+            cancelled_on=client_row["cancelled_on"],
         )
         if start is not None:
-            starts[row["id"]] = start
+            starts[client_row["id"]] = start
     late_starts = {cid: day for cid, day in starts.items() if day > first}
     calls = (
         Call.objects.counted()
@@ -203,22 +203,22 @@ def _load_month(
         for row in calls.order_by().values("client_id").annotate(n=Count("id"))
     }
     surcharges: dict[int, list[Surcharge]] = defaultdict(list)
-    for row in calls.filter(surcharge_yen__gt=0).values(
+    for call_row in calls.filter(surcharge_yen__gt=0).values(
         "id", "client_id", "received_at", "surcharge_yen", "surcharge_reason"
     ):
-        surcharges[row["client_id"]].append(
+        surcharges[call_row["client_id"]].append(
             Surcharge(
-                call_id=row["id"],
-                received_at=row["received_at"],
-                amount_yen=row["surcharge_yen"],
-                reason=row["surcharge_reason"],
+                call_id=call_row["id"],
+                received_at=call_row["received_at"],
+                amount_yen=call_row["surcharge_yen"],
+                reason=call_row["surcharge_reason"],
             )
         )
 
     # Deposits on other live invoices (this month's drafts are being rebuilt).
     deposit_billed: set[int] = set()
     deposit_held: dict[int, int] = defaultdict(int)
-    for row in (
+    for line_row in (
         InvoiceLine.objects.filter(
             invoice__client__in=ids,
             kind__in=[LineKind.DEPOSIT, LineKind.DEPOSIT_RETURN],
@@ -229,10 +229,10 @@ def _load_month(
         .values("invoice__client_id", "kind")
         .annotate(total=Sum("amount_yen"))
     ):
-        client_id = row["invoice__client_id"]
-        if row["kind"] == LineKind.DEPOSIT:
+        client_id = line_row["invoice__client_id"]
+        if line_row["kind"] == LineKind.DEPOSIT:
             deposit_billed.add(client_id)
-        deposit_held[client_id] += row["total"]
+        deposit_held[client_id] += line_row["total"]
 
     owing = set(
         Invoice.objects.filter(
@@ -241,47 +241,47 @@ def _load_month(
     )
 
     credits: dict[int, list[Credit]] = defaultdict(list)
-    for row in (
+    for adjustment_row in (
         Adjustment.objects.filter(client__in=ids)
         .filter(Q(applied_to__isnull=True) | Q(applied_to_id__in=draft_ids))
         .order_by("created_at", "id")
         .values("id", "client_id", "amount_yen", "reason", "corrects_invoice__number")
     ):
-        number = row["corrects_invoice__number"]
-        credits[row["client_id"]].append(
+        number = adjustment_row["corrects_invoice__number"]
+        credits[adjustment_row["client_id"]].append(
             Credit(
-                adjustment_id=row["id"],
-                amount_yen=row["amount_yen"],
-                reason=row["reason"],
+                adjustment_id=adjustment_row["id"],
+                amount_yen=adjustment_row["amount_yen"],
+                reason=adjustment_row["reason"],
                 corrects_number=f"{number:08d}" if number is not None else "",
             )
         )
 
-    result: list[tuple[dict, ClientMonth]] = []
-    for row in client_rows:
-        client_id = row["id"]
+    result: list[tuple[dict[str, Any], ClientMonth]] = []
+    for client_row in client_rows:
+        client_id = client_row["id"]
         start = starts.get(client_id)
         live = live_invoices.get(client_id)
         plan = plan_of.get(client_id)
-        price = price_on(prices[plan[0]], start) if plan and start else None
+        snapshot = price_on(prices[plan[0]], start) if plan and start else None
         if (
             start is None
-            or price is None
+            or snapshot is None
             or (live is not None and live["status"] != InvoiceStatus.DRAFT)
         ):
             skipped += 1
             continue
         assert plan is not None
-        cancelled_on = row["cancelled_on"]
+        cancelled_on = client_row["cancelled_on"]
         is_final = cancelled_on is not None and month_start(cancelled_on) == first
         result.append(
             (
-                row,
+                client_row,
                 ClientMonth(
                     month=first,
                     billable_from=start,
                     plan_name=plan[1],
-                    price=price,
+                    price=snapshot,
                     counted_calls=counts.get(client_id, 0),
                     held_numbers=numbers.get(client_id, []),
                     recipients=recipients.get(client_id, []),
@@ -294,6 +294,13 @@ def _load_month(
             )
         )
     return result, skipped, live_invoices
+
+
+def _lock_month(month: dt.date) -> BillingRun:
+    """Serialize everything that writes a month's invoices (building drafts,
+    issuing them): a second caller waits here until the first one commits."""
+    run, _created = BillingRun.objects.get_or_create(billing_month=month)
+    return BillingRun.objects.select_for_update().get(pk=run.pk)
 
 
 @transaction.atomic
@@ -315,8 +322,7 @@ def bill_month(
     """
     report = progress or _no_progress
     first = month_start(month)
-    run, _created = BillingRun.objects.get_or_create(billing_month=first)
-    run = BillingRun.objects.select_for_update().get(pk=run.pk)
+    run = _lock_month(first)
     run.last_started_at = timezone.now()
 
     clients = billable_clients(month=first)
@@ -409,11 +415,12 @@ def bill_month(
             month=first, invoice_ids=[i.pk for i in invoices], today=today
         )
 
-    run.last_finished_at = timezone.now()
-    run.clients_billed = len(invoices)
-    run.clients_skipped = skipped
-    run.total_yen = total_yen
-    run.save()
+    if client_ids is None:  # a whole-month run; a single reissue is not one
+        run.last_finished_at = timezone.now()
+        run.clients_billed = len(invoices)
+        run.clients_skipped = skipped
+        run.total_yen = total_yen
+        run.save()
     return BillingSummary(
         month=first,
         clients_billed=len(invoices),
@@ -439,38 +446,38 @@ def issue_invoices(
     """
     issued_on = today or japan_today()
     first = month_start(month)
+    _lock_month(first)
     sequence, _created = InvoiceNumberSequence.objects.get_or_create(name="invoice")
     sequence = InvoiceNumberSequence.objects.select_for_update().get(pk=sequence.pk)
     drafts = Invoice.objects.for_month(first).filter(status=InvoiceStatus.DRAFT)
     if invoice_ids is not None:
         drafts = drafts.filter(pk__in=list(invoice_ids))
     to_issue = list(
-        drafts.select_for_update().order_by("client__name_kana", "client__name", "id")
+        drafts.select_for_update(of=("self",))
+        .order_by("client__name_kana", "client__name", "id")
+        .only("id")
     )
     if not to_issue:
         return 0
     due_on = due_date_for(first)
     number = sequence.last_number
-    for invoice in to_issue:
-        number += 1
-        invoice.number = number
-        invoice.status = InvoiceStatus.ISSUED
-        invoice.issued_on = issued_on
-        invoice.due_on = due_on
-        invoice.company_name = settings.COMPANY_NAME
-        invoice.company_registration_number = settings.COMPANY_REGISTRATION_NUMBER
-    Invoice.objects.bulk_update(
-        to_issue,
-        [
-            "number",
-            "status",
-            "issued_on",
-            "due_on",
-            "company_name",
-            "company_registration_number",
-        ],
-        batch_size=1000,
-    )
+    # One UPDATE per 1,000 invoices: only the number differs from row to row.
+    for offset in range(0, len(to_issue), 1000):
+        batch = to_issue[offset : offset + 1000]
+        whens = [
+            When(pk=invoice.pk, then=Value(number + index))
+            for index, invoice in enumerate(batch, start=1)
+        ]
+        number += len(batch)
+        Invoice.objects.filter(pk__in=[i.pk for i in batch]).update(
+            number=Case(*whens, output_field=IntegerField()),
+            status=InvoiceStatus.ISSUED,
+            issued_on=issued_on,
+            due_on=due_on,
+            company_name=settings.COMPANY_NAME,
+            company_registration_number=settings.COMPANY_REGISTRATION_NUMBER,
+            updated_at=timezone.now(),
+        )
     sequence.last_number = number
     sequence.save(update_fields=["last_number"])
     return len(to_issue)

@@ -116,3 +116,26 @@ def test_downloads(admin_client, draft):
     assert len(counted.content.decode("utf-8-sig").strip().splitlines()) == 1 + 21
     usage = admin_client.get(reverse("billing:usage", args=[draft.client_id]))
     assert usage.status_code == 200
+
+
+def test_django_admin_shows_invoices_read_only_and_adds_credits(admin_client, draft):
+    from billing.services import issue_invoices
+
+    issue_invoices(month=OCTOBER)
+    assert (
+        admin_client.get(reverse("admin:billing_invoice_changelist")).status_code == 200
+    )
+    page = admin_client.get(reverse("admin:billing_invoice_change", args=[draft.pk]))
+    assert page.status_code == 200
+    response = admin_client.post(
+        reverse("admin:billing_adjustment_add"),
+        {
+            "client": draft.client_id,
+            "corrects_invoice": draft.pk,
+            "amount_yen": "300",
+            "reason": "割増の誤り",
+        },
+    )
+    assert response.status_code == 302
+    adjustment = Adjustment.objects.get()
+    assert (adjustment.amount_yen, adjustment.applied_to) == (300, None)
