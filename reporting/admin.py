@@ -19,10 +19,7 @@ def bouncing_addresses_display(client: Client) -> SafeString:
         format_html_join(
             "",
             "<li><strong>{}</strong>（{}件不達、最終 {:%Y/%m/%d %H:%M}）: {}</li>",
-            (
-                (b.address, b.bounces, b.last_bounced_at, b.last_error)
-                for b in bouncing
-            ),
+            ((b.address, b.bounces, b.last_bounced_at, b.last_error) for b in bouncing),
         ),
     )
 

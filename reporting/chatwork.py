@@ -56,7 +56,9 @@ def _reset_time(response: requests.Response) -> dt.datetime:
     except (ValueError, OverflowError, OSError):
         return now + dt.timedelta(seconds=60)
     # Never trust a reset in the past or absurdly far away.
-    return min(max(reset, now + dt.timedelta(seconds=1)), now + dt.timedelta(minutes=10))
+    return min(
+        max(reset, now + dt.timedelta(seconds=1)), now + dt.timedelta(minutes=10)
+    )
 
 
 def post_message(*, room_id: str, body: str) -> str:
@@ -92,9 +94,7 @@ def post_message(*, room_id: str, body: str) -> str:
                 f"Chatworkの応答を読めません: {detail}", maybe_posted=True
             ) from exc
     if status == 429:
-        raise ChatworkError(
-            "Chatworkの送信制限（429）", retry_at=_reset_time(response)
-        )
+        raise ChatworkError("Chatworkの送信制限（429）", retry_at=_reset_time(response))
     if status in (400, 401, 403, 404):
         raise ChatworkError(f"Chatwork {status}: {detail}", permanent=True)
     raise ChatworkError(f"Chatwork {status}: {detail}")

@@ -5,7 +5,6 @@ so every retry carries the same one: a second copy is recognisable as such.
 """
 
 import smtplib
-import socket
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -31,9 +30,7 @@ def new_message_id() -> str:
     return make_msgid(domain=MAIL_DOMAIN)
 
 
-def build_message(
-    *, to: str, subject: str, body: str, message_id: str
-) -> EmailMessage:
+def build_message(*, to: str, subject: str, body: str, message_id: str) -> EmailMessage:
     return EmailMessage(
         subject=one_line(subject),
         body=body,
@@ -71,6 +68,6 @@ def send(*, to: str, subject: str, body: str, message_id: str) -> str:
         # Refused sender, HELO, ...: our side of the conversation. Retried; a
         # long outage ends as a failure with this error for admins.
         raise MailError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts
         raise MailError(f"SMTP接続エラー: {exc!r}") from exc
     return message_id

@@ -51,7 +51,10 @@ class Delivery(models.Model):
         FAILED = "failed", _("送信失敗")
 
     call = models.ForeignKey(
-        Call, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("受電")
+        Call,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("受電"),
     )
     # Denormalised from the call so per-client views (bounces) need no join.
     client = models.ForeignKey(

@@ -34,7 +34,9 @@ def try_acquire(*, limits: list[Limit], now: dt.datetime | None = None) -> float
             ignore_conflicts=True,
         )
     # Lock in key order so two processes never wait on each other crosswise.
-    list(RateLimitBucket.objects.select_for_update().filter(key__in=keys).order_by("key"))
+    list(
+        RateLimitBucket.objects.select_for_update().filter(key__in=keys).order_by("key")
+    )
 
     wait = 0.0
     longest = max(window for _, _, window in limits)

@@ -74,9 +74,7 @@ def _render(call: Call, channel: str, changes: dict[str, Any] | None) -> dict:
     }
 
 
-def _create(
-    call: Call, *, kind: str, changes: dict[str, Any] | None
-) -> list[Delivery]:
+def _create(call: Call, *, kind: str, changes: dict[str, Any] | None) -> list[Delivery]:
     if not call.is_reported:
         return []
     existing: set[tuple[str, str]] = set()
@@ -281,7 +279,11 @@ def _failed(delivery: Delivery, exc: Exception) -> str:
         seconds=backoff_seconds(delivery.attempts)
     )
     _finish(
-        delivery, status=Status.PENDING, next_attempt_at=retry_at, last_error=error, **extra
+        delivery,
+        status=Status.PENDING,
+        next_attempt_at=retry_at,
+        last_error=error,
+        **extra,
     )
     logger.info("Delivery %s retry at %s: %s", delivery.pk, retry_at, exc)
     return "retry"
@@ -309,11 +311,11 @@ def resend(*, delivery_id: int) -> bool:
     Only failed ones: a sent report is never sent again by this button.
     """
     updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
-            status=Status.PENDING,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            failed_at=None,
-            bounced=False,
+        status=Status.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        failed_at=None,
+        bounced=False,
     )
     if updated and settings.CELERY_BROKER_URL:
         transaction.on_commit(lambda: publish([delivery_id]))

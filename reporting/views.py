@@ -49,7 +49,8 @@ def resend_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery, pk=delivery_id)
     if services.resend(delivery_id=delivery.pk):
         messages.success(
-            request, _("%(address)s への再送を予約しました。") % {"address": delivery.address}
+            request,
+            _("%(address)s への再送を予約しました。") % {"address": delivery.address},
         )
     else:
         messages.warning(

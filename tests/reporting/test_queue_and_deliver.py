@@ -172,9 +172,7 @@ def test_correction_says_what_changed(smtp_peer):
     assert "「090-1234-5678」→「03-1234-5678」" in pc[1]["body"]
 
 
-def test_temporary_failure_backs_off_then_fails_after_max_attempts(
-    settings, smtp_peer
-):
+def test_temporary_failure_backs_off_then_fails_after_max_attempts(settings, smtp_peer):
     settings.REPORT_MAX_ATTEMPTS = 3
     client, _ = client_with_recipients(1)
     _, deliveries = save_reported_call(client=client)
@@ -276,4 +274,8 @@ def test_report_status_by_call_in_one_query(smtp_peer):
     with CaptureQueriesContext(connection) as queries:
         status = selectors.report_status_by_call(ids)
     assert len(queries) == 1
-    assert status == {failed_call.pk: "failed", waiting_call.pk: "waiting", ok_call.pk: "sent"}
+    assert status == {
+        failed_call.pk: "failed",
+        waiting_call.pk: "waiting",
+        ok_call.pk: "sent",
+    }

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         if once:
             self._report(relay_due_deliveries())
             return
-        self.stdout.write(f"報告の送信を開始しました（{interval}秒ごと、Ctrl-Cで停止）。")
+        self.stdout.write(
+            f"報告の送信を開始しました（{interval}秒ごと、Ctrl-Cで停止）。"
+        )
         try:
             while True:
                 close_old_connections()
