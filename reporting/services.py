@@ -289,19 +289,28 @@ def _failed(delivery: Delivery, exc: Exception) -> str:
     return "retry"
 
 
-def relay_due_deliveries(*, limit: int | None = None) -> dict[str, int]:
-    """Deliver everything due now (the safety net behind the Celery fast path)."""
-    limit = limit or settings.REPORT_RELAY_BATCH
-    ids = list(
-        Delivery.objects.due()
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
+def relay_due_deliveries(
+    *, batch_size: int | None = None, time_budget_seconds: float = 10.0
+) -> dict[str, int]:
+    """Deliver everything due now (the safety net behind the Celery fast path).
+
+    Works through batches until nothing is due or the time budget is spent, so
+    a backlog (Redis was down) drains in one run instead of one batch per tick.
+    """
+    batch_size = batch_size or settings.REPORT_RELAY_BATCH
+    started = time.monotonic()
     outcomes: dict[str, int] = {}
-    for delivery_id in ids:
-        outcome = deliver(delivery_id=delivery_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    while True:
+        ids = list(
+            Delivery.objects.due()
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        for delivery_id in ids:
+            outcome = deliver(delivery_id=delivery_id)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if len(ids) < batch_size or time.monotonic() - started > time_budget_seconds:
+            return outcomes
 
 
 @transaction.atomic

@@ -38,8 +38,7 @@ class Command(BaseCommand):
                 outcomes = relay_due_deliveries()
                 if outcomes:
                     self._report(outcomes)
-                if sum(outcomes.values()) < settings.REPORT_RELAY_BATCH:
-                    time.sleep(interval)
+                time.sleep(interval)
         except KeyboardInterrupt:
             self.stdout.write("報告の送信を停止しました。")
 
