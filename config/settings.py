@@ -231,6 +231,10 @@ LOGGING = {
 # --- answering (operator console) settings ---
 
 # --- reporting settings ---
+# django-environ drops the leading "/" of filemail:///abs/path (it would write
+# under the current directory); report e-mails belong in the absolute path.
+if EMAIL_CONFIG.get("EMAIL_FILE_PATH") and not Path(EMAIL_FILE_PATH).is_absolute():  # noqa: F821
+    EMAIL_FILE_PATH = str(Path("/") / EMAIL_CONFIG["EMAIL_FILE_PATH"])
 # Retries of failed report deliveries: 10 s, 20 s, 40 s ... capped at 30 minutes.
 REPORT_RETRY_BASE_SECONDS = env.float("REPORT_RETRY_BASE_SECONDS", default=10.0)
 REPORT_RETRY_MAX_SECONDS = env.float("REPORT_RETRY_MAX_SECONDS", default=1800.0)

@@ -4,6 +4,7 @@ On the embedded default (no Redis) this is the only sender; with Celery it is
 the same service the periodic task runs.
 """
 
+import signal
 import time
 
 from django.conf import settings
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"報告の送信を開始しました（{interval}秒ごと、Ctrl-Cで停止）。"
         )
+        # A process manager stops us with SIGTERM: leave like Ctrl-C, between sends.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             while True:
                 close_old_connections()
