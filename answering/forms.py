@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category, MissingReason
@@ -169,6 +170,36 @@ class CallForm(forms.Form):
             }
             for value, label in Category.choices
         ]
+
+    @cached_property
+    def ui(self) -> dict[str, dict[str, Any]]:
+        """Each field's current value, errors and options, for hand-written inputs.
+
+        The console renders its inputs as plain HTML: Django's widget templates cost
+        several milliseconds per page, and this page is opened on every call.
+        """
+        fields: dict[str, dict[str, Any]] = {}
+        for name, field in self.fields.items():
+            bound = self[name]
+            value = bound.value()
+            if isinstance(value, dt.datetime):
+                # prepare_value() already gave local time.
+                value = value.strftime("%Y-%m-%dT%H:%M")
+            entry = {
+                "name": name,
+                "id": f"id_{name}",
+                "label": field.label,
+                "value": "" if value is None else value,
+                "errors": self.errors.get(name, []) if self.is_bound else [],
+                "help": field.help_text,
+            }
+            if name.endswith("_missing_reason"):
+                entry["options"] = [
+                    {"value": v, "label": label, "selected": v == (value or "")}
+                    for v, label in REASON_CHOICES
+                ]
+            fields[name] = entry
+        return fields
 
     def first_error_field(self) -> str | None:
         for name in self.fields:
