@@ -15,7 +15,7 @@ from clients.phones import format_phone, normalize_phone
 
 REASON_CHOICES = [("", _("（伺えた）")), *MissingReason.choices]
 
-CATEGORY_KEYS = {
+CATEGORY_KEYS: dict[str, str] = {
     Category.NORMAL: "1",
     Category.SALES: "2",
     Category.GREY: "3",
@@ -23,7 +23,7 @@ CATEGORY_KEYS = {
 }
 
 
-def _reason_field(label: str) -> forms.ChoiceField:
+def _reason_field(label: Any) -> forms.ChoiceField:
     return forms.ChoiceField(label=label, choices=REASON_CHOICES, required=False)
 
 
@@ -129,7 +129,7 @@ class CallForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         fields = {
             f: cleaned[f]
             for f in EDITABLE_FIELDS
@@ -185,7 +185,7 @@ class CallForm(forms.Form):
             if isinstance(value, dt.datetime):
                 # prepare_value() already gave local time.
                 value = value.strftime("%Y-%m-%dT%H:%M")
-            entry = {
+            entry: dict[str, Any] = {
                 "name": name,
                 "id": f"id_{name}",
                 "label": field.label,

@@ -16,6 +16,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -23,8 +24,8 @@ from answering import selectors
 from answering.forms import CallForm, SearchForm, TodayFilterForm
 from answering.models import Call, Category, MissingReason
 from answering.services import correct_call, log_call
-from clients.models import Client, NumberAssignment
-from clients.phones import format_phone, try_normalize_phone
+from clients.models import Client, NumberAssignment, User
+from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.selectors import search_clients
 
 SEARCH_LIMIT = 10
@@ -36,13 +37,19 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_operator_or_admin:
+        if not getattr(request.user, "is_operator_or_admin", False):
             raise PermissionDenied(
                 _("オペレーター画面はお客様ユーザーには使えません。")
             )
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _user(request: HttpRequest) -> User:
+    # operator_required has already turned anonymous users away.
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _with_current_numbers(clients: list[Client]) -> list[Client]:
@@ -104,13 +111,46 @@ def search_json(request: HttpRequest) -> JsonResponse:
             "name_kana": client.name_kana,
             "status": client.status,
             "status_label": client.get_status_display(),
-            "numbers": [a.number.display for a in client.current_assignments],
+            "numbers": [
+                a.number.display
+                for a in client.current_assignments  # type: ignore[attr-defined]
+            ],
             "own_number": client.own_number_display,
             "url": _call_form_url(client=client.pk),
         }
         for client in (_search(text) if text else [])
     ]
     return JsonResponse({"query": text, "results": results})
+
+
+@operator_required
+@require_GET
+def phone_json(request: HttpRequest) -> JsonResponse:
+    """Check a typed number while the caller is on the line: the hyphenated form to
+    read back, or why it is not a number; and, given a client, the earlier calls
+    from that number."""
+    text = (request.GET.get("number") or "")[:40]
+    try:
+        e164 = normalize_phone(text)
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "error": " ".join(exc.messages)})
+    calls = []
+    raw_client = request.GET.get("client", "")
+    if raw_client.isdigit():
+        client = Client.objects.filter(pk=int(raw_client)).first()
+        if client is not None:
+            calls = [
+                {
+                    "received_at": f"{timezone.localtime(c.received_at):%Y-%m-%d %H:%M}",
+                    "category": c.get_category_display(),
+                    "nuisance": c.is_nuisance,
+                    "purpose": c.purpose[:40],
+                }
+                for c in selectors.calls_from_caller(client=client, caller_number=e164)
+            ]
+    return JsonResponse(
+        {"ok": True, "e164": e164, "display": format_phone(e164), "calls": calls}
+    )
 
 
 def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
@@ -193,7 +233,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             fields = form.call_fields()
             try:
-                call = log_call(client=client, logged_by=request.user, **fields)
+                call = log_call(client=client, logged_by=_user(request), **fields)
             except ValidationError as exc:
                 for field, field_messages in exc.message_dict.items():
                     for message in field_messages:
@@ -256,7 +296,7 @@ def _revision_rows(call: Call) -> list[dict[str, Any]]:
     for revision in call.revisions.select_related("changed_by"):
         changes = [
             {
-                "label": Call._meta.get_field(field).verbose_name,
+                "label": getattr(Call._meta.get_field(field), "verbose_name", field),
                 "old": _display_value(field, old),
                 "new": _display_value(field, new),
             }
@@ -276,7 +316,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 revision = correct_call(
-                    call=call, corrected_by=request.user, changes=form.call_fields()
+                    call=call, corrected_by=_user(request), changes=form.call_fields()
                 )
             except ValidationError as exc:
                 for field, field_messages in exc.message_dict.items():

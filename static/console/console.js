@@ -102,3 +102,56 @@
     });
   });
 })();
+
+// Callback number: read back the hyphenated form while the caller is on the line,
+// and show the earlier calls from that number to this client.
+(function () {
+  "use strict";
+  var form = document.getElementById("call-form");
+  var field = document.getElementById("id_callback_number");
+  var out = document.getElementById("callback-check");
+  if (!form || !field || !out || !form.dataset.phoneEndpoint) { return; }
+  var checked = null;
+  var check = function () {
+    var value = field.value.trim();
+    if (value === checked) { return; }
+    checked = value;
+    out.textContent = "";
+    out.className = "phone-check";
+    if (!value) { return; }
+    var url = form.dataset.phoneEndpoint + "?number=" + encodeURIComponent(value) +
+      "&client=" + encodeURIComponent(form.dataset.client || "");
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data || field.value.trim() !== value) { return; }
+        out.textContent = "";
+        if (!data.ok) {
+          out.textContent = data.error;
+          out.className = "phone-check bad";
+          return;
+        }
+        out.className = "phone-check good";
+        var strong = document.createElement("strong");
+        strong.textContent = data.display;
+        out.appendChild(document.createTextNode(out.dataset.readback + " "));
+        out.appendChild(strong);
+        if (data.calls.length) {
+          var list = document.createElement("ul");
+          list.className = "phone-history";
+          data.calls.forEach(function (c) {
+            var li = document.createElement("li");
+            if (c.nuisance) { li.className = "nuisance"; }
+            li.textContent = c.received_at + " " + c.category + " " + c.purpose;
+            list.appendChild(li);
+          });
+          out.appendChild(document.createTextNode(" " + out.dataset.history));
+          out.appendChild(list);
+        }
+      })
+      .catch(function () { /* the server validates on save anyway */ });
+  };
+  field.addEventListener("change", check);
+  field.addEventListener("blur", check);
+  if (field.value.trim()) { check(); }
+})();

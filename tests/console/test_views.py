@@ -51,6 +51,7 @@ def _urls(call):
     return [
         reverse("console:home"),
         reverse("console:search") + "?q=a",
+        reverse("console:phone") + "?number=0312345678",
         f"{NEW}?client={call.client_id}",
         reverse("console:call_edit", args=[call.pk]),
     ]
@@ -229,6 +230,23 @@ def test_repeat_callers_show_their_last_calls_with_nuisance_highlighted(
     assert "初めて" in first_time and "先月の請求の件" not in first_time
 
 
+def test_a_typed_number_is_read_back_hyphenated_with_its_history(operator_client, acme):
+    CallFactory(
+        client=acme,
+        caller_number="+819012345678",
+        category=Category.NUISANCE,
+        purpose="無言電話",
+    )
+    url = reverse("console:phone")
+    data = operator_client.get(url, {"number": "09012345678", "client": acme.pk}).json()
+    assert data["ok"] and data["display"] == "090-1234-5678"
+    assert [(c["purpose"], c["nuisance"]) for c in data["calls"]] == [
+        ("無言電話", True)
+    ]
+    bad = operator_client.get(url, {"number": "03-1234"}).json()
+    assert not bad["ok"] and "電話番号" in bad["error"]
+
+
 # --- saving ------------------------------------------------------------------
 
 
@@ -276,6 +294,7 @@ def test_a_validation_error_keeps_everything_typed_with_clear_messages(
     page = response.content.decode()
     assert response.status_code == 200
     assert not Call.objects.exists()
+    assert "保存できませんでした" in page
     assert "お名前を入力するか、伺えなかった理由を選んでください。" in page
     assert "有効な電話番号ではありません" in page
     assert "割増料金を入れたときは、理由を書いてください。" in page
