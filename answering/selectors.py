@@ -96,9 +96,10 @@ def calls_from_caller(
     if not caller_number:
         return []
     return list(
-        Call.objects.filter(client=client, caller_number=caller_number).order_by(
-            "-received_at", "-id"
-        )[:limit]
+        Call.objects.filter(client=client, caller_number=caller_number)
+        # Only what the history shows: the page is opened on every call.
+        .only("id", "client_id", "received_at", "category", "purpose")
+        .order_by("-received_at", "-id")[:limit]
     )
 
 

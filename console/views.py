@@ -159,7 +159,10 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
     if raw_id:
         if not raw_id.isdigit():
             return None, None
-        return Client.objects.filter(pk=int(raw_id)).first(), None
+        try:
+            return Client.objects.get(pk=int(raw_id)), None
+        except Client.DoesNotExist:
+            return None, None
     dialed = request.GET.get("dialed", "")
     if dialed:
         lookup = selectors.lookup_dialed(dialed=dialed)

@@ -126,6 +126,7 @@ def test_home_lists_todays_calls_of_all_clients_with_filters(operator_client, ac
     home = reverse("console:home")
     page = operator_client.get(home).content.decode()
     assert "今日の山田" in page and "今日の無言" in page and "昨日の人" not in page
+    assert page.count('class="row-nuisance"') == 1  # harassment stands out
     page = operator_client.get(home, {"client": acme.pk}).content.decode()
     assert "今日の山田" in page and "今日の無言" not in page
     page = operator_client.get(home, {"category": "nuisance"}).content.decode()
