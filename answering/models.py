@@ -1,7 +1,8 @@
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -290,3 +291,36 @@ class CallRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id} {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+def _readable_value(field: str, value: Any) -> str:
+    if value in ("", None):
+        return "—"
+    if isinstance(value, bool):
+        return str(_("はい") if value else _("いいえ"))
+    if field == "category":
+        return str(Category(value).label) if value in Category.values else str(value)
+    if field.endswith("_missing_reason"):
+        return (
+            str(MissingReason(value).label)
+            if value in MissingReason.values
+            else str(value)
+        )
+    if field in ("callback_number", "caller_number", "dialed_number"):
+        return format_phone(value)
+    if field == "surcharge_yen":
+        return f"{value:,}円"
+    return str(value)
+
+
+def readable_changes(changes: dict[str, list[Any]]) -> dict[str, tuple[str, str]]:
+    """``{field: [old, new]}`` as stored on a revision -> ``{label: (old, new)}``
+    in the words a person reads (on the console and in correction reports)."""
+    readable = {}
+    for field, (old, new) in changes.items():
+        try:
+            label = str(Call._meta.get_field(field).verbose_name)
+        except FieldDoesNotExist:
+            label = field
+        readable[label] = (_readable_value(field, old), _readable_value(field, new))
+    return readable

@@ -149,8 +149,14 @@ STORAGES = {
 
 # E-mail: files under var/mail on the embedded default so a newcomer can read
 # every report that was sent; EMAIL_URL=smtp://user:pass@host:587 in production.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
 vars().update(EMAIL_CONFIG)
+if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+    # django-environ drops the leading "/" of filemail:///abs/path.
+    _mail_path = EMAIL_CONFIG.get("EMAIL_FILE_PATH") or ""
+    EMAIL_FILE_PATH = (
+        f"/{_mail_path.lstrip('/')}" if _mail_path else str(VAR_DIR / "mail")
+    )
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="report@example.jp")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -233,10 +239,6 @@ LOGGING = {
 # --- answering (operator console) settings ---
 
 # --- reporting settings ---
-# django-environ drops the leading "/" of filemail:///abs/path (it would write
-# under the current directory); report e-mails belong in the absolute path.
-if EMAIL_CONFIG.get("EMAIL_FILE_PATH") and not Path(EMAIL_FILE_PATH).is_absolute():  # noqa: F821
-    EMAIL_FILE_PATH = str(Path("/") / EMAIL_CONFIG["EMAIL_FILE_PATH"])
 # Retries of failed report deliveries: 10 s, 20 s, 40 s ... capped at 30 minutes.
 REPORT_RETRY_BASE_SECONDS = env.float("REPORT_RETRY_BASE_SECONDS", default=10.0)
 REPORT_RETRY_MAX_SECONDS = env.float("REPORT_RETRY_MAX_SECONDS", default=1800.0)

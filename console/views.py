@@ -4,7 +4,7 @@ Each view parses input with a form and calls one answering service; nothing here
 talks to the outside world, so a save returns as soon as the call is written.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -22,11 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from answering import selectors
 from answering.forms import CallForm, SearchForm, TodayFilterForm
-from answering.models import Call, Category, MissingReason
-from answering.services import correct_call, log_call
+from answering.models import Call, Category, MissingReason, readable_changes
 from clients.models import Client, NumberAssignment, User
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.selectors import search_clients
+from reporting.selectors import report_status_by_call
+from reporting.services import record_call, record_correction
 
 SEARCH_LIMIT = 10
 
@@ -64,6 +65,14 @@ def _with_current_numbers(clients: list[Client]) -> list[Client]:
     return clients
 
 
+def _with_report_status(calls: Iterable[Call]) -> list[Call]:
+    calls = list(calls)
+    statuses = report_status_by_call(call.pk for call in calls)
+    for call in calls:
+        call.report_status = statuses.get(call.pk)  # type: ignore[attr-defined]
+    return calls
+
+
 def _search(text: str) -> list[Client]:
     return _with_current_numbers(search_clients(text=text, limit=SEARCH_LIMIT))
 
@@ -90,7 +99,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "query": text,
             "results": _search(text) if text else [],
             "filters": filters,
-            "calls": selectors.todays_calls(client_id=client_id, category=category),
+            "calls": _with_report_status(
+                selectors.todays_calls(client_id=client_id, category=category)
+            ),
             "clients_today": selectors.clients_called_today(),
             "selected_client_id": client_id,
             "selected_category": category or "",
@@ -201,8 +212,10 @@ def _render_call_form(
         "caller_number_display": format_phone(caller_number),
         "dialed_number_display": format_phone(dialed_number),
         "saved": saved,
-        # Filled in by reporting once it exists: the saved call's report status.
-        "report_status": None,
+        "report_status": report_status_by_call([saved.pk]).get(saved.pk)
+        if saved
+        else None,
+        "report_call_id": saved.pk if saved else None,
         "focus_field": form.first_error_field() if form.is_bound else None,
         "missing_reason_other": MissingReason.OTHER.value,
         **_caller_context(client, caller_number),
@@ -236,7 +249,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             fields = form.call_fields()
             try:
-                call = log_call(client=client, logged_by=_user(request), **fields)
+                call = record_call(client=client, logged_by=_user(request), **fields)
             except ValidationError as exc:
                 for field, field_messages in exc.message_dict.items():
                     for message in field_messages:
@@ -274,39 +287,17 @@ def call_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _display_value(field: str, value: Any) -> str:
-    if value in ("", None):
-        return "—"
-    if isinstance(value, bool):
-        return _("はい") if value else _("いいえ")
-    if field == "category":
-        return str(Category(value).label) if value in Category.values else str(value)
-    if field.endswith("_missing_reason"):
-        return (
-            str(MissingReason(value).label)
-            if value in MissingReason.values
-            else str(value)
-        )
-    if field == "callback_number":
-        return format_phone(value)
-    if field == "surcharge_yen":
-        return f"{value:,}円"
-    return str(value)
-
-
 def _revision_rows(call: Call) -> list[dict[str, Any]]:
-    rows = []
-    for revision in call.revisions.select_related("changed_by"):
-        changes = [
-            {
-                "label": getattr(Call._meta.get_field(field), "verbose_name", field),
-                "old": _display_value(field, old),
-                "new": _display_value(field, new),
-            }
-            for field, (old, new) in revision.changes.items()
-        ]
-        rows.append({"revision": revision, "changes": changes})
-    return rows
+    return [
+        {
+            "revision": revision,
+            "changes": [
+                {"label": label, "old": old, "new": new}
+                for label, (old, new) in readable_changes(revision.changes).items()
+            ],
+        }
+        for revision in call.revisions.select_related("changed_by")
+    ]
 
 
 @operator_required
@@ -318,7 +309,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = CallForm(request.POST, instance=call)
         if form.is_valid():
             try:
-                revision = correct_call(
+                revision = record_correction(
                     call=call, corrected_by=_user(request), changes=form.call_fields()
                 )
             except ValidationError as exc:
@@ -344,7 +335,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "revisions": _revision_rows(call),
             "focus_field": form.first_error_field() if form.is_bound else None,
             "missing_reason_other": MissingReason.OTHER.value,
-            # Filled in by reporting once it exists.
-            "report_status": None,
+            "report_status": report_status_by_call([call.pk]).get(call.pk),
+            "report_call_id": call.pk,
         },
     )

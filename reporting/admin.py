@@ -4,6 +4,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from clients.admin import ClientAdmin
 from clients.models import Client
 from reporting import selectors, services
 from reporting.models import Delivery
@@ -95,3 +96,27 @@ class DeliveryAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+# The client page shows addresses that keep bouncing. clients sits below
+# reporting, so reporting extends the client admin rather than the reverse.
+class ClientWithDeliveriesAdmin(ClientAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "bouncing_addresses"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        return [
+            *fieldsets,
+            (_("報告の不達"), {"fields": ["bouncing_addresses"]}),
+        ]
+
+    @admin.display(description=_("不達が続いているメールアドレス"))
+    def bouncing_addresses(self, obj: Client) -> SafeString:
+        if obj.pk is None:
+            return format_html("{}", "—")
+        return bouncing_addresses_display(obj)
+
+
+admin.site.unregister(Client)
+admin.site.register(Client, ClientWithDeliveriesAdmin)

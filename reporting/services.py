@@ -23,8 +23,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from answering.models import Call
-from clients.models import ReportRecipient
+from answering.models import Call, CallRevision, readable_changes
+from answering.services import correct_call, log_call
+from clients.models import Client, ReportRecipient, User
 from reporting import chatwork, mail, rate_limits, report_text
 from reporting.models import Delivery
 
@@ -74,11 +75,15 @@ def _render(call: Call, channel: str, changes: dict[str, Any] | None) -> dict:
     }
 
 
-def _create(call: Call, *, kind: str, changes: dict[str, Any] | None) -> list[Delivery]:
-    if not call.is_reported:
+def _create(
+    call: Call, *, kind: str, changes: dict[str, Any] | None, new_call: bool = False
+) -> list[Delivery]:
+    # A correction goes to a client who was told about the call, even when the
+    # call is now reclassified as a sales call (it then leaves the bill).
+    if kind == Delivery.Kind.REPORT and not call.is_reported:
         return []
     existing: set[tuple[str, str]] = set()
-    if kind == Delivery.Kind.REPORT:
+    if kind == Delivery.Kind.REPORT and not new_call:
         existing = set(
             call.deliveries.filter(kind=kind).values_list("channel", "address")
         )
@@ -96,25 +101,63 @@ def _create(call: Call, *, kind: str, changes: dict[str, Any] | None) -> list[De
         for channel, address, recipient in _destinations(call)
         if (channel, address) not in existing
     ]
-    for delivery in deliveries:
-        delivery.save()
+    Delivery.objects.bulk_create(deliveries)
     if deliveries and settings.CELERY_BROKER_URL:
         ids = [d.pk for d in deliveries]
         transaction.on_commit(lambda: publish(ids))
     return deliveries
 
 
-@transaction.atomic
-def queue_call_reports(*, call: Call) -> list[Delivery]:
+# No savepoint: these only insert rows, and when nested they ride on the
+# caller's transaction (saving a call is the hot path).
+@transaction.atomic(savepoint=False)
+def queue_call_reports(*, call: Call, new_call: bool = False) -> list[Delivery]:
     """Create one delivery per destination of a reported call.
 
     Call this inside the transaction that saved the call: the deliveries commit
-    or roll back with it. Sales calls get none. Calling it twice adds nothing.
+    or roll back with it. Sales calls get none. Calling it twice adds nothing
+    (``new_call=True`` skips that check for a call saved in this transaction).
     """
-    return _create(call, kind=Delivery.Kind.REPORT, changes=None)
+    return _create(call, kind=Delivery.Kind.REPORT, changes=None, new_call=new_call)
 
 
 @transaction.atomic
+def record_call(
+    *, client: Client, logged_by: User, now: dt.datetime | None = None, **fields: Any
+) -> Call:
+    """Log a call and queue its reports in one transaction (the console's save)."""
+    call = log_call(client=client, logged_by=logged_by, now=now, **fields)
+    queue_call_reports(call=call, new_call=True)
+    return call
+
+
+@transaction.atomic
+def record_correction(
+    *,
+    call: Call,
+    corrected_by: User,
+    changes: dict[str, Any],
+    now: dt.datetime | None = None,
+) -> CallRevision | None:
+    """Correct a call and tell the client: a correction report (訂正) for a call
+    that was reported; the first report for a sales call reclassified as one to
+    report."""
+    was_reported = call.is_reported
+    revision = correct_call(
+        call=call, corrected_by=corrected_by, changes=changes, now=now
+    )
+    if revision is None:
+        return None
+    if was_reported:
+        queue_correction_report(
+            call=call, changes=dict(readable_changes(revision.changes))
+        )
+    else:
+        queue_call_reports(call=call)
+    return revision
+
+
+@transaction.atomic(savepoint=False)
 def queue_correction_report(
     *, call: Call, changes: dict[str, list[Any]]
 ) -> list[Delivery]:

@@ -4,12 +4,13 @@ import time
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from answering.models import Category, MissingReason
 from reporting import selectors, services
 from reporting.models import Delivery
-from tests.factories import CallFactory, ReportRecipientFactory
+from tests.factories import AdminFactory, CallFactory, ReportRecipientFactory
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -205,7 +206,8 @@ def test_backoff_is_exponential_and_capped(settings):
     assert services.backoff_seconds(12) == 1800
 
 
-def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer):
+def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer, client):
+    admin_client = client
     client, (person,) = client_with_recipients(1)
     smtp_peer.bounce = {person.pc_email}
     _, deliveries = save_reported_call(client=client)
@@ -217,6 +219,10 @@ def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer):
     bouncing = selectors.bouncing_addresses(client)
     assert [b.address for b in bouncing] == [person.pc_email]
     assert selectors.bouncing_addresses(client_with_recipients(1)[0]) == []
+    admin_client.force_login(AdminFactory())
+    page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
+    assert "不達が続いているメールアドレス" in page.content.decode()
+    assert person.pc_email in page.content.decode()
 
     # The client fixed its mailbox: the next report gets through, the warning goes.
     smtp_peer.bounce = set()

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from answering.models import Call, Category, MissingReason
+from billing.models import Invoice
+from billing.services import bill_month
 from clients.models import (
     Client,
     ClientPerson,
@@ -151,6 +153,11 @@ class Command(BaseCommand):
             clients = [self._client(spec, plans, today) for spec in CLIENTS]
             created_calls = self._calls(clients, today)
             self._users(clients[0])
+        # Last month's invoices, issued, so the portal and the billing page have
+        # something to show. Issued invoices are never touched by a rerun.
+        last_month = previous_month(month_start(today))
+        if not Invoice.objects.filter(billing_month=last_month).exists():
+            bill_month(month=last_month, issue=True, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"デモデータ: 顧客 {len(clients)} 件、受電 {created_calls} 件を追加しました。"

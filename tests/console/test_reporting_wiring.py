@@ -1,0 +1,71 @@
+"""The console's save and correction also queue the client's reports."""
+
+import pytest
+from django.urls import reverse
+
+from answering.models import Call
+from reporting.models import Delivery
+from tests.factories import CallFactory, ClientFactory, ReportRecipientFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW = reverse("console:call_new")
+FORM = {
+    "category": "normal",
+    "caller_name": "田中 一郎",
+    "caller_company": "田中建設",
+    "callback_number": "090 1111 2222",
+    "purpose": "見積もりの件",
+    "received_at": "",
+}
+
+
+@pytest.fixture
+def reported_client():
+    client = ClientFactory()
+    ReportRecipientFactory(
+        client=client, pc_email="boss@acme.example.jp", mobile_email=""
+    )
+    ReportRecipientFactory(client=ClientFactory(), pc_email="other@else.example.jp")
+    return client
+
+
+def test_saving_a_call_queues_one_report_per_address_of_that_client(
+    operator_client, reported_client
+):
+    page = operator_client.post(f"{NEW}?client={reported_client.pk}", FORM, follow=True)
+    call = Call.objects.get()
+    assert list(call.deliveries.values_list("address", "status")) == [
+        ("boss@acme.example.jp", "pending")
+    ]
+    assert "送信中" in page.content.decode()  # the saved banner shows the report status
+
+
+def test_a_sales_call_is_saved_without_reports(operator_client, reported_client):
+    operator_client.post(f"{NEW}?client={reported_client.pk}", {"category": "sales"})
+    assert Call.objects.get().category == "sales"
+    assert not Delivery.objects.exists()
+
+
+def test_correcting_a_reported_call_sends_a_correction_that_says_what_changed(
+    operator_client, reported_client
+):
+    operator_client.post(f"{NEW}?client={reported_client.pk}", FORM)
+    call = Call.objects.get()
+    operator_client.post(
+        reverse("console:call_edit", args=[call.pk]),
+        {**FORM, "callback_number": "090-1111-3333"},
+    )
+    correction = call.deliveries.get(kind=Delivery.Kind.CORRECTION)
+    assert "訂正" in correction.subject
+    assert "090-1111-2222" in correction.body and "090-1111-3333" in correction.body
+
+
+def test_a_sales_call_reclassified_as_normal_gets_its_first_report(
+    operator_client, reported_client
+):
+    call = CallFactory(client=reported_client, category="sales")
+    operator_client.post(reverse("console:call_edit", args=[call.pk]), FORM)
+    assert list(call.deliveries.values_list("kind", flat=True)) == [
+        Delivery.Kind.REPORT
+    ]
