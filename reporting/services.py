@@ -54,11 +54,11 @@ def _destinations(call: Call) -> list[tuple[str, str, ReportRecipient | None]]:
     if client.report_by_chatwork and client.chatwork_room_id:
         found.append((Channel.CHATWORK, client.chatwork_room_id, None))
     seen = set()
-    unique = []
-    for channel, address, recipient in found:
+    unique: list[tuple[str, str, ReportRecipient | None]] = []
+    for channel, address, person in found:
         if (channel, address.lower()) not in seen:
             seen.add((channel, address.lower()))
-            unique.append((channel, address, recipient))
+            unique.append((channel, address, person))
     return unique
 
 
@@ -149,8 +149,9 @@ def record_correction(
     if revision is None:
         return None
     if was_reported:
+        readable = readable_changes(revision.changes)
         queue_correction_report(
-            call=call, changes=dict(readable_changes(revision.changes))
+            call=call, changes={label: list(pair) for label, pair in readable.items()}
         )
     else:
         queue_call_reports(call=call)
@@ -185,7 +186,9 @@ def publish(delivery_ids: list[int]) -> bool:
         ) as conn:
             for delivery_id in delivery_ids:
                 deliver_report.apply_async(
-                    args=[delivery_id], connection=conn, retry=False
+                    args=(delivery_id,),
+                    connection=conn,  # type: ignore[call-arg]  # celery-types lacks it
+                    retry=False,
                 )
     except Exception:  # any broker failure: the database still has the delivery
         _broker_down_until = time.monotonic() + settings.REPORT_BROKER_PAUSE_SECONDS
