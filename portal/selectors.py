@@ -3,6 +3,7 @@ nothing here can return another client's rows."""
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -72,16 +73,22 @@ class HistoryPage:
     newer: Cursor | None  # pass as ?after= to see newer calls
 
 
-def _number_condition(text: str) -> Q | None:
-    """Match a phone number typed in any format against the stored E.164."""
-    e164 = try_normalize_phone(text)
-    if e164:
-        return Q(callback_number=e164) | Q(caller_number=e164)
-    digits = _NOT_DIGITS.sub("", text)
+def _text_lookup(text: str) -> str:
+    """``contains`` when the text has no upper/lower case (Japanese, digits).
+
+    Both find the same rows then, but PostgreSQL runs ``icontains`` as
+    UPPER(column) LIKE UPPER(text), more than twice as slow as a plain LIKE
+    over every row of a long history.
+    """
+    return "contains" if text.lower() == text.upper() else "icontains"
+
+
+def _partial_number_condition(text: str) -> Q | None:
+    """A part of a number ("1234-5678", "0312") inside the stored E.164."""
+    digits = _NOT_DIGITS.sub("", unicodedata.normalize("NFKC", text))
     if len(digits) < _MIN_NUMBER_DIGITS or len(digits) * 2 < len(text.strip()):
         return None
-    # A part of a national number ("1234-5678", "0312") inside "+81312345678":
-    # the national trunk 0 is not stored in E.164.
+    # The national trunk 0 is not stored in E.164 (+81 3 1234 5678).
     national = digits[1:] if digits.startswith("0") else digits
     return Q(callback_number__contains=national) | Q(caller_number__contains=national)
 
@@ -104,18 +111,26 @@ def filtered_calls(*, client: Client, filters: HistoryFilters):
     if filters.category:
         calls = calls.filter(category=filters.category)
     if filters.addressee:
-        calls = calls.filter(addressee__icontains=filters.addressee)
+        calls = calls.filter(
+            **{f"addressee__{_text_lookup(filters.addressee)}": filters.addressee}
+        )
     text = filters.text.strip()
     if text:
-        condition = (
-            Q(caller_name__icontains=text)
-            | Q(caller_company__icontains=text)
-            | Q(purpose__icontains=text)
-        )
-        number = _number_condition(text)
-        if number is not None:
-            condition |= number
-        calls = calls.filter(condition)
+        e164 = try_normalize_phone(text)
+        if e164:
+            # A whole phone number: match the stored E.164 only (cheap equality).
+            calls = calls.filter(Q(callback_number=e164) | Q(caller_number=e164))
+        else:
+            lookup = _text_lookup(text)
+            condition = (
+                Q(**{f"caller_name__{lookup}": text})
+                | Q(**{f"caller_company__{lookup}": text})
+                | Q(**{f"purpose__{lookup}": text})
+            )
+            number = _partial_number_condition(text)
+            if number is not None:
+                condition |= number
+            calls = calls.filter(condition)
     return calls
 
 
@@ -164,11 +179,15 @@ def call_history(
     )
 
 
-def calls_for_export(*, client: Client, filters: HistoryFilters) -> Iterator[Call]:
-    """Every matching call, streamed from the database in chunks."""
+def calls_for_export(
+    *, client: Client, filters: HistoryFilters, fields: tuple[str, ...]
+) -> Iterator[tuple]:
+    """Every matching call as a tuple of ``fields``, streamed in chunks (a
+    server-side cursor on PostgreSQL), so memory does not grow with the rows."""
     return (
         filtered_calls(client=client, filters=filters)
         .order_by("-received_at", "-id")
+        .values_list(*fields)
         .iterator(chunk_size=2000)
     )
 
@@ -176,7 +195,9 @@ def calls_for_export(*, client: Client, filters: HistoryFilters) -> Iterator[Cal
 def addressee_suggestions(*, client: Client) -> list[str]:
     """Names callers ask for, from the client's people (cheap: no scan of calls)."""
     return list(
-        ClientPerson.objects.filter(client=client).values_list("name", flat=True)
+        ClientPerson.objects.filter(client=client)
+        .order_by("display_order", "id")
+        .values_list("name", flat=True)
     )
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,7 +23,7 @@ from clients.services import (
     PLAN_CHANGE_WARNING_THRESHOLD,
     plan_changes_in_last_12_months,
 )
-from portal import csv_export, selectors, services
+from portal import csv_export, display, selectors, services
 from portal.access import client_required, portal_client
 from portal.forms import (
     HistoryFilterForm,
@@ -74,8 +75,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "rows": display.history_rows(page.calls) if page else [],
+            # One reverse() for the page instead of one per row.
+            "call_url_prefix": reverse("portal:calls"),
             "addressees": selectors.addressee_suggestions(client=client),
-            "filtered": form.is_bound and form.has_changed(),
         },
     )
 
@@ -94,7 +97,9 @@ def call_export(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     filters = form.to_filters() if form.is_bound else selectors.HistoryFilters()
-    calls = selectors.calls_for_export(client=client, filters=filters)
+    calls = selectors.calls_for_export(
+        client=client, filters=filters, fields=csv_export.EXPORT_FIELDS
+    )
     response = StreamingHttpResponse(
         csv_export.stream_csv(csv_export.call_rows(calls)),
         content_type="text/csv; charset=utf-8",

@@ -51,7 +51,11 @@ def test_newest_first_and_sales_calls_never_listed(portal, portal_user):
     response = portal.get(reverse("portal:calls"))
     assert response.status_code == 200
     assert names(response) == ["新しい方", "古い方"]
-    assert "営業マン山田" not in response.content.decode()
+    body = response.content.decode()
+    assert "営業マン山田" not in body
+    newest = Call.objects.get(caller_name="新しい方")
+    assert f'href="{reverse("portal:call", args=[newest.pk])}"' in body
+    assert "2026/10/02 09:00" in body  # shown in Japan time
 
 
 def test_filters_by_date_range_in_japan_time_category_and_addressee(
