@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check install clean
+.PHONY: run test lint typecheck install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 が必要です ($(PYTHON) が見つかりません)"; exit 1; }
@@ -24,6 +24,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy $(wildcard */services.py */selectors.py */tasks.py */pricing.py */tax.py */due_dates.py)
 
 clean:
 	rm -rf $(VENV) var staticfiles

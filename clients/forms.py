@@ -46,7 +46,7 @@ class LentNumberAdminForm(forms.ModelForm):
         fields = ["number", "kind", "note"]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         number, kind = cleaned.get("number"), cleaned.get("kind")
         if (
             number

@@ -128,7 +128,10 @@ def plan_changes_in_last_12_months(
         .values_list("pk", flat=True)
         .first()
     )
-    return client.plan_history.filter(requested_at__gt=since).exclude(pk=first).count()
+    recent = client.plan_history.filter(requested_at__gt=since)
+    if first is not None:
+        recent = recent.exclude(pk=first)
+    return recent.count()
 
 
 @transaction.atomic

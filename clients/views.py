@@ -7,8 +7,8 @@ from django.urls import NoReverseMatch
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to its own start page."""
-    user = request.user
-    target = "portal:home" if user.is_client_user else "console:home"
+    is_client_user = getattr(request.user, "is_client_user", False)
+    target = "portal:home" if is_client_user else "console:home"
     try:
         return redirect(target)
     except NoReverseMatch:

@@ -58,6 +58,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("\n電話代行システムを起動しました。"))
         self.stdout.write(demo_logins_text(f"http://{addr}/"))
         self.stdout.write("  停止するには Ctrl-C を押してください。\n")
+        self.stdout.flush()
         try:
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)

@@ -1,0 +1,72 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from billing import services
+from billing.models import Adjustment, BillingRun, Invoice, InvoiceLine
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = (
+        "position",
+        "kind",
+        "description",
+        "quantity",
+        "unit_price_yen",
+        "amount_yen",
+        "tax_category",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    """Read-only: invoices are built, issued and voided by the billing services
+    (the billing page), never edited by hand."""
+
+    list_display = ["client_name", "billing_month", "status", "number", "total_yen"]
+    list_filter = ["status", "billing_month"]
+    search_fields = ["client_name", "number"]
+    inlines = [InvoiceLineInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(admin.ModelAdmin):
+    list_display = ["client", "corrects_invoice", "amount_yen", "reason", "applied_to"]
+    raw_id_fields = ["client", "corrects_invoice"]
+    readonly_fields = ["applied_to", "created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.add_adjustment(
+            invoice=obj.corrects_invoice,
+            amount_yen=obj.amount_yen,
+            reason=obj.reason,
+            created_by=request.user,
+        )
+        obj.pk = created.pk
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(admin.ModelAdmin):
+    list_display = ["billing_month", "last_finished_at", "clients_billed"]
+    list_display += ["clients_skipped", "total_yen"]
+    readonly_fields = [f.name for f in BillingRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,39 @@
+"""When an invoice for month M is due.
+
+Due date: the last day of month M+1; when that is not a bank business day it
+moves to the next one. Banks in Japan close on Saturdays, Sundays, national
+holidays (the ``holidays`` package, substitute holidays included) and over the
+year end, 31 December to 3 January (銀行の休日, Banking Act art. 15). A due
+date on 31 December therefore moves to 4 January (or later).
+"""
+
+import datetime as dt
+from functools import lru_cache
+
+import holidays
+
+from clients.months import month_end, next_month
+
+
+@lru_cache(maxsize=32)
+def _japanese_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("JP", years=year).keys())
+
+
+def is_bank_business_day(day: dt.date) -> bool:
+    if day.weekday() >= 5:
+        return False
+    if (day.month, day.day) in {(12, 31), (1, 1), (1, 2), (1, 3)}:
+        return False
+    return day not in _japanese_holidays(day.year)
+
+
+def next_bank_business_day(day: dt.date) -> dt.date:
+    """``day`` itself when banks are open, else the next day they are."""
+    while not is_bank_business_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def due_date_for(billing_month: dt.date) -> dt.date:
+    return next_bank_business_day(month_end(next_month(billing_month)))

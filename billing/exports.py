@@ -1,0 +1,86 @@
+"""CSV documents of an invoice: its lines, and the calls it counted.
+
+UTF-8 with a BOM so that Excel on Japanese Windows opens the Japanese text
+correctly; CRLF line ends as the csv module writes them.
+"""
+
+import csv
+import io
+
+from django.utils.translation import gettext as _
+
+from billing.models import Invoice, TaxCategory
+from billing.selectors import counted_calls_for_invoice
+from clients.months import JST
+
+
+def _to_text(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def render_invoice_lines_csv(invoice: Invoice) -> str:
+    rows: list[list] = [
+        [
+            _("請求書番号"),
+            _("請求対象月"),
+            _("内容"),
+            _("数量"),
+            _("単価（税込）"),
+            _("金額（税込）"),
+            _("税率"),
+        ]
+    ]
+    for line in invoice.lines.all():
+        rows.append(
+            [
+                invoice.number_display,
+                f"{invoice.billing_month:%Y-%m}",
+                line.description,
+                line.quantity,
+                line.unit_price_yen,
+                line.amount_yen,
+                "10%" if line.tax_category == TaxCategory.STANDARD_10 else _("対象外"),
+            ]
+        )
+    rows.append([])
+    rows.append([_("10%対象 合計（税込）"), "", "", "", "", invoice.taxable_10_yen])
+    rows.append([_("うち消費税（10%）"), "", "", "", "", invoice.tax_10_yen])
+    rows.append([_("対象外（保証金）"), "", "", "", "", invoice.non_taxable_yen])
+    rows.append([_("ご請求金額"), "", "", "", "", invoice.total_yen])
+    return _to_text(rows)
+
+
+def render_counted_calls_csv(invoice: Invoice) -> str:
+    rows: list[list] = [
+        [
+            _("受電日時"),
+            _("分類"),
+            _("お名前"),
+            _("会社名"),
+            _("割増料金"),
+            _("割増の理由"),
+        ]
+    ]
+    for call in counted_calls_for_invoice(invoice).only(
+        "received_at",
+        "category",
+        "caller_name",
+        "caller_company",
+        "surcharge_yen",
+        "surcharge_reason",
+    ):
+        rows.append(
+            [
+                f"{call.received_at.astimezone(JST):%Y-%m-%d %H:%M:%S}",
+                call.get_category_display(),
+                call.caller_name,
+                call.caller_company,
+                call.surcharge_yen,
+                call.surcharge_reason,
+            ]
+        )
+    return _to_text(rows)

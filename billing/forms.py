@@ -1,0 +1,43 @@
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clients.months import parse_month
+
+
+class MonthForm(forms.Form):
+    month = forms.CharField(
+        label=_("請求対象月"),
+        max_length=7,
+        widget=forms.TextInput(attrs={"placeholder": "2026-10", "type": "month"}),
+    )
+
+    def clean_month(self) -> dt.date:
+        try:
+            return parse_month(self.cleaned_data["month"])
+        except ValueError as error:
+            raise forms.ValidationError(
+                _("月は 2026-10 の形で入力してください。")
+            ) from error
+
+
+class MarkPaidForm(forms.Form):
+    paid_on = forms.DateField(
+        label=_("入金日"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("無効にする理由"),
+        max_length=200,
+        help_text=_("無効にした請求書は残り、同じ月の請求書を作り直して発行します。"),
+    )
+
+
+class AdjustmentForm(forms.Form):
+    amount_yen = forms.IntegerField(
+        label=_("減額する金額（税込・円）"), min_value=1, max_value=10_000_000
+    )
+    reason = forms.CharField(label=_("理由"), max_length=200)

@@ -1,0 +1,38 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing.services import bill_month
+from clients.months import parse_month
+
+
+class Command(BaseCommand):
+    help = (
+        "Build (or refresh) the draft invoices of a month, e.g. `bill_month 2026-10`;"
+        " --issue also numbers and issues them. Issued invoices are never touched."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("month", help="YYYY-MM (Japan time)")
+        parser.add_argument(
+            "--issue", action="store_true", help="issue the drafts after building"
+        )
+
+    def handle(self, *args, **options) -> None:
+        try:
+            month = parse_month(options["month"])
+        except ValueError as error:
+            raise CommandError(
+                f"月は 2026-10 の形で指定してください: {options['month']}"
+            ) from error
+        summary = bill_month(
+            month=month,
+            issue=options["issue"],
+            progress=lambda message: self.stdout.write(message),
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{summary.month:%Y-%m}: 請求 {summary.clients_billed} 件、"
+                f"対象外 {summary.clients_skipped} 件"
+                f"（うち発行済み {summary.already_issued} 件）、"
+                f"合計 {summary.total_yen:,} 円、発行 {summary.issued} 件"
+            )
+        )

@@ -1,0 +1,400 @@
+"""Invoices, their lines, admin credits, and the gapless invoice number sequence.
+
+An invoice that left the draft state never changes: the model and its querysets
+refuse any write except the status moves (issued -> paid, issued -> void).
+Corrections are an ``Adjustment`` credited on a later invoice, or a void and
+reissue that keeps the voided original.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import Client
+
+
+class InvoiceImmutableError(ValidationError):
+    """Raised when code tries to change an invoice that is no longer a draft."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or _("発行済みの請求書は変更できません。訂正は次回の請求で行います。")
+        )
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", _("下書き")
+    ISSUED = "issued", _("発行済み")
+    PAID = "paid", _("入金済み")
+    VOID = "void", _("無効")
+
+
+# What may still be written once an invoice is issued: the status moves only.
+FIELDS_WRITABLE_AFTER_ISSUE = frozenset(
+    {"status", "paid_on", "voided_at", "void_reason", "updated_at"}
+)
+
+
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def visible_to_client(self) -> "InvoiceQuerySet":
+        """What a client may see in the portal: never drafts."""
+        return self.exclude(status=InvoiceStatus.DRAFT)
+
+    def for_month(self, month: dt.date) -> "InvoiceQuerySet":
+        return self.filter(billing_month=month.replace(day=1))
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        if (
+            not set(kwargs) <= FIELDS_WRITABLE_AFTER_ISSUE
+            and self.exclude(status=InvoiceStatus.DRAFT).exists()
+        ):
+            raise InvoiceImmutableError()
+        return super().update(**kwargs)
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        if self.exclude(status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutableError()
+        return super().delete()
+
+
+class Invoice(models.Model):
+    """One client's invoice for one calendar month (Japan time).
+
+    Totals are stored, never recomputed once issued. ``taxable_10_yen`` is the
+    total of the 10% lines (tax included) and ``tax_10_yen`` the consumption
+    tax included in it, rounded once per invoice (``billing.tax``). The deposit
+    is money held, not a sale: it sits in ``non_taxable_yen``.
+    """
+
+    Status = InvoiceStatus
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        verbose_name=_("顧客"),
+    )
+    billing_month = models.DateField(_("請求対象月"))
+    status = models.CharField(
+        _("状態"),
+        max_length=10,
+        choices=InvoiceStatus.choices,
+        default=InvoiceStatus.DRAFT,
+    )
+    number = models.PositiveIntegerField(_("請求書番号"), null=True, blank=True)
+    # What the qualified invoice prints, copied so it never changes afterwards.
+    client_name = models.CharField(_("宛名"), max_length=200)
+    company_name = models.CharField(_("発行者"), max_length=200, blank=True)
+    company_registration_number = models.CharField(
+        _("登録番号"), max_length=14, blank=True
+    )
+    period_start = models.DateField(_("対象期間（開始）"))
+    period_end = models.DateField(_("対象期間（終了）"))
+    taxable_10_yen = models.IntegerField(_("10%対象合計（税込・円）"), default=0)
+    tax_10_yen = models.IntegerField(_("うち消費税（円）"), default=0)
+    non_taxable_yen = models.IntegerField(_("対象外（保証金など・円）"), default=0)
+    total_yen = models.IntegerField(_("ご請求金額（円）"), default=0)
+    issued_on = models.DateField(_("発行日"), null=True, blank=True)
+    due_on = models.DateField(_("お支払期限"), null=True, blank=True)
+    paid_on = models.DateField(_("入金日"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("無効にした日時"), null=True, blank=True)
+    void_reason = models.CharField(_("無効の理由"), max_length=200, blank=True)
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reissues",
+        verbose_name=_("再発行元の請求書"),
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-billing_month", "number", "id"]
+        verbose_name = _("請求書")
+        verbose_name_plural = _("請求書")
+        constraints = [
+            # One live invoice per client and month: reruns and concurrent runs
+            # cannot create a second one. A voided original stays beside its
+            # reissue.
+            models.UniqueConstraint(
+                fields=["client", "billing_month"],
+                condition=~Q(status="void"),
+                name="invoice_one_live_per_client_month",
+                violation_error_message=_("この顧客のこの月の請求書はすでにあります。"),
+            ),
+            models.UniqueConstraint(fields=["number"], name="invoice_number_unique"),
+            models.CheckConstraint(
+                condition=Q(billing_month__day=1), name="invoice_month_is_first_day"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="draft") & Q(number__isnull=True))
+                | (
+                    ~Q(status="draft")
+                    & Q(number__isnull=False)
+                    & Q(issued_on__isnull=False)
+                    & Q(due_on__isnull=False)
+                ),
+                name="invoice_number_iff_issued",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_on__isnull=False),
+                name="invoice_paid_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="void") | Q(voided_at__isnull=False),
+                name="invoice_void_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.number_display or str(self.get_status_display())
+        return f"{self.client_name} {self.billing_month:%Y年%m月} {label}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            stored = (
+                Invoice.objects.filter(pk=self.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if stored not in (None, InvoiceStatus.DRAFT):
+                update_fields = kwargs.get("update_fields")
+                if update_fields is None or not (
+                    set(update_fields) <= FIELDS_WRITABLE_AFTER_ISSUE
+                ):
+                    raise InvoiceImmutableError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.status != InvoiceStatus.DRAFT:
+            raise InvoiceImmutableError()
+        return super().delete(*args, **kwargs)
+
+    @property
+    def number_display(self) -> str:
+        return f"{self.number:08d}" if self.number is not None else ""
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+
+class LineKind(models.TextChoices):
+    PLAN_FEE = "plan_fee", _("基本料金")
+    CALL_OVER = "call_over", _("超過料金")
+    EXTRA_NUMBER = "extra_number", _("追加番号")
+    EXTRA_RECIPIENTS = "extra_recipients", _("追加報告先")
+    SURCHARGE = "surcharge", _("割増料金")
+    DEPOSIT = "deposit", _("保証金")
+    DEPOSIT_RETURN = "deposit_return", _("保証金の返金")
+    ADJUSTMENT = "adjustment", _("訂正")
+
+
+class TaxCategory(models.TextChoices):
+    STANDARD_10 = "10", _("10%対象")
+    NOT_TAXABLE = "none", _("対象外")
+
+
+class InvoiceLineQuerySet(models.QuerySet["InvoiceLine"]):
+    def _touches_issued(self) -> bool:
+        return self.exclude(invoice__status=InvoiceStatus.DRAFT).exists()
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        if self._touches_issued():
+            raise InvoiceImmutableError()
+        return super().update(**kwargs)
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        if self._touches_issued():
+            raise InvoiceImmutableError()
+        return super().delete()
+
+
+class InvoiceLine(models.Model):
+    """One line of an invoice, with the prices it used copied onto it."""
+
+    Kind = LineKind
+
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        verbose_name=_("請求書"),
+    )
+    position = models.PositiveSmallIntegerField(_("順番"), default=0)
+    kind = models.CharField(_("種類"), max_length=20, choices=LineKind.choices)
+    description = models.CharField(_("内容"), max_length=200)
+    quantity = models.IntegerField(_("数量"), default=1)
+    unit_price_yen = models.IntegerField(_("単価（税込・円）"))
+    amount_yen = models.IntegerField(_("金額（税込・円）"))
+    tax_category = models.CharField(
+        _("税区分"),
+        max_length=5,
+        choices=TaxCategory.choices,
+        default=TaxCategory.STANDARD_10,
+    )
+    # Call-over lines say how the amount came about.
+    counted_calls = models.PositiveIntegerField(_("対象件数"), null=True, blank=True)
+    included_calls = models.PositiveIntegerField(
+        _("基本料金内の件数"), null=True, blank=True
+    )
+    over_calls = models.PositiveIntegerField(_("超過件数"), null=True, blank=True)
+    call = models.ForeignKey(
+        "answering.Call",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invoice_lines",
+        verbose_name=_("受電"),
+    )
+    adjustment = models.ForeignKey(
+        "Adjustment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invoice_lines",
+        verbose_name=_("訂正"),
+    )
+
+    objects = InvoiceLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["invoice", "position", "id"]
+        verbose_name = _("請求明細")
+        verbose_name_plural = _("請求明細")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="deposit") & ~Q(kind="deposit_return")
+                | Q(tax_category="none"),
+                name="invoice_line_deposit_not_taxable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} {self.amount_yen:,}円"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if (
+            Invoice.objects.filter(pk=self.invoice_id)
+            .exclude(status=InvoiceStatus.DRAFT)
+            .exists()
+        ):
+            raise InvoiceImmutableError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.invoice.status != InvoiceStatus.DRAFT:
+            raise InvoiceImmutableError()
+        return super().delete(*args, **kwargs)
+
+
+class Adjustment(models.Model):
+    """A credit an admin enters to correct an earlier, already issued invoice.
+
+    It is applied as a negative 10% line on the client's next invoice that is
+    built after it was entered (``applied_to``).
+    """
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="billing_adjustments",
+        verbose_name=_("顧客"),
+    )
+    corrects_invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        verbose_name=_("訂正する請求書"),
+    )
+    amount_yen = models.PositiveIntegerField(_("減額する金額（税込・円）"))
+    reason = models.CharField(_("理由"), max_length=200)
+    applied_to = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applied_adjustments",
+        verbose_name=_("反映先の請求書"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("登録者"),
+    )
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("訂正（減額）")
+        verbose_name_plural = _("訂正（減額）")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_yen__gt=0), name="adjustment_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} -{self.amount_yen:,}円 {self.reason}"
+
+    def clean(self) -> None:
+        invoice = self.corrects_invoice if self.corrects_invoice_id else None
+        if invoice is None:
+            return
+        if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
+            raise ValidationError(
+                {"corrects_invoice": _("発行済みの請求書を選んでください。")}
+            )
+        if self.client_id and invoice.client_id != self.client_id:
+            raise ValidationError(
+                {"corrects_invoice": _("この顧客の請求書を選んでください。")}
+            )
+
+
+class InvoiceNumberSequence(models.Model):
+    """The last invoice number handed out (one row).
+
+    Numbers are taken under ``select_for_update`` inside the issuing
+    transaction, so a rollback gives the number back: no gaps.
+    """
+
+    name = models.CharField(_("名前"), max_length=20, unique=True, default="invoice")
+    last_number = models.PositiveIntegerField(_("最後の番号"), default=0)
+
+    class Meta:
+        verbose_name = _("請求書番号の採番")
+        verbose_name_plural = _("請求書番号の採番")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_number}"
+
+
+class BillingRun(models.Model):
+    """One row per billing month: a lock for concurrent runs and the last summary."""
+
+    billing_month = models.DateField(_("請求対象月"), unique=True)
+    last_started_at = models.DateTimeField(_("最終実行開始"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("最終実行終了"), null=True, blank=True)
+    clients_billed = models.PositiveIntegerField(_("請求した顧客数"), default=0)
+    clients_skipped = models.PositiveIntegerField(_("対象外の顧客数"), default=0)
+    total_yen = models.IntegerField(_("合計（円）"), default=0)
+
+    class Meta:
+        ordering = ["-billing_month"]
+        verbose_name = _("請求処理")
+        verbose_name_plural = _("請求処理")
+
+    def __str__(self) -> str:
+        return f"{self.billing_month:%Y年%m月}"

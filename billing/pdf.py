@@ -1,0 +1,234 @@
+"""The invoice as a PDF (適格請求書), drawn with reportlab.
+
+Japanese text is set in IPAexGothic, a TrueType font that ships inside the
+``matplotlib-fontja`` package (pinned in requirements.txt), so the embedded
+default needs no system fonts. reportlab embeds a subset of it, which keeps the
+text extractable by PDF tools. The package is located without importing it
+(importing it would load matplotlib).
+"""
+
+import importlib.util
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from billing.models import Invoice, InvoiceStatus, TaxCategory
+
+FONT_NAME = "IPAexGothic"
+
+
+class JapaneseFontMissing(RuntimeError):
+    pass
+
+
+def japanese_font_path() -> Path:
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is None or not spec.submodule_search_locations:
+        raise JapaneseFontMissing(
+            "matplotlib-fontja is not installed: run `make install`."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
+
+
+@lru_cache(maxsize=1)
+def _register_font() -> str:
+    pdfmetrics.registerFont(TTFont(FONT_NAME, str(japanese_font_path())))
+    return FONT_NAME
+
+
+def _yen(amount: int) -> str:
+    return f"{amount:,}円"
+
+
+def _date(day) -> str:  # type: ignore[no-untyped-def]
+    return f"{day.year}年{day.month}月{day.day}日" if day else "—"
+
+
+def render_invoice_pdf(invoice: Invoice) -> bytes:
+    """One A4 page (more when there are many lines) for ``invoice``."""
+    font = _register_font()
+    styles = {
+        "title": ParagraphStyle(
+            "title", fontName=font, fontSize=22, leading=28, alignment=TA_CENTER
+        ),
+        "client": ParagraphStyle("client", fontName=font, fontSize=15, leading=20),
+        "body": ParagraphStyle("body", fontName=font, fontSize=9.5, leading=13),
+        "right": ParagraphStyle(
+            "right", fontName=font, fontSize=9.5, leading=13, alignment=TA_RIGHT
+        ),
+        "warn": ParagraphStyle(
+            "warn",
+            fontName=font,
+            fontSize=11,
+            leading=15,
+            textColor=colors.HexColor("#b42318"),
+            alignment=TA_CENTER,
+        ),
+        "cell": ParagraphStyle("cell", fontName=font, fontSize=9, leading=12),
+    }
+    from django.conf import settings
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        title=_("請求書 %(number)s") % {"number": invoice.number_display},
+        author=invoice.company_name or settings.COMPANY_NAME,
+    )
+    story: list = []
+    if invoice.status == InvoiceStatus.DRAFT:
+        story.append(
+            Paragraph(
+                _("下書き（未発行）: この書類は請求書ではありません"), styles["warn"]
+            )
+        )
+    elif invoice.status == InvoiceStatus.VOID:
+        story.append(
+            Paragraph(
+                _("無効（%(reason)s）") % {"reason": invoice.void_reason},
+                styles["warn"],
+            )
+        )
+    story.append(Paragraph(_("請求書"), styles["title"]))
+    story.append(Spacer(1, 4 * mm))
+
+    company_name = invoice.company_name or settings.COMPANY_NAME
+    registration = (
+        invoice.company_registration_number or settings.COMPANY_REGISTRATION_NUMBER
+    )
+    left = [
+        Paragraph(_("%(name)s 御中") % {"name": invoice.client_name}, styles["client"]),
+        Spacer(1, 3 * mm),
+        Paragraph(_("下記のとおりご請求申し上げます。"), styles["body"]),
+    ]
+    right = [
+        Paragraph(
+            _("請求書番号: %(number)s") % {"number": invoice.number_display or "—"},
+            styles["right"],
+        ),
+        Paragraph(
+            _("発行日: %(day)s") % {"day": _date(invoice.issued_on)}, styles["right"]
+        ),
+        Spacer(1, 2 * mm),
+        Paragraph(company_name, styles["right"]),
+        Paragraph(settings.COMPANY_ADDRESS, styles["right"]),
+        Paragraph(
+            _("TEL %(phone)s") % {"phone": settings.COMPANY_PHONE}, styles["right"]
+        ),
+        Paragraph(
+            _("適格請求書発行事業者登録番号: %(number)s") % {"number": registration},
+            styles["right"],
+        ),
+    ]
+    header = Table([[left, right]], colWidths=[90 * mm, 84 * mm])
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story += [header, Spacer(1, 5 * mm)]
+
+    summary = Table(
+        [
+            [_("ご請求金額（税込）"), _yen(invoice.total_yen)],
+            [_("お支払期限"), _date(invoice.due_on)],
+            [
+                _("対象期間"),
+                _("%(start)s〜%(end)s（電話代行サービス %(year)d年%(month)d月分）")
+                % {
+                    "start": _date(invoice.period_start),
+                    "end": _date(invoice.period_end),
+                    "year": invoice.billing_month.year,
+                    "month": invoice.billing_month.month,
+                },
+            ],
+        ],
+        colWidths=[40 * mm, 134 * mm],
+    )
+    summary.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 10),
+                ("FONT", (1, 0), (1, 0), font, 14),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f7")),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    story += [summary, Spacer(1, 6 * mm)]
+
+    rows: list[list] = [[_("内容"), _("数量"), _("単価"), _("金額（税込）"), _("税率")]]
+    for line in invoice.lines.all():
+        rows.append(
+            [
+                Paragraph(line.description, styles["cell"]),
+                f"{line.quantity:,}",
+                _yen(line.unit_price_yen),
+                _yen(line.amount_yen),
+                "10%" if line.tax_category == TaxCategory.STANDARD_10 else _("対象外"),
+            ]
+        )
+    lines = Table(
+        rows,
+        colWidths=[92 * mm, 16 * mm, 24 * mm, 26 * mm, 16 * mm],
+        repeatRows=1,
+    )
+    lines.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 9),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f7")),
+                ("ALIGN", (1, 1), (3, -1), "RIGHT"),
+                ("ALIGN", (4, 0), (4, -1), "CENTER"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    story += [lines, Spacer(1, 5 * mm)]
+
+    totals = [
+        [_("10%対象 合計（税込）"), _yen(invoice.taxable_10_yen)],
+        [_("うち消費税（10%）"), _yen(invoice.tax_10_yen)],
+    ]
+    if invoice.non_taxable_yen:
+        totals.append(
+            [_("対象外（保証金・消費税なし）"), _yen(invoice.non_taxable_yen)]
+        )
+    totals.append([_("ご請求金額"), _yen(invoice.total_yen)])
+    totals_table = Table(totals, colWidths=[60 * mm, 34 * mm], hAlign="RIGHT")
+    totals_table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 10),
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f7")),
+                ("FONT", (0, -1), (-1, -1), font, 11),
+            ]
+        )
+    )
+    story += [totals_table, Spacer(1, 6 * mm)]
+    story.append(
+        Paragraph(
+            _(
+                "消費税は請求書ごとに税率10%の対象合計から1回だけ計算しています"
+                "（税込合計 × 10 ÷ 110、1円未満切り捨て）。"
+                "保証金はお預かりするもので、消費税の対象外です。"
+            ),
+            styles["body"],
+        )
+    )
+    doc.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,550 @@
+"""Monthly billing: build drafts in bulk, issue them, mark paid, void and reissue.
+
+``bill_month`` is the one service behind the beat task, ``manage.py bill_month``
+and the admin page. It loads everything for all billable clients in a fixed
+number of grouped queries (never a query per client), computes the lines with
+the pure functions in ``billing.pricing``, and writes them in bulk.
+
+Decisions:
+- ``bill_month`` creates or refreshes DRAFTS; issued, paid and void invoices are
+  never touched by a rerun. Issuing is a separate step (``issue_invoices``):
+  the admin page's button, ``bill_month --issue``, or the beat task when
+  ``BILLING_AUTO_ISSUE`` is on. Admins expect to preview before anything is
+  numbered and sent.
+- Concurrent runs for the same month queue behind a row lock on ``BillingRun``;
+  the partial unique constraint on (client, month) backs it in the database.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from answering.models import Call
+from billing.due_dates import due_date_for
+from billing.models import (
+    Adjustment,
+    BillingRun,
+    Invoice,
+    InvoiceLine,
+    InvoiceNumberSequence,
+    InvoiceStatus,
+    LineKind,
+)
+from billing.pricing import (
+    ClientMonth,
+    Credit,
+    HeldNumber,
+    PriceSnapshot,
+    Surcharge,
+    billable_from,
+    build_lines,
+    price_on,
+    totals,
+)
+from clients.models import (
+    Client,
+    ClientPlan,
+    NumberAssignment,
+    PlanPrice,
+    ReportRecipient,
+    User,
+)
+from clients.months import JST, japan_today, month_end, month_start
+
+# Rows per INSERT statement: None = all rows in one statement per table. Django
+# binds parameters client-side on psycopg 3 by default, so PostgreSQL has no
+# parameter limit here (with OPTIONS server_side_binding=True it would: 65,535).
+# SQLite splits further by its own 999-parameter limit.
+WRITE_BATCH_SIZE: int | None = None
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BillingSummary:
+    month: dt.date
+    clients_billed: int
+    clients_skipped: int
+    total_yen: int
+    drafts_created: int
+    already_issued: int
+    issued: int = 0
+
+
+def _no_progress(message: str) -> None:
+    return None
+
+
+def billable_clients(*, month: dt.date) -> QuerySet[Client]:
+    """Clients whose contract overlaps ``month`` (trial-only months drop out later)."""
+    first, last = month_start(month), month_end(month)
+    return Client.objects.filter(
+        contract_started_on__isnull=False, contract_started_on__lte=last
+    ).exclude(cancelled_on__lt=first)
+
+
+def counted_calls_filter(*, late_starts: dict[int, dt.date]) -> Q:
+    """Leave out calls before a client's first billed day (trial, pre-contract).
+
+    ``late_starts`` maps client id -> first billed day for the few clients whose
+    billing starts after the 1st. One OR term per distinct start day (at most
+    31), so the grouped query stays one query whatever the number of clients.
+    """
+    by_day: dict[dt.date, list[int]] = defaultdict(list)
+    for client_id, day in late_starts.items():
+        by_day[day].append(client_id)
+    condition = Q()
+    for day, client_ids in sorted(by_day.items()):
+        starts_at = dt.datetime.combine(day, dt.time.min, tzinfo=JST)
+        condition &= ~Q(client_id__in=client_ids, received_at__lt=starts_at)
+    return condition
+
+
+def _load_month(
+    *, month: dt.date, clients: QuerySet[Client]
+) -> tuple[list[tuple[dict[str, Any], ClientMonth]], int, dict[int, Any]]:
+    """Everything needed to bill ``clients`` for ``month``, in a fixed number of
+    queries. Returns ([(client row, inputs)], skipped count, live invoices by client).
+    """
+    first, last = month_start(month), month_end(month)
+    client_rows: list[Any] = list(
+        clients.values(
+            "id", "name", "trial_started_on", "contract_started_on", "cancelled_on"
+        ).order_by("id")
+    )
+    ids = clients.values("id")  # a subquery: no parameter list, whatever the size
+
+    live_invoices = {
+        row["client_id"]: row
+        for row in Invoice.objects.for_month(first)
+        .exclude(status=InvoiceStatus.VOID)
+        .filter(client__in=ids)
+        .values("id", "client_id", "status", "replaces_id")
+    }
+    draft_ids = [
+        row["id"]
+        for row in live_invoices.values()
+        if row["status"] == InvoiceStatus.DRAFT
+    ]
+
+    plan_of: dict[int, tuple[int, str]] = {}
+    for plan_row in (
+        ClientPlan.objects.filter(client__in=ids, effective_month__lte=first)
+        .order_by("client_id", "effective_month")
+        .values("client_id", "plan_id", "plan__name")
+    ):
+        plan_of[plan_row["client_id"]] = (plan_row["plan_id"], plan_row["plan__name"])
+
+    prices: dict[int, list[PriceSnapshot]] = defaultdict(list)
+    for plan_price in PlanPrice.objects.order_by("plan_id", "valid_from"):
+        prices[plan_price.plan_id].append(
+            PriceSnapshot(
+                monthly_fee_yen=plan_price.monthly_fee_yen,
+                included_calls=plan_price.included_calls,
+                per_call_yen=plan_price.per_call_yen,
+                valid_from=plan_price.valid_from,
+            )
+        )
+
+    recipients: dict[int, list[ReportRecipient]] = defaultdict(list)
+    for recipient in (
+        ReportRecipient.objects.filter(client__in=ids, active_from__lte=last)
+        .filter(Q(active_to__isnull=True) | Q(active_to__gte=first))
+        .only("id", "client_id", "active_from", "active_to")
+    ):
+        recipients[recipient.client_id].append(recipient)
+
+    numbers: dict[int, list[HeldNumber]] = defaultdict(list)
+    for number_row in (
+        NumberAssignment.objects.filter(client__in=ids)
+        .held_during(first, last)
+        .order_by("assigned_on", "id")
+        .values("client_id", "number_id", "number__number", "use")
+    ):
+        held = numbers[number_row["client_id"]]
+        if all(h.number_id != number_row["number_id"] for h in held):
+            held.append(
+                HeldNumber(
+                    number_id=number_row["number_id"],
+                    number=number_row["number__number"],
+                    use_label=str(NumberAssignment.Use(number_row["use"]).label),
+                )
+            )
+
+    starts: dict[int, dt.date] = {}
+    skipped = 0
+    for client_row in client_rows:
+        start = billable_from(
+            month=first,
+            trial_started_on=client_row["trial_started_on"],
+            contract_started_on=client_row["contract_started_on"],
+            cancelled_on=client_row["cancelled_on"],
+        )
+        if start is not None:
+            starts[client_row["id"]] = start
+    late_starts = {cid: day for cid, day in starts.items() if day > first}
+    calls = (
+        Call.objects.counted()
+        .in_month(first)
+        .filter(client__in=ids)
+        .filter(counted_calls_filter(late_starts=late_starts))
+    )
+    counts = {
+        row["client_id"]: row["n"]
+        for row in calls.order_by().values("client_id").annotate(n=Count("id"))
+    }
+    surcharges: dict[int, list[Surcharge]] = defaultdict(list)
+    for call_row in calls.filter(surcharge_yen__gt=0).values(
+        "id", "client_id", "received_at", "surcharge_yen", "surcharge_reason"
+    ):
+        surcharges[call_row["client_id"]].append(
+            Surcharge(
+                call_id=call_row["id"],
+                received_at=call_row["received_at"],
+                amount_yen=call_row["surcharge_yen"],
+                reason=call_row["surcharge_reason"],
+            )
+        )
+
+    # Deposits on other live invoices (this month's drafts are being rebuilt).
+    deposit_billed: set[int] = set()
+    deposit_held: dict[int, int] = defaultdict(int)
+    for line_row in (
+        InvoiceLine.objects.filter(
+            invoice__client__in=ids,
+            kind__in=[LineKind.DEPOSIT, LineKind.DEPOSIT_RETURN],
+        )
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .exclude(invoice_id__in=draft_ids)
+        .order_by()
+        .values("invoice__client_id", "kind")
+        .annotate(total=Sum("amount_yen"))
+    ):
+        client_id = line_row["invoice__client_id"]
+        if line_row["kind"] == LineKind.DEPOSIT:
+            deposit_billed.add(client_id)
+        deposit_held[client_id] += line_row["total"]
+
+    owing = set(
+        Invoice.objects.filter(
+            client__in=ids, status=InvoiceStatus.ISSUED, billing_month__lt=first
+        ).values_list("client_id", flat=True)
+    )
+
+    credits: dict[int, list[Credit]] = defaultdict(list)
+    for adjustment_row in (
+        Adjustment.objects.filter(client__in=ids)
+        .filter(Q(applied_to__isnull=True) | Q(applied_to_id__in=draft_ids))
+        .order_by("created_at", "id")
+        .values("id", "client_id", "amount_yen", "reason", "corrects_invoice__number")
+    ):
+        number = adjustment_row["corrects_invoice__number"]
+        credits[adjustment_row["client_id"]].append(
+            Credit(
+                adjustment_id=adjustment_row["id"],
+                amount_yen=adjustment_row["amount_yen"],
+                reason=adjustment_row["reason"],
+                corrects_number=f"{number:08d}" if number is not None else "",
+            )
+        )
+
+    result: list[tuple[dict[str, Any], ClientMonth]] = []
+    for client_row in client_rows:
+        client_id = client_row["id"]
+        start = starts.get(client_id)
+        live = live_invoices.get(client_id)
+        plan = plan_of.get(client_id)
+        snapshot = price_on(prices[plan[0]], start) if plan and start else None
+        if (
+            start is None
+            or snapshot is None
+            or (live is not None and live["status"] != InvoiceStatus.DRAFT)
+        ):
+            skipped += 1
+            continue
+        assert plan is not None
+        cancelled_on = client_row["cancelled_on"]
+        is_final = cancelled_on is not None and month_start(cancelled_on) == first
+        result.append(
+            (
+                client_row,
+                ClientMonth(
+                    month=first,
+                    billable_from=start,
+                    plan_name=plan[1],
+                    price=snapshot,
+                    counted_calls=counts.get(client_id, 0),
+                    held_numbers=numbers.get(client_id, []),
+                    recipients=recipients.get(client_id, []),
+                    surcharges=surcharges.get(client_id, []),
+                    bill_deposit=client_id not in deposit_billed,
+                    deposit_held_yen=deposit_held.get(client_id, 0),
+                    return_deposit=is_final and client_id not in owing,
+                    credits=credits.get(client_id, []),
+                ),
+            )
+        )
+    return result, skipped, live_invoices
+
+
+def _lock_month(month: dt.date) -> BillingRun:
+    """Serialize everything that writes a month's invoices (building drafts,
+    issuing them): a second caller waits here until the first one commits."""
+    run, _created = BillingRun.objects.get_or_create(billing_month=month)
+    return BillingRun.objects.select_for_update().get(pk=run.pk)
+
+
+@transaction.atomic
+def bill_month(
+    *,
+    month: dt.date,
+    client_ids: Iterable[int] | None = None,
+    issue: bool = False,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+    replaces: dict[int, int] | None = None,
+) -> BillingSummary:
+    """Create or refresh the draft invoices of every billable client for ``month``.
+
+    Safe to run again, or twice at once: drafts are rebuilt from current data,
+    issued ones are left alone, and the second of two concurrent runs waits for
+    the first and then refreshes its drafts. With ``issue=True`` the drafts are
+    then issued (numbered) in the same transaction.
+    """
+    report = progress or _no_progress
+    first = month_start(month)
+    run = _lock_month(first)
+    run.last_started_at = timezone.now()
+
+    clients = billable_clients(month=first)
+    if client_ids is not None:
+        clients = clients.filter(pk__in=list(client_ids))
+    report(_("%(month)s の請求対象を読み込んでいます…") % {"month": f"{first:%Y-%m}"})
+    loaded, skipped, live = _load_month(month=first, clients=clients)
+    already_issued = sum(
+        1 for row in live.values() if row["status"] != InvoiceStatus.DRAFT
+    )
+
+    report(_("%(count)d 件の請求書を計算しています…") % {"count": len(loaded)})
+    old_drafts = {
+        cid: row for cid, row in live.items() if row["status"] == InvoiceStatus.DRAFT
+    }
+    draft_ids = [row["id"] for row in old_drafts.values()]
+    if draft_ids:
+        Adjustment.objects.filter(applied_to_id__in=draft_ids).update(applied_to=None)
+        InvoiceLine.objects.filter(invoice_id__in=draft_ids).delete()
+        # Nothing points at a draft any more (its lines are gone, its credits
+        # detached; ``replaces`` only ever points at voided invoices), so one
+        # plain DELETE replaces Django's collector, which deletes 100 rows per
+        # statement.
+        Invoice.objects.filter(
+            pk__in=draft_ids, status=InvoiceStatus.DRAFT
+        )._raw_delete(Invoice.objects.db)
+
+    invoices: list[Invoice] = []
+    line_drafts = []
+    total_yen = 0
+    for index, (row, data) in enumerate(loaded, start=1):
+        lines = build_lines(data)
+        sums = totals(lines)
+        total_yen += sums.total_yen
+        previous = old_drafts.get(row["id"])
+        replaced = (replaces or {}).get(row["id"]) or (
+            previous["replaces_id"] if previous else None
+        )
+        invoices.append(
+            Invoice(
+                client_id=row["id"],
+                billing_month=first,
+                status=InvoiceStatus.DRAFT,
+                client_name=row["name"],
+                period_start=data.billable_from,
+                period_end=month_end(first),
+                taxable_10_yen=sums.taxable_10_yen,
+                tax_10_yen=sums.tax_10_yen,
+                non_taxable_yen=sums.non_taxable_yen,
+                total_yen=sums.total_yen,
+                replaces_id=replaced,
+            )
+        )
+        line_drafts.append(lines)
+        if index % 1000 == 0:
+            report(_("%(done)d / %(total)d") % {"done": index, "total": len(loaded)})
+
+    report(_("書き込んでいます…"))
+    Invoice.objects.bulk_create(invoices, batch_size=WRITE_BATCH_SIZE)
+    rows: list[InvoiceLine] = []
+    applied: list[Adjustment] = []
+    for invoice, lines in zip(invoices, line_drafts, strict=True):
+        for position, line in enumerate(lines, start=1):
+            rows.append(
+                InvoiceLine(
+                    invoice_id=invoice.pk,
+                    position=position,
+                    kind=line.kind,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price_yen=line.unit_price_yen,
+                    amount_yen=line.amount_yen,
+                    tax_category=line.tax_category,
+                    counted_calls=line.counted_calls,
+                    included_calls=line.included_calls,
+                    over_calls=line.over_calls,
+                    call_id=line.call_id,
+                    adjustment_id=line.adjustment_id,
+                )
+            )
+            if line.adjustment_id is not None:
+                applied.append(Adjustment(pk=line.adjustment_id, applied_to=invoice))
+    InvoiceLine.objects.bulk_create(rows, batch_size=WRITE_BATCH_SIZE)
+    if applied:
+        Adjustment.objects.bulk_update(applied, ["applied_to"])
+
+    issued = 0
+    if issue:
+        issued = issue_invoices(
+            month=first, invoice_ids=[i.pk for i in invoices], today=today
+        )
+
+    if client_ids is None:  # a whole-month run; a single reissue is not one
+        run.last_finished_at = timezone.now()
+        run.clients_billed = len(invoices)
+        run.clients_skipped = skipped
+        run.total_yen = total_yen
+        run.save()
+    return BillingSummary(
+        month=first,
+        clients_billed=len(invoices),
+        clients_skipped=skipped,
+        total_yen=total_yen,
+        drafts_created=len(invoices),
+        already_issued=already_issued,
+        issued=issued,
+    )
+
+
+@transaction.atomic
+def issue_invoices(
+    *,
+    month: dt.date,
+    invoice_ids: Iterable[int] | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Number and issue the month's drafts (all, or those in ``invoice_ids``).
+
+    Numbers come from one locked sequence row in the same transaction, so they
+    are sequential without gaps even when two admins press the button at once.
+    """
+    issued_on = today or japan_today()
+    first = month_start(month)
+    _lock_month(first)
+    sequence, _created = InvoiceNumberSequence.objects.get_or_create(name="invoice")
+    sequence = InvoiceNumberSequence.objects.select_for_update().get(pk=sequence.pk)
+    drafts = Invoice.objects.for_month(first).filter(status=InvoiceStatus.DRAFT)
+    if invoice_ids is not None:
+        drafts = drafts.filter(pk__in=list(invoice_ids))
+    to_issue = list(
+        drafts.select_for_update(of=("self",))
+        .order_by("client__name_kana", "client__name", "id")
+        .only("id")
+    )
+    if not to_issue:
+        return 0
+    due_on = due_date_for(first)
+    number = sequence.last_number
+    # One UPDATE per 1,000 invoices: only the number differs from row to row.
+    for offset in range(0, len(to_issue), 1000):
+        batch = to_issue[offset : offset + 1000]
+        whens = [
+            When(pk=invoice.pk, then=Value(number + index))
+            for index, invoice in enumerate(batch, start=1)
+        ]
+        number += len(batch)
+        Invoice.objects.filter(pk__in=[i.pk for i in batch]).update(
+            number=Case(*whens, output_field=IntegerField()),
+            status=InvoiceStatus.ISSUED,
+            issued_on=issued_on,
+            due_on=due_on,
+            company_name=settings.COMPANY_NAME,
+            company_registration_number=settings.COMPANY_REGISTRATION_NUMBER,
+            updated_at=timezone.now(),
+        )
+    sequence.last_number = number
+    sequence.save(update_fields=["last_number"])
+    return len(to_issue)
+
+
+@transaction.atomic
+def mark_paid(*, invoice: Invoice, paid_on: dt.date) -> Invoice:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise ValidationError(_("発行済みの請求書だけを入金済みにできます。"))
+    invoice.status = InvoiceStatus.PAID
+    invoice.paid_on = paid_on
+    invoice.save(update_fields=["status", "paid_on", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def void_and_reissue(
+    *,
+    invoice: Invoice,
+    reason: str,
+    now: dt.datetime | None = None,
+    today: dt.date | None = None,
+) -> Invoice:
+    """Void an issued invoice and issue a new one for the same client and month,
+    rebuilt from current data. The voided original is kept, and the new invoice
+    points to it (``replaces``).
+    """
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise ValidationError(_("発行済み（未入金）の請求書だけを無効にできます。"))
+    if not reason.strip():
+        raise ValidationError(_("無効にする理由を入力してください。"))
+    invoice.status = InvoiceStatus.VOID
+    invoice.voided_at = now or timezone.now()
+    invoice.void_reason = reason.strip()
+    invoice.save(update_fields=["status", "voided_at", "void_reason", "updated_at"])
+    # Credits shown on the voided invoice go onto its replacement instead.
+    Adjustment.objects.filter(applied_to=invoice).update(applied_to=None)
+    bill_month(
+        month=invoice.billing_month,
+        client_ids=[invoice.client_id],
+        replaces={invoice.client_id: invoice.pk},
+        today=today,
+    )
+    new = Invoice.objects.get(
+        client_id=invoice.client_id,
+        billing_month=invoice.billing_month,
+        status=InvoiceStatus.DRAFT,
+    )
+    issue_invoices(month=invoice.billing_month, invoice_ids=[new.pk], today=today)
+    new.refresh_from_db()
+    return new
+
+
+@transaction.atomic
+def add_adjustment(
+    *, invoice: Invoice, amount_yen: int, reason: str, created_by: User | None = None
+) -> Adjustment:
+    """Record a credit for an issued invoice; the client's next invoice applies it."""
+    adjustment = Adjustment(
+        client_id=invoice.client_id,
+        corrects_invoice=invoice,
+        amount_yen=amount_yen,
+        reason=reason.strip(),
+        created_by=created_by,
+    )
+    adjustment.full_clean()
+    adjustment.save()
+    return adjustment

@@ -1,0 +1,25 @@
+"""Celery tasks. Each one calls a service; the beat schedule is in settings."""
+
+from celery import shared_task
+from django.conf import settings
+
+from billing.services import bill_month
+from clients.months import japan_today, previous_month
+
+
+@shared_task
+def bill_previous_month() -> dict:
+    """Early on the 1st (Japan time): build the drafts for the month just ended.
+
+    Drafts wait for an admin to review and issue them on the billing page,
+    unless ``BILLING_AUTO_ISSUE`` is set. Safe to run twice.
+    """
+    month = previous_month(japan_today())
+    summary = bill_month(month=month, issue=settings.BILLING_AUTO_ISSUE)
+    return {
+        "month": f"{summary.month:%Y-%m}",
+        "clients_billed": summary.clients_billed,
+        "clients_skipped": summary.clients_skipped,
+        "total_yen": summary.total_yen,
+        "issued": summary.issued,
+    }

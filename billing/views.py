@@ -1,0 +1,251 @@
+"""Billing pages for admins: preview a month's drafts, issue, mark paid, void
+and reissue, credit, and download PDF/CSV. Operators and clients get 403."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from billing import selectors, services
+from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
+from billing.forms import AdjustmentForm, MarkPaidForm, MonthForm, VoidForm
+from billing.models import Invoice, InvoiceStatus
+from billing.pdf import render_invoice_pdf
+from clients.models import Client, User
+from clients.months import japan_today, previous_month
+
+
+def _is_admin(user: User) -> bool:
+    return user.is_staff or user.role == User.Role.ADMIN
+
+
+def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not _is_admin(request.user):  # type: ignore[arg-type]
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _month_url(month) -> str:  # type: ignore[no-untyped-def]
+    return f"{reverse('billing:month')}?month={month:%Y-%m}"
+
+
+@admin_required
+def month_page(request: HttpRequest) -> HttpResponse:
+    default = previous_month(japan_today())
+    form = MonthForm(request.GET or {"month": f"{default:%Y-%m}"})
+    month = form.cleaned_data["month"] if form.is_valid() else default
+    invoices = list(selectors.invoices_for_month(month=month))
+    return render(
+        request,
+        "billing/month.html",
+        {
+            "form": form,
+            "month": month,
+            "invoices": invoices,
+            "overview": selectors.month_overview(month=month),
+        },
+    )
+
+
+def _posted_month(request: HttpRequest):  # type: ignore[no-untyped-def]
+    form = MonthForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("月は 2026-10 の形で入力してください。"))
+        return None
+    return form.cleaned_data["month"]
+
+
+@admin_required
+@require_POST
+def run_month(request: HttpRequest) -> HttpResponse:
+    month = _posted_month(request)
+    if month is None:
+        return redirect("billing:month")
+    summary = services.bill_month(month=month)
+    messages.success(
+        request,
+        _(
+            "%(month)s の下書きを %(billed)d 件作成しました（対象外 %(skipped)d 件、"
+            "合計 %(total)s 円）。"
+        )
+        % {
+            "month": f"{month:%Y年%m月}",
+            "billed": summary.clients_billed,
+            "skipped": summary.clients_skipped,
+            "total": f"{summary.total_yen:,}",
+        },
+    )
+    return redirect(_month_url(month))
+
+
+@admin_required
+@require_POST
+def issue_month(request: HttpRequest) -> HttpResponse:
+    month = _posted_month(request)
+    if month is None:
+        return redirect("billing:month")
+    issued = services.issue_invoices(month=month)
+    if issued:
+        messages.success(request, _("%(count)d 件を発行しました。") % {"count": issued})
+    else:
+        messages.warning(request, _("発行する下書きがありません。"))
+    return redirect(_month_url(month))
+
+
+def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyped-def]
+    context = {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "paid_form": MarkPaidForm(initial={"paid_on": japan_today()}),
+        "void_form": VoidForm(),
+        "adjust_form": AdjustmentForm(),
+        "corrections": list(invoice.corrections.select_related("applied_to")),
+        "reissues": list(invoice.reissues.all()),
+    }
+    context.update(forms)
+    return context
+
+
+def _get_invoice(pk: int) -> Invoice:
+    return get_object_or_404(
+        Invoice.objects.select_related("client", "replaces"), pk=pk
+    )
+
+
+@admin_required
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    return render(request, "billing/invoice.html", _detail_context(invoice))
+
+
+def _form_or_rerender(request, invoice, name, form):  # type: ignore[no-untyped-def]
+    return render(
+        request,
+        "billing/invoice.html",
+        _detail_context(invoice, **{name: form}),
+        status=400,
+    )
+
+
+@admin_required
+@require_POST
+def mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    form = MarkPaidForm(request.POST)
+    if not form.is_valid():
+        return _form_or_rerender(request, invoice, "paid_form", form)
+    try:
+        services.mark_paid(invoice=invoice, paid_on=form.cleaned_data["paid_on"])
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _form_or_rerender(request, invoice, "paid_form", form)
+    messages.success(request, _("入金済みにしました。"))
+    return redirect("billing:invoice", pk=invoice.pk)
+
+
+@admin_required
+@require_POST
+def void_invoice(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        return _form_or_rerender(request, invoice, "void_form", form)
+    try:
+        new = services.void_and_reissue(
+            invoice=invoice, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _form_or_rerender(request, invoice, "void_form", form)
+    messages.success(
+        request,
+        _("請求書 %(old)s を無効にし、%(new)s を発行しました。")
+        % {"old": invoice.number_display, "new": new.number_display},
+    )
+    return redirect("billing:invoice", pk=new.pk)
+
+
+@admin_required
+@require_POST
+def add_adjustment(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    form = AdjustmentForm(request.POST)
+    if not form.is_valid():
+        return _form_or_rerender(request, invoice, "adjust_form", form)
+    try:
+        services.add_adjustment(
+            invoice=invoice,
+            amount_yen=form.cleaned_data["amount_yen"],
+            reason=form.cleaned_data["reason"],
+            created_by=request.user,  # type: ignore[arg-type]
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _form_or_rerender(request, invoice, "adjust_form", form)
+    messages.success(request, _("訂正を登録しました。次回の請求書で減額されます。"))
+    return redirect("billing:invoice", pk=invoice.pk)
+
+
+def _filename(invoice: Invoice, suffix: str) -> str:
+    label = invoice.number_display or f"draft-{invoice.pk}"
+    return f"invoice-{invoice.billing_month:%Y-%m}-{label}{suffix}"
+
+
+@admin_required
+def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{_filename(invoice, ".pdf")}"'
+    return response
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@admin_required
+def invoice_lines_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    return _csv_response(
+        render_invoice_lines_csv(invoice), _filename(invoice, "-lines.csv")
+    )
+
+
+@admin_required
+def invoice_calls_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    return _csv_response(
+        render_counted_calls_csv(invoice), _filename(invoice, "-calls.csv")
+    )
+
+
+@admin_required
+def client_usage(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_object_or_404(Client, pk=pk)
+    return render(
+        request,
+        "billing/usage.html",
+        {
+            "client": client,
+            "usage": selectors.month_to_date_usage(client=client),
+            "history": selectors.counted_calls_by_month(client=client),
+            "invoices": list(
+                Invoice.objects.filter(client=client).order_by("-billing_month", "-id")
+            ),
+            "draft": InvoiceStatus.DRAFT,
+        },
+    )

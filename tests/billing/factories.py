@@ -1,0 +1,34 @@
+"""Billing test helpers on top of the shared factories."""
+
+import datetime as dt
+
+from answering.models import Category
+from clients.months import JST
+from tests.factories import (
+    CallFactory,
+    ClientFactory,
+    ClientPlanFactory,
+    NumberAssignmentFactory,
+)
+
+OCTOBER = dt.date(2026, 10, 1)
+
+
+def jst(year, month, day, hour=12, minute=0, second=0):
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=JST)
+
+
+def contracted_client(plan, *, effective_month=dt.date(2025, 1, 1), **fields):
+    """An active client on ``plan`` since ``effective_month`` with one number."""
+    client = ClientFactory(**fields)
+    ClientPlanFactory(client=client, plan=plan, effective_month=effective_month)
+    NumberAssignmentFactory(client=client, assigned_on=dt.date(2025, 1, 1))
+    return client
+
+
+def calls(client, count, *, category=Category.NORMAL, at=None, **fields):
+    at = at or jst(2026, 10, 15)
+    return [
+        CallFactory(client=client, received_at=at, category=category, **fields)
+        for _ in range(count)
+    ]

@@ -1,0 +1,45 @@
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing.models import Invoice, InvoiceStatus
+from billing.tasks import bill_previous_month
+from tests.billing.factories import calls, contracted_client
+
+
+def test_bill_month_command_prints_progress_and_summary(small):
+    for _ in range(2):
+        client = contracted_client(small)
+        calls(client, 21)
+    out = StringIO()
+    call_command("bill_month", "2026-10", stdout=out)
+    text = out.getvalue()
+    assert "読み込んでいます" in text
+    assert "請求 2 件" in text
+    assert f"{2 * (3108 + 2960):,} 円" in text
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"draft"}
+    call_command("bill_month", "2026-10", "--issue", stdout=StringIO())
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"issued"}
+    assert Invoice.objects.count() == 2
+
+
+def test_bill_month_command_rejects_bad_month(db):
+    with pytest.raises(CommandError, match="2026-10 の形"):
+        call_command("bill_month", "October", stdout=StringIO())
+
+
+def test_beat_task_bills_the_previous_japan_month(small, settings, monkeypatch):
+    client = contracted_client(small)
+    # 00:30 on 1 Nov in Japan is still 31 Oct in UTC: the month billed is October.
+    monkeypatch.setattr("billing.tasks.japan_today", lambda: dt.date(2026, 11, 1))
+    settings.BILLING_AUTO_ISSUE = False
+    result = bill_previous_month()
+    assert result["month"] == "2026-10"
+    invoice = Invoice.objects.get(client=client)
+    assert invoice.billing_month == dt.date(2026, 10, 1)
+    assert invoice.status == InvoiceStatus.DRAFT
+    settings.BILLING_AUTO_ISSUE = True
+    bill_previous_month()
+    assert Invoice.objects.get(client=client).status == InvoiceStatus.ISSUED

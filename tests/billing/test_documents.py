@@ -1,0 +1,94 @@
+"""PDF and CSV of an invoice, read back the way a person's tools would."""
+
+import csv
+import datetime as dt
+import io
+
+import pypdf
+import pytest
+
+from answering.models import Category
+from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
+from billing.models import Invoice
+from billing.pdf import render_invoice_pdf
+from billing.selectors import counted_calls_for_invoice
+from billing.services import bill_month
+from tests.billing.factories import OCTOBER, calls, contracted_client, jst
+
+
+@pytest.fixture
+def invoice(small):
+    client = contracted_client(small, name="株式会社山田商事")
+    calls(client, 24)
+    calls(client, 3, category="sales")
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    return Invoice.objects.get(client=client)
+
+
+def pdf_text(data: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_pdf_has_extractable_japanese_and_qualified_invoice_fields(invoice):
+    data = render_invoice_pdf(invoice)
+    assert data.startswith(b"%PDF")
+    text = pdf_text(data)
+    assert "株式会社山田商事" in text
+    assert "T1234567890123" in text
+    assert "適格請求書発行事業者登録番号" in text
+    assert "請求書" in text
+    # 2,960 + 4 × 148 = 3,552 at 10%; tax floor(3552 × 10 / 110) = 322.
+    assert invoice.tax_10_yen == 322
+    assert "322円" in text
+    assert "3,552円" in text
+    assert invoice.number_display in text
+    assert "2026年11月30日" in text  # due date
+
+
+def test_pdf_embeds_its_font(invoice):
+    reader = pypdf.PdfReader(io.BytesIO(render_invoice_pdf(invoice)))
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    descendant = [f.get_object() for f in fonts.values()]
+    assert any("IPAexGothic" in str(f.get("/BaseFont")) for f in descendant)
+
+
+def test_draft_pdf_says_it_is_not_an_invoice(small):
+    client = contracted_client(small)
+    bill_month(month=OCTOBER)
+    text = pdf_text(render_invoice_pdf(Invoice.objects.get(client=client)))
+    assert "下書き" in text
+
+
+def test_lines_csv(invoice):
+    text = render_invoice_lines_csv(invoice)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][2] == "内容"
+    amounts = [
+        int(r[5]) for r in rows[1:] if len(r) > 5 and r[0] == invoice.number_display
+    ]
+    assert sum(amounts) == invoice.total_yen
+    assert ["ご請求金額", "", "", "", "", str(invoice.total_yen)] in rows
+
+
+def test_counted_calls_are_the_billed_ones(small):
+    client = contracted_client(
+        small,
+        trial_started_on=dt.date(2026, 10, 1),
+        contract_started_on=dt.date(2026, 10, 11),
+    )
+    calls(client, 2, at=jst(2026, 10, 10, 23, 59, 59))  # trial
+    calls(client, 3, at=jst(2026, 10, 11, 0, 0, 0))
+    calls(client, 1, at=jst(2026, 10, 12), category=Category.SALES)
+    calls(client, 1, at=jst(2026, 11, 1, 0, 0, 0))
+    bill_month(month=OCTOBER)
+    invoice = Invoice.objects.get(client=client)
+    counted = list(counted_calls_for_invoice(invoice))
+    assert len(counted) == 3
+    assert invoice.lines.get(kind="call_over").counted_calls == 3
+    rows = list(
+        csv.reader(io.StringIO(render_counted_calls_csv(invoice).lstrip("\ufeff")))
+    )
+    assert len(rows) == 1 + 3
+    assert rows[1][0] == "2026-10-11 00:00:00"

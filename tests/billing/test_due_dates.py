@@ -1,0 +1,37 @@
+import datetime as dt
+
+import pytest
+
+from billing.due_dates import due_date_for, is_bank_business_day
+
+
+@pytest.mark.parametrize(
+    ("billing_month", "due_on"),
+    [
+        # Nov 2026 ends on Monday the 30th: a business day.
+        (dt.date(2026, 10, 1), dt.date(2026, 11, 30)),
+        # Oct 2026 ends on Saturday the 31st -> Monday 2 November.
+        (dt.date(2026, 9, 1), dt.date(2026, 11, 2)),
+        # Feb 2028 (leap year) ends on Tuesday the 29th.
+        (dt.date(2028, 1, 1), dt.date(2028, 2, 29)),
+        # Feb 2027 ends on Sunday the 28th -> Monday 1 March.
+        (dt.date(2027, 1, 1), dt.date(2027, 3, 1)),
+        # Dec 2026 ends on the 31st, a bank holiday; 1-3 Jan too, and
+        # 4 Jan 2027 is a Monday.
+        (dt.date(2026, 11, 1), dt.date(2027, 1, 4)),
+    ],
+)
+def test_due_date_is_next_bank_business_day_after_following_month_end(
+    billing_month, due_on
+):
+    assert due_date_for(billing_month) == due_on
+
+
+def test_public_holiday_moves_the_due_date():
+    # 2027-03-21 is Vernal Equinox Day (Sunday) and 3/22 its substitute holiday.
+    assert not is_bank_business_day(dt.date(2027, 3, 22))
+    # 2031-04-30 is a Wednesday; 2031-05-31 a Saturday; 6/2 Monday.
+    assert due_date_for(dt.date(2031, 4, 1)) == dt.date(2031, 6, 2)
+    # A holiday at month end: 2029-04-30 (Mon) is the substitute for Showa Day
+    # (4/29 Sunday) -> due 5/1 for the March 2029 invoice.
+    assert due_date_for(dt.date(2029, 3, 1)) == dt.date(2029, 5, 1)

@@ -1,0 +1,204 @@
+"""Issued invoices never change; void and reissue; reruns, races, query counts."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from billing.models import (
+    BillingRun,
+    Invoice,
+    InvoiceImmutableError,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
+from billing.services import bill_month, issue_invoices, mark_paid, void_and_reissue
+from tests.billing.factories import OCTOBER, calls, contracted_client
+from tests.factories import NumberAssignmentFactory, ReportRecipientFactory
+
+
+@pytest.fixture
+def issued(small):
+    client = contracted_client(small)
+    calls(client, 25)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    return Invoice.objects.get(client=client)
+
+
+def test_issued_invoice_refuses_changes(issued):
+    issued.total_yen = 1
+    with pytest.raises(InvoiceImmutableError):
+        issued.save()
+    with pytest.raises(InvoiceImmutableError):
+        Invoice.objects.filter(pk=issued.pk).update(total_yen=1)
+    with pytest.raises(InvoiceImmutableError):
+        issued.delete()
+    first_line = issued.lines.first()
+    first_line.amount_yen = 1
+    with pytest.raises(InvoiceImmutableError):
+        first_line.save()
+    with pytest.raises(InvoiceImmutableError):
+        InvoiceLine.objects.filter(invoice=issued).update(amount_yen=1)
+    with pytest.raises(InvoiceImmutableError):
+        InvoiceLine.objects.filter(invoice=issued).delete()
+    with pytest.raises(InvoiceImmutableError):
+        InvoiceLine.objects.create(
+            invoice=issued,
+            kind=LineKind.ADJUSTMENT,
+            description="x",
+            unit_price_yen=-1,
+            amount_yen=-1,
+        )
+    issued.refresh_from_db()
+    assert issued.total_yen == 2960 + 740 + 2960
+    assert issued.lines.filter(amount_yen=1).count() == 0
+
+
+def test_paid_and_void_are_the_only_moves(issued):
+    paid = mark_paid(invoice=issued, paid_on=dt.date(2026, 11, 20))
+    assert paid.status == InvoiceStatus.PAID
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        mark_paid(invoice=paid, paid_on=dt.date(2026, 11, 21))
+    with pytest.raises(ValidationError):
+        void_and_reissue(invoice=paid, reason="x")
+
+
+def test_void_and_reissue_keeps_the_original(issued):
+    calls(issued.client, 1, category="normal")  # data corrected after issue
+    new = void_and_reissue(
+        invoice=issued, reason="件数の誤り", today=dt.date(2026, 11, 5)
+    )
+    old = Invoice.objects.get(pk=issued.pk)
+    assert old.status == InvoiceStatus.VOID
+    assert old.void_reason == "件数の誤り"
+    assert old.total_yen == issued.total_yen  # the original is kept as it was
+    assert old.lines.count() == issued.lines.count()
+    assert new.status == InvoiceStatus.ISSUED
+    assert new.replaces_id == old.pk
+    assert new.number == old.number + 1
+    assert new.total_yen == issued.total_yen + 148
+    # The deposit moves to the reissue, it is not lost nor doubled.
+    assert new.lines.filter(kind=LineKind.DEPOSIT).count() == 1
+
+
+def test_rerun_is_idempotent(small):
+    clients = [contracted_client(small) for _ in range(3)]
+    for client in clients:
+        calls(client, 22)
+    first = bill_month(month=OCTOBER)
+    second = bill_month(month=OCTOBER)
+    assert Invoice.objects.count() == 3
+    assert InvoiceLine.objects.count() == first_lines_count(clients)
+    assert (first.total_yen, first.clients_billed) == (
+        second.total_yen,
+        second.clients_billed,
+    )
+
+
+def first_lines_count(clients):
+    # plan fee + call-over + deposit for each client.
+    return 3 * len(clients)
+
+
+def _make_clients(plan, count):
+    made = []
+    for _ in range(count):
+        client = contracted_client(plan)
+        NumberAssignmentFactory(client=client, assigned_on=dt.date(2026, 1, 1))
+        for _ in range(4):
+            ReportRecipientFactory(client=client)
+        calls(client, 2, surcharge_yen=300, surcharge_reason="長時間")
+        made.append(client)
+    return made
+
+
+def _billing_queries(month):
+    with CaptureQueriesContext(connection) as captured:
+        bill_month(month=month)
+    statements = [q["sql"] for q in captured.captured_queries]
+    if connection.vendor == "sqlite":
+        # SQLite caps a statement at 999 parameters, so Django splits bulk
+        # INSERTs by row count; everything else must be constant there too.
+        statements = [s for s in statements if not s.startswith("INSERT")]
+    return len(statements)
+
+
+def test_query_count_does_not_grow_with_clients(small):
+    BillingRun.objects.create(billing_month=OCTOBER)  # both runs find the lock row
+    _make_clients(small, 1)
+    one = _billing_queries(OCTOBER)
+    InvoiceLine.objects.all().delete()
+    Invoice.objects.all().delete()
+    _make_clients(small, 99)
+    hundred = _billing_queries(OCTOBER)
+    assert Invoice.objects.count() == 100
+    assert InvoiceLine.objects.filter(kind=LineKind.SURCHARGE).count() == 200
+    assert one == hundred
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_leave_one_invoice_per_client(plans):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    clients = [contracted_client(plans["small"]) for _ in range(20)]
+    for client in clients:
+        calls(client, 21)
+    # The month's lock row exists already, as it does from the second month on.
+    BillingRun.objects.create(billing_month=OCTOBER)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            bill_month(month=OCTOBER)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert Invoice.objects.filter(billing_month=OCTOBER).count() == 20
+    for client in clients:
+        invoice = Invoice.objects.get(client=client, billing_month=OCTOBER)
+        assert invoice.lines.filter(kind=LineKind.PLAN_FEE).count() == 1
+        assert invoice.total_yen == 2960 + 148 + 2960
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_issue_numbers_stay_gapless(plans):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    for _ in range(10):
+        contracted_client(plans["small"])
+    bill_month(month=OCTOBER)
+    barrier = threading.Barrier(2)
+    issued_counts = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            issued_counts.append(issue_invoices(month=OCTOBER))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(issued_counts) == [0, 10]
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == list(range(1, 11))

@@ -1,0 +1,141 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Adjustment, Invoice, InvoiceStatus
+from billing.services import bill_month
+from tests.billing.factories import OCTOBER, calls, contracted_client
+
+
+@pytest.fixture
+def draft(small):
+    client = contracted_client(small, name="株式会社ビュー")
+    calls(client, 21)
+    bill_month(month=OCTOBER)
+    return Invoice.objects.get(client=client)
+
+
+@pytest.mark.parametrize("who", ["operator_client", "client"])
+def test_billing_pages_are_for_admins_only(request, who, draft):
+    browser = request.getfixturevalue(who)
+    if who == "client":
+        from tests.factories import ClientUserFactory
+
+        browser.force_login(ClientUserFactory())
+    for url in [
+        reverse("billing:month"),
+        reverse("billing:invoice", args=[draft.pk]),
+        reverse("billing:invoice_pdf", args=[draft.pk]),
+    ]:
+        assert browser.get(url).status_code == 403
+    response = browser.post(reverse("billing:issue"), {"month": "2026-10"})
+    assert response.status_code == 403
+    assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.DRAFT
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("billing:month"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_month_page_previews_drafts_and_issues_them(admin_client, draft):
+    page = admin_client.get(reverse("billing:month"), {"month": "2026-10"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "株式会社ビュー" in body
+    assert "3,108" in body  # plan 2,960 + 1 over; the deposit shows apart
+    response = admin_client.post(reverse("billing:issue"), {"month": "2026-10"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.ISSUED
+    assert draft.number is not None
+
+
+def test_bad_month_shows_japanese_error_not_500(admin_client, draft):
+    page = admin_client.get(reverse("billing:month"), {"month": "2026-13"})
+    assert page.status_code == 200
+    assert "2026-10 の形で" in page.content.decode()
+    response = admin_client.post(reverse("billing:run"), {"month": "abc"}, follow=True)
+    assert response.status_code == 200
+    assert "2026-10 の形で" in response.content.decode()
+
+
+def test_run_button_builds_drafts(admin_client, small):
+    contracted_client(small)
+    response = admin_client.post(
+        reverse("billing:run"), {"month": "2026-10"}, follow=True
+    )
+    assert response.status_code == 200
+    assert Invoice.objects.filter(billing_month=OCTOBER).count() == 1
+    assert "下書きを 1 件作成しました" in response.content.decode()
+
+
+def test_mark_paid_void_reissue_and_credit(admin_client, draft):
+    admin_client.post(reverse("billing:issue"), {"month": "2026-10"})
+    # Void without a reason: the form says why, nothing changes.
+    response = admin_client.post(
+        reverse("billing:void", args=[draft.pk]), {"reason": ""}
+    )
+    assert response.status_code == 400
+    assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.ISSUED
+    response = admin_client.post(
+        reverse("billing:void", args=[draft.pk]), {"reason": "宛名の誤り"}
+    )
+    new = Invoice.objects.get(replaces=draft)
+    assert response["Location"] == reverse("billing:invoice", args=[new.pk])
+    assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.VOID
+    # Bad date keeps the page, with the error.
+    response = admin_client.post(
+        reverse("billing:mark_paid", args=[new.pk]), {"paid_on": "not a date"}
+    )
+    assert response.status_code == 400
+    admin_client.post(
+        reverse("billing:mark_paid", args=[new.pk]), {"paid_on": "2026-11-20"}
+    )
+    new.refresh_from_db()
+    assert (new.status, new.paid_on) == (InvoiceStatus.PAID, dt.date(2026, 11, 20))
+    response = admin_client.post(
+        reverse("billing:adjust", args=[new.pk]), {"amount_yen": "0", "reason": "x"}
+    )
+    assert response.status_code == 400
+    admin_client.post(
+        reverse("billing:adjust", args=[new.pk]),
+        {"amount_yen": "148", "reason": "1件の誤計上"},
+    )
+    assert Adjustment.objects.get().amount_yen == 148
+
+
+def test_downloads(admin_client, draft):
+    pdf = admin_client.get(reverse("billing:invoice_pdf", args=[draft.pk]))
+    assert pdf["Content-Type"] == "application/pdf"
+    lines = admin_client.get(reverse("billing:invoice_csv", args=[draft.pk]))
+    assert "超過料金" in lines.content.decode("utf-8-sig")
+    counted = admin_client.get(reverse("billing:invoice_calls", args=[draft.pk]))
+    assert len(counted.content.decode("utf-8-sig").strip().splitlines()) == 1 + 21
+    usage = admin_client.get(reverse("billing:usage", args=[draft.client_id]))
+    assert usage.status_code == 200
+
+
+def test_django_admin_shows_invoices_read_only_and_adds_credits(admin_client, draft):
+    from billing.services import issue_invoices
+
+    issue_invoices(month=OCTOBER)
+    assert (
+        admin_client.get(reverse("admin:billing_invoice_changelist")).status_code == 200
+    )
+    page = admin_client.get(reverse("admin:billing_invoice_change", args=[draft.pk]))
+    assert page.status_code == 200
+    response = admin_client.post(
+        reverse("admin:billing_adjustment_add"),
+        {
+            "client": draft.client_id,
+            "corrects_invoice": draft.pk,
+            "amount_yen": "300",
+            "reason": "割増の誤り",
+        },
+    )
+    assert response.status_code == 302
+    adjustment = Adjustment.objects.get()
+    assert (adjustment.amount_yen, adjustment.applied_to) == (300, None)

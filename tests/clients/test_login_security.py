@@ -1,0 +1,72 @@
+"""Login lockout per username and client IP, also behind a reverse proxy."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import PASSWORD, OperatorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(client, username, password, **meta):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, **meta
+    )
+
+
+def _fail_until_locked(client, settings, username, **meta):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, username, "wrong-password", **meta)
+
+
+def test_without_a_proxy_a_forged_forwarded_header_does_not_escape_the_lockout(
+    client, settings
+):
+    user = OperatorFactory()
+    _fail_until_locked(client, settings, user.username, REMOTE_ADDR="198.51.100.7")
+    answer = _login(
+        client,
+        user.username,
+        PASSWORD,
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_X_FORWARDED_FOR="203.0.113.99",
+    )
+    assert answer.status_code == 429
+
+
+def test_behind_a_proxy_the_lockout_follows_the_real_client_address(client, settings):
+    settings.PROXY_COUNT = 1
+    user = OperatorFactory()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    # The client forges a first entry; our proxy appends the real address.
+    _fail_until_locked(
+        client,
+        settings,
+        user.username,
+        HTTP_X_FORWARDED_FOR="203.0.113.1, 198.51.100.7",
+        **proxy,
+    )
+    locked = _login(
+        client,
+        user.username,
+        PASSWORD,
+        HTTP_X_FORWARDED_FOR="203.0.113.2, 198.51.100.7",
+        **proxy,
+    )
+    assert locked.status_code == 429
+    # The same user from another office behind the same proxy still gets in.
+    other = _login(
+        client, user.username, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.8", **proxy
+    )
+    assert other.status_code == 302
+
+
+def test_password_validators_refuse_weak_passwords():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        validate_password("12345678")
+    with pytest.raises(ValidationError):
+        validate_password("short")
+    validate_password("Kd83-ms9q-Zp2x")
