@@ -11,6 +11,15 @@ urlpatterns = [
     path("calls/<int:call_id>/", views.call_detail, name="call"),
     path("recipients/", views.recipients, name="recipients"),
     path("plan/", views.plan, name="plan"),
+    path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:invoice_id>/calls/", views.invoice_calls, name="invoice_calls"),
+    path(
+        "invoices/<int:invoice_id>/calls.csv",
+        views.invoice_calls_csv,
+        name="invoice_calls_csv",
+    ),
     path("requests/", views.request_list, name="requests"),
     path(
         "requests/plan/<int:request_id>/",

@@ -11,6 +11,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from answering.models import Call
+from billing.models import Invoice
+from billing.pdf import render_invoice_pdf
+from billing.selectors import (
+    counted_calls_for_invoice,
+    invoices_for_client,
+    month_to_date_usage,
+)
 from clients.models import (
     EXTRA_RECIPIENT_FEE_YEN,
     FREE_RECIPIENT_PERSONS,
@@ -23,7 +30,7 @@ from clients.services import (
     PLAN_CHANGE_WARNING_THRESHOLD,
     plan_changes_in_last_12_months,
 )
-from portal import csv_export, display, selectors, services
+from portal import advice, csv_export, display, selectors, services
 from portal.access import client_required, portal_client
 from portal.forms import (
     HistoryFilterForm,
@@ -37,7 +44,10 @@ from portal.models import PlanChangeRequest, RecipientChangeRequest
 @client_required
 def home(request: HttpRequest) -> HttpResponse:
     client = portal_client(request)
-    usage = selectors.month_usage(client=client)
+    usage = month_to_date_usage(client=client)
+    # Outside billed days (free trial, before the contract) billing reports no
+    # counted calls; the client still sees how many calls were answered.
+    unbilled_usage = None if usage.billed else selectors.month_usage(client=client)
     open_requests = (
         PlanChangeRequest.objects.filter(client=client, status="open").count()
         + RecipientChangeRequest.objects.filter(client=client, status="open").count()
@@ -45,7 +55,16 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/home.html",
-        {"client": client, "usage": usage, "open_requests": open_requests},
+        {
+            "client": client,
+            "usage": usage,
+            "unbilled_usage": unbilled_usage,
+            "meter_percent": min(
+                100, usage.counted_calls * 100 // max(usage.included_calls, 1)
+            ),
+            "remaining_included": max(usage.included_calls - usage.counted_calls, 0),
+            "open_requests": open_requests,
+        },
     )
 
 
@@ -233,6 +252,7 @@ def plan(request: HttpRequest) -> HttpResponse:
             "open_request": open_request,
             "plans": plans,
             "changes_in_12_months": changes,
+            "advice": advice.plan_advice(client=client),
             "too_many_changes": changes >= PLAN_CHANGE_WARNING_THRESHOLD,
         },
     )
@@ -284,3 +304,85 @@ def recipient_request_detail(request: HttpRequest, request_id: int) -> HttpRespo
         "portal/request_detail.html",
         {"change_request": change_request, "kind": "recipient"},
     )
+
+
+def _client_invoice(request: HttpRequest, invoice_id: int) -> Invoice:
+    """One of this client's invoices that it may see (never a draft), or 404."""
+    return get_object_or_404(
+        invoices_for_client(client=portal_client(request)), pk=invoice_id
+    )
+
+
+@require_GET
+@client_required
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    invoices = invoices_for_client(client=portal_client(request))
+    return render(request, "portal/invoice_list.html", {"invoices": invoices})
+
+
+@require_GET
+@client_required
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    client = portal_client(request)
+    return render(
+        request,
+        "portal/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "lines": invoice.lines.all(),
+            "reissues": invoices_for_client(client=client).filter(replaces=invoice),
+        },
+    )
+
+
+def _invoice_filename(invoice: Invoice, suffix: str) -> str:
+    return f"invoice-{invoice.billing_month:%Y-%m}-{invoice.number_display}{suffix}"
+
+
+@require_GET
+@client_required
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_invoice_filename(invoice, ".pdf")}"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@client_required
+def invoice_calls(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    calls = list(counted_calls_for_invoice(invoice))
+    return render(
+        request,
+        "portal/invoice_calls.html",
+        {
+            "invoice": invoice,
+            "rows": display.history_rows(calls),
+            "call_url_prefix": reverse("portal:calls"),
+        },
+    )
+
+
+@require_GET
+@client_required
+def invoice_calls_csv(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    calls = (
+        counted_calls_for_invoice(invoice)
+        .values_list(*csv_export.EXPORT_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse(
+        csv_export.stream_csv(csv_export.call_rows(calls)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_invoice_filename(invoice, "-calls.csv")}"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

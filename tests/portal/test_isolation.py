@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from answering.models import Category
+from billing.models import Invoice, InvoiceStatus
+from billing.services import bill_month
 from clients.services import start_plan
 from portal import services
 from portal import urls as portal_urls
@@ -91,6 +93,29 @@ class World:
             name=f"{m}RECIPIENT",
             pc_email=f"{m.lower()}mail@example.jp",
         )
+        # An October call, billed on an issued October invoice; September
+        # stays a draft (never shown, not even to its own client).
+        self.billed_call = CallFactory(
+            client=self.client,
+            received_at=jst(2026, 10, 15, 10),
+            caller_name=f"{m}CALLER-BILLED",
+            caller_company=f"{m}COMPANY",
+            callback_number=B_CALLBACK if markers else "+81312345678",
+        )
+        bill_month(
+            month=dt.date(2026, 10, 1),
+            client_ids=[self.client.pk],
+            issue=True,
+            today=dt.date(2026, 11, 2),
+        )
+        bill_month(month=dt.date(2026, 9, 1), client_ids=[self.client.pk])
+        self.invoice = Invoice.objects.get(
+            client=self.client, billing_month=dt.date(2026, 10, 1)
+        )
+        self.draft = Invoice.objects.get(
+            client=self.client, billing_month=dt.date(2026, 9, 1)
+        )
+        assert self.draft.status == InvoiceStatus.DRAFT
         self.plan_request = services.request_plan_change(
             client=self.client, plan=plans["half"], message=f"{m}PLANREQ"
         )
@@ -109,6 +134,10 @@ OBJECT_KWARGS = {
     "call": lambda w: {"call_id": w.call.pk},
     "plan_request": lambda w: {"request_id": w.plan_request.pk},
     "recipient_request": lambda w: {"request_id": w.recipient_request.pk},
+    "invoice": lambda w: {"invoice_id": w.invoice.pk},
+    "invoice_pdf": lambda w: {"invoice_id": w.invoice.pk},
+    "invoice_calls": lambda w: {"invoice_id": w.invoice.pk},
+    "invoice_calls_csv": lambda w: {"invoice_id": w.invoice.pk},
 }
 
 # Extra objects of B that must be 404 too (not only the one in OBJECT_KWARGS).
@@ -116,7 +145,12 @@ EXTRA_OBJECT_KWARGS = {
     "call": lambda w: [
         {"call_id": w.old_call.pk},
         {"call_id": w.sales_call.pk},
+        {"call_id": w.billed_call.pk},
     ],
+    **{
+        name: lambda w: [{"invoice_id": w.draft.pk}]
+        for name in ("invoice", "invoice_pdf", "invoice_calls", "invoice_calls_csv")
+    },
 }
 
 
@@ -210,6 +244,9 @@ def test_the_markers_do_show_up_for_b_itself(worlds):
         http.get(reverse("portal:call", kwargs=OBJECT_KWARGS["call"](b)))
     )
     assert "5555-0199" in body_of(http.get(reverse("portal:calls_csv")))
+    for name in ("invoice", "invoice_pdf", "invoice_calls", "invoice_calls_csv"):
+        response = http.get(reverse(f"portal:{name}", kwargs=OBJECT_KWARGS[name](b)))
+        assert "MARKERB-" in body_of(response), name
     # Cutting out the echo of what was typed does not hide the data found.
     for params in ({"q": "MARKERB"}, {"q": "03-5555-0199"}):
         with pytest.raises(AssertionError):
