@@ -9,7 +9,7 @@ pricing rule.
 import datetime as dt
 from dataclasses import dataclass
 
-from billing.pricing import PriceSnapshot, plan_charge_yen, price_on
+from billing.pricing import PriceSnapshot, billable_from, plan_charge_yen, price_on
 from billing.selectors import counted_calls_by_month
 from clients.models import Client, Plan, PlanPrice
 
@@ -20,7 +20,7 @@ CHART_WIDTH = 600
 CHART_HEIGHT = 220
 CHART_TOP = 16
 CHART_BOTTOM = 28
-CHART_LEFT = 8
+CHART_LEFT = 96  # room for the plans' labels on the left
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class MonthRow:
     month: dt.date
     counted_calls: int
     cells: list[Cell]
+    billed: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class PlanAdvice:
     chart_width: int
     chart_height: int
     baseline_y: int
+    billed_months: int
+    chart_left: int = CHART_LEFT
 
     @property
     def cheapest_over_the_year(self) -> list[Plan]:
@@ -93,6 +96,24 @@ def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
     rows = []
     sums: list[int | None] = [0] * len(plans)
     for month, counted in counts:
+        # Months that were not billed (before the contract, the free trial,
+        # after cancelling) compare nothing: every plan cost 0 then.
+        start = billable_from(
+            month=month,
+            trial_started_on=client.trial_started_on,
+            contract_started_on=client.contract_started_on,
+            cancelled_on=client.cancelled_on,
+        )
+        if start is None:
+            rows.append(
+                MonthRow(
+                    month=month,
+                    counted_calls=counted,
+                    cells=[Cell(yen=None, cheapest=False) for _ in plans],
+                    billed=False,
+                )
+            )
+            continue
         amounts: list[int | None] = []
         for index, plan in enumerate(plans):
             snapshot = price_on(snapshots[plan.pk], month)
@@ -105,6 +126,7 @@ def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
         rows.append(
             MonthRow(month=month, counted_calls=counted, cells=_mark_cheapest(amounts))
         )
+    billed_months = sum(1 for row in rows if row.billed)
 
     # Chart: one bar per month, dashed lines at each plan's included calls today.
     current_included = []
@@ -140,7 +162,10 @@ def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
     return PlanAdvice(
         plans=plans,
         rows=rows,
-        totals=_mark_cheapest(sums),
+        totals=_mark_cheapest(sums)
+        if billed_months
+        else [Cell(yen=None, cheapest=False) for _ in plans],
+        billed_months=billed_months,
         bars=bars,
         guides=guides,
         chart_width=CHART_WIDTH,

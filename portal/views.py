@@ -98,6 +98,11 @@ def call_list(request: HttpRequest) -> HttpResponse:
             # One reverse() for the page instead of one per row.
             "call_url_prefix": reverse("portal:calls"),
             "addressees": selectors.addressee_suggestions(client=client),
+            # The extra filters stay folded on a phone unless they are in use.
+            "show_filters": any(
+                request.GET.get(name)
+                for name in ("date_from", "date_to", "category", "addressee")
+            ),
         },
     )
 

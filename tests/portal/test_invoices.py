@@ -150,8 +150,26 @@ def test_plan_advice_marks_the_cheapest_plan_each_month(portal_user, plans):
 def test_the_plan_page_shows_the_chart_and_table(portal):
     body = portal.get(reverse("portal:plan")).content.decode()
     assert "<svg" in body and body.count("<rect") == 12
-    assert "12か月合計" in body
+    assert "12か月の合計" in body
     assert "1年間の合計でお選びください" in body
     assert "http" not in body.split("<svg")[1].split("</svg>")[0].replace(
         "http://www.w3.org", ""
     )
+
+
+def test_months_before_the_contract_are_not_compared(portal_user):
+    client = portal_user.client
+    client.trial_started_on = None
+    client.contract_started_on = dt.date(2026, 9, 1)
+    client.save()
+    CallFactory(client=client, received_at=jst(2026, 9, 10, 10))
+    advice = plan_advice(client=client, today=dt.date(2026, 11, 25))
+    assert [row.billed for row in advice.rows] == [False] * 10 + [True] * 2
+    assert advice.billed_months == 2
+    assert all(cell.yen is None for cell in advice.rows[0].cells)
+    small_total = next(
+        cell
+        for plan, cell in zip(advice.plans, advice.totals, strict=True)
+        if plan.code == "small"
+    )
+    assert small_total.yen == 2 * 2960
