@@ -1,8 +1,10 @@
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
@@ -26,6 +28,17 @@ class MissingReason(models.TextChoices):
     HUNG_UP = "hung_up", _("お伺いする前に切られた")
     CLIENT_KNOWS = "client_knows", _("番号はご存じとのこと")
     OTHER = "other", _("その他")
+
+
+# Each of these needs a value or the reason it was not obtained (reported calls).
+REQUIRED_OR_REASON = {
+    "caller_name": _("お名前を入力するか、伺えなかった理由を選んでください。"),
+    "purpose": _("用件を入力するか、伺えなかった理由を選んでください。"),
+    "callback_number": _("折り返し先を入力するか、伺えなかった理由を選んでください。"),
+}
+
+# A guard against a slipped digit; real surcharges are a few hundred yen.
+MAX_SURCHARGE_YEN = 10_000
 
 
 class CallQuerySet(models.QuerySet["Call"]):
@@ -124,8 +137,18 @@ class Call(models.Model):
             models.Index(
                 fields=["client", "-received_at", "-id"], name="call_client_recent"
             ),
-            models.Index(fields=["client", "caller_number"], name="call_client_caller"),
+            # Repeat-caller history: the last few calls of one number to one client.
+            models.Index(
+                fields=["client", "caller_number", "-received_at"],
+                name="call_client_caller_recent",
+            ),
             models.Index(fields=["received_at"], name="call_received_at"),
+            # Harassment from one number stays visible however many calls it made.
+            models.Index(
+                fields=["client", "caller_number"],
+                condition=Q(category="nuisance"),
+                name="call_nuisance_caller",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -153,6 +176,68 @@ class Call(models.Model):
     def __str__(self) -> str:
         who = self.caller_name or self.get_category_display()
         return f"{self.received_at:%Y-%m-%d %H:%M} {who}"
+
+    def clean(self) -> None:
+        """The rules of one call, with a Japanese message on each field concerned.
+
+        No queries here: the console validates with this on every save.
+        """
+        errors: dict[str, list[str]] = {}
+        if self.is_reported and self.personal_data_erased_at is None:
+            for field, message in REQUIRED_OR_REASON.items():
+                value = (getattr(self, field) or "").strip()
+                if value:
+                    # A value wins over a reason typed before it was obtained.
+                    setattr(self, f"{field}_missing_reason", "")
+                elif not getattr(self, f"{field}_missing_reason"):
+                    errors.setdefault(field, []).append(str(message))
+        else:
+            for field in REQUIRED_OR_REASON:
+                if (getattr(self, field) or "").strip():
+                    setattr(self, f"{field}_missing_reason", "")
+        if (
+            any(
+                getattr(self, f"{field}_missing_reason") == MissingReason.OTHER
+                for field in REQUIRED_OR_REASON
+            )
+            and not self.missing_note.strip()
+        ):
+            errors.setdefault("missing_note", []).append(
+                str(_("「その他」を選んだときは、伺えなかった理由を書いてください。"))
+            )
+        if self.surcharge_yen and not self.surcharge_reason.strip():
+            errors.setdefault("surcharge_reason", []).append(
+                str(_("割増料金を入れたときは、理由を書いてください。"))
+            )
+        if self.surcharge_yen and self.surcharge_yen > MAX_SURCHARGE_YEN:
+            errors.setdefault("surcharge_yen", []).append(
+                str(
+                    _("割増料金は%(max)s円までです。桁を確認してください。")
+                    % {"max": f"{MAX_SURCHARGE_YEN:,}"}
+                )
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_received_at(self, *, now: dt.datetime | None = None) -> None:
+        """A call may be logged late, never in the future."""
+        now = now or timezone.now()
+        if self.received_at and self.received_at > now:
+            raise ValidationError(
+                {
+                    "received_at": _(
+                        "受電日時が未来になっています。現在より前の日時を入れてください。"
+                    )
+                }
+            )
+
+    @property
+    def is_nuisance(self) -> bool:
+        return self.category == Category.NUISANCE
+
+    @property
+    def is_grey(self) -> bool:
+        return self.category == Category.GREY
 
     @property
     def is_counted(self) -> bool:
@@ -195,7 +280,7 @@ class CallRevision(models.Model):
         related_name="+",
         verbose_name=_("訂正者"),
     )
-    changed_at = models.DateTimeField(_("訂正日時"), auto_now_add=True)
+    changed_at = models.DateTimeField(_("訂正日時"), default=timezone.now)
     changes = models.JSONField(_("変更内容"), help_text=_("{項目: [旧, 新]}"))
 
     class Meta:

@@ -233,6 +233,30 @@ LOGGING = {
 # --- answering (operator console) settings ---
 
 # --- reporting settings ---
+# django-environ drops the leading "/" of filemail:///abs/path (it would write
+# under the current directory); report e-mails belong in the absolute path.
+if EMAIL_CONFIG.get("EMAIL_FILE_PATH") and not Path(EMAIL_FILE_PATH).is_absolute():  # noqa: F821
+    EMAIL_FILE_PATH = str(Path("/") / EMAIL_CONFIG["EMAIL_FILE_PATH"])
+# Retries of failed report deliveries: 10 s, 20 s, 40 s ... capped at 30 minutes.
+REPORT_RETRY_BASE_SECONDS = env.float("REPORT_RETRY_BASE_SECONDS", default=10.0)
+REPORT_RETRY_MAX_SECONDS = env.float("REPORT_RETRY_MAX_SECONDS", default=1800.0)
+REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=12)
+# How long a claimed delivery may stay "sending" before another process takes
+# it over (and flags it as a possible duplicate). Longer than any send can take.
+REPORT_LEASE_SECONDS = env.float("REPORT_LEASE_SECONDS", default=120.0)
+REPORT_RELAY_BATCH = env.int("REPORT_RELAY_BATCH", default=200)
+REPORT_RELAY_INTERVAL_SECONDS = env.float("REPORT_RELAY_INTERVAL_SECONDS", default=1.0)
+# After a failed publish to the broker, skip it for this long (the relay sends).
+REPORT_BROKER_PAUSE_SECONDS = env.float("REPORT_BROKER_PAUSE_SECONDS", default=5.0)
+# Chatwork limits: (requests, seconds) per room and per API token.
+CHATWORK_ROOM_LIMIT = (
+    env.int("CHATWORK_ROOM_LIMIT_COUNT", default=10),
+    env.float("CHATWORK_ROOM_LIMIT_SECONDS", default=10.0),
+)
+CHATWORK_TOKEN_LIMIT = (
+    env.int("CHATWORK_TOKEN_LIMIT_COUNT", default=300),
+    env.float("CHATWORK_TOKEN_LIMIT_SECONDS", default=300.0),
+)
 
 # --- billing settings ---
 # The 1st-of-month job builds drafts for admins to review; True also issues them.

@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from reporting import views
 
 app_name = "reporting"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("failed/", views.failed_deliveries, name="failed"),
+    path(
+        "deliveries/<int:delivery_id>/resend/",
+        views.resend_delivery,
+        name="resend",
+    ),
+    path("calls/<int:call_id>/", views.call_deliveries, name="call_deliveries"),
+]

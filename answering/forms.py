@@ -1,0 +1,228 @@
+"""The call form: what an operator types while the caller is on the line."""
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from answering.models import Call, Category, MissingReason
+from answering.services import EDITABLE_FIELDS
+from clients.phones import format_phone, normalize_phone
+
+REASON_CHOICES = [("", _("（伺えた）")), *MissingReason.choices]
+
+CATEGORY_KEYS: dict[str, str] = {
+    Category.NORMAL: "1",
+    Category.SALES: "2",
+    Category.GREY: "3",
+    Category.NUISANCE: "4",
+}
+
+
+def _reason_field(label: Any) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, choices=REASON_CHOICES, required=False)
+
+
+class CallForm(forms.Form):
+    """Logs a new call, or corrects one (``instance``)."""
+
+    category = forms.ChoiceField(
+        label=_("分類"),
+        choices=Category.choices,
+        initial=Category.NORMAL,
+        widget=forms.RadioSelect,
+    )
+    caller_name = forms.CharField(label=_("お名前"), max_length=100, required=False)
+    caller_name_missing_reason = _reason_field(_("お名前を伺えなかった理由"))
+    caller_company = forms.CharField(label=_("会社名"), max_length=200, required=False)
+    callback_number = forms.CharField(
+        label=_("折り返し先"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
+    )
+    callback_number_missing_reason = _reason_field(_("折り返し先を伺えなかった理由"))
+    purpose = forms.CharField(
+        label=_("用件"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    purpose_missing_reason = _reason_field(_("用件を伺えなかった理由"))
+    missing_note = forms.CharField(
+        label=_("伺えなかった理由の補足"), max_length=200, required=False
+    )
+    addressee = forms.CharField(
+        label=_("宛先（担当者）"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "people-list"}),
+    )
+    is_urgent = forms.BooleanField(label=_("お急ぎ"), required=False)
+    is_angry = forms.BooleanField(label=_("お怒り"), required=False)
+    is_troubled = forms.BooleanField(label=_("お困り"), required=False)
+    demeanour_note = forms.CharField(
+        label=_("様子のメモ"), max_length=200, required=False
+    )
+    note = forms.CharField(
+        label=_("メモ"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    surcharge_yen = forms.IntegerField(
+        label=_("割増料金（円）"),
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(attrs={"step": 10, "inputmode": "numeric"}),
+    )
+    surcharge_reason = forms.CharField(
+        label=_("割増の理由"), max_length=200, required=False
+    )
+    received_at = forms.DateTimeField(
+        label=_("受電日時"),
+        required=False,
+        help_text=_("空欄なら保存した時刻。遅れて記録するときだけ入れてください。"),
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+        ),
+    )
+    # From the screen pop; kept through a validation error.
+    caller_number = forms.CharField(
+        required=False, max_length=30, widget=forms.HiddenInput
+    )
+    dialed_number = forms.CharField(
+        required=False, max_length=30, widget=forms.HiddenInput
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        instance: Call | None = None,
+        now: dt.datetime | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.instance = instance
+        self.now = now
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = initial_from_call(instance)
+        super().__init__(*args, **kwargs)
+        if instance is not None:
+            # A correction keeps the call's own time unless it is changed.
+            self.fields["received_at"].help_text = ""
+            del self.fields["caller_number"]
+            del self.fields["dialed_number"]
+
+    def clean_callback_number(self) -> str:
+        value = self.cleaned_data["callback_number"].strip()
+        if not value:
+            return ""
+        return normalize_phone(value)
+
+    def clean_surcharge_yen(self) -> int:
+        return self.cleaned_data["surcharge_yen"] or 0
+
+    def clean_received_at(self) -> dt.datetime | None:
+        value = self.cleaned_data["received_at"]
+        if value is not None and value > (self.now or timezone.now()):
+            raise ValidationError(
+                _("受電日時が未来になっています。現在より前の日時を入れてください。")
+            )
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        fields = {
+            f: cleaned[f]
+            for f in EDITABLE_FIELDS
+            if f in cleaned and f != "received_at"
+        }
+        # The call's own rules (value or reason, "other" needs a note, surcharge
+        # reason), checked on an unsaved call so the messages match the service's.
+        try:
+            Call(**fields).clean()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                if field not in self.errors:
+                    for message in messages:
+                        self.add_error(field, message)
+        return cleaned
+
+    def call_fields(self) -> dict[str, Any]:
+        """Keyword arguments for ``log_call`` / ``correct_call``."""
+        data = {
+            f: self.cleaned_data[f]
+            for f in (*EDITABLE_FIELDS, "caller_number", "dialed_number")
+            if f in self.cleaned_data
+        }
+        if data.get("received_at") is None:
+            data.pop("received_at", None)
+        return data
+
+    def category_options(self) -> list[dict[str, Any]]:
+        """The category radios with their keyboard keys (1-4), for the template."""
+        current = str(self["category"].value() or Category.NORMAL)
+        return [
+            {
+                "value": value,
+                "label": label,
+                "key": CATEGORY_KEYS[value],
+                "checked": value == current,
+                "id": f"id_category_{value}",
+            }
+            for value, label in Category.choices
+        ]
+
+    @cached_property
+    def ui(self) -> dict[str, dict[str, Any]]:
+        """Each field's current value, errors and options, for hand-written inputs.
+
+        The console renders its inputs as plain HTML: Django's widget templates cost
+        several milliseconds per page, and this page is opened on every call.
+        """
+        fields: dict[str, dict[str, Any]] = {}
+        for name, field in self.fields.items():
+            bound = self[name]
+            value = bound.value()
+            if isinstance(value, dt.datetime):
+                # prepare_value() already gave local time.
+                value = value.strftime("%Y-%m-%dT%H:%M")
+            entry: dict[str, Any] = {
+                "name": name,
+                "id": f"id_{name}",
+                "label": field.label,
+                "value": "" if value is None else value,
+                "errors": self.errors.get(name, []) if self.is_bound else [],
+                "help": field.help_text,
+            }
+            if name.endswith("_missing_reason"):
+                entry["options"] = [
+                    {"value": v, "label": label, "selected": v == (value or "")}
+                    for v, label in REASON_CHOICES
+                ]
+            fields[name] = entry
+        return fields
+
+    def first_error_field(self) -> str | None:
+        for name in self.fields:
+            if name in self.errors:
+                return name
+        return None
+
+
+def initial_from_call(call: Call) -> dict[str, Any]:
+    initial: dict[str, Any] = {f: getattr(call, f) for f in EDITABLE_FIELDS}
+    initial["callback_number"] = format_phone(call.callback_number)
+    initial["received_at"] = timezone.localtime(call.received_at)
+    return initial
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("顧客を検索"), max_length=100, required=False)
+
+
+class TodayFilterForm(forms.Form):
+    client = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    category = forms.ChoiceField(
+        label=_("分類"),
+        required=False,
+        choices=[("", _("すべて")), *Category.choices],
+    )

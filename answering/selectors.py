@@ -1,0 +1,140 @@
+"""Reads about calls that the operator console (and others) share."""
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from answering.models import Call, Category
+from clients.models import Client, LentNumber, NumberAssignment
+from clients.months import JST, japan_today
+from clients.selectors import find_assignment_by_dialed
+from clients.services import quarantine_ends_on
+
+REPEAT_CALLER_LIMIT = 5
+TODAYS_CALLS_LIMIT = 500
+
+
+class DialedState(enum.Enum):
+    ASSIGNED = "assigned"
+    UNREADABLE = "unreadable"  # not a phone number at all
+    UNKNOWN = "unknown"  # a number the company does not own
+    UNASSIGNED = "unassigned"  # ours, lent to nobody
+    QUARANTINED = "quarantined"  # ours, released recently and resting
+
+
+@dataclass(frozen=True)
+class DialedLookup:
+    """Who a dialed number reaches now, or why it reaches nobody."""
+
+    state: DialedState
+    e164: str | None
+    assignment: NumberAssignment | None = None
+    lent_number: LentNumber | None = None
+    released_on: dt.date | None = None
+    available_on: dt.date | None = None
+
+    @property
+    def client(self) -> Client | None:
+        return self.assignment.client if self.assignment else None
+
+    @property
+    def warning(self) -> str:
+        """What the operator must be told instead of showing a client."""
+        messages = {
+            DialedState.UNREADABLE: _(
+                "着信番号を電話番号として読み取れません。顧客を検索してください。"
+            ),
+            DialedState.UNKNOWN: _(
+                "この着信番号は当社の貸出番号に登録されていません。顧客を検索してください。"
+            ),
+            DialedState.UNASSIGNED: _(
+                "この番号は現在どの顧客にも貸し出されていません。顧客を検索してください。"
+            ),
+            DialedState.QUARANTINED: _(
+                "この番号は返却後の休止期間中で、現在どの顧客の番号でもありません"
+                "（以前の貸出先あての電話の可能性があります）。顧客を検索してください。"
+            ),
+        }
+        return str(messages.get(self.state, ""))
+
+
+def lookup_dialed(*, dialed: str, today: dt.date | None = None) -> DialedLookup:
+    """Screen pop: the client holding ``dialed`` now, never a former holder."""
+    e164, assignment = find_assignment_by_dialed(dialed=dialed)
+    if e164 is None:
+        return DialedLookup(state=DialedState.UNREADABLE, e164=None)
+    if assignment is not None:
+        return DialedLookup(
+            state=DialedState.ASSIGNED,
+            e164=e164,
+            assignment=assignment,
+            lent_number=assignment.number,
+        )
+    lent_number = LentNumber.objects.filter(number=e164).first()
+    if lent_number is None:
+        return DialedLookup(state=DialedState.UNKNOWN, e164=e164)
+    today = today or japan_today()
+    available_on = quarantine_ends_on(lent_number)
+    if available_on is not None and today < available_on:
+        return DialedLookup(
+            state=DialedState.QUARANTINED,
+            e164=e164,
+            lent_number=lent_number,
+            available_on=available_on,
+        )
+    return DialedLookup(
+        state=DialedState.UNASSIGNED, e164=e164, lent_number=lent_number
+    )
+
+
+def calls_from_caller(
+    *, client: Client, caller_number: str, limit: int = REPEAT_CALLER_LIMIT
+) -> list[Call]:
+    """The last few calls this number made to this client (newest first)."""
+    if not caller_number:
+        return []
+    return list(
+        Call.objects.filter(client=client, caller_number=caller_number)
+        # Only what the history shows: the page is opened on every call.
+        .only("id", "client_id", "received_at", "category", "purpose")
+        .order_by("-received_at", "-id")[:limit]
+    )
+
+
+def todays_calls(
+    *,
+    today: dt.date | None = None,
+    client_id: int | None = None,
+    category: str | None = None,
+    limit: int = TODAYS_CALLS_LIMIT,
+) -> list[Call]:
+    """Calls received today (Japan time), all clients unless filtered."""
+    today = today or japan_today()
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=JST)
+    calls = Call.objects.between(start, start + dt.timedelta(days=1)).select_related(
+        "client", "logged_by"
+    )
+    if client_id:
+        calls = calls.filter(client_id=client_id)
+    if category in Category.values:
+        calls = calls.filter(category=category)
+    return list(calls.order_by("-received_at", "-id")[:limit])
+
+
+def nuisance_count_from_caller(*, client: Client, caller_number: str) -> int:
+    """How many nuisance calls this number made to this client (all time)."""
+    if not caller_number:
+        return 0
+    return Call.objects.filter(
+        client=client, caller_number=caller_number, category=Category.NUISANCE
+    ).count()
+
+
+def clients_called_today(*, today: dt.date | None = None) -> list[Client]:
+    """Clients with at least one call today, for the filter of today's calls."""
+    today = today or japan_today()
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=JST)
+    ids = Call.objects.between(start, start + dt.timedelta(days=1)).values("client_id")
+    return list(Client.objects.filter(pk__in=ids).order_by("name_kana", "name"))

@@ -1,0 +1,151 @@
+"""Use cases on calls: logging a call and correcting it afterwards.
+
+Both run in one transaction and never talk to the outside world, so the lead can
+add the call's report deliveries in the same transaction and a save never waits
+on e-mail or Chatwork.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from answering.models import Call, CallRevision
+from clients.models import Client, User
+from clients.phones import normalize_phone, try_normalize_phone
+
+# What an operator or admin may set when logging or correcting a call.
+EDITABLE_FIELDS = (
+    "received_at",
+    "category",
+    "caller_name",
+    "caller_name_missing_reason",
+    "caller_company",
+    "callback_number",
+    "callback_number_missing_reason",
+    "purpose",
+    "purpose_missing_reason",
+    "missing_note",
+    "addressee",
+    "is_urgent",
+    "is_angry",
+    "is_troubled",
+    "demeanour_note",
+    "note",
+    "surcharge_yen",
+    "surcharge_reason",
+)
+LOGGED_ONLY_FIELDS = ("dialed_number", "caller_number")
+
+# Validated by the caller or by the database, not by full_clean (that would query).
+_NOT_CLEANED = ["client", "logged_by"]
+
+
+def _normalize_numbers(call: Call) -> None:
+    """Callback numbers are stored in E.164; an unreadable one is an error."""
+    if call.callback_number:
+        try:
+            call.callback_number = normalize_phone(call.callback_number)
+        except ValidationError as exc:
+            raise ValidationError({"callback_number": exc.messages}) from exc
+    # Numbers from the PBX may be "anonymous" or unreadable: keep only real ones.
+    call.caller_number = try_normalize_phone(call.caller_number or "") or ""
+    call.dialed_number = try_normalize_phone(call.dialed_number or "") or ""
+
+
+def _validate(call: Call, *, now: dt.datetime) -> None:
+    errors: dict[str, list[str]] = {}
+    for step in (
+        lambda: _normalize_numbers(call),
+        lambda: call.full_clean(
+            exclude=_NOT_CLEANED, validate_unique=False, validate_constraints=False
+        ),
+        lambda: call.validate_received_at(now=now),
+    ):
+        try:
+            step()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def log_call(
+    *,
+    client: Client,
+    logged_by: User | None,
+    received_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    **fields: Any,
+) -> Call:
+    """Record one answered call.
+
+    ``received_at`` defaults to ``now``; it may be set back for late logging but
+    never into the future. Raises ValidationError (keyed by field) when a rule is
+    broken; nothing is written then.
+    """
+    now = now or timezone.now()
+    unknown = set(fields) - set(EDITABLE_FIELDS) - set(LOGGED_ONLY_FIELDS)
+    if unknown:
+        raise TypeError(f"log_call() got unexpected fields: {sorted(unknown)}")
+    call = Call(
+        client=client,
+        logged_by=logged_by,
+        received_at=received_at or now,
+        **fields,
+    )
+    _validate(call, now=now)
+    call.save(force_insert=True)
+    return call
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat()
+    return value
+
+
+@transaction.atomic
+def correct_call(
+    *,
+    call: Call,
+    corrected_by: User | None,
+    changes: dict[str, Any],
+    now: dt.datetime | None = None,
+) -> CallRevision | None:
+    """Correct a saved call and keep what it said before (who, when, old → new).
+
+    Returns the revision, or None when nothing actually changed. Reclassifying a
+    call as sales takes it out of billing, because billing counts
+    ``Call.objects.counted()``.
+    """
+    now = now or timezone.now()
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"correct_call() got unexpected fields: {sorted(unknown)}")
+    # Lock the row: two people correcting at once must not lose either change.
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    before = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    if locked.received_at is None:
+        locked.received_at = before["received_at"]
+    _validate(locked, now=now)
+    diff = {
+        field: [_json_value(before[field]), _json_value(getattr(locked, field))]
+        for field in EDITABLE_FIELDS
+        if before[field] != getattr(locked, field)
+    }
+    if not diff:
+        return None
+    locked.save(update_fields=[*diff, "updated_at"])
+    # Keep the caller's object in step with what was saved.
+    for field in diff:
+        setattr(call, field, getattr(locked, field))
+    return CallRevision.objects.create(
+        call=locked, changed_by=corrected_by, changed_at=now, changes=diff
+    )

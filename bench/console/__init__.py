@@ -1,0 +1,1 @@
+"""Bench-only code for ``bench/console_bench.py``: never installed in the product."""

@@ -1,0 +1,350 @@
+"""The operator console: find the client, log the call, correct it afterwards.
+
+Each view parses input with a form and calls one answering service; nothing here
+talks to the outside world, so a save returns as soon as the call is written.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from answering import selectors
+from answering.forms import CallForm, SearchForm, TodayFilterForm
+from answering.models import Call, Category, MissingReason
+from answering.services import correct_call, log_call
+from clients.models import Client, NumberAssignment, User
+from clients.phones import format_phone, normalize_phone, try_normalize_phone
+from clients.selectors import search_clients
+
+SEARCH_LIMIT = 10
+
+
+def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Operators and admins only; anonymous users go to the login page."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(request.user, "is_operator_or_admin", False):
+            raise PermissionDenied(
+                _("オペレーター画面はお客様ユーザーには使えません。")
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _user(request: HttpRequest) -> User:
+    # operator_required has already turned anonymous users away.
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _with_current_numbers(clients: list[Client]) -> list[Client]:
+    prefetch_related_objects(
+        clients,
+        Prefetch(
+            "number_assignments",
+            queryset=NumberAssignment.objects.current().select_related("number"),
+            to_attr="current_assignments",
+        ),
+    )
+    return clients
+
+
+def _search(text: str) -> list[Client]:
+    return _with_current_numbers(search_clients(text=text, limit=SEARCH_LIMIT))
+
+
+def _call_form_url(**params: Any) -> str:
+    return f"{reverse('console:call_new')}?{urlencode(params)}"
+
+
+@operator_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET)
+    text = search.cleaned_data["q"] if search.is_valid() else ""
+    filters = TodayFilterForm(request.GET)
+    client_id = category = None
+    if filters.is_valid():
+        client_id = filters.cleaned_data["client"]
+        category = filters.cleaned_data["category"] or None
+    return render(
+        request,
+        "console/home.html",
+        {
+            "search": search,
+            "query": text,
+            "results": _search(text) if text else [],
+            "filters": filters,
+            "calls": selectors.todays_calls(client_id=client_id, category=category),
+            "clients_today": selectors.clients_called_today(),
+            "selected_client_id": client_id,
+            "selected_category": category or "",
+            "categories": Category.choices,
+        },
+    )
+
+
+@operator_required
+@require_GET
+def search_json(request: HttpRequest) -> JsonResponse:
+    """Clients matching what the operator is typing (for the search box)."""
+    text = (request.GET.get("q") or "")[:100].strip()
+    results = [
+        {
+            "id": client.pk,
+            "name": client.name,
+            "name_kana": client.name_kana,
+            "status": client.status,
+            "status_label": client.get_status_display(),
+            "numbers": [
+                a.number.display
+                for a in client.current_assignments  # type: ignore[attr-defined]
+            ],
+            "own_number": client.own_number_display,
+            "url": _call_form_url(client=client.pk),
+        }
+        for client in (_search(text) if text else [])
+    ]
+    return JsonResponse({"query": text, "results": results})
+
+
+@operator_required
+@require_GET
+def phone_json(request: HttpRequest) -> JsonResponse:
+    """Check a typed number while the caller is on the line: the hyphenated form to
+    read back, or why it is not a number; and, given a client, the earlier calls
+    from that number."""
+    text = (request.GET.get("number") or "")[:40]
+    try:
+        e164 = normalize_phone(text)
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "error": " ".join(exc.messages)})
+    calls = []
+    raw_client = request.GET.get("client", "")
+    if raw_client.isdigit():
+        client = Client.objects.filter(pk=int(raw_client)).first()
+        if client is not None:
+            calls = [
+                {
+                    "received_at": f"{timezone.localtime(c.received_at):%Y-%m-%d %H:%M}",
+                    "category": c.get_category_display(),
+                    "nuisance": c.is_nuisance,
+                    "purpose": c.purpose[:40],
+                }
+                for c in selectors.calls_from_caller(client=client, caller_number=e164)
+            ]
+    return JsonResponse(
+        {"ok": True, "e164": e164, "display": format_phone(e164), "calls": calls}
+    )
+
+
+def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
+    """The client named by ``?client=`` or by the screen pop ``?dialed=``."""
+    raw_id = request.GET.get("client", "")
+    if raw_id:
+        if not raw_id.isdigit():
+            return None, None
+        try:
+            return Client.objects.get(pk=int(raw_id)), None
+        except Client.DoesNotExist:
+            return None, None
+    dialed = request.GET.get("dialed", "")
+    if dialed:
+        lookup = selectors.lookup_dialed(dialed=dialed)
+        return lookup.client, lookup
+    return None, None
+
+
+def _caller_context(client: Client, caller_number: str) -> dict[str, Any]:
+    if not caller_number:
+        return {"caller_calls": [], "caller_nuisance_count": 0}
+    return {
+        "caller_calls": selectors.calls_from_caller(
+            client=client, caller_number=caller_number
+        ),
+        "caller_nuisance_count": selectors.nuisance_count_from_caller(
+            client=client, caller_number=caller_number
+        ),
+    }
+
+
+def _render_call_form(
+    request: HttpRequest,
+    *,
+    client: Client,
+    form: CallForm,
+    caller_number: str,
+    dialed_number: str,
+    saved: Call | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "client": client,
+        "form": form,
+        "people": list(client.people.all()),
+        "caller_number": caller_number,
+        "caller_number_display": format_phone(caller_number),
+        "dialed_number_display": format_phone(dialed_number),
+        "saved": saved,
+        # Filled in by reporting once it exists: the saved call's report status.
+        "report_status": None,
+        "focus_field": form.first_error_field() if form.is_bound else None,
+        "missing_reason_other": MissingReason.OTHER.value,
+        **_caller_context(client, caller_number),
+    }
+    return render(request, "console/call_form.html", context, status=status)
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def call_new(request: HttpRequest) -> HttpResponse:
+    client, lookup = _client_from_params(request)
+    if client is None:
+        if lookup is None and not request.GET.get("client"):
+            return redirect("console:home")
+        return render(
+            request,
+            "console/no_client.html",
+            {
+                "lookup": lookup,
+                "dialed": request.GET.get("dialed", ""),
+                "caller_display": format_phone(
+                    try_normalize_phone(request.GET.get("caller", "")) or ""
+                ),
+                "search": SearchForm(),
+            },
+            status=200 if lookup is not None else 404,
+        )
+
+    if request.method == "POST":
+        form = CallForm(request.POST)
+        if form.is_valid():
+            fields = form.call_fields()
+            try:
+                call = log_call(client=client, logged_by=_user(request), **fields)
+            except ValidationError as exc:
+                for field, field_messages in exc.message_dict.items():
+                    for message in field_messages:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                return redirect(_call_form_url(client=client.pk, saved=call.pk))
+        return _render_call_form(
+            request,
+            client=client,
+            form=form,
+            caller_number=try_normalize_phone(form.data.get("caller_number", "")) or "",
+            dialed_number=form.data.get("dialed_number", ""),
+        )
+
+    caller_number = try_normalize_phone(request.GET.get("caller", "")) or ""
+    dialed_number = lookup.e164 if lookup is not None else ""
+    saved = None
+    saved_id = request.GET.get("saved", "")
+    if saved_id.isdigit():
+        saved = Call.objects.filter(pk=int(saved_id), client=client).first()
+    form = CallForm(
+        initial={
+            "callback_number": format_phone(caller_number),
+            "caller_number": caller_number,
+            "dialed_number": dialed_number,
+        }
+    )
+    return _render_call_form(
+        request,
+        client=client,
+        form=form,
+        caller_number=caller_number,
+        dialed_number=dialed_number or "",
+        saved=saved,
+    )
+
+
+def _display_value(field: str, value: Any) -> str:
+    if value in ("", None):
+        return "—"
+    if isinstance(value, bool):
+        return _("はい") if value else _("いいえ")
+    if field == "category":
+        return str(Category(value).label) if value in Category.values else str(value)
+    if field.endswith("_missing_reason"):
+        return (
+            str(MissingReason(value).label)
+            if value in MissingReason.values
+            else str(value)
+        )
+    if field == "callback_number":
+        return format_phone(value)
+    if field == "surcharge_yen":
+        return f"{value:,}円"
+    return str(value)
+
+
+def _revision_rows(call: Call) -> list[dict[str, Any]]:
+    rows = []
+    for revision in call.revisions.select_related("changed_by"):
+        changes = [
+            {
+                "label": getattr(Call._meta.get_field(field), "verbose_name", field),
+                "old": _display_value(field, old),
+                "new": _display_value(field, new),
+            }
+            for field, (old, new) in revision.changes.items()
+        ]
+        rows.append({"revision": revision, "changes": changes})
+    return rows
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a saved call; the history keeps who changed what, and when."""
+    call = get_object_or_404(Call.objects.select_related("client", "logged_by"), pk=pk)
+    if request.method == "POST":
+        form = CallForm(request.POST, instance=call)
+        if form.is_valid():
+            try:
+                revision = correct_call(
+                    call=call, corrected_by=_user(request), changes=form.call_fields()
+                )
+            except ValidationError as exc:
+                for field, field_messages in exc.message_dict.items():
+                    for message in field_messages:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                if revision is None:
+                    messages.info(request, _("変更はありませんでした。"))
+                else:
+                    messages.success(request, _("訂正を保存しました。"))
+                return redirect("console:call_edit", pk=call.pk)
+    else:
+        form = CallForm(instance=call)
+    return render(
+        request,
+        "console/call_edit.html",
+        {
+            "call": call,
+            "client": call.client,
+            "form": form,
+            "people": list(call.client.people.all()),
+            "revisions": _revision_rows(call),
+            "focus_field": form.first_error_field() if form.is_bound else None,
+            "missing_reason_other": MissingReason.OTHER.value,
+            # Filled in by reporting once it exists.
+            "report_status": None,
+        },
+    )

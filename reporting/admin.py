@@ -1,0 +1,97 @@
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from clients.models import Client
+from reporting import selectors, services
+from reporting.models import Delivery
+
+
+def bouncing_addresses_display(client: Client) -> SafeString:
+    """HTML list of a client's bouncing addresses, for read-only admin fields."""
+    bouncing = selectors.bouncing_addresses(client)
+    if not bouncing:
+        return format_html("{}", _("なし"))
+    return format_html(
+        '<ul class="bouncing">{}</ul>',
+        format_html_join(
+            "",
+            "<li><strong>{}</strong>（{}件不達、最終 {:%Y/%m/%d %H:%M}）: {}</li>",
+            ((b.address, b.bounces, b.last_bounced_at, b.last_error) for b in bouncing),
+        ),
+    )
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "client",
+        "call_id",
+        "kind",
+        "channel",
+        "address",
+        "status",
+        "attempts",
+        "possible_duplicate",
+        "bounced",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel", "kind", "possible_duplicate", "bounced"]
+    search_fields = ["address", "client__name", "message_id", "provider_message_id"]
+    list_select_related = ["client"]
+    date_hierarchy = "created_at"
+    actions = ["resend_selected"]
+    readonly_fields = [
+        "call",
+        "client",
+        "recipient",
+        "kind",
+        "channel",
+        "address",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_expires_at",
+        "message_id",
+        "provider_message_id",
+        "last_error",
+        "bounced",
+        "possible_duplicate",
+        "created_at",
+        "sent_at",
+        "failed_at",
+        "client_bouncing_addresses",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("この顧客の不達アドレス"))
+    def client_bouncing_addresses(self, obj: Delivery) -> SafeString:
+        return bouncing_addresses_display(obj.client)
+
+    @admin.action(description=_("選択した失敗の報告を再送する"))
+    def resend_selected(self, request, queryset) -> None:
+        count = sum(
+            services.resend(delivery_id=pk)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d件の再送を予約しました（失敗状態のもののみ）。",
+                "%(count)d件の再送を予約しました（失敗状態のもののみ）。",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

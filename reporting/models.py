@@ -1,0 +1,179 @@
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from answering.models import Call
+from clients.models import Client, ReportRecipient
+
+
+class DeliveryQuerySet(models.QuerySet["Delivery"]):
+    def due(self, now: dt.datetime | None = None) -> "DeliveryQuerySet":
+        """Deliveries a relay should try now.
+
+        Pending ones whose time has come, and ones left "sending" by a worker whose
+        lease ran out (it died, or hangs): those are resent and flagged.
+        """
+        now = now or timezone.now()
+        return self.filter(
+            Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+        )
+
+    def emails(self) -> "DeliveryQuerySet":
+        return self.filter(
+            channel__in=[Delivery.Channel.EMAIL_PC, Delivery.Channel.EMAIL_MOBILE]
+        )
+
+
+class Delivery(models.Model):
+    """One report of one call to one destination (an address or a Chatwork room).
+
+    The text is rendered when the delivery is queued, in the transaction that
+    saved the call, so what is sent is what the operator logged at that moment.
+    """
+
+    class Kind(models.TextChoices):
+        REPORT = "report", _("報告")
+        CORRECTION = "correction", _("訂正")
+
+    class Channel(models.TextChoices):
+        EMAIL_PC = "email_pc", _("メール（PC）")
+        EMAIL_MOBILE = "email_mobile", _("メール（携帯）")
+        CHATWORK = "chatwork", _("チャットワーク")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("送信待ち")
+        SENDING = "sending", _("送信中")
+        SENT = "sent", _("送信済み")
+        FAILED = "failed", _("送信失敗")
+
+    call = models.ForeignKey(
+        Call,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("受電"),
+    )
+    # Denormalised from the call so per-client views (bounces) need no join.
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="report_deliveries",
+        verbose_name=_("顧客"),
+    )
+    recipient = models.ForeignKey(
+        ReportRecipient,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("報告先"),
+    )
+    kind = models.CharField(
+        _("種類"), max_length=20, choices=Kind.choices, default=Kind.REPORT
+    )
+    channel = models.CharField(_("送信方法"), max_length=20, choices=Channel.choices)
+    address = models.CharField(
+        _("送信先"), max_length=254, help_text=_("メールアドレスまたはルームID")
+    )
+    subject = models.CharField(_("件名"), max_length=255, blank=True)
+    body = models.TextField(_("本文"))
+    status = models.CharField(
+        _("状態"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("試行回数"), default=0)
+    next_attempt_at = models.DateTimeField(_("次回送信予定"), default=timezone.now)
+    lease_expires_at = models.DateTimeField(_("送信中の期限"), null=True, blank=True)
+    message_id = models.CharField(
+        _("Message-ID"),
+        max_length=255,
+        blank=True,
+        help_text=_("メールのMessage-ID（送信前に決めて保存します）"),
+    )
+    provider_message_id = models.CharField(
+        _("送信先での受付ID"), max_length=255, blank=True
+    )
+    last_error = models.TextField(_("最後のエラー"), blank=True)
+    bounced = models.BooleanField(
+        _("不達（恒久的なエラー）"),
+        default=False,
+        help_text=_("メールサーバーが宛先を恒久的に拒否しました（5xx）。"),
+    )
+    possible_duplicate = models.BooleanField(
+        _("重複送信の可能性"),
+        default=False,
+        help_text=_(
+            "送信中に処理が止まったため再送しました。お客様に2通届いた可能性があります。"
+        ),
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("失敗日時"), null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("報告の送信")
+        verbose_name_plural = _("報告の送信")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["call", "status"], name="delivery_call_status"),
+            models.Index(
+                fields=["client", "address", "status"], name="delivery_client_addr"
+            ),
+        ]
+        constraints = [
+            # Queuing the first report of a call twice must not double it.
+            models.UniqueConstraint(
+                fields=["call", "channel", "address"],
+                condition=Q(kind="report"),
+                name="delivery_one_report_per_destination",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sending") | Q(lease_expires_at__isnull=False),
+                name="delivery_sending_has_lease",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="delivery_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.call_id} → {self.address}"
+
+    @property
+    def is_email(self) -> bool:
+        return self.channel != self.Channel.CHATWORK
+
+
+class RateLimitBucket(models.Model):
+    """One row per limited key, locked while its recent hits are counted."""
+
+    key = models.CharField(_("キー"), max_length=100, primary_key=True)
+
+    class Meta:
+        verbose_name = _("送信制限")
+        verbose_name_plural = _("送信制限")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RateLimitHit(models.Model):
+    """One request counted against a key (a Chatwork room or the API token)."""
+
+    key = models.CharField(_("キー"), max_length=100)
+    at = models.DateTimeField(_("日時"))
+
+    class Meta:
+        ordering = ["key", "at"]
+        verbose_name = _("送信記録")
+        verbose_name_plural = _("送信記録")
+        indexes = [models.Index(fields=["key", "at"], name="ratelimit_key_at")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.at:%H:%M:%S}"

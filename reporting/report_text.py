@@ -1,0 +1,205 @@
+"""The words of a call report: e-mail subject and bodies (PC, mobile) and Chatwork.
+
+Everything here is pure: a call (and, for a correction, what changed) in, text
+out. Caller-typed text is untrusted: it never reaches a mail header with a line
+break in it, and it cannot open or close Chatwork notation tags.
+"""
+
+import re
+from typing import Any
+
+from django.utils import timezone
+
+from answering.models import Call, Category, MissingReason
+
+WEEKDAYS = "月火水木金土日"
+SUBJECT_MAX_CHARS = 120
+MOBILE_PURPOSE_MAX_CHARS = 80
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+
+
+def one_line(text: str) -> str:
+    """Collapse any line break or control character into a single space.
+
+    Mail headers end at CR/LF; a caller name such as ``"x\\r\\nBcc: a@b"`` must
+    stay one harmless line.
+    """
+    return re.sub(r"\s{2,}", " ", _CONTROL.sub(" ", str(text))).strip()
+
+
+def _chatwork_safe(text: str) -> str:
+    # Chatwork notation uses [tag] ... [/tag]; full-width brackets keep a caller's
+    # "[To:123]" or "[/info]" from mentioning someone or breaking the frame.
+    return str(text).replace("[", "［").replace("]", "］")
+
+
+def _when(call: Call) -> str:
+    local = timezone.localtime(call.received_at)
+    return f"{local:%Y年%m月%d日}（{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def _short_when(call: Call) -> str:
+    local = timezone.localtime(call.received_at)
+    return f"{local.month}/{local.day} {local:%H:%M}"
+
+
+def _marks(call: Call) -> list[str]:
+    marks = []
+    if call.is_urgent:
+        marks.append("【至急】")
+    if call.category == Category.NUISANCE:
+        marks.append("【要注意】")
+    if call.category == Category.GREY:
+        marks.append("【営業の可能性】")
+    return marks
+
+
+def _reason(call: Call, field: str) -> str:
+    value = getattr(call, f"{field}_missing_reason")
+    return str(MissingReason(value).label) if value else "未確認"
+
+
+def _who(call: Call) -> str:
+    if call.caller_name:
+        return f"{call.caller_name}様"
+    return "お名前不明の方"
+
+
+def subject(call: Call, *, correction: bool = False) -> str:
+    """E.g. ``【至急】1/15 14:32 株式会社サンプル 山田様よりお電話``."""
+    parts = []
+    if correction:
+        parts.append("【訂正】")
+    parts.extend(_marks(call))
+    head = "".join(parts)
+    company = f"{call.caller_company} " if call.caller_company else ""
+    text = one_line(f"{head}{_short_when(call)} {company}{_who(call)}よりお電話")
+    if len(text) > SUBJECT_MAX_CHARS:
+        text = text[: SUBJECT_MAX_CHARS - 1] + "…"
+    return text
+
+
+def _missing_lines(call: Call) -> list[str]:
+    labels = {
+        "caller_name": "お名前",
+        "callback_number": "折り返し先",
+        "purpose": "ご用件",
+    }
+    lines = []
+    for field, label in labels.items():
+        if not getattr(call, field):
+            lines.append(f"{label}: {_reason(call, field)}")
+    if lines and call.missing_note:
+        lines.append(f"補足: {call.missing_note}")
+    return lines
+
+
+def _demeanour(call: Call) -> str:
+    labels = call.demeanour_labels
+    if call.demeanour_note:
+        labels.append(call.demeanour_note)
+    return "・".join(labels)
+
+
+def _fields(call: Call) -> list[tuple[str, str]]:
+    """(label, value) pairs shared by the PC e-mail and Chatwork."""
+    fields = [
+        ("日時", _when(call)),
+        ("お名前", _who(call) if call.caller_name else _reason(call, "caller_name")),
+        ("会社名", call.caller_company or "—"),
+        (
+            "折り返し先",
+            call.callback_number_display
+            if call.callback_number
+            else _reason(call, "callback_number"),
+        ),
+        ("ご用件", call.purpose or _reason(call, "purpose")),
+        ("宛先", f"{call.addressee}様宛" if call.addressee else "指定なし"),
+    ]
+    demeanour = _demeanour(call)
+    if demeanour:
+        fields.append(("ご様子", demeanour))
+    missing = _missing_lines(call)
+    if missing:
+        fields.append(("伺えなかった項目", "\n".join(missing)))
+    if call.category != Category.NORMAL:
+        fields.append(("分類", str(call.get_category_display())))
+    if call.surcharge_yen:
+        fields.append(
+            ("割増料金", f"{call.surcharge_yen:,}円（{call.surcharge_reason}）")
+        )
+    return fields
+
+
+def _changes_lines(changes: dict[str, Any]) -> list[str]:
+    lines = []
+    for label, pair in changes.items():
+        old, new = (list(pair) + ["", ""])[:2]
+        lines.append(f"{label}: 「{old or '（空欄）'}」→「{new or '（空欄）'}」")
+    return lines
+
+
+def email_body(
+    call: Call, *, mobile: bool = False, changes: dict[str, Any] | None = None
+) -> str:
+    if mobile:
+        return _mobile_body(call, changes=changes)
+    lines = [f"{call.client.name} 御中", ""]
+    if changes is not None:
+        lines += ["先にお送りしたご報告を、次のとおり訂正いたします。", ""]
+        lines += ["■訂正内容"] + [f"  {line}" for line in _changes_lines(changes)]
+        lines += ["", "■訂正後の内容"]
+    else:
+        lines += ["お電話がありましたので、ご報告いたします。", ""]
+    for label, value in _fields(call):
+        value_lines = str(value).splitlines() or [""]
+        if len(value_lines) == 1:
+            lines.append(f"■{label}: {value_lines[0]}")
+        else:
+            lines.append(f"■{label}:")
+            lines += [f"  {v}" for v in value_lines]
+    lines += ["", "※このメールは送信専用です。"]
+    return "\n".join(lines) + "\n"
+
+
+def _mobile_body(call: Call, *, changes: dict[str, Any] | None) -> str:
+    # A phone screen: the few facts needed to call back, nothing else.
+    lines = []
+    if changes is not None:
+        lines.append("【訂正】")
+        lines += _changes_lines(changes)
+        lines.append("")
+    marks = "".join(_marks(call))
+    if marks:
+        lines.append(marks)
+    lines.append(_short_when(call))
+    who = _who(call)
+    if call.caller_company:
+        who = f"{call.caller_company} {who}"
+    lines.append(who)
+    if call.callback_number:
+        lines.append(f"TEL {call.callback_number_display}")
+    else:
+        lines.append(f"TEL: {_reason(call, 'callback_number')}")
+    purpose = call.purpose or _reason(call, "purpose")
+    if len(purpose) > MOBILE_PURPOSE_MAX_CHARS:
+        purpose = purpose[: MOBILE_PURPOSE_MAX_CHARS - 1] + "…"
+    lines.append(purpose)
+    if call.addressee:
+        lines.append(f"{call.addressee}様宛")
+    if call.surcharge_yen:
+        lines.append(f"割増 {call.surcharge_yen:,}円")
+    return "\n".join(lines) + "\n"
+
+
+def chatwork_body(call: Call, *, changes: dict[str, Any] | None = None) -> str:
+    title = subject(call, correction=changes is not None)
+    lines = []
+    if changes is not None:
+        lines += ["訂正内容:"] + [f"  {line}" for line in _changes_lines(changes)]
+        lines += ["", "訂正後の内容:"]
+    for label, value in _fields(call):
+        lines.append(f"{label}: {value}")
+    text = "\n".join(_chatwork_safe(line) for line in lines)
+    return f"[info][title]{_chatwork_safe(title)}[/title]{text}[/info]"

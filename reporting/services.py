@@ -1,0 +1,331 @@
+"""Queue call reports with the call, deliver them once, retry what failed.
+
+Life of a delivery::
+
+    pending --claim--> sending --provider accepted--> sent
+       ^                  |--temporary failure--> pending (next_attempt_at later)
+       |                  |--permanent / too many attempts--> failed --resend--> pending
+       +-- rate limited --+
+    sending with an expired lease --claim again, flagged possible_duplicate--> sending
+
+The claim is a conditional UPDATE (only one process can win it); the provider
+is called outside any transaction; the result is written with the attempt number
+as a fence, so a late worker never overwrites a newer attempt.
+"""
+
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from answering.models import Call
+from clients.models import ReportRecipient
+from reporting import chatwork, mail, rate_limits, report_text
+from reporting.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+Channel = Delivery.Channel
+
+
+# --- queueing ---------------------------------------------------------------
+
+
+def _destinations(call: Call) -> list[tuple[str, str, ReportRecipient | None]]:
+    """(channel, address, recipient) for every destination of this call's client."""
+    client = call.client
+    day = timezone.localdate(call.received_at)
+    found: list[tuple[str, str, ReportRecipient | None]] = []
+    if client.report_by_email:
+        # Recipients of THIS client only, active on the day of the call.
+        recipients = ReportRecipient.objects.filter(client_id=client.pk).active_on(day)
+        for recipient in recipients.order_by("id"):
+            if recipient.pc_email:
+                found.append((Channel.EMAIL_PC, recipient.pc_email, recipient))
+            if recipient.mobile_email:
+                found.append((Channel.EMAIL_MOBILE, recipient.mobile_email, recipient))
+    if client.report_by_chatwork and client.chatwork_room_id:
+        found.append((Channel.CHATWORK, client.chatwork_room_id, None))
+    seen = set()
+    unique = []
+    for channel, address, recipient in found:
+        if (channel, address.lower()) not in seen:
+            seen.add((channel, address.lower()))
+            unique.append((channel, address, recipient))
+    return unique
+
+
+def _render(call: Call, channel: str, changes: dict[str, Any] | None) -> dict:
+    correction = changes is not None
+    if channel == Channel.CHATWORK:
+        return {"subject": "", "body": report_text.chatwork_body(call, changes=changes)}
+    return {
+        "subject": report_text.subject(call, correction=correction),
+        "body": report_text.email_body(
+            call, mobile=channel == Channel.EMAIL_MOBILE, changes=changes
+        ),
+        "message_id": mail.new_message_id(),
+    }
+
+
+def _create(call: Call, *, kind: str, changes: dict[str, Any] | None) -> list[Delivery]:
+    if not call.is_reported:
+        return []
+    existing: set[tuple[str, str]] = set()
+    if kind == Delivery.Kind.REPORT:
+        existing = set(
+            call.deliveries.filter(kind=kind).values_list("channel", "address")
+        )
+    deliveries = [
+        Delivery(
+            call=call,
+            client_id=call.client_id,
+            recipient=recipient,
+            kind=kind,
+            channel=channel,
+            address=address,
+            next_attempt_at=timezone.now(),
+            **_render(call, channel, changes),
+        )
+        for channel, address, recipient in _destinations(call)
+        if (channel, address) not in existing
+    ]
+    for delivery in deliveries:
+        delivery.save()
+    if deliveries and settings.CELERY_BROKER_URL:
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(lambda: publish(ids))
+    return deliveries
+
+
+@transaction.atomic
+def queue_call_reports(*, call: Call) -> list[Delivery]:
+    """Create one delivery per destination of a reported call.
+
+    Call this inside the transaction that saved the call: the deliveries commit
+    or roll back with it. Sales calls get none. Calling it twice adds nothing.
+    """
+    return _create(call, kind=Delivery.Kind.REPORT, changes=None)
+
+
+@transaction.atomic
+def queue_correction_report(
+    *, call: Call, changes: dict[str, list[Any]]
+) -> list[Delivery]:
+    """Queue a correction (訂正) saying what changed: ``{label: [old, new]}``."""
+    if not changes:
+        return []
+    return _create(call, kind=Delivery.Kind.CORRECTION, changes=changes)
+
+
+# The broker is skipped for a few seconds after a failed publish, so a burst of
+# saves during a Redis outage pays the connect timeout once, not per call.
+_broker_down_until = 0.0
+
+
+def publish(delivery_ids: list[int]) -> bool:
+    """Hand deliveries to Celery. Never raises: the relay sends what this misses."""
+    global _broker_down_until
+    if not settings.CELERY_BROKER_URL or time.monotonic() < _broker_down_until:
+        return False
+    from reporting.tasks import deliver_report
+
+    try:
+        with deliver_report.app.connection_for_write(
+            settings.CELERY_BROKER_URL
+        ) as conn:
+            for delivery_id in delivery_ids:
+                deliver_report.apply_async(
+                    args=[delivery_id], connection=conn, retry=False
+                )
+    except Exception:  # any broker failure: the database still has the delivery
+        _broker_down_until = time.monotonic() + settings.REPORT_BROKER_PAUSE_SECONDS
+        logger.warning(
+            "Could not queue report deliveries %s; the relay will send them.",
+            delivery_ids,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+# --- delivering -------------------------------------------------------------
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Delay after the n-th failed attempt: base, 2×base, 4×base … capped."""
+    base = settings.REPORT_RETRY_BASE_SECONDS
+    return min(base * 2 ** max(attempts - 1, 0), settings.REPORT_RETRY_MAX_SECONDS)
+
+
+def _claim(delivery_id: int, now: dt.datetime) -> Delivery | None:
+    lease = now + dt.timedelta(seconds=settings.REPORT_LEASE_SECONDS)
+    won = Delivery.objects.filter(
+        pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
+    ).update(status=Status.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1)
+    if not won:
+        # Left "sending" by a worker that died (or hangs) after claiming it: it
+        # may have reached the provider, so this second send is flagged.
+        won = Delivery.objects.filter(
+            pk=delivery_id, status=Status.SENDING, lease_expires_at__lt=now
+        ).update(
+            lease_expires_at=lease,
+            attempts=F("attempts") + 1,
+            possible_duplicate=True,
+        )
+        if won:
+            logger.warning("Delivery %s: lease expired, resending", delivery_id)
+    if not won:
+        return None
+    return Delivery.objects.select_related("client").get(pk=delivery_id)
+
+
+def _finish(delivery: Delivery, **fields: Any) -> bool:
+    """Write the outcome unless a newer attempt took the delivery over."""
+    fields.setdefault("lease_expires_at", None)
+    done = Delivery.objects.filter(
+        pk=delivery.pk, status=Status.SENDING, attempts=delivery.attempts
+    ).update(**fields)
+    if not done:
+        logger.warning("Delivery %s: outcome of a stale attempt ignored", delivery.pk)
+    return bool(done)
+
+
+def _send(delivery: Delivery) -> str:
+    """Talk to the provider. Returns its id; raises mail.MailError/ChatworkError."""
+    if delivery.channel == Channel.CHATWORK:
+        return chatwork.post_message(room_id=delivery.address, body=delivery.body)
+    return mail.send(
+        to=delivery.address,
+        subject=delivery.subject,
+        body=delivery.body,
+        message_id=delivery.message_id,
+    )
+
+
+def _chatwork_wait(delivery: Delivery) -> float:
+    room_count, room_window = chatwork.room_limit()
+    token_count, token_window = chatwork.token_limit()
+    return rate_limits.try_acquire(
+        limits=[
+            (chatwork.room_key(delivery.address), room_count, room_window),
+            (chatwork.token_key(), token_count, token_window),
+        ]
+    )
+
+
+def deliver(*, delivery_id: int) -> str:
+    """Send one delivery if it is due; safe to call any number of times at once.
+
+    Returns what happened: "sent", "retry", "failed", "deferred" (rate limit),
+    or "skipped" (not due, or someone else has it). Must run outside a
+    transaction: the claim has to commit before the provider is called.
+    """
+    now = timezone.now()
+    delivery = _claim(delivery_id, now)
+    if delivery is None:
+        return "skipped"
+
+    if delivery.channel == Channel.CHATWORK:
+        wait = _chatwork_wait(delivery)
+        if wait > 0:
+            # Nothing was sent: give the attempt back and come back later.
+            _finish(
+                delivery,
+                status=Status.PENDING,
+                attempts=F("attempts") - 1,
+                next_attempt_at=now + dt.timedelta(seconds=wait),
+            )
+            return "deferred"
+
+    try:
+        provider_id = _send(delivery)
+    except (mail.MailError, chatwork.ChatworkError) as exc:
+        return _failed(delivery, exc)
+    _finish(
+        delivery,
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        provider_message_id=provider_id[:255],
+    )
+    return "sent"
+
+
+def _failed(delivery: Delivery, exc: Exception) -> str:
+    now = timezone.now()
+    error = f"{now:%Y-%m-%d %H:%M:%S} {exc}"[:2000]
+    permanent = getattr(exc, "permanent", False)
+    extra: dict[str, Any] = {}
+    if getattr(exc, "maybe_posted", False):
+        extra["possible_duplicate"] = True  # the retry may post a second copy
+    if permanent or delivery.attempts >= settings.REPORT_MAX_ATTEMPTS:
+        _finish(
+            delivery,
+            status=Status.FAILED,
+            failed_at=now,
+            last_error=error,
+            bounced=getattr(exc, "bounced", False),
+            **extra,
+        )
+        logger.error("Delivery %s failed: %s", delivery.pk, exc)
+        return "failed"
+    retry_at = getattr(exc, "retry_at", None) or now + dt.timedelta(
+        seconds=backoff_seconds(delivery.attempts)
+    )
+    _finish(
+        delivery,
+        status=Status.PENDING,
+        next_attempt_at=retry_at,
+        last_error=error,
+        **extra,
+    )
+    logger.info("Delivery %s retry at %s: %s", delivery.pk, retry_at, exc)
+    return "retry"
+
+
+def relay_due_deliveries(
+    *, batch_size: int | None = None, time_budget_seconds: float = 10.0
+) -> dict[str, int]:
+    """Deliver everything due now (the safety net behind the Celery fast path).
+
+    Works through batches until nothing is due or the time budget is spent, so
+    a backlog (Redis was down) drains in one run instead of one batch per tick.
+    """
+    batch_size = batch_size or settings.REPORT_RELAY_BATCH
+    started = time.monotonic()
+    outcomes: dict[str, int] = {}
+    while True:
+        ids = list(
+            Delivery.objects.due()
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        for delivery_id in ids:
+            outcome = deliver(delivery_id=delivery_id)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if len(ids) < batch_size or time.monotonic() - started > time_budget_seconds:
+            return outcomes
+
+
+@transaction.atomic
+def resend(*, delivery_id: int) -> bool:
+    """Put a failed delivery back in the queue, as an admin asked.
+
+    Only failed ones: a sent report is never sent again by this button.
+    """
+    updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
+        status=Status.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        failed_at=None,
+        bounced=False,
+    )
+    if updated and settings.CELERY_BROKER_URL:
+        transaction.on_commit(lambda: publish([delivery_id]))
+    return bool(updated)

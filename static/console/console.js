@@ -1,0 +1,157 @@
+// Operator console: search as you type, keyboard-first call form.
+(function () {
+  "use strict";
+
+  // --- search box: fetch matching clients while the operator types ---
+  var input = document.getElementById("console-search");
+  var list = document.getElementById("search-results");
+  if (input && list) {
+    var timer = null, seq = 0, active = -1;
+    var items = function () { return list.querySelectorAll("li"); };
+    var select = function (i) {
+      var all = items();
+      active = Math.max(-1, Math.min(i, all.length - 1));
+      all.forEach(function (li, n) { li.setAttribute("aria-selected", n === active ? "true" : "false"); });
+    };
+    var render = function (results) {
+      list.textContent = "";
+      results.forEach(function (r) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        var a = document.createElement("a");
+        a.href = r.url;
+        var text = r.name + (r.name_kana ? "（" + r.name_kana + "）" : "");
+        if (r.status !== "active") { text += " [" + r.status_label + "]"; }
+        if (r.numbers.length) { text += "  " + r.numbers.join(" / "); }
+        if (r.own_number) { text += "  (" + r.own_number + ")"; }
+        a.textContent = text;
+        li.appendChild(a);
+        list.appendChild(li);
+      });
+      list.hidden = results.length === 0;
+      select(results.length ? 0 : -1);
+    };
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (!q) { render([]); return; }
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(input.dataset.endpoint + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+          .then(function (data) { if (mine === seq) { render(data.results); } })
+          .catch(function () { /* the no-JS form still works */ });
+      }, 150);
+    });
+    input.addEventListener("keydown", function (e) {
+      var all = items();
+      if (e.key === "ArrowDown") { select(active + 1); e.preventDefault(); }
+      else if (e.key === "ArrowUp") { select(active - 1); e.preventDefault(); }
+      else if (e.key === "Enter" && !list.hidden && active >= 0 && all[active]) {
+        e.preventDefault();
+        window.location.href = all[active].querySelector("a").href;
+      } else if (e.key === "Escape") { render([]); }
+    });
+  }
+
+  // --- call form ---
+  var form = document.getElementById("call-form");
+  if (!form) { return; }
+  var radios = form.querySelectorAll("input[name=category]");
+  var syncSales = function () {
+    var checked = form.querySelector("input[name=category]:checked");
+    form.classList.toggle("is-sales", !!checked && checked.value === "sales");
+  };
+  var pickCategory = function (key) {
+    var radio = form.querySelector("input[name=category][data-key='" + key + "']");
+    if (radio) { radio.checked = true; radio.focus(); syncSales(); return true; }
+    return false;
+  };
+  radios.forEach(function (r) { r.addEventListener("change", syncSales); });
+  syncSales();
+
+  form.addEventListener("keydown", function (e) {
+    var onRadio = e.target.name === "category";
+    // Digits 1-4 on the category, Alt+digit anywhere.
+    if ((onRadio || e.altKey) && /^[1-4]$/.test(e.key)) {
+      if (pickCategory(e.key)) { e.preventDefault(); }
+      return;
+    }
+    // Ctrl/Cmd+Enter anywhere (textareas included); plain Enter on a category.
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey || onRadio)) {
+      e.preventDefault();
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    }
+  });
+
+  // Focus: the first field with an error, otherwise the category for the next call.
+  var focusName = form.dataset.focus;
+  var target = null;
+  if (focusName) {
+    target = focusName === "category"
+      ? form.querySelector("input[name=category]:checked")
+      : form.querySelector("[name='" + focusName + "']");
+  }
+  if (!target) { target = form.querySelector("input[name=category]:checked") || radios[0]; }
+  if (target) { target.focus(); }
+
+  // A reason chosen as "other" needs the note: jump there.
+  form.querySelectorAll("select[name$='_missing_reason']").forEach(function (sel) {
+    sel.addEventListener("change", function () {
+      if (sel.value === "other") { var note = form.querySelector("[name=missing_note]"); if (note) { note.focus(); } }
+    });
+  });
+})();
+
+// Callback number: read back the hyphenated form while the caller is on the line,
+// and show the earlier calls from that number to this client.
+(function () {
+  "use strict";
+  var form = document.getElementById("call-form");
+  var field = document.getElementById("id_callback_number");
+  var out = document.getElementById("callback-check");
+  if (!form || !field || !out || !form.dataset.phoneEndpoint) { return; }
+  var checked = null;
+  var check = function () {
+    var value = field.value.trim();
+    if (value === checked) { return; }
+    checked = value;
+    out.textContent = "";
+    out.className = "phone-check";
+    if (!value) { return; }
+    var url = form.dataset.phoneEndpoint + "?number=" + encodeURIComponent(value) +
+      "&client=" + encodeURIComponent(form.dataset.client || "");
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data || field.value.trim() !== value) { return; }
+        out.textContent = "";
+        if (!data.ok) {
+          out.textContent = data.error;
+          out.className = "phone-check bad";
+          return;
+        }
+        out.className = "phone-check good";
+        var strong = document.createElement("strong");
+        strong.textContent = data.display;
+        out.appendChild(document.createTextNode(out.dataset.readback + " "));
+        out.appendChild(strong);
+        if (data.calls.length) {
+          var list = document.createElement("ul");
+          list.className = "phone-history";
+          data.calls.forEach(function (c) {
+            var li = document.createElement("li");
+            if (c.nuisance) { li.className = "nuisance"; }
+            li.textContent = c.received_at + " " + c.category + " " + c.purpose;
+            list.appendChild(li);
+          });
+          out.appendChild(document.createTextNode(" " + out.dataset.history));
+          out.appendChild(list);
+        }
+      })
+      .catch(function () { /* the server validates on save anyway */ });
+  };
+  field.addEventListener("change", check);
+  field.addEventListener("blur", check);
+  if (field.value.trim()) { check(); }
+})();

@@ -1,0 +1,398 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from answering.models import Call, CallRevision, Category
+from tests.factories import (
+    CallFactory,
+    ClientFactory,
+    ClientPersonFactory,
+    ClientUserFactory,
+    LentNumberFactory,
+    NumberAssignmentFactory,
+)
+
+NEW = reverse("console:call_new")
+
+FORM = {
+    "category": "normal",
+    "caller_name": "山田",
+    "caller_company": "山田商事",
+    "callback_number": "0312345678",
+    "purpose": "見積りの件",
+    "addressee": "佐藤",
+    "surcharge_yen": "",
+    "received_at": "",
+}
+
+
+@pytest.fixture
+def acme(db):
+    client = ClientFactory(
+        name="アクメ株式会社",
+        name_kana="アクメ",
+        announce_name="アクメ株式会社でございます",
+        operator_notes="社長は佐藤。土日の問い合わせは月曜折り返し。",
+        own_number="+81298765432",
+    )
+    NumberAssignmentFactory(client=client, number__number="+81355550001")
+    ClientPersonFactory(client=client, name="佐藤一郎", title="代表")
+    return client
+
+
+# --- permissions -------------------------------------------------------------
+
+
+def _urls(call):
+    return [
+        reverse("console:home"),
+        reverse("console:search") + "?q=a",
+        reverse("console:phone") + "?number=0312345678",
+        f"{NEW}?client={call.client_id}",
+        reverse("console:call_edit", args=[call.pk]),
+    ]
+
+
+@pytest.mark.django_db
+def test_anonymous_users_go_to_the_login_page(client):
+    for url in _urls(CallFactory()):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_client_users_are_refused(client):
+    call = CallFactory()
+    client.force_login(ClientUserFactory(client=call.client))
+    for url in _urls(call):
+        assert client.get(url).status_code == 403
+    assert client.post(f"{NEW}?client={call.client_id}", FORM).status_code == 403
+    assert Call.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_operators_and_admins_may_use_the_console(operator_client, admin_user, client):
+    call = CallFactory()
+    for url in _urls(call):
+        assert operator_client.get(url).status_code == 200
+    client.force_login(admin_user)
+    for url in _urls(call):
+        assert client.get(url).status_code == 200
+
+
+# --- home: search and today's calls -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "03-5555-0001",
+        "0355550001",
+        "+81355550001",
+        "029-876-5432",
+        "アクメ",
+        "アクメ株式",
+    ],
+)
+def test_search_finds_the_client_by_number_name_or_kana(operator_client, acme, text):
+    ClientFactory(name="別会社", name_kana="ベツ")
+    data = operator_client.get(reverse("console:search"), {"q": text}).json()
+    assert [r["id"] for r in data["results"]] == [acme.pk]
+    assert data["results"][0]["url"] == f"{NEW}?client={acme.pk}"
+    assert data["results"][0]["numbers"] == ["03-5555-0001"]
+    # Without JavaScript the same search works as a plain form.
+    page = operator_client.get(reverse("console:home"), {"q": text})
+    assert f"{NEW}?client={acme.pk}" in page.content.decode()
+
+
+def test_home_lists_todays_calls_of_all_clients_with_filters(operator_client, acme):
+    other = ClientFactory(name="ベータ商会")
+    now = timezone.now()
+    CallFactory(client=acme, caller_name="今日の山田", received_at=now)
+    CallFactory(
+        client=other,
+        caller_name="今日の無言",
+        category=Category.NUISANCE,
+        received_at=now,
+    )
+    CallFactory(
+        client=acme, caller_name="昨日の人", received_at=now - dt.timedelta(days=2)
+    )
+    home = reverse("console:home")
+    page = operator_client.get(home).content.decode()
+    assert "今日の山田" in page and "今日の無言" in page and "昨日の人" not in page
+    assert page.count('class="row-nuisance"') == 1  # harassment stands out
+    page = operator_client.get(home, {"client": acme.pk}).content.decode()
+    assert "今日の山田" in page and "今日の無言" not in page
+    page = operator_client.get(home, {"category": "nuisance"}).content.decode()
+    assert "今日の山田" not in page and "今日の無言" in page
+    # Nonsense filters never break the page.
+    assert (
+        operator_client.get(home, {"client": "x", "category": "?"}).status_code == 200
+    )
+
+
+# --- screen pop --------------------------------------------------------------
+
+
+def test_screen_pop_opens_the_form_of_the_client_holding_the_number(
+    operator_client, acme
+):
+    response = operator_client.get(
+        NEW, {"dialed": "03-5555-0001", "caller": "09012345678"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "アクメ株式会社でございます" in page
+    assert "社長は佐藤" in page
+    assert "佐藤一郎" in page
+    assert "携帯番号は絶対にお伝えしない" in page
+    # The caller's number is prefilled, hyphenated for reading back.
+    assert 'value="090-1234-5678"' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("setup", "dialed", "expected"),
+    [
+        (None, "abc", "読み取れません"),
+        (None, "0399998888", "登録されていません"),
+        ("unassigned", "0355559999", "どの顧客にも貸し出されていません"),
+        ("quarantined", "0355559999", "休止期間中"),
+    ],
+)
+def test_screen_pop_warns_instead_of_showing_a_wrong_client(
+    operator_client, setup, dialed, expected
+):
+    if setup == "unassigned":
+        LentNumberFactory(number="+81355559999")
+    elif setup == "quarantined":
+        NumberAssignmentFactory(
+            number__number="+81355559999",
+            client__announce_name="旧顧客でございます",
+            released_on=timezone.localdate() - dt.timedelta(days=3),
+        )
+    response = operator_client.get(NEW, {"dialed": dialed, "caller": "09012345678"})
+    page = response.content.decode()
+    assert expected in page
+    assert "でございます" not in page
+    assert 'id="call-form"' not in page
+    assert 'id="console-search"' in page
+
+
+def test_trial_and_cancelled_clients_are_flagged(operator_client, db):
+    trial = ClientFactory(status="trial")
+    cancelled = ClientFactory(status="cancelled", cancelled_on=dt.date(2026, 1, 31))
+    assert (
+        "無料お試し中"
+        in operator_client.get(NEW, {"client": trial.pk}).content.decode()
+    )
+    assert (
+        "解約済み"
+        in operator_client.get(NEW, {"client": cancelled.pk}).content.decode()
+    )
+
+
+def test_unknown_client_ids_are_a_404_not_a_500(operator_client, db):
+    assert operator_client.get(NEW, {"client": "999999"}).status_code == 404
+    assert operator_client.get(NEW, {"client": "abc"}).status_code == 404
+
+
+def test_repeat_callers_show_their_last_calls_with_nuisance_highlighted(
+    operator_client, acme
+):
+    CallFactory(
+        client=acme,
+        caller_number="+819012345678",
+        purpose="先月の請求の件",
+        received_at=timezone.now() - dt.timedelta(days=3),
+    )
+    CallFactory(
+        client=acme,
+        caller_number="+819012345678",
+        category=Category.NUISANCE,
+        purpose="無言",
+        received_at=timezone.now() - dt.timedelta(days=1),
+    )
+    page = operator_client.get(
+        NEW, {"dialed": "0355550001", "caller": "090-1234-5678"}
+    ).content.decode()
+    assert "先月の請求の件" in page
+    assert 'class="row-nuisance"' in page
+    assert "いたずら・嫌がらせ電話が 1 件" in page
+    first_time = operator_client.get(
+        NEW, {"dialed": "0355550001", "caller": "08011112222"}
+    ).content.decode()
+    assert "初めて" in first_time and "先月の請求の件" not in first_time
+
+
+def test_a_typed_number_is_read_back_hyphenated_with_its_history(operator_client, acme):
+    CallFactory(
+        client=acme,
+        caller_number="+819012345678",
+        category=Category.NUISANCE,
+        purpose="無言電話",
+    )
+    url = reverse("console:phone")
+    data = operator_client.get(url, {"number": "09012345678", "client": acme.pk}).json()
+    assert data["ok"] and data["display"] == "090-1234-5678"
+    assert [(c["purpose"], c["nuisance"]) for c in data["calls"]] == [
+        ("無言電話", True)
+    ]
+    bad = operator_client.get(url, {"number": "03-1234"}).json()
+    assert not bad["ok"] and "電話番号" in bad["error"]
+
+
+# --- saving ------------------------------------------------------------------
+
+
+def test_saving_a_call_returns_a_blank_form_with_what_was_saved(
+    operator_client, acme, operator
+):
+    response = operator_client.post(
+        f"{NEW}?client={acme.pk}",
+        {**FORM, "caller_number": "+819012345678", "dialed_number": "+81355550001"},
+    )
+    call = Call.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{NEW}?client={acme.pk}&saved={call.pk}"
+    assert call.client == acme and call.logged_by == operator
+    assert call.callback_number == "+81312345678"
+    assert call.caller_number == "+819012345678"
+    assert call.dialed_number == "+81355550001"
+    page = operator_client.get(response["Location"]).content.decode()
+    assert "保存しました" in page
+    assert "03-1234-5678" in page
+    assert 'value="山田"' not in page  # the form is blank for the next call
+
+
+def test_a_sales_call_needs_only_the_category(operator_client, acme):
+    response = operator_client.post(f"{NEW}?client={acme.pk}", {"category": "sales"})
+    assert response.status_code == 302
+    call = Call.objects.get()
+    assert call.category == Category.SALES and not call.is_counted
+
+
+def test_a_validation_error_keeps_everything_typed_with_clear_messages(
+    operator_client, acme
+):
+    typed = {
+        **FORM,
+        "caller_name": "",
+        "callback_number": "03-1234-567",
+        "purpose": "長い用件をここに書いた",
+        "surcharge_yen": "300",
+        "surcharge_reason": "",
+        "is_urgent": "on",
+        "caller_number": "+819012345678",
+    }
+    response = operator_client.post(f"{NEW}?client={acme.pk}", typed)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert not Call.objects.exists()
+    assert "保存できませんでした" in page
+    assert "お名前を入力するか、伺えなかった理由を選んでください。" in page
+    assert "有効な電話番号ではありません" in page
+    assert "割増料金を入れたときは、理由を書いてください。" in page
+    for kept in (
+        'value="03-1234-567"',
+        "長い用件をここに書いた",
+        'value="300"',
+        'value="山田商事"',
+    ):
+        assert kept in page
+    assert 'name="is_urgent" id="id_is_urgent" checked' in page
+    assert 'data-focus="caller_name"' in page
+
+
+def test_a_future_received_time_is_refused(operator_client, acme):
+    later = timezone.localtime() + dt.timedelta(hours=1)
+    response = operator_client.post(
+        f"{NEW}?client={acme.pk}",
+        {**FORM, "received_at": later.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert "未来" in response.content.decode()
+    assert not Call.objects.exists()
+
+
+def test_a_late_call_keeps_the_time_it_was_received(operator_client, acme):
+    earlier = timezone.localtime() - dt.timedelta(hours=1)
+    operator_client.post(
+        f"{NEW}?client={acme.pk}",
+        {**FORM, "received_at": earlier.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert Call.objects.get().received_at == earlier.replace(second=0, microsecond=0)
+
+
+# --- corrections -------------------------------------------------------------
+
+
+def test_a_correction_is_saved_and_its_history_shown(operator_client, acme, operator):
+    call = CallFactory(client=acme, callback_number="+81312345678")
+    url = reverse("console:call_edit", args=[call.pk])
+    page = operator_client.get(url).content.decode()
+    assert 'value="03-1234-5678"' in page
+    data = {
+        "category": "grey",
+        "caller_name": call.caller_name,
+        "caller_company": call.caller_company,
+        "callback_number": "090-2222-3333",
+        "purpose": call.purpose,
+        "received_at": timezone.localtime(call.received_at).strftime("%Y-%m-%dT%H:%M"),
+    }
+    response = operator_client.post(url, data)
+    assert response.status_code == 302
+    revision = CallRevision.objects.get()
+    assert revision.changed_by == operator
+    assert revision.changes["callback_number"] == ["+81312345678", "+819022223333"]
+    assert revision.changes["category"] == ["normal", "grey"]
+    page = operator_client.get(url).content.decode()
+    assert "訂正を保存しました" in page
+    assert "090-2222-3333" in page and "営業の可能性あり" in page
+
+
+def test_an_invalid_correction_keeps_the_original(operator_client, acme):
+    call = CallFactory(client=acme)
+    url = reverse("console:call_edit", args=[call.pk])
+    response = operator_client.post(url, {"category": "normal", "caller_name": ""})
+    assert response.status_code == 200
+    assert "伺えなかった理由" in response.content.decode()
+    call.refresh_from_db()
+    assert call.caller_name and not CallRevision.objects.exists()
+
+
+# --- query counts ------------------------------------------------------------
+
+
+def _count(operator_client, method, url, data=None):
+    with CaptureQueriesContext(connection) as ctx:
+        response = getattr(operator_client, method)(url, data or {})
+    assert response.status_code in (200, 302)
+    return len(ctx.captured_queries)
+
+
+def test_console_page_and_save_use_a_fixed_number_of_queries(operator_client, acme):
+    small, big = ClientFactory(), acme
+    for client, n in ((small, 5), (big, 200)):
+        ClientPersonFactory.create_batch(3, client=client)
+        CallFactory.create_batch(n, client=client, caller_number="+819012345678")
+        CallFactory.create_batch(
+            n // 5, client=client, caller_number="+819012345678", category="nuisance"
+        )
+    counts = {}
+    for client in (small, big):
+        page = f"{NEW}?client={client.pk}&caller=09012345678"
+        counts[client.pk] = (
+            _count(operator_client, "get", page),
+            _count(operator_client, "post", f"{NEW}?client={client.pk}", FORM),
+            _count(operator_client, "get", reverse("console:home")),
+        )
+    assert counts[small.pk] == counts[big.pk]
+    page_queries, save_queries, _home = counts[big.pk]
+    assert page_queries <= 8
+    assert save_queries <= 6

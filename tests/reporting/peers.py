@@ -1,0 +1,204 @@
+"""Real local peers for the reporting tests: an SMTP server and a Chatwork API.
+
+Both count what they accept, so tests assert at the peer ("arrived once"),
+not at our own code.
+"""
+
+import asyncio
+import email
+import email.policy
+import json
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpPeer:
+    """aiosmtpd server. ``mode``: "ok", "temp" (451 at RCPT) or "perm" (550).
+
+    Addresses in ``bounce`` always get 550. ``data_delay`` holds the 250 after
+    DATA (the message is already counted: the window where a killed sender
+    cannot know it was accepted).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[dict] = []
+        self.mode = "ok"
+        self.bounce: set[str] = set()
+        self.data_delay = 0.0
+        self.refused = 0
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> "SmtpPeer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.bounce or self.mode == "perm":
+            with self.lock:
+                self.refused += 1
+            return "550 5.1.1 No such user"
+        if self.mode == "temp":
+            with self.lock:
+                self.refused += 1
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(
+                {
+                    "to": list(envelope.rcpt_tos),
+                    "message_id": str(msg["Message-ID"]),
+                    "subject": str(msg["Subject"]).strip(),
+                    "headers": {k.lower(): str(v) for k, v in msg.items()},
+                    "body": msg.get_body(("plain",)).get_content(),
+                    "at": time.time(),
+                }
+            )
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        return "250 Message accepted"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+    def by_message_id(self) -> Counter:
+        with self.lock:
+            return Counter(m["message_id"] for m in self.messages)
+
+    def by_address(self) -> Counter:
+        with self.lock:
+            return Counter(to for m in self.messages for to in m["to"])
+
+
+class ChatworkPeer:
+    """``POST /v2/rooms/{room_id}/messages`` like Chatwork's API v2.
+
+    Checks the ``X-ChatWorkToken`` header and the ``body`` form field and
+    answers ``{"message_id": "..."}``. ``respond`` may be set to a function
+    ``(room_id) -> (status, headers) | None`` to force 429/500/401 answers.
+    ``room_limit`` = (count, seconds) makes it enforce a per-room limit itself
+    and count ``violations`` (requests beyond the limit).
+    """
+
+    token = "test-chatwork-token"
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.posts: list[dict] = []
+        self.requests: list[tuple[float, str, int]] = []  # time, room, status
+        self.respond = None
+        self.room_limit: tuple[int, float] | None = None
+        self.violations = 0
+        self._next_id = 1000
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                peer._handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "ChatworkPeer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v2"
+
+    def _answer(self, h, status: int, payload: dict, headers=None) -> None:
+        data = json.dumps(payload).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _handle(self, h) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length).decode()
+        match = re.fullmatch(r"/v2/rooms/(\d+)/messages", h.path)
+        now = time.monotonic()
+        room = match.group(1) if match else ""
+
+        def log(status: int) -> None:
+            with self.lock:
+                self.requests.append((now, room, status))
+
+        if not match:
+            log(404)
+            return self._answer(h, 404, {"errors": ["Not found"]})
+        if h.headers.get("X-ChatWorkToken") != self.token:
+            log(401)
+            return self._answer(h, 401, {"errors": ["Invalid API token"]})
+        form = parse_qs(raw)
+        ctype = h.headers.get("Content-Type", "")
+        if "application/x-www-form-urlencoded" not in ctype or not form.get("body"):
+            log(400)
+            return self._answer(h, 400, {"errors": ["Parameter body is required"]})
+        forced = self.respond(room) if self.respond else None
+        if forced:
+            status, headers = forced
+            log(status)
+            return self._answer(h, status, {"errors": [f"forced {status}"]}, headers)
+        with self.lock:
+            if self.room_limit:
+                count, window = self.room_limit
+                recent = [
+                    t
+                    for t, r, s in self.requests
+                    if r == room and s == 200 and t > now - window
+                ]
+                if len(recent) >= count:
+                    self.violations += 1
+                    self.requests.append((now, room, 429))
+                    reset = str(int(time.time() + window))
+                    return self._answer(
+                        h, 429, {"errors": ["Rate limit"]}, {"x-ratelimit-reset": reset}
+                    )
+            self._next_id += 1
+            message_id = str(self._next_id)
+            self.posts.append({"room": room, "body": form["body"][0], "id": message_id})
+            self.requests.append((now, room, 200))
+        return self._answer(h, 200, {"message_id": message_id})
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.posts)

@@ -1,0 +1,140 @@
+import time
+
+import pytest
+from django.utils import timezone
+
+from reporting import services
+from reporting.models import Delivery
+from tests.reporting.factories import client_with_recipients, save_reported_call
+
+pytestmark = pytest.mark.django_db
+
+
+def chatwork_client(room="424242", **kwargs):
+    client, _ = client_with_recipients(0, chatwork_room=room, report_by_email=False)
+    return client
+
+
+def test_posts_info_notation_with_token_and_body_field(chatwork_peer):
+    client = chatwork_client()
+    _, (d,) = save_reported_call(
+        client=client, caller_name="田中[To:1]", purpose="見積もり[/info]の件"
+    )
+    assert services.deliver(delivery_id=d.pk) == "sent"
+
+    (post,) = chatwork_peer.posts
+    assert post["room"] == "424242"
+    body = post["body"]
+    assert body.startswith("[info][title]") and body.endswith("[/info]")
+    assert body.count("[/info]") == 1 and "[To:1]" not in body
+    assert "090-1234-5678" in body
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.SENT
+    assert d.provider_message_id == post["id"]
+
+
+def test_429_waits_for_the_reset_then_sends_once(chatwork_peer):
+    client = chatwork_client()
+    reset = int(time.time()) + 2
+    chatwork_peer.respond = lambda room: (
+        (429, {"x-ratelimit-reset": str(reset)}) if time.time() < reset else None
+    )
+    _, (d,) = save_reported_call(client=client)
+
+    assert services.deliver(delivery_id=d.pk) == "retry"
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.PENDING
+    assert abs(d.next_attempt_at.timestamp() - reset) < 1.01
+
+    deadline = time.monotonic() + 6
+    while chatwork_peer.count() == 0 and time.monotonic() < deadline:
+        services.relay_due_deliveries()
+        time.sleep(0.1)
+    assert chatwork_peer.count() == 1
+    statuses = [s for _, _, s in chatwork_peer.requests]
+    # Not hammered while limited: one 429, then the post after the reset.
+    assert statuses == [429, 200]
+    for _ in range(3):
+        services.relay_due_deliveries()
+    assert chatwork_peer.count() == 1
+
+
+def test_a_run_of_500s_is_backed_off(settings, chatwork_peer):
+    settings.REPORT_RETRY_BASE_SECONDS = 0.2
+    client = chatwork_client()
+    failures = {"left": 3}
+
+    def respond(room):
+        if failures["left"]:
+            failures["left"] -= 1
+            return (500, {})
+        return None
+
+    chatwork_peer.respond = respond
+    _, (d,) = save_reported_call(client=client)
+    gaps = []
+    last = None
+    deadline = time.monotonic() + 10
+    while chatwork_peer.count() == 0 and time.monotonic() < deadline:
+        outcome = services.relay_due_deliveries()
+        if outcome:
+            now = time.monotonic()
+            if last is not None:
+                gaps.append(now - last)
+            last = now
+        time.sleep(0.02)
+    assert chatwork_peer.count() == 1
+    assert [s for _, _, s in chatwork_peer.requests] == [500, 500, 500, 200]
+    # 0.2 s, 0.4 s, 0.8 s: each wait longer than the one before.
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.SENT and d.attempts == 4
+
+
+def test_401_fails_at_once_with_an_error_admins_see(chatwork_peer, admin_client):
+    client = chatwork_client()
+    chatwork_peer.respond = lambda room: (401, {})
+    _, (d,) = save_reported_call(client=client)
+    for _ in range(3):
+        services.relay_due_deliveries()
+    assert len(chatwork_peer.requests) == 1
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.FAILED and "401" in d.last_error
+    page = admin_client.get("/reports/failed/").content.decode()
+    assert "424242" in page and "Chatwork 401" in page
+
+
+def test_wrong_token_is_refused_by_the_peer(settings, chatwork_peer):
+    settings.CHATWORK_API_TOKEN = "wrong"
+    _, (d,) = save_reported_call(client=chatwork_client())
+    assert services.deliver(delivery_id=d.pk) == "failed"
+
+
+def test_room_limit_is_respected_and_deliveries_are_deferred(settings, chatwork_peer):
+    settings.CHATWORK_ROOM_LIMIT = (3, 1.0)
+    chatwork_peer.room_limit = (3, 1.0)
+    client = chatwork_client()
+    other = chatwork_client(room="777")
+    for _ in range(7):
+        save_reported_call(client=client)
+    save_reported_call(client=other)
+
+    first = services.relay_due_deliveries()
+    assert first == {"sent": 4, "deferred": 4}
+    deadline = time.monotonic() + 6
+    while Delivery.objects.exclude(status="sent").exists():
+        assert time.monotonic() < deadline
+        services.relay_due_deliveries()
+        time.sleep(0.05)
+    assert chatwork_peer.count() == 8
+    assert chatwork_peer.violations == 0
+    assert Delivery.objects.filter(attempts=1).count() == 8
+
+
+def test_token_limit_applies_across_rooms(settings, chatwork_peer):
+    settings.CHATWORK_TOKEN_LIMIT = (2, 60.0)
+    for room in ["1", "2", "3"]:
+        save_reported_call(client=chatwork_client(room=room))
+    assert services.relay_due_deliveries() == {"sent": 2, "deferred": 1}
+    waiting = Delivery.objects.get(status="pending")
+    assert waiting.next_attempt_at > timezone.now()

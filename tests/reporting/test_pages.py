@@ -1,0 +1,101 @@
+import pytest
+from django.core.management import call_command
+from django.template.loader import render_to_string
+
+from reporting import services
+from reporting.models import Delivery
+from tests.factories import ClientUserFactory
+from tests.reporting.factories import client_with_recipients, save_reported_call
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def failed_delivery(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    return Delivery.objects.get(address=person.pc_email)
+
+
+def test_operator_sees_a_calls_deliveries(operator_client, failed_delivery):
+    url = f"/reports/calls/{failed_delivery.call_id}/"
+    page = operator_client.get(url).content.decode()
+    assert failed_delivery.address in page
+    assert "送信失敗" in page and "送信済み" in page and "550" in page
+
+
+def test_client_users_cannot_see_deliveries(client, failed_delivery):
+    client.force_login(ClientUserFactory())
+    assert client.get(f"/reports/calls/{failed_delivery.call_id}/").status_code == 403
+    assert client.get("/reports/calls/999999/").status_code == 403
+
+
+def test_failed_page_is_for_staff_only(operator_client, failed_delivery):
+    response = operator_client.get("/reports/failed/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_failed_page_lists_error_bounce_and_resends(
+    admin_client, failed_delivery, smtp_peer, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(10):
+        page = admin_client.get("/reports/failed/").content.decode()
+    assert failed_delivery.address in page
+    assert "不達が続いているメールアドレス" in page
+    assert failed_delivery.client.name in page
+
+    assert (
+        admin_client.get(
+            f"/reports/deliveries/{failed_delivery.pk}/resend/"
+        ).status_code
+        == 405
+    )
+    smtp_peer.bounce = set()
+    response = admin_client.post(f"/reports/deliveries/{failed_delivery.pk}/resend/")
+    assert response.status_code == 302
+    services.relay_due_deliveries()
+    failed_delivery.refresh_from_db()
+    assert failed_delivery.status == Delivery.Status.SENT
+    assert smtp_peer.by_address()[failed_delivery.address] == 1
+    # A sent delivery is never resent by the button.
+    admin_client.post(f"/reports/deliveries/{failed_delivery.pk}/resend/")
+    services.relay_due_deliveries()
+    assert smtp_peer.by_address()[failed_delivery.address] == 1
+
+
+def test_delivery_admin_lists_filters_and_resends(admin_client, failed_delivery):
+    page = admin_client.get("/admin/reporting/delivery/?status=failed")
+    assert page.status_code == 200
+    assert failed_delivery.address in page.content.decode()
+    detail = admin_client.get(f"/admin/reporting/delivery/{failed_delivery.pk}/change/")
+    assert "この顧客の不達アドレス" in detail.content.decode()
+    admin_client.post(
+        "/admin/reporting/delivery/",
+        {"action": "resend_selected", "_selected_action": [failed_delivery.pk]},
+    )
+    failed_delivery.refresh_from_db()
+    assert failed_delivery.status == Delivery.Status.PENDING
+
+
+def test_status_badge_include():
+    assert "送信失敗" in render_to_string(
+        "reporting/_report_status.html", {"status": "failed"}
+    )
+    assert "報告済" in render_to_string(
+        "reporting/_report_status.html", {"status": "sent", "call_id": 5}
+    )
+    assert "報告なし" in render_to_string("reporting/_report_status.html", {})
+
+
+def test_run_relay_once_delivers_to_the_file_backend(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    client, (person,) = client_with_recipients(1)
+    save_reported_call(client=client)
+    call_command("run_relay", "--once")
+    written = "".join(p.read_text() for p in tmp_path.iterdir())
+    assert written.count(f"To: {person.pc_email}") == 1
+    assert written.count(f"To: {person.mobile_email}") == 1
+    assert Delivery.objects.filter(status="sent").count() == 2

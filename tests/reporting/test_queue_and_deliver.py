@@ -1,0 +1,281 @@
+import datetime as dt
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from answering.models import Category, MissingReason
+from reporting import selectors, services
+from reporting.models import Delivery
+from tests.factories import CallFactory, ReportRecipientFactory
+from tests.reporting.factories import client_with_recipients, save_reported_call
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_delivery_per_address_and_room_of_that_client_only():
+    client, (alice, bob) = client_with_recipients(2, chatwork_room="111")
+    ReportRecipientFactory(
+        client=client, active_from=dt.date(2020, 1, 1), active_to=dt.date(2020, 2, 1)
+    )
+    other, (stranger,) = client_with_recipients(1, chatwork_room="999")
+
+    call, deliveries = save_reported_call(client=client)
+
+    got = sorted((d.channel, d.address) for d in deliveries)
+    assert got == sorted(
+        [
+            ("email_pc", alice.pc_email),
+            ("email_mobile", alice.mobile_email),
+            ("email_pc", bob.pc_email),
+            ("email_mobile", bob.mobile_email),
+            ("chatwork", "111"),
+        ]
+    )
+    assert not Delivery.objects.filter(
+        address__in=[stranger.pc_email, stranger.mobile_email, "999"]
+    ).exists()
+
+
+def test_sales_calls_are_not_reported_and_queuing_twice_adds_nothing():
+    client, _ = client_with_recipients(1)
+    _, deliveries = save_reported_call(client=client, category=Category.SALES)
+    assert deliveries == []
+
+    call, first = save_reported_call(client=client)
+    assert len(first) == 2
+    with transaction.atomic():
+        assert services.queue_call_reports(call=call) == []
+    assert call.deliveries.count() == 2
+
+
+def test_deliveries_roll_back_with_the_call():
+    client, _ = client_with_recipients(1)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        call = CallFactory(client=client)
+        services.queue_call_reports(call=call)
+        raise RuntimeError("the save failed")
+    assert not Delivery.objects.exists()
+
+
+def test_publish_only_after_commit_and_only_with_a_broker(
+    settings, django_capture_on_commit_callbacks
+):
+    client, _ = client_with_recipients(1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        save_reported_call(client=client)
+    assert callbacks == []
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        started = time.monotonic()
+        call, deliveries = save_reported_call(client=client)
+    assert len(callbacks) == 1
+    # The broker is down: the save still succeeded, quickly, and the
+    # deliveries wait in the database for the relay.
+    assert time.monotonic() - started < 3
+    assert all(d.status == Delivery.Status.PENDING for d in call.deliveries.all())
+
+
+def test_delivered_once_at_the_smtp_peer_even_when_run_twice(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    call, deliveries = save_reported_call(client=client)
+
+    for d in deliveries:
+        assert services.deliver(delivery_id=d.pk) == "sent"
+        assert services.deliver(delivery_id=d.pk) == "skipped"
+    assert services.relay_due_deliveries() == {}
+
+    assert smtp_peer.by_address() == {person.pc_email: 1, person.mobile_email: 1}
+    for d in deliveries:
+        d.refresh_from_db()
+        assert d.status == Delivery.Status.SENT
+        assert d.attempts == 1
+        assert d.sent_at is not None
+        # The Message-ID was chosen before sending and is what the peer saw.
+        assert smtp_peer.by_message_id()[d.message_id] == 1
+        assert d.provider_message_id == d.message_id
+
+
+def test_caller_text_cannot_inject_headers(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    call, deliveries = save_reported_call(
+        client=client,
+        caller_name="山田\r\nBcc: evil@example.com",
+        caller_company="悪い会社\nX-Injected: yes",
+    )
+    for d in deliveries:
+        assert "\n" not in d.subject and "\r" not in d.subject
+        assert services.deliver(delivery_id=d.pk) == "sent"
+
+    assert smtp_peer.by_address() == {person.pc_email: 1, person.mobile_email: 1}
+    for message in smtp_peer.messages:
+        assert "bcc" not in message["headers"]
+        assert "x-injected" not in message["headers"]
+        assert "山田 Bcc: evil@example.com" in message["subject"]
+
+
+def test_mail_says_what_the_client_needs(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    received = timezone.make_aware(dt.datetime(2025, 3, 14, 15, 9))
+    call, deliveries = save_reported_call(
+        client=client,
+        received_at=received,
+        category=Category.NUISANCE,
+        is_urgent=True,
+        is_angry=True,
+        caller_name="",
+        caller_name_missing_reason=MissingReason.REFUSED,
+        caller_company="株式会社サンプル",
+        callback_number="+819012345678",
+        purpose="請求書の件で至急折り返しがほしい",
+        addressee="鈴木",
+        surcharge_yen=300,
+        surcharge_reason="30分以上の長電話",
+    )
+    services.relay_due_deliveries()
+    pc = next(m for m in smtp_peer.messages if m["to"] == [person.pc_email])
+    mobile = next(m for m in smtp_peer.messages if m["to"] == [person.mobile_email])
+
+    assert pc["subject"].startswith("【至急】【要注意】3/14 15:09 株式会社サンプル")
+    for text in [
+        "2025年03月14日（金）15:09",
+        "090-1234-5678",
+        "請求書の件で至急折り返しがほしい",
+        "鈴木様宛",
+        "お急ぎ・お怒り",
+        "お名前: 先方が名乗らなかった・教えてもらえなかった",
+        "300円（30分以上の長電話）",
+    ]:
+        assert text in pc["body"], text
+    assert "090-1234-5678" in mobile["body"]
+    assert len(mobile["body"]) < len(pc["body"]) / 2
+
+
+def test_correction_says_what_changed(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    with transaction.atomic():
+        call.callback_number = "+81312345678"
+        call.save()
+        corrections = services.queue_correction_report(
+            call=call, changes={"折り返し先": ["090-1234-5678", "03-1234-5678"]}
+        )
+    assert {d.kind for d in corrections} == {Delivery.Kind.CORRECTION}
+    services.relay_due_deliveries()
+    pc = [m for m in smtp_peer.messages if m["to"] == [person.pc_email]]
+    assert len(pc) == 2
+    assert pc[1]["subject"].startswith("【訂正】")
+    assert "「090-1234-5678」→「03-1234-5678」" in pc[1]["body"]
+
+
+def test_temporary_failure_backs_off_then_fails_after_max_attempts(settings, smtp_peer):
+    settings.REPORT_MAX_ATTEMPTS = 3
+    client, _ = client_with_recipients(1)
+    _, deliveries = save_reported_call(client=client)
+    d = deliveries[0]
+    smtp_peer.mode = "temp"
+
+    before = timezone.now()
+    assert services.deliver(delivery_id=d.pk) == "retry"
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.PENDING
+    assert "451" in d.last_error
+    assert d.next_attempt_at >= before + dt.timedelta(seconds=10)
+    # Not due yet: the relay leaves it alone.
+    assert services.deliver(delivery_id=d.pk) == "skipped"
+
+    for expected in ["retry", "failed"]:
+        Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now())
+        assert services.deliver(delivery_id=d.pk) == expected
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.FAILED
+    assert d.attempts == 3
+    assert not d.bounced
+    assert smtp_peer.count() == 0
+
+
+def test_backoff_is_exponential_and_capped(settings):
+    settings.REPORT_RETRY_BASE_SECONDS = 10
+    settings.REPORT_RETRY_MAX_SECONDS = 1800
+    assert [services.backoff_seconds(n) for n in range(1, 6)] == [10, 20, 40, 80, 160]
+    assert services.backoff_seconds(12) == 1800
+
+
+def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    _, deliveries = save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    pc = Delivery.objects.get(address=person.pc_email)
+    assert pc.status == Delivery.Status.FAILED
+    assert pc.bounced and pc.attempts == 1 and "550" in pc.last_error
+    bouncing = selectors.bouncing_addresses(client)
+    assert [b.address for b in bouncing] == [person.pc_email]
+    assert selectors.bouncing_addresses(client_with_recipients(1)[0]) == []
+
+    # The client fixed its mailbox: the next report gets through, the warning goes.
+    smtp_peer.bounce = set()
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+    assert selectors.bouncing_addresses(client) == []
+
+
+def test_expired_lease_is_resent_and_flagged(settings, smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    _, deliveries = save_reported_call(client=client)
+    d = deliveries[0]
+    # A worker claimed it and died before marking it.
+    Delivery.objects.filter(pk=d.pk).update(
+        status=Delivery.Status.SENDING,
+        attempts=1,
+        lease_expires_at=timezone.now() - dt.timedelta(seconds=1),
+    )
+    assert services.relay_due_deliveries() == {"sent": 2}
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.SENT and d.possible_duplicate
+    other = deliveries[1]
+    other.refresh_from_db()
+    assert not other.possible_duplicate
+
+
+def test_a_live_lease_is_left_alone(smtp_peer):
+    client, _ = client_with_recipients(1)
+    _, deliveries = save_reported_call(client=client)
+    d = deliveries[0]
+    Delivery.objects.filter(pk=d.pk).update(
+        status=Delivery.Status.SENDING,
+        attempts=1,
+        lease_expires_at=timezone.now() + dt.timedelta(seconds=60),
+    )
+    assert services.deliver(delivery_id=d.pk) == "skipped"
+    assert smtp_peer.by_address()[d.address] == 0
+
+
+def test_report_status_by_call_in_one_query(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.mobile_email}
+    sent_call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    smtp_peer.bounce = set()
+    failed_call = sent_call
+    waiting_call, _ = save_reported_call(client=client)
+    ok_client, _ = client_with_recipients(1)
+    ok_call, _ = save_reported_call(client=ok_client)
+    services.deliver(delivery_id=ok_call.deliveries.first().pk)
+    services.deliver(delivery_id=ok_call.deliveries.last().pk)
+    sales_call, _ = save_reported_call(client=client, category=Category.SALES)
+
+    ids = [failed_call.pk, waiting_call.pk, ok_call.pk, sales_call.pk]
+    with CaptureQueriesContext(connection) as queries:
+        status = selectors.report_status_by_call(ids)
+    assert len(queries) == 1
+    assert status == {
+        failed_call.pk: "failed",
+        waiting_call.pk: "waiting",
+        ok_call.pk: "sent",
+    }
