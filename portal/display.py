@@ -13,6 +13,7 @@ from django.utils.text import Truncator
 from answering.models import Call, Category
 from clients.months import JST
 from clients.phones import format_phone
+from reporting.selectors import FAILED
 
 # Callers call again and again; parsing a number costs ~20 µs, which adds up
 # over a page and a lot over 100,000 CSV rows.
@@ -34,9 +35,14 @@ class HistoryRow:
     callback_display: str
     addressee: str
     purpose: str
+    report_failed: bool = False
 
 
-def history_rows(calls: list[Call]) -> list[HistoryRow]:
+def history_rows(
+    calls: list[Call], *, report_status: dict[int, str] | None = None
+) -> list[HistoryRow]:
+    """``report_status``: ``reporting.selectors.report_status_by_call`` output."""
+    report_status = report_status or {}
     labels = {c.value: str(c.label) for c in Category}
     return [
         HistoryRow(
@@ -53,6 +59,7 @@ def history_rows(calls: list[Call]) -> list[HistoryRow]:
             callback_display=phone_display(call.callback_number),
             addressee=call.addressee,
             purpose=Truncator(call.purpose).chars(PURPOSE_PREVIEW_CHARS),
+            report_failed=report_status.get(call.pk) == FAILED,
         )
         for call in calls
     ]

@@ -14,6 +14,8 @@ from clients.models import Client, ClientPerson, PlanPrice
 from clients.months import JST, japan_today, month_start
 from clients.phones import try_normalize_phone
 from clients.selectors import plan_in_force
+from reporting.models import Delivery
+from reporting.selectors import BouncingAddress, bouncing_addresses
 
 PAGE_SIZE = 50
 
@@ -250,3 +252,27 @@ def month_usage(*, client: Client, today: dt.date | None = None) -> MonthUsage:
         plan_name=plan_name,
         included_calls=included,
     )
+
+
+@dataclass(frozen=True)
+class UndeliveredReports:
+    """Reports of this client's calls that could not be delivered."""
+
+    failed_count: int
+    recent: list[Delivery]
+    bouncing: list[BouncingAddress]
+
+
+def undelivered_reports(*, client: Client, limit: int = 10) -> UndeliveredReports:
+    failed = Delivery.objects.filter(client=client, status=Delivery.Status.FAILED)
+    return UndeliveredReports(
+        failed_count=failed.count(),
+        recent=list(
+            failed.select_related("call").order_by("-failed_at", "-id")[:limit]
+        ),
+        bouncing=bouncing_addresses(client),
+    )
+
+
+def call_deliveries(*, call: Call) -> list[Delivery]:
+    return list(call.deliveries.order_by("created_at", "id"))

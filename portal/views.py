@@ -38,6 +38,7 @@ from portal.forms import (
     RecipientChangeRequestForm,
 )
 from portal.models import PlanChangeRequest, RecipientChangeRequest
+from reporting.selectors import report_status_by_call
 
 
 @require_GET
@@ -64,6 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
             ),
             "remaining_included": max(usage.included_calls - usage.counted_calls, 0),
             "open_requests": open_requests,
+            "undelivered": selectors.undelivered_reports(client=client),
         },
     )
 
@@ -94,7 +96,12 @@ def call_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "rows": display.history_rows(page.calls) if page else [],
+            "rows": display.history_rows(
+                page.calls,
+                report_status=report_status_by_call([c.pk for c in page.calls]),
+            )
+            if page
+            else [],
             # One reverse() for the page instead of one per row.
             "call_url_prefix": reverse("portal:calls"),
             "addressees": selectors.addressee_suggestions(client=client),
@@ -139,7 +146,11 @@ def call_export(request: HttpRequest) -> HttpResponse:
 def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     client = portal_client(request)
     call = get_object_or_404(Call.objects.reported(), pk=call_id, client=client)
-    return render(request, "portal/call_detail.html", {"call": call})
+    return render(
+        request,
+        "portal/call_detail.html",
+        {"call": call, "deliveries": selectors.call_deliveries(call=call)},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -21,6 +21,8 @@ from portal import services
 from portal import urls as portal_urls
 from portal.models import PlanChangeRequest, RecipientChangeRequest
 from portal.selectors import Cursor
+from reporting.models import Delivery
+from reporting.services import queue_call_reports
 from tests.factories import (
     CallFactory,
     ClientFactory,
@@ -116,6 +118,12 @@ class World:
             client=self.client, billing_month=dt.date(2026, 9, 1)
         )
         assert self.draft.status == InvoiceStatus.DRAFT
+        # Reports of the first call; one of them bounced.
+        deliveries = queue_call_reports(call=self.call)
+        assert deliveries
+        Delivery.objects.filter(pk=deliveries[0].pk).update(
+            status=Delivery.Status.FAILED, failed_at=now, bounced=True
+        )
         self.plan_request = services.request_plan_change(
             client=self.client, plan=plans["half"], message=f"{m}PLANREQ"
         )
@@ -244,6 +252,7 @@ def test_the_markers_do_show_up_for_b_itself(worlds):
         http.get(reverse("portal:call", kwargs=OBJECT_KWARGS["call"](b)))
     )
     assert "5555-0199" in body_of(http.get(reverse("portal:calls_csv")))
+    assert "markerb-mail@example.jp" in body_of(http.get(reverse("portal:home")))
     for name in ("invoice", "invoice_pdf", "invoice_calls", "invoice_calls_csv"):
         response = http.get(reverse(f"portal:{name}", kwargs=OBJECT_KWARGS[name](b)))
         assert "MARKERB-" in body_of(response), name
