@@ -64,6 +64,7 @@ from clients.models import Client, ClientPerson, Plan, PlanPrice, User  # noqa: 
 from clients.months import JST  # noqa: E402
 from clients.services import start_plan  # noqa: E402
 from portal.selectors import Cursor  # noqa: E402
+from reporting.models import Delivery  # noqa: E402
 
 BENCH_CLIENT = "ベンチマーク株式会社"
 PEOPLE = ["田中", "鈴木", "佐藤", "高橋", "伊藤"]
@@ -114,6 +115,7 @@ def setup_data(total: int) -> Client:
     )
     have = Call.objects.filter(client=client).count()
     if have >= total:
+        add_deliveries(client)
         return client
     rng = random.Random(2026)
     # Callers call again: a pool of 3,000 numbers, as a busy small firm sees.
@@ -157,10 +159,44 @@ def setup_data(total: int) -> Client:
             batch = []
     if batch:
         Call.objects.bulk_create(batch)
+    print(f"created {total - have:,} calls in {time.perf_counter() - started:.1f} s")
+    add_deliveries(client)
+    return client
+
+
+def add_deliveries(client: Client) -> None:
+    """One e-mail report per reported call (1 in 200 failed), as the relay
+    leaves them, so the history's delivery-status query has rows to read."""
+    if Delivery.objects.filter(client=client).exists():
+        return
+    started = time.perf_counter()
+    sent_at = dt.datetime.now(tz=JST)
+    ids = Call.objects.filter(client=client).reported().values_list("id", flat=True)
+    batch: list[Delivery] = []
+    for n, call_id in enumerate(ids.iterator(chunk_size=5000)):
+        failed = n % 200 == 0
+        batch.append(
+            Delivery(
+                call_id=call_id,
+                client=client,
+                channel=Delivery.Channel.EMAIL_PC,
+                address="boss@example.jp",
+                subject="受電報告",
+                body="受電報告",
+                status=Delivery.Status.FAILED if failed else Delivery.Status.SENT,
+                sent_at=None if failed else sent_at,
+                failed_at=sent_at if failed else None,
+            )
+        )
+        if len(batch) == 5000:
+            Delivery.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        Delivery.objects.bulk_create(batch)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE answering_call")
-    print(f"created {total - have:,} calls in {time.perf_counter() - started:.1f} s")
-    return client
+        cursor.execute("ANALYZE reporting_delivery")
+    print(f"created deliveries in {time.perf_counter() - started:.1f} s")
 
 
 # Indexes on answering.Call that this benchmark can try (answering belongs to

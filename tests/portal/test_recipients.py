@@ -83,3 +83,22 @@ def test_admin_marks_a_request_done_and_the_client_sees_it(admin_client, portal_
     assert request.status == RequestStatus.DONE
     body = client.get(reverse("portal:recipient_request", args=[request.pk])).content
     assert "対応済み" in body.decode()
+
+
+def test_admin_pages_for_requests_render(admin_client, portal_user):
+    client = Client()
+    client.force_login(portal_user)
+    client.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": "管理画面で見る人", "pc_email": "see@example.jp"},
+    )
+    request = RecipientChangeRequest.objects.get()
+    changelist = admin_client.get(
+        reverse("admin:portal_recipientchangerequest_changelist")
+    )
+    assert "管理画面で見る人" in changelist.content.decode()
+    change = admin_client.get(
+        reverse("admin:portal_recipientchangerequest_change", args=[request.pk])
+    )
+    assert change.status_code == 200
+    assert "see@example.jp" in change.content.decode()
