@@ -1,5 +1,34 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from portal import views
 
 app_name = "portal"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("calls/", views.call_list, name="calls"),
+    path("calls/export.csv", views.call_export, name="calls_csv"),
+    path("calls/<int:call_id>/", views.call_detail, name="call"),
+    path("recipients/", views.recipients, name="recipients"),
+    path("plan/", views.plan, name="plan"),
+    path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:invoice_id>/calls/", views.invoice_calls, name="invoice_calls"),
+    path(
+        "invoices/<int:invoice_id>/calls.csv",
+        views.invoice_calls_csv,
+        name="invoice_calls_csv",
+    ),
+    path("requests/", views.request_list, name="requests"),
+    path(
+        "requests/plan/<int:request_id>/",
+        views.plan_request_detail,
+        name="plan_request",
+    ),
+    path(
+        "requests/recipients/<int:request_id>/",
+        views.recipient_request_detail,
+        name="recipient_request",
+    ),
+]

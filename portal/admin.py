@@ -1,0 +1,174 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from portal import services
+from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
+
+
+class ChangeRequestAdmin(admin.ModelAdmin):
+    list_filter = ["status"]
+    date_hierarchy = "requested_at"
+    search_fields = ["client__name", "client__name_kana"]
+    list_select_related = ["client"]
+    readonly_fields = ["requested_at", "requested_by", "processed_at", "processed_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # requests come from the client portal
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # keep what the client asked for; reject instead
+
+    @admin.display(description=_("顧客"))
+    def client_link(self, obj) -> str:
+        url = reverse("admin:clients_client_change", args=[obj.client_id])
+        return format_html('<a href="{}">{}</a>', url, obj.client)
+
+    def _close(self, request, queryset, status: str) -> None:
+        closed = 0
+        for change_request in queryset:
+            try:
+                services.close_request(
+                    change_request=change_request,
+                    status=status,
+                    processed_by=request.user,
+                )
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{change_request}: {exc.messages[0]}", messages.WARNING
+                )
+            else:
+                closed += 1
+        if closed:
+            self.message_user(
+                request, _("%(n)d件を更新しました。") % {"n": closed}, messages.SUCCESS
+            )
+
+    @admin.action(description=_("選んだお申し込みをお断り（取り下げ）にする"))
+    def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._close(request, queryset, RequestStatus.REJECTED)
+
+
+@admin.register(PlanChangeRequest)
+class PlanChangeRequestAdmin(ChangeRequestAdmin):
+    list_display = [
+        "requested_at",
+        "client_link",
+        "plan",
+        "effective_month",
+        "status",
+        "processed_at",
+    ]
+    list_select_related = ["client", "plan"]
+    fields = [
+        "client",
+        "plan",
+        "effective_month",
+        "message",
+        "requested_at",
+        "requested_by",
+        "status",
+        "admin_note",
+        "processed_at",
+        "processed_by",
+    ]
+    readonly_fields = [
+        "client",
+        "plan",
+        "effective_month",
+        "message",
+        "status",
+        *ChangeRequestAdmin.readonly_fields,
+    ]
+    actions = ["apply", "reject"]
+
+    @admin.action(description=_("選んだプラン変更を適用する（お申し込み時の翌月から）"))
+    def apply(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for change_request in queryset.select_related("client", "plan"):
+            try:
+                result = services.apply_plan_change_request(
+                    change_request=change_request, processed_by=request.user
+                )
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{change_request}: {exc.messages[0]}", messages.WARNING
+                )
+                continue
+            self.message_user(
+                request,
+                _("%(client)s: %(month)s から %(plan)s に変更しました。")
+                % {
+                    "client": change_request.client,
+                    "month": f"{result.effective_month:%Y年%m月}",
+                    "plan": change_request.plan,
+                },
+                messages.SUCCESS,
+            )
+            if result.too_frequent:
+                self.message_user(
+                    request,
+                    _(
+                        "%(client)s は直近12か月で%(n)d回プランを変更しています。"
+                        "季節ごとの切り替えはご遠慮いただくようお伝えください。"
+                    )
+                    % {
+                        "client": change_request.client,
+                        "n": result.changes_in_last_12_months,
+                    },
+                    messages.WARNING,
+                )
+
+
+@admin.register(RecipientChangeRequest)
+class RecipientChangeRequestAdmin(ChangeRequestAdmin):
+    list_display = [
+        "requested_at",
+        "client_link",
+        "kind",
+        "recipient",
+        "name",
+        "pc_email",
+        "mobile_email",
+        "desired_on",
+        "status",
+    ]
+    list_select_related = ["client", "recipient"]
+    fields = [
+        "client",
+        "kind",
+        "recipient",
+        "name",
+        "pc_email",
+        "mobile_email",
+        "desired_on",
+        "message",
+        "requested_at",
+        "requested_by",
+        "status",
+        "admin_note",
+        "processed_at",
+        "processed_by",
+    ]
+    readonly_fields = [
+        "client",
+        "kind",
+        "recipient",
+        "name",
+        "pc_email",
+        "mobile_email",
+        "desired_on",
+        "message",
+        "status",
+        *ChangeRequestAdmin.readonly_fields,
+    ]
+    actions = ["mark_done", "reject"]
+
+    @admin.action(
+        description=_("選んだ依頼を対応済みにする（顧客の画面で報告先を設定した後）")
+    )
+    def mark_done(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._close(request, queryset, RequestStatus.DONE)

@@ -1,0 +1,174 @@
+"""Plan advice: counted calls per month for the last 12 months and what each
+plan would have cost in each of them.
+
+The prices come from the plans' effective-dated prices of each month and the
+charge from ``billing.pricing.plan_charge_yen``: the portal never repeats the
+pricing rule.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from billing.pricing import PriceSnapshot, billable_from, plan_charge_yen, price_on
+from billing.selectors import counted_calls_by_month
+from clients.models import Client, Plan, PlanPrice
+
+MONTHS = 12
+
+# Chart geometry (SVG user units); the SVG scales to the page width.
+CHART_WIDTH = 600
+CHART_HEIGHT = 220
+CHART_TOP = 16
+CHART_BOTTOM = 28
+CHART_LEFT = 96  # room for the plans' labels on the left
+
+
+@dataclass(frozen=True)
+class Cell:
+    yen: int | None  # None: the plan had no price that month
+    cheapest: bool
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: dt.date
+    counted_calls: int
+    cells: list[Cell]
+    billed: bool = True
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    y: int
+    width: int
+    height: int
+    label_x: int
+    month: dt.date
+    counted_calls: int
+
+
+@dataclass(frozen=True)
+class Guide:
+    """A dashed line at a plan's included calls."""
+
+    y: int
+    label: str
+
+
+@dataclass(frozen=True)
+class PlanAdvice:
+    plans: list[Plan]
+    rows: list[MonthRow]
+    totals: list[Cell]
+    bars: list[Bar]
+    guides: list[Guide]
+    chart_width: int
+    chart_height: int
+    baseline_y: int
+    billed_months: int
+    chart_left: int = CHART_LEFT
+
+    @property
+    def cheapest_over_the_year(self) -> list[Plan]:
+        return [p for p, c in zip(self.plans, self.totals, strict=True) if c.cheapest]
+
+
+def _mark_cheapest(amounts: list[int | None]) -> list[Cell]:
+    known = [a for a in amounts if a is not None]
+    best = min(known) if known else None
+    return [Cell(yen=a, cheapest=a is not None and a == best) for a in amounts]
+
+
+def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
+    counts = counted_calls_by_month(client=client, months=MONTHS, today=today)
+    plans = list(Plan.objects.all())
+    snapshots: dict[int, list[PriceSnapshot]] = {p.pk: [] for p in plans}
+    for price in PlanPrice.objects.filter(plan__in=plans).order_by("valid_from"):
+        snapshots[price.plan_id].append(
+            PriceSnapshot(
+                monthly_fee_yen=price.monthly_fee_yen,
+                included_calls=price.included_calls,
+                per_call_yen=price.per_call_yen,
+                valid_from=price.valid_from,
+            )
+        )
+    rows = []
+    sums: list[int | None] = [0] * len(plans)
+    for month, counted in counts:
+        # Months that were not billed (before the contract, the free trial,
+        # after cancelling) compare nothing: every plan cost 0 then.
+        start = billable_from(
+            month=month,
+            trial_started_on=client.trial_started_on,
+            contract_started_on=client.contract_started_on,
+            cancelled_on=client.cancelled_on,
+        )
+        if start is None:
+            rows.append(
+                MonthRow(
+                    month=month,
+                    counted_calls=counted,
+                    cells=[Cell(yen=None, cheapest=False) for _ in plans],
+                    billed=False,
+                )
+            )
+            continue
+        amounts: list[int | None] = []
+        for index, plan in enumerate(plans):
+            snapshot = price_on(snapshots[plan.pk], month)
+            amount = None if snapshot is None else plan_charge_yen(snapshot, counted)
+            amounts.append(amount)
+            running = sums[index]
+            sums[index] = (
+                None if amount is None or running is None else running + amount
+            )
+        rows.append(
+            MonthRow(month=month, counted_calls=counted, cells=_mark_cheapest(amounts))
+        )
+    billed_months = sum(1 for row in rows if row.billed)
+
+    # Chart: one bar per month, dashed lines at each plan's included calls today.
+    current_included = []
+    for plan in plans:
+        snapshot = price_on(snapshots[plan.pk], counts[-1][0]) if counts else None
+        if snapshot is not None:
+            current_included.append((plan.name, snapshot.included_calls))
+    top_value = max([c for _m, c in counts] + [n for _p, n in current_included] + [1])
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    baseline = CHART_HEIGHT - CHART_BOTTOM
+    slot = (CHART_WIDTH - CHART_LEFT) // max(len(counts), 1)
+    bars = []
+    for index, (month, counted) in enumerate(counts):
+        height = counted * plot_height // top_value
+        x = CHART_LEFT + index * slot + slot // 6
+        bars.append(
+            Bar(
+                x=x,
+                y=baseline - height,
+                width=slot * 2 // 3,
+                height=height,
+                label_x=x + slot // 3,
+                month=month,
+                counted_calls=counted,
+            )
+        )
+    guides = [
+        Guide(
+            y=baseline - included * plot_height // top_value, label=f"{name} {included}"
+        )
+        for name, included in current_included
+    ]
+    return PlanAdvice(
+        plans=plans,
+        rows=rows,
+        totals=_mark_cheapest(sums)
+        if billed_months
+        else [Cell(yen=None, cheapest=False) for _ in plans],
+        billed_months=billed_months,
+        bars=bars,
+        guides=guides,
+        chart_width=CHART_WIDTH,
+        chart_height=CHART_HEIGHT,
+        baseline_y=baseline,
+    )

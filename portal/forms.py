@@ -1,0 +1,148 @@
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from answering.models import REPORTED_CATEGORIES, Category
+from clients.models import Client, Plan, ReportRecipient
+from clients.months import japan_today
+from portal.models import RecipientChangeRequest
+from portal.selectors import HistoryFilters
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class HistoryFilterForm(forms.Form):
+    date_from = forms.DateField(
+        label=_("期間（から）"), required=False, widget=DATE_INPUT
+    )
+    date_to = forms.DateField(
+        label=_("期間（まで）"), required=False, widget=DATE_INPUT
+    )
+    category = forms.ChoiceField(
+        label=_("分類"),
+        required=False,
+        choices=[("", _("すべて"))]
+        + [(c.value, c.label) for c in Category if c in REPORTED_CATEGORIES],
+    )
+    addressee = forms.CharField(label=_("宛先"), required=False, max_length=100)
+    q = forms.CharField(
+        label=_("キーワード"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("お名前・会社名・用件・電話番号"),
+            }
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", _("終了日は開始日以降の日付にしてください。"))
+        for field in ("date_from", "date_to"):
+            day = cleaned.get(field)
+            if day and not (dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 31)):
+                self.add_error(field, _("2000年以降の日付を入力してください。"))
+        return cleaned
+
+    def to_filters(self) -> HistoryFilters:
+        data = self.cleaned_data
+        return HistoryFilters(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            category=data.get("category") or "",
+            addressee=(data.get("addressee") or "").strip(),
+            text=(data.get("q") or "").strip(),
+        )
+
+
+class PlanChangeRequestForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=_("ご希望のプラン"),
+        queryset=Plan.objects.all(),
+        empty_label=None,
+        widget=forms.RadioSelect,
+    )
+    message = forms.CharField(
+        label=_("メッセージ（任意）"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, plan_from_effective_month: Plan | None = None, **kwargs):
+        self.plan_from_effective_month = plan_from_effective_month
+        super().__init__(*args, **kwargs)
+
+    def clean_plan(self):
+        plan = self.cleaned_data["plan"]
+        if plan == self.plan_from_effective_month:
+            raise forms.ValidationError(
+                _("翌月からのプランはすでに「%(plan)s」です。"),
+                params={"plan": plan.name},
+            )
+        return plan
+
+
+class RecipientChangeRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("ご依頼の内容"),
+        choices=RecipientChangeRequest.Kind.choices,
+        widget=forms.RadioSelect,
+    )
+    recipient = forms.ModelChoiceField(
+        label=_("対象の報告先（変更・停止のとき）"),
+        queryset=ReportRecipient.objects.none(),
+        required=False,
+    )
+    name = forms.CharField(label=_("氏名"), required=False, max_length=100)
+    pc_email = forms.EmailField(label=_("PCメールアドレス"), required=False)
+    mobile_email = forms.EmailField(label=_("携帯メールアドレス"), required=False)
+    desired_on = forms.DateField(
+        label=_("希望日（任意）"), required=False, widget=DATE_INPUT
+    )
+    message = forms.CharField(
+        label=_("メッセージ（任意）"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, client: Client, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = japan_today()
+        # Only this client's current or future recipients can be chosen: an id
+        # of another client's recipient is "not one of the available choices".
+        self.fields["recipient"].queryset = ReportRecipient.objects.filter(
+            client=client, active_to__isnull=True
+        ) | ReportRecipient.objects.filter(client=client, active_to__gte=today)
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        Kind = RecipientChangeRequest.Kind
+        has_address = cleaned.get("pc_email") or cleaned.get("mobile_email")
+        if kind == Kind.ADD:
+            cleaned["recipient"] = None
+            if not cleaned.get("name"):
+                self.add_error("name", _("追加する方の氏名を入力してください。"))
+        elif (
+            kind in (Kind.CHANGE, Kind.REMOVE)
+            and not cleaned.get("recipient")
+            and "recipient" not in self.errors
+        ):
+            self.add_error("recipient", _("対象の報告先を選んでください。"))
+        address_error = self.has_error("pc_email") or self.has_error("mobile_email")
+        if kind in (Kind.ADD, Kind.CHANGE) and not has_address and not address_error:
+            self.add_error(
+                "pc_email",
+                _("PCか携帯のメールアドレスを少なくとも1つ入力してください。"),
+            )
+        desired_on = cleaned.get("desired_on")
+        if desired_on and desired_on < japan_today():
+            self.add_error("desired_on", _("希望日は今日以降の日付にしてください。"))
+        return cleaned

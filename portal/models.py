@@ -1,0 +1,158 @@
+"""What clients ask for in the portal, for admins to process.
+
+Clients never change their plan or recipients directly: a change touches the
+invoice, so the portal records the request and an admin applies it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import Client, Plan, ReportRecipient
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", _("受付中")
+    DONE = "done", _("対応済み")
+    REJECTED = "rejected", _("お断り・取り下げ")
+
+
+class ChangeRequest(models.Model):
+    """Fields shared by every kind of request (abstract)."""
+
+    requested_at = models.DateTimeField(_("お申し込み日時"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("お申し込みユーザー"),
+    )
+    message = models.TextField(_("お客様からのメッセージ"), blank=True)
+    status = models.CharField(
+        _("状態"),
+        max_length=20,
+        choices=RequestStatus.choices,
+        default=RequestStatus.OPEN,
+    )
+    admin_note = models.TextField(
+        _("管理者メモ"), blank=True, help_text=_("お客様にも表示されます。")
+    )
+    processed_at = models.DateTimeField(_("処理日時"), null=True, blank=True)
+    processed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("処理した管理者"),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == RequestStatus.OPEN
+
+
+class PlanChangeRequest(ChangeRequest):
+    """A client asks for another plan from ``effective_month`` (the 1st of a month).
+
+    The month was computed when the client asked (the 1st of the next month in
+    Japan time), and the admin applies it for that month. A client has at most
+    one open request per month: a newer one replaces the older (last one wins).
+    """
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="plan_change_requests",
+        verbose_name=_("顧客"),
+    )
+    plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        related_name="change_requests",
+        verbose_name=_("希望プラン"),
+    )
+    effective_month = models.DateField(_("適用開始月"))
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("プラン変更のお申し込み")
+        verbose_name_plural = _("プラン変更のお申し込み")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "effective_month"],
+                condition=Q(status="open"),
+                name="plan_request_one_open_per_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_month__day=1),
+                name="plan_request_starts_on_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.effective_month:%Y年%m月}〜 {self.plan}"
+
+
+class RecipientChangeRequest(ChangeRequest):
+    """A client asks to add, change or stop a report recipient.
+
+    The admin applies it by hand in the client's admin page, then marks it done.
+    """
+
+    class Kind(models.TextChoices):
+        ADD = "add", _("追加")
+        CHANGE = "change", _("変更")
+        REMOVE = "remove", _("停止")
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="recipient_change_requests",
+        verbose_name=_("顧客"),
+    )
+    kind = models.CharField(_("内容"), max_length=10, choices=Kind.choices)
+    recipient = models.ForeignKey(
+        ReportRecipient,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="change_requests",
+        verbose_name=_("対象の報告先"),
+    )
+    name = models.CharField(_("氏名"), max_length=100, blank=True)
+    pc_email = models.EmailField(_("PCメールアドレス"), blank=True)
+    mobile_email = models.EmailField(_("携帯メールアドレス"), blank=True)
+    desired_on = models.DateField(_("希望日"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("報告先変更のお申し込み")
+        verbose_name_plural = _("報告先変更のお申し込み")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="add") & Q(recipient__isnull=True))
+                | (~Q(kind="add") & Q(recipient__isnull=False)),
+                name="recipient_request_target_iff_not_add",
+                violation_error_message=_(
+                    "変更・停止には対象の報告先が必要です（追加には不要です）。"
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="remove") | ~Q(pc_email="") | ~Q(mobile_email=""),
+                name="recipient_request_has_an_address",
+                violation_error_message=_(
+                    "PCか携帯のメールアドレスを少なくとも1つ入力してください。"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.name or (self.recipient.name if self.recipient else "")
+        return f"{self.client} {self.get_kind_display()} {who}"

@@ -1,0 +1,278 @@
+"""Reads behind the portal pages. Every function takes the client explicitly:
+nothing here can return another client's rows."""
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from answering.models import Call, Category
+from clients.models import Client, ClientPerson, PlanPrice
+from clients.months import JST, japan_today, month_start
+from clients.phones import try_normalize_phone
+from clients.selectors import plan_in_force
+from reporting.models import Delivery
+from reporting.selectors import BouncingAddress, bouncing_addresses
+
+PAGE_SIZE = 50
+
+# A search text with at least this many digits is also tried as a (part of a)
+# phone number.
+_MIN_NUMBER_DIGITS = 4
+_NOT_DIGITS = re.compile(r"\D")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """What the client filtered the history on (all optional)."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    category: str = ""
+    addressee: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the newest-first history: the (received_at, id) of a row."""
+
+    received_at: dt.datetime
+    call_id: int
+
+    def encode(self) -> str:
+        micros = (self.received_at - _EPOCH) // dt.timedelta(microseconds=1)
+        return f"{micros}-{self.call_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> "Cursor | None":
+        """None for anything that is not a cursor we made (never an error)."""
+        micros_text, _, id_text = (text or "").partition("-")
+        if not (micros_text.isdigit() and id_text.isdigit()):
+            return None
+        try:
+            received_at = _EPOCH + dt.timedelta(microseconds=int(micros_text))
+        except OverflowError:
+            return None
+        call_id = int(id_text)
+        if call_id > 2**63 - 1:
+            return None
+        return cls(received_at=received_at, call_id=call_id)
+
+    @classmethod
+    def of(cls, call: Call) -> "Cursor":
+        return cls(received_at=call.received_at, call_id=call.pk)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    calls: list[Call]
+    older: Cursor | None  # pass as ?before= to see older calls
+    newer: Cursor | None  # pass as ?after= to see newer calls
+
+
+def _text_lookup(text: str) -> str:
+    """``contains`` when the text has no upper/lower case (Japanese, digits).
+
+    Both find the same rows then, but PostgreSQL runs ``icontains`` as
+    UPPER(column) LIKE UPPER(text), more than twice as slow as a plain LIKE
+    over every row of a long history.
+    """
+    return "contains" if text.lower() == text.upper() else "icontains"
+
+
+def _partial_number_condition(text: str) -> Q | None:
+    """A part of a number ("1234-5678", "0312") inside the stored E.164."""
+    digits = _NOT_DIGITS.sub("", unicodedata.normalize("NFKC", text))
+    if len(digits) < _MIN_NUMBER_DIGITS or len(digits) * 2 < len(text.strip()):
+        return None
+    # The national trunk 0 is not stored in E.164 (+81 3 1234 5678).
+    national = digits[1:] if digits.startswith("0") else digits
+    return Q(callback_number__contains=national) | Q(caller_number__contains=national)
+
+
+def filtered_calls(*, client: Client, filters: HistoryFilters):
+    """The client's reported calls (never sales calls) matching the filters."""
+    calls = Call.objects.filter(client=client).reported()
+    if filters.date_from:
+        calls = calls.filter(
+            received_at__gte=dt.datetime.combine(
+                filters.date_from, dt.time.min, tzinfo=JST
+            )
+        )
+    if filters.date_to:
+        calls = calls.filter(
+            received_at__lt=dt.datetime.combine(
+                filters.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=JST
+            )
+        )
+    if filters.category:
+        calls = calls.filter(category=filters.category)
+    if filters.addressee:
+        calls = calls.filter(
+            **{f"addressee__{_text_lookup(filters.addressee)}": filters.addressee}
+        )
+    text = filters.text.strip()
+    if text:
+        e164 = try_normalize_phone(text)
+        if e164:
+            # A whole phone number: match the stored E.164 only (cheap equality).
+            calls = calls.filter(Q(callback_number=e164) | Q(caller_number=e164))
+        else:
+            lookup = _text_lookup(text)
+            condition = (
+                Q(**{f"caller_name__{lookup}": text})
+                | Q(**{f"caller_company__{lookup}": text})
+                | Q(**{f"purpose__{lookup}": text})
+            )
+            number = _partial_number_condition(text)
+            if number is not None:
+                condition |= number
+            calls = calls.filter(condition)
+    return calls
+
+
+def call_history(
+    *,
+    client: Client,
+    filters: HistoryFilters,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    page_size: int = PAGE_SIZE,
+) -> HistoryPage:
+    """One page of the history, newest first, by keyset on (received_at, id).
+
+    A deep page costs the same as the first one: the index on
+    (client, -received_at, -id) is entered at the cursor instead of counting
+    past an OFFSET of rows. One query; no total count (it would scan every row).
+    """
+    calls = filtered_calls(client=client, filters=filters)
+    if after is not None:
+        # Newer page: walk up from the cursor, then show it newest first.
+        rows = list(
+            calls.filter(received_at__gte=after.received_at)
+            .exclude(received_at=after.received_at, id__lte=after.call_id)
+            .order_by("received_at", "id")[: page_size + 1]
+        )
+        if rows:
+            has_newer = len(rows) > page_size
+            rows = rows[:page_size][::-1]
+            return HistoryPage(
+                calls=rows,
+                newer=Cursor.of(rows[0]) if has_newer else None,
+                older=Cursor.of(rows[-1]),
+            )
+        # Nothing newer any more: show the first page.
+    if before is not None:
+        calls = calls.filter(received_at__lte=before.received_at).exclude(
+            received_at=before.received_at, id__gte=before.call_id
+        )
+    rows = list(calls.order_by("-received_at", "-id")[: page_size + 1])
+    has_older = len(rows) > page_size
+    rows = rows[:page_size]
+    return HistoryPage(
+        calls=rows,
+        older=Cursor.of(rows[-1]) if has_older else None,
+        newer=Cursor.of(rows[0]) if before is not None and rows else None,
+    )
+
+
+def calls_for_export(
+    *, client: Client, filters: HistoryFilters, fields: tuple[str, ...]
+) -> Iterator[tuple]:
+    """Every matching call as a tuple of ``fields``, streamed in chunks (a
+    server-side cursor on PostgreSQL), so memory does not grow with the rows."""
+    return (
+        filtered_calls(client=client, filters=filters)
+        .order_by("-received_at", "-id")
+        .values_list(*fields)
+        .iterator(chunk_size=2000)
+    )
+
+
+def addressee_suggestions(*, client: Client) -> list[str]:
+    """Names callers ask for, from the client's people (cheap: no scan of calls)."""
+    return list(
+        ClientPerson.objects.filter(client=client)
+        .order_by("display_order", "id")
+        .values_list("name", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    month: dt.date
+    counted_calls: int
+    sales_calls: int
+    plan_name: str
+    included_calls: int | None
+
+    @property
+    def meter_percent(self) -> int:
+        """How full the included calls are, capped at 100 for the bar."""
+        if not self.included_calls:
+            return 100 if self.counted_calls else 0
+        return min(100, self.counted_calls * 100 // self.included_calls)
+
+    @property
+    def over_included(self) -> int:
+        if self.included_calls is None:
+            return 0
+        return max(0, self.counted_calls - self.included_calls)
+
+    @property
+    def remaining_included(self) -> int:
+        if self.included_calls is None:
+            return 0
+        return max(0, self.included_calls - self.counted_calls)
+
+
+def month_usage(*, client: Client, today: dt.date | None = None) -> MonthUsage:
+    """This month so far (Japan time): counted calls against the plan, sales calls."""
+    today = today or japan_today()
+    month = month_start(today)
+    client_plan = plan_in_force(client=client, month=month)
+    included = None
+    plan_name = ""
+    if client_plan is not None:
+        plan_name = client_plan.plan.name
+        try:
+            included = client_plan.plan.price_on(month).included_calls
+        except PlanPrice.DoesNotExist:
+            included = None
+    month_calls = Call.objects.filter(client=client).in_month(month)
+    return MonthUsage(
+        month=month,
+        counted_calls=month_calls.counted().count(),
+        sales_calls=month_calls.filter(category=Category.SALES).count(),
+        plan_name=plan_name,
+        included_calls=included,
+    )
+
+
+@dataclass(frozen=True)
+class UndeliveredReports:
+    """Reports of this client's calls that could not be delivered."""
+
+    failed_count: int
+    recent: list[Delivery]
+    bouncing: list[BouncingAddress]
+
+
+def undelivered_reports(*, client: Client, limit: int = 10) -> UndeliveredReports:
+    failed = Delivery.objects.filter(client=client, status=Delivery.Status.FAILED)
+    return UndeliveredReports(
+        failed_count=failed.count(),
+        recent=list(
+            failed.select_related("call").order_by("-failed_at", "-id")[:limit]
+        ),
+        bouncing=bouncing_addresses(client),
+    )
+
+
+def call_deliveries(*, call: Call) -> list[Delivery]:
+    return list(call.deliveries.order_by("created_at", "id"))

@@ -1,0 +1,147 @@
+"""What the portal writes: client requests, and admins processing them."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clients.models import Client, Plan, ReportRecipient
+from clients.months import japan_today, next_month
+from clients.services import PlanChangeResult, schedule_plan_change
+from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
+
+SUPERSEDED_NOTE = "同じ月の新しいお申し込みに置き換えられました。"
+
+
+def plan_change_effective_month(*, now: dt.datetime | None = None) -> dt.date:
+    """A change asked for today applies from the 1st of next month (Japan time)."""
+    return next_month(japan_today(now))
+
+
+@transaction.atomic
+def request_plan_change(
+    *,
+    client: Client,
+    plan: Plan,
+    requested_by=None,
+    message: str = "",
+    now: dt.datetime | None = None,
+) -> PlanChangeRequest:
+    """Record a client's wish for another plan from the 1st of next month.
+
+    The last request in a month wins: an open request for the same month is
+    closed as replaced, so admins only ever see one open request per month.
+    """
+    now = now or timezone.now()
+    effective = plan_change_effective_month(now=now)
+    # Lock the client's open requests so two tabs cannot both stay open.
+    open_requests = PlanChangeRequest.objects.select_for_update().filter(
+        client=client, effective_month=effective, status=RequestStatus.OPEN
+    )
+    for older in open_requests:
+        older.status = RequestStatus.REJECTED
+        older.admin_note = SUPERSEDED_NOTE
+        older.processed_at = now
+        older.save(update_fields=["status", "admin_note", "processed_at"])
+    return PlanChangeRequest.objects.create(
+        client=client,
+        plan=plan,
+        effective_month=effective,
+        requested_at=now,
+        requested_by=requested_by,
+        message=message,
+    )
+
+
+@transaction.atomic
+def apply_plan_change_request(
+    *,
+    change_request: PlanChangeRequest,
+    processed_by=None,
+    now: dt.datetime | None = None,
+) -> PlanChangeResult:
+    """Admin: schedule the plan the client asked for, from the month promised.
+
+    The month is the one the client was shown when asking, even if the admin
+    processes the request after that month began.
+    """
+    now = now or timezone.now()
+    change_request = PlanChangeRequest.objects.select_for_update().get(
+        pk=change_request.pk
+    )
+    if change_request.status != RequestStatus.OPEN:
+        raise ValidationError(_("このお申し込みはすでに処理済みです。"))
+    result = schedule_plan_change(
+        client=change_request.client,
+        plan=change_request.plan,
+        requested_by=change_request.requested_by,
+        now=change_request.requested_at,
+    )
+    change_request.status = RequestStatus.DONE
+    change_request.processed_at = now
+    change_request.processed_by = processed_by
+    change_request.save(update_fields=["status", "processed_at", "processed_by"])
+    return result
+
+
+@transaction.atomic
+def request_recipient_change(
+    *,
+    client: Client,
+    kind: str,
+    recipient: ReportRecipient | None = None,
+    name: str = "",
+    pc_email: str = "",
+    mobile_email: str = "",
+    desired_on: dt.date | None = None,
+    message: str = "",
+    requested_by=None,
+    now: dt.datetime | None = None,
+) -> RecipientChangeRequest:
+    if recipient is not None and recipient.client_id != client.pk:
+        # Forms only offer the client's own recipients; this is the last guard.
+        raise ValidationError(_("この報告先は選べません。"))
+    change_request = RecipientChangeRequest(
+        client=client,
+        kind=kind,
+        recipient=recipient,
+        name=name,
+        pc_email=pc_email,
+        mobile_email=mobile_email,
+        desired_on=desired_on,
+        message=message,
+        requested_at=now or timezone.now(),
+        requested_by=requested_by,
+    )
+    change_request.full_clean()
+    change_request.save()
+    return change_request
+
+
+@transaction.atomic
+def close_request(
+    *,
+    change_request: PlanChangeRequest | RecipientChangeRequest,
+    status: str,
+    processed_by=None,
+    admin_note: str | None = None,
+    now: dt.datetime | None = None,
+) -> PlanChangeRequest | RecipientChangeRequest:
+    """Admin: mark a request done (applied by hand) or rejected."""
+    if status not in (RequestStatus.DONE, RequestStatus.REJECTED):
+        raise ValueError(status)
+    model = type(change_request)
+    change_request = model.objects.select_for_update().get(pk=change_request.pk)
+    if change_request.status != RequestStatus.OPEN:
+        raise ValidationError(_("このお申し込みはすでに処理済みです。"))
+    change_request.status = status
+    change_request.processed_at = now or timezone.now()
+    change_request.processed_by = processed_by
+    fields = ["status", "processed_at", "processed_by"]
+    if admin_note is not None:
+        change_request.admin_note = admin_note
+        fields.append("admin_note")
+    change_request.save(update_fields=fields)
+    return change_request

@@ -1,0 +1,404 @@
+"""Client portal pages. Every view runs behind ``client_required`` and reads only
+through the client it sets: objects of another client are a 404, never a 403,
+so ids of other clients' objects cannot even be probed."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from answering.models import Call
+from billing.models import Invoice
+from billing.pdf import render_invoice_pdf
+from billing.selectors import (
+    counted_calls_for_invoice,
+    invoices_for_client,
+    month_to_date_usage,
+)
+from clients.models import (
+    EXTRA_RECIPIENT_FEE_YEN,
+    FREE_RECIPIENT_PERSONS,
+    Plan,
+    ReportRecipient,
+)
+from clients.months import japan_today
+from clients.selectors import monthly_extras, plan_in_force
+from clients.services import (
+    PLAN_CHANGE_WARNING_THRESHOLD,
+    plan_changes_in_last_12_months,
+)
+from portal import advice, csv_export, display, selectors, services
+from portal.access import client_required, portal_client
+from portal.forms import (
+    HistoryFilterForm,
+    PlanChangeRequestForm,
+    RecipientChangeRequestForm,
+)
+from portal.models import PlanChangeRequest, RecipientChangeRequest
+from reporting.selectors import report_status_by_call
+
+
+@require_GET
+@client_required
+def home(request: HttpRequest) -> HttpResponse:
+    client = portal_client(request)
+    usage = month_to_date_usage(client=client)
+    # Outside billed days (free trial, before the contract) billing reports no
+    # counted calls; the client still sees how many calls were answered.
+    unbilled_usage = None if usage.billed else selectors.month_usage(client=client)
+    open_requests = (
+        PlanChangeRequest.objects.filter(client=client, status="open").count()
+        + RecipientChangeRequest.objects.filter(client=client, status="open").count()
+    )
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "client": client,
+            "usage": usage,
+            "unbilled_usage": unbilled_usage,
+            "meter_percent": min(
+                100, usage.counted_calls * 100 // max(usage.included_calls, 1)
+            ),
+            "remaining_included": max(usage.included_calls - usage.counted_calls, 0),
+            "open_requests": open_requests,
+            "undelivered": selectors.undelivered_reports(client=client),
+        },
+    )
+
+
+def _history_form(request: HttpRequest) -> HistoryFilterForm:
+    return HistoryFilterForm(request.GET or None)
+
+
+@require_GET
+@client_required
+def call_list(request: HttpRequest) -> HttpResponse:
+    client = portal_client(request)
+    form = _history_form(request)
+    page = None
+    if form.is_bound and not form.is_valid():
+        pass  # the form shows its errors; nothing typed is lost
+    else:
+        filters = form.to_filters() if form.is_bound else selectors.HistoryFilters()
+        page = selectors.call_history(
+            client=client,
+            filters=filters,
+            before=selectors.Cursor.decode(request.GET.get("before", "")),
+            after=selectors.Cursor.decode(request.GET.get("after", "")),
+        )
+    return render(
+        request,
+        "portal/call_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": display.history_rows(
+                page.calls,
+                report_status=report_status_by_call([c.pk for c in page.calls]),
+            )
+            if page
+            else [],
+            # One reverse() for the page instead of one per row.
+            "call_url_prefix": reverse("portal:calls"),
+            "addressees": selectors.addressee_suggestions(client=client),
+            # The extra filters stay folded on a phone unless they are in use.
+            "show_filters": any(
+                request.GET.get(name)
+                for name in ("date_from", "date_to", "category", "addressee")
+            ),
+        },
+    )
+
+
+@require_GET
+@client_required
+def call_export(request: HttpRequest) -> HttpResponse:
+    client = portal_client(request)
+    form = _history_form(request)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, _("条件に誤りがあるため CSV を作成できませんでした。"))
+        return render(
+            request,
+            "portal/call_list.html",
+            {"form": form, "page": None, "addressees": []},
+            status=400,
+        )
+    filters = form.to_filters() if form.is_bound else selectors.HistoryFilters()
+    calls = selectors.calls_for_export(
+        client=client, filters=filters, fields=csv_export.EXPORT_FIELDS
+    )
+    response = StreamingHttpResponse(
+        csv_export.stream_csv(csv_export.call_rows(calls)),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"calls-{japan_today():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@client_required
+def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
+    client = portal_client(request)
+    call = get_object_or_404(Call.objects.reported(), pk=call_id, client=client)
+    return render(
+        request,
+        "portal/call_detail.html",
+        {"call": call, "deliveries": selectors.call_deliveries(call=call)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@client_required
+def recipients(request: HttpRequest) -> HttpResponse:
+    client = portal_client(request)
+    today = japan_today()
+    form = RecipientChangeRequestForm(
+        request.POST if request.method == "POST" else None, client=client
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.request_recipient_change(
+                client=client,
+                kind=data["kind"],
+                recipient=data.get("recipient"),
+                name=data.get("name", ""),
+                pc_email=data.get("pc_email", ""),
+                mobile_email=data.get("mobile_email", ""),
+                desired_on=data.get("desired_on"),
+                message=data.get("message", ""),
+                requested_by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "報告先の変更を受け付けました。担当者が設定し、完了したらこの画面に表示されます。"
+                ),
+            )
+            return redirect("portal:recipients")
+    current = list(
+        ReportRecipient.objects.filter(client=client)
+        .active_on(today)
+        .order_by("active_from", "id")
+    )
+    upcoming = list(
+        ReportRecipient.objects.filter(client=client, active_from__gt=today).order_by(
+            "active_from", "id"
+        )
+    )
+    extras = monthly_extras(client=client, month=today)
+    return render(
+        request,
+        "portal/recipients.html",
+        {
+            "form": form,
+            "current": current,
+            "upcoming": upcoming,
+            "extras": extras,
+            "free_persons": FREE_RECIPIENT_PERSONS,
+            "fee_yen": EXTRA_RECIPIENT_FEE_YEN,
+            "requests": RecipientChangeRequest.objects.filter(client=client)
+            .select_related("recipient")
+            .order_by("-requested_at", "-id")[:10],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@client_required
+def plan(request: HttpRequest) -> HttpResponse:
+    client = portal_client(request)
+    today = japan_today()
+    effective_month = services.plan_change_effective_month()
+    current = plan_in_force(client=client, month=today)
+    from_effective = plan_in_force(client=client, month=effective_month)
+    open_request = (
+        PlanChangeRequest.objects.filter(
+            client=client, status="open", effective_month=effective_month
+        )
+        .select_related("plan")
+        .first()
+    )
+    form = PlanChangeRequestForm(
+        request.POST if request.method == "POST" else None,
+        plan_from_effective_month=from_effective.plan if from_effective else None,
+        initial={"plan": open_request.plan if open_request else None},
+    )
+    if request.method == "POST" and form.is_valid():
+        change_request = services.request_plan_change(
+            client=client,
+            plan=form.cleaned_data["plan"],
+            message=form.cleaned_data["message"],
+            requested_by=request.user,
+        )
+        messages.success(
+            request,
+            _("プラン変更（%(plan)s）を受け付けました。%(month)s分から適用されます。")
+            % {
+                "plan": change_request.plan.name,
+                "month": f"{change_request.effective_month:%Y年%-m月}",
+            },
+        )
+        return redirect("portal:plan")
+    plans = []
+    for candidate in Plan.objects.all():
+        try:
+            price = candidate.price_on(today)
+        except candidate.prices.model.DoesNotExist:
+            continue
+        plans.append({"plan": candidate, "price": price})
+    changes = plan_changes_in_last_12_months(client=client)
+    return render(
+        request,
+        "portal/plan.html",
+        {
+            "form": form,
+            "current": current,
+            "from_effective": from_effective,
+            "effective_month": effective_month,
+            "open_request": open_request,
+            "plans": plans,
+            "changes_in_12_months": changes,
+            "advice": advice.plan_advice(client=client),
+            "too_many_changes": changes >= PLAN_CHANGE_WARNING_THRESHOLD,
+        },
+    )
+
+
+@require_GET
+@client_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    client = portal_client(request)
+    return render(
+        request,
+        "portal/request_list.html",
+        {
+            "plan_requests": PlanChangeRequest.objects.filter(client=client)
+            .select_related("plan")
+            .order_by("-requested_at", "-id")[:50],
+            "recipient_requests": RecipientChangeRequest.objects.filter(client=client)
+            .select_related("recipient")
+            .order_by("-requested_at", "-id")[:50],
+        },
+    )
+
+
+@require_GET
+@client_required
+def plan_request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    change_request = get_object_or_404(
+        PlanChangeRequest.objects.select_related("plan"),
+        pk=request_id,
+        client=portal_client(request),
+    )
+    return render(
+        request,
+        "portal/request_detail.html",
+        {"change_request": change_request, "kind": "plan"},
+    )
+
+
+@require_GET
+@client_required
+def recipient_request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    change_request = get_object_or_404(
+        RecipientChangeRequest.objects.select_related("recipient"),
+        pk=request_id,
+        client=portal_client(request),
+    )
+    return render(
+        request,
+        "portal/request_detail.html",
+        {"change_request": change_request, "kind": "recipient"},
+    )
+
+
+def _client_invoice(request: HttpRequest, invoice_id: int) -> Invoice:
+    """One of this client's invoices that it may see (never a draft), or 404."""
+    return get_object_or_404(
+        invoices_for_client(client=portal_client(request)), pk=invoice_id
+    )
+
+
+@require_GET
+@client_required
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    invoices = invoices_for_client(client=portal_client(request))
+    return render(request, "portal/invoice_list.html", {"invoices": invoices})
+
+
+@require_GET
+@client_required
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    client = portal_client(request)
+    return render(
+        request,
+        "portal/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "lines": invoice.lines.all(),
+            "reissues": invoices_for_client(client=client).filter(replaces=invoice),
+        },
+    )
+
+
+def _invoice_filename(invoice: Invoice, suffix: str) -> str:
+    return f"invoice-{invoice.billing_month:%Y-%m}-{invoice.number_display}{suffix}"
+
+
+@require_GET
+@client_required
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_invoice_filename(invoice, ".pdf")}"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@client_required
+def invoice_calls(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    calls = list(counted_calls_for_invoice(invoice))
+    return render(
+        request,
+        "portal/invoice_calls.html",
+        {
+            "invoice": invoice,
+            "rows": display.history_rows(calls),
+            "call_url_prefix": reverse("portal:calls"),
+        },
+    )
+
+
+@require_GET
+@client_required
+def invoice_calls_csv(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _client_invoice(request, invoice_id)
+    calls = (
+        counted_calls_for_invoice(invoice)
+        .values_list(*csv_export.EXPORT_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse(
+        csv_export.stream_csv(csv_export.call_rows(calls)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_invoice_filename(invoice, "-calls.csv")}"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,121 @@
+import csv
+import io
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+
+from answering.models import Category, MissingReason
+from portal.csv_export import neutralise
+from tests.factories import CallFactory
+from tests.portal.conftest import jst
+
+pytestmark = pytest.mark.django_db
+
+
+def read_csv(response) -> tuple[str, list[list[str]]]:
+    assert isinstance(response, StreamingHttpResponse)
+    raw = b"".join(response.streaming_content)
+    text = raw.decode("utf-8")
+    return text, list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def test_export_is_utf8_with_bom_and_attachment(portal, portal_user):
+    CallFactory(client=portal_user.client, caller_name="山田太郎")
+    response = portal.get(reverse("portal:calls_csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    text, rows = read_csv(response)
+    assert text.startswith("\ufeff")
+    assert rows[0][0] == "受電日時"
+    assert rows[1][2] == "山田太郎"
+
+
+def test_formula_starts_are_neutralised(portal, portal_user):
+    CallFactory(
+        client=portal_user.client,
+        caller_name='=HYPERLINK("http://evil.example","click")',
+        caller_company="+SUM(A1)",
+        purpose="-2+3",
+        addressee="@admin",
+        note="",
+    )
+    _text, rows = read_csv(portal.get(reverse("portal:calls_csv")))
+    row = rows[1]
+    assert row[2] == '\'=HYPERLINK("http://evil.example","click")'
+    assert row[3] == "'+SUM(A1)"
+    assert row[7] == "'-2+3"
+    assert row[6] == "'@admin"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+81312345678", "'+81312345678"),
+        ("-x", "'-x"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("普通の用件", "普通の用件"),
+        ("", ""),
+    ],
+)
+def test_neutralise(value, expected):
+    assert neutralise(value) == expected
+
+
+def test_phone_numbers_are_hyphenated_not_e164(portal, portal_user):
+    CallFactory(
+        client=portal_user.client,
+        callback_number="+81312345678",
+        caller_number="+819012345678",
+    )
+    _text, rows = read_csv(portal.get(reverse("portal:calls_csv")))
+    assert rows[1][4] == "03-1234-5678"
+    assert rows[1][5] == "090-1234-5678"
+
+
+def test_export_follows_the_filters_and_never_has_sales_calls(portal, portal_user):
+    client = portal_user.client
+    CallFactory(client=client, received_at=jst(2026, 10, 1, 10), caller_name="十月")
+    CallFactory(client=client, received_at=jst(2026, 11, 1, 10), caller_name="十一月")
+    CallFactory(
+        client=client,
+        received_at=jst(2026, 10, 2, 10),
+        category=Category.SALES,
+        caller_name="営業の人",
+    )
+    text, rows = read_csv(
+        portal.get(
+            reverse("portal:calls_csv"),
+            {"date_from": "2026-10-01", "date_to": "2026-10-31"},
+        )
+    )
+    assert [r[2] for r in rows[1:]] == ["十月"]
+    assert "営業の人" not in text
+
+
+def test_export_says_what_could_not_be_obtained_and_the_surcharge(portal, portal_user):
+    CallFactory(
+        client=portal_user.client,
+        callback_number="",
+        callback_number_missing_reason=MissingReason.HUNG_UP,
+        is_angry=True,
+        surcharge_yen=300,
+        surcharge_reason="長時間のお怒り",
+    )
+    _text, rows = read_csv(portal.get(reverse("portal:calls_csv")))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert "折り返し先" in row["伺えなかった項目と理由"]
+    assert "お伺いする前に切られた" in row["伺えなかった項目と理由"]
+    assert row["様子"] == "お怒り"
+    assert row["割増料金（円）"] == "300"
+    assert row["割増の理由"] == "長時間のお怒り"
+
+
+def test_invalid_filters_give_a_clear_error_not_a_file(portal):
+    response = portal.get(reverse("portal:calls_csv"), {"date_from": "yesterday"})
+    assert response.status_code == 400
+    assert "CSV を作成できませんでした" in response.content.decode()

@@ -1,0 +1,83 @@
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from reporting.models import Delivery
+from reporting.services import queue_call_reports
+from tests.factories import CallFactory, ReportRecipientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reported_call(portal_user):
+    client = portal_user.client
+    ReportRecipientFactory(
+        client=client, pc_email="boss@example.jp", mobile_email="boss-m@example.jp"
+    )
+    call = CallFactory(client=client, caller_name="報告された方")
+    deliveries = queue_call_reports(call=call)
+    assert len(deliveries) == 2
+    return call
+
+
+def fail(delivery, *, bounced):
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED,
+        failed_at=timezone.now(),
+        bounced=bounced,
+        last_error="550 5.1.1 user unknown",
+    )
+
+
+def send(delivery):
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now()
+    )
+
+
+def test_the_call_page_shows_each_delivery(portal, reported_call):
+    pc = reported_call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    mobile = reported_call.deliveries.get(channel=Delivery.Channel.EMAIL_MOBILE)
+    send(pc)
+    fail(mobile, bounced=True)
+    body = portal.get(reverse("portal:call", args=[reported_call.pk])).content.decode()
+    assert "boss@example.jp" in body and "boss-m@example.jp" in body
+    assert "送信済み" in body and "送信失敗" in body
+    assert "受け取りを拒否されました" in body
+    assert "550 5.1.1" not in body  # the raw server error stays with the admins
+
+
+def test_a_call_waiting_to_be_sent(portal, reported_call):
+    body = portal.get(reverse("portal:call", args=[reported_call.pk])).content.decode()
+    assert body.count("送信待ち") == 2
+
+
+def test_the_history_marks_calls_whose_report_failed(
+    portal, reported_call, portal_user
+):
+    CallFactory(client=portal_user.client, caller_name="普通の方")
+    url = reverse("portal:calls")
+    assert "報告を送信できませんでした" not in portal.get(url).content.decode()
+    fail(reported_call.deliveries.first(), bounced=False)
+    response = portal.get(url)
+    flagged = [r.caller_name for r in response.context["rows"] if r.report_failed]
+    assert flagged == ["報告された方"]
+
+
+def test_home_lists_undelivered_reports_and_bouncing_addresses(portal, reported_call):
+    assert (
+        "届けられなかった報告"
+        not in portal.get(reverse("portal:home")).content.decode()
+    )
+    pc = reported_call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    mobile = reported_call.deliveries.get(channel=Delivery.Channel.EMAIL_MOBILE)
+    send(pc)
+    fail(mobile, bounced=True)
+    body = portal.get(reverse("portal:home")).content.decode()
+    assert "届けられなかった報告" in body
+    assert "送信できなかった報告が1件" in body
+    assert "boss-m@example.jp" in body
+    assert "boss@example.jp" not in body  # that one was delivered
+    assert "別のアドレスをお知らせください" in body
+    assert reverse("portal:call", args=[reported_call.pk]) in body

@@ -1,0 +1,219 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from answering.models import Call, Category, MissingReason
+from portal import selectors
+from tests.factories import CallFactory
+from tests.portal.conftest import jst
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 8
+
+
+def make_calls(client, count, start=None, **kwargs):
+    start = start or jst(2026, 10, 1, 9, 0)
+    return Call.objects.bulk_create(
+        [
+            Call(
+                client=client,
+                received_at=start + dt.timedelta(minutes=7 * i),
+                caller_name=f"発信者{i:05d}",
+                caller_company="株式会社サンプル",
+                callback_number="+819012345678",
+                caller_number="+819012345678",
+                purpose=f"用件{i:05d}",
+                **kwargs,
+            )
+            for i in range(count)
+        ]
+    )
+
+
+def names(response) -> list[str]:
+    return [c.caller_name for c in response.context["page"].calls]
+
+
+def test_newest_first_and_sales_calls_never_listed(portal, portal_user):
+    client = portal_user.client
+    CallFactory(client=client, received_at=jst(2026, 10, 1, 9), caller_name="古い方")
+    CallFactory(client=client, received_at=jst(2026, 10, 2, 9), caller_name="新しい方")
+    CallFactory(
+        client=client,
+        received_at=jst(2026, 10, 3, 9),
+        category=Category.SALES,
+        caller_name="営業マン山田",
+    )
+    response = portal.get(reverse("portal:calls"))
+    assert response.status_code == 200
+    assert names(response) == ["新しい方", "古い方"]
+    body = response.content.decode()
+    assert "営業マン山田" not in body
+    newest = Call.objects.get(caller_name="新しい方")
+    assert f'href="{reverse("portal:call", args=[newest.pk])}"' in body
+    assert "2026/10/02 09:00" in body  # shown in Japan time
+
+
+def test_filters_by_date_range_in_japan_time_category_and_addressee(
+    portal, portal_user
+):
+    client = portal_user.client
+    # 00:30 on Oct 2 in Japan is still Oct 1 in UTC: it belongs to Oct 2.
+    CallFactory(client=client, received_at=jst(2026, 10, 2, 0, 30), caller_name="早朝")
+    CallFactory(client=client, received_at=jst(2026, 10, 1, 23, 59), caller_name="前日")
+    CallFactory(
+        client=client,
+        received_at=jst(2026, 10, 2, 10),
+        caller_name="いたずら",
+        category=Category.NUISANCE,
+        addressee="田中",
+    )
+    url = reverse("portal:calls")
+    response = portal.get(url, {"date_from": "2026-10-02", "date_to": "2026-10-02"})
+    assert names(response) == ["いたずら", "早朝"]
+    response = portal.get(url, {"category": "nuisance"})
+    assert names(response) == ["いたずら"]
+    response = portal.get(url, {"addressee": "田中"})
+    assert names(response) == ["いたずら"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["03-1234-5678", "0312345678", "+81312345678", "０３１２３４５６７８"]
+)
+def test_a_number_typed_in_any_format_finds_the_call(portal, portal_user, typed):
+    client = portal_user.client
+    CallFactory(client=client, caller_name="該当", callback_number="+81312345678")
+    CallFactory(
+        client=client,
+        caller_name="別人",
+        callback_number="+819011112222",
+        caller_number="+819011112222",
+    )
+    response = portal.get(reverse("portal:calls"), {"q": typed})
+    assert names(response) == ["該当"]
+
+
+def test_part_of_a_number_also_finds_the_call(portal, portal_user):
+    client = portal_user.client
+    CallFactory(
+        client=client,
+        caller_name="該当",
+        callback_number="+81312345678",
+        caller_number="",
+    )
+    CallFactory(
+        client=client,
+        caller_name="別人",
+        callback_number="+819011112222",
+        caller_number="+819011112222",
+    )
+    assert names(portal.get(reverse("portal:calls"), {"q": "1234-5678"})) == ["該当"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "query"),
+    [
+        ("caller_name", "佐藤花子", "花子"),
+        ("caller_company", "合同会社ミドリ", "ミドリ"),
+        ("purpose", "見積書の件で折り返し希望", "見積書"),
+    ],
+)
+def test_free_text_search(portal, portal_user, field, value, query):
+    client = portal_user.client
+    CallFactory(client=client, caller_name="無関係")
+    wanted = CallFactory(client=client, **{field: value})
+    response = portal.get(reverse("portal:calls"), {"q": query})
+    assert [c.pk for c in response.context["page"].calls] == [wanted.pk]
+
+
+def test_paging_older_then_newer_walks_every_call_once(portal, portal_user):
+    client = portal_user.client
+    created = make_calls(client, 2 * selectors.PAGE_SIZE + 7)
+    # Two calls at the same instant must not be lost at a page edge.
+    same = created[-1].received_at
+    CallFactory(client=client, received_at=same, caller_name="同時刻")
+    url = reverse("portal:calls")
+    seen = []
+    response = portal.get(url)
+    pages = [names(response)]
+    while response.context["page"].older:
+        response = portal.get(url, {"before": response.context["page"].older.encode()})
+        pages.append(names(response))
+    seen = [n for page in pages for n in page]
+    expected = list(
+        Call.objects.filter(client=client)
+        .order_by("-received_at", "-id")
+        .values_list("caller_name", flat=True)
+    )
+    assert seen == expected
+    assert len(pages) == 3
+    # ...and back to newer ones from the last page.
+    response = portal.get(url, {"after": response.context["page"].newer.encode()})
+    assert names(response) == pages[1]
+
+
+def test_bad_input_is_a_form_error_not_a_crash(portal):
+    url = reverse("portal:calls")
+    response = portal.get(url, {"date_from": "2026-13-45", "q": "残す言葉"})
+    assert response.status_code == 200
+    assert "残す言葉" in response.content.decode()  # nothing typed is lost
+    assert response.context["form"].errors
+    response = portal.get(url, {"date_from": "2026-10-05", "date_to": "2026-10-01"})
+    assert "終了日は開始日以降" in response.content.decode()
+    for junk in [
+        "abc",
+        "1-2-3",
+        "99999999999999999999999-1",
+        "-5-5",
+        "1-99999999999999999999",
+    ]:
+        assert portal.get(url, {"before": junk}).status_code == 200
+        assert portal.get(url, {"after": junk}).status_code == 200
+
+
+def _count_queries(portal, params) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = portal.get(reverse("portal:calls"), params)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_history_pages_use_a_fixed_small_number_of_queries(portal, portal_user):
+    client = portal_user.client
+    make_calls(client, 3 * selectors.PAGE_SIZE, addressee="田中")
+    first = _count_queries(portal, {})
+    filtered = _count_queries(
+        portal,
+        {
+            "q": "用件",
+            "category": "normal",
+            "addressee": "田中",
+            "date_from": "2026-10-01",
+            "date_to": "2026-12-31",
+        },
+    )
+    deep_cursor = selectors.Cursor.of(
+        Call.objects.filter(client=client).order_by("received_at", "id")[5]
+    )
+    deep = _count_queries(portal, {"before": deep_cursor.encode()})
+    assert first <= MAX_QUERIES
+    assert filtered <= MAX_QUERIES
+    assert deep <= MAX_QUERIES
+    # The deep page costs exactly what the first page costs.
+    assert first == deep == filtered
+    # More calls do not mean more queries.
+    make_calls(client, selectors.PAGE_SIZE, start=jst(2026, 12, 1, 9))
+    assert _count_queries(portal, {}) == first
+
+
+def test_the_list_shows_what_could_not_be_obtained_as_a_dash(portal, portal_user):
+    CallFactory(
+        client=portal_user.client,
+        caller_name="",
+        caller_name_missing_reason=MissingReason.REFUSED,
+    )
+    assert portal.get(reverse("portal:calls")).status_code == 200

@@ -1,0 +1,175 @@
+import datetime as dt
+from io import BytesIO
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from answering.models import Category
+from billing.models import Invoice
+from billing.selectors import month_to_date_usage
+from billing.services import bill_month, mark_paid, void_and_reissue
+from portal.advice import plan_advice
+from tests.factories import CallFactory
+from tests.portal.conftest import jst
+
+pytestmark = pytest.mark.django_db
+
+OCTOBER = dt.date(2026, 10, 1)
+
+
+def bill(client, month, *, issue=True):
+    bill_month(
+        month=month, client_ids=[client.pk], issue=issue, today=dt.date(2026, 11, 2)
+    )
+    return Invoice.objects.get(
+        client=client, billing_month=month, status__in=["draft", "issued"]
+    )
+
+
+@pytest.fixture
+def october_invoice(portal_user):
+    client = portal_user.client
+    for day in range(1, 26):  # 25 counted calls on the Small plan: 5 over
+        CallFactory(
+            client=client, received_at=jst(2026, 10, day, 10), caller_name=f"十月{day}"
+        )
+    CallFactory(
+        client=client,
+        received_at=jst(2026, 10, 3, 11),
+        category=Category.SALES,
+        caller_name="営業電話の人",
+    )
+    return bill(client, OCTOBER)
+
+
+def test_the_list_shows_issued_paid_and_void_invoices_but_never_drafts(
+    portal, portal_user, october_invoice
+):
+    client = portal_user.client
+    september = bill(client, dt.date(2026, 9, 1))
+    mark_paid(invoice=september, paid_on=dt.date(2026, 11, 10))
+    august_draft = bill(client, dt.date(2026, 8, 1), issue=False)
+    replacement = void_and_reissue(
+        invoice=october_invoice, reason="宛名の訂正", today=dt.date(2026, 11, 3)
+    )
+    response = portal.get(reverse("portal:invoices"))
+    listed = list(response.context["invoices"])
+    assert set(listed) == {september, october_invoice, replacement}
+    assert august_draft not in listed
+    assert (
+        portal.get(reverse("portal:invoice", args=[august_draft.pk])).status_code == 404
+    )
+    assert (
+        portal.get(reverse("portal:invoice_pdf", args=[august_draft.pk])).status_code
+        == 404
+    )
+    body = portal.get(
+        reverse("portal:invoice", args=[october_invoice.pk])
+    ).content.decode()
+    assert "宛名の訂正" in body
+    assert reverse("portal:invoice", args=[replacement.pk]) in body
+
+
+def test_detail_shows_the_lines_and_totals(portal, october_invoice):
+    response = portal.get(reverse("portal:invoice", args=[october_invoice.pk]))
+    body = response.content.decode()
+    for line in october_invoice.lines.all():
+        assert line.description in body
+    assert f"{october_invoice.total_yen:,}円" in body
+    assert f"{october_invoice.tax_10_yen:,}円" in body
+    over = october_invoice.lines.get(kind="call_over")
+    assert over.amount_yen == 5 * 148
+
+
+def test_pdf_download(portal, portal_user, october_invoice):
+    response = portal.get(reverse("portal:invoice_pdf", args=[october_invoice.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "attachment" in response["Content-Disposition"]
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(response.content)).pages)
+    assert portal_user.client.name in text
+    assert october_invoice.number_display in text
+
+
+def test_the_counted_calls_of_an_invoice(portal, october_invoice):
+    response = portal.get(reverse("portal:invoice_calls", args=[october_invoice.pk]))
+    body = response.content.decode()
+    assert len(response.context["rows"]) == 25
+    assert "十月1" in body and "十月25" in body
+    assert "営業電話の人" not in body
+    response = portal.get(
+        reverse("portal:invoice_calls_csv", args=[october_invoice.pk])
+    )
+    text = b"".join(response.streaming_content).decode()
+    assert text.startswith("\ufeff")
+    assert text.count("\r\n") == 26  # header + 25 calls
+    assert "090-1234-5678" in text and "+819012345678" not in text
+    assert "営業電話の人" not in text
+
+
+def test_home_shows_the_projected_bill_from_billing(portal, portal_user):
+    client = portal_user.client
+    CallFactory(client=client)
+    usage = month_to_date_usage(client=client)
+    body = portal.get(reverse("portal:home")).content.decode()
+    assert f"今月のご請求見込み: {usage.projected_total_yen:,}円" in body
+    assert usage.projected_total_yen >= 2960
+
+
+def test_plan_advice_marks_the_cheapest_plan_each_month(portal_user, plans):
+    client = portal_user.client
+    for i in range(25):  # October: 25 calls -> Small 3,700 < Half 5,720
+        CallFactory(
+            client=client, received_at=jst(2026, 10, 1, 9) + dt.timedelta(hours=i)
+        )
+    for i in range(60):  # September: 60 calls -> Half 8,580 < Small 8,880 < Std 11,040
+        CallFactory(
+            client=client, received_at=jst(2026, 9, 1, 9) + dt.timedelta(hours=i)
+        )
+    CallFactory(client=client, received_at=jst(2026, 9, 2, 9), category=Category.SALES)
+    advice = plan_advice(client=client, today=dt.date(2026, 11, 25))
+    assert len(advice.rows) == 12
+    assert advice.rows[-1].month == OCTOBER
+    by_month = {row.month: row for row in advice.rows}
+    names = [p.name for p in advice.plans]
+    october = dict(zip(names, by_month[OCTOBER].cells, strict=True))
+    september = dict(zip(names, by_month[dt.date(2026, 9, 1)].cells, strict=True))
+    assert by_month[dt.date(2026, 9, 1)].counted_calls == 60  # the sales call is free
+    assert october["スモール"].yen == 3700 and october["スモール"].cheapest
+    assert not october["ハーフ"].cheapest
+    assert september["ハーフ"].yen == 8580 and september["ハーフ"].cheapest
+    assert september["スモール"].yen == 8880 and not september["スモール"].cheapest
+    # Ten quiet months on Small (2,960) make Small the cheapest over the year.
+    totals = dict(zip(names, advice.totals, strict=True))
+    assert totals["スモール"].yen == 10 * 2960 + 3700 + 8880
+    assert advice.cheapest_over_the_year == [plans["small"]]
+    assert len(advice.bars) == 12
+
+
+def test_the_plan_page_shows_the_chart_and_table(portal):
+    body = portal.get(reverse("portal:plan")).content.decode()
+    assert "<svg" in body and body.count("<rect") == 12
+    assert "12か月の合計" in body
+    assert "1年間の合計でお選びください" in body
+    assert "http" not in body.split("<svg")[1].split("</svg>")[0].replace(
+        "http://www.w3.org", ""
+    )
+
+
+def test_months_before_the_contract_are_not_compared(portal_user):
+    client = portal_user.client
+    client.trial_started_on = None
+    client.contract_started_on = dt.date(2026, 9, 1)
+    client.save()
+    CallFactory(client=client, received_at=jst(2026, 9, 10, 10))
+    advice = plan_advice(client=client, today=dt.date(2026, 11, 25))
+    assert [row.billed for row in advice.rows] == [False] * 10 + [True] * 2
+    assert advice.billed_months == 2
+    assert all(cell.yen is None for cell in advice.rows[0].cells)
+    small_total = next(
+        cell
+        for plan, cell in zip(advice.plans, advice.totals, strict=True)
+        if plan.code == "small"
+    )
+    assert small_total.yen == 2 * 2960

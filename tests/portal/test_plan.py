@@ -1,0 +1,131 @@
+import datetime as dt
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+from django.utils import timezone
+
+from clients.selectors import plan_in_force
+from portal import services
+from portal.models import PlanChangeRequest, RequestStatus
+from tests.portal.conftest import jst
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("now", "effective"),
+    [
+        (jst(2026, 11, 30, 23, 59), dt.date(2026, 12, 1)),
+        # Already December in Japan, still November 30 in UTC.
+        (jst(2026, 12, 1, 0, 30), dt.date(2027, 1, 1)),
+    ],
+)
+def test_a_request_takes_effect_on_the_first_of_next_month_in_japan(
+    portal_user, plans, now, effective
+):
+    change_request = services.request_plan_change(
+        client=portal_user.client, plan=plans["half"], requested_by=portal_user, now=now
+    )
+    assert change_request.effective_month == effective
+    assert change_request.status == RequestStatus.OPEN
+
+
+def test_the_last_request_in_a_month_wins(portal_user, plans):
+    client = portal_user.client
+    first = services.request_plan_change(
+        client=client, plan=plans["half"], now=jst(2026, 11, 3, 10)
+    )
+    second = services.request_plan_change(
+        client=client, plan=plans["standard"], now=jst(2026, 11, 20, 10)
+    )
+    first.refresh_from_db()
+    assert first.status == RequestStatus.REJECTED
+    assert "置き換え" in first.admin_note
+    open_requests = PlanChangeRequest.objects.filter(client=client, status="open")
+    assert list(open_requests) == [second]
+
+
+def test_the_plan_page_says_when_the_change_applies_and_creates_a_request(
+    portal, portal_user, plans
+):
+    url = reverse("portal:plan")
+    body = portal.get(url).content.decode()
+    assert "スモール" in body
+    next_month = (timezone.localdate().replace(day=1) + dt.timedelta(days=32)).replace(
+        day=1
+    )
+    assert f"{next_month.year}年{next_month.month}月1日から" in body
+    assert "ご遠慮ください" in body  # seasonal switching is discouraged
+    response = portal.post(url, {"plan": plans["half"].pk, "message": "繁忙期のため"})
+    assert response.status_code == 302
+    change_request = PlanChangeRequest.objects.get(client=portal_user.client)
+    assert change_request.plan == plans["half"]
+    assert change_request.effective_month == next_month
+    assert change_request.requested_by == portal_user
+    assert change_request.message == "繁忙期のため"
+    body = portal.get(url).content.decode()
+    assert "受付中" in body
+
+
+def test_asking_for_the_plan_already_coming_is_an_error(portal, portal_user, plans):
+    response = portal.post(
+        reverse("portal:plan"), {"plan": plans["small"].pk, "message": "メモ"}
+    )
+    assert response.status_code == 200
+    assert "すでに「スモール」です" in response.content.decode()
+    assert "メモ" in response.content.decode()
+    assert not PlanChangeRequest.objects.exists()
+
+
+def test_a_missing_or_unknown_plan_is_a_form_error(portal):
+    for data in [{}, {"plan": "999999"}, {"plan": "abc"}]:
+        response = portal.post(reverse("portal:plan"), data)
+        assert response.status_code == 200
+        assert response.context["form"].errors
+
+
+def test_admin_applies_a_request_for_the_month_promised(
+    admin_client, portal_user, plans
+):
+    client = portal_user.client
+    change_request = services.request_plan_change(
+        client=client, plan=plans["standard"], now=jst(2026, 11, 30, 22)
+    )
+    # The admin gets to it on December 1st: it still applies from December.
+    response = admin_client.post(
+        reverse("admin:portal_planchangerequest_changelist"),
+        {"action": "apply", ACTION_CHECKBOX_NAME: [change_request.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    change_request.refresh_from_db()
+    assert change_request.status == RequestStatus.DONE
+    assert change_request.processed_by is not None
+    assert (
+        plan_in_force(client=client, month=dt.date(2026, 12, 1)).plan
+        == plans["standard"]
+    )
+    assert (
+        plan_in_force(client=client, month=dt.date(2026, 11, 1)).plan == plans["small"]
+    )
+
+
+def test_admin_sees_the_request_list(admin_client, portal_user, plans):
+    services.request_plan_change(client=portal_user.client, plan=plans["half"])
+    body = admin_client.get(
+        reverse("admin:portal_planchangerequest_changelist")
+    ).content.decode()
+    assert portal_user.client.name in body
+    assert "ハーフ" in body
+
+
+def test_a_processed_request_cannot_be_applied_twice(portal_user, plans):
+    change_request = services.request_plan_change(
+        client=portal_user.client, plan=plans["half"]
+    )
+    services.apply_plan_change_request(change_request=change_request)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.apply_plan_change_request(change_request=change_request)

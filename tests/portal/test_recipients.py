@@ -1,0 +1,104 @@
+import datetime as dt
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.test import Client
+from django.urls import reverse
+
+from portal.models import RecipientChangeRequest, RequestStatus
+from tests.factories import ReportRecipientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_page_lists_current_recipients_and_the_fee_over_three(portal, portal_user):
+    client = portal_user.client
+    for i in range(4):
+        ReportRecipientFactory(client=client, name=f"受信者{i}")
+    ReportRecipientFactory(
+        client=client, name="終了した人", active_to=dt.date(2025, 3, 31)
+    )
+    body = portal.get(reverse("portal:recipients")).content.decode()
+    for i in range(4):
+        assert f"受信者{i}" in body
+    assert "終了した人" not in body
+    assert "3名まで無料" in body
+    assert "月210円" in body
+    assert "今月の最大人数: 4名（追加料金の対象 1名、210円）" in body
+
+
+def test_a_client_asks_to_add_a_recipient(portal, portal_user):
+    response = portal.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": "新人", "pc_email": "new@example.jp"},
+    )
+    assert response.status_code == 302
+    request = RecipientChangeRequest.objects.get()
+    assert request.client == portal_user.client
+    assert request.name == "新人"
+    assert request.status == RequestStatus.OPEN
+
+
+def test_a_request_needs_an_address_and_keeps_what_was_typed(portal):
+    response = portal.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": "名前だけ", "message": "よろしく"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "少なくとも1つ" in body
+    assert "名前だけ" in body and "よろしく" in body
+    assert not RecipientChangeRequest.objects.exists()
+
+
+def test_stopping_needs_one_of_the_clients_own_recipients(portal, portal_user):
+    other = ReportRecipientFactory(name="他社の人")
+    own = ReportRecipientFactory(client=portal_user.client)
+    response = portal.post(
+        reverse("portal:recipients"), {"kind": "remove", "recipient": other.pk}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].has_error("recipient")
+    assert not RecipientChangeRequest.objects.exists()
+    response = portal.post(
+        reverse("portal:recipients"), {"kind": "remove", "recipient": own.pk}
+    )
+    assert response.status_code == 302
+    assert RecipientChangeRequest.objects.get().recipient == own
+
+
+def test_admin_marks_a_request_done_and_the_client_sees_it(admin_client, portal_user):
+    client = Client()
+    client.force_login(portal_user)
+    client.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": "新人", "mobile_email": "m@example.jp"},
+    )
+    request = RecipientChangeRequest.objects.get()
+    admin_client.post(
+        reverse("admin:portal_recipientchangerequest_changelist"),
+        {"action": "mark_done", ACTION_CHECKBOX_NAME: [request.pk]},
+    )
+    request.refresh_from_db()
+    assert request.status == RequestStatus.DONE
+    body = client.get(reverse("portal:recipient_request", args=[request.pk])).content
+    assert "対応済み" in body.decode()
+
+
+def test_admin_pages_for_requests_render(admin_client, portal_user):
+    client = Client()
+    client.force_login(portal_user)
+    client.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": "管理画面で見る人", "pc_email": "see@example.jp"},
+    )
+    request = RecipientChangeRequest.objects.get()
+    changelist = admin_client.get(
+        reverse("admin:portal_recipientchangerequest_changelist")
+    )
+    assert "管理画面で見る人" in changelist.content.decode()
+    change = admin_client.get(
+        reverse("admin:portal_recipientchangerequest_change", args=[request.pk])
+    )
+    assert change.status_code == 200
+    assert "see@example.jp" in change.content.decode()
