@@ -144,6 +144,10 @@ class Call(models.Model):
                 name="call_client_caller_recent",
             ),
             models.Index(fields=["received_at"], name="call_received_at"),
+            # The portal's search by a callback number typed in any format.
+            models.Index(
+                fields=["client", "callback_number"], name="call_client_callback"
+            ),
             # Harassment from one number stays visible however many calls it made.
             models.Index(
                 fields=["client", "caller_number"],

@@ -8,12 +8,14 @@ on e-mail or Chatwork.
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from answering.models import Call, CallRevision
 from clients.models import Client, User
+from clients.months import japan_today, month_bounds, month_start, previous_month
 from clients.phones import normalize_phone, try_normalize_phone
 
 # What an operator or admin may set when logging or correcting a call.
@@ -149,3 +151,47 @@ def correct_call(
     return CallRevision.objects.create(
         call=locked, changed_by=corrected_by, changed_at=now, changes=diff
     )
+
+
+# What identifies or describes a caller. Category, time, client, surcharge and
+# who logged the call stay: billing and its history need them.
+CALLER_PERSONAL_FIELDS = (
+    "caller_name",
+    "caller_company",
+    "callback_number",
+    "caller_number",
+    "purpose",
+    "missing_note",
+    "addressee",
+    "demeanour_note",
+    "note",
+)
+
+
+def personal_data_cutoff(*, now: dt.datetime | None = None) -> dt.datetime:
+    """Calls received before this moment are past the retention period: the 1st
+    of the month CALLER_DATA_RETENTION_MONTHS months ago, Japan time (whole
+    months, so a call's month is erased at once, never half of it)."""
+    month = month_start(japan_today(now))
+    for _ in range(settings.CALLER_DATA_RETENTION_MONTHS):
+        month = previous_month(month)
+    return month_bounds(month)[0]
+
+
+@transaction.atomic
+def erase_caller_data(*, before: dt.datetime, now: dt.datetime | None = None) -> int:
+    """Blank callers' names, numbers and purposes of calls received before
+    ``before``; returns how many calls were erased now."""
+    now = now or timezone.now()
+    calls = Call.objects.filter(
+        received_at__lt=before, personal_data_erased_at__isnull=True
+    )
+    call_ids = list(calls.values_list("pk", flat=True))
+    if not call_ids:
+        return 0
+    Call.objects.filter(pk__in=call_ids).update(
+        personal_data_erased_at=now, **dict.fromkeys(CALLER_PERSONAL_FIELDS, "")
+    )
+    # Corrections hold old and new values; keep who and when, drop the values.
+    CallRevision.objects.filter(call_id__in=call_ids).update(changes={})
+    return len(call_ids)

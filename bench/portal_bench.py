@@ -199,33 +199,6 @@ def add_deliveries(client: Client) -> None:
     print(f"created deliveries in {time.perf_counter() - started:.1f} s")
 
 
-# Indexes on answering.Call that this benchmark can try (answering belongs to
-# another app: they are proposed to its owner, not created by a migration here).
-PROPOSED_INDEXES = {
-    "bench_call_client_callback": (
-        "CREATE INDEX IF NOT EXISTS bench_call_client_callback "
-        "ON answering_call (client_id, callback_number)"
-    ),
-    "bench_call_search_trgm": (
-        "CREATE INDEX IF NOT EXISTS bench_call_search_trgm ON answering_call "
-        "USING gin (caller_name gin_trgm_ops, caller_company gin_trgm_ops, "
-        "purpose gin_trgm_ops)"
-    ),
-}
-
-
-def set_proposed_indexes(enabled: bool) -> None:
-    with connection.cursor() as cursor:
-        if enabled:
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            for sql in PROPOSED_INDEXES.values():
-                cursor.execute(sql)
-        else:
-            for name in PROPOSED_INDEXES:
-                cursor.execute(f"DROP INDEX IF EXISTS {name}")
-        cursor.execute("ANALYZE answering_call")
-
-
 def measure(http: HttpClient, url: str, params: dict, runs: int) -> dict:
     http.get(url, params)  # warm up caches and the connection
     timings, queries = [], set()
@@ -268,28 +241,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
-    parser.add_argument(
-        "--proposed-indexes",
-        action="store_true",
-        help="measure with the indexes proposed for answering.Call (else without)",
-    )
     args = parser.parse_args()
 
     assert connection.vendor == "postgresql", "the benchmark needs PostgreSQL"
     call_command("migrate", verbosity=0)
     settings.DEBUG = False  # no query log growing during the runs
     client = setup_data(args.calls)
-    set_proposed_indexes(args.proposed_indexes)
     user = User.objects.get(username="bench-client")
     http = HttpClient(HTTP_HOST="localhost")
     http.force_login(user)
     total = Call.objects.filter(client=client).count()
     reported = Call.objects.filter(client=client).reported()
-    print(
-        f"client has {total:,} calls ({reported.count():,} reported), PostgreSQL; "
-        f"proposed indexes on answering_call: "
-        f"{'YES' if args.proposed_indexes else 'no'}"
-    )
+    print(f"client has {total:,} calls ({reported.count():,} reported), PostgreSQL")
 
     history = reverse("portal:calls")
     deep_call = reported.order_by("-received_at", "-id")[reported.count() - 60]

@@ -1,25 +1,15 @@
 """CSV documents of an invoice: its lines, and the calls it counted.
 
-UTF-8 with a BOM so that Excel on Japanese Windows opens the Japanese text
-correctly; CRLF line ends as the csv module writes them.
+Written with clients.spreadsheet: UTF-8 with a BOM for Excel, formula-like
+cells (a caller's name such as ``=HYPERLINK(...)``) neutralised.
 """
-
-import csv
-import io
 
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, TaxCategory
 from billing.selectors import counted_calls_for_invoice
 from clients.months import JST
-
-
-def _to_text(rows: list[list]) -> str:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerows(rows)
-    return buffer.getvalue()
+from clients.spreadsheet import csv_text
 
 
 def render_invoice_lines_csv(invoice: Invoice) -> str:
@@ -51,7 +41,7 @@ def render_invoice_lines_csv(invoice: Invoice) -> str:
     rows.append([_("うち消費税（10%）"), "", "", "", "", invoice.tax_10_yen])
     rows.append([_("対象外（保証金）"), "", "", "", "", invoice.non_taxable_yen])
     rows.append([_("ご請求金額"), "", "", "", "", invoice.total_yen])
-    return _to_text(rows)
+    return csv_text(rows)
 
 
 def render_counted_calls_csv(invoice: Invoice) -> str:
@@ -83,4 +73,4 @@ def render_counted_calls_csv(invoice: Invoice) -> str:
                 call.surcharge_reason,
             ]
         )
-    return _to_text(rows)
+    return csv_text(rows)

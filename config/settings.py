@@ -188,7 +188,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=3, day_of_month=1),
     },
     "erase-old-personal-data": {
-        "task": "answering.tasks.erase_old_personal_data",
+        "task": "reporting.tasks.erase_old_personal_data",
         "schedule": crontab(minute=0, hour=4),
     },
 }

@@ -16,16 +16,8 @@ from django.utils.translation import gettext as _
 
 from answering.models import Category, MissingReason
 from clients.months import JST
+from clients.spreadsheet import BOM, neutralise
 from portal.display import phone_display
-
-BOM = "\ufeff"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: str) -> str:
-    if value and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 class _Echo:

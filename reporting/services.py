@@ -13,6 +13,7 @@ is called outside any transaction; the result is written with the attempt number
 as a fence, so a late worker never overwrites a newer attempt.
 """
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -24,7 +25,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from answering.models import Call, CallRevision, readable_changes
-from answering.services import correct_call, log_call
+from answering.services import (
+    correct_call,
+    erase_caller_data,
+    log_call,
+    personal_data_cutoff,
+)
 from clients.models import Client, ReportRecipient, User
 from reporting import chatwork, mail, rate_limits, report_text
 from reporting.models import Delivery
@@ -375,3 +381,29 @@ def resend(*, delivery_id: int) -> bool:
     if updated and settings.CELERY_BROKER_URL:
         transaction.on_commit(lambda: publish([delivery_id]))
     return bool(updated)
+
+
+# --- personal data retention --------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ErasureResult:
+    before: dt.datetime
+    calls: int
+    deliveries: int
+
+
+@transaction.atomic
+def erase_old_personal_data(*, now: dt.datetime | None = None) -> ErasureResult:
+    """Blank callers' personal data older than the retention period, in the calls
+    and in the report texts that quoted them. Billing keeps what it needs (the
+    call's client, time, category and surcharge)."""
+    now = now or timezone.now()
+    before = personal_data_cutoff(now=now)
+    calls = erase_caller_data(before=before, now=now)
+    deliveries = (
+        Delivery.objects.filter(call__received_at__lt=before)
+        .exclude(body="")
+        .update(subject="", body="")
+    )
+    return ErasureResult(before=before, calls=calls, deliveries=deliveries)

@@ -14,3 +14,9 @@ def deliver_report(delivery_id: int) -> str:
 @shared_task(ignore_result=True)
 def relay_due_deliveries() -> dict[str, int]:
     return services.relay_due_deliveries()
+
+
+@shared_task(ignore_result=True)
+def erase_old_personal_data() -> dict[str, int]:
+    result = services.erase_old_personal_data()
+    return {"calls": result.calls, "deliveries": result.deliveries}

@@ -92,3 +92,17 @@ def test_counted_calls_are_the_billed_ones(small):
     )
     assert len(rows) == 1 + 3
     assert rows[1][0] == "2026-10-11 00:00:00"
+
+
+def test_counted_calls_csv_neutralises_formula_like_caller_text(small):
+    client = contracted_client(small)
+    calls(
+        client,
+        1,
+        caller_name='=HYPERLINK("http://evil.example","x")',
+        caller_company="@SUM(A1)",
+    )
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    text = render_counted_calls_csv(Invoice.objects.get(client=client))
+    assert text.startswith("\ufeff")
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text

@@ -6,7 +6,7 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from answering.models import Category, MissingReason
-from portal.csv_export import neutralise
+from clients.spreadsheet import neutralise
 from tests.factories import CallFactory
 from tests.portal.conftest import jst
 

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from reporting.services import erase_old_personal_data
+
+
+class Command(BaseCommand):
+    help = (
+        "保存期間（CALLER_DATA_RETENTION_MONTHS か月）を過ぎた受電の発信者情報"
+        "（お名前・電話番号・用件など）と、それを含む報告本文を消去します。"
+    )
+
+    def handle(self, *args, **options) -> None:
+        result = erase_old_personal_data()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{result.before:%Y-%m-%d} より前の受電（保存期間 "
+                f"{settings.CALLER_DATA_RETENTION_MONTHS} か月）: "
+                f"受電 {result.calls:,} 件、報告 {result.deliveries:,} 件の個人情報を消去しました。"
+            )
+        )

@@ -1,0 +1,88 @@
+"""Callers' personal data is erased after the retention period; billing keeps
+what it needs."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+from answering.models import Call, CallRevision
+from reporting.models import Delivery
+from reporting.services import erase_old_personal_data
+from tests.reporting.factories import client_with_recipients, save_reported_call
+
+pytestmark = pytest.mark.django_db
+JST = ZoneInfo("Asia/Tokyo")
+NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=JST)
+
+
+@pytest.fixture
+def calls(settings):
+    settings.CALLER_DATA_RETENTION_MONTHS = 24
+    client, (person,) = client_with_recipients(1)
+    person.active_from = dt.date(2024, 1, 1)
+    person.save()
+    old, _ = save_reported_call(
+        client=client,
+        # The last second of October 2024 in Japan time: past 24 whole months.
+        received_at=dt.datetime(2024, 10, 31, 23, 59, 59, tzinfo=JST),
+        caller_name="古田 太郎",
+        caller_company="古田商事",
+        purpose="古い用件",
+        surcharge_yen=300,
+        surcharge_reason="長時間の対応",
+    )
+    CallRevision.objects.create(
+        call=old, changes={"caller_name": ["古田", "古田 太郎"]}
+    )
+    kept, _ = save_reported_call(
+        client=client,
+        received_at=dt.datetime(2024, 11, 1, 0, 0, 0, tzinfo=JST),
+        caller_name="新井 花子",
+        purpose="新しい用件",
+    )
+    return old, kept
+
+
+def test_calls_past_the_retention_period_lose_caller_data_but_keep_billing_facts(calls):
+    old, kept = calls
+    result = erase_old_personal_data(now=NOW)
+    assert (result.calls, result.deliveries) == (1, 2)  # PC and mobile reports
+    old.refresh_from_db()
+    assert old.personal_data_erased_at is not None
+    assert (old.caller_name, old.caller_company, old.callback_number, old.purpose) == (
+        "",
+        "",
+        "",
+        "",
+    )
+    assert (old.category, old.surcharge_yen, old.surcharge_reason) == (
+        "normal",
+        300,
+        "長時間の対応",
+    )
+    assert Call.objects.counted().in_month(dt.date(2024, 10, 1)).count() == 1
+    assert old.revisions.get().changes == {}
+    assert not any("古田" in d.body for d in Delivery.objects.filter(call=old))
+
+    kept.refresh_from_db()
+    assert kept.caller_name == "新井 花子" and kept.personal_data_erased_at is None
+    assert all("新井 花子" in d.body for d in Delivery.objects.filter(call=kept))
+
+
+def test_erasing_again_finds_nothing_new(calls):
+    erase_old_personal_data(now=NOW)
+    again = erase_old_personal_data(now=NOW)
+    assert (again.calls, again.deliveries) == (0, 0)
+
+
+def test_the_retention_period_is_a_setting(calls, settings):
+    settings.CALLER_DATA_RETENTION_MONTHS = 12
+    assert erase_old_personal_data(now=NOW).calls == 2
+
+
+def test_the_command_reports_what_it_erased(calls, capsys):
+    call_command("erase_old_personal_data")
+    out = capsys.readouterr().out
+    assert "受電 1 件" in out and "24 か月" in out
