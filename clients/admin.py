@@ -175,7 +175,7 @@ class ClientAdmin(SimpleHistoryAdmin):
     @admin.action(description=_("プラン変更を登録する（翌月1日から適用）"))
     def schedule_plan_change(self, request: HttpRequest, queryset: QuerySet[Client]):
         now = timezone.now()
-        effective = next_month(japan_today(now))
+        effective = services.plan_change_effective_month(now=now)
         if "apply" in request.POST:
             form = PlanChangeForm(request.POST)
             if form.is_valid():

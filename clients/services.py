@@ -134,6 +134,11 @@ def plan_changes_in_last_12_months(
     return recent.count()
 
 
+def plan_change_effective_month(*, now: dt.datetime | None = None) -> dt.date:
+    """A change asked for now applies from the 1st of next month, Japan time."""
+    return next_month(japan_today(now))
+
+
 @transaction.atomic
 def schedule_plan_change(
     *,
@@ -146,7 +151,7 @@ def schedule_plan_change(
     new one applies from the 1st of the next month (Japan time). The last request
     in a month wins."""
     now = now or timezone.now()
-    effective = next_month(japan_today(now))
+    effective = plan_change_effective_month(now=now)
     client_plan, _created = ClientPlan.objects.update_or_create(
         client=client,
         effective_month=effective,

@@ -8,16 +8,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clients.models import Client, Plan, ReportRecipient
-from clients.months import japan_today, next_month
-from clients.services import PlanChangeResult, schedule_plan_change
+from clients.services import (
+    PlanChangeResult,
+    plan_change_effective_month,
+    schedule_plan_change,
+)
 from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
 
 SUPERSEDED_NOTE = "同じ月の新しいお申し込みに置き換えられました。"
-
-
-def plan_change_effective_month(*, now: dt.datetime | None = None) -> dt.date:
-    """A change asked for today applies from the 1st of next month (Japan time)."""
-    return next_month(japan_today(now))
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ from clients.months import japan_today
 from clients.selectors import monthly_extras, plan_in_force
 from clients.services import (
     PLAN_CHANGE_WARNING_THRESHOLD,
+    plan_change_effective_month,
     plan_changes_in_last_12_months,
 )
 from portal import advice, csv_export, display, selectors, services
@@ -218,7 +219,7 @@ def recipients(request: HttpRequest) -> HttpResponse:
 def plan(request: HttpRequest) -> HttpResponse:
     client = portal_client(request)
     today = japan_today()
-    effective_month = services.plan_change_effective_month()
+    effective_month = plan_change_effective_month()
     current = plan_in_force(client=client, month=today)
     from_effective = plan_in_force(client=client, month=effective_month)
     open_request = (
