@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
 
 from billing import services
 from billing.models import Adjustment, BillingRun, Invoice, InvoiceLine
@@ -24,7 +25,7 @@ class InvoiceLineInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(SimpleHistoryAdmin):
     """Read-only: invoices are built, issued and voided by the billing services
     (the billing page), never edited by hand."""
 
@@ -44,7 +45,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(admin.ModelAdmin):
+class AdjustmentAdmin(SimpleHistoryAdmin):
     list_display = ["client", "corrects_invoice", "amount_yen", "reason", "applied_to"]
     raw_id_fields = ["client", "corrects_invoice"]
     readonly_fields = ["applied_to", "created_by", "created_at"]

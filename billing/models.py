@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from clients.models import Client
 
@@ -116,6 +117,9 @@ class Invoice(models.Model):
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     objects = InvoiceQuerySet.as_manager()
+    # Who moved an invoice (paid, void) and when; a separate table, so the
+    # immutability guard in save() is not involved.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-billing_month", "number", "id"]
@@ -266,6 +270,7 @@ class InvoiceLine(models.Model):
     )
 
     objects = InvoiceLineQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["invoice", "position", "id"]
@@ -335,6 +340,8 @@ class Adjustment(models.Model):
         verbose_name=_("登録者"),
     )
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-id"]
