@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from answering.models import Call
 from billing.due_dates import due_date_for
@@ -381,7 +382,9 @@ def bill_month(
             report(_("%(done)d / %(total)d") % {"done": index, "total": len(loaded)})
 
     report(_("書き込んでいます…"))
-    Invoice.objects.bulk_create(invoices, batch_size=WRITE_BATCH_SIZE)
+    # With history rows, so the audit trail starts at the draft (simple-history
+    # does not see plain bulk writes).
+    bulk_create_with_history(invoices, Invoice, batch_size=WRITE_BATCH_SIZE)
     rows: list[InvoiceLine] = []
     applied: list[Adjustment] = []
     for invoice, lines in zip(invoices, line_drafts, strict=True):
@@ -469,7 +472,8 @@ def issue_invoices(
             for index, invoice in enumerate(batch, start=1)
         ]
         number += len(batch)
-        Invoice.objects.filter(pk__in=[i.pk for i in batch]).update(
+        batch_ids = [i.pk for i in batch]
+        Invoice.objects.filter(pk__in=batch_ids).update(
             number=Case(*whens, output_field=IntegerField()),
             status=InvoiceStatus.ISSUED,
             issued_on=issued_on,
@@ -477,6 +481,10 @@ def issue_invoices(
             company_name=settings.COMPANY_NAME,
             company_registration_number=settings.COMPANY_REGISTRATION_NUMBER,
             updated_at=timezone.now(),
+        )
+        # The audit trail records the issue too (a plain UPDATE bypasses it).
+        Invoice.history.bulk_history_create(
+            list(Invoice.objects.filter(pk__in=batch_ids)), update=True
         )
     sequence.last_number = number
     sequence.save(update_fields=["last_number"])

@@ -1,12 +1,8 @@
 """Billing pages for admins: preview a month's drafts, issue, mark paid, void
 and reissue, credit, and download PDF/CSV. Operators and clients get 403."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,23 +14,9 @@ from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.forms import AdjustmentForm, MarkPaidForm, MonthForm, VoidForm
 from billing.models import Invoice, InvoiceStatus
 from billing.pdf import render_invoice_pdf
-from clients.models import Client, User
+from clients.access import admin_required
+from clients.models import Client
 from clients.months import japan_today, previous_month
-
-
-def _is_admin(user: User) -> bool:
-    return user.is_staff or user.role == User.Role.ADMIN
-
-
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not _is_admin(request.user):  # type: ignore[arg-type]
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _month_url(month) -> str:  # type: ignore[no-untyped-def]

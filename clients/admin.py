@@ -405,3 +405,22 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("役割"), {"fields": ["role", "client"]}),
     )
+
+
+@admin.register(ClientPlan)
+class ClientPlanAdmin(SimpleHistoryAdmin):
+    """Read-only: plan changes go through the client action (month rule, warning);
+    this page shows the history of every row."""
+
+    list_display = ["client", "effective_month", "plan", "requested_at", "requested_by"]
+    list_filter = ["plan"]
+    search_fields = ["client__name"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

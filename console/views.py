@@ -4,14 +4,12 @@ Each view parses input with a form and calls one answering service; nothing here
 talks to the outside world, so a save returns as soon as the call is written.
 """
 
-from collections.abc import Callable, Iterable
-from functools import wraps
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from answering import selectors
 from answering.forms import CallForm, SearchForm, TodayFilterForm
 from answering.models import Call, Category, MissingReason, readable_changes
+from clients.access import operator_required
 from clients.models import Client, NumberAssignment, User
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.selectors import search_clients
@@ -30,21 +29,6 @@ from reporting.selectors import report_status_by_call
 from reporting.services import record_call, record_correction
 
 SEARCH_LIMIT = 10
-
-
-def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Operators and admins only; anonymous users go to the login page."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_operator_or_admin", False):
-            raise PermissionDenied(
-                _("オペレーター画面はお客様ユーザーには使えません。")
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _user(request: HttpRequest) -> User:

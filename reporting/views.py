@@ -1,22 +1,18 @@
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from answering.models import Call
+from clients.access import admin_required, operator_required
 from reporting import selectors, services
 from reporting.models import Delivery
 
 
-@login_required
+@operator_required
 def call_deliveries(request: HttpRequest, call_id: int) -> HttpResponse:
     """Every delivery of one call, for operators and admins."""
-    if not request.user.is_operator_or_admin:
-        raise PermissionDenied
     call = get_object_or_404(Call.objects.select_related("client"), pk=call_id)
     deliveries = call.deliveries.order_by("created_at", "id")
     return render(
@@ -26,7 +22,7 @@ def call_deliveries(request: HttpRequest, call_id: int) -> HttpResponse:
     )
 
 
-@staff_member_required
+@admin_required
 def failed_deliveries(request: HttpRequest) -> HttpResponse:
     deliveries = (
         Delivery.objects.filter(status=Delivery.Status.FAILED)
@@ -43,7 +39,7 @@ def failed_deliveries(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@admin_required
 @require_POST
 def resend_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery, pk=delivery_id)

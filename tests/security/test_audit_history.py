@@ -129,13 +129,6 @@ def test_invoice_status_moves_are_in_its_admin_history(client):
         assert world.admin.username in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing gap: bill_month creates invoices with bulk_create and "
-    "issue_invoices issues them with QuerySet.update, which simple-history does "
-    "not see; only paid/void (Model.save) are recorded. Fix in billing/services: "
-    "simple_history.utils.bulk_create_with_history / bulk_update_with_history.",
-)
 def test_creating_and_issuing_an_invoice_is_recorded():
     world = build_world()
     statuses = list(world.invoice.history.values_list("status", flat=True))
