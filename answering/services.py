@@ -75,7 +75,6 @@ def _validate(call: Call, *, now: dt.datetime) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
 def log_call(
     *,
     client: Client,
@@ -100,9 +99,19 @@ def log_call(
         received_at=received_at or now,
         **fields,
     )
+    # Validation runs no query, so it needs no transaction: a broken rule raises
+    # before anything is written, and never marks a caller's transaction.
     _validate(call, now=now)
-    call.save(force_insert=True)
+    _insert_call(call)
     return call
+
+
+# One INSERT: no savepoint. Saving a call is the hot path, and inside the
+# console's transaction (record_call) a savepoint would cost two round trips.
+# A failed INSERT marks the enclosing transaction for rollback, as Model.save does.
+@transaction.atomic(savepoint=False)
+def _insert_call(call: Call) -> None:
+    call.save(force_insert=True)
 
 
 def _json_value(value: Any) -> Any:

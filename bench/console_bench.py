@@ -4,7 +4,9 @@
 It measures, in one run against one database:
   1. the console page (screen pop with caller history) of a client with 100,000 past
      calls,
-  2. saving a normal call (logged-in session, CSRF, validation, call row),
+  2. saving a normal call (logged-in session, CSRF, validation, the call row and
+     its report delivery rows: the client has two report recipients, one with a PC
+     and a mobile address, so every save queues three deliveries),
   3. a bare Django view inserting one row into a table of the same database,
 and prints requests per second, p50/p95 latency and the save / bare-insert ratio.
 Targets: save >= 40 % of the bare insert's throughput; console page p95 < 50 ms.
@@ -102,6 +104,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser.add_argument(
+        "--drop-middleware",
+        default="",
+        help="comma-separated middleware class names to leave out (to measure a "
+        "settings change before proposing it), e.g. HistoryRequestMiddleware",
+    )
+    parser.add_argument(
+        "--session-engine",
+        default="",
+        help="SESSION_ENGINE for the run, e.g. django.contrib.sessions.backends."
+        "cached_db (default: the product's)",
+    )
     return parser.parse_args()
 
 
@@ -133,7 +147,13 @@ def seed(calls: int) -> dict:
     from django.utils import timezone
 
     from answering.models import Call, Category
-    from clients.models import Client, ClientPerson, LentNumber, NumberAssignment
+    from clients.models import (
+        Client,
+        ClientPerson,
+        LentNumber,
+        NumberAssignment,
+        ReportRecipient,
+    )
 
     client, _ = Client.objects.get_or_create(
         name=CLIENT_NAME,
@@ -152,6 +172,24 @@ def seed(calls: int) -> dict:
             ClientPerson.objects.create(
                 client=client, name=name, title=title, display_order=i
             )
+    # Reports by e-mail to two people: each save queues three deliveries.
+    if not client.report_by_email:
+        client.report_by_email = True
+        client.save(update_fields=["report_by_email"])
+    if not ReportRecipient.objects.filter(client=client).exists():
+        ReportRecipient.objects.create(
+            client=client,
+            name="佐藤一郎",
+            pc_email="sato@bench.example.jp",
+            mobile_email="sato-mobile@bench.example.jp",
+            active_from=dt.date(2024, 1, 1),
+        )
+        ReportRecipient.objects.create(
+            client=client,
+            name="鈴木花子",
+            pc_email="suzuki@bench.example.jp",
+            active_from=dt.date(2024, 1, 1),
+        )
     number, _ = LentNumber.objects.get_or_create(
         number=DIALED, defaults={"kind": LentNumber.Kind.TOKYO_03}
     )
@@ -259,8 +297,8 @@ def _process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
-def server_cpu_seconds(gunicorn_pid: int, database: str) -> float:
-    """CPU used so far by the gunicorn workers and their PostgreSQL backends.
+def server_cpu_seconds(gunicorn_pid: int, database: str) -> tuple[float, float]:
+    """CPU used so far by the gunicorn workers, and by their PostgreSQL backends.
 
     Other work on the machine slows every run down; CPU per request does not
     depend on it, so the script prints both.
@@ -275,8 +313,11 @@ def server_cpu_seconds(gunicorn_pid: int, database: str) -> float:
             "pg_backend_pid()",
             [database],
         )
-        pids += [row[0] for row in cursor.fetchall()]
-    return sum(_process_cpu_seconds(pid) for pid in pids)
+        backends = [row[0] for row in cursor.fetchall()]
+    return (
+        sum(_process_cpu_seconds(pid) for pid in pids),
+        sum(_process_cpu_seconds(pid) for pid in backends),
+    )
 
 
 def run_wrk(
@@ -340,6 +381,12 @@ def main() -> None:
         "CELERY_BROKER_URL": "",
         "REDIS_URL": "",
         "PYTHONPATH": str(ROOT),
+        # Workers keep their database connection for the whole run: a backend that
+        # is replaced takes its CPU time with it, and the CPU-per-request figure
+        # would come out short (even negative).
+        "DATABASE_CONN_MAX_AGE": "3600",
+        "BENCH_DROP_MIDDLEWARE": args.drop_middleware,
+        "BENCH_SESSION_ENGINE": args.session_engine,
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
@@ -356,6 +403,7 @@ def main() -> None:
     django.setup()
     from answering.models import Call
     from bench.console.models import BareRow
+    from reporting.models import Delivery
 
     info = seed(args.calls)
     client_id = info["client_id"]
@@ -428,9 +476,14 @@ def main() -> None:
                     expected=expected,
                     duration=args.duration,
                 )
-                cpu = server_cpu_seconds(proc.pid, database) - cpu_before
-                results[label]["cpu_ms"] = (
-                    1000 * cpu / max(results[label]["requests"], 1)
+                cpu_after = server_cpu_seconds(proc.pid, database)
+                requests_done = max(results[label]["requests"], 1)
+                app_ms, db_ms = (
+                    1000 * (after - before) / requests_done
+                    for before, after in zip(cpu_before, cpu_after, strict=True)
+                )
+                results[label].update(
+                    cpu_ms=app_ms + db_ms, app_cpu_ms=app_ms, db_cpu_ms=db_ms
                 )
             rounds.append(results)
             print(
@@ -443,14 +496,26 @@ def main() -> None:
         proc.wait(timeout=30)
 
     saved = Call.objects.filter(pk__gte=first_new_call, client_id=client_id).count()
+    deliveries = Delivery.objects.filter(call_id__gte=first_new_call).count()
     history = Call.objects.filter(client_id=client_id, pk__lt=first_new_call).count()
     # Keep the seeded history at its size for the next run.
+    Delivery.objects.filter(call_id__gte=first_new_call).delete()
     Call.objects.filter(pk__gte=first_new_call).delete()
     BareRow.objects.all().delete()
 
     rounds.sort(key=lambda r: r["call save"]["rps"] / r["bare insert"]["rps"])
     results = rounds[len(rounds) // 2]
     print()
+    variant = ", ".join(
+        f"{name} {value}"
+        for name, value in [
+            ("without middleware", args.drop_middleware),
+            ("SESSION_ENGINE", args.session_engine),
+        ]
+        if value
+    )
+    if variant:
+        print(f"settings variant: {variant}")
     print(
         f"median of {len(rounds)} rounds; "
         f"gunicorn {args.workers} sync workers, wrk {args.threads} threads "
@@ -459,18 +524,21 @@ def main() -> None:
     )
     print(
         f"{'':28} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'bad':>5} "
-        f"{'server CPU ms/req':>18}"
+        f"{'server CPU ms/req':>18} {'(app':>6} {'+ db)':>6}"
     )
     for label, r in results.items():
         bad = r["unexpected"] + r["socket_errors"]
         print(
             f"{label:28} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f} "
-            f"{bad:5d} {r['cpu_ms']:18.2f}"
+            f"{bad:5d} {r['cpu_ms']:18.2f} {r['app_cpu_ms']:6.2f} {r['db_cpu_ms']:6.2f}"
         )
     save, bare = results["call save"], results["bare insert"]
     page = results["console page (100k calls)"]
     ratio = save["rps"] / bare["rps"] if bare["rps"] else 0.0
-    print(f"call rows written by the save runs: {saved:,}")
+    print(
+        f"call rows written by the save runs: {saved:,}, "
+        f"delivery rows: {deliveries:,} ({deliveries / max(saved, 1):.1f} per call)"
+    )
     cpu_ratio = bare["cpu_ms"] / save["cpu_ms"] if save["cpu_ms"] else 0.0
     print(
         f"save / bare insert by server CPU per request (independent of other load "

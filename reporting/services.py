@@ -44,31 +44,37 @@ Channel = Delivery.Channel
 # --- queueing ---------------------------------------------------------------
 
 
-def _destinations(call: Call) -> list[tuple[str, str, ReportRecipient | None]]:
-    """(channel, address, recipient) for every destination of this call's client."""
+def _destinations(call: Call) -> list[tuple[str, str, int | None]]:
+    """(channel, address, recipient id) for every destination of this call's client."""
     client = call.client
     day = timezone.localdate(call.received_at)
-    found: list[tuple[str, str, ReportRecipient | None]] = []
+    found: list[tuple[str, str, int | None]] = []
     if client.report_by_email:
         # Recipients of THIS client only, active on the day of the call.
-        recipients = ReportRecipient.objects.filter(client_id=client.pk).active_on(day)
-        for recipient in recipients.order_by("id"):
-            if recipient.pc_email:
-                found.append((Channel.EMAIL_PC, recipient.pc_email, recipient))
-            if recipient.mobile_email:
-                found.append((Channel.EMAIL_MOBILE, recipient.mobile_email, recipient))
+        recipients = (
+            ReportRecipient.objects.filter(client_id=client.pk)
+            .active_on(day)
+            .order_by("id")
+            .values_list("id", "pc_email", "mobile_email")
+        )
+        for person_id, pc_email, mobile_email in recipients:
+            if pc_email:
+                found.append((Channel.EMAIL_PC, pc_email, person_id))
+            if mobile_email:
+                found.append((Channel.EMAIL_MOBILE, mobile_email, person_id))
     if client.report_by_chatwork and client.chatwork_room_id:
         found.append((Channel.CHATWORK, client.chatwork_room_id, None))
     seen = set()
-    unique: list[tuple[str, str, ReportRecipient | None]] = []
-    for channel, address, person in found:
+    unique: list[tuple[str, str, int | None]] = []
+    for channel, address, recipient_id in found:
         if (channel, address.lower()) not in seen:
             seen.add((channel, address.lower()))
-            unique.append((channel, address, person))
+            unique.append((channel, address, recipient_id))
     return unique
 
 
 def _render(call: Call, channel: str, changes: dict[str, Any] | None) -> dict:
+    """Subject and body for one channel (the same for every address on it)."""
     correction = changes is not None
     if channel == Channel.CHATWORK:
         return {"subject": "", "body": report_text.chatwork_body(call, changes=changes)}
@@ -77,7 +83,6 @@ def _render(call: Call, channel: str, changes: dict[str, Any] | None) -> dict:
         "body": report_text.email_body(
             call, mobile=channel == Channel.EMAIL_MOBILE, changes=changes
         ),
-        "message_id": mail.new_message_id(),
     }
 
 
@@ -93,20 +98,27 @@ def _create(
         existing = set(
             call.deliveries.filter(kind=kind).values_list("channel", "address")
         )
-    deliveries = [
-        Delivery(
-            call=call,
-            client_id=call.client_id,
-            recipient=recipient,
-            kind=kind,
-            channel=channel,
-            address=address,
-            next_attempt_at=timezone.now(),
-            **_render(call, channel, changes),
+    now = timezone.now()
+    texts: dict[str, dict] = {}  # rendered once per channel, not per address
+    deliveries = []
+    for channel, address, recipient_id in _destinations(call):
+        if (channel, address) in existing:
+            continue
+        if channel not in texts:
+            texts[channel] = _render(call, channel, changes)
+        deliveries.append(
+            Delivery(
+                call=call,
+                client_id=call.client_id,
+                recipient_id=recipient_id,
+                kind=kind,
+                channel=channel,
+                address=address,
+                next_attempt_at=now,
+                message_id="" if channel == Channel.CHATWORK else mail.new_message_id(),
+                **texts[channel],
+            )
         )
-        for channel, address, recipient in _destinations(call)
-        if (channel, address) not in existing
-    ]
     Delivery.objects.bulk_create(deliveries)
     if deliveries and settings.CELERY_BROKER_URL:
         ids = [d.pk for d in deliveries]

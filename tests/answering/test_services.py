@@ -243,3 +243,13 @@ def test_an_invalid_correction_changes_nothing(who):
     call.refresh_from_db()
     assert call.purpose == "折り返しのお願い"
     assert not CallRevision.objects.exists()
+
+
+def test_a_refused_call_writes_nothing_and_leaves_the_callers_transaction_usable(who):
+    client, operator = who
+    with transaction.atomic():
+        with pytest.raises(ValidationError):
+            log_call(client=client, logged_by=operator, now=NOW, category="normal")
+        assert not Call.objects.exists()
+        log_call(client=client, logged_by=operator, now=NOW, **FULL)
+    assert Call.objects.get().caller_name == "山田"

@@ -69,3 +69,29 @@ def test_a_sales_call_reclassified_as_normal_gets_its_first_report(
     assert list(call.deliveries.values_list("kind", flat=True)) == [
         Delivery.Kind.REPORT
     ]
+
+
+def test_each_address_gets_the_call_as_saved_with_its_own_message_id(operator_client):
+    client = ClientFactory()
+    ReportRecipientFactory(
+        client=client, pc_email="a@acme.example.jp", mobile_email="a@mobile.example.jp"
+    )
+    ReportRecipientFactory(client=client, pc_email="b@acme.example.jp", mobile_email="")
+    operator_client.post(f"{NEW}?client={client.pk}", FORM)
+    deliveries = list(Call.objects.get().deliveries.order_by("id"))
+    assert [(d.channel, d.address) for d in deliveries] == [
+        ("email_pc", "a@acme.example.jp"),
+        ("email_mobile", "a@mobile.example.jp"),
+        ("email_pc", "b@acme.example.jp"),
+    ]
+    pc_a, mobile_a, pc_b = deliveries
+    assert "田中 一郎様" in pc_a.body and "見積もりの件" in pc_a.body
+    assert pc_b.body == pc_a.body and pc_b.subject == pc_a.subject
+    assert mobile_a.body != pc_a.body  # the short text for a phone screen
+    assert "090-1111-2222" in mobile_a.body
+    assert len({d.message_id for d in deliveries}) == 3
+    assert all(d.message_id for d in deliveries)
+    assert {d.recipient.pc_email for d in deliveries} == {
+        "a@acme.example.jp",
+        "b@acme.example.jp",
+    }
