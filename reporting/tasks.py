@@ -20,6 +20,7 @@ def deliver_report(delivery_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def relay_due_deliveries() -> dict[str, int]:
+    close_old_connections()
     return services.relay_due_deliveries()
 
 
