@@ -6,7 +6,15 @@ p50/p95/p99 of commit->accepted and the sustained deliveries per second.
 
     CELERY_BROKER_URL=redis://127.0.0.1:6379/12 \\
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_rep \\
-    .venv/bin/python bench/report_latency.py [--rate 20] [--seconds 60]
+    .venv/bin/python bench/report_latency.py [--rate 20] [--seconds 60] \\
+        [--concurrency 2] [--prefetch-multiplier N] [--db-reuse-max N]
+
+The worker is a prefork worker with ``--concurrency`` processes (default 2) and
+the project's Celery settings; ``--prefetch-multiplier`` and ``--db-reuse-max``
+override CELERY_WORKER_PREFETCH_MULTIPLIER / CELERY_DB_REUSE_MAX for this run
+only, to measure a proposed setting. The SMTP peer runs in its own process
+(bench/smtp_sink.py), so it does not take the saver's CPU; it counts every
+message it accepts, and copies of a Message-ID are reported as duplicates.
 
 A throw-away database is created next to DATABASE_URL's (PostgreSQL) or in a
 temporary SQLite file, and dropped at the end. Each call has one recipient with
@@ -57,6 +65,18 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="calls per second")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--prefetch-multiplier",
+        type=int,
+        default=None,
+        help="worker --prefetch-multiplier (default: CELERY_WORKER_PREFETCH_MULTIPLIER)",
+    )
+    parser.add_argument(
+        "--db-reuse-max",
+        type=int,
+        default=None,
+        help="CELERY_DB_REUSE_MAX for the worker (default: the project's setting)",
+    )
     args = parser.parse_args()
 
     broker = os.environ.get("CELERY_BROKER_URL")
@@ -66,9 +86,11 @@ def main() -> None:
         os.environ.get("DATABASE_URL", "sqlite:///unused")
     )
 
-    from tests.reporting.peers import SmtpPeer
+    from bench.smtp_sink import SmtpSink
 
-    peer = SmtpPeer().start()
+    peer = SmtpSink().start()
+    if args.db_reuse_max is not None:
+        os.environ["BENCH_CELERY_DB_REUSE_MAX"] = str(args.db_reuse_max)
     os.environ.update(
         {
             "DATABASE_URL": db_url,
@@ -80,6 +102,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import transaction
 
@@ -88,20 +111,34 @@ def main() -> None:
     from tests.factories import CallFactory, ClientFactory, ReportRecipientFactory
 
     worker = None
+    messages: list[tuple[str, float]] = []
     try:
         call_command("migrate", verbosity=0)
         client = ClientFactory()
         ReportRecipientFactory(client=client)
+        prefetch = (
+            args.prefetch_multiplier or settings.CELERY_WORKER_PREFETCH_MULTIPLIER
+        )
+        db_reuse = args.db_reuse_max or getattr(settings, "CELERY_DB_REUSE_MAX", None)
+        print(
+            f"worker: prefork, concurrency {args.concurrency}, "
+            f"prefetch multiplier {prefetch}, "
+            f"acks_late {settings.CELERY_TASK_ACKS_LATE}, "
+            f"db_reuse_max {db_reuse or 'unset (new DB connection per task)'}; "
+            f"SMTP peer in its own process"
+        )
         worker = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "celery",
+                "--quiet",
                 "-A",
-                "config",
+                "bench.report_worker_app",
                 "worker",
                 "--pool=prefork",
                 f"--concurrency={args.concurrency}",
+                f"--prefetch-multiplier={prefetch}",
                 "--without-gossip",
                 "--without-mingle",
                 "-l",
@@ -119,7 +156,7 @@ def main() -> None:
                 sys.exit("the worker did not start")
             time.sleep(0.1)
         Delivery.objects.all().delete()
-        peer.messages.clear()
+        warm_up = peer.count()
 
         committed: dict[str, float] = {}
         total = int(args.rate * args.seconds)
@@ -139,15 +176,20 @@ def main() -> None:
         backlog_at_end = Delivery.objects.exclude(status="sent").count()
 
         deadline = time.monotonic() + 60
-        while peer.count() < len(committed) and time.monotonic() < deadline:
+        while peer.count() - warm_up < len(committed) and time.monotonic() < deadline:
             time.sleep(0.1)
-        arrived = {m["message_id"]: m["at"] for m in peer.messages}
+        backlog_after = Delivery.objects.exclude(status="sent").count()
+        messages = peer.stop()
+        ours = [(mid, at) for mid, at in messages if mid in committed]
+        arrived: dict[str, float] = {}
+        for mid, at in ours:
+            arrived.setdefault(mid, at)  # the first copy counts for latency
         latencies = [
             arrived[mid] - at for mid, at in committed.items() if mid in arrived
         ]
         missing = len(committed) - len(latencies)
         last = max(arrived.values()) if arrived else started
-        duplicates = peer.count() - len(arrived)
+        duplicates = len(ours) - len(arrived)
 
         print(
             f"calls saved:             {total} in {generated_for:.1f} s "
@@ -155,7 +197,8 @@ def main() -> None:
         )
         print(
             f"deliveries:              {len(committed)} "
-            f"(arrived {len(latencies)}, missing {missing}, duplicates {duplicates})"
+            f"(arrived {len(latencies)}, missing {missing}, duplicates {duplicates}, "
+            f"malformed {peer.malformed.value})"
         )
         if latencies:
             print(
@@ -166,10 +209,7 @@ def main() -> None:
             print(f"commit -> accepted max:  {max(latencies) * 1000:.0f} ms")
             print(f"sustained deliveries/s:  {len(latencies) / (last - started):.1f}")
         print(f"backlog when saving stopped: {backlog_at_end} not yet sent")
-        print(
-            f"backlog at the end:      "
-            f"{Delivery.objects.exclude(status='sent').count()}"
-        )
+        print(f"backlog at the end:      {backlog_after}")
     finally:
         if worker is not None:
             worker.terminate()

@@ -2,17 +2,36 @@
 
 The Message-ID is chosen before the first attempt and stored on the delivery,
 so every retry carries the same one: a second copy is recognisable as such.
+
+A worker keeps its backend connection open between consecutive deliveries
+(connect + EHLO + QUIT per message would cost more than the message itself). It
+is checked with NOOP after being idle, replaced after ``MAX_MESSAGES_PER_CONNECTION``
+messages, and dropped after any error, so the next message starts on a fresh one.
 """
 
+import contextlib
+import os
 import smtplib
+import threading
+import time
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import make_msgid
 
 from reporting.report_text import one_line
 
 MAIL_DOMAIN = "reports.answering.local"
+
+# Reuse limits for the kept connection. Servers close idle connections (RFC 5321
+# asks them to wait at least 5 minutes); past this idle time the connection is
+# probed with NOOP before the next message. Some providers cap messages per
+# connection, hence a fresh one every so often.
+IDLE_CHECK_SECONDS = 5.0
+MAX_AGE_SECONDS = 120.0
+MAX_MESSAGES_PER_CONNECTION = 100
 
 
 class MailError(Exception):
@@ -46,16 +65,104 @@ def _code_error(code: int, text: object, what: str) -> MailError:
     return MailError(f"SMTP {code} ({what}): {text}", bounced=500 <= code < 600)
 
 
+class _Kept(threading.local):
+    """This thread's open backend connection and what it was opened for."""
+
+    connection: Any = None
+    key: tuple = ()
+    opened_at = 0.0
+    used_at = 0.0
+    sent = 0
+
+
+_kept = _Kept()
+
+
+def _forget_in_child() -> None:
+    # A forked child must not talk on (or QUIT) its parent's socket.
+    _kept.connection = None
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def _settings_key() -> tuple:
+    # Tests (and a settings reload) may point the backend elsewhere: a kept
+    # connection is only reused for the very same server and credentials.
+    return tuple(
+        getattr(settings, name, None)
+        for name in (
+            "EMAIL_BACKEND",
+            "EMAIL_HOST",
+            "EMAIL_PORT",
+            "EMAIL_HOST_USER",
+            "EMAIL_HOST_PASSWORD",
+            "EMAIL_USE_TLS",
+            "EMAIL_USE_SSL",
+            "EMAIL_TIMEOUT",
+        )
+    )
+
+
+def close_connection() -> None:
+    """Close this thread's kept connection (QUIT), if any. Never raises."""
+    connection, _kept.connection = _kept.connection, None
+    if connection is not None:
+        # Already broken: nothing left to close cleanly.
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def _is_alive(connection: SmtpBackend) -> bool:
+    if connection.connection is None:
+        return False
+    try:
+        return connection.connection.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _connection() -> Any:
+    """This thread's open SMTP connection, reused when it is fresh, else a new one.
+
+    Other backends (files under var/mail, locmem in tests, a provider's API) get
+    a connection per message, as before.
+    """
+    now = time.monotonic()
+    key = _settings_key()
+    kept = _kept.connection
+    if kept is not None and (
+        _kept.key != key
+        or _kept.sent >= MAX_MESSAGES_PER_CONNECTION
+        or now - _kept.opened_at > MAX_AGE_SECONDS
+        or (now - _kept.used_at > IDLE_CHECK_SECONDS and not _is_alive(kept))
+    ):
+        close_connection()
+        kept = None
+    if kept is None:
+        kept = get_connection(timeout=settings.EMAIL_TIMEOUT)
+        if not isinstance(kept, SmtpBackend):
+            return kept
+        kept.open()  # connect + EHLO (+ TLS, login); raises on failure
+        _kept.connection, _kept.key = kept, key
+        _kept.opened_at, _kept.sent = now, 0
+    return kept
+
+
 def send(*, to: str, subject: str, body: str, message_id: str) -> str:
     """Send one message; return its Message-ID. Raises MailError.
 
     A 5xx for the recipient or the message is permanent (a bounce); 4xx,
-    timeouts and lost connections are temporary.
+    timeouts and lost connections are temporary. Any error also drops the kept
+    connection (its state is unknown), so a retry starts on a new one.
     """
     message = build_message(to=to, subject=subject, body=body, message_id=message_id)
-    connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
     try:
-        connection.send_messages([message])
+        try:
+            _connection().send_messages([message])
+        except BaseException:
+            close_connection()
+            raise
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         raise _code_error(code, text, "RCPT") from exc
@@ -70,4 +177,6 @@ def send(*, to: str, subject: str, body: str, message_id: str) -> str:
         raise MailError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
     except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts
         raise MailError(f"SMTP接続エラー: {exc!r}") from exc
+    _kept.used_at = time.monotonic()
+    _kept.sent += 1
     return message_id

@@ -1,6 +1,6 @@
 import pytest
 
-from reporting import services
+from reporting import mail, services
 from tests.reporting.peers import ChatworkPeer, SmtpPeer
 
 
@@ -9,6 +9,9 @@ def _no_broker(settings):
     # Tests publish to a broker only when they start their own Redis.
     settings.CELERY_BROKER_URL = ""
     services._broker_down_until = 0.0
+    yield
+    # A kept SMTP connection must not outlive the test's peer.
+    mail.close_connection()
 
 
 def use_smtp_peer(settings, peer: SmtpPeer) -> None:

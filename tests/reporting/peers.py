@@ -40,6 +40,7 @@ class SmtpPeer:
         self.bounce: set[str] = set()
         self.data_delay = 0.0
         self.refused = 0
+        self.sessions = 0  # EHLOs seen: one per SMTP connection from smtplib
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -53,6 +54,12 @@ class SmtpPeer:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with self.lock:
+            self.sessions += 1
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.bounce or self.mode == "perm":
