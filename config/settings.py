@@ -171,6 +171,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep a worker's database connection between tasks (Celery otherwise reconnects
+# for every task, which dominated report latency); reporting tasks drop broken or
+# old connections with close_old_connections().
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must never hang a request for long when Redis is down.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
