@@ -269,8 +269,9 @@ class InvoiceLine(models.Model):
         verbose_name=_("訂正"),
     )
 
+    # No history of its own: lines never change once the invoice is issued, and
+    # draft lines are rebuilt on every run (the invoice's history covers both).
     objects = InvoiceLineQuerySet.as_manager()
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["invoice", "position", "id"]
