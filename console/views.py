@@ -131,7 +131,7 @@ def phone_json(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": False, "error": " ".join(exc.messages)})
     calls = []
     raw_client = request.GET.get("client", "")
-    if raw_client.isdigit():
+    if raw_client.isdecimal():
         client = Client.objects.filter(pk=int(raw_client)).first()
         if client is not None:
             calls = [
@@ -152,7 +152,7 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
     """The client named by ``?client=`` or by the screen pop ``?dialed=``."""
     raw_id = request.GET.get("client", "")
     if raw_id:
-        if not raw_id.isdigit():
+        if not raw_id.isdecimal():
             return None, None
         try:
             return Client.objects.get(pk=int(raw_id)), None
@@ -252,7 +252,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
     dialed_number = lookup.e164 if lookup is not None else ""
     saved = None
     saved_id = request.GET.get("saved", "")
-    if saved_id.isdigit():
+    if saved_id.isdecimal():
         saved = Call.objects.filter(pk=int(saved_id), client=client).first()
     form = CallForm(
         initial={

@@ -52,7 +52,7 @@ class Cursor:
     def decode(cls, text: str) -> "Cursor | None":
         """None for anything that is not a cursor we made (never an error)."""
         micros_text, _, id_text = (text or "").partition("-")
-        if not (micros_text.isdigit() and id_text.isdigit()):
+        if not (micros_text.isdecimal() and id_text.isdecimal()):
             return None
         try:
             received_at = _EPOCH + dt.timedelta(microseconds=int(micros_text))

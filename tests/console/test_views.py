@@ -403,3 +403,16 @@ def test_console_page_and_save_use_a_fixed_number_of_queries(operator_client, ac
     assert save_queries <= 8
     newest = Call.objects.filter(client=big).order_by("-id").first()
     assert newest.deliveries.count() == 4  # 2 persons x (PC + mobile)
+
+
+@pytest.mark.parametrize("value", ["²", "①", "１２x", "-1"])
+def test_odd_digits_in_the_address_bar_never_break_the_console(operator_client, value):
+    # str.isdigit() accepts "²", which int() refuses: ids are checked with isdecimal.
+    for url in (f"{NEW}?client={value}", f"{NEW}?client=1&saved={value}"):
+        assert operator_client.get(url).status_code in (200, 302, 404)
+    assert (
+        operator_client.get(
+            reverse("console:phone"), {"number": "0312345678", "client": value}
+        ).status_code
+        == 200
+    )
