@@ -23,7 +23,7 @@ from clients.models import (
 )
 from clients.months import JST, days_in_month, month_end, month_start
 from clients.phones import format_phone
-from clients.selectors import recipient_peak
+from clients.selectors import extra_recipient_persons, recipient_peak
 
 
 class PriceTerms(Protocol):
@@ -259,7 +259,7 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
             )
         )
     peak = recipient_peak(recipients=data.recipients, month=month)
-    extra_recipients = max(peak - FREE_RECIPIENT_PERSONS, 0)
+    extra_recipients = extra_recipient_persons(peak)
     if extra_recipients:
         lines.append(
             LineDraft(

@@ -71,12 +71,17 @@ class MonthlyExtras:
         return self.extra_numbers_yen + self.extra_recipients_yen
 
 
+def extra_recipient_persons(peak: int) -> int:
+    """Persons beyond the free ones: the monthly fee counts these."""
+    return max(peak - FREE_RECIPIENT_PERSONS, 0)
+
+
 def monthly_extras(*, client: Client, month: dt.date) -> MonthlyExtras:
     # Every number held on a day of the month counts; the first one is included.
     held = len({a.number_id for a in numbers_held_in_month(client=client, month=month)})
     extra_numbers = max(held - 1, 0)
     peak = recipient_peak(recipients=list(client.recipients.all()), month=month)
-    extra_recipients = max(peak - FREE_RECIPIENT_PERSONS, 0)
+    extra_recipients = extra_recipient_persons(peak)
     return MonthlyExtras(
         numbers_held=held,
         extra_numbers=extra_numbers,
