@@ -405,6 +405,24 @@ def test_console_page_and_save_use_a_fixed_number_of_queries(operator_client, ac
     assert newest.deliveries.count() == 4  # 2 persons x (PC + mobile)
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"
+)
+def test_repeated_saves_run_as_prepared_statements(operator_client, acme):
+    # PostgreSQL then skips parsing and planning the save's statements: the
+    # DATABASE_PREPARE_THRESHOLD setting (5 runs by default).
+    ReportRecipientFactory(client=acme)
+    for _ in range(6):
+        response = operator_client.post(f"{NEW}?client={acme.pk}", FORM)
+        assert response.status_code == 302
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = " ".join(row[0] for row in cursor.fetchall())
+    assert 'INSERT INTO "answering_call"' in prepared
+    assert 'INSERT INTO "reporting_delivery"' in prepared
+    assert Call.objects.filter(client=acme).count() == 6
+
+
 @pytest.mark.parametrize("value", ["²", "①", "１２x", "-1"])
 def test_odd_digits_in_the_address_bar_never_break_the_console(operator_client, value):
     # str.isdigit() accepts "²", which int() refuses: ids are checked with isdecimal.
