@@ -8,6 +8,8 @@ It measures, in one run against one database:
      its report delivery rows: the client has two report recipients, one with a PC
      and a mobile address, so every save queues three deliveries),
   3. a bare Django view inserting one row into a table of the same database,
+  4. a logged-in operator's POST that does nothing (session, user, CSRF): the
+     ceiling for any logged-in write, to read the save's ratio against,
 and prints requests per second, p50/p95 latency and the save / bare-insert ratio.
 Targets: save >= 40 % of the bare insert's throughput; console page p95 < 50 ms.
 
@@ -443,11 +445,14 @@ def main() -> None:
         save_url = f"{base}/operator/calls/new?client={client_id}"
         save_body = urlencode({**SAVE_FORM, "csrfmiddlewaretoken": token})
         insert_url = f"{base}/bench/insert"
+        noop_url = f"{base}/bench/noop"
+        noop_body = urlencode({"csrfmiddlewaretoken": token})
 
         runs = [
             ("console page (100k calls)", page_url, "GET", "", 200),
             ("call save", save_url, "POST", save_body, 302),
             ("bare insert", insert_url, "POST", "payload=bench", 201),
+            ("logged-in no-op", noop_url, "POST", noop_body, 204),
         ]
         for _label, url, method, body, expected in runs:
             # A short warm-up so every worker has its connection and caches.
@@ -551,6 +556,12 @@ def main() -> None:
     print(
         f"console page p95: {page['p95_ms']:.1f} ms (target < 50 ms) "
         f"{'OK' if page['p95_ms'] < 50 else 'MISSED'}"
+    )
+    noop = results["logged-in no-op"]
+    print(
+        f"logged-in no-op / bare insert (session, user and CSRF alone, the ceiling "
+        f"for any logged-in write): {noop['rps'] / bare['rps']:.0%} throughput, "
+        f"{bare['cpu_ms'] / noop['cpu_ms']:.0%} by CPU"
     )
     if any(r["unexpected"] or r["socket_errors"] for r in results.values()):
         print("WARNING: some responses had an unexpected status; see 'bad'.")
