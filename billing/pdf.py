@@ -1,13 +1,12 @@
 """The invoice as a PDF (適格請求書), drawn with reportlab.
 
-Japanese text is set in IPAexGothic, a TrueType font that ships inside the
-``matplotlib-fontja`` package (pinned in requirements.txt), so the embedded
-default needs no system fonts. reportlab embeds a subset of it, which keeps the
-text extractable by PDF tools. The package is located without importing it
-(importing it would load matplotlib).
+Japanese text is set in IPAexGothic, a TrueType font kept beside this module in
+``billing/fonts/`` with its licence (the IPA Font License lets it be passed on
+unchanged with the licence), so the embedded default needs no system fonts and
+no font package. reportlab embeds a subset of it, which keeps the text
+extractable by PDF tools.
 """
 
-import importlib.util
 import io
 from functools import lru_cache
 from pathlib import Path
@@ -25,24 +24,12 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from billing.models import Invoice, InvoiceStatus, TaxCategory
 
 FONT_NAME = "IPAexGothic"
-
-
-class JapaneseFontMissing(RuntimeError):
-    pass
-
-
-def japanese_font_path() -> Path:
-    spec = importlib.util.find_spec("matplotlib_fontja")
-    if spec is None or not spec.submodule_search_locations:
-        raise JapaneseFontMissing(
-            "matplotlib-fontja is not installed: run `make install`."
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
+FONT_PATH = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"
 
 
 @lru_cache(maxsize=1)
 def _register_font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(japanese_font_path())))
+    pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH)))
     return FONT_NAME
 
 
