@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck install clean
+.PHONY: run test lint typecheck messages messages-check install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 が必要です ($(PYTHON) が見つかりません)"; exit 1; }
@@ -27,6 +27,29 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy $(wildcard */services.py */selectors.py */tasks.py */pricing.py */tax.py */due_dates.py)
+
+# English UI: the catalogue in locale/en (needs GNU gettext: apt-get install gettext).
+# `make messages` collects new UI strings into it and compiles it after translating;
+# `make messages-check` (CI) fails on an untranslated or fuzzy string, or a stale .mo.
+PO := locale/en/LC_MESSAGES/django.po
+MAKEMESSAGES := $(BIN)/python manage.py makemessages -l en \
+	--ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore=tests
+
+messages: $(STAMP)
+	$(MAKEMESSAGES)
+	msgfmt --check -o $(PO:.po=.mo) $(PO)
+
+messages-check: $(STAMP)
+	@tmp=$$(mktemp -d) && cp $(PO) $$tmp/django.po && \
+	msgfmt --check -o $$tmp/django.mo $(PO) && \
+	cmp -s $$tmp/django.mo $(PO:.po=.mo) || { echo "$(PO:.po=.mo) is stale: run make messages"; exit 1; }; \
+	$(MAKEMESSAGES) >/dev/null; \
+	untranslated=$$(msgattrib --untranslated --no-wrap $(PO) | grep -c '^#: ' || true); \
+	fuzzy=$$(msgattrib --only-fuzzy --no-wrap $(PO) | grep -c '^#: ' || true); \
+	cp $$tmp/django.po $(PO); rm -rf $$tmp; \
+	if [ "$$untranslated$$fuzzy" != "00" ]; then \
+	  echo "English catalogue: $$untranslated untranslated, $$fuzzy fuzzy UI strings (make messages, then translate $(PO))"; exit 1; \
+	fi; echo "English catalogue complete"
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -11,6 +11,8 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
@@ -42,7 +44,16 @@ def _date(day) -> str:  # type: ignore[no-untyped-def]
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
-    """One A4 page (more when there are many lines) for ``invoice``."""
+    """One A4 page (more when there are many lines) for ``invoice``.
+
+    Always in Japanese: a qualified invoice (適格請求書) is a Japanese document,
+    whatever language the person downloading it reads the screens in.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        return _render_pdf(invoice)
+
+
+def _render_pdf(invoice: Invoice) -> bytes:
     font = _register_font()
     styles = {
         "title": ParagraphStyle(

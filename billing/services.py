@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
@@ -356,32 +356,37 @@ def bill_month(
     invoices: list[Invoice] = []
     line_drafts = []
     total_yen = 0
-    for index, (row, data) in enumerate(loaded, start=1):
-        lines = build_lines(data)
-        sums = totals(lines)
-        total_yen += sums.total_yen
-        previous = old_drafts.get(row["id"])
-        replaced = (replaces or {}).get(row["id"]) or (
-            previous["replaces_id"] if previous else None
-        )
-        invoices.append(
-            Invoice(
-                client_id=row["id"],
-                billing_month=first,
-                status=InvoiceStatus.DRAFT,
-                client_name=row["name"],
-                period_start=data.billable_from,
-                period_end=month_end(first),
-                taxable_10_yen=sums.taxable_10_yen,
-                tax_10_yen=sums.tax_10_yen,
-                non_taxable_yen=sums.non_taxable_yen,
-                total_yen=sums.total_yen,
-                replaces_id=replaced,
+    # The lines' words are the invoice's, a Japanese document, whatever language
+    # the admin who runs the month reads the screens in.
+    with translation.override(settings.LANGUAGE_CODE):
+        for index, (row, data) in enumerate(loaded, start=1):
+            lines = build_lines(data)
+            sums = totals(lines)
+            total_yen += sums.total_yen
+            previous = old_drafts.get(row["id"])
+            replaced = (replaces or {}).get(row["id"]) or (
+                previous["replaces_id"] if previous else None
             )
-        )
-        line_drafts.append(lines)
-        if index % 1000 == 0:
-            report(_("%(done)d / %(total)d") % {"done": index, "total": len(loaded)})
+            invoices.append(
+                Invoice(
+                    client_id=row["id"],
+                    billing_month=first,
+                    status=InvoiceStatus.DRAFT,
+                    client_name=row["name"],
+                    period_start=data.billable_from,
+                    period_end=month_end(first),
+                    taxable_10_yen=sums.taxable_10_yen,
+                    tax_10_yen=sums.tax_10_yen,
+                    non_taxable_yen=sums.non_taxable_yen,
+                    total_yen=sums.total_yen,
+                    replaces_id=replaced,
+                )
+            )
+            line_drafts.append(lines)
+            if index % 1000 == 0:
+                report(
+                    _("%(done)d / %(total)d") % {"done": index, "total": len(loaded)}
+                )
 
     report(_("書き込んでいます…"))
     # With history rows, so the audit trail starts at the draft (simple-history

@@ -17,6 +17,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # set_language: the header's 日本語 / English switch (a cookie, for every page).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("operator/", include("console.urls")),
     path("reports/", include("reporting.urls")),
     path("billing/", include("billing.urls")),

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from answering.models import Call, CallRevision, readable_changes
 from answering.services import (
@@ -88,6 +88,15 @@ def _render(call: Call, channel: str, changes: dict[str, Any] | None) -> dict:
 
 def _create(
     call: Call, *, kind: str, changes: dict[str, Any] | None, new_call: bool = False
+) -> list[Delivery]:
+    # Reports go to Japanese clients: their words (category and reason labels)
+    # never follow the language of the operator's screen.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _create_deliveries(call, kind=kind, changes=changes, new_call=new_call)
+
+
+def _create_deliveries(
+    call: Call, *, kind: str, changes: dict[str, Any] | None, new_call: bool
 ) -> list[Delivery]:
     # A correction goes to a client who was told about the call, even when the
     # call is now reclassified as a sales call (it then leaves the bill).
@@ -167,7 +176,8 @@ def record_correction(
     if revision is None:
         return None
     if was_reported:
-        readable = readable_changes(revision.changes)
+        with translation.override(settings.LANGUAGE_CODE):  # field names, as in _create
+            readable = readable_changes(revision.changes)
         queue_correction_report(
             call=call, changes={label: list(pair) for label, pair in readable.items()}
         )

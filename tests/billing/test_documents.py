@@ -6,6 +6,7 @@ import io
 
 import pypdf
 import pytest
+from django.utils import translation
 
 from answering.models import Category
 from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
@@ -44,6 +45,18 @@ def test_pdf_has_extractable_japanese_and_qualified_invoice_fields(invoice):
     assert "3,552円" in text
     assert invoice.number_display in text
     assert "2026年11月30日" in text  # due date
+
+
+def test_invoices_stay_japanese_when_the_admin_reads_english(small):
+    client = contracted_client(small, name="株式会社英語画面")
+    calls(client, 24)
+    with translation.override("en"):
+        bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+        invoice = Invoice.objects.get(client=client)
+        text = pdf_text(render_invoice_pdf(invoice))
+    descriptions = " ".join(invoice.lines.values_list("description", flat=True))
+    assert "基本料金" in descriptions and "2026年10月分" in descriptions
+    assert "適格請求書発行事業者登録番号" in text and "基本料金" in text
 
 
 def test_pdf_embeds_its_font(invoice):

@@ -1,6 +1,7 @@
 """The console's save and correction also queue the client's reports."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from answering.models import Call
@@ -95,3 +96,29 @@ def test_each_address_gets_the_call_as_saved_with_its_own_message_id(operator_cl
         "a@acme.example.jp",
         "b@acme.example.jp",
     }
+
+
+def test_reports_stay_japanese_when_the_operator_reads_english(
+    operator_client, reported_client
+):
+    operator_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    operator_client.post(
+        f"{NEW}?client={reported_client.pk}",
+        {
+            **FORM,
+            "category": "grey",
+            "callback_number": "",
+            "callback_number_missing_reason": "client_knows",
+        },
+    )
+    report = Delivery.objects.get()
+    assert "【営業の可能性】" in report.subject
+    assert "番号はご存じとのこと" in report.body  # the reason's label
+    assert "営業の可能性あり" in report.body  # the category label
+    call = Call.objects.get()
+    operator_client.post(
+        reverse("console:call_edit", args=[call.pk]),
+        {**FORM, "category": "grey", "purpose": "納期の件"},
+    )
+    correction = call.deliveries.get(kind=Delivery.Kind.CORRECTION)
+    assert "用件" in correction.body and "納期の件" in correction.body

@@ -57,6 +57,10 @@ EXPECTED: dict[str, Row] = {
     ),
     "login": Row(OK, "redirect:/", "redirect:/", "redirect:/"),
     "logout": Row(LOGIN, LOGIN, LOGIN, LOGIN, method="POST"),
+    # The language switch works for everyone, logged in or not.
+    "set_language": Row(
+        "redirect:/", "redirect:/", "redirect:/", "redirect:/", method="POST"
+    ),
     "console:home": operator_page(),
     "console:search": operator_page(),
     "console:phone": operator_page(),
