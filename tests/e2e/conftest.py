@@ -74,7 +74,7 @@ def open_as(browser, live):
         page.goto(f"{live['server'].url}/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_load_state()
         assert "/login/" not in page.url, page.content()[:2000]
         return page
