@@ -8,6 +8,8 @@ error says so and the caller flags the delivery.
 
 import datetime as dt
 import hashlib
+import os
+import threading
 
 import requests
 from django.conf import settings
@@ -61,6 +63,26 @@ def _reset_time(response: requests.Response) -> dt.datetime:
     )
 
 
+# One HTTP session per process and thread: consecutive posts reuse the open
+# (TLS) connection instead of a new handshake each. Keyed by pid, so a worker
+# forked from a process that already posted never shares its parent's socket.
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    if getattr(_local, "pid", None) != os.getpid():
+        _local.session, _local.pid = requests.Session(), os.getpid()
+    return _local.session
+
+
+def close_session() -> None:
+    """Drop this thread's kept connection (tests, and after a peer goes away)."""
+    session = getattr(_local, "session", None)
+    if session is not None:
+        session.close()
+    _local.session = _local.pid = None
+
+
 def post_message(*, room_id: str, body: str) -> str:
     """Post ``body`` into the room; return Chatwork's message_id."""
     if not settings.CHATWORK_API_TOKEN:
@@ -68,7 +90,7 @@ def post_message(*, room_id: str, body: str) -> str:
     url = f"{settings.CHATWORK_API_BASE_URL.rstrip('/')}/rooms/{room_id}/messages"
     timeout = settings.CHATWORK_TIMEOUT_SECONDS
     try:
-        response = requests.post(
+        response = _session().post(
             url,
             headers={"X-ChatWorkToken": settings.CHATWORK_API_TOKEN},
             data={"body": body, "self_unread": "0"},

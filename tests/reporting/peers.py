@@ -125,7 +125,16 @@ class ChatworkPeer:
         self._next_id = 1000
         peer = self
 
+        self.connections = 0  # TCP connections accepted (keep-alive reuses one)
+
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Chatwork's servers
+
+            def setup(self) -> None:
+                super().setup()
+                with peer.lock:
+                    peer.connections += 1
+
             def log_message(self, *args) -> None:
                 pass
 

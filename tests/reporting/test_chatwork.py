@@ -33,6 +33,16 @@ def test_posts_info_notation_with_token_and_body_field(chatwork_peer):
     assert d.provider_message_id == post["id"]
 
 
+def test_reports_to_chatwork_share_one_connection(chatwork_peer):
+    # No new TCP (and, at Chatwork, TLS) handshake per report.
+    client = chatwork_client()
+    deliveries = [save_reported_call(client=client)[1][0] for _ in range(3)]
+    for d in deliveries:
+        assert services.deliver(delivery_id=d.pk) == "sent"
+    assert chatwork_peer.count() == 3
+    assert chatwork_peer.connections == 1
+
+
 def test_429_waits_for_the_reset_then_sends_once(chatwork_peer):
     client = chatwork_client()
     reset = int(time.time()) + 2
