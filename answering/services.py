@@ -187,20 +187,35 @@ def personal_data_cutoff(*, now: dt.datetime | None = None) -> dt.datetime:
     return month_bounds(month)[0]
 
 
-@transaction.atomic
+# Calls erased per statement: the first run after a long gap may find years of
+# calls, and PostgreSQL takes at most 65,535 parameters per statement.
+ERASE_BATCH_SIZE = 5000
+
+
 def erase_caller_data(*, before: dt.datetime, now: dt.datetime | None = None) -> int:
     """Blank callers' names, numbers and purposes of calls received before
-    ``before``; returns how many calls were erased now."""
+    ``before``; returns how many calls were erased now.
+
+    Each batch commits on its own: an interrupted run keeps what it erased, and
+    the next run goes on from there.
+    """
     now = now or timezone.now()
-    calls = Call.objects.filter(
-        received_at__lt=before, personal_data_erased_at__isnull=True
-    )
-    call_ids = list(calls.values_list("pk", flat=True))
-    if not call_ids:
-        return 0
-    Call.objects.filter(pk__in=call_ids).update(
-        personal_data_erased_at=now, **dict.fromkeys(CALLER_PERSONAL_FIELDS, "")
-    )
-    # Corrections hold old and new values; keep who and when, drop the values.
-    CallRevision.objects.filter(call_id__in=call_ids).update(changes={})
-    return len(call_ids)
+    erased = 0
+    while True:
+        with transaction.atomic():
+            call_ids = list(
+                Call.objects.filter(
+                    received_at__lt=before, personal_data_erased_at__isnull=True
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)[:ERASE_BATCH_SIZE]
+            )
+            if not call_ids:
+                return erased
+            Call.objects.filter(pk__in=call_ids).update(
+                personal_data_erased_at=now,
+                **dict.fromkeys(CALLER_PERSONAL_FIELDS, ""),
+            )
+            # Corrections hold old and new values; keep who and when, drop values.
+            CallRevision.objects.filter(call_id__in=call_ids).update(changes={})
+        erased += len(call_ids)

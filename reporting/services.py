@@ -415,7 +415,8 @@ class ErasureResult:
     deliveries: int
 
 
-@transaction.atomic
+# No transaction around both steps: the calls are erased in batches that each
+# commit, and the deliveries in one statement; a rerun finishes an interrupted run.
 def erase_old_personal_data(*, now: dt.datetime | None = None) -> ErasureResult:
     """Blank callers' personal data older than the retention period, in the calls
     and in the report texts that quoted them. Billing keeps what it needs (the

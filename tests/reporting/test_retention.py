@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from answering.models import Call, CallRevision
 from reporting.models import Delivery
@@ -75,6 +76,47 @@ def test_erasing_again_finds_nothing_new(calls):
     erase_old_personal_data(now=NOW)
     again = erase_old_personal_data(now=NOW)
     assert (again.calls, again.deliveries) == (0, 0)
+
+
+def test_years_of_old_calls_are_erased_in_batches(calls, monkeypatch):
+    # A first run after a long gap: more calls than one batch (PostgreSQL takes at
+    # most 65,535 parameters per statement), each with a correction to empty.
+    monkeypatch.setattr("answering.services.ERASE_BATCH_SIZE", 2)
+    old, kept = calls
+    more = [
+        save_reported_call(
+            client=old.client,
+            received_at=dt.datetime(2024, 3, 1 + i, 9, 0, tzinfo=JST),
+            caller_name=f"古い発信者{i}",
+        )[0]
+        for i in range(4)
+    ]
+    for call in more:
+        CallRevision.objects.create(call=call, changes={"purpose": ["a", "b"]})
+    assert erase_old_personal_data(now=NOW).calls == 5
+    assert not Call.objects.filter(caller_name__startswith="古").exists()
+    assert not CallRevision.objects.exclude(changes={}).exists()
+    kept.refresh_from_db()
+    assert kept.caller_name == "新井 花子"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's 65,535-parameter limit"
+)
+def test_more_old_calls_than_one_statement_can_name_are_erased(calls):
+    old, _kept = calls
+    Call.objects.bulk_create(
+        Call(
+            client=old.client,
+            received_at=old.received_at - dt.timedelta(minutes=i),
+            caller_name="古い発信者",
+            callback_number="+819012345678",
+            purpose="古い用件",
+        )
+        for i in range(1, 70_001)
+    )
+    assert erase_old_personal_data(now=NOW).calls == 70_001
+    assert not Call.objects.filter(caller_name="古い発信者").exists()
 
 
 def test_the_retention_period_is_a_setting(calls, settings):
