@@ -100,17 +100,18 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Parameters travel apart from the SQL, and a statement run a few times on a
-    # connection is prepared once: PostgreSQL then skips parsing and planning the
-    # console's queries (its CPU per call save fell by more than half in
-    # bench/console_bench.py). 0 turns preparing off, for a pooler in transaction
-    # mode that cannot keep prepared statements.
+    # connection is prepared once: PostgreSQL then skips parsing it (its CPU per
+    # call save went from 3.0 to 1.6 ms in bench/console_bench.py). Each run is
+    # still planned for its own values: a generic plan made the portal's search
+    # for a text that matches nothing 3x slower (bench/portal_bench.py). 0 turns
+    # preparing off, for a pooler in transaction mode that cannot keep prepared
+    # statements. Every list of ids sent as parameters must stay under 65,535.
     _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "server_side_binding": True,
-            "prepare_threshold": _prepare_threshold or None,
-        }
-    )
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["server_side_binding"] = True
+    _options["prepare_threshold"] = _prepare_threshold or None
+    if _prepare_threshold:
+        _options["options"] = "-c plan_cache_mode=force_custom_plan"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "clients.User"

@@ -420,6 +420,10 @@ def test_repeated_saves_run_as_prepared_statements(operator_client, acme):
         prepared = " ".join(row[0] for row in cursor.fetchall())
     assert 'INSERT INTO "answering_call"' in prepared
     assert 'INSERT INTO "reporting_delivery"' in prepared
+    # ... but each run is planned for its values (a search pattern, say).
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_custom_plan"
     assert Call.objects.filter(client=acme).count() == 6
 
 
