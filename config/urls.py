@@ -17,7 +17,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # set_language: the header's 日本語 / English switch (a cookie, for every page).
+    # set_language: the 日本語 / English switch at the foot of every page (a cookie).
     path("i18n/", include("django.conf.urls.i18n")),
     path("operator/", include("console.urls")),
     path("reports/", include("reporting.urls")),

@@ -76,7 +76,7 @@ def _session() -> requests.Session:
 
 
 def close_session() -> None:
-    """Drop this thread's kept connection (tests, and after a peer goes away)."""
+    """Drop this thread's kept connection (tests do, before their peer stops)."""
     session = getattr(_local, "session", None)
     if session is not None:
         session.close()
