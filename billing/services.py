@@ -61,11 +61,15 @@ from clients.models import (
 )
 from clients.months import JST, japan_today, month_end, month_start
 
-# Rows per INSERT statement: None = all rows in one statement per table. Django
-# binds parameters client-side on psycopg 3 by default, so PostgreSQL has no
-# parameter limit here (with OPTIONS server_side_binding=True it would: 65,535).
-# SQLite splits further by its own 999-parameter limit.
+# Rows per INSERT statement: None = all rows in one statement per table. On
+# PostgreSQL, Django sends a bulk INSERT as one array per column (UNNEST), so the
+# statement stays under the 65,535 server-side parameters whatever the number of
+# rows; SQLite splits further by its own 999-parameter limit. Everything else
+# here selects a month's clients or drafts with a subquery, never a list of ids
+# (tests/billing/test_lifecycle.py checks that no statement grows with clients).
 WRITE_BATCH_SIZE: int | None = None
+# Invoices numbered per UPDATE (about three parameters each).
+ISSUE_BATCH_SIZE = 1000
 
 Progress = Callable[[str], None]
 
@@ -110,6 +114,13 @@ def counted_calls_filter(*, late_starts: dict[int, dt.date]) -> Q:
     return condition
 
 
+def _drafts(month: dt.date, clients: QuerySet[Client]) -> QuerySet[Invoice]:
+    """The month's drafts of ``clients``, as a query rather than a list of ids."""
+    return Invoice.objects.for_month(month).filter(
+        status=InvoiceStatus.DRAFT, client__in=clients.values("id")
+    )
+
+
 def _load_month(
     *, month: dt.date, clients: QuerySet[Client]
 ) -> tuple[list[tuple[dict[str, Any], ClientMonth]], int, dict[int, Any]]:
@@ -131,11 +142,7 @@ def _load_month(
         .filter(client__in=ids)
         .values("id", "client_id", "status", "replaces_id")
     }
-    draft_ids = [
-        row["id"]
-        for row in live_invoices.values()
-        if row["status"] == InvoiceStatus.DRAFT
-    ]
+    draft_ids = _drafts(first, clients).values("id")  # rebuilt by this run
 
     plan_of: dict[int, tuple[int, str]] = {}
     for plan_row in (
@@ -339,19 +346,17 @@ def bill_month(
     old_drafts = {
         cid: row for cid, row in live.items() if row["status"] == InvoiceStatus.DRAFT
     }
-    draft_ids = [row["id"] for row in old_drafts.values()]
-    if draft_ids:
+    if old_drafts:
+        drafts = _drafts(first, clients)
+        draft_ids = drafts.values("id")
         Adjustment.objects.filter(applied_to_id__in=draft_ids).update(applied_to=None)
-        InvoiceLine.objects.filter(
-            invoice_id__in=draft_ids
-        ).delete()  # fast: no signals
+        # Fast: no signals, so one DELETE.
+        InvoiceLine.objects.filter(invoice_id__in=draft_ids).delete()
         # Nothing points at a draft any more (its lines are gone, its credits
         # detached; ``replaces`` only ever points at voided invoices), so one
         # plain DELETE replaces Django's collector, which deletes 100 rows per
         # statement.
-        Invoice.objects.filter(
-            pk__in=draft_ids, status=InvoiceStatus.DRAFT
-        )._raw_delete(Invoice.objects.db)
+        drafts._raw_delete(Invoice.objects.db)
 
     invoices: list[Invoice] = []
     line_drafts = []
@@ -421,8 +426,9 @@ def bill_month(
 
     issued = 0
     if issue:
+        # The drafts just written: those of ``clients`` (a subquery, not the ids).
         issued = issue_invoices(
-            month=first, invoice_ids=[i.pk for i in invoices], today=today
+            month=first, invoice_ids=_drafts(first, clients).values("id"), today=today
         )
 
     if client_ids is None:  # a whole-month run; a single reissue is not one
@@ -446,7 +452,7 @@ def bill_month(
 def issue_invoices(
     *,
     month: dt.date,
-    invoice_ids: Iterable[int] | None = None,
+    invoice_ids: Iterable[int] | QuerySet[Any] | None = None,
     today: dt.date | None = None,
 ) -> int:
     """Number and issue the month's drafts (all, or those in ``invoice_ids``).
@@ -460,7 +466,9 @@ def issue_invoices(
     sequence, _created = InvoiceNumberSequence.objects.get_or_create(name="invoice")
     sequence = InvoiceNumberSequence.objects.select_for_update().get(pk=sequence.pk)
     drafts = Invoice.objects.for_month(first).filter(status=InvoiceStatus.DRAFT)
-    if invoice_ids is not None:
+    if isinstance(invoice_ids, QuerySet):
+        drafts = drafts.filter(pk__in=invoice_ids)
+    elif invoice_ids is not None:
         drafts = drafts.filter(pk__in=list(invoice_ids))
     to_issue = list(
         drafts.select_for_update(of=("self",))
@@ -471,9 +479,9 @@ def issue_invoices(
         return 0
     due_on = due_date_for(first)
     number = sequence.last_number
-    # One UPDATE per 1,000 invoices: only the number differs from row to row.
-    for offset in range(0, len(to_issue), 1000):
-        batch = to_issue[offset : offset + 1000]
+    # One UPDATE per batch of invoices: only the number differs from row to row.
+    for offset in range(0, len(to_issue), ISSUE_BATCH_SIZE):
+        batch = to_issue[offset : offset + ISSUE_BATCH_SIZE]
         whens = [
             When(pk=invoice.pk, then=Value(number + index))
             for index, invoice in enumerate(batch, start=1)

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from billing import services as billing_services
 from billing.models import (
     BillingRun,
     Invoice,
@@ -18,6 +19,8 @@ from billing.models import (
 from billing.services import bill_month, issue_invoices, mark_paid, void_and_reissue
 from tests.billing.factories import OCTOBER, calls, contracted_client
 from tests.factories import NumberAssignmentFactory, ReportRecipientFactory
+
+NOVEMBER = dt.date(2026, 11, 1)
 
 
 @pytest.fixture
@@ -139,6 +142,37 @@ def test_query_count_does_not_grow_with_clients(small):
     assert Invoice.objects.count() == 100
     assert InvoiceLine.objects.filter(kind=LineKind.SURCHARGE).count() == 200
     assert one == hundred
+
+
+def _most_parameters(month, **options):
+    """The most parameters that one statement of a billing run sends."""
+    sizes = []
+
+    def record(execute, sql, params, many, context):
+        # SQLite caps a statement at 999 parameters, so Django splits bulk
+        # INSERTs by row count there; PostgreSQL gets one array per column.
+        if not (connection.vendor == "sqlite" and sql.startswith("INSERT")):
+            sizes.append(len(params or ()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        bill_month(month=month, **options)
+    return max(sizes)
+
+
+def test_no_statement_sends_more_parameters_with_more_clients(small, monkeypatch):
+    # PostgreSQL takes at most 65,535 parameters per statement (server-side
+    # binding): a list of every client's or draft's id would break a big month.
+    # Invoices are numbered in batches; one per batch shows any other growth.
+    monkeypatch.setattr(billing_services, "ISSUE_BATCH_SIZE", 1)
+    _make_clients(small, 1)
+    # First run, then a rerun that replaces the drafts and issues them.
+    one = [_most_parameters(OCTOBER), _most_parameters(OCTOBER, issue=True)]
+    _make_clients(small, 39)
+    forty = [_most_parameters(NOVEMBER), _most_parameters(NOVEMBER, issue=True)]
+    assert Invoice.objects.filter(billing_month=NOVEMBER).count() == 40
+    assert not Invoice.objects.filter(status=InvoiceStatus.DRAFT).exists()
+    assert forty == one
 
 
 @pytest.mark.postgres
