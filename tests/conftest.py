@@ -1,7 +1,18 @@
 import pytest
+from django.conf import settings
 from django.core import mail  # noqa: F401
+from django.utils import translation
 
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in Japanese: a request in English leaves English active on
+    the thread, and data made outside a request (plan names) would follow it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

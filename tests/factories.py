@@ -27,7 +27,7 @@ class PlanFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["code"]
 
     code = Plan.Code.SMALL
-    name = factory.LazyAttribute(lambda o: Plan.Code(o.code).label)
+    name = factory.LazyAttribute(lambda o: str(Plan.Code(o.code).label))
     display_order = factory.LazyAttribute(
         lambda o: [c.value for c in Plan.Code].index(o.code) + 1
     )

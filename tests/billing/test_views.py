@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus
@@ -139,3 +140,46 @@ def test_django_admin_shows_invoices_read_only_and_adds_credits(admin_client, dr
     assert response.status_code == 302
     adjustment = Adjustment.objects.get()
     assert (adjustment.amount_yen, adjustment.applied_to) == (300, None)
+
+
+def test_invoice_page_credits_read_whole_in_either_language(admin_client, draft):
+    from billing.services import issue_invoices
+
+    issue_invoices(month=OCTOBER)
+    issued = Invoice.objects.get(pk=draft.pk)
+    Adjustment.objects.create(
+        client=issued.client, corrects_invoice=issued, amount_yen=1480, reason="誤計上"
+    )
+    Adjustment.objects.create(
+        client=issued.client, corrects_invoice=issued, amount_yen=148, reason="重複"
+    )
+    bill_month(month=dt.date(2026, 11, 1), client_ids=[issued.client_id])
+    november = Invoice.objects.get(billing_month=dt.date(2026, 11, 1))
+    # The second credit waits for a later invoice.
+    Adjustment.objects.filter(reason="重複").update(applied_to=None)
+    assert november.pk != issued.pk
+    url = reverse("billing:invoice", args=[issued.pk])
+
+    japanese = admin_client.get(url).content.decode()
+    assert "← 2026年10月の一覧" in japanese
+    assert "2026年10月分" in japanese
+    assert "-1,480円 誤計上（2026年11月分に反映）" in japanese
+    assert "-148円 重複（未反映）" in japanese
+
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = admin_client.get(url).content.decode()
+    assert "← Back to October 2026" in english
+    assert "October 2026 invoice" in english
+    assert "-1,480 yen 誤計上 (applied to the November 2026 invoice)" in english
+    assert "-148 yen 重複 (not yet applied)" in english
+
+
+def test_usage_page_reads_whole_in_english(admin_client, draft, small):
+    url = reverse("billing:usage", args=[draft.client_id])
+    plan = small.name
+    assert f"{plan}プラン:" in admin_client.get(url).content.decode()
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = admin_client.get(url).content.decode()
+    assert f"{plan} plan:" in english
+    assert " (as of " in english
+    assert "時点" not in english
