@@ -4,6 +4,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
+from django.db.models import Count, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category
@@ -89,17 +90,39 @@ def lookup_dialed(*, dialed: str, today: dt.date | None = None) -> DialedLookup:
     )
 
 
-def calls_from_caller(
+@dataclass(frozen=True)
+class CallerHistory:
+    """What a number's earlier calls to a client tell the operator."""
+
+    calls: list[Call]  # the last few, newest first
+    nuisance_count: int  # all time
+
+
+def caller_history(
     *, client: Client, caller_number: str, limit: int = REPEAT_CALLER_LIMIT
-) -> list[Call]:
-    """The last few calls this number made to this client (newest first)."""
+) -> CallerHistory:
+    """The last few calls this number made to this client, and how many of all its
+    calls were nuisance calls: one query, as the console page opens on every call."""
     if not caller_number:
-        return []
-    return list(
-        Call.objects.filter(client=client, caller_number=caller_number)
-        # Only what the history shows: the page is opened on every call.
+        return CallerHistory(calls=[], nuisance_count=0)
+    from_caller = Call.objects.filter(client=client, caller_number=caller_number)
+    nuisance_count = (
+        from_caller.filter(category=Category.NUISANCE)
+        .order_by()
+        .values("client_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    calls = list(
+        from_caller
+        # Only what the history shows.
         .only("id", "client_id", "received_at", "category", "purpose")
+        .annotate(nuisance_count=Subquery(nuisance_count))
         .order_by("-received_at", "-id")[:limit]
+    )
+    # No earlier call at all means no nuisance call either.
+    return CallerHistory(
+        calls=[*calls], nuisance_count=(calls[0].nuisance_count or 0) if calls else 0
     )
 
 
@@ -121,15 +144,6 @@ def todays_calls(
     if category in Category.values:
         calls = calls.filter(category=category)
     return list(calls.order_by("-received_at", "-id")[:limit])
-
-
-def nuisance_count_from_caller(*, client: Client, caller_number: str) -> int:
-    """How many nuisance calls this number made to this client (all time)."""
-    if not caller_number:
-        return 0
-    return Call.objects.filter(
-        client=client, caller_number=caller_number, category=Category.NUISANCE
-    ).count()
 
 
 def clients_called_today(*, today: dt.date | None = None) -> list[Client]:

@@ -141,7 +141,9 @@ def phone_json(request: HttpRequest) -> JsonResponse:
                     "nuisance": c.is_nuisance,
                     "purpose": c.purpose[:40],
                 }
-                for c in selectors.calls_from_caller(client=client, caller_number=e164)
+                for c in selectors.caller_history(
+                    client=client, caller_number=e164
+                ).calls
             ]
     return JsonResponse(
         {"ok": True, "e164": e164, "display": format_phone(e164), "calls": calls}
@@ -166,15 +168,10 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
 
 
 def _caller_context(client: Client, caller_number: str) -> dict[str, Any]:
-    if not caller_number:
-        return {"caller_calls": [], "caller_nuisance_count": 0}
+    history = selectors.caller_history(client=client, caller_number=caller_number)
     return {
-        "caller_calls": selectors.calls_from_caller(
-            client=client, caller_number=caller_number
-        ),
-        "caller_nuisance_count": selectors.nuisance_count_from_caller(
-            client=client, caller_number=caller_number
-        ),
+        "caller_calls": history.calls,
+        "caller_nuisance_count": history.nuisance_count,
     }
 
 

@@ -4,8 +4,9 @@ import pytest
 
 from answering.models import Category
 from answering.selectors import (
+    CallerHistory,
     DialedState,
-    calls_from_caller,
+    caller_history,
     lookup_dialed,
     todays_calls,
 )
@@ -87,19 +88,42 @@ def test_the_warnings_differ_for_each_state():
 def test_repeat_caller_history_is_the_last_five_calls_of_that_number_to_that_client():
     client = ClientFactory()
     base = dt.datetime(2026, 3, 1, 10, tzinfo=JST)
+    number = "+819011112222"
+    # The oldest two are nuisance calls: past the last five, still counted.
     calls = [
         CallFactory(
             client=client,
-            caller_number="+819011112222",
+            caller_number=number,
             received_at=base + dt.timedelta(days=i),
+            category=Category.NUISANCE if i < 2 else Category.NORMAL,
         )
         for i in range(7)
     ]
-    CallFactory(client=client, caller_number="+819099999999", received_at=base)
-    CallFactory(caller_number="+819011112222", received_at=base + dt.timedelta(days=9))
-    history = calls_from_caller(client=client, caller_number="+819011112222")
-    assert history == list(reversed(calls))[:5]
-    assert calls_from_caller(client=client, caller_number="") == []
+    # Nuisance calls from another number, or to another client, do not count.
+    CallFactory(
+        client=client,
+        caller_number="+819099999999",
+        received_at=base,
+        category=Category.NUISANCE,
+    )
+    CallFactory(
+        caller_number=number,
+        received_at=base + dt.timedelta(days=9),
+        category=Category.NUISANCE,
+    )
+    history = caller_history(client=client, caller_number=number)
+    assert history.calls == list(reversed(calls))[:5]
+    assert history.nuisance_count == 2
+    assert caller_history(client=client, caller_number="") == CallerHistory([], 0)
+
+
+def test_a_caller_with_no_nuisance_call_has_a_count_of_zero():
+    client = ClientFactory()
+    CallFactory(client=client, caller_number="+819011112222")
+    history = caller_history(client=client, caller_number="+819011112222")
+    assert (len(history.calls), history.nuisance_count) == (1, 0)
+    history = caller_history(client=client, caller_number="+819033334444")
+    assert (history.calls, history.nuisance_count) == ([], 0)
 
 
 def test_todays_calls_use_japan_time_and_filters():
