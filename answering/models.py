@@ -236,6 +236,14 @@ class Call(models.Model):
                 }
             )
 
+    def get_category_display(self) -> str:
+        # Django's own builds a dict of every choice on each call, and lists of
+        # calls show this on every row.
+        try:
+            return str(Category(self.category).label)
+        except ValueError:
+            return self.category
+
     @property
     def is_nuisance(self) -> bool:
         return self.category == Category.NUISANCE

@@ -136,8 +136,14 @@ def todays_calls(
     """Calls received today (Japan time), all clients unless filtered."""
     today = today or japan_today()
     start = dt.datetime.combine(today, dt.time.min, tzinfo=JST)
-    calls = Call.objects.between(start, start + dt.timedelta(days=1)).select_related(
-        "client", "logged_by"
+    calls = (
+        Call.objects.between(start, start + dt.timedelta(days=1))
+        .select_related("client", "logged_by")
+        # What the list shows, and no more: it can hold hundreds of rows.
+        .only(
+            *("received_at", "category", "caller_name", "caller_company"),
+            *("callback_number", "purpose", "client__name", "logged_by__username"),
+        )
     )
     if client_id:
         calls = calls.filter(client_id=client_id)

@@ -4,7 +4,7 @@ Each view parses input with a form and calls one answering service; nothing here
 talks to the outside world, so a save returns as soon as the call is written.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,12 +49,40 @@ def _with_current_numbers(clients: list[Client]) -> list[Client]:
     return clients
 
 
-def _with_report_status(calls: Iterable[Call]) -> list[Call]:
+def _links_by_id(viewname: str) -> Callable[[int], str]:
+    """``reverse(viewname, args=[id])`` for a long list of ids.
+
+    reverse() costs about 50 µs a call; a list of 500 calls with two links each
+    reversed every link. This reverses once and fills in each id.
+    """
+    marker = 2_147_483_647
+    head, tail = reverse(viewname, args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _with_links(calls: Iterable[Call]) -> list[Call]:
+    """Each call with its report status and the links its row shows."""
     calls = list(calls)
     statuses = report_status_by_call(call.pk for call in calls)
+    edit_url = _links_by_id("console:call_edit")
+    report_url = _links_by_id("reporting:call_deliveries")
     for call in calls:
-        call.report_status = statuses.get(call.pk)  # type: ignore[attr-defined]
+        status = statuses.get(call.pk)
+        call.report_status = status  # type: ignore[attr-defined]
+        call.report_url = report_url(call.pk) if status else ""  # type: ignore[attr-defined]
+        call.edit_url = edit_url(call.pk)  # type: ignore[attr-defined]
     return calls
+
+
+def _report_context(call: Call | None) -> dict[str, Any]:
+    """The report status badge of one call, and the link to its deliveries."""
+    status = report_status_by_call([call.pk]).get(call.pk) if call else None
+    return {
+        "report_status": status,
+        "report_url": reverse("reporting:call_deliveries", args=[call.pk])
+        if call and status
+        else "",
+    }
 
 
 def _search(text: str) -> list[Client]:
@@ -83,9 +111,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "query": text,
             "results": _search(text) if text else [],
             "filters": filters,
-            "calls": _with_report_status(
+            "calls": _with_links(
                 selectors.todays_calls(client_id=client_id, category=category)
             ),
+            "call_new_url": reverse("console:call_new"),
             "clients_today": selectors.clients_called_today(),
             "selected_client_id": client_id,
             "selected_category": category or "",
@@ -193,10 +222,7 @@ def _render_call_form(
         "caller_number_display": format_phone(caller_number),
         "dialed_number_display": format_phone(dialed_number),
         "saved": saved,
-        "report_status": report_status_by_call([saved.pk]).get(saved.pk)
-        if saved
-        else None,
-        "report_call_id": saved.pk if saved else None,
+        **_report_context(saved),
         "focus_field": form.first_error_field() if form.is_bound else None,
         "missing_reason_other": MissingReason.OTHER.value,
         **_caller_context(client, caller_number),
@@ -316,7 +342,6 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "revisions": _revision_rows(call),
             "focus_field": form.first_error_field() if form.is_bound else None,
             "missing_reason_other": MissingReason.OTHER.value,
-            "report_status": report_status_by_call([call.pk]).get(call.pk),
-            "report_call_id": call.pk,
+            **_report_context(call),
         },
     )

@@ -2,6 +2,8 @@
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from answering.models import Call
@@ -122,3 +124,32 @@ def test_reports_stay_japanese_when_the_operator_reads_english(
     )
     correction = call.deliveries.get(kind=Delivery.Kind.CORRECTION)
     assert "用件" in correction.body and "納期の件" in correction.body
+
+
+def _home(operator_client):
+    with CaptureQueriesContext(connection) as queries:
+        page = operator_client.get(reverse("console:home")).content.decode()
+    return page, len(queries.captured_queries)
+
+
+def test_todays_calls_link_each_call_and_its_reports_in_a_fixed_number_of_queries(
+    operator_client, reported_client
+):
+    operator_client.post(f"{NEW}?client={reported_client.pk}", FORM)
+    first = Call.objects.get()
+    _page, one_call = _home(operator_client)
+    for _ in range(9):
+        operator_client.post(f"{NEW}?client={reported_client.pk}", FORM)
+    sales = CallFactory(client=reported_client, category="sales")
+    page, eleven_calls = _home(operator_client)
+    assert one_call == eleven_calls
+    edit = reverse("console:call_edit", args=[first.pk])
+    deliveries = reverse("reporting:call_deliveries", args=[first.pk])
+    assert f'<a href="{edit}">' in page
+    assert f'<a href="{deliveries}">' in page
+    assert f'href="{NEW}?client={reported_client.pk}"' in page
+    assert page.count("送信中") == 10
+    # A sales call has no report: its row says so and links to no deliveries.
+    assert reverse("console:call_edit", args=[sales.pk]) in page
+    assert reverse("reporting:call_deliveries", args=[sales.pk]) not in page
+    assert "報告なし" in page

@@ -83,9 +83,11 @@ def test_status_badge_include():
     assert "送信失敗" in render_to_string(
         "reporting/_report_status.html", {"status": "failed"}
     )
-    assert "報告済" in render_to_string(
-        "reporting/_report_status.html", {"status": "sent", "call_id": 5}
+    sent = render_to_string(
+        "reporting/_report_status.html", {"status": "sent", "url": "/calls/5/"}
     )
+    assert "報告済" in sent
+    assert '<a href="/calls/5/">' in sent
     assert "報告なし" in render_to_string("reporting/_report_status.html", {})
 
 
