@@ -103,6 +103,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if filters.is_valid():
         client_id = filters.cleaned_data["client"]
         category = filters.cleaned_data["category"] or None
+    # One row past the limit tells whether the list was cut.
+    limit = selectors.TODAYS_CALLS_LIMIT
+    calls = selectors.todays_calls(
+        client_id=client_id, category=category, limit=limit + 1
+    )
     return render(
         request,
         "console/home.html",
@@ -111,9 +116,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "query": text,
             "results": _search(text) if text else [],
             "filters": filters,
-            "calls": _with_links(
-                selectors.todays_calls(client_id=client_id, category=category)
-            ),
+            "calls": _with_links(calls[:limit]),
+            "more_calls": len(calls) > limit,
             "call_new_url": reverse("console:call_new"),
             "clients_today": selectors.clients_called_today(),
             "selected_client_id": client_id,

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from answering import selectors
 from answering.models import Call, CallRevision, Category
 from tests.factories import (
     CallFactory,
@@ -440,3 +441,22 @@ def test_odd_digits_in_the_address_bar_never_break_the_console(operator_client, 
         ).status_code
         == 200
     )
+
+
+def test_home_says_when_todays_list_is_cut(operator_client, acme, monkeypatch):
+    monkeypatch.setattr(selectors, "TODAYS_CALLS_LIMIT", 3)
+    now = timezone.now()
+    for minute in range(3):
+        CallFactory(
+            client=acme,
+            caller_name=f"発信者{minute}",
+            received_at=now - dt.timedelta(minutes=minute),
+        )
+    page = operator_client.get(reverse("console:home")).content.decode()
+    assert "件だけ表示しています" not in page
+    CallFactory(
+        client=acme, caller_name="一番古い", received_at=now - dt.timedelta(hours=1)
+    )
+    page = operator_client.get(reverse("console:home")).content.decode()
+    assert "新しい順に 3 件だけ表示しています" in page
+    assert "発信者0" in page and "発信者2" in page and "一番古い" not in page
