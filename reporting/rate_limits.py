@@ -58,3 +58,15 @@ def try_acquire(*, limits: list[Limit], now: dt.datetime | None = None) -> float
         key__in=keys, at__lt=now - dt.timedelta(seconds=longest)
     ).delete()
     return 0.0
+
+
+def count_from(*, keys: list[str], taken_at: dt.datetime, now: dt.datetime) -> None:
+    """Count the request that took its slot at ``taken_at`` from ``now`` instead.
+
+    The provider counts a request when it arrives, some time after its slot was
+    taken, and how long varies (a new connection, a busy machine). A slot freed
+    by the first of a slow and a fast request would let the next one arrive too
+    soon. Once the answer is back, the request has surely arrived: counting it
+    from then is never earlier than the provider's own count.
+    """
+    RateLimitHit.objects.filter(key__in=keys, at=taken_at).update(at=now)

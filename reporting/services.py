@@ -283,15 +283,13 @@ def _send(delivery: Delivery) -> str:
     )
 
 
-def _chatwork_wait(delivery: Delivery) -> float:
+def _chatwork_limits(delivery: Delivery) -> list[rate_limits.Limit]:
     room_count, room_window = chatwork.room_limit()
     token_count, token_window = chatwork.token_limit()
-    return rate_limits.try_acquire(
-        limits=[
-            (chatwork.room_key(delivery.address), room_count, room_window),
-            (chatwork.token_key(), token_count, token_window),
-        ]
-    )
+    return [
+        (chatwork.room_key(delivery.address), room_count, room_window),
+        (chatwork.token_key(), token_count, token_window),
+    ]
 
 
 def deliver(*, delivery_id: int) -> str:
@@ -306,8 +304,10 @@ def deliver(*, delivery_id: int) -> str:
     if delivery is None:
         return "skipped"
 
-    if delivery.channel == Channel.CHATWORK:
-        wait = _chatwork_wait(delivery)
+    limits = _chatwork_limits(delivery) if delivery.channel == Channel.CHATWORK else []
+    taken_at = timezone.now()
+    if limits:
+        wait = rate_limits.try_acquire(limits=limits, now=taken_at)
         if wait > 0:
             # Nothing was sent: give the attempt back and come back later.
             _finish(
@@ -322,6 +322,13 @@ def deliver(*, delivery_id: int) -> str:
         provider_id = _send(delivery)
     except (mail.MailError, chatwork.ChatworkError) as exc:
         return _failed(delivery, exc)
+    finally:
+        if limits:  # even a failed post may have reached Chatwork
+            rate_limits.count_from(
+                keys=[key for key, _, _ in limits],
+                taken_at=taken_at,
+                now=timezone.now(),
+            )
     _finish(
         delivery,
         status=Status.SENT,

@@ -110,7 +110,8 @@ class ChatworkPeer:
     answers ``{"message_id": "..."}``. ``respond`` may be set to a function
     ``(room_id) -> (status, headers) | None`` to force 429/500/401 answers.
     ``room_limit`` = (count, seconds) makes it enforce a per-room limit itself
-    and count ``violations`` (requests beyond the limit).
+    and count ``violations`` (requests beyond the limit). ``transit`` may be set
+    to a function ``() -> seconds`` that delays when a request counts as arrived.
     """
 
     token = "test-chatwork-token"
@@ -121,6 +122,7 @@ class ChatworkPeer:
         self.requests: list[tuple[float, str, int]] = []  # time, room, status
         self.respond = None
         self.room_limit: tuple[int, float] | None = None
+        self.transit = None
         self.violations = 0
         self._next_id = 1000
         peer = self
@@ -171,6 +173,8 @@ class ChatworkPeer:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length).decode()
         match = re.fullmatch(r"/v2/rooms/(\d+)/messages", h.path)
+        if self.transit:
+            time.sleep(self.transit())
         now = time.monotonic()
         room = match.group(1) if match else ""
 

@@ -143,6 +143,28 @@ def test_room_limit_is_respected_and_deliveries_are_deferred(settings, chatwork_
     assert Delivery.objects.filter(attempts=1).count() == 8
 
 
+def test_a_slow_first_post_does_not_let_a_later_one_arrive_too_soon(
+    settings, chatwork_peer
+):
+    # Chatwork counts a post when it arrives. The first of a burst is often the
+    # slowest (a new connection); counted from when it was sent, its slot would
+    # free up early and the third post would arrive inside the window.
+    settings.CHATWORK_ROOM_LIMIT = (2, 1.0)
+    chatwork_peer.room_limit = (2, 1.0)
+    transits = iter([0.5])  # then 0 s
+    chatwork_peer.transit = lambda: next(transits, 0.0)
+    client = chatwork_client()
+    for _ in range(3):
+        save_reported_call(client=client)
+    deadline = time.monotonic() + 10
+    while Delivery.objects.exclude(status="sent").exists():
+        assert time.monotonic() < deadline
+        services.relay_due_deliveries()
+        time.sleep(0.02)
+    assert chatwork_peer.count() == 3
+    assert chatwork_peer.violations == 0
+
+
 def test_token_limit_applies_across_rooms(settings, chatwork_peer):
     settings.CHATWORK_TOKEN_LIMIT = (2, 60.0)
     for room in ["1", "2", "3"]:
