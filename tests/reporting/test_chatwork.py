@@ -120,6 +120,14 @@ def test_wrong_token_is_refused_by_the_peer(settings, chatwork_peer):
     assert services.deliver(delivery_id=d.pk) == "failed"
 
 
+def _relay_until_all_sent(*, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while Delivery.objects.exclude(status="sent").exists():
+        assert time.monotonic() < deadline
+        services.relay_due_deliveries()
+        time.sleep(0.02)
+
+
 def test_room_limit_is_respected_and_deliveries_are_deferred(settings, chatwork_peer):
     # A window long enough that a slow first pass (a loaded CI machine) still
     # runs inside it.
@@ -133,11 +141,7 @@ def test_room_limit_is_respected_and_deliveries_are_deferred(settings, chatwork_
 
     first = services.relay_due_deliveries()
     assert first == {"sent": 4, "deferred": 4}
-    deadline = time.monotonic() + 12
-    while Delivery.objects.exclude(status="sent").exists():
-        assert time.monotonic() < deadline
-        services.relay_due_deliveries()
-        time.sleep(0.05)
+    _relay_until_all_sent(seconds=12)
     assert chatwork_peer.count() == 8
     assert chatwork_peer.violations == 0
     assert Delivery.objects.filter(attempts=1).count() == 8
@@ -156,11 +160,7 @@ def test_a_slow_first_post_does_not_let_a_later_one_arrive_too_soon(
     client = chatwork_client()
     for _ in range(3):
         save_reported_call(client=client)
-    deadline = time.monotonic() + 10
-    while Delivery.objects.exclude(status="sent").exists():
-        assert time.monotonic() < deadline
-        services.relay_due_deliveries()
-        time.sleep(0.02)
+    _relay_until_all_sent(seconds=10)
     assert chatwork_peer.count() == 3
     assert chatwork_peer.violations == 0
 
