@@ -9,14 +9,24 @@ from tests.reporting.peers import SmtpPeer
 from tests.reporting.workers import RedisServer, start_worker, stop_worker
 
 
+def _why_not_here() -> str | None:
+    if connection.vendor != "postgresql":
+        return (
+            "browser journeys serve the app from other processes, which need the "
+            "PostgreSQL test database (the SQLite test database is in memory); "
+            "run with DATABASE_URL=postgres://..."
+        )
+    # CI installs the browser first (.ci/system-packages): there it must run.
+    if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
+        return f"no browser at {CHROMIUM}: apt-get install chromium"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    if connection.vendor == "postgresql":
+    reason = _why_not_here()
+    if reason is None:
         return
-    skip = pytest.mark.skip(
-        reason="browser journeys serve the app from other processes, which need the "
-        "PostgreSQL test database (the SQLite test database is in memory); "
-        "run with DATABASE_URL=postgres://..."
-    )
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(skip)
