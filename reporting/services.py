@@ -305,9 +305,8 @@ def deliver(*, delivery_id: int) -> str:
         return "skipped"
 
     limits = _chatwork_limits(delivery) if delivery.channel == Channel.CHATWORK else []
-    taken_at = timezone.now()
     if limits:
-        wait = rate_limits.try_acquire(limits=limits, now=taken_at)
+        wait = rate_limits.try_acquire(limits=limits, now=now)
         if wait > 0:
             # Nothing was sent: give the attempt back and come back later.
             _finish(
@@ -326,7 +325,7 @@ def deliver(*, delivery_id: int) -> str:
         if limits:  # even a failed post may have reached Chatwork
             rate_limits.count_from(
                 keys=[key for key, _, _ in limits],
-                taken_at=taken_at,
+                taken_at=now,
                 now=timezone.now(),
             )
     _finish(
