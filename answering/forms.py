@@ -23,6 +23,13 @@ CATEGORY_KEYS: dict[str, str] = {
 }
 
 
+# What the console hides for a sales call (its `.reported-only` block): a sales
+# call is its category and a note, two keystrokes.
+SALES_HIDDEN_FIELDS = tuple(
+    f for f in EDITABLE_FIELDS if f not in ("category", "note", "received_at")
+)
+
+
 def _reason_field(label: Any) -> forms.ChoiceField:
     return forms.ChoiceField(label=label, choices=REASON_CHOICES, required=False)
 
@@ -122,6 +129,14 @@ class CallForm(forms.Form):
 
     def clean_received_at(self) -> dt.datetime | None:
         value = self.cleaned_data["received_at"]
+        if (
+            value is not None
+            and self.instance is not None
+            and value == _to_the_minute(self.instance.received_at)
+        ):
+            # The form shows minutes only: a minute left as it was keeps the
+            # call's exact time, so saving unchanged is no correction.
+            return self.instance.received_at
         if value is not None and value > (self.now or timezone.now()):
             raise ValidationError(
                 _("受電日時が未来になっています。現在より前の日時を入れてください。")
@@ -130,6 +145,17 @@ class CallForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("category") == Category.SALES:
+            # What the operator cannot see is neither checked nor saved: a half-typed
+            # number left behind when the call turned out to be a sales call must
+            # not block it. A correction keeps the call's own values.
+            for name in SALES_HIDDEN_FIELDS:
+                self.errors.pop(name, None)
+                cleaned[name] = (
+                    getattr(self.instance, name)
+                    if self.instance is not None
+                    else Call._meta.get_field(name).get_default()
+                )
         fields = {
             f: cleaned[f]
             for f in EDITABLE_FIELDS
@@ -206,6 +232,10 @@ class CallForm(forms.Form):
             if name in self.errors:
                 return name
         return None
+
+
+def _to_the_minute(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def initial_from_call(call: Call) -> dict[str, Any]:

@@ -322,6 +322,15 @@ def _readable_value(field: str, value: Any) -> str:
         return format_phone(value)
     if field == "surcharge_yen":
         return f"{value:,}円"
+    if field == "received_at":
+        # Stored as ISO 8601 text in the revision's JSON.
+        try:
+            moment = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return f"{moment:%Y-%m-%d %H:%M}"
     return str(value)
 
 

@@ -17,6 +17,7 @@ from tests.factories import (
     NumberAssignmentFactory,
     ReportRecipientFactory,
 )
+from tests.html_forms import form_values
 
 NEW = reverse("console:call_new")
 
@@ -280,6 +281,41 @@ def test_a_sales_call_needs_only_the_category(operator_client, acme):
     assert call.category == Category.SALES and not call.is_counted
 
 
+def test_what_a_sales_call_hides_cannot_block_it(operator_client, acme):
+    # The operator started a normal call, then pressed 2: the half-typed fields
+    # are hidden, so they are neither checked nor saved.
+    response = operator_client.post(
+        f"{NEW}?client={acme.pk}",
+        {
+            **FORM,
+            "category": "sales",
+            "callback_number": "03-1234",
+            "caller_name": "",
+            "caller_name_missing_reason": "other",
+            "surcharge_yen": "300",
+            "note": "回線の営業",
+        },
+    )
+    assert response.status_code == 302
+    call = Call.objects.get()
+    assert call.category == Category.SALES and call.note == "回線の営業"
+    assert (call.callback_number, call.caller_name, call.surcharge_yen) == ("", "", 0)
+
+
+def test_a_call_reclassified_as_sales_keeps_what_it_said(operator_client, acme):
+    call = CallFactory(client=acme, callback_number="+81312345678", surcharge_yen=0)
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    # Pressing 2 hides the other fields; what was typed into them is not saved.
+    response = operator_client.post(
+        url, {**values, "category": "sales", "callback_number": "03-99"}
+    )
+    assert response.status_code == 302
+    assert CallRevision.objects.get().changes == {"category": ["normal", "sales"]}
+    call.refresh_from_db()
+    assert call.callback_number == "+81312345678" and call.caller_name
+
+
 def test_a_validation_error_keeps_everything_typed_with_clear_messages(
     operator_client, acme
 ):
@@ -355,7 +391,51 @@ def test_a_correction_is_saved_and_its_history_shown(operator_client, acme, oper
     assert revision.changes["category"] == ["normal", "grey"]
     page = operator_client.get(url).content.decode()
     assert "訂正を保存しました" in page
-    assert "090-2222-3333" in page and "営業の可能性あり" in page
+    # The history panel: what each field said before and after.
+    assert (
+        '<td class="old">03-1234-5678</td><td>→</td><td class="new">090-2222-3333</td>'
+        in page
+    )
+    assert (
+        '<td class="old">通常</td><td>→</td><td class="new">営業の可能性あり</td>'
+        in page
+    )
+
+
+def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):
+    ReportRecipientFactory(client=acme)
+    # Logged in the console: its time has seconds, which the form does not show.
+    operator_client.post(f"{NEW}?client={acme.pk}", FORM)
+    call = Call.objects.get()
+    logged_at = call.received_at
+    assert logged_at.second or logged_at.microsecond
+    url = reverse("console:call_edit", args=[call.pk])
+    unchanged = form_values(operator_client.get(url).content.decode(), "call-form")
+    page = operator_client.post(url, unchanged, follow=True).content.decode()
+    assert "変更はありませんでした" in page
+    assert not CallRevision.objects.exists()
+    assert not call.deliveries.filter(kind="correction").exists()
+    call.refresh_from_db()
+    assert call.received_at == logged_at
+
+
+def test_a_corrected_time_reads_as_a_time_in_the_history(operator_client, acme):
+    received = timezone.make_aware(dt.datetime(2026, 11, 20, 10, 34, 14, 98_000))
+    call = CallFactory(client=acme, received_at=received)
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    assert values["received_at"] == "2026-11-20T10:34"
+    operator_client.post(url, {**values, "received_at": "2026-11-20T09:05"})
+    assert (
+        CallRevision.objects.get()
+        .changes["received_at"][1]
+        .startswith("2026-11-20T09:05")
+    )
+    page = operator_client.get(url).content.decode()
+    assert (
+        '<td class="old">2026-11-20 10:34</td><td>→</td>'
+        '<td class="new">2026-11-20 09:05</td>'
+    ) in page
 
 
 def test_an_invalid_correction_keeps_the_original(operator_client, acme):
