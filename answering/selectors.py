@@ -19,6 +19,8 @@ TODAYS_CALLS_LIMIT = 500
 
 class DialedState(enum.Enum):
     ASSIGNED = "assigned"
+    OWN_NUMBER = "own_number"  # a client's own number, forwarded to us
+    SHARED_OWN_NUMBER = "shared_own_number"  # the own number of several clients
     UNREADABLE = "unreadable"  # not a phone number at all
     UNKNOWN = "unknown"  # a number the company does not own
     UNASSIGNED = "unassigned"  # ours, lent to nobody
@@ -35,10 +37,11 @@ class DialedLookup:
     lent_number: LentNumber | None = None
     released_on: dt.date | None = None
     available_on: dt.date | None = None
+    owner: Client | None = None  # whose own (forwarded) number it is
 
     @property
     def client(self) -> Client | None:
-        return self.assignment.client if self.assignment else None
+        return self.assignment.client if self.assignment else self.owner
 
     @property
     def warning(self) -> str:
@@ -57,12 +60,21 @@ class DialedLookup:
                 "この番号は返却後の休止期間中で、現在どの顧客の番号でもありません"
                 "（以前の貸出先あての電話の可能性があります）。顧客を検索してください。"
             ),
+            DialedState.SHARED_OWN_NUMBER: _(
+                "この着信番号は複数の顧客の転送元の番号として登録されています。"
+                "顧客を検索してください。"
+            ),
         }
         return str(messages.get(self.state, ""))
 
 
 def lookup_dialed(*, dialed: str, today: dt.date | None = None) -> DialedLookup:
-    """Screen pop: the client holding ``dialed`` now, never a former holder."""
+    """Screen pop: the client holding ``dialed`` now, never a former holder.
+
+    A number that is not one of ours may be a client's own number (a PBX that
+    passes on the number the caller dialed before it was forwarded to us): it
+    reaches that client, unless several clients gave it.
+    """
     e164, assignment = find_assignment_by_dialed(dialed=dialed)
     if e164 is None:
         return DialedLookup(state=DialedState.UNREADABLE, e164=None)
@@ -75,6 +87,13 @@ def lookup_dialed(*, dialed: str, today: dt.date | None = None) -> DialedLookup:
         )
     lent_number = LentNumber.objects.filter(number=e164).first()
     if lent_number is None:
+        owners = list(Client.objects.filter(own_number=e164)[:2])
+        if len(owners) == 1:
+            return DialedLookup(
+                state=DialedState.OWN_NUMBER, e164=e164, owner=owners[0]
+            )
+        if owners:
+            return DialedLookup(state=DialedState.SHARED_OWN_NUMBER, e164=e164)
         return DialedLookup(state=DialedState.UNKNOWN, e164=e164)
     today = today or japan_today()
     available_on = quarantine_ends_on(lent_number)

@@ -51,6 +51,24 @@ def test_numbers_that_are_not_ours_reach_nobody(dialed, state):
     assert lookup.warning
 
 
+@pytest.mark.parametrize("dialed", ["029-876-5432", "0298765432", "+81298765432"])
+def test_a_clients_own_forwarded_number_reaches_that_client(dialed):
+    client = ClientFactory(own_number="+81298765432")
+    ClientFactory(own_number="+81298765433")
+    lookup = lookup_dialed(dialed=dialed, today=TODAY)
+    assert lookup.state is DialedState.OWN_NUMBER
+    assert lookup.client == client
+    assert lookup.e164 == "+81298765432"
+
+
+def test_an_own_number_given_by_two_clients_reaches_neither():
+    ClientFactory.create_batch(2, own_number="+81298765432")
+    lookup = lookup_dialed(dialed="0298765432", today=TODAY)
+    assert lookup.state is DialedState.SHARED_OWN_NUMBER
+    assert lookup.client is None
+    assert lookup.warning
+
+
 def test_a_number_lent_to_nobody_is_unassigned():
     LentNumberFactory(number="+81312345678")
     lookup = lookup_dialed(dialed="03-1234-5678", today=TODAY)
@@ -82,7 +100,9 @@ def test_the_warnings_differ_for_each_state():
         number__number="+81311112222", released_on=TODAY - dt.timedelta(days=1)
     )
     warnings.add(lookup_dialed(dialed="0311112222", today=TODAY).warning)
-    assert len(warnings) == 4
+    ClientFactory.create_batch(2, own_number="+81298765432")
+    warnings.add(lookup_dialed(dialed="0298765432", today=TODAY).warning)
+    assert len(warnings) == 5
 
 
 def test_repeat_caller_history_is_the_last_five_calls_of_that_number_to_that_client():

@@ -159,6 +159,17 @@ def test_screen_pop_opens_the_form_of_the_client_holding_the_number(
     assert 'value="090-1234-5678"' in page
 
 
+def test_screen_pop_by_the_clients_own_forwarded_number(operator_client, acme):
+    ClientFactory(announce_name="別の会社でございます")
+    page = operator_client.get(
+        NEW, {"dialed": "029-876-5432", "caller": "09012345678"}
+    ).content.decode()
+    assert "アクメ株式会社でございます" in page
+    assert "別の会社でございます" not in page
+    assert 'value="090-1234-5678"' in page
+    assert form_values(page, "call-form")["dialed_number"] == "+81298765432"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("setup", "dialed", "expected"),
@@ -167,6 +178,7 @@ def test_screen_pop_opens_the_form_of_the_client_holding_the_number(
         (None, "0399998888", "登録されていません"),
         ("unassigned", "0355559999", "どの顧客にも貸し出されていません"),
         ("quarantined", "0355559999", "休止期間中"),
+        ("shared own number", "0355559999", "複数の顧客の転送元"),
     ],
 )
 def test_screen_pop_warns_instead_of_showing_a_wrong_client(
@@ -179,6 +191,10 @@ def test_screen_pop_warns_instead_of_showing_a_wrong_client(
             number__number="+81355559999",
             client__announce_name="旧顧客でございます",
             released_on=timezone.localdate() - dt.timedelta(days=3),
+        )
+    elif setup == "shared own number":
+        ClientFactory.create_batch(
+            2, own_number="+81355559999", announce_name="転送元でございます"
         )
     response = operator_client.get(NEW, {"dialed": dialed, "caller": "09012345678"})
     page = response.content.decode()
