@@ -129,18 +129,18 @@ class CallForm(forms.Form):
 
     def clean_received_at(self) -> dt.datetime | None:
         value = self.cleaned_data["received_at"]
-        if (
-            value is not None
-            and self.instance is not None
-            and value == _to_the_minute(self.instance.received_at)
+        if value is None:
+            return None
+        if self.instance is not None and value == _to_the_minute(
+            self.instance.received_at
         ):
             # The form shows minutes only: a minute left as it was keeps the
             # call's exact time, so saving unchanged is no correction.
             return self.instance.received_at
-        if value is not None and value > (self.now or timezone.now()):
-            raise ValidationError(
-                _("受電日時が未来になっています。現在より前の日時を入れてください。")
-            )
+        try:
+            Call(received_at=value).validate_received_at(now=self.now)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["received_at"]) from exc
         return value
 
     def clean(self) -> dict[str, Any]:

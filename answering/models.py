@@ -41,6 +41,11 @@ REQUIRED_OR_REASON = {
 # A guard against a slipped digit; real surcharges are a few hundred yen.
 MAX_SURCHARGE_YEN = 10_000
 
+# Late logging is for a call logged after the fact, not for history: a time set
+# further back is a slip of the keyboard (year 0001 broke the admin's date list
+# and the portal's paging), and would fall into a month that may be billed.
+LATE_LOGGING_DAYS = 31
+
 
 class CallQuerySet(models.QuerySet["Call"]):
     def counted(self) -> "CallQuerySet":
@@ -225,14 +230,25 @@ class Call(models.Model):
             raise ValidationError(errors)
 
     def validate_received_at(self, *, now: dt.datetime | None = None) -> None:
-        """A call may be logged late, never in the future."""
+        """A call may be logged late (up to LATE_LOGGING_DAYS), never in the future."""
         now = now or timezone.now()
-        if self.received_at and self.received_at > now:
+        if not self.received_at:
+            return
+        if self.received_at > now:
             raise ValidationError(
                 {
                     "received_at": _(
                         "受電日時が未来になっています。現在より前の日時を入れてください。"
                     )
+                }
+            )
+        if self.received_at < now - dt.timedelta(days=LATE_LOGGING_DAYS):
+            raise ValidationError(
+                {
+                    "received_at": _(
+                        "受電日時が%(days)s日以上前になっています。日付を確かめてください。"
+                    )
+                    % {"days": LATE_LOGGING_DAYS}
                 }
             )
 

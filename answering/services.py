@@ -57,15 +57,17 @@ def _normalize_numbers(call: Call) -> None:
     call.dialed_number = try_normalize_phone(call.dialed_number or "") or ""
 
 
-def _validate(call: Call, *, now: dt.datetime) -> None:
+def _validate(call: Call, *, now: dt.datetime, check_time: bool = True) -> None:
     errors: dict[str, list[str]] = {}
-    for step in (
+    steps = [
         lambda: _normalize_numbers(call),
         lambda: call.full_clean(
             exclude=_NOT_CLEANED, validate_unique=False, validate_constraints=False
         ),
-        lambda: call.validate_received_at(now=now),
-    ):
+    ]
+    if check_time:
+        steps.append(lambda: call.validate_received_at(now=now))
+    for step in steps:
         try:
             step()
         except ValidationError as exc:
@@ -145,7 +147,8 @@ def correct_call(
         setattr(locked, field, value)
     if locked.received_at is None:
         locked.received_at = before["received_at"]
-    _validate(locked, now=now)
+    # An old call may still be corrected: only a time that changes is checked.
+    _validate(locked, now=now, check_time=locked.received_at != before["received_at"])
     diff = {
         field: [_json_value(before[field]), _json_value(getattr(locked, field))]
         for field in EDITABLE_FIELDS

@@ -182,6 +182,39 @@ def test_received_at_may_be_set_back_but_never_in_the_future(who):
     assert "未来" in excinfo.value.message_dict["received_at"][0]
 
 
+def test_a_late_call_goes_back_a_month_at_most(who):
+    client, operator = who
+    month_ago = NOW - dt.timedelta(days=30)
+    call = log_call(
+        client=client, logged_by=operator, now=NOW, received_at=month_ago, **FULL
+    )
+    assert call.received_at == month_ago
+    for slip in (NOW - dt.timedelta(days=32), dt.datetime(1, 1, 2, tzinfo=JST)):
+        with pytest.raises(ValidationError) as excinfo:
+            log_call(
+                client=client, logged_by=operator, now=NOW, received_at=slip, **FULL
+            )
+        assert "31日以上前" in excinfo.value.message_dict["received_at"][0]
+    assert Call.objects.count() == 1
+
+
+def test_an_old_call_can_still_be_corrected_but_not_moved_further_back(who):
+    client, operator = who
+    old = CallFactory(client=client, received_at=NOW - dt.timedelta(days=90))
+    revision = correct_call(
+        call=old, corrected_by=operator, changes={"purpose": "訂正後の用件"}, now=NOW
+    )
+    assert list(revision.changes) == ["purpose"]
+    assert revision.changes["purpose"][1] == "訂正後の用件"
+    with pytest.raises(ValidationError):
+        correct_call(
+            call=old,
+            corrected_by=operator,
+            changes={"received_at": NOW - dt.timedelta(days=91)},
+            now=NOW,
+        )
+
+
 @pytest.mark.django_db
 def test_the_database_refuses_a_reported_call_with_a_silent_blank():
     client = ClientFactory()

@@ -297,6 +297,20 @@ def test_a_sales_call_needs_only_the_category(operator_client, acme):
     assert call.category == Category.SALES and not call.is_counted
 
 
+@pytest.mark.parametrize("typed", ["0001-01-01T00:00", "1900-01-01T09:00"])
+def test_a_received_time_from_long_ago_is_refused_and_kept(
+    operator_client, acme, typed
+):
+    response = operator_client.post(
+        f"{NEW}?client={acme.pk}", {**FORM, "received_at": typed}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "受電日時が31日以上前になっています" in page
+    assert form_values(page, "call-form")["received_at"] == typed
+    assert not Call.objects.exists()
+
+
 def test_what_a_sales_call_hides_cannot_block_it(operator_client, acme):
     # The operator started a normal call, then pressed 2: the half-typed fields
     # are hidden, so they are neither checked nor saved.
