@@ -250,7 +250,10 @@ class SearchForm(forms.Form):
 
 
 class TodayFilterForm(forms.Form):
-    client = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # A row id fits in 64 bits: a longer number would crash SQLite's filter.
+    client = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
     category = forms.ChoiceField(
         label=_("分類"),
         required=False,

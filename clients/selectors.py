@@ -1,6 +1,7 @@
 """Reads about clients that other apps and pages share."""
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -108,14 +109,28 @@ def find_assignment_by_dialed(
     return e164, assignment
 
 
+_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
+def as_katakana(text: str) -> str:
+    """Kana as the kana fields hold it: full-width katakana.
+
+    A Japanese keyboard shows hiragana until the word is converted, and some
+    keyboards type half-width katakana; the operator searches while typing.
+    """
+    return unicodedata.normalize("NFKC", text).translate(_HIRAGANA_TO_KATAKANA)
+
+
 def search_clients(*, text: str, limit: int = 20) -> list[Client]:
     """Clients by lent number, own (forwarded) number, name or kana."""
     text = text.strip()
     if not text:
         return []
+    kana = as_katakana(text)
     condition = (
         Q(name__icontains=text)
-        | Q(name_kana__icontains=text)
+        | Q(name__icontains=kana)
+        | Q(name_kana__icontains=kana)
         | Q(announce_name__icontains=text)
     )
     e164 = try_normalize_phone(text)

@@ -131,7 +131,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search_json(request: HttpRequest) -> JsonResponse:
     """Clients matching what the operator is typing (for the search box)."""
-    text = (request.GET.get("q") or "")[:100].strip()
+    search = SearchForm(request.GET)
+    text = search.cleaned_data["q"] if search.is_valid() else ""
     results = [
         {
             "id": client.pk,

@@ -113,6 +113,24 @@ def test_search_finds_the_client_by_number_name_or_kana(operator_client, acme, t
     assert f"{NEW}?client={acme.pk}" in page.content.decode()
 
 
+@pytest.mark.parametrize("typed", ["トウキョウ", "とうきょう", "ﾄｳｷｮｳ", "ｼｮｳｼﾞ"])
+def test_search_by_kana_as_a_japanese_keyboard_types_it(operator_client, db, typed):
+    tokyo = ClientFactory(name="東京商事株式会社", name_kana="トウキョウショウジ")
+    ClientFactory(name="大阪物産", name_kana="オオサカブッサン")
+    data = operator_client.get(reverse("console:search"), {"q": typed}).json()
+    assert [r["id"] for r in data["results"]] == [tokyo.pk]
+
+
+def test_bad_search_and_filter_input_is_ignored_not_an_error(operator_client, acme):
+    CallFactory(client=acme, caller_name="今日の山田", received_at=timezone.now())
+    search = operator_client.get(reverse("console:search"), {"q": "a\x00"})
+    assert search.status_code == 200 and search.json()["results"] == []
+    for bad in ("99999999999999999999999", "abc", "-1"):
+        page = operator_client.get(reverse("console:home"), {"client": bad})
+        assert page.status_code == 200
+        assert "今日の山田" in page.content.decode()
+
+
 def test_home_lists_todays_calls_of_all_clients_with_filters(operator_client, acme):
     other = ClientFactory(name="ベータ商会")
     now = timezone.now()
