@@ -10,7 +10,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category, MissingReason
-from answering.services import EDITABLE_FIELDS
+from answering.services import EDITABLE_FIELDS, LOGGED_ONLY_FIELDS
 from clients.phones import format_phone, normalize_phone
 
 REASON_CHOICES = [("", _("（伺えた）")), *MissingReason.choices]
@@ -99,6 +99,8 @@ class CallForm(forms.Form):
     dialed_number = forms.CharField(
         required=False, max_length=30, widget=forms.HiddenInput
     )
+    # New for each blank form: the same form sent twice saves one call.
+    submission_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class CallForm(forms.Form):
             self.fields["received_at"].help_text = ""
             del self.fields["caller_number"]
             del self.fields["dialed_number"]
+            del self.fields["submission_id"]
 
     def clean_callback_number(self) -> str:
         value = self.cleaned_data["callback_number"].strip()
@@ -176,7 +179,7 @@ class CallForm(forms.Form):
         """Keyword arguments for ``log_call`` / ``correct_call``."""
         data = {
             f: self.cleaned_data[f]
-            for f in (*EDITABLE_FIELDS, "caller_number", "dialed_number")
+            for f in (*EDITABLE_FIELDS, *LOGGED_ONLY_FIELDS)
             if f in self.cleaned_data
         }
         if data.get("received_at") is None:

@@ -127,6 +127,9 @@ class Call(models.Model):
         related_name="+",
         verbose_name=_("記録者"),
     )
+    # Set by the console form: the same form sent twice (a double press, a resend
+    # after a dropped answer) is recognised and saves the call once.
+    submission_id = models.UUIDField(_("送信ID"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     personal_data_erased_at = models.DateTimeField(
@@ -161,6 +164,11 @@ class Call(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="call_one_per_submission",
+            ),
             models.CheckConstraint(
                 condition=Q(surcharge_yen=0) | ~Q(surcharge_reason=""),
                 name="call_surcharge_has_reason",

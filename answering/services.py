@@ -39,7 +39,7 @@ EDITABLE_FIELDS = (
     "surcharge_yen",
     "surcharge_reason",
 )
-LOGGED_ONLY_FIELDS = ("dialed_number", "caller_number")
+LOGGED_ONLY_FIELDS = ("dialed_number", "caller_number", "submission_id")
 
 # Validated by the caller or by the database, not by full_clean (that would query).
 _NOT_CLEANED = ["client", "logged_by"]

@@ -4,6 +4,7 @@ Each view parses input with a form and calls one answering service; nothing here
 talks to the outside world, so a save returns as soon as the call is written.
 """
 
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
@@ -287,6 +288,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
             "callback_number": format_phone(caller_number),
             "caller_number": caller_number,
             "dialed_number": dialed_number,
+            "submission_id": uuid.uuid4(),
         }
     )
     return _render_call_form(

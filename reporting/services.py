@@ -17,10 +17,11 @@ import dataclasses
 import datetime as dt
 import logging
 import time
+import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
@@ -148,14 +149,40 @@ def queue_call_reports(*, call: Call, new_call: bool = False) -> list[Delivery]:
     return _create(call, kind=Delivery.Kind.REPORT, changes=None, new_call=new_call)
 
 
-@transaction.atomic
 def record_call(
-    *, client: Client, logged_by: User, now: dt.datetime | None = None, **fields: Any
+    *,
+    client: Client,
+    logged_by: User,
+    now: dt.datetime | None = None,
+    submission_id: uuid.UUID | None = None,
+    **fields: Any,
 ) -> Call:
-    """Log a call and queue its reports in one transaction (the console's save)."""
-    call = log_call(client=client, logged_by=logged_by, now=now, **fields)
-    queue_call_reports(call=call, new_call=True)
-    return call
+    """Log a call and queue its reports in one transaction (the console's save).
+
+    The same form sent twice (same ``submission_id``) saves the call once: the
+    second time returns the call the first one saved, and nothing is reported
+    twice. No query is spent on this unless the insert meets the first call.
+    """
+    try:
+        with transaction.atomic():
+            call = log_call(
+                client=client,
+                logged_by=logged_by,
+                now=now,
+                submission_id=submission_id,
+                **fields,
+            )
+            queue_call_reports(call=call, new_call=True)
+            return call
+    except IntegrityError:
+        saved = (
+            Call.objects.filter(submission_id=submission_id, client=client).first()
+            if submission_id is not None
+            else None
+        )
+        if saved is None:
+            raise
+        return saved
 
 
 @transaction.atomic

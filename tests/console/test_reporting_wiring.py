@@ -9,6 +9,7 @@ from django.urls import reverse
 from answering.models import Call
 from reporting.models import Delivery
 from tests.factories import CallFactory, ClientFactory, ReportRecipientFactory
+from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,29 @@ def test_saving_a_call_queues_one_report_per_address_of_that_client(
         ("boss@acme.example.jp", "pending")
     ]
     assert "送信中" in page.content.decode()  # the saved banner shows the report status
+
+
+def test_the_same_form_sent_twice_saves_and_reports_the_call_once(
+    operator_client, reported_client
+):
+    url = f"{NEW}?client={reported_client.pk}"
+    blank = form_values(operator_client.get(url).content.decode(), "call-form")
+    typed = {**blank, **FORM}
+    first = operator_client.post(url, typed)
+    second = operator_client.post(url, typed)  # a double press, or a resend
+    call = Call.objects.get()
+    assert (
+        first["Location"]
+        == second["Location"]
+        == f"{NEW}?client={reported_client.pk}&saved={call.pk}"
+    )
+    assert call.deliveries.count() == 1
+    # The next blank form is a new call.
+    page = operator_client.get(first["Location"]).content.decode()
+    following = form_values(page, "call-form")
+    assert following["submission_id"] != blank["submission_id"]
+    operator_client.post(url, {**following, **FORM})
+    assert Call.objects.count() == 2 and Delivery.objects.count() == 2
 
 
 def test_a_sales_call_is_saved_without_reports(operator_client, reported_client):
