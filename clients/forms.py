@@ -1,7 +1,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import Client, LentNumber, NumberAssignment, Plan
+from clients.models import (
+    Client,
+    LentNumber,
+    NumberAssignment,
+    Plan,
+    validate_plausible_date,
+)
 from clients.phones import normalize_phone
 
 
@@ -75,5 +81,7 @@ class AssignNumberForm(forms.Form):
     )
     use = forms.ChoiceField(label=_("利用方法"), choices=NumberAssignment.Use.choices)
     assigned_on = forms.DateField(
-        label=_("貸出開始日"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("貸出開始日"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
     )

@@ -2,6 +2,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +15,29 @@ EXTRA_NUMBER_FEE_YEN = 1100  # per lent number beyond the first, and per FAX num
 EXTRA_RECIPIENT_FEE_YEN = 210  # per recipient person beyond the free ones
 FREE_RECIPIENT_PERSONS = 3
 TRIAL_DAYS = 10
+
+# Every date of this business (contracts, lent numbers, recipients, prices, calls)
+# falls in this range. A slip of the keyboard such as 0001-01-01 or 9999-12-31
+# would otherwise be saved and later break date arithmetic (the day after
+# 9999-12-31 overflows) in billing and the portal.
+EARLIEST_PLAUSIBLE_DATE = dt.date(2000, 1, 1)
+LATEST_PLAUSIBLE_DATE = dt.date(2100, 12, 31)
+
+
+def is_plausible_date(day: dt.date) -> bool:
+    return EARLIEST_PLAUSIBLE_DATE <= day <= LATEST_PLAUSIBLE_DATE
+
+
+def validate_plausible_date(day: dt.date) -> None:
+    if not is_plausible_date(day):
+        raise ValidationError(
+            _("%(earliest)s から %(latest)s までの日付を入力してください。"),
+            code="implausible_date",
+            params={
+                "earliest": EARLIEST_PLAUSIBLE_DATE.isoformat(),
+                "latest": LATEST_PLAUSIBLE_DATE.isoformat(),
+            },
+        )
 
 
 class Plan(models.Model):
@@ -49,7 +74,7 @@ class PlanPrice(models.Model):
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, related_name="prices", verbose_name=_("プラン")
     )
-    valid_from = models.DateField(_("適用開始日"))
+    valid_from = models.DateField(_("適用開始日"), validators=[validate_plausible_date])
     monthly_fee_yen = models.PositiveIntegerField(_("月額基本料金（税込・円）"))
     included_calls = models.PositiveIntegerField(_("基本料金内の件数"))
     per_call_yen = models.PositiveIntegerField(_("超過1件あたり（税込・円）"))
@@ -88,12 +113,17 @@ class Client(models.Model):
     status = models.CharField(
         _("状態"), max_length=20, choices=Status.choices, default=Status.TRIAL
     )
-    trial_started_on = models.DateField(_("お試し開始日"), null=True, blank=True)
-    contract_started_on = models.DateField(_("契約開始日"), null=True, blank=True)
+    trial_started_on = models.DateField(
+        _("お試し開始日"), null=True, blank=True, validators=[validate_plausible_date]
+    )
+    contract_started_on = models.DateField(
+        _("契約開始日"), null=True, blank=True, validators=[validate_plausible_date]
+    )
     cancelled_on = models.DateField(
         _("解約日"),
         null=True,
         blank=True,
+        validators=[validate_plausible_date],
         help_text=_("解約は月末に効力を生じます。月末日を入れてください。"),
     )
     own_number = models.CharField(
@@ -106,7 +136,15 @@ class Client(models.Model):
     report_by_email = models.BooleanField(_("メールで報告"), default=True)
     report_by_chatwork = models.BooleanField(_("チャットワークで報告"), default=False)
     chatwork_room_id = models.CharField(
-        _("チャットワークのルームID"), max_length=20, blank=True
+        _("チャットワークのルームID"),
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"\A[0-9]+\Z",
+                _("チャットワークのルームIDは半角数字で入力してください。"),
+            )
+        ],
     )
     operator_notes = models.TextField(
         _("応答メモ"),
@@ -145,6 +183,20 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        started, cancelled = self.contract_started_on, self.cancelled_on
+        # An implausible date already has its own error on its field.
+        if (
+            started is not None
+            and cancelled is not None
+            and is_plausible_date(started)
+            and is_plausible_date(cancelled)
+            and cancelled < started
+        ):
+            raise ValidationError(
+                {"cancelled_on": _("解約日は契約開始日以降にしてください。")}
+            )
 
     @property
     def trial_ends_on(self) -> dt.date | None:
@@ -204,8 +256,12 @@ class ReportRecipient(models.Model):
     name = models.CharField(_("氏名"), max_length=100)
     pc_email = models.EmailField(_("PCメールアドレス"), blank=True)
     mobile_email = models.EmailField(_("携帯メールアドレス"), blank=True)
-    active_from = models.DateField(_("報告開始日"))
-    active_to = models.DateField(_("報告終了日"), null=True, blank=True)
+    active_from = models.DateField(
+        _("報告開始日"), validators=[validate_plausible_date]
+    )
+    active_to = models.DateField(
+        _("報告終了日"), null=True, blank=True, validators=[validate_plausible_date]
+    )
 
     objects = ReportRecipientQuerySet.as_manager()
     history = HistoricalRecords()
@@ -307,8 +363,12 @@ class NumberAssignment(models.Model):
         verbose_name=_("顧客"),
     )
     use = models.CharField(_("利用方法"), max_length=20, choices=Use.choices)
-    assigned_on = models.DateField(_("貸出開始日"))
-    released_on = models.DateField(_("返却日"), null=True, blank=True)
+    assigned_on = models.DateField(
+        _("貸出開始日"), validators=[validate_plausible_date]
+    )
+    released_on = models.DateField(
+        _("返却日"), null=True, blank=True, validators=[validate_plausible_date]
+    )
 
     objects = NumberAssignmentQuerySet.as_manager()
     history = HistoricalRecords()
@@ -360,7 +420,9 @@ class ClientPlan(models.Model):
         related_name="client_plans",
         verbose_name=_("プラン"),
     )
-    effective_month = models.DateField(_("適用開始月"))
+    effective_month = models.DateField(
+        _("適用開始月"), validators=[validate_plausible_date]
+    )
     requested_at = models.DateTimeField(_("申込日時"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,10 +1,8 @@
-import datetime as dt
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import REPORTED_CATEGORIES, Category
-from clients.models import Client, Plan, ReportRecipient
+from clients.models import Client, Plan, ReportRecipient, validate_plausible_date
 from clients.months import japan_today
 from portal.models import RecipientChangeRequest
 from portal.selectors import HistoryFilters
@@ -14,10 +12,16 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class HistoryFilterForm(forms.Form):
     date_from = forms.DateField(
-        label=_("期間（から）"), required=False, widget=DATE_INPUT
+        label=_("期間（から）"),
+        required=False,
+        widget=DATE_INPUT,
+        validators=[validate_plausible_date],
     )
     date_to = forms.DateField(
-        label=_("期間（まで）"), required=False, widget=DATE_INPUT
+        label=_("期間（まで）"),
+        required=False,
+        widget=DATE_INPUT,
+        validators=[validate_plausible_date],
     )
     category = forms.ChoiceField(
         label=_("分類"),
@@ -43,10 +47,6 @@ class HistoryFilterForm(forms.Form):
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", _("終了日は開始日以降の日付にしてください。"))
-        for field in ("date_from", "date_to"):
-            day = cleaned.get(field)
-            if day and not (dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 31)):
-                self.add_error(field, _("2000年以降の日付を入力してください。"))
         return cleaned
 
     def to_filters(self) -> HistoryFilters:
@@ -128,7 +128,7 @@ class RecipientChangeRequestForm(forms.Form):
         has_address = cleaned.get("pc_email") or cleaned.get("mobile_email")
         if kind == Kind.ADD:
             cleaned["recipient"] = None
-            if not cleaned.get("name"):
+            if not cleaned.get("name") and not self.has_error("name"):
                 self.add_error("name", _("追加する方の氏名を入力してください。"))
         elif (
             kind in (Kind.CHANGE, Kind.REMOVE)

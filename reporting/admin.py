@@ -31,7 +31,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "id",
         "created_at",
         "client",
-        "call_id",
+        "call_number",
         "kind",
         "channel",
         "address",
@@ -75,6 +75,11 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    # The call's id, not the call: showing the call would load it for every row.
+    @admin.display(description=_("受電"), ordering="call_id")
+    def call_number(self, obj: Delivery) -> int:
+        return obj.call_id
 
     @admin.display(description=_("この顧客の不達アドレス"))
     def client_bouncing_addresses(self, obj: Delivery) -> SafeString:

@@ -217,3 +217,17 @@ def test_the_list_shows_what_could_not_be_obtained_as_a_dash(portal, portal_user
         caller_name_missing_reason=MissingReason.REFUSED,
     )
     assert portal.get(reverse("portal:calls")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "typed", ["1999-12-31", "2101-01-01", "3000-01-01", "9999-12-31"]
+)
+def test_a_date_out_of_range_says_which_dates_are_accepted(portal, typed):
+    response = portal.get(reverse("portal:calls"), {"date_to": typed, "q": "残す"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert response.context["form"].errors == {
+        "date_to": ["2000-01-01 から 2100-12-31 までの日付を入力してください。"]
+    }
+    assert "2000-01-01 から 2100-12-31 までの日付を入力してください。" in body
+    assert typed in body and "残す" in body  # nothing typed is lost

@@ -102,3 +102,19 @@ def test_admin_pages_for_requests_render(admin_client, portal_user):
     )
     assert change.status_code == 200
     assert "see@example.jp" in change.content.decode()
+
+
+def test_a_too_long_name_shows_only_the_length_error(portal):
+    name = "長" * 10_000
+    response = portal.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": name, "pc_email": "long@example.jp"},
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert list(errors) == ["name"] and len(errors["name"]) == 1
+    body = response.content.decode()
+    assert "100 文字以下" in body
+    assert "氏名を入力してください" not in body
+    assert name in body  # what was typed stays
+    assert not RecipientChangeRequest.objects.exists()

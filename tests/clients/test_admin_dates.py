@@ -1,0 +1,142 @@
+"""Admins cannot save dates or ids that would break billing and the portal later."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from clients.models import Client, LentNumber, NumberAssignment, PlanPrice
+from clients.months import japan_today
+from tests.factories import (
+    ClientFactory,
+    LentNumberFactory,
+    PlanFactory,
+    ReportRecipientFactory,
+)
+from tests.html_forms import form_values
+
+pytestmark = pytest.mark.django_db
+OUT_OF_RANGE = "2000-01-01 から 2100-12-31 までの日付を入力してください。"
+
+
+def _add_client(admin_client, **fields):
+    url = reverse("admin:clients_client_add")
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    data.update(
+        {
+            "name": "日付確認株式会社",
+            "announce_name": "日付確認株式会社でございます",
+            "status": "active",
+            "trial_started_on": "2026-01-05",
+            "contract_started_on": "2026-01-15",
+            **fields,
+        }
+    )
+    return admin_client.post(url, data)
+
+
+def _errors(page, field: str) -> list[str]:
+    return page.context["adminform"].form.errors.get(field, [])
+
+
+def test_a_plausible_client_is_saved(admin_client):
+    page = _add_client(admin_client, chatwork_room_id="123456")
+    assert page.status_code == 302
+    assert Client.objects.get().chatwork_room_id == "123456"
+
+
+@pytest.mark.parametrize(
+    "typed", ["0001-01-01", "1999-12-31", "2101-01-01", "9999-12-31"]
+)
+@pytest.mark.parametrize(
+    "field", ["trial_started_on", "contract_started_on", "cancelled_on"]
+)
+def test_an_implausible_client_date_is_refused_on_its_field(admin_client, field, typed):
+    page = _add_client(admin_client, **{field: typed})
+    assert page.status_code == 200
+    assert _errors(page, field) == [OUT_OF_RANGE]
+    assert OUT_OF_RANGE in page.content.decode()
+    assert "日付確認株式会社" in page.content.decode()  # what was typed stays
+    assert not Client.objects.exists()
+
+
+def test_cancellation_before_the_contract_start_is_refused(admin_client):
+    page = _add_client(admin_client, status="cancelled", cancelled_on="2025-12-31")
+    assert _errors(page, "cancelled_on") == ["解約日は契約開始日以降にしてください。"]
+    assert not Client.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["abc", "12 34", "１２３", "-1"])
+def test_a_chatwork_room_id_must_be_digits(admin_client, typed):
+    page = _add_client(admin_client, report_by_chatwork="on", chatwork_room_id=typed)
+    assert _errors(page, "chatwork_room_id") == [
+        "チャットワークのルームIDは半角数字で入力してください。"
+    ]
+    assert not Client.objects.exists()
+
+
+def test_an_implausible_recipient_date_is_refused(admin_client):
+    recipient = ReportRecipientFactory()
+    url = reverse("admin:clients_reportrecipient_change", args=[recipient.pk])
+    data = form_values(admin_client.get(url).content.decode(), "reportrecipient_form")
+    data.update(active_from="0001-01-01", active_to="9999-12-31")
+    page = admin_client.post(url, data)
+    assert _errors(page, "active_from") == [OUT_OF_RANGE]
+    assert _errors(page, "active_to") == [OUT_OF_RANGE]
+    recipient.refresh_from_db()
+    assert recipient.active_from == dt.date(2025, 1, 1)
+
+
+def test_an_implausible_plan_price_date_is_refused(admin_client):
+    plan = PlanFactory()
+    url = reverse("admin:clients_plan_change", args=[plan.pk])
+    data = form_values(admin_client.get(url).content.decode(), "plan_form")
+    data.update(
+        {
+            "prices-TOTAL_FORMS": "1",
+            "prices-0-valid_from": "9999-12-31",
+            "prices-0-monthly_fee_yen": "2960",
+            "prices-0-included_calls": "20",
+            "prices-0-per_call_yen": "148",
+        }
+    )
+    page = admin_client.post(url, data)
+    assert page.status_code == 200
+    assert OUT_OF_RANGE in page.content.decode()
+    assert not PlanPrice.objects.exists()
+
+
+def test_a_number_cannot_be_lent_from_an_implausible_date(admin_client):
+    client = ClientFactory()
+    number = LentNumberFactory(kind=LentNumber.Kind.TOKYO_03)
+    page = admin_client.post(
+        reverse("admin:clients_client_changelist"),
+        {
+            "action": "assign_number",
+            "_selected_action": [client.pk],
+            "number": number.pk,
+            "use": "forwarding",
+            "assigned_on": "9999-12-31",
+            "apply": 1,
+        },
+    )
+    assert page.status_code == 200
+    assert OUT_OF_RANGE in page.content.decode()
+    assert not NumberAssignment.objects.exists()
+
+
+def test_a_number_is_lent_from_today(admin_client):
+    client = ClientFactory()
+    number = LentNumberFactory(kind=LentNumber.Kind.TOKYO_03)
+    admin_client.post(
+        reverse("admin:clients_client_changelist"),
+        {
+            "action": "assign_number",
+            "_selected_action": [client.pk],
+            "number": number.pk,
+            "use": "forwarding",
+            "assigned_on": japan_today().isoformat(),
+            "apply": 1,
+        },
+    )
+    assert NumberAssignment.objects.get().assigned_on == japan_today()

@@ -1,0 +1,88 @@
+"""Error pages in production (DEBUG off) speak the site's language and lead back."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client as HttpClient
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import translation
+from django.views.defaults import server_error
+
+from billing.services import bill_month
+from clients.services import start_plan
+from tests.factories import CallFactory, ClientUserFactory
+
+
+@pytest.fixture(autouse=True)
+def _production(settings):
+    settings.DEBUG = False
+
+
+def _assert_page(response, status: int, *texts: str) -> None:
+    assert response.status_code == status
+    body = response.content.decode()
+    for text in texts:
+        assert text in body
+    assert 'href="/"' in body  # a way back to the start page
+    assert "Not Found" not in body and "Forbidden" not in body
+
+
+@pytest.mark.django_db
+def test_another_clients_invoice_is_a_japanese_404(client, plans):
+    owner = ClientUserFactory()
+    start_plan(
+        client=owner.client, plan=plans["small"], first_month=dt.date(2025, 1, 1)
+    )
+    CallFactory(client=owner.client)
+    bill_month(
+        month=dt.date(2026, 10, 1),
+        client_ids=[owner.client.pk],
+        issue=True,
+        today=dt.date(2026, 11, 2),
+    )
+    invoice = owner.client.invoices.get()
+    client.force_login(ClientUserFactory())
+    response = client.get(reverse("portal:invoice", args=[invoice.pk]))
+    _assert_page(response, 404, "ページが見つかりません")
+    assert "<title>" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_404_page_follows_the_language_of_the_browser(client):
+    response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="en")
+    _assert_page(response, 404, "Page not found")
+
+
+@pytest.mark.django_db
+def test_an_operator_on_the_billing_page_gets_a_japanese_403(operator_client):
+    response = operator_client.get(reverse("billing:month"))
+    _assert_page(response, 403, "この画面を開く権限がありません", "管理者専用")
+
+
+@pytest.mark.django_db
+def test_a_bad_request_is_a_japanese_400(client):
+    response = client.get("/", HTTP_HOST="not-allowed.example")
+    _assert_page(response, 400, "リクエストを処理できませんでした")
+
+
+@pytest.mark.django_db
+def test_a_form_posted_without_its_csrf_token_gets_a_japanese_403(client):
+    browser = HttpClient(enforce_csrf_checks=True)
+    response = browser.post(reverse("login"), {"username": "a", "password": "b"})
+    _assert_page(response, 403, "送信できませんでした")
+    assert "CSRF verification failed" not in response.content.decode()
+
+
+def test_the_500_page_is_japanese_without_database_or_context():
+    # No database access: the page must render while the database is down.
+    request = RequestFactory().get("/")
+    response = server_error(request)
+    _assert_page(response, 500, "システムエラーが発生しました")
+    assert "Server Error" not in response.content.decode()
+
+
+def test_the_500_page_in_english():
+    with translation.override("en"):
+        response = server_error(RequestFactory().get("/"))
+    _assert_page(response, 500, "A system error occurred")
