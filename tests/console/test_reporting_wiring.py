@@ -2,7 +2,7 @@
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -66,6 +66,30 @@ def test_the_same_form_sent_twice_saves_and_reports_the_call_once(
     assert following["submission_id"] != blank["submission_id"]
     operator_client.post(url, {**following, **FORM})
     assert Call.objects.count() == 2 and Delivery.objects.count() == 2
+
+
+def test_every_demeanour_ticked_is_saved_and_reported(operator_client, reported_client):
+    operator_client.post(
+        f"{NEW}?client={reported_client.pk}",
+        {**FORM, "is_urgent": "on", "is_angry": "on", "is_troubled": "on"},
+    )
+    call = Call.objects.get()
+    assert (call.is_urgent, call.is_angry, call.is_troubled) == (True, True, True)
+    body = call.deliveries.get().body
+    assert all(word in body for word in ("お急ぎ", "お怒り", "お困り"))
+
+
+def test_a_failed_report_queue_saves_no_call(
+    operator_client, reported_client, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise DatabaseError("the delivery insert failed")
+
+    monkeypatch.setattr(Delivery.objects, "bulk_create", broken)
+    with pytest.raises(DatabaseError):
+        operator_client.post(f"{NEW}?client={reported_client.pk}", FORM)
+    # The call and its reports are one transaction: no call is left unreported.
+    assert not Call.objects.exists()
 
 
 def test_a_sales_call_is_saved_without_reports(operator_client, reported_client):

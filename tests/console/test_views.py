@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -394,6 +395,11 @@ def test_a_validation_error_keeps_everything_typed_with_clear_messages(
         assert kept in page
     assert 'name="is_urgent" id="id_is_urgent" checked' in page
     assert 'data-focus="caller_name"' in page
+    # A screen reader reads each field's error with the field.
+    described = re.findall(r'aria-describedby="([^"]+)"', page)
+    assert {"id_caller_name-errors", "id_callback_number-errors"} <= set(described)
+    for error_id in described:
+        assert f'id="{error_id}"' in page
 
 
 def test_a_future_received_time_is_refused(operator_client, acme):
@@ -486,6 +492,17 @@ def test_a_corrected_time_reads_as_a_time_in_the_history(operator_client, acme):
     ) in page
 
 
+def test_admins_correct_calls_too(admin_client, admin_user, acme):
+    call = CallFactory(client=acme, purpose="見積り")
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(admin_client.get(url).content.decode(), "call-form")
+    response = admin_client.post(url, {**values, "purpose": "見積りと納期"})
+    assert response.status_code == 302
+    revision = CallRevision.objects.get()
+    assert revision.changed_by == admin_user
+    assert revision.changes == {"purpose": ["見積り", "見積りと納期"]}
+
+
 def test_an_invalid_correction_keeps_the_original(operator_client, acme):
     call = CallFactory(client=acme)
     url = reverse("console:call_edit", args=[call.pk])
@@ -515,16 +532,24 @@ def test_console_page_and_save_use_a_fixed_number_of_queries(operator_client, ac
         CallFactory.create_batch(
             n // 5, client=client, caller_number="+819012345678", category="nuisance"
         )
+    NumberAssignmentFactory(client=small, number__number="+81355550002")
     counts = {}
-    for client in (small, big):
+    for client, dialed in ((small, "03-5555-0002"), (big, "03-5555-0001")):
         page = f"{NEW}?client={client.pk}&caller=09012345678"
         counts[client.pk] = (
             _count(operator_client, "get", page),
             _count(operator_client, "post", f"{NEW}?client={client.pk}", FORM),
             _count(operator_client, "get", reverse("console:home")),
+            # The screen pop, and the page shown after the save.
+            _count(operator_client, "get", f"{NEW}?dialed={dialed}&caller=09012345678"),
+            _count(
+                operator_client,
+                "get",
+                f"{NEW}?client={client.pk}&saved={client.calls.latest('id').pk}",
+            ),
         )
     assert counts[small.pk] == counts[big.pk]
-    page_queries, save_queries, _home = counts[big.pk]
+    page_queries, save_queries, _home, _pop, _saved = counts[big.pk]
     # session, user, client, its people, the caller's history with its nuisance
     # count
     assert page_queries == 5

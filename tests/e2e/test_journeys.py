@@ -78,6 +78,56 @@ def test_operator_screen_pop_logs_a_call_and_the_report_arrives(live, open_as):
     assert call.logged_by == operator
 
 
+def focused(page) -> str:
+    return page.evaluate("document.activeElement.id")
+
+
+def test_operator_logs_calls_with_the_keyboard_alone(live, open_as):
+    client = a_client(name="若葉商店", announce_name="若葉商店でございます")
+    factories.NumberAssignmentFactory(
+        client=client, number=factories.LentNumberFactory(number="+81350505678")
+    )
+    factories.ReportRecipientFactory(client=client, mobile_email="")
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?dialed=0350505678")
+    # The category has the focus as the page opens: no mouse needed.
+    assert focused(page) == "id_category_normal"
+
+    # A sales call: two keystrokes.
+    page.keyboard.press("2")
+    assert page.is_checked("#id_category_sales")
+    assert page.is_hidden("#id_caller_name")  # what a sales call does not need
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#saved-banner")
+    assert "営業電話" in page.inner_text("#saved-banner")
+    # Ready for the next call: a blank form, the category focused again.
+    assert focused(page) == "id_category_normal"
+    assert page.input_value("#id_caller_name") == ""
+
+    # A normal call, field after field with Tab, saved with Ctrl+Enter.
+    for expected, text in [
+        ("id_caller_name", "山田太郎"),
+        ("id_caller_name_missing_reason", None),
+        ("id_caller_company", "山田商事"),
+        ("id_callback_number", "09012345678"),
+        ("id_callback_number_missing_reason", None),
+        ("id_purpose", "折り返しをお願いします"),
+    ]:
+        page.keyboard.press("Tab")
+        assert focused(page) == expected
+        if text:
+            page.keyboard.insert_text(text)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    assert "山田太郎" in page.inner_text("#saved-banner")
+    assert "090-1234-5678" in page.inner_text("#saved-banner")
+    calls = Call.objects.filter(client=client).order_by("id")
+    assert [c.category for c in calls] == ["sales", "normal"]
+    assert calls[1].callback_number == "+819012345678"
+    assert Delivery.objects.filter(call=calls[1]).count() == 1
+    assert not Delivery.objects.filter(call=calls[0]).exists()
+
+
 def usage_counts(page, base: str, client) -> tuple[int, int]:
     page.goto(f"{base}/billing/clients/{client.pk}/usage/")
     text = (
