@@ -38,6 +38,11 @@ class CallAdmin(admin.ModelAdmin):
     ]
     inlines = [CallRevisionInline]
 
+    def has_add_permission(self, request) -> bool:
+        # Calls are logged in the console, which checks the received time and
+        # queues the client's reports in the same transaction.
+        return False
+
     def has_change_permission(self, request, obj=None) -> bool:
         # Read-only here: a change must leave a CallRevision (console:call_edit).
         return False

@@ -98,6 +98,22 @@ def test_a_reported_call_needs_each_value_or_its_reason(who, field, category):
     assert getattr(call, f"{field}_missing_reason") == MissingReason.HUNG_UP
 
 
+@pytest.mark.parametrize(
+    "reason", [MissingReason.REFUSED, MissingReason.HUNG_UP, MissingReason.CLIENT_KNOWS]
+)
+@pytest.mark.parametrize("field", ["caller_name", "purpose", "callback_number"])
+def test_each_reason_stands_for_a_value_the_caller_did_not_give(who, field, reason):
+    client, operator = who
+    call = log_call(
+        client=client,
+        logged_by=operator,
+        now=NOW,
+        **{**FULL, field: "", f"{field}_missing_reason": reason},
+    )
+    assert getattr(call, field) == ""
+    assert getattr(call, f"{field}_missing_reason") == reason
+
+
 def test_other_reason_needs_a_note(who):
     client, operator = who
     fields = {
