@@ -51,8 +51,9 @@ class Cursor:
     @classmethod
     def decode(cls, text: str) -> "Cursor | None":
         """None for anything that is not a cursor we made (never an error)."""
-        micros_text, _, id_text = (text or "").partition("-")
-        if not (micros_text.isdecimal() and id_text.isdecimal()):
+        # A call before 1970 has negative micros: "-123-45".
+        micros_text, _, id_text = (text or "").rpartition("-")
+        if not (micros_text.removeprefix("-").isdecimal() and id_text.isdecimal()):
             return None
         try:
             received_at = _EPOCH + dt.timedelta(microseconds=int(micros_text))

@@ -156,6 +156,13 @@ def test_paging_older_then_newer_walks_every_call_once(portal, portal_user):
     assert names(response) == pages[1]
 
 
+def test_a_cursor_before_1970_reads_back():
+    for moment in (jst(1969, 12, 31, 23, 59), jst(2026, 3, 1, 9, 0)):
+        cursor = selectors.Cursor(received_at=moment, call_id=42)
+        assert selectors.Cursor.decode(cursor.encode()) == cursor
+    assert selectors.Cursor.decode("--1-2") is None
+
+
 def test_bad_input_is_a_form_error_not_a_crash(portal):
     url = reverse("portal:calls")
     response = portal.get(url, {"date_from": "2026-13-45", "q": "残す言葉"})
