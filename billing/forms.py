@@ -22,13 +22,19 @@ class MonthForm(forms.Form):
             ) from error
 
 
+# The invoice page shows the next three forms together: a prefix each keeps
+# their fields' ids (and the labels pointing at them) apart.
 class MarkPaidForm(forms.Form):
+    prefix = "paid"
+
     paid_on = forms.DateField(
         label=_("入金日"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
 
 class VoidForm(forms.Form):
+    prefix = "void"
+
     reason = forms.CharField(
         label=_("無効にする理由"),
         max_length=200,
@@ -37,6 +43,8 @@ class VoidForm(forms.Form):
 
 
 class AdjustmentForm(forms.Form):
+    prefix = "adjust"
+
     amount_yen = forms.IntegerField(
         label=_("減額する金額（税込・円）"), min_value=1, max_value=10_000_000
     )

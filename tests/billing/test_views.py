@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.conf import settings
@@ -77,33 +78,34 @@ def test_mark_paid_void_reissue_and_credit(admin_client, draft):
     admin_client.post(reverse("billing:issue"), {"month": "2026-10"})
     # Void without a reason: the form says why, nothing changes.
     response = admin_client.post(
-        reverse("billing:void", args=[draft.pk]), {"reason": ""}
+        reverse("billing:void", args=[draft.pk]), {"void-reason": ""}
     )
     assert response.status_code == 400
     assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.ISSUED
     response = admin_client.post(
-        reverse("billing:void", args=[draft.pk]), {"reason": "宛名の誤り"}
+        reverse("billing:void", args=[draft.pk]), {"void-reason": "宛名の誤り"}
     )
     new = Invoice.objects.get(replaces=draft)
     assert response["Location"] == reverse("billing:invoice", args=[new.pk])
     assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.VOID
     # Bad date keeps the page, with the error.
     response = admin_client.post(
-        reverse("billing:mark_paid", args=[new.pk]), {"paid_on": "not a date"}
+        reverse("billing:mark_paid", args=[new.pk]), {"paid-paid_on": "not a date"}
     )
     assert response.status_code == 400
     admin_client.post(
-        reverse("billing:mark_paid", args=[new.pk]), {"paid_on": "2026-11-20"}
+        reverse("billing:mark_paid", args=[new.pk]), {"paid-paid_on": "2026-11-20"}
     )
     new.refresh_from_db()
     assert (new.status, new.paid_on) == (InvoiceStatus.PAID, dt.date(2026, 11, 20))
     response = admin_client.post(
-        reverse("billing:adjust", args=[new.pk]), {"amount_yen": "0", "reason": "x"}
+        reverse("billing:adjust", args=[new.pk]),
+        {"adjust-amount_yen": "0", "adjust-reason": "x"},
     )
     assert response.status_code == 400
     admin_client.post(
         reverse("billing:adjust", args=[new.pk]),
-        {"amount_yen": "148", "reason": "1件の誤計上"},
+        {"adjust-amount_yen": "148", "adjust-reason": "1件の誤計上"},
     )
     assert Adjustment.objects.get().amount_yen == 148
 
@@ -183,3 +185,15 @@ def test_usage_page_reads_whole_in_english(admin_client, draft, small):
     assert f"{plan} plan:" in english
     assert " (as of " in english
     assert "時点" not in english
+
+
+def test_each_label_on_the_invoice_page_names_its_own_field(admin_client, draft):
+    from billing.services import issue_invoices
+
+    issue_invoices(month=OCTOBER)
+    html = admin_client.get(reverse("billing:invoice", args=[draft.pk])).content
+    html = html.decode()
+    targets = re.findall(r'<label for="([^"]+)"', html)
+    assert len(targets) == 4  # payment date; void reason; credit amount and reason
+    for target in targets:
+        assert html.count(f'id="{target}"') == 1, target

@@ -108,11 +108,11 @@ def test_invoice_status_moves_are_in_its_admin_history(client):
     client.force_login(world.admin)
     paid = client.post(
         reverse("billing:mark_paid", args=[world.invoice.pk]),
-        {"paid_on": dt.date.today().isoformat()},
+        {"paid-paid_on": dt.date.today().isoformat()},
     )
     void = client.post(
         reverse("billing:void", args=[world.other_invoice.pk]),
-        {"reason": "宛名の誤り"},
+        {"void-reason": "宛名の誤り"},
     )
     assert paid.status_code == void.status_code == 302
 

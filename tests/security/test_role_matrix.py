@@ -168,9 +168,9 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
     data = {
         "billing:run": {"month": month},
         "billing:issue": {"month": month},
-        "billing:mark_paid": {"paid_on": dt.date.today().isoformat()},
-        "billing:void": {"reason": "宛名の誤り"},
-        "billing:adjust": {"amount_yen": "500", "reason": "返金"},
+        "billing:mark_paid": {"paid-paid_on": dt.date.today().isoformat()},
+        "billing:void": {"void-reason": "宛名の誤り"},
+        "billing:adjust": {"adjust-amount_yen": "500", "adjust-reason": "返金"},
     }.get(name, {})
     return url + query, data
 
