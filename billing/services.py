@@ -509,6 +509,8 @@ def issue_invoices(
 @transaction.atomic
 def mark_paid(*, invoice: Invoice, paid_on: dt.date) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
+        raise ValidationError(_("この請求書はすでに入金済みです。"))
     if invoice.status != InvoiceStatus.ISSUED:
         raise ValidationError(_("発行済みの請求書だけを入金済みにできます。"))
     invoice.status = InvoiceStatus.PAID

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus
-from billing.services import bill_month
+from billing.services import bill_month, issue_invoices
 from tests.billing.factories import OCTOBER, calls, contracted_client
 
 
@@ -16,6 +16,26 @@ def draft(small):
     calls(client, 21)
     bill_month(month=OCTOBER)
     return Invoice.objects.get(client=client)
+
+
+@pytest.fixture
+def issued(draft):
+    issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    return Invoice.objects.get(pk=draft.pk)
+
+
+def post_on(browser, name, invoice, data):
+    """POST one of the invoice page's forms, following the redirect if any."""
+    return browser.post(reverse(name, args=[invoice.pk]), data, follow=True)
+
+
+def shown_at(response, invoice) -> str:
+    """The page a refusal redirected to, which must be the invoice's own page (a
+    language switch there reloads it, not the POST-only URL)."""
+    assert response.redirect_chain == [
+        (reverse("billing:invoice", args=[invoice.pk]), 302)
+    ]
+    return response.content.decode()
 
 
 @pytest.mark.parametrize("who", ["operator_client", "client"])
@@ -197,3 +217,48 @@ def test_each_label_on_the_invoice_page_names_its_own_field(admin_client, draft)
     assert len(targets) == 4  # payment date; void reason; credit amount and reason
     for target in targets:
         assert html.count(f'id="{target}"') == 1, target
+
+
+def test_a_credit_on_a_draft_is_refused_with_the_reason(admin_client, draft):
+    response = post_on(
+        admin_client,
+        "billing:adjust",
+        draft,
+        {"adjust-amount_yen": "100", "adjust-reason": "x"},
+    )
+    assert "発行済みの請求書を選んでください。" in shown_at(response, draft)
+    assert not Adjustment.objects.exists()
+
+
+def test_a_second_click_on_paid_says_it_is_already_paid(admin_client, issued):
+    for paid_on in ("2026-11-20", "2026-11-21"):
+        response = post_on(
+            admin_client, "billing:mark_paid", issued, {"paid-paid_on": paid_on}
+        )
+    assert "この請求書はすでに入金済みです。" in shown_at(response, issued)
+    issued.refresh_from_db()
+    assert (issued.status, issued.paid_on) == (
+        InvoiceStatus.PAID,
+        dt.date(2026, 11, 20),
+    )
+
+
+def test_a_paid_invoice_cannot_be_voided_and_says_so(admin_client, issued):
+    post_on(admin_client, "billing:mark_paid", issued, {"paid-paid_on": "2026-11-20"})
+    response = post_on(admin_client, "billing:void", issued, {"void-reason": "宛名"})
+    assert "発行済み（未入金）の請求書だけを無効にできます。" in shown_at(
+        response, issued
+    )
+    assert Invoice.objects.get().status == InvoiceStatus.PAID
+
+
+def test_a_draft_can_be_neither_paid_nor_voided_and_says_so(admin_client, draft):
+    response = post_on(
+        admin_client, "billing:mark_paid", draft, {"paid-paid_on": "2026-11-20"}
+    )
+    assert "発行済みの請求書だけを入金済みにできます。" in shown_at(response, draft)
+    response = post_on(admin_client, "billing:void", draft, {"void-reason": "宛名"})
+    assert "発行済み（未入金）の請求書だけを無効にできます。" in shown_at(
+        response, draft
+    )
+    assert Invoice.objects.get().status == InvoiceStatus.DRAFT
