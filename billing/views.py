@@ -44,7 +44,8 @@ def month_page(request: HttpRequest) -> HttpResponse:
 def _posted_month(request: HttpRequest):  # type: ignore[no-untyped-def]
     form = MonthForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("月は 2026-10 の形で入力してください。"))
+        for message in form.errors["month"]:
+            messages.error(request, message)
         return None
     return form.cleaned_data["month"]
 

@@ -25,9 +25,17 @@ def test_bill_month_command_prints_progress_and_summary(small):
     assert Invoice.objects.count() == 2
 
 
-def test_bill_month_command_rejects_bad_month(db):
-    with pytest.raises(CommandError, match="2026-10 の形"):
-        call_command("bill_month", "October", stdout=StringIO())
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [
+        ("October", "2026-10 の形"),
+        ("0001-01", "2000-01-01 から 2100-12-31 まで"),
+        ("9999-12", "2000-01-01 から 2100-12-31 まで"),
+    ],
+)
+def test_bill_month_command_rejects_bad_month(db, month, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("bill_month", month, stdout=StringIO())
 
 
 def test_beat_task_bills_the_previous_japan_month(small, settings, monkeypatch):

@@ -84,6 +84,18 @@ def test_bad_month_shows_japanese_error_not_500(admin_client, draft):
     assert "2026-10 の形で" in response.content.decode()
 
 
+@pytest.mark.parametrize("month", ["9999-12", "0001-01"])
+def test_a_month_beyond_the_calendar_is_refused_not_500(admin_client, draft, month):
+    page = admin_client.get(reverse("billing:month"), {"month": month})
+    assert page.status_code == 200
+    assert "2000-01-01 から 2100-12-31 まで" in page.content.decode()
+    for action in ("billing:run", "billing:issue"):
+        response = admin_client.post(reverse(action), {"month": month}, follow=True)
+        assert response.status_code == 200
+        assert "2000-01-01 から 2100-12-31 まで" in response.content.decode()
+    assert Invoice.objects.get().status == InvoiceStatus.DRAFT
+
+
 def test_run_button_builds_drafts(admin_client, small):
     contracted_client(small)
     response = admin_client.post(

@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.services import bill_month
+from clients.models import validate_plausible_date
 from clients.months import parse_month
 
 
@@ -23,6 +25,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"月は 2026-10 の形で指定してください: {options['month']}"
             ) from error
+        try:
+            validate_plausible_date(month)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
         summary = bill_month(
             month=month,
             issue=options["issue"],
