@@ -37,6 +37,7 @@ def month_page(request: HttpRequest) -> HttpResponse:
             "month": month,
             "invoices": invoices,
             "overview": selectors.month_overview(month=month),
+            "ended": services.month_has_ended(month),
         },
     )
 
@@ -56,7 +57,11 @@ def run_month(request: HttpRequest) -> HttpResponse:
     month = _posted_month(request)
     if month is None:
         return redirect("billing:month")
-    summary = services.bill_month(month=month)
+    try:
+        summary = services.bill_month(month=month)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_month_url(month))
     messages.success(
         request,
         _(
@@ -79,7 +84,11 @@ def issue_month(request: HttpRequest) -> HttpResponse:
     month = _posted_month(request)
     if month is None:
         return redirect("billing:month")
-    issued = services.issue_invoices(month=month)
+    try:
+        issued = services.issue_invoices(month=month)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_month_url(month))
     if issued:
         messages.success(request, _("%(count)d 件を発行しました。") % {"count": issued})
     else:

@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from billing.models import Invoice, InvoiceStatus
 from billing.tasks import bill_previous_month
+from clients.months import japan_today, month_start
 from tests.billing.factories import calls, contracted_client
 
 
@@ -36,6 +37,23 @@ def test_bill_month_command_prints_progress_and_summary(small):
 def test_bill_month_command_rejects_bad_month(db, month, message):
     with pytest.raises(CommandError, match=message):
         call_command("bill_month", month, stdout=StringIO())
+
+
+def test_bill_month_command_refuses_a_month_not_over(small):
+    contracted_client(small)
+    this_month = month_start(japan_today())
+    with pytest.raises(CommandError, match="まだ終わっていない"):
+        call_command("bill_month", f"{this_month:%Y-%m}", stdout=StringIO())
+    assert not Invoice.objects.exists()
+
+
+def test_beat_task_bills_the_month_just_ended_on_its_first_day(small, monkeypatch):
+    """On 1 December (Japan time) November has just ended: the beat bills it,
+    whatever the day the test runs."""
+    client = contracted_client(small)
+    monkeypatch.setattr("billing.tasks.japan_today", lambda: dt.date(2026, 12, 1))
+    assert bill_previous_month()["month"] == "2026-11"
+    assert Invoice.objects.get(client=client).billing_month == dt.date(2026, 11, 1)
 
 
 def test_beat_task_bills_the_previous_japan_month(small, settings, monkeypatch):

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus
 from billing.services import bill_month, issue_invoices
-from tests.billing.factories import OCTOBER, calls, contracted_client
+from clients.months import japan_today, month_start, next_month
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
 
 
 @pytest.fixture
@@ -94,6 +95,31 @@ def test_a_month_beyond_the_calendar_is_refused_not_500(admin_client, draft, mon
         assert response.status_code == 200
         assert "2000-01-01 から 2100-12-31 まで" in response.content.decode()
     assert Invoice.objects.get().status == InvoiceStatus.DRAFT
+
+
+def test_a_month_not_over_is_shown_but_cannot_be_billed(admin_client, small):
+    client = contracted_client(small)
+    this_month = month_start(japan_today())
+    shown = f"{this_month:%Y-%m}"
+    page = admin_client.get(reverse("billing:month"), {"month": shown})
+    assert page.status_code == 200
+    assert "この月はまだ終わっていません。" in page.content.decode()
+    response = admin_client.post(reverse("billing:run"), {"month": shown}, follow=True)
+    assert (
+        f"{this_month.year}年{this_month.month}月はまだ終わっていない"
+        in response.content.decode()
+    )
+    assert not Invoice.objects.exists()
+    # Drafts made before the rule existed are not issued either.
+    bill_month(month=this_month, today=next_month(this_month))
+    response = admin_client.post(
+        reverse("billing:issue"), {"month": shown}, follow=True
+    )
+    assert response.redirect_chain == [
+        (f"{reverse('billing:month')}?month={shown}", 302)
+    ]
+    assert "まだ終わっていない" in response.content.decode()
+    assert Invoice.objects.get(client=client).status == InvoiceStatus.DRAFT
 
 
 def test_run_button_builds_drafts(admin_client, small):
@@ -187,7 +213,7 @@ def test_invoice_page_credits_read_whole_in_either_language(admin_client, draft)
     Adjustment.objects.create(
         client=issued.client, corrects_invoice=issued, amount_yen=148, reason="重複"
     )
-    bill_month(month=dt.date(2026, 11, 1), client_ids=[issued.client_id])
+    bill_month(month=dt.date(2026, 11, 1), client_ids=[issued.client_id], today=LATER)
     november = Invoice.objects.get(billing_month=dt.date(2026, 11, 1))
     # The second credit waits for a later invoice.
     Adjustment.objects.filter(reason="重複").update(applied_to=None)

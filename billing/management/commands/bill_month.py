@@ -27,13 +27,13 @@ class Command(BaseCommand):
             ) from error
         try:
             validate_plausible_date(month)
-        except ValidationError as error:
+            summary = bill_month(
+                month=month,
+                issue=options["issue"],
+                progress=lambda message: self.stdout.write(message),
+            )
+        except ValidationError as error:  # an implausible month, or one not over
             raise CommandError(" ".join(error.messages)) from error
-        summary = bill_month(
-            month=month,
-            issue=options["issue"],
-            progress=lambda message: self.stdout.write(message),
-        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"{summary.month:%Y-%m}: 請求 {summary.clients_billed} 件、"
