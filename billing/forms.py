@@ -60,7 +60,7 @@ class VoidForm(forms.Form):
 class AdjustmentForm(forms.Form):
     prefix = "adjust"
 
-    amount_yen = forms.IntegerField(
-        label=_("減額する金額（税込・円）"), min_value=1, max_value=10_000_000
-    )
+    # No bounds here: the credit's rules are the model's (Adjustment.clean),
+    # the same for this page and the Django admin.
+    amount_yen = forms.IntegerField(label=_("減額する金額（税込・円）"))
     reason = forms.CharField(label=_("理由"), max_length=200)

@@ -586,7 +586,12 @@ def void_and_reissue(
 def add_adjustment(
     *, invoice: Invoice, amount_yen: int, reason: str, created_by: User | None = None
 ) -> Adjustment:
-    """Record a credit for an issued invoice; the client's next invoice applies it."""
+    """Record a credit for an issued invoice; the client's next invoice applies it.
+
+    Credits against one invoice queue behind a lock on it, so two entered at
+    once cannot together exceed what it billed (``Adjustment.clean``).
+    """
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     adjustment = Adjustment(
         client_id=invoice.client_id,
         corrects_invoice=invoice,
