@@ -531,12 +531,26 @@ def issue_invoices(
 
 
 @transaction.atomic
-def mark_paid(*, invoice: Invoice, paid_on: dt.date) -> Invoice:
+def mark_paid(
+    *, invoice: Invoice, paid_on: dt.date, today: dt.date | None = None
+) -> Invoice:
+    """Record the payment of an issued invoice, received between its issue date
+    and ``today`` (default: today in Japan)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
         raise ValidationError(_("この請求書はすでに入金済みです。"))
     if invoice.status != InvoiceStatus.ISSUED:
         raise ValidationError(_("発行済みの請求書だけを入金済みにできます。"))
+    assert invoice.issued_on is not None  # every issued invoice has one
+    if paid_on < invoice.issued_on:
+        raise ValidationError(
+            {
+                "paid_on": _("入金日は発行日（%(issued_on)s）より前にはできません。")
+                % {"issued_on": date_format(invoice.issued_on)}
+            }
+        )
+    if paid_on > (today or japan_today()):
+        raise ValidationError({"paid_on": _("入金日に未来の日付は入れられません。")})
     invoice.status = InvoiceStatus.PAID
     invoice.paid_on = paid_on
     invoice.save(update_fields=["status", "paid_on", "updated_at"])

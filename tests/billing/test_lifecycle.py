@@ -70,6 +70,23 @@ def test_paid_and_void_are_the_only_moves(issued):
         void_and_reissue(invoice=paid, reason="x")
 
 
+def test_payment_date_is_between_the_issue_date_and_today(issued):
+    today = dt.date(2026, 11, 20)
+    for paid_on, message in [
+        (dt.date(2026, 11, 1), "発行日（2026年11月2日）より前"),
+        (dt.date(2026, 11, 21), "未来の日付"),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            mark_paid(invoice=issued, paid_on=paid_on, today=today)
+        assert message in refused.value.message_dict["paid_on"][0]
+    issued.refresh_from_db()
+    assert (issued.status, issued.paid_on) == (InvoiceStatus.ISSUED, None)
+    for paid_on in (dt.date(2026, 11, 2), today):  # both ends are allowed
+        paid = mark_paid(invoice=issued, paid_on=paid_on, today=today)
+        assert paid.paid_on == paid_on
+        Invoice.objects.filter(pk=issued.pk).update(status="issued", paid_on=None)
+
+
 def test_a_month_is_billed_and_issued_only_once_it_has_ended(small):
     """Month-end close: November can be billed from 1 December, Japan time."""
     client = contracted_client(small)

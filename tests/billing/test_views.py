@@ -151,11 +151,13 @@ def test_mark_paid_void_reissue_and_credit(admin_client, draft):
         reverse("billing:mark_paid", args=[new.pk]), {"paid-paid_on": "not a date"}
     )
     assert response.status_code == 400
+    # Issued today: paid today (a payment date is never before the issue date).
+    today = japan_today()
     admin_client.post(
-        reverse("billing:mark_paid", args=[new.pk]), {"paid-paid_on": "2026-11-20"}
+        reverse("billing:mark_paid", args=[new.pk]), {"paid-paid_on": f"{today}"}
     )
     new.refresh_from_db()
-    assert (new.status, new.paid_on) == (InvoiceStatus.PAID, dt.date(2026, 11, 20))
+    assert (new.status, new.paid_on) == (InvoiceStatus.PAID, today)
     response = admin_client.post(
         reverse("billing:adjust", args=[new.pk]),
         {"adjust-amount_yen": "0", "adjust-reason": "x"},
@@ -255,6 +257,23 @@ def test_each_label_on_the_invoice_page_names_its_own_field(admin_client, draft)
     assert len(targets) == 4  # payment date; void reason; credit amount and reason
     for target in targets:
         assert html.count(f'id="{target}"') == 1, target
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("0001-01-01", "発行日（2026年11月2日）より前"), ("9999-12-31", "未来の日付")],
+)
+def test_a_payment_date_out_of_range_is_refused_on_the_form(
+    admin_client, issued, typed, message
+):
+    response = admin_client.post(
+        reverse("billing:mark_paid", args=[issued.pk]), {"paid-paid_on": typed}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert f'value="{typed}"' in html
+    assert Invoice.objects.get().status == InvoiceStatus.ISSUED
 
 
 def test_a_credit_on_a_draft_is_refused_with_the_reason(admin_client, draft):
