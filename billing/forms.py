@@ -3,6 +3,11 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clients.models import (
+    EARLIEST_PLAUSIBLE_DATE,
+    LATEST_PLAUSIBLE_DATE,
+    validate_plausible_date,
+)
 from clients.months import parse_month
 
 
@@ -10,25 +15,41 @@ class MonthForm(forms.Form):
     month = forms.CharField(
         label=_("請求対象月"),
         max_length=7,
-        widget=forms.TextInput(attrs={"placeholder": "2026-10", "type": "month"}),
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "2026-10",
+                "type": "month",
+                "min": f"{EARLIEST_PLAUSIBLE_DATE:%Y-%m}",
+                "max": f"{LATEST_PLAUSIBLE_DATE:%Y-%m}",
+            }
+        ),
     )
 
     def clean_month(self) -> dt.date:
         try:
-            return parse_month(self.cleaned_data["month"])
+            month = parse_month(self.cleaned_data["month"])
         except ValueError as error:
             raise forms.ValidationError(
                 _("月は 2026-10 の形で入力してください。")
             ) from error
+        # Such as 9999-12: the arithmetic around the month would overflow.
+        validate_plausible_date(month)
+        return month
 
 
+# The invoice page shows the next three forms together: a prefix each keeps
+# their fields' ids (and the labels pointing at them) apart.
 class MarkPaidForm(forms.Form):
+    prefix = "paid"
+
     paid_on = forms.DateField(
         label=_("入金日"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
 
 class VoidForm(forms.Form):
+    prefix = "void"
+
     reason = forms.CharField(
         label=_("無効にする理由"),
         max_length=200,
@@ -37,7 +58,9 @@ class VoidForm(forms.Form):
 
 
 class AdjustmentForm(forms.Form):
-    amount_yen = forms.IntegerField(
-        label=_("減額する金額（税込・円）"), min_value=1, max_value=10_000_000
-    )
+    prefix = "adjust"
+
+    # No bounds here: the credit's rules are the model's (Adjustment.clean),
+    # the same for this page and the Django admin.
+    amount_yen = forms.IntegerField(label=_("減額する金額（税込・円）"))
     reason = forms.CharField(label=_("理由"), max_length=200)

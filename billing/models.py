@@ -303,6 +303,9 @@ class InvoiceLine(models.Model):
         return super().delete(*args, **kwargs)
 
 
+ADJUSTMENT_NOT_POSITIVE = _("減額する金額は1円以上にしてください。")
+
+
 class Adjustment(models.Model):
     """A credit an admin enters to correct an earlier, already issued invoice.
 
@@ -350,7 +353,9 @@ class Adjustment(models.Model):
         verbose_name_plural = _("訂正（減額）")
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount_yen__gt=0), name="adjustment_amount_positive"
+                condition=Q(amount_yen__gt=0),
+                name="adjustment_amount_positive",
+                violation_error_message=ADJUSTMENT_NOT_POSITIVE,
             ),
         ]
 
@@ -358,6 +363,10 @@ class Adjustment(models.Model):
         return f"{self.client} -{self.amount_yen:,}円 {self.reason}"
 
     def clean(self) -> None:
+        # On the field, so that the form shows it beside the amount (the
+        # constraint's own error would stand apart from it).
+        if self.amount_yen is not None and self.amount_yen <= 0:
+            raise ValidationError({"amount_yen": ADJUSTMENT_NOT_POSITIVE})
         invoice = self.corrects_invoice if self.corrects_invoice_id else None
         if invoice is None:
             return
@@ -368,6 +377,24 @@ class Adjustment(models.Model):
         if self.client_id and invoice.client_id != self.client_id:
             raise ValidationError(
                 {"corrects_invoice": _("この顧客の請求書を選んでください。")}
+            )
+        # A credit gives back part of what the corrected invoice charged at
+        # 10%: together with the credits already entered against it, at most
+        # its 10% total (tax included). The deposit on it is not a sale and
+        # cannot be credited (the final invoice returns it).
+        earlier = invoice.corrections.exclude(pk=self.pk).aggregate(
+            total=models.Sum("amount_yen", default=0)
+        )["total"]
+        left = max(invoice.taxable_10_yen - earlier, 0)
+        if self.amount_yen is not None and self.amount_yen > left:
+            raise ValidationError(
+                {
+                    "amount_yen": _(
+                        "減額できるのは、この請求書の10%%対象の合計（税込）から"
+                        "これまでの訂正を引いた %(left)s 円までです。"
+                    )
+                    % {"left": f"{left:,}"}
+                }
             )
 
 

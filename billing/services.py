@@ -13,6 +13,8 @@ Decisions:
   numbered and sent.
 - Concurrent runs for the same month queue behind a row lock on ``BillingRun``;
   the partial unique constraint on (client, month) backs it in the database.
+- Month-end close: ``bill_month`` and ``issue_invoices`` refuse a month that has
+  not ended in Japan time (the current month and later).
 """
 
 import datetime as dt
@@ -26,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
@@ -59,7 +62,7 @@ from clients.models import (
     ReportRecipient,
     User,
 )
-from clients.months import JST, japan_today, month_end, month_start
+from clients.months import JST, japan_today, month_end, month_start, next_month
 
 # Rows per INSERT statement: None = all rows in one statement per table. On
 # PostgreSQL, Django sends a bulk INSERT as one array per column (UNNEST), so the
@@ -304,6 +307,24 @@ def _load_month(
     return result, skipped, live_invoices
 
 
+def month_has_ended(month: dt.date, *, today: dt.date | None = None) -> bool:
+    """Month-end close (月末締め): a month is billed once it is over in Japan
+    time, from the 1st of the next month. Billing it earlier would use up
+    invoice numbers and show the client an invoice for calls not yet taken."""
+    return next_month(month) <= (today or japan_today())
+
+
+def _refuse_unless_ended(month: dt.date, today: dt.date | None) -> None:
+    if not month_has_ended(month, today=today):
+        raise ValidationError(
+            _(
+                "%(month)sはまだ終わっていないため、請求できません。"
+                "下書きの作成と発行は翌月1日からです。"
+            ),
+            params={"month": date_format(month, "YEAR_MONTH_FORMAT")},
+        )
+
+
 def _lock_month(month: dt.date) -> BillingRun:
     """Serialize everything that writes a month's invoices (building drafts,
     issuing them): a second caller waits here until the first one commits."""
@@ -326,10 +347,12 @@ def bill_month(
     Safe to run again, or twice at once: drafts are rebuilt from current data,
     issued ones are left alone, and the second of two concurrent runs waits for
     the first and then refreshes its drafts. With ``issue=True`` the drafts are
-    then issued (numbered) in the same transaction.
+    then issued (numbered) in the same transaction. Refuses (ValidationError) a
+    month that has not ended on ``today`` (default: today in Japan).
     """
     report = progress or _no_progress
     first = month_start(month)
+    _refuse_unless_ended(first, today)
     run = _lock_month(first)
     run.last_started_at = timezone.now()
 
@@ -462,6 +485,7 @@ def issue_invoices(
     """
     issued_on = today or japan_today()
     first = month_start(month)
+    _refuse_unless_ended(first, issued_on)
     _lock_month(first)
     sequence, _created = InvoiceNumberSequence.objects.get_or_create(name="invoice")
     sequence = InvoiceNumberSequence.objects.select_for_update().get(pk=sequence.pk)
@@ -507,10 +531,26 @@ def issue_invoices(
 
 
 @transaction.atomic
-def mark_paid(*, invoice: Invoice, paid_on: dt.date) -> Invoice:
+def mark_paid(
+    *, invoice: Invoice, paid_on: dt.date, today: dt.date | None = None
+) -> Invoice:
+    """Record the payment of an issued invoice, received between its issue date
+    and ``today`` (default: today in Japan)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
+        raise ValidationError(_("この請求書はすでに入金済みです。"))
     if invoice.status != InvoiceStatus.ISSUED:
         raise ValidationError(_("発行済みの請求書だけを入金済みにできます。"))
+    assert invoice.issued_on is not None  # every issued invoice has one
+    if paid_on < invoice.issued_on:
+        raise ValidationError(
+            {
+                "paid_on": _("入金日は発行日（%(issued_on)s）より前にはできません。")
+                % {"issued_on": date_format(invoice.issued_on)}
+            }
+        )
+    if paid_on > (today or japan_today()):
+        raise ValidationError({"paid_on": _("入金日に未来の日付は入れられません。")})
     invoice.status = InvoiceStatus.PAID
     invoice.paid_on = paid_on
     invoice.save(update_fields=["status", "paid_on", "updated_at"])
@@ -560,7 +600,12 @@ def void_and_reissue(
 def add_adjustment(
     *, invoice: Invoice, amount_yen: int, reason: str, created_by: User | None = None
 ) -> Adjustment:
-    """Record a credit for an issued invoice; the client's next invoice applies it."""
+    """Record a credit for an issued invoice; the client's next invoice applies it.
+
+    Credits against one invoice queue behind a lock on it, so two entered at
+    once cannot together exceed what it billed (``Adjustment.clean``).
+    """
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     adjustment = Adjustment(
         client_id=invoice.client_id,
         corrects_invoice=invoice,

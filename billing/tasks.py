@@ -14,8 +14,11 @@ def bill_previous_month() -> dict:
     Drafts wait for an admin to review and issue them on the billing page,
     unless ``BILLING_AUTO_ISSUE`` is set. Safe to run twice.
     """
-    month = previous_month(japan_today())
-    summary = bill_month(month=month, issue=settings.BILLING_AUTO_ISSUE)
+    today = japan_today()
+    # The same day for the month billed and the check that it has ended.
+    summary = bill_month(
+        month=previous_month(today), issue=settings.BILLING_AUTO_ISSUE, today=today
+    )
     return {
         "month": f"{summary.month:%Y-%m}",
         "clients_billed": summary.clients_billed,

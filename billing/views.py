@@ -37,6 +37,7 @@ def month_page(request: HttpRequest) -> HttpResponse:
             "month": month,
             "invoices": invoices,
             "overview": selectors.month_overview(month=month),
+            "ended": services.month_has_ended(month),
         },
     )
 
@@ -44,7 +45,8 @@ def month_page(request: HttpRequest) -> HttpResponse:
 def _posted_month(request: HttpRequest):  # type: ignore[no-untyped-def]
     form = MonthForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("月は 2026-10 の形で入力してください。"))
+        for message in form.errors["month"]:
+            messages.error(request, message)
         return None
     return form.cleaned_data["month"]
 
@@ -55,7 +57,11 @@ def run_month(request: HttpRequest) -> HttpResponse:
     month = _posted_month(request)
     if month is None:
         return redirect("billing:month")
-    summary = services.bill_month(month=month)
+    try:
+        summary = services.bill_month(month=month)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_month_url(month))
     messages.success(
         request,
         _(
@@ -78,7 +84,11 @@ def issue_month(request: HttpRequest) -> HttpResponse:
     month = _posted_month(request)
     if month is None:
         return redirect("billing:month")
-    issued = services.issue_invoices(month=month)
+    try:
+        issued = services.issue_invoices(month=month)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_month_url(month))
     if issued:
         messages.success(request, _("%(count)d 件を発行しました。") % {"count": issued})
     else:
@@ -121,6 +131,24 @@ def _form_or_rerender(request, invoice, name, form):  # type: ignore[no-untyped-
     )
 
 
+def _refused(request, invoice, name, form, error):  # type: ignore[no-untyped-def]
+    """Show why a service refused what the form asked.
+
+    Errors about the form's own fields go onto the form, shown again with what
+    was typed. Any other error is about the invoice (already paid, still a
+    draft), whose page may not show this form at all, as after a second click
+    on its button: it goes to the messages on the invoice's page, unchanged.
+    """
+    errors = error.update_error_dict({})
+    if not any(field in form.fields for field in errors):
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("billing:invoice", pk=invoice.pk)
+    for field, field_errors in errors.items():
+        form.add_error(field if field in form.fields else None, field_errors)
+    return _form_or_rerender(request, invoice, name, form)
+
+
 @admin_required
 @require_POST
 def mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
@@ -131,8 +159,7 @@ def mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.mark_paid(invoice=invoice, paid_on=form.cleaned_data["paid_on"])
     except ValidationError as error:
-        form.add_error(None, error)
-        return _form_or_rerender(request, invoice, "paid_form", form)
+        return _refused(request, invoice, "paid_form", form, error)
     messages.success(request, _("入金済みにしました。"))
     return redirect("billing:invoice", pk=invoice.pk)
 
@@ -149,8 +176,7 @@ def void_invoice(request: HttpRequest, pk: int) -> HttpResponse:
             invoice=invoice, reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
-        form.add_error(None, error)
-        return _form_or_rerender(request, invoice, "void_form", form)
+        return _refused(request, invoice, "void_form", form, error)
     messages.success(
         request,
         _("請求書 %(old)s を無効にし、%(new)s を発行しました。")
@@ -174,8 +200,7 @@ def add_adjustment(request: HttpRequest, pk: int) -> HttpResponse:
             created_by=request.user,  # type: ignore[arg-type]
         )
     except ValidationError as error:
-        form.add_error(None, error)
-        return _form_or_rerender(request, invoice, "adjust_form", form)
+        return _refused(request, invoice, "adjust_form", form, error)
     messages.success(request, _("訂正を登録しました。次回の請求書で減額されます。"))
     return redirect("billing:invoice", pk=invoice.pk)
 

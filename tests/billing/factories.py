@@ -12,6 +12,9 @@ from tests.factories import (
 )
 
 OCTOBER = dt.date(2026, 10, 1)
+# A day on which every month the tests bill has ended: a month is billed only
+# once it is over, and the tests must not depend on the day they run.
+LATER = dt.date(2027, 2, 1)
 
 
 def jst(year, month, day, hour=12, minute=0, second=0):

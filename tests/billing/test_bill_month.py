@@ -11,7 +11,7 @@ from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from billing.services import bill_month, issue_invoices
 from clients.models import Client
 from clients.services import schedule_plan_change
-from tests.billing.factories import OCTOBER, calls, contracted_client, jst
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import (
     ClientFactory,
     ClientPlanFactory,
@@ -115,7 +115,7 @@ def test_plan_change_at_last_second_applies_next_month(small, standard):
     calls(client, 25)
     calls(client, 3, at=jst(2026, 11, 2))
     bill_month(month=OCTOBER)
-    bill_month(month=NOVEMBER)
+    bill_month(month=NOVEMBER, today=LATER)
     october, november = invoice_of(client), invoice_of(client, NOVEMBER)
     assert "スモール" in line(october, LineKind.PLAN_FEE).description
     assert october.taxable_10_yen == 3700
@@ -240,27 +240,27 @@ def test_deposit_on_first_invoice_and_returned_on_final(small):
         status=InvoiceStatus.PAID, paid_on=dt.date(2026, 11, 20)
     )
     # Not billed twice, even after a rerun of another month.
-    bill_month(month=NOVEMBER)
+    bill_month(month=NOVEMBER, today=LATER)
     assert not invoice_of(client, NOVEMBER).lines.filter(kind=LineKind.DEPOSIT)
     # Cancelled in December (effective 31 Dec): the final invoice returns it.
     Client.objects.filter(pk=client.pk).update(
         status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 12, 31)
     )
-    bill_month(month=dt.date(2026, 12, 1))
+    bill_month(month=dt.date(2026, 12, 1), today=LATER)
     final = invoice_of(client, dt.date(2026, 12, 1))
     returned = line(final, LineKind.DEPOSIT_RETURN)
     assert returned.amount_yen == -2960
     assert (final.taxable_10_yen, final.tax_10_yen) == (2960, 269)
     assert final.total_yen == 0
     # Nothing after the final month.
-    bill_month(month=dt.date(2027, 1, 1))
+    bill_month(month=dt.date(2027, 1, 1), today=LATER)
     assert not Invoice.objects.filter(billing_month=dt.date(2027, 1, 1)).exists()
 
 
 def test_deposit_kept_while_an_earlier_invoice_is_unpaid(small):
     client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
     bill_month(month=OCTOBER, issue=True)  # deposit billed, invoice unpaid
-    bill_month(month=NOVEMBER)
+    bill_month(month=NOVEMBER, today=LATER)
     assert not invoice_of(client, NOVEMBER).lines.filter(kind=LineKind.DEPOSIT_RETURN)
 
 

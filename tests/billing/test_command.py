@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from billing.models import Invoice, InvoiceStatus
 from billing.tasks import bill_previous_month
+from clients.months import japan_today, month_start
 from tests.billing.factories import calls, contracted_client
 
 
@@ -25,9 +26,34 @@ def test_bill_month_command_prints_progress_and_summary(small):
     assert Invoice.objects.count() == 2
 
 
-def test_bill_month_command_rejects_bad_month(db):
-    with pytest.raises(CommandError, match="2026-10 の形"):
-        call_command("bill_month", "October", stdout=StringIO())
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [
+        ("October", "2026-10 の形"),
+        ("0001-01", "2000-01-01 から 2100-12-31 まで"),
+        ("9999-12", "2000-01-01 から 2100-12-31 まで"),
+    ],
+)
+def test_bill_month_command_rejects_bad_month(db, month, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("bill_month", month, stdout=StringIO())
+
+
+def test_bill_month_command_refuses_a_month_not_over(small):
+    contracted_client(small)
+    this_month = month_start(japan_today())
+    with pytest.raises(CommandError, match="まだ終わっていない"):
+        call_command("bill_month", f"{this_month:%Y-%m}", stdout=StringIO())
+    assert not Invoice.objects.exists()
+
+
+def test_beat_task_bills_the_month_just_ended_on_its_first_day(small, monkeypatch):
+    """On 1 December (Japan time) November has just ended: the beat bills it,
+    whatever the day the test runs."""
+    client = contracted_client(small)
+    monkeypatch.setattr("billing.tasks.japan_today", lambda: dt.date(2026, 12, 1))
+    assert bill_previous_month()["month"] == "2026-11"
+    assert Invoice.objects.get(client=client).billing_month == dt.date(2026, 11, 1)
 
 
 def test_beat_task_bills_the_previous_japan_month(small, settings, monkeypatch):

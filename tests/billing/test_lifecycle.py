@@ -4,6 +4,7 @@ import datetime as dt
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -17,7 +18,7 @@ from billing.models import (
     LineKind,
 )
 from billing.services import bill_month, issue_invoices, mark_paid, void_and_reissue
-from tests.billing.factories import OCTOBER, calls, contracted_client
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import NumberAssignmentFactory, ReportRecipientFactory
 
 NOVEMBER = dt.date(2026, 11, 1)
@@ -63,12 +64,47 @@ def test_issued_invoice_refuses_changes(issued):
 def test_paid_and_void_are_the_only_moves(issued):
     paid = mark_paid(invoice=issued, paid_on=dt.date(2026, 11, 20))
     assert paid.status == InvoiceStatus.PAID
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError):
         mark_paid(invoice=paid, paid_on=dt.date(2026, 11, 21))
     with pytest.raises(ValidationError):
         void_and_reissue(invoice=paid, reason="x")
+
+
+def test_payment_date_is_between_the_issue_date_and_today(issued):
+    today = dt.date(2026, 11, 20)
+    for paid_on, message in [
+        (dt.date(2026, 11, 1), "発行日（2026年11月2日）より前"),
+        (dt.date(2026, 11, 21), "未来の日付"),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            mark_paid(invoice=issued, paid_on=paid_on, today=today)
+        assert message in refused.value.message_dict["paid_on"][0]
+    issued.refresh_from_db()
+    assert (issued.status, issued.paid_on) == (InvoiceStatus.ISSUED, None)
+    for paid_on in (dt.date(2026, 11, 2), today):  # both ends are allowed
+        paid = mark_paid(invoice=issued, paid_on=paid_on, today=today)
+        assert paid.paid_on == paid_on
+        Invoice.objects.filter(pk=issued.pk).update(status="issued", paid_on=None)
+
+
+def test_a_month_is_billed_and_issued_only_once_it_has_ended(small):
+    """Month-end close: November can be billed from 1 December, Japan time."""
+    client = contracted_client(small)
+    calls(client, 3, at=jst(2026, 11, 30, 17))
+    for today in (dt.date(2026, 11, 30), dt.date(2026, 11, 1)):
+        with pytest.raises(ValidationError, match="2026年11月はまだ終わっていない"):
+            bill_month(month=NOVEMBER, today=today)
+    with pytest.raises(ValidationError, match="まだ終わっていない"):
+        bill_month(month=dt.date(2099, 1, 1), today=dt.date(2026, 12, 1))
+    assert not Invoice.objects.exists()
+
+    bill_month(month=NOVEMBER, today=dt.date(2026, 12, 1))  # the beat's run
+    draft = Invoice.objects.get()
+    with pytest.raises(ValidationError, match="まだ終わっていない"):
+        issue_invoices(month=NOVEMBER, today=dt.date(2026, 11, 30))
+    draft.refresh_from_db()
+    assert (draft.status, draft.number) == (InvoiceStatus.DRAFT, None)
+    assert issue_invoices(month=NOVEMBER, today=dt.date(2026, 12, 1)) == 1
 
 
 def test_void_and_reissue_keeps_the_original(issued):
@@ -156,7 +192,7 @@ def _most_parameters(month, **options):
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
-        bill_month(month=month, **options)
+        bill_month(month=month, today=LATER, **options)
     return max(sizes)
 
 

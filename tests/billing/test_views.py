@@ -1,12 +1,14 @@
 import datetime as dt
+import re
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus
-from billing.services import bill_month
-from tests.billing.factories import OCTOBER, calls, contracted_client
+from billing.services import bill_month, issue_invoices
+from clients.months import japan_today, month_start, next_month
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
 
 
 @pytest.fixture
@@ -15,6 +17,26 @@ def draft(small):
     calls(client, 21)
     bill_month(month=OCTOBER)
     return Invoice.objects.get(client=client)
+
+
+@pytest.fixture
+def issued(draft):
+    issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    return Invoice.objects.get(pk=draft.pk)
+
+
+def post_on(browser, name, invoice, data):
+    """POST one of the invoice page's forms, following the redirect if any."""
+    return browser.post(reverse(name, args=[invoice.pk]), data, follow=True)
+
+
+def shown_at(response, invoice) -> str:
+    """The page a refusal redirected to, which must be the invoice's own page (a
+    language switch there reloads it, not the POST-only URL)."""
+    assert response.redirect_chain == [
+        (reverse("billing:invoice", args=[invoice.pk]), 302)
+    ]
+    return response.content.decode()
 
 
 @pytest.mark.parametrize("who", ["operator_client", "client"])
@@ -63,6 +85,43 @@ def test_bad_month_shows_japanese_error_not_500(admin_client, draft):
     assert "2026-10 の形で" in response.content.decode()
 
 
+@pytest.mark.parametrize("month", ["9999-12", "0001-01"])
+def test_a_month_beyond_the_calendar_is_refused_not_500(admin_client, draft, month):
+    page = admin_client.get(reverse("billing:month"), {"month": month})
+    assert page.status_code == 200
+    assert "2000-01-01 から 2100-12-31 まで" in page.content.decode()
+    for action in ("billing:run", "billing:issue"):
+        response = admin_client.post(reverse(action), {"month": month}, follow=True)
+        assert response.status_code == 200
+        assert "2000-01-01 から 2100-12-31 まで" in response.content.decode()
+    assert Invoice.objects.get().status == InvoiceStatus.DRAFT
+
+
+def test_a_month_not_over_is_shown_but_cannot_be_billed(admin_client, small):
+    client = contracted_client(small)
+    this_month = month_start(japan_today())
+    shown = f"{this_month:%Y-%m}"
+    page = admin_client.get(reverse("billing:month"), {"month": shown})
+    assert page.status_code == 200
+    assert "この月はまだ終わっていません。" in page.content.decode()
+    response = admin_client.post(reverse("billing:run"), {"month": shown}, follow=True)
+    assert (
+        f"{this_month.year}年{this_month.month}月はまだ終わっていない"
+        in response.content.decode()
+    )
+    assert not Invoice.objects.exists()
+    # Drafts made before the rule existed are not issued either.
+    bill_month(month=this_month, today=next_month(this_month))
+    response = admin_client.post(
+        reverse("billing:issue"), {"month": shown}, follow=True
+    )
+    assert response.redirect_chain == [
+        (f"{reverse('billing:month')}?month={shown}", 302)
+    ]
+    assert "まだ終わっていない" in response.content.decode()
+    assert Invoice.objects.get(client=client).status == InvoiceStatus.DRAFT
+
+
 def test_run_button_builds_drafts(admin_client, small):
     contracted_client(small)
     response = admin_client.post(
@@ -77,33 +136,36 @@ def test_mark_paid_void_reissue_and_credit(admin_client, draft):
     admin_client.post(reverse("billing:issue"), {"month": "2026-10"})
     # Void without a reason: the form says why, nothing changes.
     response = admin_client.post(
-        reverse("billing:void", args=[draft.pk]), {"reason": ""}
+        reverse("billing:void", args=[draft.pk]), {"void-reason": ""}
     )
     assert response.status_code == 400
     assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.ISSUED
     response = admin_client.post(
-        reverse("billing:void", args=[draft.pk]), {"reason": "宛名の誤り"}
+        reverse("billing:void", args=[draft.pk]), {"void-reason": "宛名の誤り"}
     )
     new = Invoice.objects.get(replaces=draft)
     assert response["Location"] == reverse("billing:invoice", args=[new.pk])
     assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.VOID
     # Bad date keeps the page, with the error.
     response = admin_client.post(
-        reverse("billing:mark_paid", args=[new.pk]), {"paid_on": "not a date"}
+        reverse("billing:mark_paid", args=[new.pk]), {"paid-paid_on": "not a date"}
     )
     assert response.status_code == 400
+    # Issued today: paid today (a payment date is never before the issue date).
+    today = japan_today()
     admin_client.post(
-        reverse("billing:mark_paid", args=[new.pk]), {"paid_on": "2026-11-20"}
+        reverse("billing:mark_paid", args=[new.pk]), {"paid-paid_on": f"{today}"}
     )
     new.refresh_from_db()
-    assert (new.status, new.paid_on) == (InvoiceStatus.PAID, dt.date(2026, 11, 20))
+    assert (new.status, new.paid_on) == (InvoiceStatus.PAID, today)
     response = admin_client.post(
-        reverse("billing:adjust", args=[new.pk]), {"amount_yen": "0", "reason": "x"}
+        reverse("billing:adjust", args=[new.pk]),
+        {"adjust-amount_yen": "0", "adjust-reason": "x"},
     )
     assert response.status_code == 400
     admin_client.post(
         reverse("billing:adjust", args=[new.pk]),
-        {"amount_yen": "148", "reason": "1件の誤計上"},
+        {"adjust-amount_yen": "148", "adjust-reason": "1件の誤計上"},
     )
     assert Adjustment.objects.get().amount_yen == 148
 
@@ -153,7 +215,7 @@ def test_invoice_page_credits_read_whole_in_either_language(admin_client, draft)
     Adjustment.objects.create(
         client=issued.client, corrects_invoice=issued, amount_yen=148, reason="重複"
     )
-    bill_month(month=dt.date(2026, 11, 1), client_ids=[issued.client_id])
+    bill_month(month=dt.date(2026, 11, 1), client_ids=[issued.client_id], today=LATER)
     november = Invoice.objects.get(billing_month=dt.date(2026, 11, 1))
     # The second credit waits for a later invoice.
     Adjustment.objects.filter(reason="重複").update(applied_to=None)
@@ -183,3 +245,77 @@ def test_usage_page_reads_whole_in_english(admin_client, draft, small):
     assert f"{plan} plan:" in english
     assert " (as of " in english
     assert "時点" not in english
+
+
+def test_each_label_on_the_invoice_page_names_its_own_field(admin_client, draft):
+    from billing.services import issue_invoices
+
+    issue_invoices(month=OCTOBER)
+    html = admin_client.get(reverse("billing:invoice", args=[draft.pk])).content
+    html = html.decode()
+    targets = re.findall(r'<label for="([^"]+)"', html)
+    assert len(targets) == 4  # payment date; void reason; credit amount and reason
+    for target in targets:
+        assert html.count(f'id="{target}"') == 1, target
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("0001-01-01", "発行日（2026年11月2日）より前"), ("9999-12-31", "未来の日付")],
+)
+def test_a_payment_date_out_of_range_is_refused_on_the_form(
+    admin_client, issued, typed, message
+):
+    response = admin_client.post(
+        reverse("billing:mark_paid", args=[issued.pk]), {"paid-paid_on": typed}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert f'value="{typed}"' in html
+    assert Invoice.objects.get().status == InvoiceStatus.ISSUED
+
+
+def test_a_credit_on_a_draft_is_refused_with_the_reason(admin_client, draft):
+    response = post_on(
+        admin_client,
+        "billing:adjust",
+        draft,
+        {"adjust-amount_yen": "100", "adjust-reason": "x"},
+    )
+    assert "発行済みの請求書を選んでください。" in shown_at(response, draft)
+    assert not Adjustment.objects.exists()
+
+
+def test_a_second_click_on_paid_says_it_is_already_paid(admin_client, issued):
+    for paid_on in ("2026-11-20", "2026-11-21"):
+        response = post_on(
+            admin_client, "billing:mark_paid", issued, {"paid-paid_on": paid_on}
+        )
+    assert "この請求書はすでに入金済みです。" in shown_at(response, issued)
+    issued.refresh_from_db()
+    assert (issued.status, issued.paid_on) == (
+        InvoiceStatus.PAID,
+        dt.date(2026, 11, 20),
+    )
+
+
+def test_a_paid_invoice_cannot_be_voided_and_says_so(admin_client, issued):
+    post_on(admin_client, "billing:mark_paid", issued, {"paid-paid_on": "2026-11-20"})
+    response = post_on(admin_client, "billing:void", issued, {"void-reason": "宛名"})
+    assert "発行済み（未入金）の請求書だけを無効にできます。" in shown_at(
+        response, issued
+    )
+    assert Invoice.objects.get().status == InvoiceStatus.PAID
+
+
+def test_a_draft_can_be_neither_paid_nor_voided_and_says_so(admin_client, draft):
+    response = post_on(
+        admin_client, "billing:mark_paid", draft, {"paid-paid_on": "2026-11-20"}
+    )
+    assert "発行済みの請求書だけを入金済みにできます。" in shown_at(response, draft)
+    response = post_on(admin_client, "billing:void", draft, {"void-reason": "宛名"})
+    assert "発行済み（未入金）の請求書だけを無効にできます。" in shown_at(
+        response, draft
+    )
+    assert Invoice.objects.get().status == InvoiceStatus.DRAFT

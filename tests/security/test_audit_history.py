@@ -1,14 +1,13 @@
 """Admins see who changed what, and when: clients, plan history, recipients, lent
 numbers, calls and invoices."""
 
-import datetime as dt
-
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from billing.models import InvoiceStatus
 from clients.models import ClientPlan
+from clients.months import japan_today
 from tests import factories
 from tests.security.world import build_world
 
@@ -108,18 +107,18 @@ def test_invoice_status_moves_are_in_its_admin_history(client):
     client.force_login(world.admin)
     paid = client.post(
         reverse("billing:mark_paid", args=[world.invoice.pk]),
-        {"paid_on": dt.date.today().isoformat()},
+        {"paid-paid_on": japan_today().isoformat()},
     )
     void = client.post(
         reverse("billing:void", args=[world.other_invoice.pk]),
-        {"reason": "宛名の誤り"},
+        {"void-reason": "宛名の誤り"},
     )
     assert paid.status_code == void.status_code == 302
 
     paid_record = world.invoice.history.latest()
     assert paid_record.history_user == world.admin
     assert paid_record.status == InvoiceStatus.PAID
-    assert paid_record.paid_on == dt.date.today()
+    assert paid_record.paid_on == japan_today()
     void_record = world.other_invoice.history.latest()
     assert void_record.history_user == world.admin
     assert void_record.status == InvoiceStatus.VOID

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from answering.models import Call
 from billing import services as billing_services
-from clients.months import japan_today, month_start
+from clients.months import japan_today, month_start, next_month
 from reporting import services as reporting_services
 from tests import factories
 
@@ -98,7 +98,8 @@ def test_pages_escape_caller_text(client, world):
         assert response.status_code == 200, url
         assert_escaped(response.content.decode())
 
-    billing_services.bill_month(month=month_start(japan_today()))
+    this_month = month_start(japan_today())  # billed as if it had ended
+    billing_services.bill_month(month=this_month, today=next_month(this_month))
     invoice = customer.invoices.get()
     assert invoice.lines.filter(description__contains=SCRIPT).exists()
     client.force_login(world["admin"])

@@ -6,13 +6,13 @@ row fails ``test_every_url_pattern_has_an_expectation``, so nobody adds a page
 without deciding who may open it.
 """
 
-import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from clients.months import japan_today
 from tests.portal.factories import RecipientChangeRequestFactory
 from tests.security.world import World, build_world
 
@@ -168,9 +168,9 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
     data = {
         "billing:run": {"month": month},
         "billing:issue": {"month": month},
-        "billing:mark_paid": {"paid_on": dt.date.today().isoformat()},
-        "billing:void": {"reason": "宛名の誤り"},
-        "billing:adjust": {"amount_yen": "500", "reason": "返金"},
+        "billing:mark_paid": {"paid-paid_on": japan_today().isoformat()},
+        "billing:void": {"void-reason": "宛名の誤り"},
+        "billing:adjust": {"adjust-amount_yen": "500", "adjust-reason": "返金"},
     }.get(name, {})
     return url + query, data
 

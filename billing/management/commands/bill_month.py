@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.services import bill_month
+from clients.models import validate_plausible_date
 from clients.months import parse_month
 
 
@@ -23,11 +25,15 @@ class Command(BaseCommand):
             raise CommandError(
                 f"月は 2026-10 の形で指定してください: {options['month']}"
             ) from error
-        summary = bill_month(
-            month=month,
-            issue=options["issue"],
-            progress=lambda message: self.stdout.write(message),
-        )
+        try:
+            validate_plausible_date(month)
+            summary = bill_month(
+                month=month,
+                issue=options["issue"],
+                progress=lambda message: self.stdout.write(message),
+            )
+        except ValidationError as error:  # an implausible month, or one not over
+            raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(
             self.style.SUCCESS(
                 f"{summary.month:%Y-%m}: 請求 {summary.clients_billed} 件、"

@@ -1,0 +1,73 @@
+"""Credits (訂正): what the billing page and the Django admin accept."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from billing.models import Adjustment, Invoice
+from billing.services import add_adjustment, bill_month
+from tests.billing.factories import OCTOBER, calls, contracted_client
+
+
+@pytest.fixture
+def issued(small):
+    """Small plan, 21 calls: 3,108 yen at 10% and a 2,960 yen deposit."""
+    client = contracted_client(small)
+    calls(client, 21)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    invoice = Invoice.objects.get(client=client)
+    assert (invoice.taxable_10_yen, invoice.total_yen) == (3108, 3108 + 2960)
+    return invoice
+
+
+def test_credits_add_up_to_at_most_the_invoices_10_percent_total(issued):
+    # The deposit is not a sale: it cannot be credited as one.
+    with pytest.raises(ValidationError) as refused:
+        add_adjustment(invoice=issued, amount_yen=3109, reason="x")
+    assert "3,108 円まで" in refused.value.message_dict["amount_yen"][0]
+    add_adjustment(invoice=issued, amount_yen=1000, reason="誤計上")
+    with pytest.raises(ValidationError, match="2,108 円まで"):
+        add_adjustment(invoice=issued, amount_yen=2109, reason="x")
+    add_adjustment(invoice=issued, amount_yen=2108, reason="残り全額")
+    assert sum(Adjustment.objects.values_list("amount_yen", flat=True)) == 3108
+
+
+def test_billing_page_refuses_too_large_a_credit_and_keeps_what_was_typed(
+    admin_client, issued
+):
+    response = admin_client.post(
+        reverse("billing:adjust", args=[issued.pk]),
+        {"adjust-amount_yen": "10000000", "adjust-reason": "返金"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "3,108 円まで" in html
+    assert 'value="10000000"' in html
+    assert 'value="返金"' in html
+    assert not Adjustment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (str(10**15), "3,108 円まで"),
+        ("0", "減額する金額は1円以上にしてください。"),
+    ],
+)
+def test_django_admin_applies_the_same_rule(admin_client, issued, amount, message):
+    response = admin_client.post(
+        reverse("admin:billing_adjustment_add"),
+        {
+            "client": issued.client_id,
+            "corrects_invoice": issued.pk,
+            "amount_yen": amount,
+            "reason": "返金",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    html = response.content.decode()
+    assert message in html
+    assert "adjustment_amount_positive" not in html
+    assert not Adjustment.objects.exists()
