@@ -71,3 +71,19 @@ def test_the_call_form_speaks_english_too(operator_client):
     message = " ".join(refused.value.messages)
     assert message.isascii()
     assert escape(message) in text
+
+
+def test_the_switch_after_a_form_error_returns_to_the_page_of_the_form(
+    operator_client,
+):
+    client = ClientFactory()
+    form_page = f"{reverse('console:call_new')}?client={client.pk}"
+    answer = operator_client.post(form_page, {"category": "normal"})
+    assert answer.status_code == 200  # the form again, with its errors
+    # A page that answers a POST names no URL to return to: some take POST only.
+    assert 'name="next"' not in answer.content.decode()
+    assert 'name="next"' in operator_client.get(form_page).content.decode()
+    switched = operator_client.post(
+        reverse("set_language"), {"language": "en"}, HTTP_REFERER=form_page
+    )
+    assert switched["Location"] == form_page
