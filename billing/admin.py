@@ -50,6 +50,18 @@ class AdjustmentAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["client", "corrects_invoice"]
     readonly_fields = ["applied_to", "created_by", "created_at"]
 
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        # A credit on an issued invoice is part of it: an issued invoice never
+        # changes. A new credit corrects a wrong one.
+        if obj is not None and obj.applied_to and not obj.applied_to.is_draft:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        if obj is not None and obj.applied_to and not obj.applied_to.is_draft:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if change:
             super().save_model(request, obj, form, change)

@@ -71,3 +71,40 @@ def test_django_admin_applies_the_same_rule(admin_client, issued, amount, messag
     assert message in html
     assert "adjustment_amount_positive" not in html
     assert not Adjustment.objects.exists()
+
+
+def test_a_credit_on_an_issued_invoice_cannot_be_edited_in_the_admin(
+    admin_client, issued
+):
+    credit = add_adjustment(invoice=issued, amount_yen=1000, reason="誤計上")
+    change = reverse("admin:billing_adjustment_change", args=[credit.pk])
+    # Not yet on an invoice: it can still be fixed.
+    assert (
+        admin_client.post(
+            change,
+            {
+                "client": credit.client_id,
+                "corrects_invoice": issued.pk,
+                "amount_yen": "900",
+                "reason": "誤計上",
+            },
+        ).status_code
+        == 302
+    )
+    bill_month(month=dt.date(2026, 11, 1), issue=True, today=dt.date(2026, 12, 1))
+    credit.refresh_from_db()
+    assert credit.amount_yen == 900 and not credit.applied_to.is_draft
+    response = admin_client.post(
+        change,
+        {
+            "client": credit.client_id,
+            "corrects_invoice": issued.pk,
+            "amount_yen": "1",
+            "reason": "誤計上",
+        },
+    )
+    assert response.status_code == 403
+    delete = reverse("admin:billing_adjustment_delete", args=[credit.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    credit.refresh_from_db()
+    assert credit.amount_yen == 900
