@@ -1,9 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.forms import MonthForm
 from billing.services import bill_month
-from clients.models import validate_plausible_date
-from clients.months import parse_month
 
 
 class Command(BaseCommand):
@@ -19,20 +18,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        # The billing page's own reading of a month: its format and its range.
+        form = MonthForm({"month": options["month"]})
+        if not form.is_valid():
+            raise CommandError(f"{' '.join(form.errors['month'])}: {options['month']}")
         try:
-            month = parse_month(options["month"])
-        except ValueError as error:
-            raise CommandError(
-                f"月は 2026-10 の形で指定してください: {options['month']}"
-            ) from error
-        try:
-            validate_plausible_date(month)
             summary = bill_month(
-                month=month,
+                month=form.cleaned_data["month"],
                 issue=options["issue"],
                 progress=lambda message: self.stdout.write(message),
             )
-        except ValidationError as error:  # an implausible month, or one not over
+        except ValidationError as error:  # a month not over yet
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(
             self.style.SUCCESS(
