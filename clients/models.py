@@ -71,8 +71,13 @@ class Plan(models.Model):
 
 
 class PlanPrice(models.Model):
+    # No index of its own: plan_price_unique_valid_from starts with the plan.
     plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, related_name="prices", verbose_name=_("プラン")
+        Plan,
+        on_delete=models.PROTECT,
+        related_name="prices",
+        verbose_name=_("プラン"),
+        db_index=False,
     )
     valid_from = models.DateField(_("適用開始日"), validators=[validate_plausible_date])
     monthly_fee_yen = models.PositiveIntegerField(_("月額基本料金（税込・円）"))
@@ -225,7 +230,9 @@ class ClientPerson(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["client", "display_order", "id"]
+        # By the client's id, not its name: a client's own list (the console
+        # shows it on every call) then needs no join to the client.
+        ordering = ["client_id", "display_order", "id"]
         verbose_name = _("お客様の担当者")
         verbose_name_plural = _("お客様の担当者")
 
@@ -408,11 +415,13 @@ class ClientPlan(models.Model):
     in the same month replaces the first (unique per client and month).
     """
 
+    # No index of its own: client_plan_one_per_month starts with the client.
     client = models.ForeignKey(
         Client,
         on_delete=models.PROTECT,
         related_name="plan_history",
         verbose_name=_("顧客"),
+        db_index=False,
     )
     plan = models.ForeignKey(
         Plan,

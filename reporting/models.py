@@ -50,11 +50,15 @@ class Delivery(models.Model):
         SENT = "sent", _("送信済み")
         FAILED = "failed", _("送信失敗")
 
+    # The call and the client need no index of their own: delivery_call_status
+    # and delivery_client_addr (Meta) start with them, and each index costs every
+    # save of a call.
     call = models.ForeignKey(
         Call,
         on_delete=models.CASCADE,
         related_name="deliveries",
         verbose_name=_("受電"),
+        db_index=False,
     )
     # Denormalised from the call so per-client views (bounces) need no join.
     client = models.ForeignKey(
@@ -62,6 +66,7 @@ class Delivery(models.Model):
         on_delete=models.PROTECT,
         related_name="report_deliveries",
         verbose_name=_("顧客"),
+        db_index=False,
     )
     recipient = models.ForeignKey(
         ReportRecipient,
