@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import BigIntegerField
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -255,7 +256,10 @@ class SearchForm(forms.Form):
 class TodayFilterForm(forms.Form):
     # A row id fits in 64 bits: a longer number would crash SQLite's filter.
     client = forms.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+        required=False,
+        min_value=1,
+        max_value=BigIntegerField.MAX_BIGINT,
+        widget=forms.HiddenInput,
     )
     category = forms.ChoiceField(
         label=_("分類"),

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import BigIntegerField, Q
 
 from answering.models import Call, Category
 from clients.models import Client, ClientPerson, PlanPrice
@@ -24,6 +24,9 @@ PAGE_SIZE = 50
 _MIN_NUMBER_DIGITS = 4
 _NOT_DIGITS = re.compile(r"\D")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The longest parts of a cursor we make: signed micros of any timedelta, a row id.
+_MAX_MICROS_DIGITS = 1 + len(str(dt.timedelta.max // dt.timedelta(microseconds=1)))
+_MAX_ID_DIGITS = len(str(BigIntegerField.MAX_BIGINT))
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,15 @@ class Cursor:
         micros_text, _, id_text = (text or "").rpartition("-")
         if not (micros_text.removeprefix("-").isdecimal() and id_text.isdecimal()):
             return None
+        # int() refuses thousands of digits; no cursor we make is that long.
+        if len(micros_text) > _MAX_MICROS_DIGITS or len(id_text) > _MAX_ID_DIGITS:
+            return None
         try:
             received_at = _EPOCH + dt.timedelta(microseconds=int(micros_text))
         except OverflowError:
             return None
         call_id = int(id_text)
-        if call_id > 2**63 - 1:
+        if call_id > BigIntegerField.MAX_BIGINT:
             return None
         return cls(received_at=received_at, call_id=call_id)
 

@@ -163,6 +163,17 @@ def test_a_cursor_before_1970_reads_back():
     assert selectors.Cursor.decode("--1-2") is None
 
 
+@pytest.mark.parametrize(
+    "cursor", ["9" * 6000 + "-1", "1-" + "9" * 6000, "1-" + "9" * 20, "9" * 30 + "-1"]
+)
+def test_a_forged_cursor_shows_the_first_page(portal, cursor):
+    url = reverse("portal:calls")
+    for direction in ("before", "after"):
+        response = portal.get(url, {direction: cursor})
+        assert response.status_code == 200
+        assert response.context["page"].calls == portal.get(url).context["page"].calls
+
+
 def test_bad_input_is_a_form_error_not_a_crash(portal):
     url = reverse("portal:calls")
     response = portal.get(url, {"date_from": "2026-13-45", "q": "残す言葉"})
