@@ -43,6 +43,7 @@ text = st.one_of(
             "(03)1234-5678",
             "090１２３４５６７８",
             "99999999999999999999999",
+            "1" * 5000,  # more digits than int() reads
             "2026-02-30",
             "2026-13-01T25:61",
             "9999-12-31T23:59",
@@ -113,6 +114,27 @@ def test_operator_call_form_never_fails(customer, data, client_param):
     if client_param is not None:
         response = client.get(reverse("console:call_new"), {"client": client_param})
         assert response.status_code < 500, client_param
+
+
+console_params = st.fixed_dictionaries(
+    {},
+    optional=dict.fromkeys(("client", "saved", "dialed", "caller", "category"), text),
+)
+
+
+@FUZZ
+@given(params=console_params, number=text, q=text)
+def test_console_address_bar_never_fails(customer, params, number, q):
+    """What a PBX or a hand-edited URL may put in the console's address bar."""
+    client = http_client(customer.operator)
+    for url, query in (
+        (reverse("console:call_new"), params),
+        (reverse("console:home"), params),
+        (reverse("console:phone"), {**params, "number": number}),
+        (reverse("console:search"), {"q": q}),
+    ):
+        response = client.get(url, query)
+        assert response.status_code < 500, (url, query)
 
 
 @FUZZ
