@@ -236,7 +236,9 @@ class InvoiceLine(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("順番"), default=0)
     kind = models.CharField(_("種類"), max_length=20, choices=LineKind.choices)
-    description = models.CharField(_("内容"), max_length=200)
+    # Text: a line quotes a surcharge or credit reason (up to 200 characters each)
+    # after its own words.
+    description = models.TextField(_("内容"))
     quantity = models.IntegerField(_("数量"), default=1)
     unit_price_yen = models.IntegerField(_("単価（税込・円）"))
     amount_yen = models.IntegerField(_("金額（税込・円）"))

@@ -10,6 +10,7 @@ extractable by PDF tools.
 import io
 from functools import lru_cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils import translation
@@ -37,6 +38,12 @@ def _register_font() -> str:
 
 def _yen(amount: int) -> str:
     return f"{amount:,}円"
+
+
+def _text(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text. reportlab reads a paragraph as markup: a typed
+    "<b>" broke the PDF, and "<img src=...>" made it read a file or fetch a URL."""
+    return Paragraph(escape(text), style)
 
 
 def _date(day) -> str:  # type: ignore[no-untyped-def]
@@ -90,18 +97,16 @@ def _render_pdf(invoice: Invoice) -> bytes:
     story: list = []
     if invoice.status == InvoiceStatus.DRAFT:
         story.append(
-            Paragraph(
-                _("下書き（未発行）: この書類は請求書ではありません"), styles["warn"]
-            )
+            _text(_("下書き（未発行）: この書類は請求書ではありません"), styles["warn"])
         )
     elif invoice.status == InvoiceStatus.VOID:
         story.append(
-            Paragraph(
+            _text(
                 _("無効（%(reason)s）") % {"reason": invoice.void_reason},
                 styles["warn"],
             )
         )
-    story.append(Paragraph(_("請求書"), styles["title"]))
+    story.append(_text(_("請求書"), styles["title"]))
     story.append(Spacer(1, 4 * mm))
 
     company_name = invoice.company_name or settings.COMPANY_NAME
@@ -109,25 +114,23 @@ def _render_pdf(invoice: Invoice) -> bytes:
         invoice.company_registration_number or settings.COMPANY_REGISTRATION_NUMBER
     )
     left = [
-        Paragraph(_("%(name)s 御中") % {"name": invoice.client_name}, styles["client"]),
+        _text(_("%(name)s 御中") % {"name": invoice.client_name}, styles["client"]),
         Spacer(1, 3 * mm),
-        Paragraph(_("下記のとおりご請求申し上げます。"), styles["body"]),
+        _text(_("下記のとおりご請求申し上げます。"), styles["body"]),
     ]
     right = [
-        Paragraph(
+        _text(
             _("請求書番号: %(number)s") % {"number": invoice.number_display or "—"},
             styles["right"],
         ),
-        Paragraph(
+        _text(
             _("発行日: %(day)s") % {"day": _date(invoice.issued_on)}, styles["right"]
         ),
         Spacer(1, 2 * mm),
-        Paragraph(company_name, styles["right"]),
-        Paragraph(settings.COMPANY_ADDRESS, styles["right"]),
-        Paragraph(
-            _("TEL %(phone)s") % {"phone": settings.COMPANY_PHONE}, styles["right"]
-        ),
-        Paragraph(
+        _text(company_name, styles["right"]),
+        _text(settings.COMPANY_ADDRESS, styles["right"]),
+        _text(_("TEL %(phone)s") % {"phone": settings.COMPANY_PHONE}, styles["right"]),
+        _text(
             _("適格請求書発行事業者登録番号: %(number)s") % {"number": registration},
             styles["right"],
         ),
@@ -170,7 +173,7 @@ def _render_pdf(invoice: Invoice) -> bytes:
     for line in invoice.lines.all():
         rows.append(
             [
-                Paragraph(line.description, styles["cell"]),
+                _text(line.description, styles["cell"]),
                 f"{line.quantity:,}",
                 _yen(line.unit_price_yen),
                 _yen(line.amount_yen),
@@ -219,7 +222,7 @@ def _render_pdf(invoice: Invoice) -> bytes:
     )
     story += [totals_table, Spacer(1, 6 * mm)]
     story.append(
-        Paragraph(
+        _text(
             _(
                 "消費税は請求書ごとに税率10%の対象合計から1回だけ計算しています"
                 "（税込合計 × 10 ÷ 110、1円未満切り捨て）。"

@@ -47,6 +47,24 @@ def test_pdf_has_extractable_japanese_and_qualified_invoice_fields(invoice):
     assert "2026年11月30日" in text  # due date
 
 
+def test_typed_reasons_and_names_are_printed_as_typed(small):
+    # reportlab reads markup in a paragraph: unescaped, "<b>" broke the PDF and
+    # <img src=...> made the server open a file or a URL.
+    client = contracted_client(small, name="<b>R&D商事")
+    calls(client, 1)
+    long_reason = "深夜の緊急対応" + "あ" * 193  # the longest reason the form takes
+    calls(client, 1, surcharge_yen=500, surcharge_reason=long_reason)
+    calls(client, 1, surcharge_yen=300, surcharge_reason='<img src="/etc/hostname"/>')
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    invoice = Invoice.objects.get(client=client)
+    descriptions = list(invoice.lines.values_list("description", flat=True))
+    assert any(d.endswith(long_reason) for d in descriptions)
+    text = pdf_text(render_invoice_pdf(invoice))
+    assert "<b>R&D商事" in text
+    assert '<img src="/etc/hostname"/>' in text
+    assert "深夜の緊急対応" in text
+
+
 def test_invoices_stay_japanese_when_the_admin_reads_english(small):
     client = contracted_client(small, name="株式会社英語画面")
     calls(client, 24)
