@@ -34,8 +34,11 @@ def request_plan_change(
     """
     now = now or timezone.now()
     effective = plan_change_effective_month(now=now)
-    # Lock the client's open requests so two tabs cannot both stay open.
-    open_requests = PlanChangeRequest.objects.select_for_update().filter(
+    # Two tabs or a double click: the second waits here for the first to commit,
+    # then finds its request and closes it. Locking only the open requests would
+    # not do: with none yet there is nothing to lock, and both would insert one.
+    Client.objects.select_for_update().get(pk=client.pk)
+    open_requests = PlanChangeRequest.objects.filter(
         client=client, effective_month=effective, status=RequestStatus.OPEN
     )
     for older in open_requests:

@@ -1,7 +1,9 @@
 import datetime as dt
+import threading
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -129,3 +131,38 @@ def test_a_processed_request_cannot_be_applied_twice(portal_user, plans):
 
     with pytest.raises(ValidationError):
         services.apply_plan_change_request(change_request=change_request)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_leaves_one_open_request_and_no_error(portal_user, plans):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client = portal_user.client
+    now = jst(2026, 11, 20, 10)
+    errors = []
+
+    def send(plan, barrier):
+        try:
+            barrier.wait(timeout=10)
+            services.request_plan_change(client=client, plan=plan, now=now)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    for round_number in range(5):
+        # The first round starts with no open request; the others with one.
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=send, args=[plans[name], barrier])
+            for name in ("half", "standard")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == [], f"round {round_number}"
+        requests = PlanChangeRequest.objects.filter(client=client)
+        assert requests.count() == 2 * (round_number + 1)
+        assert requests.filter(status=RequestStatus.OPEN).count() == 1
