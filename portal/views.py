@@ -21,6 +21,7 @@ from billing.selectors import (
 from clients.models import (
     EXTRA_RECIPIENT_FEE_YEN,
     FREE_RECIPIENT_PERSONS,
+    Client,
     Plan,
     ReportRecipient,
 )
@@ -75,6 +76,40 @@ def _history_form(request: HttpRequest) -> HistoryFilterForm:
     return HistoryFilterForm(request.GET or None)
 
 
+def _render_call_list(
+    request: HttpRequest,
+    *,
+    client: Client,
+    form: HistoryFilterForm,
+    page: selectors.HistoryPage | None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "portal/call_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": display.history_rows(
+                page.calls,
+                report_status=report_status_by_call([c.pk for c in page.calls]),
+            )
+            if page
+            else [],
+            # One reverse() for the page instead of one per row.
+            "call_url_prefix": reverse("portal:calls"),
+            "addressees": selectors.addressee_suggestions(client=client),
+            # The extra filters stay folded on a phone unless they are in use
+            # (a date with an error must be seen).
+            "show_filters": any(
+                request.GET.get(name)
+                for name in ("date_from", "date_to", "category", "addressee")
+            ),
+        },
+        status=status,
+    )
+
+
 @require_GET
 @client_required
 def call_list(request: HttpRequest) -> HttpResponse:
@@ -91,28 +126,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
             before=selectors.Cursor.decode(request.GET.get("before", "")),
             after=selectors.Cursor.decode(request.GET.get("after", "")),
         )
-    return render(
-        request,
-        "portal/call_list.html",
-        {
-            "form": form,
-            "page": page,
-            "rows": display.history_rows(
-                page.calls,
-                report_status=report_status_by_call([c.pk for c in page.calls]),
-            )
-            if page
-            else [],
-            # One reverse() for the page instead of one per row.
-            "call_url_prefix": reverse("portal:calls"),
-            "addressees": selectors.addressee_suggestions(client=client),
-            # The extra filters stay folded on a phone unless they are in use.
-            "show_filters": any(
-                request.GET.get(name)
-                for name in ("date_from", "date_to", "category", "addressee")
-            ),
-        },
-    )
+    return _render_call_list(request, client=client, form=form, page=page)
 
 
 @require_GET
@@ -122,11 +136,8 @@ def call_export(request: HttpRequest) -> HttpResponse:
     form = _history_form(request)
     if form.is_bound and not form.is_valid():
         messages.error(request, _("条件に誤りがあるため CSV を作成できませんでした。"))
-        return render(
-            request,
-            "portal/call_list.html",
-            {"form": form, "page": None, "addressees": []},
-            status=400,
+        return _render_call_list(
+            request, client=client, form=form, page=None, status=400
         )
     filters = form.to_filters() if form.is_bound else selectors.HistoryFilters()
     calls = selectors.calls_for_export(

@@ -174,6 +174,15 @@ def test_a_forged_cursor_shows_the_first_page(portal, cursor):
         assert response.context["page"].calls == portal.get(url).context["page"].calls
 
 
+def test_a_csv_refused_for_a_bad_date_shows_the_date_and_its_error(portal):
+    response = portal.get(reverse("portal:calls_csv"), {"date_from": "2026-02-30"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<details class="more-filters" open>' in html
+    assert 'value="2026-02-30"' in html
+    assert response.context["form"].errors["date_from"]
+
+
 def test_bad_input_is_a_form_error_not_a_crash(portal):
     url = reverse("portal:calls")
     response = portal.get(url, {"date_from": "2026-13-45", "q": "残す言葉"})
