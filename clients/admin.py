@@ -405,6 +405,9 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("役割"), {"fields": ["role", "client"]}),
     )
+    # Facts the system records, not settings: a typed year 1 was stored on
+    # PostgreSQL but could not be read back, and broke the user's pages and login.
+    readonly_fields = ["last_login", "date_joined"]
 
 
 @admin.register(ClientPlan)

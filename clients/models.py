@@ -3,7 +3,8 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.mail.message import sanitize_address
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +39,18 @@ def validate_plausible_date(day: dt.date) -> None:
                 "latest": LATEST_PLAUSIBLE_DATE.isoformat(),
             },
         )
+
+
+def validate_sendable_email(address: str) -> None:
+    """Django's e-mail check lets through domains that a mail header cannot carry
+    (a label of one zero-width space): reports to them could never be sent."""
+    try:
+        sanitize_address(address, settings.DEFAULT_CHARSET)
+    except ValueError as exc:  # UnicodeError too
+        raise ValidationError(
+            _("このメールアドレスには送信できません。入力をご確認ください。"),
+            code="unsendable_email",
+        ) from exc
 
 
 class Plan(models.Model):
@@ -80,9 +93,17 @@ class PlanPrice(models.Model):
         db_index=False,
     )
     valid_from = models.DateField(_("適用開始日"), validators=[validate_plausible_date])
-    monthly_fee_yen = models.PositiveIntegerField(_("月額基本料金（税込・円）"))
-    included_calls = models.PositiveIntegerField(_("基本料金内の件数"))
-    per_call_yen = models.PositiveIntegerField(_("超過1件あたり（税込・円）"))
+    # Limits far above any plan we sell, so that an invoice (32-bit yen) cannot
+    # overflow: a fee of 2,147,483,647 yen was accepted and broke the month's run.
+    monthly_fee_yen = models.PositiveIntegerField(
+        _("月額基本料金（税込・円）"), validators=[MaxValueValidator(1_000_000)]
+    )
+    included_calls = models.PositiveIntegerField(
+        _("基本料金内の件数"), validators=[MaxValueValidator(100_000)]
+    )
+    per_call_yen = models.PositiveIntegerField(
+        _("超過1件あたり（税込・円）"), validators=[MaxValueValidator(10_000)]
+    )
 
     history = HistoricalRecords()
 
@@ -261,8 +282,12 @@ class ReportRecipient(models.Model):
         verbose_name=_("顧客"),
     )
     name = models.CharField(_("氏名"), max_length=100)
-    pc_email = models.EmailField(_("PCメールアドレス"), blank=True)
-    mobile_email = models.EmailField(_("携帯メールアドレス"), blank=True)
+    pc_email = models.EmailField(
+        _("PCメールアドレス"), blank=True, validators=[validate_sendable_email]
+    )
+    mobile_email = models.EmailField(
+        _("携帯メールアドレス"), blank=True, validators=[validate_sendable_email]
+    )
     active_from = models.DateField(
         _("報告開始日"), validators=[validate_plausible_date]
     )

@@ -2,7 +2,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import REPORTED_CATEGORIES, Category
-from clients.models import Client, Plan, ReportRecipient, validate_plausible_date
+from clients.models import (
+    Client,
+    Plan,
+    ReportRecipient,
+    validate_plausible_date,
+    validate_sendable_email,
+)
 from clients.months import japan_today
 from portal.models import RecipientChangeRequest
 from portal.selectors import HistoryFilters
@@ -100,8 +106,16 @@ class RecipientChangeRequestForm(forms.Form):
         required=False,
     )
     name = forms.CharField(label=_("氏名"), required=False, max_length=100)
-    pc_email = forms.EmailField(label=_("PCメールアドレス"), required=False)
-    mobile_email = forms.EmailField(label=_("携帯メールアドレス"), required=False)
+    pc_email = forms.EmailField(
+        label=_("PCメールアドレス"),
+        required=False,
+        validators=[validate_sendable_email],
+    )
+    mobile_email = forms.EmailField(
+        label=_("携帯メールアドレス"),
+        required=False,
+        validators=[validate_sendable_email],
+    )
     desired_on = forms.DateField(
         label=_("希望日（任意）"), required=False, widget=DATE_INPUT
     )

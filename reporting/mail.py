@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.core.mail.message import make_msgid
+from django.core.mail.message import make_msgid, sanitize_address
 
 from reporting.report_text import one_line
 
@@ -156,6 +156,14 @@ def send(*, to: str, subject: str, body: str, message_id: str) -> str:
     timeouts and lost connections are temporary. Any error also drops the kept
     connection (its state is unknown), so a retry starts on a new one.
     """
+    try:
+        # Checked before any connection: an address that cannot be written in a
+        # mail header (a domain label that IDNA refuses) fails for good, alone.
+        sanitize_address(to, settings.DEFAULT_CHARSET)
+    except ValueError as exc:  # UnicodeError too
+        raise MailError(
+            f"宛先のアドレスをメールに書けません: {exc!r}", permanent=True
+        ) from exc
     message = build_message(to=to, subject=subject, body=body, message_id=message_id)
     try:
         try:

@@ -10,6 +10,7 @@ from clients.months import japan_today
 from tests.factories import (
     ClientFactory,
     LentNumberFactory,
+    OperatorFactory,
     PlanFactory,
     ReportRecipientFactory,
 )
@@ -87,6 +88,19 @@ def test_an_implausible_recipient_date_is_refused(admin_client):
     assert recipient.active_from == dt.date(2025, 1, 1)
 
 
+def test_a_recipient_address_no_mail_can_carry_is_refused(admin_client):
+    recipient = ReportRecipientFactory()
+    url = reverse("admin:clients_reportrecipient_change", args=[recipient.pk])
+    data = form_values(admin_client.get(url).content.decode(), "reportrecipient_form")
+    data.update(mobile_email="taro@\u200b.example.jp")
+    page = admin_client.post(url, data)
+    assert _errors(page, "mobile_email") == [
+        "このメールアドレスには送信できません。入力をご確認ください。"
+    ]
+    recipient.refresh_from_db()
+    assert recipient.mobile_email != "taro@\u200b.example.jp"
+
+
 def test_an_implausible_plan_price_date_is_refused(admin_client):
     plan = PlanFactory()
     url = reverse("admin:clients_plan_change", args=[plan.pk])
@@ -103,6 +117,26 @@ def test_an_implausible_plan_price_date_is_refused(admin_client):
     page = admin_client.post(url, data)
     assert page.status_code == 200
     assert OUT_OF_RANGE in page.content.decode()
+    assert not PlanPrice.objects.exists()
+
+
+def test_a_plan_price_past_any_real_plan_is_refused(admin_client):
+    plan = PlanFactory()
+    url = reverse("admin:clients_plan_change", args=[plan.pk])
+    data = form_values(admin_client.get(url).content.decode(), "plan_form")
+    data.update(
+        {
+            "prices-TOTAL_FORMS": "1",
+            "prices-0-valid_from": "2026-01-01",
+            "prices-0-monthly_fee_yen": "2147483647",
+            "prices-0-included_calls": "0",
+            "prices-0-per_call_yen": "2147483647",
+        }
+    )
+    page = admin_client.post(url, data)
+    assert page.status_code == 200
+    assert "この値は 1000000 以下でなければなりません。" in page.content.decode()
+    assert "この値は 10000 以下でなければなりません。" in page.content.decode()
     assert not PlanPrice.objects.exists()
 
 
@@ -140,3 +174,17 @@ def test_a_number_is_lent_from_today(admin_client):
         },
     )
     assert NumberAssignment.objects.get().assigned_on == japan_today()
+
+
+def test_a_users_recorded_dates_cannot_be_typed(admin_client):
+    user = OperatorFactory()
+    joined = user.date_joined
+    url = reverse("admin:clients_user_change", args=[user.pk])
+    data = form_values(admin_client.get(url).content.decode(), "user_form")
+    assert "date_joined_0" not in data and "last_login_0" not in data
+    data.update(date_joined_0="0001-01-01", date_joined_1="00:00:00")
+    page = admin_client.post(url, data)
+    assert page.status_code == 302
+    user.refresh_from_db()
+    assert user.date_joined == joined
+    assert admin_client.get(reverse("admin:clients_user_changelist")).status_code == 200

@@ -118,3 +118,16 @@ def test_a_too_long_name_shows_only_the_length_error(portal):
     assert "氏名を入力してください" not in body
     assert name in body  # what was typed stays
     assert not RecipientChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["taro@\u200b.example.jp", "taro@\ufffd.example.jp"])
+def test_an_address_no_mail_can_carry_is_refused(portal, typed):
+    response = portal.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": "送れない", "pc_email": typed},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["pc_email"] == [
+        "このメールアドレスには送信できません。入力をご確認ください。"
+    ]
+    assert not RecipientChangeRequest.objects.exists()

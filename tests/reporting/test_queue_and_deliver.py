@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from answering.models import Category, MissingReason
+from clients.models import ReportRecipient
 from reporting import selectors, services
 from reporting.models import Delivery
 from tests.factories import AdminFactory, CallFactory, ReportRecipientFactory
@@ -229,6 +230,29 @@ def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer, client):
     save_reported_call(client=client)
     services.relay_due_deliveries()
     assert selectors.bouncing_addresses(client) == []
+
+
+def test_an_address_no_mail_can_carry_fails_alone(smtp_peer):
+    # Saved before forms checked it: a domain label of one zero-width space.
+    broken, (person,) = client_with_recipients(1, report_by_email=True)
+    ReportRecipient.objects.filter(pk=person.pk).update(
+        pc_email="taro@\u200b.example.jp"
+    )
+    fine, (other,) = client_with_recipients(1)
+    save_reported_call(client=broken)
+    save_reported_call(client=fine)
+
+    services.relay_due_deliveries()
+
+    bad = Delivery.objects.get(address="taro@\u200b.example.jp")
+    assert bad.status == Delivery.Status.FAILED and bad.attempts == 1
+    assert "アドレス" in bad.last_error
+    # Everyone else's reports still go out.
+    assert smtp_peer.by_address() == {
+        person.mobile_email: 1,
+        other.pc_email: 1,
+        other.mobile_email: 1,
+    }
 
 
 def test_expired_lease_is_resent_and_flagged(settings, smtp_peer):
