@@ -348,6 +348,12 @@ def deliver(*, delivery_id: int) -> str:
         provider_id = _send(delivery)
     except (mail.MailError, chatwork.ChatworkError) as exc:
         return _failed(delivery, exc)
+    except Exception as exc:
+        # A bug, or input nobody foresaw: retried like a temporary error and in
+        # the end failed where admins see it. Left "sending", it came back first
+        # in every relay pass and stopped the reports of every client.
+        logger.exception("Delivery %s raised an unexpected error", delivery.pk)
+        return _failed(delivery, exc)
     finally:
         if limits:  # even a failed post may have reached Chatwork
             rate_limits.count_from(

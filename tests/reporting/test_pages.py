@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.template.loader import render_to_string
 
 from reporting import services
@@ -100,4 +101,30 @@ def test_run_relay_once_delivers_to_the_file_backend(settings, tmp_path):
     written = "".join(p.read_text() for p in tmp_path.iterdir())
     assert written.count(f"To: {person.pc_email}") == 1
     assert written.count(f"To: {person.mobile_email}") == 1
+    assert Delivery.objects.filter(status="sent").count() == 2
+
+
+def test_the_relay_outlives_a_failed_pass(monkeypatch, settings, tmp_path):
+    """A database restart must not stop every client's reports for good."""
+    from reporting.management.commands import run_relay
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    client, _ = client_with_recipients(1)
+    save_reported_call(client=client)
+    passes = []
+
+    def relay():
+        passes.append(1)
+        if len(passes) == 1:
+            raise OperationalError("the database is starting up")
+        if len(passes) == 3:
+            raise KeyboardInterrupt  # Ctrl-C ends the test
+        return services.relay_due_deliveries()
+
+    monkeypatch.setattr(run_relay, "relay_due_deliveries", relay)
+    # The test's own transaction holds the connection the loop would recycle.
+    monkeypatch.setattr(run_relay, "close_old_connections", lambda: None)
+    call_command("run_relay", "--interval", "0")
+    assert len(passes) == 3
     assert Delivery.objects.filter(status="sent").count() == 2

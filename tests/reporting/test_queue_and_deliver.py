@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from answering.models import Category, MissingReason
 from clients.models import ReportRecipient
-from reporting import selectors, services
+from reporting import mail, selectors, services
 from reporting.models import Delivery
 from tests.factories import AdminFactory, CallFactory, ReportRecipientFactory
 from tests.reporting.factories import client_with_recipients, save_reported_call
@@ -253,6 +253,38 @@ def test_an_address_no_mail_can_carry_fails_alone(smtp_peer):
         other.pc_email: 1,
         other.mobile_email: 1,
     }
+
+
+def test_an_unforeseen_error_is_retried_then_failed_alone(
+    monkeypatch, settings, smtp_peer
+):
+    settings.REPORT_MAX_ATTEMPTS = 2
+    broken, (person,) = client_with_recipients(1)
+    fine, (other,) = client_with_recipients(1)
+    real_send = mail.send
+
+    def send(*, to, **kwargs):
+        if to == person.pc_email:
+            raise RuntimeError("a bug nobody foresaw")
+        return real_send(to=to, **kwargs)
+
+    monkeypatch.setattr(mail, "send", send)
+    save_reported_call(client=broken)
+    save_reported_call(client=fine)
+    services.relay_due_deliveries()
+
+    bad = Delivery.objects.get(address=person.pc_email)
+    assert bad.status == Delivery.Status.PENDING and bad.attempts == 1
+    assert "a bug nobody foresaw" in bad.last_error
+    assert set(smtp_peer.by_address()) == {
+        person.mobile_email,
+        other.pc_email,
+        other.mobile_email,
+    }
+    Delivery.objects.filter(pk=bad.pk).update(next_attempt_at=timezone.now())
+    services.relay_due_deliveries()
+    bad.refresh_from_db()
+    assert bad.status == Delivery.Status.FAILED and bad.attempts == 2
 
 
 def test_expired_lease_is_resent_and_flagged(settings, smtp_peer):

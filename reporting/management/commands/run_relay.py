@@ -4,6 +4,7 @@ On the embedded default (no Redis) this is the only sender; with Celery it is
 the same service the periodic task runs.
 """
 
+import logging
 import signal
 import time
 
@@ -12,6 +13,8 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from reporting.services import relay_due_deliveries
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -38,7 +41,15 @@ class Command(BaseCommand):
         try:
             while True:
                 close_old_connections()
-                outcomes = relay_due_deliveries()
+                try:
+                    outcomes = relay_due_deliveries()
+                except Exception:
+                    # The database may be restarting: every client's reports
+                    # wait on this loop, so it logs the error and tries again.
+                    logger.exception(
+                        "報告の送信に失敗しました。次の確認で再試行します。"
+                    )
+                    outcomes = {}
                 if outcomes:
                     self._report(outcomes)
                 time.sleep(interval)
