@@ -385,6 +385,11 @@ class ReportRecipientAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # set 報告終了日 instead: the monthly fee counts the peak
 
+    def get_readonly_fields(self, request, obj=None):
+        # A recipient belongs to one client for life: moved to another, it would
+        # leave the old client's fee history counting a stranger's recipient.
+        return ["client"] if obj is not None else []
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):

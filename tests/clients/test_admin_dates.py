@@ -188,3 +188,17 @@ def test_a_users_recorded_dates_cannot_be_typed(admin_client):
     user.refresh_from_db()
     assert user.date_joined == joined
     assert admin_client.get(reverse("admin:clients_user_changelist")).status_code == 200
+
+
+def test_a_recipient_cannot_be_moved_to_another_client(admin_client):
+    recipient = ReportRecipientFactory(active_from=dt.date(2025, 1, 1))
+    owner, other = recipient.client, ClientFactory()
+    url = reverse("admin:clients_reportrecipient_change", args=[recipient.pk])
+    page = admin_client.get(url).content.decode()
+    data = form_values(page, "reportrecipient_form")
+    assert "client" not in data  # shown as text, not as a choice
+    assert owner.name in page
+    data.update(client=str(other.pk), name="新しい名前")
+    assert admin_client.post(url, data).status_code == 302
+    recipient.refresh_from_db()
+    assert (recipient.client, recipient.name) == (owner, "新しい名前")
