@@ -157,6 +157,13 @@ class Invoice(models.Model):
                 condition=~Q(status="void") | Q(voided_at__isnull=False),
                 name="invoice_void_has_time",
             ),
+            # mark_paid() also refuses a future date, which no constraint can hold.
+            models.CheckConstraint(
+                condition=Q(paid_on__isnull=True)
+                | Q(paid_on__gte=models.F("issued_on")),
+                name="invoice_paid_on_or_after_issue",
+                violation_error_message=_("入金日は発行日より前にはできません。"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from answering.models import Category
@@ -37,7 +38,7 @@ def billed_client(plan, **fields):
     client = contracted_client(plan, **fields)
     bill_month(month=dt.date(2026, 9, 1), client_ids=[client.pk], issue=True)
     Invoice.objects.filter(client=client).update(
-        status=InvoiceStatus.PAID, paid_on=dt.date(2026, 10, 5)
+        status=InvoiceStatus.PAID, paid_on=F("issued_on")
     )
     return client
 
@@ -237,7 +238,7 @@ def test_deposit_on_first_invoice_and_returned_on_final(small):
     assert (first.taxable_10_yen, first.tax_10_yen) == (2960, 269)
     assert (first.non_taxable_yen, first.total_yen) == (2960, 5920)
     Invoice.objects.filter(pk=first.pk).update(
-        status=InvoiceStatus.PAID, paid_on=dt.date(2026, 11, 20)
+        status=InvoiceStatus.PAID, paid_on=F("issued_on")
     )
     # Not billed twice, even after a rerun of another month.
     bill_month(month=NOVEMBER, today=LATER)

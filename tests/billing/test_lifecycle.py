@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from billing import services as billing_services
@@ -85,6 +85,16 @@ def test_payment_date_is_between_the_issue_date_and_today(issued):
         paid = mark_paid(invoice=issued, paid_on=paid_on, today=today)
         assert paid.paid_on == paid_on
         Invoice.objects.filter(pk=issued.pk).update(status="issued", paid_on=None)
+
+
+def test_the_database_refuses_a_payment_before_the_issue_date(issued):
+    """Code that skips mark_paid() (a script, a bulk update) cannot store it either."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=issued.pk).update(
+            status="paid", paid_on=dt.date(2026, 11, 1)
+        )
+    issued.refresh_from_db()
+    assert (issued.status, issued.paid_on) == (InvoiceStatus.ISSUED, None)
 
 
 def test_a_month_is_billed_and_issued_only_once_it_has_ended(small):
