@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import BigIntegerField, Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,18 +26,11 @@ from clients.access import operator_required
 from clients.models import Client, NumberAssignment, User
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.selectors import search_clients
+from config.row_ids import parse_row_id
 from reporting.selectors import report_status_by_call
 from reporting.services import record_call, record_correction
 
 SEARCH_LIMIT = 10
-
-
-def _row_id(text: str) -> int | None:
-    """The row id in a query parameter, or None: "²" and a 6,000-digit string
-    (which int() refuses) name no row, nor does a number past 64 bits."""
-    if not text.isdecimal() or len(text) > len(str(BigIntegerField.MAX_BIGINT)):
-        return None
-    return int(text)
 
 
 def _user(request: HttpRequest) -> User:
@@ -173,7 +166,7 @@ def phone_json(request: HttpRequest) -> JsonResponse:
     except ValidationError as exc:
         return JsonResponse({"ok": False, "error": " ".join(exc.messages)})
     calls = []
-    client_id = _row_id(request.GET.get("client", ""))
+    client_id = parse_row_id(request.GET.get("client", ""))
     if client_id is not None:
         client = Client.objects.filter(pk=client_id).first()
         if client is not None:
@@ -197,7 +190,7 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
     """The client named by ``?client=`` or by the screen pop ``?dialed=``."""
     raw_id = request.GET.get("client", "")
     if raw_id:
-        client_id = _row_id(raw_id)
+        client_id = parse_row_id(raw_id)
         return Client.objects.filter(pk=client_id).first() if client_id else None, None
     dialed = request.GET.get("dialed", "")
     if dialed:
@@ -284,7 +277,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
     caller_number = try_normalize_phone(request.GET.get("caller", "")) or ""
     dialed_number = lookup.e164 if lookup is not None else ""
     saved = None
-    saved_id = _row_id(request.GET.get("saved", ""))
+    saved_id = parse_row_id(request.GET.get("saved", ""))
     if saved_id is not None:
         saved = Call.objects.filter(pk=saved_id, client=client).first()
     form = CallForm(

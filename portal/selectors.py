@@ -7,13 +7,14 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import BigIntegerField, Q
+from django.db.models import Q
 
 from answering.models import Call, Category
 from clients.models import Client, ClientPerson, PlanPrice
 from clients.months import JST, japan_today, month_start
 from clients.phones import try_normalize_phone
 from clients.selectors import plan_in_force
+from config.row_ids import parse_row_id
 from reporting.models import Delivery
 from reporting.selectors import BouncingAddress, bouncing_addresses
 
@@ -24,9 +25,8 @@ PAGE_SIZE = 50
 _MIN_NUMBER_DIGITS = 4
 _NOT_DIGITS = re.compile(r"\D")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-# The longest parts of a cursor we make: signed micros of any timedelta, a row id.
+# The longest micros part of a cursor we make: signed micros of any timedelta.
 _MAX_MICROS_DIGITS = 1 + len(str(dt.timedelta.max // dt.timedelta(microseconds=1)))
-_MAX_ID_DIGITS = len(str(BigIntegerField.MAX_BIGINT))
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,17 @@ class Cursor:
         """None for anything that is not a cursor we made (never an error)."""
         # A call before 1970 has negative micros: "-123-45".
         micros_text, _, id_text = (text or "").rpartition("-")
-        if not (micros_text.removeprefix("-").isdecimal() and id_text.isdecimal()):
-            return None
+        call_id = parse_row_id(id_text)
         # int() refuses thousands of digits; no cursor we make is that long.
-        if len(micros_text) > _MAX_MICROS_DIGITS or len(id_text) > _MAX_ID_DIGITS:
+        if (
+            call_id is None
+            or not micros_text.removeprefix("-").isdecimal()
+            or len(micros_text) > _MAX_MICROS_DIGITS
+        ):
             return None
         try:
             received_at = _EPOCH + dt.timedelta(microseconds=int(micros_text))
         except OverflowError:
-            return None
-        call_id = int(id_text)
-        if call_id > BigIntegerField.MAX_BIGINT:
             return None
         return cls(received_at=received_at, call_id=call_id)
 
