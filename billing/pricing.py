@@ -19,6 +19,7 @@ from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
     EXTRA_RECIPIENT_FEE_YEN,
     FREE_RECIPIENT_PERSONS,
+    NumberAssignment,
     ReportRecipient,
 )
 from clients.months import JST, days_in_month, month_end, month_start
@@ -105,11 +106,16 @@ def price_on(prices: Sequence[PriceSnapshot], day: dt.date) -> PriceSnapshot | N
 class HeldNumber:
     number_id: int
     number: str  # E.164
-    use_label: str
+    use: str  # a NumberAssignment.Use value
 
     @property
     def label(self) -> str:
-        return f"{format_phone(self.number)}（{self.use_label}）"
+        # Translated here, when the line is written (in the invoice's language).
+        return f"{format_phone(self.number)}（{NumberAssignment.Use(self.use).label}）"
+
+    @property
+    def is_fax(self) -> bool:
+        return self.use == NumberAssignment.Use.FAX
 
 
 @dataclass(frozen=True)
@@ -247,8 +253,10 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
             over_calls=usage.over_calls,
         ),
     ]
-    # The first number held in the month is included; each further one is a line.
-    for held in data.held_numbers[1:]:
+    # One number held in the month is included, each further one is a line. The
+    # included one is the first phone number: a FAX is always listed as extra,
+    # even when it was lent first (sorted() keeps the order of lending otherwise).
+    for held in sorted(data.held_numbers, key=lambda held: held.is_fax)[1:]:
         lines.append(
             LineDraft(
                 kind=LineKind.EXTRA_NUMBER,

@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from answering.models import Category
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from billing.services import bill_month, issue_invoices
-from clients.models import Client
+from clients.models import Client, LentNumber, NumberAssignment
 from clients.services import schedule_plan_change
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import (
@@ -177,6 +177,34 @@ def test_number_held_for_one_day_is_charged(small):
     extra = invoice_of(client).lines.filter(kind=LineKind.EXTRA_NUMBER)
     assert extra.count() == 1
     assert extra.get().amount_yen == 1100
+
+
+def test_a_fax_is_the_extra_number_even_when_lent_first(small):
+    """The included number is the client's phone number; the line names the FAX."""
+    client = billed_client(small)
+    phone = client.number_assignments.get().number
+    fax = NumberAssignmentFactory(
+        client=client,
+        use=NumberAssignment.Use.FAX,
+        number__kind=LentNumber.Kind.FAX,
+        assigned_on=dt.date(2024, 6, 1),
+    ).number
+    bill_month(month=OCTOBER)
+    extra = line(invoice_of(client), LineKind.EXTRA_NUMBER)
+    assert extra.description == f"追加番号 {fax.display}（FAX）"
+    assert phone.display not in extra.description
+    assert extra.amount_yen == 1100
+
+
+def test_lines_are_in_japanese_when_an_english_reading_admin_runs_the_month(small):
+    client = billed_client(small)
+    listed = NumberAssignmentFactory(
+        client=client, use=NumberAssignment.Use.LISTED, assigned_on=dt.date(2026, 10, 3)
+    ).number
+    with translation.override("en"):
+        bill_month(month=OCTOBER)
+    extra = line(invoice_of(client), LineKind.EXTRA_NUMBER)
+    assert extra.description == f"追加番号 {listed.display}（表記利用）"
 
 
 def test_recipient_peak_counts_the_busiest_day(small):
