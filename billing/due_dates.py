@@ -1,7 +1,9 @@
 """When an invoice for month M is due.
 
-Due date: the last day of month M+1; when that is not a bank business day it
-moves to the next one. Banks in Japan close on Saturdays, Sundays, national
+Due date: the last day of month M+1, the month in which the invoice is normally
+issued; when that is not a bank business day it moves to the next one. An
+invoice issued later (a reissue, a month issued late) is due at the end of the
+month of its issue instead, so that none is overdue on the day it is issued. Banks in Japan close on Saturdays, Sundays, national
 holidays (the ``holidays`` package, substitute holidays included) and over the
 year end, 31 December to 3 January (銀行の休日, Banking Act art. 15). A due
 date on 31 December therefore moves to 4 January (or later).
@@ -35,5 +37,10 @@ def next_bank_business_day(day: dt.date) -> dt.date:
     return day
 
 
-def due_date_for(billing_month: dt.date) -> dt.date:
-    return next_bank_business_day(month_end(next_month(billing_month)))
+def due_date_for(
+    billing_month: dt.date, *, issued_on: dt.date | None = None
+) -> dt.date:
+    due_on = next_bank_business_day(month_end(next_month(billing_month)))
+    if issued_on is not None:
+        due_on = max(due_on, next_bank_business_day(month_end(issued_on)))
+    return due_on

@@ -387,6 +387,16 @@ class Adjustment(models.Model):
             raise ValidationError(
                 {"corrects_invoice": _("この顧客の請求書を選んでください。")}
             )
+        if self.applied_to_id is None and not _a_later_invoice_will_come(invoice):
+            raise ValidationError(
+                {
+                    "corrects_invoice": _(
+                        "この顧客は解約済みで、訂正を反映する今後の請求書がありません。"
+                        "未入金なら請求書を無効にして再発行し、入金済みなら返金で"
+                        "対応してください。"
+                    )
+                }
+            )
         # A credit gives back part of what the corrected invoice charged at
         # 10%: together with the credits already entered against it, at most
         # its 10% total (tax included). The deposit on it is not a sale and
@@ -405,6 +415,30 @@ class Adjustment(models.Model):
                     % {"left": f"{left:,}"}
                 }
             )
+
+
+def _a_later_invoice_will_come(invoice: Invoice) -> bool:
+    """Whether the client has a month after ``invoice``'s still to be issued.
+
+    A credit is applied on such an invoice; a client whose contract ended with
+    that month, or whose last months are all issued, has none left.
+    """
+    cancelled_on = invoice.client.cancelled_on
+    if cancelled_on is None:
+        return True
+    first = invoice.billing_month
+    last = cancelled_on.replace(day=1)
+    months_after = (last.year - first.year) * 12 + last.month - first.month
+    issued_after = (
+        Invoice.objects.filter(
+            client_id=invoice.client_id,
+            billing_month__gt=first,
+            billing_month__lte=last,
+        )
+        .exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID])
+        .count()
+    )
+    return issued_after < months_after
 
 
 class InvoiceNumberSequence(models.Model):

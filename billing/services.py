@@ -125,10 +125,11 @@ def _drafts(month: dt.date, clients: QuerySet[Client]) -> QuerySet[Invoice]:
 
 
 def _load_month(
-    *, month: dt.date, clients: QuerySet[Client]
+    *, month: dt.date, clients: QuerySet[Client], replaces: dict[int, int]
 ) -> tuple[list[tuple[dict[str, Any], ClientMonth]], int, dict[int, Any]]:
     """Everything needed to bill ``clients`` for ``month``, in a fixed number of
     queries. Returns ([(client row, inputs)], skipped count, live invoices by client).
+    ``replaces`` maps a client to the invoice its new one reissues.
     """
     first, last = month_start(month), month_end(month)
     client_rows: list[Any] = list(
@@ -187,7 +188,7 @@ def _load_month(
                 HeldNumber(
                     number_id=number_row["number_id"],
                     number=number_row["number__number"],
-                    use_label=str(NumberAssignment.Use(number_row["use"]).label),
+                    use=number_row["use"],
                 )
             )
 
@@ -251,10 +252,20 @@ def _load_month(
         ).values_list("client_id", flat=True)
     )
 
+    # A credit goes on a later month's invoice than the one it corrects, and a
+    # reissue carries exactly the credits of the invoice it replaces: one made
+    # to fix a name must not pick up a credit meant for a later invoice.
+    credits_due = (
+        Q(applied_to__isnull=True) & Q(corrects_invoice__billing_month__lt=first)
+    ) | Q(applied_to_id__in=draft_ids)
+    if replaces:
+        credits_due = (credits_due & ~Q(client_id__in=list(replaces))) | Q(
+            applied_to_id__in=list(replaces.values())
+        )
     credits: dict[int, list[Credit]] = defaultdict(list)
     for adjustment_row in (
         Adjustment.objects.filter(client__in=ids)
-        .filter(Q(applied_to__isnull=True) | Q(applied_to_id__in=draft_ids))
+        .filter(credits_due)
         .order_by("created_at", "id")
         .values("id", "client_id", "amount_yen", "reason", "corrects_invoice__number")
     ):
@@ -356,11 +367,17 @@ def bill_month(
     run = _lock_month(first)
     run.last_started_at = timezone.now()
 
-    clients = billable_clients(month=first)
+    # The run's clients: every client, or those asked for, billable or not. A
+    # draft of one no longer billable (a cancellation or start date corrected
+    # after the draft was made) is removed, never left to be issued.
+    scope = Client.objects.all()
     if client_ids is not None:
-        clients = clients.filter(pk__in=list(client_ids))
+        scope = scope.filter(pk__in=list(client_ids))
+    clients = billable_clients(month=first).filter(pk__in=scope.values("id"))
     report(_("%(month)s の請求対象を読み込んでいます…") % {"month": f"{first:%Y-%m}"})
-    loaded, skipped, live = _load_month(month=first, clients=clients)
+    loaded, skipped, live = _load_month(
+        month=first, clients=clients, replaces=replaces or {}
+    )
     already_issued = sum(
         1 for row in live.values() if row["status"] != InvoiceStatus.DRAFT
     )
@@ -369,8 +386,8 @@ def bill_month(
     old_drafts = {
         cid: row for cid, row in live.items() if row["status"] == InvoiceStatus.DRAFT
     }
-    if old_drafts:
-        drafts = _drafts(first, clients)
+    drafts = _drafts(first, scope)
+    if old_drafts or drafts.exclude(client__in=clients.values("id")).exists():
         draft_ids = drafts.values("id")
         Adjustment.objects.filter(applied_to_id__in=draft_ids).update(applied_to=None)
         # Fast: no signals, so one DELETE.
@@ -501,7 +518,7 @@ def issue_invoices(
     )
     if not to_issue:
         return 0
-    due_on = due_date_for(first)
+    due_on = due_date_for(first, issued_on=issued_on)
     number = sequence.last_number
     # One UPDATE per batch of invoices: only the number differs from row to row.
     for offset in range(0, len(to_issue), ISSUE_BATCH_SIZE):
@@ -564,10 +581,12 @@ def void_and_reissue(
     reason: str,
     now: dt.datetime | None = None,
     today: dt.date | None = None,
-) -> Invoice:
+) -> Invoice | None:
     """Void an issued invoice and issue a new one for the same client and month,
     rebuilt from current data. The voided original is kept, and the new invoice
-    points to it (``replaces``).
+    points to it (``replaces``). Returns None when current data bills nothing for
+    that month (the client turned out not to be billable): the invoice is voided
+    without a replacement.
     """
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
@@ -578,19 +597,22 @@ def void_and_reissue(
     invoice.voided_at = now or timezone.now()
     invoice.void_reason = reason.strip()
     invoice.save(update_fields=["status", "voided_at", "void_reason", "updated_at"])
-    # Credits shown on the voided invoice go onto its replacement instead.
-    Adjustment.objects.filter(applied_to=invoice).update(applied_to=None)
+    # The credits shown on the voided invoice move onto its replacement.
     bill_month(
         month=invoice.billing_month,
         client_ids=[invoice.client_id],
         replaces={invoice.client_id: invoice.pk},
         today=today,
     )
-    new = Invoice.objects.get(
+    new = Invoice.objects.filter(
         client_id=invoice.client_id,
         billing_month=invoice.billing_month,
         status=InvoiceStatus.DRAFT,
-    )
+    ).first()
+    if new is None:
+        # No replacement: its credits wait for the client's next invoice.
+        Adjustment.objects.filter(applied_to=invoice).update(applied_to=None)
+        return None
     issue_invoices(month=invoice.billing_month, invoice_ids=[new.pk], today=today)
     new.refresh_from_db()
     return new

@@ -177,6 +177,16 @@ def void_invoice(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as error:
         return _refused(request, invoice, "void_form", form, error)
+    if new is None:
+        messages.success(
+            request,
+            _(
+                "請求書 %(old)s を無効にしました。現在の契約内容ではこの月の請求がないため、"
+                "再発行はしていません。"
+            )
+            % {"old": invoice.number_display},
+        )
+        return redirect("billing:invoice", pk=invoice.pk)
     messages.success(
         request,
         _("請求書 %(old)s を無効にし、%(new)s を発行しました。")

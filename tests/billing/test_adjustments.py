@@ -8,7 +8,10 @@ from django.urls import reverse
 
 from billing.models import Adjustment, Invoice
 from billing.services import add_adjustment, bill_month
+from clients.models import Client
 from tests.billing.factories import OCTOBER, calls, contracted_client
+
+NOVEMBER = dt.date(2026, 11, 1)
 
 
 @pytest.fixture
@@ -108,3 +111,37 @@ def test_a_credit_on_an_issued_invoice_cannot_be_edited_in_the_admin(
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     credit.refresh_from_db()
     assert credit.amount_yen == 900
+
+
+NO_LATER_INVOICE = "この顧客は解約済みで、訂正を反映する今後の請求書がありません。"
+
+
+def test_a_credit_needs_a_later_invoice_to_go_on(issued):
+    """A client cancelled at the end of November: November's invoice can carry
+    a credit for October until it is issued; after that nothing can."""
+    Client.objects.filter(pk=issued.client_id).update(
+        status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 11, 30)
+    )
+    first = add_adjustment(invoice=issued, amount_yen=100, reason="誤計上")
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 2))
+    first.refresh_from_db()
+    assert first.applied_to.billing_month == NOVEMBER
+    with pytest.raises(ValidationError) as refused:
+        add_adjustment(invoice=issued, amount_yen=100, reason="二度目")
+    assert NO_LATER_INVOICE in refused.value.message_dict["corrects_invoice"][0]
+    assert Adjustment.objects.count() == 1
+
+
+def test_the_final_invoice_cannot_be_credited_and_the_page_says_why(
+    admin_client, issued
+):
+    Client.objects.filter(pk=issued.client_id).update(
+        status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 10, 31)
+    )
+    response = admin_client.post(
+        reverse("billing:adjust", args=[issued.pk]),
+        {"adjust-amount_yen": "100", "adjust-reason": "誤計上"},
+        follow=True,
+    )
+    assert NO_LATER_INVOICE in response.content.decode()
+    assert not Adjustment.objects.exists()

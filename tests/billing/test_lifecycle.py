@@ -17,7 +17,14 @@ from billing.models import (
     InvoiceStatus,
     LineKind,
 )
-from billing.services import bill_month, issue_invoices, mark_paid, void_and_reissue
+from billing.services import (
+    add_adjustment,
+    bill_month,
+    issue_invoices,
+    mark_paid,
+    void_and_reissue,
+)
+from clients.models import Client
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import NumberAssignmentFactory, ReportRecipientFactory
 
@@ -133,6 +140,72 @@ def test_void_and_reissue_keeps_the_original(issued):
     assert new.total_yen == issued.total_yen + 148
     # The deposit moves to the reissue, it is not lost nor doubled.
     assert new.lines.filter(kind=LineKind.DEPOSIT).count() == 1
+
+
+def test_a_reissue_carries_its_own_credits_not_a_later_invoices(small):
+    """A September reissue to fix a name has September's amounts: the credit
+    entered against October waits for a later invoice."""
+    client = contracted_client(small)
+    calls(client, 21, at=jst(2026, 9, 15))
+    calls(client, 21)
+    bill_month(month=dt.date(2026, 9, 1), issue=True, today=dt.date(2026, 10, 2))
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    september, october = Invoice.objects.filter(client=client).order_by("number")
+    credit = add_adjustment(invoice=october, amount_yen=148, reason="営業電話")
+    new = void_and_reissue(
+        invoice=september, reason="宛名の誤り", today=dt.date(2026, 11, 5)
+    )
+    assert new.total_yen == september.total_yen
+    assert not new.lines.filter(kind=LineKind.ADJUSTMENT)
+    credit.refresh_from_db()
+    assert credit.applied_to is None
+    bill_month(month=NOVEMBER, today=LATER)
+    credit.refresh_from_db()
+    assert credit.applied_to.billing_month == NOVEMBER
+
+
+def test_a_reissue_keeps_the_credit_the_voided_invoice_carried(small):
+    client = contracted_client(small)
+    calls(client, 21, at=jst(2026, 9, 15))
+    bill_month(month=dt.date(2026, 9, 1), issue=True, today=dt.date(2026, 10, 2))
+    september = Invoice.objects.get(client=client)
+    add_adjustment(invoice=september, amount_yen=148, reason="営業電話")
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    october = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    new = void_and_reissue(invoice=october, reason="宛名の誤り", today=LATER)
+    assert new.total_yen == october.total_yen
+    assert new.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -148
+
+
+def test_a_draft_of_a_client_no_longer_billable_is_removed_not_issued(small):
+    client = contracted_client(small)
+    calls(client, 3)
+    bill_month(month=OCTOBER, today=LATER)
+    assert Invoice.objects.filter(client=client, status=InvoiceStatus.DRAFT)
+    # The cancellation (effective 30 September) was recorded late.
+    Client.objects.filter(pk=client.pk).update(
+        status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 9, 30)
+    )
+    summary = bill_month(month=OCTOBER, today=LATER)
+    assert summary.clients_billed == 0
+    assert not Invoice.objects.filter(client=client).exists()
+    assert issue_invoices(month=OCTOBER, today=LATER) == 0
+
+
+def test_a_client_run_removes_the_clients_stale_draft(small):
+    client = contracted_client(small)
+    bill_month(month=OCTOBER, today=LATER)
+    Client.objects.filter(pk=client.pk).update(contract_started_on=NOVEMBER)
+    bill_month(month=OCTOBER, client_ids=[client.pk], today=LATER)
+    assert not Invoice.objects.filter(client=client).exists()
+
+
+def test_voiding_the_invoice_of_a_client_not_billable_issues_no_replacement(issued):
+    Client.objects.filter(pk=issued.client_id).update(contract_started_on=NOVEMBER)
+    assert void_and_reissue(invoice=issued, reason="契約開始日の誤り") is None
+    issued.refresh_from_db()
+    assert issued.status == InvoiceStatus.VOID
+    assert Invoice.objects.filter(client=issued.client_id).count() == 1
 
 
 def test_rerun_is_idempotent(small):

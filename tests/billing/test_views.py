@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus
 from billing.services import bill_month, issue_invoices
+from clients.models import Client
 from clients.months import japan_today, month_start, next_month
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
 
@@ -319,3 +320,17 @@ def test_a_draft_can_be_neither_paid_nor_voided_and_says_so(admin_client, draft)
         response, draft
     )
     assert Invoice.objects.get().status == InvoiceStatus.DRAFT
+
+
+def test_voiding_an_invoice_that_should_not_exist_says_no_reissue(admin_client, issued):
+    # The contract start was mistyped: the client owes nothing for October.
+    Client.objects.filter(pk=issued.client_id).update(
+        contract_started_on=dt.date(2026, 11, 1)
+    )
+    response = post_on(
+        admin_client, "billing:void", issued, {"void-reason": "契約開始日の誤り"}
+    )
+    page = shown_at(response, issued)
+    assert f"請求書 {issued.number_display} を無効にしました。" in page
+    assert "再発行はしていません" in page
+    assert [i.status for i in Invoice.objects.all()] == [InvoiceStatus.VOID]
