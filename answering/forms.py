@@ -1,6 +1,7 @@
 """The call form: what an operator types while the caller is on the line."""
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -12,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category, MissingReason
 from answering.services import EDITABLE_FIELDS, LOGGED_ONLY_FIELDS
-from clients.phones import format_phone, normalize_phone
+from clients.models import validate_plausible_date
+from clients.phones import format_phone, normalize_phone, try_normalize_phone
 
 REASON_CHOICES = [("", _("（伺えた）")), *MissingReason.choices]
 
@@ -33,6 +35,25 @@ SALES_HIDDEN_FIELDS = tuple(
 
 def _reason_field(label: Any) -> forms.ChoiceField:
     return forms.ChoiceField(label=label, choices=REASON_CHOICES, required=False)
+
+
+class YenField(forms.IntegerField):
+    """Yen as operators type them: "３００", "1,000", "300円".
+
+    A text input, not a number input: a browser sends a number input it cannot
+    read ("300-") as blank, and the amount was lost without a word.
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric"})
+    default_error_messages = {
+        "invalid": _("金額は数字で入れてください（例: 300）。"),
+    }
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFKC", value).replace(",", "")
+            value = value.strip().removesuffix("円").strip()
+        return super().to_python(value)
 
 
 class CallForm(forms.Form):
@@ -76,12 +97,7 @@ class CallForm(forms.Form):
     note = forms.CharField(
         label=_("メモ"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    surcharge_yen = forms.IntegerField(
-        label=_("割増料金（円）"),
-        min_value=0,
-        required=False,
-        widget=forms.NumberInput(attrs={"step": 10, "inputmode": "numeric"}),
-    )
+    surcharge_yen = YenField(label=_("割増料金（円）"), min_value=0, required=False)
     surcharge_reason = forms.CharField(
         label=_("割増の理由"), max_length=200, required=False
     )
@@ -251,9 +267,23 @@ def initial_from_call(call: Call) -> dict[str, Any]:
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("顧客を検索"), max_length=100, required=False)
+    # The caller of a screen pop that found no client: kept on the way to the
+    # client the operator picks.
+    caller = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    def clean_caller(self) -> str:
+        return try_normalize_phone(self.cleaned_data["caller"]) or ""
 
 
-class TodayFilterForm(forms.Form):
+class DayFilterForm(forms.Form):
+    """The console's list of calls: one day (default today), a client, a category."""
+
+    day = forms.DateField(
+        label=_("日付"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_plausible_date],
+    )
     # A row id fits in 64 bits: a longer number would crash SQLite's filter.
     client = forms.IntegerField(
         required=False,

@@ -232,6 +232,15 @@ class Call(models.Model):
             errors.setdefault("surcharge_reason", []).append(
                 str(_("割増料金を入れたときは、理由を書いてください。"))
             )
+        # A reason with no amount is almost always an amount that got lost.
+        if not self.surcharge_yen and self.surcharge_reason.strip():
+            errors.setdefault("surcharge_yen", []).append(
+                str(
+                    _(
+                        "割増の理由が入っています。金額を入れるか、理由を消してください。"
+                    )
+                )
+            )
         if self.surcharge_yen and self.surcharge_yen > MAX_SURCHARGE_YEN:
             errors.setdefault("surcharge_yen", []).append(
                 str(
@@ -350,7 +359,7 @@ def _readable_value(field: str, value: Any) -> str:
     if field in ("callback_number", "caller_number", "dialed_number"):
         return format_phone(value)
     if field == "surcharge_yen":
-        return f"{value:,}円"
+        return str(_("%(amount)s円") % {"amount": f"{value:,}"})
     if field == "received_at":
         # Stored as ISO 8601 text in the revision's JSON.
         try:

@@ -14,7 +14,7 @@ from clients.selectors import find_assignment_by_dialed
 from clients.services import quarantine_ends_on
 
 REPEAT_CALLER_LIMIT = 5
-TODAYS_CALLS_LIMIT = 500
+DAY_CALLS_LIMIT = 500
 
 
 class DialedState(enum.Enum):
@@ -145,16 +145,17 @@ def caller_history(
     )
 
 
-def todays_calls(
+def calls_on_day(
     *,
-    today: dt.date | None = None,
+    day: dt.date | None = None,
     client_id: int | None = None,
     category: str | None = None,
-    limit: int = TODAYS_CALLS_LIMIT,
+    limit: int = DAY_CALLS_LIMIT,
 ) -> list[Call]:
-    """Calls received today (Japan time), all clients unless filtered."""
-    today = today or japan_today()
-    start = dt.datetime.combine(today, dt.time.min, tzinfo=JST)
+    """Calls received on ``day`` (default today, Japan time), all clients unless
+    filtered."""
+    day = day or japan_today()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=JST)
     calls = (
         Call.objects.between(start, start + dt.timedelta(days=1))
         .select_related("client", "logged_by")
@@ -171,9 +172,9 @@ def todays_calls(
     return list(calls.order_by("-received_at", "-id")[:limit])
 
 
-def clients_called_today(*, today: dt.date | None = None) -> list[Client]:
-    """Clients with at least one call today, for the filter of today's calls."""
-    today = today or japan_today()
-    start = dt.datetime.combine(today, dt.time.min, tzinfo=JST)
+def clients_called_on(*, day: dt.date | None = None) -> list[Client]:
+    """Clients with at least one call on ``day``, for the filter of its calls."""
+    day = day or japan_today()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=JST)
     ids = Call.objects.between(start, start + dt.timedelta(days=1)).values("client_id")
     return list(Client.objects.filter(pk__in=ids).order_by("name_kana", "name"))

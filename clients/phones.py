@@ -35,10 +35,16 @@ _CACHE_SIZE = 4096
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse(raw: str) -> tuple[str, str]:
     """``(e164, "")`` for a usable number, ``("", why)`` otherwise."""
+    if "内線" in raw:
+        return "", "extension"
     try:
         number = phonenumbers.parse(raw, REGION)
     except phonenumbers.NumberParseException:
         return "", "unreadable"
+    # E.164 has no room for an extension ("03-1234-5678 ext 12", "#12"): it
+    # would be dropped without a word and the caller never reached.
+    if number.extension:
+        return "", "extension"
     if not phonenumbers.is_valid_number(number):
         return "", "invalid"
     if (
@@ -55,6 +61,13 @@ def normalize_phone(text: str) -> str:
     if not raw:
         raise ValidationError(_("電話番号を入力してください。"), code="required")
     e164, why = _parse(raw)
+    if why == "extension":
+        raise ValidationError(
+            _(
+                "内線番号は入れられません。電話番号だけを入れ、内線は用件かメモに書いてください。"
+            ),
+            code="extension",
+        )
     if why == "unreadable":
         raise ValidationError(
             _("電話番号として読み取れません（例: 03-1234-5678、090-1234-5678）。"),

@@ -4,6 +4,7 @@ Each view parses input with a form and calls one answering service; nothing here
 talks to the outside world, so a save returns as soon as the call is written.
 """
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,10 +21,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from answering import selectors
-from answering.forms import CallForm, SearchForm, TodayFilterForm
+from answering.forms import CallForm, DayFilterForm, SearchForm
 from answering.models import Call, Category, MissingReason, readable_changes
 from clients.access import operator_required
 from clients.models import Client, NumberAssignment, User
+from clients.months import japan_today
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.selectors import search_clients
 from config.row_ids import parse_row_id
@@ -91,37 +93,60 @@ def _search(text: str) -> list[Client]:
     return _with_current_numbers(search_clients(text=text, limit=SEARCH_LIMIT))
 
 
-def _call_form_url(**params: Any) -> str:
-    return f"{reverse('console:call_new')}?{urlencode(params)}"
+def _call_form_url(*, client: int, caller: str = "", **params: Any) -> str:
+    """The call form of ``client``, with the screen pop's caller when known."""
+    if caller:
+        params["caller"] = caller
+    return f"{reverse('console:call_new')}?{urlencode({'client': client, **params})}"
+
+
+def _search_input(request: HttpRequest) -> tuple[str, str]:
+    """What the search box sent: (text, the caller's E.164 or "")."""
+    search = SearchForm(request.GET)
+    if not search.is_valid():
+        return "", ""
+    return search.cleaned_data["q"], search.cleaned_data["caller"]
 
 
 @operator_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    search = SearchForm(request.GET)
-    text = search.cleaned_data["q"] if search.is_valid() else ""
-    filters = TodayFilterForm(request.GET)
-    client_id = category = None
+    text, caller = _search_input(request)
+    results = _search(text) if text else []
+    if len(results) == 1:
+        # Enter before the list appeared: the one client it names opens at once.
+        return redirect(_call_form_url(client=results[0].pk, caller=caller))
+    filters = DayFilterForm(request.GET)
+    today = japan_today()
+    day, client_id, category = today, None, None
     if filters.is_valid():
+        day = filters.cleaned_data["day"] or today
         client_id = filters.cleaned_data["client"]
         category = filters.cleaned_data["category"] or None
     # One row past the limit tells whether the list was cut.
-    limit = selectors.TODAYS_CALLS_LIMIT
-    calls = selectors.todays_calls(
-        client_id=client_id, category=category, limit=limit + 1
+    limit = selectors.DAY_CALLS_LIMIT
+    calls = selectors.calls_on_day(
+        day=day, client_id=client_id, category=category, limit=limit + 1
     )
     return render(
         request,
         "console/home.html",
         {
-            "search": search,
             "query": text,
-            "results": _search(text) if text else [],
+            "caller": caller,
+            "results": [
+                (client, _call_form_url(client=client.pk, caller=caller))
+                for client in results
+            ],
             "filters": filters,
+            "day": day,
+            "is_today": day == today,
+            "previous_day": day - dt.timedelta(days=1),
+            "next_day": day + dt.timedelta(days=1) if day < today else None,
             "calls": _with_links(calls[:limit]),
             "more_calls": len(calls) > limit,
             "call_new_url": reverse("console:call_new"),
-            "clients_today": selectors.clients_called_today(),
+            "clients_of_day": selectors.clients_called_on(day=day),
             "selected_client_id": client_id,
             "selected_category": category or "",
             "categories": Category.choices,
@@ -133,8 +158,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search_json(request: HttpRequest) -> JsonResponse:
     """Clients matching what the operator is typing (for the search box)."""
-    search = SearchForm(request.GET)
-    text = search.cleaned_data["q"] if search.is_valid() else ""
+    text, caller = _search_input(request)
     results = [
         {
             "id": client.pk,
@@ -147,7 +171,7 @@ def search_json(request: HttpRequest) -> JsonResponse:
                 for a in client.current_assignments  # type: ignore[attr-defined]
             ],
             "own_number": client.own_number_display,
-            "url": _call_form_url(client=client.pk),
+            "url": _call_form_url(client=client.pk, caller=caller),
         }
         for client in (_search(text) if text else [])
     ]
@@ -225,6 +249,8 @@ def _render_call_form(
         "caller_number_display": format_phone(caller_number),
         "dialed_number_display": format_phone(dialed_number),
         "saved": saved,
+        "saved_today": saved is not None
+        and timezone.localdate(saved.received_at) == japan_today(),
         **_report_context(saved),
         "focus_field": form.first_error_field() if form.is_bound else None,
         "missing_reason_other": MissingReason.OTHER.value,
@@ -240,16 +266,15 @@ def call_new(request: HttpRequest) -> HttpResponse:
     if client is None:
         if lookup is None and not request.GET.get("client"):
             return redirect("console:home")
+        caller = try_normalize_phone(request.GET.get("caller", "")) or ""
         return render(
             request,
             "console/no_client.html",
             {
                 "lookup": lookup,
                 "dialed": request.GET.get("dialed", ""),
-                "caller_display": format_phone(
-                    try_normalize_phone(request.GET.get("caller", "")) or ""
-                ),
-                "search": SearchForm(),
+                "caller": caller,
+                "caller_display": format_phone(caller),
             },
             status=200 if lookup is not None else 404,
         )

@@ -7,6 +7,10 @@
   var list = document.getElementById("search-results");
   if (input && list) {
     var timer = null, seq = 0, active = -1;
+    // The listed clients belong to the text typed before the last key until the
+    // new results arrive: meanwhile Enter searches on the server, so a fast
+    // typist never opens (and announces) the previous search's client.
+    var stale = false;
     var items = function () { return list.querySelectorAll("li"); };
     var select = function (i) {
       var all = items();
@@ -28,26 +32,38 @@
         li.appendChild(a);
         list.appendChild(li);
       });
+      stale = false;
+      list.classList.remove("stale");
       list.hidden = results.length === 0;
       select(results.length ? 0 : -1);
     };
     input.addEventListener("input", function () {
       clearTimeout(timer);
+      stale = true;
+      list.classList.add("stale");
+      select(-1);
       var q = input.value.trim();
       if (!q) { render([]); return; }
       timer = setTimeout(function () {
         var mine = ++seq;
-        fetch(input.dataset.endpoint + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        var url = input.dataset.endpoint + "?q=" + encodeURIComponent(q);
+        if (input.dataset.caller) { url += "&caller=" + encodeURIComponent(input.dataset.caller); }
+        fetch(url, { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-          .then(function (data) { if (mine === seq) { render(data.results); } })
+          .then(function (data) {
+            if (mine === seq && input.value.trim() === q) { render(data.results); }
+          })
           .catch(function () { /* the no-JS form still works */ });
       }, 150);
     });
     input.addEventListener("keydown", function (e) {
+      // The Enter that confirms a kana-kanji conversion is not a choice.
+      if (e.isComposing || e.keyCode === 229) { return; }
       var all = items();
-      if (e.key === "ArrowDown") { select(active + 1); e.preventDefault(); }
+      if (stale && (e.key === "ArrowDown" || e.key === "ArrowUp")) { e.preventDefault(); }
+      else if (e.key === "ArrowDown") { select(active + 1); e.preventDefault(); }
       else if (e.key === "ArrowUp") { select(active - 1); e.preventDefault(); }
-      else if (e.key === "Enter" && !list.hidden && active >= 0 && all[active]) {
+      else if (e.key === "Enter" && !stale && !list.hidden && active >= 0 && all[active]) {
         e.preventDefault();
         window.location.href = all[active].querySelector("a").href;
       } else if (e.key === "Escape") { render([]); }
@@ -82,6 +98,32 @@
       e.preventDefault();
       if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
     }
+  });
+
+  // A date and time typed in part is sent by the browser as blank, which the
+  // server reads as "now": the typed time would be lost without a word.
+  form.addEventListener("submit", function (e) {
+    var bad = Array.prototype.filter.call(form.elements, function (el) {
+      return el.validity && el.validity.badInput && el.dataset.badInput;
+    })[0];
+    if (!bad) { return; }
+    e.preventDefault();
+    var id = bad.id + "-errors";
+    var errors = document.getElementById(id);
+    if (!errors) {
+      errors = document.createElement("ul");
+      errors.className = "errorlist";
+      errors.id = id;
+      bad.insertAdjacentElement("afterend", errors);
+    }
+    errors.textContent = "";
+    var li = document.createElement("li");
+    li.textContent = bad.dataset.badInput;
+    errors.appendChild(li);
+    bad.setAttribute("aria-invalid", "true");
+    bad.setAttribute("aria-describedby", id);
+    bad.closest(".field").classList.add("has-error");
+    bad.focus();
   });
 
   // Focus: the first field with an error, otherwise the category for the next call.

@@ -7,8 +7,8 @@ from answering.selectors import (
     CallerHistory,
     DialedState,
     caller_history,
+    calls_on_day,
     lookup_dialed,
-    todays_calls,
 )
 from clients.months import JST
 from tests.factories import (
@@ -146,7 +146,7 @@ def test_a_caller_with_no_nuisance_call_has_a_count_of_zero():
     assert (history.calls, history.nuisance_count) == ([], 0)
 
 
-def test_todays_calls_use_japan_time_and_filters():
+def test_calls_on_day_use_japan_time_and_filters():
     client, other = ClientFactory(), ClientFactory()
     # 00:30 JST today is still yesterday in UTC: it belongs to today.
     early = CallFactory(
@@ -158,6 +158,6 @@ def test_todays_calls_use_japan_time_and_filters():
         received_at=dt.datetime(2026, 3, 10, 12, tzinfo=JST),
     )
     CallFactory(client=client, received_at=dt.datetime(2026, 3, 9, 23, 59, tzinfo=JST))
-    assert todays_calls(today=TODAY) == [nuisance, early]
-    assert todays_calls(today=TODAY, client_id=client.pk) == [early]
-    assert todays_calls(today=TODAY, category="nuisance") == [nuisance]
+    assert calls_on_day(day=TODAY) == [nuisance, early]
+    assert calls_on_day(day=TODAY, client_id=client.pk) == [early]
+    assert calls_on_day(day=TODAY, category="nuisance") == [nuisance]

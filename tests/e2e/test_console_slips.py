@@ -1,0 +1,51 @@
+"""Console slips that only a real browser shows (see tests/console/test_operator_slips.py
+for the server's side)."""
+
+import pytest
+
+from answering.models import Call
+from tests import factories
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_enter_right_after_typing_opens_the_typed_client_not_the_listed_one(
+    live, open_as
+):
+    """The list of the previous search stayed active until the new results came:
+    a fast Enter opened (and announced) the wrong client on a live call."""
+    factories.ClientFactory(name="合同会社ミドリ設計", name_kana="ミドリセッケイ")
+    yamada = factories.ClientFactory(
+        name="山田税理士事務所",
+        name_kana="ヤマダゼイリシジムショ",
+        announce_name="山田税理士事務所でございます",
+    )
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/")
+    page.keyboard.insert_text("ミドリ")
+    page.wait_for_selector("#search-results li")
+    assert "ミドリ設計" in page.inner_text("#search-results")
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text("ヤマダ")
+    page.keyboard.press("Enter")  # before the new results can arrive
+    page.wait_for_selector("#announce")
+    assert page.inner_text("#announce") == "山田税理士事務所でございます"
+    assert f"client={yamada.pk}" in page.url
+
+
+def test_a_partly_typed_received_time_stops_the_save_and_says_why(live, open_as):
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.fill("#id_caller_name", "山田太郎")
+    page.fill("#id_callback_number", "09012345678")
+    page.fill("#id_purpose", "見積り")
+    page.focus("#id_received_at")
+    page.keyboard.type("11")  # the month only: the browser would send it as blank
+    assert page.evaluate("document.getElementById('id_received_at').validity.badInput")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#id_received_at-errors")
+    assert "日付と時刻の両方" in page.inner_text("#id_received_at-errors")
+    assert page.evaluate("document.activeElement.id") == "id_received_at"
+    assert page.input_value("#id_caller_name") == "山田太郎"
+    assert not Call.objects.exists()
