@@ -39,6 +39,8 @@ EDITABLE_FIELDS = (
     "surcharge_yen",
     "surcharge_reason",
 )
+# What a call report shows: every editable field but the operator's own memo.
+REPORTED_FIELDS = tuple(field for field in EDITABLE_FIELDS if field != "note")
 LOGGED_ONLY_FIELDS = ("dialed_number", "caller_number", "submission_id")
 
 # Validated by the caller or by the database, not by full_clean (that would query).

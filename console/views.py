@@ -29,7 +29,7 @@ from clients.months import japan_today
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.selectors import search_clients
 from config.row_ids import parse_row_id
-from reporting.selectors import report_status_by_call
+from reporting.selectors import report_status_by_call, report_status_of
 from reporting.services import record_call, record_correction
 
 SEARCH_LIMIT = 10
@@ -71,20 +71,21 @@ def _with_links(calls: Iterable[Call]) -> list[Call]:
     edit_url = _links_by_id("console:call_edit")
     report_url = _links_by_id("reporting:call_deliveries")
     for call in calls:
-        status = statuses.get(call.pk)
-        call.report_status = status  # type: ignore[attr-defined]
-        call.report_url = report_url(call.pk) if status else ""  # type: ignore[attr-defined]
+        call.report_status = report_status_of(call, statuses)  # type: ignore[attr-defined]
+        call.report_url = report_url(call.pk) if call.pk in statuses else ""  # type: ignore[attr-defined]
         call.edit_url = edit_url(call.pk)  # type: ignore[attr-defined]
     return calls
 
 
 def _report_context(call: Call | None) -> dict[str, Any]:
     """The report status badge of one call, and the link to its deliveries."""
-    status = report_status_by_call([call.pk]).get(call.pk) if call else None
+    if call is None:
+        return {"report_status": None, "report_url": ""}
+    statuses = report_status_by_call([call.pk])
     return {
-        "report_status": status,
+        "report_status": report_status_of(call, statuses),
         "report_url": reverse("reporting:call_deliveries", args=[call.pk])
-        if call and status
+        if call.pk in statuses
         else "",
     }
 

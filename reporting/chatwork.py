@@ -8,12 +8,15 @@ error says so and the caller flags the delivery.
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import threading
 
 import requests
 from django.conf import settings
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 class ChatworkError(Exception):
@@ -109,12 +112,13 @@ def post_message(*, room_id: str, body: str) -> str:
     status = response.status_code
     detail = response.text[:300]
     if status == 200:
+        # 200 is Chatwork's word that the message is posted: an unreadable body
+        # must not make us post it again.
         try:
             return str(response.json()["message_id"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ChatworkError(
-                f"Chatworkの応答を読めません: {detail}", maybe_posted=True
-            ) from exc
+        except (ValueError, KeyError, TypeError):
+            logger.warning("Chatwork posted, but its answer was unreadable: %s", detail)
+            return ""
     if status == 429:
         raise ChatworkError("Chatworkの送信制限（429）", retry_at=_reset_time(response))
     if status in (400, 401, 403, 404):

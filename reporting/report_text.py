@@ -178,6 +178,8 @@ def _mobile_body(call: Call, *, changes: dict[str, Any] | None) -> str:
     if call.caller_company:
         who = f"{call.caller_company} {who}"
     lines.append(who)
+    if not call.caller_name:
+        lines.append(f"お名前: {_reason(call, 'caller_name')}")
     if call.callback_number:
         lines.append(f"TEL {call.callback_number_display}")
     else:
@@ -188,8 +190,13 @@ def _mobile_body(call: Call, *, changes: dict[str, Any] | None) -> str:
     lines.append(purpose)
     if call.addressee:
         lines.append(f"{call.addressee}様宛")
+    if call.missing_note and _missing_lines(call):
+        lines.append(f"補足: {call.missing_note}")
+    demeanour = _demeanour(call)
+    if demeanour:
+        lines.append(f"様子: {demeanour}")
     if call.surcharge_yen:
-        lines.append(f"割増 {call.surcharge_yen:,}円")
+        lines.append(f"割増 {call.surcharge_yen:,}円（{call.surcharge_reason}）")
     return "\n".join(lines) + "\n"
 
 

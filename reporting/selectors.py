@@ -3,8 +3,10 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db.models import Count, Max, Q
+from django.utils import timezone
 
-from clients.models import Client
+from answering.models import Call
+from clients.models import Client, ReportRecipient
 from reporting.models import Delivery
 
 Status = Delivery.Status
@@ -12,6 +14,17 @@ Status = Delivery.Status
 WAITING = "waiting"
 SENT = "sent"
 FAILED = "failed"
+NO_DESTINATION = "no_destination"
+
+
+def report_status_of(call: Call, statuses: dict[int, str]) -> str | None:
+    """``call``'s summary from ``report_status_by_call``. A call to report that
+    has no delivery had nowhere to go (its client's recipients had all ended):
+    shown as such, never as a call with nothing to report."""
+    status = statuses.get(call.pk)
+    if status is None and call.is_reported:
+        return NO_DESTINATION
+    return status
 
 
 def report_status_by_call(call_ids: Iterable[int]) -> dict[int, str]:
@@ -69,7 +82,18 @@ def bouncing_addresses(client: Client | None = None) -> list[BouncingAddress]:
         .values("client_id", "client__name", "address")
         .annotate(bounces=Count("id"), last_bounced_at=Max("failed_at"))
     )
-    bounced_rows = list(bounced)
+    # An address the client has since replaced is no longer asked about.
+    recipients = ReportRecipient.objects.active_on(timezone.localdate())
+    if client is not None:
+        recipients = recipients.filter(client=client)
+    in_use = set()
+    for client_id, pc_email, mobile_email in recipients.values_list(
+        "client_id", "pc_email", "mobile_email"
+    ):
+        in_use |= {(client_id, pc_email), (client_id, mobile_email)}
+    bounced_rows = [
+        row for row in bounced if (row["client_id"], row["address"]) in in_use
+    ]
     if not bounced_rows:
         return []
     addresses = {row["address"] for row in bounced_rows}

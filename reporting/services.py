@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 
 from answering.models import Call, CallRevision, readable_changes
 from answering.services import (
+    REPORTED_FIELDS,
     correct_call,
     erase_caller_data,
     log_call,
@@ -194,17 +195,25 @@ def record_correction(
     now: dt.datetime | None = None,
 ) -> CallRevision | None:
     """Correct a call and tell the client: a correction report (訂正) for a call
-    that was reported; the first report for a sales call reclassified as one to
-    report."""
-    was_reported = call.is_reported
+    the client was told of, saying what changed in the report; the first report
+    for a call it was not (a sales call reclassified as one to report)."""
+    # Whether the client was ever told, not whether the call is reported now: a
+    # call corrected to sales and back must still be corrected.
+    told = call.deliveries.filter(kind=Delivery.Kind.REPORT).exists()
     revision = correct_call(
         call=call, corrected_by=corrected_by, changes=changes, now=now
     )
     if revision is None:
         return None
-    if was_reported:
+    if told:
+        # The operator's own memo is never in a report, nor in its correction.
+        reported = {
+            field: pair
+            for field, pair in revision.changes.items()
+            if field in REPORTED_FIELDS
+        }
         with translation.override(settings.LANGUAGE_CODE):  # field names, as in _create
-            readable = readable_changes(revision.changes)
+            readable = readable_changes(reported)
         queue_correction_report(
             call=call, changes={label: list(pair) for label, pair in readable.items()}
         )
@@ -372,11 +381,20 @@ def deliver(*, delivery_id: int) -> str:
 
 def _failed(delivery: Delivery, exc: Exception) -> str:
     now = timezone.now()
-    error = f"{now:%Y-%m-%d %H:%M:%S} {exc}"[:2000]
+    error = f"{timezone.localtime(now):%Y-%m-%d %H:%M:%S} {exc}"
     permanent = getattr(exc, "permanent", False)
     extra: dict[str, Any] = {}
     if getattr(exc, "maybe_posted", False):
+        if delivery.possible_duplicate:
+            # Twice now the report may have arrived: no third blind copy. An
+            # admin checks the room or mailbox, then resends if it is missing.
+            permanent = True
+            error += (
+                " （届いている可能性が続くため、自動の再送を止めました。"
+                "届いていないことを確かめてから再送してください。）"
+            )
         extra["possible_duplicate"] = True  # the retry may post a second copy
+    error = error[:2000]
     if permanent or delivery.attempts >= settings.REPORT_MAX_ATTEMPTS:
         _finish(
             delivery,
@@ -427,17 +445,49 @@ def relay_due_deliveries(
 
 
 @transaction.atomic
+def _current_address(delivery: Delivery) -> str:
+    """Where the delivery's destination receives reports now ("" if nowhere)."""
+    if delivery.channel == Channel.CHATWORK:
+        return delivery.client.chatwork_room_id
+    if delivery.recipient is None:
+        return ""
+    if delivery.channel == Channel.EMAIL_PC:
+        return delivery.recipient.pc_email
+    return delivery.recipient.mobile_email
+
+
 def resend(*, delivery_id: int) -> bool:
     """Put a failed delivery back in the queue, as an admin asked.
 
-    Only failed ones: a sent report is never sent again by this button.
+    Only failed ones: a sent report is never sent again by this button. It goes
+    to the destination's current address: after a bounce the client gives a new
+    one, and the report that bounced must reach it.
     """
+    delivery = (
+        Delivery.objects.filter(pk=delivery_id, status=Status.FAILED)
+        .select_related("recipient", "client")
+        .first()
+    )
+    if delivery is None:
+        return False
+    address = _current_address(delivery) or delivery.address
+    taken = (
+        delivery.kind == Delivery.Kind.REPORT
+        and address != delivery.address
+        and Delivery.objects.filter(
+            call_id=delivery.call_id,
+            channel=delivery.channel,
+            address=address,
+            kind=Delivery.Kind.REPORT,
+        ).exists()
+    )
     updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
         status=Status.PENDING,
         attempts=0,
         next_attempt_at=timezone.now(),
         failed_at=None,
         bounced=False,
+        address=delivery.address if taken else address,
     )
     if updated and settings.CELERY_BROKER_URL:
         transaction.on_commit(lambda: publish([delivery_id]))

@@ -112,6 +112,9 @@ class ChatworkPeer:
     ``room_limit`` = (count, seconds) makes it enforce a per-room limit itself
     and count ``violations`` (requests beyond the limit). ``transit`` may be set
     to a function ``() -> seconds`` that delays when a request counts as arrived.
+    After a post is stored, ``answer_delay`` seconds pass before the answer (a
+    client's timeout then leaves it unsure), and ``garbled`` answers 200 with a
+    body that is not JSON.
     """
 
     token = "test-chatwork-token"
@@ -123,6 +126,8 @@ class ChatworkPeer:
         self.respond = None
         self.room_limit: tuple[int, float] | None = None
         self.transit = None
+        self.answer_delay = 0.0
+        self.garbled = False
         self.violations = 0
         self._next_id = 1000
         peer = self
@@ -217,6 +222,15 @@ class ChatworkPeer:
             message_id = str(self._next_id)
             self.posts.append({"room": room, "body": form["body"][0], "id": message_id})
             self.requests.append((now, room, 200))
+        if self.answer_delay:
+            time.sleep(self.answer_delay)
+        if self.garbled:
+            data = b"<html>oops</html>"
+            h.send_response(200)
+            h.send_header("Content-Type", "text/html")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            return h.wfile.write(data)
         return self._answer(h, 200, {"message_id": message_id})
 
     def count(self) -> int:

@@ -172,3 +172,31 @@ def test_token_limit_applies_across_rooms(settings, chatwork_peer):
     assert services.relay_due_deliveries() == {"sent": 2, "deferred": 1}
     waiting = Delivery.objects.get(status="pending")
     assert waiting.next_attempt_at > timezone.now()
+
+
+def test_a_200_with_an_unreadable_body_is_sent_once(chatwork_peer):
+    """200 is Chatwork's word that it posted: retrying posted up to 12 copies."""
+    chatwork_peer.garbled = True
+    _, (d,) = save_reported_call(client=chatwork_client())
+    assert services.deliver(delivery_id=d.pk) == "sent"
+    services.relay_due_deliveries()
+    assert chatwork_peer.count() == 1
+    d.refresh_from_db()
+    assert (d.status, d.provider_message_id) == (Delivery.Status.SENT, "")
+
+
+def test_after_two_unsure_posts_it_waits_for_an_admin(settings, chatwork_peer):
+    """A timeout after Chatwork stored the post: one blind repost at most."""
+    settings.CHATWORK_TIMEOUT_SECONDS = 0.5
+    chatwork_peer.answer_delay = 1.5
+    _, (d,) = save_reported_call(client=chatwork_client())
+    assert services.deliver(delivery_id=d.pk) == "retry"
+    Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now())
+    assert services.deliver(delivery_id=d.pk) == "failed"
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.FAILED
+    assert d.possible_duplicate
+    assert "自動の再送を止めました" in d.last_error
+    services.relay_due_deliveries()
+    time.sleep(1.5)  # the peer finishes its slow answers
+    assert chatwork_peer.count() == 2

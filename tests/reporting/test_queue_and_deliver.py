@@ -153,7 +153,12 @@ def test_mail_says_what_the_client_needs(smtp_peer):
     ]:
         assert text in pc["body"], text
     assert "090-1234-5678" in mobile["body"]
-    assert len(mobile["body"]) < len(pc["body"]) / 2
+    # Shorter for a phone's screen, but with everything the report must say: a
+    # person with only a mobile address gets nothing else.
+    assert len(mobile["body"]) < len(pc["body"])
+    assert "お名前: 先方が名乗らなかった" in mobile["body"]
+    assert "様子: お急ぎ・お怒り" in mobile["body"]
+    assert "割増 300円（30分以上の長電話）" in mobile["body"]
 
 
 def test_correction_says_what_changed(smtp_peer):
@@ -230,6 +235,33 @@ def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer, client):
     save_reported_call(client=client)
     services.relay_due_deliveries()
     assert selectors.bouncing_addresses(client) == []
+
+
+def test_after_a_bounce_the_new_address_gets_the_resent_report(smtp_peer):
+    """Bounce, the client gives another address, the admin resends: it goes to
+    the new address, and the old one leaves the bouncing list."""
+    client, (person,) = client_with_recipients(1)
+    old_address = person.pc_email
+    smtp_peer.bounce = {old_address}
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    failed = Delivery.objects.get(address=old_address)
+    assert failed.status == Delivery.Status.FAILED
+    # The error's time reads in Japan time, like the columns beside it.
+    assert f"{timezone.localtime(failed.failed_at):%Y-%m-%d %H:%M}" in failed.last_error
+
+    person.pc_email = "new-address@example.jp"
+    person.save()
+    assert selectors.bouncing_addresses(client) == []
+    assert services.resend(delivery_id=failed.pk)
+    services.relay_due_deliveries()
+    failed.refresh_from_db()
+    assert (failed.status, failed.address) == (
+        Delivery.Status.SENT,
+        "new-address@example.jp",
+    )
+    assert smtp_peer.by_address()["new-address@example.jp"] == 1
+    assert smtp_peer.by_address()[old_address] == 0
 
 
 def test_an_address_no_mail_can_carry_fails_alone(smtp_peer):
