@@ -21,7 +21,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from answering.models import Call, Category
-from billing.models import Invoice, InvoiceStatus
+from billing.models import CountedCall, Invoice, InvoiceStatus
 from billing.pricing import billable_from, usage_charges
 from clients.models import Client, PlanPrice
 from clients.months import (
@@ -50,18 +50,23 @@ def _trial_window(client: Client) -> Q | None:
 
 
 def counted_calls_for_invoice(invoice: Invoice) -> QuerySet[Call]:
-    """The calls an invoice counted: non-sales calls of its client from the first
-    billed day (after the trial, from the contract start) to the month's end."""
-    _start, end = month_bounds(invoice.billing_month)
-    return (
-        Call.objects.counted()
-        .filter(
+    """The calls an invoice counted, as recorded when it was built: a call
+    reclassified or logged late after the invoice was issued does not change
+    its list. Invoices built before calls were recorded list the non-sales calls
+    of the client from the first billed day to the month's end, as they are now.
+    """
+    if invoice.calls_recorded:
+        calls = Call.objects.filter(
+            pk__in=CountedCall.objects.filter(invoice=invoice).values("call_id")
+        )
+    else:
+        _start, end = month_bounds(invoice.billing_month)
+        calls = Call.objects.counted().filter(
             client_id=invoice.client_id,
             received_at__gte=_day_start(invoice.period_start),
             received_at__lt=end,
         )
-        .order_by("received_at", "id")
-    )
+    return calls.order_by("received_at", "id")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -37,6 +46,7 @@ from billing.due_dates import due_date_for
 from billing.models import (
     Adjustment,
     BillingRun,
+    CountedCall,
     Invoice,
     InvoiceLine,
     InvoiceNumberSequence,
@@ -124,12 +134,21 @@ def _drafts(month: dt.date, clients: QuerySet[Client]) -> QuerySet[Invoice]:
     )
 
 
+@dataclass(frozen=True)
+class _Month:
+    """What ``_load_month`` read for a run."""
+
+    billed: list[tuple[dict[str, Any], ClientMonth]]  # (client row, inputs)
+    skipped: int
+    live_invoices: dict[int, Any]  # by client id
+    counted_calls: QuerySet[Call]  # of every client in the run
+
+
 def _load_month(
     *, month: dt.date, clients: QuerySet[Client], replaces: dict[int, int]
-) -> tuple[list[tuple[dict[str, Any], ClientMonth]], int, dict[int, Any]]:
+) -> _Month:
     """Everything needed to bill ``clients`` for ``month``, in a fixed number of
-    queries. Returns ([(client row, inputs)], skipped count, live invoices by client).
-    ``replaces`` maps a client to the invoice its new one reissues.
+    queries. ``replaces`` maps a client to the invoice its new one reissues.
     """
     first, last = month_start(month), month_end(month)
     client_rows: list[Any] = list(
@@ -315,7 +334,27 @@ def _load_month(
                 ),
             )
         )
-    return result, skipped, live_invoices
+    return _Month(
+        billed=result, skipped=skipped, live_invoices=live_invoices, counted_calls=calls
+    )
+
+
+def _record_counted_calls(month: dt.date, calls: QuerySet[Call]) -> None:
+    """Link each counted call to its client's new draft, in one INSERT ... SELECT
+    joining the month's counted calls to its drafts (no call id passes through
+    Python, whatever the month's volume)."""
+    counted, params = (
+        calls.order_by().values_list("id", "client_id").query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {CountedCall._meta.db_table} (call_id, invoice_id) "
+            f"SELECT counted.id, invoice.id FROM ({counted}) counted "
+            f"JOIN {Invoice._meta.db_table} invoice "
+            "ON invoice.client_id = counted.client_id "
+            "AND invoice.billing_month = %s AND invoice.status = %s",
+            [*params, connection.ops.adapt_datefield_value(month), InvoiceStatus.DRAFT],
+        )
 
 
 def month_has_ended(month: dt.date, *, today: dt.date | None = None) -> bool:
@@ -375,8 +414,11 @@ def bill_month(
         scope = scope.filter(pk__in=list(client_ids))
     clients = billable_clients(month=first).filter(pk__in=scope.values("id"))
     report(_("%(month)s の請求対象を読み込んでいます…") % {"month": f"{first:%Y-%m}"})
-    loaded, skipped, live = _load_month(
-        month=first, clients=clients, replaces=replaces or {}
+    loaded_month = _load_month(month=first, clients=clients, replaces=replaces or {})
+    loaded, skipped, live = (
+        loaded_month.billed,
+        loaded_month.skipped,
+        loaded_month.live_invoices,
     )
     already_issued = sum(
         1 for row in live.values() if row["status"] != InvoiceStatus.DRAFT
@@ -390,8 +432,9 @@ def bill_month(
     if old_drafts or drafts.exclude(client__in=clients.values("id")).exists():
         draft_ids = drafts.values("id")
         Adjustment.objects.filter(applied_to_id__in=draft_ids).update(applied_to=None)
-        # Fast: no signals, so one DELETE.
+        # Fast: no signals, so one DELETE each.
         InvoiceLine.objects.filter(invoice_id__in=draft_ids).delete()
+        CountedCall.objects.filter(invoice_id__in=draft_ids).delete()
         # Nothing points at a draft any more (its lines are gone, its credits
         # detached; ``replaces`` only ever points at voided invoices), so one
         # plain DELETE replaces Django's collector, which deletes 100 rows per
@@ -425,6 +468,7 @@ def bill_month(
                     non_taxable_yen=sums.non_taxable_yen,
                     total_yen=sums.total_yen,
                     replaces_id=replaced,
+                    calls_recorded=True,
                 )
             )
             line_drafts.append(lines)
@@ -461,6 +505,8 @@ def bill_month(
             if line.adjustment_id is not None:
                 applied.append(Adjustment(pk=line.adjustment_id, applied_to=invoice))
     InvoiceLine.objects.bulk_create(rows, batch_size=WRITE_BATCH_SIZE)
+    if invoices:
+        _record_counted_calls(first, loaded_month.counted_calls)
     if applied:
         Adjustment.objects.bulk_update(applied, ["applied_to"])
 

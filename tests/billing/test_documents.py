@@ -8,7 +8,7 @@ import pypdf
 import pytest
 from django.utils import translation
 
-from answering.models import Category
+from answering.models import Call, Category
 from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
@@ -123,6 +123,33 @@ def test_counted_calls_are_the_billed_ones(small):
     )
     assert len(rows) == 1 + 3
     assert rows[1][0] == "2026-10-11 00:00:00"
+
+
+def test_an_issued_invoices_call_list_stays_as_it_counted(small):
+    """The client checks the list against 対象N件: a call reclassified, or logged
+    late for the month, after the invoice was issued must not change it."""
+    client = contracted_client(small)
+    billed = calls(client, 3)
+    bill_month(month=OCTOBER, today=dt.date(2026, 11, 2))
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))  # a rerun
+    invoice = Invoice.objects.get(client=client)
+    assert list(counted_calls_for_invoice(invoice)) == billed
+    Call.objects.filter(pk=billed[0].pk).update(category=Category.SALES)
+    calls(client, 1, at=jst(2026, 10, 30))  # logged late, never billed
+    listed = list(counted_calls_for_invoice(invoice))
+    assert listed == billed
+    assert len(listed) == invoice.lines.get(kind="call_over").counted_calls
+
+
+def test_an_invoice_built_before_calls_were_recorded_lists_them_as_now(small):
+    client = contracted_client(small)
+    billed = calls(client, 2)
+    bill_month(month=OCTOBER)
+    invoice = Invoice.objects.get(client=client)
+    Invoice.objects.filter(pk=invoice.pk).update(calls_recorded=False)
+    invoice.refresh_from_db()
+    Call.objects.filter(pk=billed[0].pk).update(category=Category.SALES)
+    assert list(counted_calls_for_invoice(invoice)) == billed[1:]
 
 
 def test_counted_calls_csv_neutralises_formula_like_caller_text(small):
