@@ -224,6 +224,14 @@ def test_screen_pop_warns_instead_of_showing_a_wrong_client(
     assert 'id="console-search"' in page
 
 
+def test_a_resting_number_says_from_when_it_can_be_lent(operator_client, settings):
+    released = timezone.localdate() - dt.timedelta(days=3)
+    NumberAssignmentFactory(number__number="+81355559999", released_on=released)
+    page = operator_client.get(NEW, {"dialed": "0355559999"}).content.decode()
+    lendable = released + dt.timedelta(days=settings.NUMBER_QUARANTINE_DAYS + 1)
+    assert f"休止中（{lendable:%Y-%m-%d} から貸出可）" in page
+
+
 def test_trial_and_cancelled_clients_are_flagged(operator_client, db):
     trial = ClientFactory(status="trial")
     cancelled = ClientFactory(status="cancelled", cancelled_on=dt.date(2026, 1, 31))
