@@ -172,6 +172,10 @@ if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
         f"/{_mail_path.lstrip('/')}" if _mail_path else str(VAR_DIR / "mail")
     )
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The answer to the end of a message (DATA's final "."), which servers give only
+# after scanning and storing it (RFC 5321 allows 10 minutes). Keep it well below
+# REPORT_LEASE_SECONDS, or another process takes the report over meanwhile.
+EMAIL_DATA_TIMEOUT = env.float("EMAIL_DATA_TIMEOUT", default=90.0)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="report@example.jp")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

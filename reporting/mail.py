@@ -7,6 +7,12 @@ A worker keeps its backend connection open between consecutive deliveries
 (connect + EHLO + QUIT per message would cost more than the message itself). It
 is checked with NOOP after being idle, replaced after ``MAX_MESSAGES_PER_CONNECTION``
 messages, and dropped after any error, so the next message starts on a fresh one.
+
+Every step waits ``EMAIL_TIMEOUT`` for the server, except the answer to the end
+of the message (the final "." of DATA): servers scan and store the message before
+they answer, and RFC 5321 (4.5.3.2.6) gives them 10 minutes for it. That answer
+gets ``EMAIL_DATA_TIMEOUT``; when it still does not come, the server may have the
+message, and the error says so (``maybe_posted``), like Chatwork's.
 """
 
 import contextlib
@@ -35,14 +41,22 @@ MAX_MESSAGES_PER_CONNECTION = 100
 
 
 class MailError(Exception):
-    """``permanent``: do not retry; ``bounced``: the address itself is refused."""
+    """``permanent``: do not retry; ``bounced``: the address itself is refused;
+    ``maybe_posted``: the whole message went out but no answer came back, so the
+    server may have it and a retry may deliver a second copy."""
 
     def __init__(
-        self, message: str, *, permanent: bool = False, bounced: bool = False
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        bounced: bool = False,
+        maybe_posted: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent or bounced
         self.bounced = bounced
+        self.maybe_posted = maybe_posted
 
 
 def new_message_id() -> str:
@@ -57,6 +71,74 @@ def build_message(*, to: str, subject: str, body: str, message_id: str) -> Email
         to=[to],
         headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
     )
+
+
+class _AnswerLost(smtplib.SMTPServerDisconnected):
+    """The message was sent up to its final dot, then the answer never came."""
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, waiting ``data_timeout`` (not ``timeout``) for the
+    answer to the end of the message, and saying when that answer was lost."""
+
+    data_timeout: float | None = None
+    _in_data = False
+    _message_sent = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._in_data, self._message_sent = True, False
+        previous = self.sock.gettimeout() if self.sock is not None else None
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = self._message_sent = False
+            if self.sock is not None:  # still open: later steps wait as before
+                self.sock.settimeout(previous)
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        # smtplib.SMTP.data sends the whole message, final dot included, in
+        # one call: from here the server may store it before it answers.
+        if self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self._message_sent = True
+            if self.sock is not None and self.data_timeout is not None:
+                current = self.sock.gettimeout() or 0.0
+                self.sock.settimeout(max(self.data_timeout, current))
+
+    def getreply(self) -> tuple[int, bytes]:
+        try:
+            return super().getreply()
+        except smtplib.SMTPServerDisconnected as exc:  # timeouts and resets too
+            if self._message_sent:
+                raise _AnswerLost(str(exc)) from exc
+            raise
+
+
+class _SMTP_SSL(_SMTP, smtplib.SMTP_SSL):
+    pass
+
+
+class ReportSmtpBackend(SmtpBackend):
+    """Django's SMTP backend with ``EMAIL_DATA_TIMEOUT`` for the end of DATA."""
+
+    def __init__(self, *args: Any, data_timeout: float | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.data_timeout = (
+            settings.EMAIL_DATA_TIMEOUT if data_timeout is None else data_timeout
+        )
+
+    @property
+    def connection_class(self) -> type[smtplib.SMTP]:
+        return _SMTP_SSL if self.use_ssl else _SMTP
+
+    def open(self) -> bool | None:
+        opened = super().open()
+        if isinstance(self.connection, _SMTP):
+            self.connection.data_timeout = self.data_timeout
+        return opened
+
+
+DJANGO_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def _code_error(code: int, text: object, what: str) -> MailError:
@@ -100,6 +182,7 @@ def _settings_key() -> tuple:
             "EMAIL_USE_TLS",
             "EMAIL_USE_SSL",
             "EMAIL_TIMEOUT",
+            "EMAIL_DATA_TIMEOUT",
         )
     )
 
@@ -140,7 +223,11 @@ def _connection() -> Any:
         close_connection()
         kept = None
     if kept is None:
-        kept = get_connection(timeout=settings.EMAIL_TIMEOUT)
+        if settings.EMAIL_BACKEND == DJANGO_SMTP_BACKEND:
+            # The one EMAIL_URL configures, with the long wait for the end of DATA.
+            kept = ReportSmtpBackend(timeout=settings.EMAIL_TIMEOUT)
+        else:
+            kept = get_connection(timeout=settings.EMAIL_TIMEOUT)
         if not isinstance(kept, SmtpBackend):
             return kept
         kept.open()  # connect + EHLO (+ TLS, login); raises on failure
@@ -171,6 +258,12 @@ def send(*, to: str, subject: str, body: str, message_id: str) -> str:
         except BaseException:
             close_connection()
             raise
+    except _AnswerLost as exc:
+        raise MailError(
+            "メール本文を送り終えた後、サーバーの応答が得られませんでした"
+            f"（届いている可能性があります）: {exc}",
+            maybe_posted=True,
+        ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         raise _code_error(code, text, "RCPT") from exc

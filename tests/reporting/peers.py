@@ -30,7 +30,8 @@ class SmtpPeer:
 
     Addresses in ``bounce`` always get 550. ``data_delay`` holds the 250 after
     DATA (the message is already counted: the window where a killed sender
-    cannot know it was accepted).
+    cannot know it was accepted); ``data_drop`` closes the connection there
+    instead of answering. ``rcpt_delay`` holds every answer to RCPT.
     """
 
     def __init__(self) -> None:
@@ -39,6 +40,8 @@ class SmtpPeer:
         self.mode = "ok"
         self.bounce: set[str] = set()
         self.data_delay = 0.0
+        self.data_drop = False
+        self.rcpt_delay = 0.0
         self.refused = 0
         self.sessions = 0  # EHLOs seen: one per SMTP connection from smtplib
         self.port = free_port()
@@ -62,6 +65,8 @@ class SmtpPeer:
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         if address in self.bounce or self.mode == "perm":
             with self.lock:
                 self.refused += 1
@@ -88,6 +93,8 @@ class SmtpPeer:
             )
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        if self.data_drop:
+            server.transport.close()
         return "250 Message accepted"
 
     def count(self) -> int:
