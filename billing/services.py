@@ -186,9 +186,13 @@ def _load_month(
             )
         )
 
+    # E-mail recipients cost only a client that reports by e-mail: a client on
+    # Chatwork alone is not billed for people who receive nothing.
     recipients: dict[int, list[ReportRecipient]] = defaultdict(list)
     for recipient in (
-        ReportRecipient.objects.filter(client__in=ids, active_from__lte=last)
+        ReportRecipient.objects.filter(
+            client__in=ids, client__report_by_email=True, active_from__lte=last
+        )
         .filter(Q(active_to__isnull=True) | Q(active_to__gte=first))
         .only("id", "client_id", "active_from", "active_to")
     ):

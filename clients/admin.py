@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -15,6 +16,8 @@ from clients.forms import (
     ClientAdminForm,
     LentNumberAdminForm,
     PlanChangeForm,
+    PlanPriceAdminForm,
+    PlanPriceFormSet,
 )
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
@@ -35,6 +38,8 @@ from clients.months import japan_today, next_month
 
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
+    form = PlanPriceAdminForm
+    formset = PlanPriceFormSet
     extra = 0
 
 
@@ -180,6 +185,32 @@ class ClientAdmin(SimpleHistoryAdmin):
             form = PlanChangeForm(request.POST)
             if form.is_valid():
                 for client in queryset:
+                    if not client.plan_history.exists():
+                        # A new client: its first plan bills its first month
+                        # (a change would start only next month, leaving the
+                        # contract's first month unbilled).
+                        first = services.first_plan_month(
+                            client=client, today=japan_today(now)
+                        )
+                        services.start_plan(
+                            client=client,
+                            plan=form.cleaned_data["plan"],
+                            first_month=first,
+                            requested_by=request.user,
+                        )
+                        self.message_user(
+                            request,
+                            _(
+                                "%(client)s: 最初のプラン「%(plan)s」を %(month)s から登録しました。"
+                            )
+                            % {
+                                "client": client.name,
+                                "plan": form.cleaned_data["plan"].name,
+                                "month": date_format(first, "YEAR_MONTH_FORMAT"),
+                            },
+                            messages.SUCCESS,
+                        )
+                        continue
                     result = services.schedule_plan_change(
                         client=client,
                         plan=form.cleaned_data["plan"],
@@ -221,6 +252,9 @@ class ClientAdmin(SimpleHistoryAdmin):
                 "changes": services.plan_changes_in_last_12_months(
                     client=client, now=now
                 ),
+                "first_month": None
+                if client.plan_history.exists()
+                else services.first_plan_month(client=client, today=japan_today(now)),
             }
             for client in queryset
         ]
@@ -337,6 +371,11 @@ class NumberAssignmentAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # lend numbers with the client action, which checks every rule
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Return a number instead: its rest (quarantine) and the fee history
+        # both read these rows.
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         return ["number", "client", "use", "assigned_on", "released_on"]

@@ -1,3 +1,6 @@
+import datetime as dt
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -6,8 +9,10 @@ from clients.models import (
     LentNumber,
     NumberAssignment,
     Plan,
+    PlanPrice,
     validate_plausible_date,
 )
+from clients.months import japan_today
 from clients.phones import normalize_phone
 
 
@@ -67,6 +72,42 @@ class LentNumberAdminForm(forms.ModelForm):
                 "kind", _("050番号の種類には050で始まる番号を入力してください。")
             )
         return cleaned
+
+
+class PlanPriceAdminForm(forms.ModelForm):
+    """A plan's price from a date. A price already in force is history: months
+    were billed with it, so it is shown read-only; a new one starts today or
+    later (a change of price is a new row, never an edit)."""
+
+    class Meta:
+        model = PlanPrice
+        fields = ["valid_from", "monthly_fee_yen", "included_calls", "per_call_yen"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_force = (
+            self.instance.pk is not None and self.instance.valid_from <= japan_today()
+        )
+        if self.in_force:
+            for field in self.fields.values():
+                field.disabled = True
+
+    def clean_valid_from(self) -> dt.date:
+        valid_from = self.cleaned_data["valid_from"]
+        if not self.in_force and valid_from < japan_today():
+            raise forms.ValidationError(
+                _(
+                    "新しい料金の適用開始日は今日以降にしてください（過去の月の料金は変えられません）。"
+                )
+            )
+        return valid_from
+
+
+class PlanPriceFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        if getattr(form, "in_force", False) and "DELETE" in form.fields:
+            form.fields["DELETE"].disabled = True  # a price in force stays
 
 
 class PlanChangeForm(forms.Form):

@@ -81,7 +81,9 @@ def monthly_extras(*, client: Client, month: dt.date) -> MonthlyExtras:
     # Every number held on a day of the month counts; the first one is included.
     held = len({a.number_id for a in numbers_held_in_month(client=client, month=month)})
     extra_numbers = max(held - 1, 0)
-    peak = recipient_peak(recipients=list(client.recipients.all()), month=month)
+    # Recipients cost only a client that reports by e-mail (as billing counts).
+    recipients = list(client.recipients.all()) if client.report_by_email else []
+    peak = recipient_peak(recipients=recipients, month=month)
     extra_recipients = extra_recipient_persons(peak)
     return MonthlyExtras(
         numbers_held=held,

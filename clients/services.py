@@ -55,9 +55,18 @@ def assign_number(
     """Lend a number to a client for exactly one use.
 
     Refuses a number that another (or the same) client holds, one still resting
-    after its last release, and a use that does not fit the kind of number.
+    after its last release, a use that does not fit the kind of number, and a
+    start in the future: the screen pop would open the new client at once.
     """
-    assigned_on = assigned_on or japan_today()
+    today = japan_today()
+    assigned_on = assigned_on or today
+    if assigned_on > today:
+        raise ValidationError(
+            _(
+                "貸出開始日に未来の日付は入れられません。貸し出す日に登録してください"
+                "（登録した時点で着信がこの顧客につながります）。"
+            )
+        )
     # Lock the number row so two admins cannot lend it at the same moment.
     lent_number = LentNumber.objects.select_for_update().get(pk=lent_number.pk)
     current = lent_number.assignments.current().select_related("client").first()
@@ -167,6 +176,13 @@ def schedule_plan_change(
 
 
 @transaction.atomic
+def first_plan_month(*, client: Client, today: dt.date | None = None) -> dt.date:
+    """The month a new client's first plan starts: that of its trial, or of its
+    contract (the trial and any days before the contract are not billed)."""
+    first_day = client.trial_started_on or client.contract_started_on
+    return month_start(first_day or today or japan_today())
+
+
 def start_plan(
     *, client: Client, plan: Plan, first_month: dt.date, requested_by=None
 ) -> ClientPlan:

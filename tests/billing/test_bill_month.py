@@ -378,3 +378,18 @@ def test_bill_month_lines_are_copied_prices(small):
     over = line(invoice_of(client), LineKind.CALL_OVER)
     assert (over.unit_price_yen, over.amount_yen) == (148, 148)
     assert InvoiceLine.objects.filter(invoice__client=client).exists()
+
+
+def test_a_client_on_chatwork_alone_pays_no_email_recipients(small):
+    from clients.selectors import monthly_extras
+
+    client = billed_client(small)
+    for _ in range(5):
+        ReportRecipientFactory(client=client)
+    Client.objects.filter(pk=client.pk).update(
+        report_by_email=False, report_by_chatwork=True, chatwork_room_id="12345"
+    )
+    client.refresh_from_db()
+    bill_month(month=OCTOBER)
+    assert not invoice_of(client).lines.filter(kind=LineKind.EXTRA_RECIPIENTS)
+    assert monthly_extras(client=client, month=OCTOBER).extra_recipients_yen == 0

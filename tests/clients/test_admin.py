@@ -152,3 +152,27 @@ def test_admin_pages_are_in_japanese_and_closed_to_operators(
     assert "顧客" in page.content.decode()
     client.force_login(operator)
     assert client.get(reverse(CHANGELIST)).status_code == 302
+
+
+def test_a_new_clients_first_plan_bills_its_first_month(admin_client, plans):
+    """The only plan action started next month: a contract beginning mid-month
+    had no plan for that month and was silently not billed."""
+    from billing.models import Invoice
+    from billing.services import bill_month
+
+    client = ClientFactory(
+        trial_started_on=None, contract_started_on=dt.date(2026, 10, 16)
+    )
+    page = _action(admin_client, "schedule_plan_change", [client])
+    assert "最初のプラン: 2026年10月から" in page.content.decode()
+    done = _action(
+        admin_client, "schedule_plan_change", [client], plan=plans["small"].pk, apply=1
+    )
+    assert "最初のプラン「スモール」を 2026年10月 から登録しました。" in (
+        done.content.decode()
+    )
+    assert client.plan_history.get().effective_month == dt.date(2026, 10, 1)
+    bill_month(month=dt.date(2026, 10, 1), today=dt.date(2026, 11, 2))
+    invoice = Invoice.objects.get(client=client)
+    assert invoice.period_start == dt.date(2026, 10, 16)
+    assert invoice.lines.get(kind="plan_fee").amount_yen == 2960 * 16 // 31

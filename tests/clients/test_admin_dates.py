@@ -12,6 +12,7 @@ from tests.factories import (
     LentNumberFactory,
     OperatorFactory,
     PlanFactory,
+    PlanPriceFactory,
     ReportRecipientFactory,
 )
 from tests.html_forms import form_values
@@ -202,3 +203,33 @@ def test_a_recipient_cannot_be_moved_to_another_client(admin_client):
     assert admin_client.post(url, data).status_code == 302
     recipient.refresh_from_db()
     assert (recipient.client, recipient.name) == (owner, "新しい名前")
+
+
+def test_a_price_in_force_can_be_neither_edited_nor_deleted(admin_client):
+    """Months were billed with it: a change of price is a new row from today on."""
+    price = PlanPriceFactory()  # since 2024-04-01
+    url = reverse("admin:clients_plan_change", args=[price.plan.pk])
+    data = form_values(admin_client.get(url).content.decode(), "plan_form")
+    data.update({"prices-0-monthly_fee_yen": "3300", "prices-0-DELETE": "on"})
+    assert admin_client.post(url, data).status_code == 302
+    price.refresh_from_db()
+    assert price.monthly_fee_yen == 2960
+
+    data = form_values(admin_client.get(url).content.decode(), "plan_form")
+    new_row = {
+        "prices-TOTAL_FORMS": "2",
+        "prices-1-monthly_fee_yen": "3000",
+        "prices-1-included_calls": "20",
+        "prices-1-per_call_yen": "150",
+    }
+    past = admin_client.post(
+        url, {**data, **new_row, "prices-1-valid_from": "2026-01-01"}
+    )
+    assert "新しい料金の適用開始日は今日以降にしてください" in past.content.decode()
+    later = japan_today() + dt.timedelta(days=10)
+    admin_client.post(url, {**data, **new_row, "prices-1-valid_from": f"{later}"})
+    assert list(
+        PlanPrice.objects.filter(plan=price.plan)
+        .order_by("valid_from")
+        .values_list("monthly_fee_yen", flat=True)
+    ) == [2960, 3000]

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from clients.models import LentNumber, NumberAssignment
+from clients.months import japan_today
 from clients.selectors import find_assignment_by_dialed, monthly_extras
 from clients.services import assign_number, register_lent_number, release_number
 from tests.factories import ClientFactory, LentNumberFactory, NumberAssignmentFactory
@@ -50,12 +51,13 @@ def test_a_released_number_rests_for_the_quarantine_period(
     days_after_release, allowed, settings
 ):
     settings.NUMBER_QUARANTINE_DAYS = 90
+    start = dt.date(2025, 1, 6)  # every day below has passed: no lending ahead
     number = LentNumberFactory()
     first = assign_number(
-        lent_number=number, client=ClientFactory(), use="listed", assigned_on=DAY
+        lent_number=number, client=ClientFactory(), use="listed", assigned_on=start
     )
-    release_number(assignment=first, released_on=DAY + dt.timedelta(days=30))
-    day = DAY + dt.timedelta(days=30 + days_after_release)
+    release_number(assignment=first, released_on=start + dt.timedelta(days=30))
+    day = start + dt.timedelta(days=30 + days_after_release)
     if allowed:
         assign_number(
             lent_number=number, client=ClientFactory(), use="listed", assigned_on=day
@@ -70,6 +72,19 @@ def test_a_released_number_rests_for_the_quarantine_period(
                 assigned_on=day,
             )
         assert "休止期間" in excinfo.value.messages[0]
+
+
+def test_a_number_cannot_be_lent_from_a_future_day():
+    """The screen pop would open the new client at once, quarantine or not."""
+    number = LentNumberFactory()
+    with pytest.raises(ValidationError, match="未来の日付"):
+        assign_number(
+            lent_number=number,
+            client=ClientFactory(),
+            use="listed",
+            assigned_on=japan_today() + dt.timedelta(days=1),
+        )
+    assert not number.assignments.exists()
 
 
 def test_fax_numbers_serve_only_fax_and_phone_numbers_never_fax():
@@ -124,3 +139,19 @@ def test_every_number_held_on_any_day_of_the_month_counts_beyond_the_first():
     assert (
         monthly_extras(client=client, month=dt.date(2026, 11, 1)).extra_numbers_yen == 0
     )
+
+
+def test_a_lending_record_cannot_be_deleted_in_the_admin(admin_client):
+    """Deleting it freed the number with no rest and rewrote the fee history."""
+    assignment = NumberAssignmentFactory()
+    url = f"/admin/clients/numberassignment/{assignment.pk}/delete/"
+    assert admin_client.get(url).status_code == 403
+    admin_client.post(
+        "/admin/clients/numberassignment/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [assignment.pk],
+            "post": "yes",
+        },
+    )
+    assert NumberAssignment.objects.filter(pk=assignment.pk).exists()

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from answering.models import Category
+from answering.models import Call, Category
 from billing.models import Invoice
 from billing.selectors import month_to_date_usage
 from billing.services import bill_month, mark_paid, void_and_reissue
@@ -173,3 +173,18 @@ def test_months_before_the_contract_are_not_compared(portal_user):
         if plan.code == "small"
     )
     assert small_total.yen == 2 * 2960
+
+
+def test_a_call_reclassified_after_issue_stays_listed_without_a_dead_link(
+    portal, october_invoice
+):
+    """The list matches the invoice's count; the call, now a sales call the
+    portal does not show, is marked instead of linking to a 404."""
+    url = reverse("portal:invoice_calls", args=[october_invoice.pk])
+    first = portal.get(url).context["rows"][0]
+    Call.objects.filter(pk=first.pk).update(category=Category.SALES)
+    response = portal.get(url)
+    body = response.content.decode()
+    assert len(response.context["rows"]) == 25
+    assert "請求後に営業電話へ訂正" in body
+    assert f'{reverse("portal:calls")}{first.pk}/"' not in body
