@@ -71,7 +71,35 @@ class LentNumberAdminForm(forms.ModelForm):
             self.add_error(
                 "kind", _("050番号の種類には050で始まる番号を入力してください。")
             )
+        if self.instance.pk is not None:
+            self._keep_what_lending_relies_on(number, kind)
         return cleaned
+
+    def _keep_what_lending_relies_on(
+        self, number: str | None, kind: str | None
+    ) -> None:
+        """A number once lent keeps its digits (its history, the screen pop and
+        the fees follow them), and one lent now keeps a kind fitting its use."""
+        assignments = self.instance.assignments
+        if number and number != self.instance.number and assignments.exists():
+            self.add_error(
+                "number",
+                _(
+                    "貸し出したことのある番号は変更できません。新しい番号として登録してください。"
+                ),
+            )
+        current = assignments.current().first()
+        if current is not None and kind and kind != self.instance.kind:
+            is_fax_use = current.use == NumberAssignment.Use.FAX
+            if (kind == LentNumber.Kind.FAX) != is_fax_use:
+                self.add_error(
+                    "kind",
+                    _(
+                        "貸出中の用途（%(use)s）に合わない種類には変更できません。"
+                        "返却してから変更してください。"
+                    )
+                    % {"use": current.get_use_display()},
+                )
 
 
 class PlanPriceAdminForm(forms.ModelForm):

@@ -9,7 +9,9 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from config.row_ids import parse_row_id
@@ -51,6 +53,24 @@ class GuardedAdminMixin:
             )
             return None  # the list is shown again
         return super().response_action(request, queryset)  # type: ignore[misc]
+
+    def add_view(self, request, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        # A double click posts the form twice: both pass the form's unique check,
+        # and the second INSERT meets the first row (a 500 on PostgreSQL).
+        try:
+            with transaction.atomic():
+                return super().add_view(request, form_url, extra_context)  # type: ignore[misc]
+        except IntegrityError:
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                _(
+                    "同じ内容がすでに保存されています（二重に送信された可能性があります）。"
+                    "一覧で確認してください。"
+                ),
+                messages.WARNING,
+            )
+            opts = self.model._meta  # type: ignore[attr-defined]
+            return redirect(f"admin:{opts.app_label}_{opts.model_name}_changelist")
 
     def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
         # django-simple-history's view parsed the id unchecked ("a" was a 500).

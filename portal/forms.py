@@ -80,13 +80,21 @@ class PlanChangeRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, plan_from_effective_month: Plan | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        plan_from_effective_month: Plan | None = None,
+        has_open_request: bool = False,
+        **kwargs,
+    ):
         self.plan_from_effective_month = plan_from_effective_month
+        self.has_open_request = has_open_request
         super().__init__(*args, **kwargs)
 
     def clean_plan(self):
         plan = self.cleaned_data["plan"]
-        if plan == self.plan_from_effective_month:
+        # With a request open, choosing the plan already scheduled withdraws it.
+        if plan == self.plan_from_effective_month and not self.has_open_request:
             raise forms.ValidationError(
                 _("翌月からのプランはすでに「%(plan)s」です。"),
                 params={"plan": plan.name},

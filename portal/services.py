@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from clients.models import Client, Plan, ReportRecipient
 from clients.services import (
@@ -15,7 +16,34 @@ from clients.services import (
 )
 from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
 
-SUPERSEDED_NOTE = "同じ月の新しいお申し込みに置き換えられました。"
+# Stored in Japanese; the portal shows them in the reader's language.
+SUPERSEDED_NOTE = gettext_noop("同じ月の新しいお申し込みに置き換えられました。")
+WITHDRAWN_NOTE = gettext_noop("お客様がお申し込みを取り消されました。")
+
+
+def _close_open_plan_requests(
+    *, client: Client, note: str, now: dt.datetime
+) -> tuple[dt.date, list[PlanChangeRequest]]:
+    """Close the client's open requests for next month's plan, under a lock on
+    the client: (that month, the requests closed).
+
+    Two tabs or a double click: the second waits here for the first to commit,
+    then finds its request and closes it. Locking only the open requests would
+    not do: with none yet there is nothing to lock, and both would insert one.
+    """
+    effective = plan_change_effective_month(now=now)
+    Client.objects.select_for_update().get(pk=client.pk)
+    closed = list(
+        PlanChangeRequest.objects.filter(
+            client=client, effective_month=effective, status=RequestStatus.OPEN
+        )
+    )
+    for change_request in closed:
+        change_request.status = RequestStatus.REJECTED
+        change_request.admin_note = note
+        change_request.processed_at = now
+        change_request.save(update_fields=["status", "admin_note", "processed_at"])
+    return effective, closed
 
 
 @transaction.atomic
@@ -33,19 +61,9 @@ def request_plan_change(
     closed as replaced, so admins only ever see one open request per month.
     """
     now = now or timezone.now()
-    effective = plan_change_effective_month(now=now)
-    # Two tabs or a double click: the second waits here for the first to commit,
-    # then finds its request and closes it. Locking only the open requests would
-    # not do: with none yet there is nothing to lock, and both would insert one.
-    Client.objects.select_for_update().get(pk=client.pk)
-    open_requests = PlanChangeRequest.objects.filter(
-        client=client, effective_month=effective, status=RequestStatus.OPEN
+    effective, _replaced = _close_open_plan_requests(
+        client=client, note=SUPERSEDED_NOTE, now=now
     )
-    for older in open_requests:
-        older.status = RequestStatus.REJECTED
-        older.admin_note = SUPERSEDED_NOTE
-        older.processed_at = now
-        older.save(update_fields=["status", "admin_note", "processed_at"])
     return PlanChangeRequest.objects.create(
         client=client,
         plan=plan,
@@ -54,6 +72,18 @@ def request_plan_change(
         requested_by=requested_by,
         message=message,
     )
+
+
+@transaction.atomic
+def withdraw_plan_change(
+    *, client: Client, now: dt.datetime | None = None
+) -> list[PlanChangeRequest]:
+    """The client keeps the plan already scheduled for next month: its open
+    request for that month is closed (the last wish in a month wins)."""
+    _effective, withdrawn = _close_open_plan_requests(
+        client=client, note=WITHDRAWN_NOTE, now=now or timezone.now()
+    )
+    return withdrawn
 
 
 @transaction.atomic

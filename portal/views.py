@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -243,8 +244,25 @@ def plan(request: HttpRequest) -> HttpResponse:
     form = PlanChangeRequestForm(
         request.POST if request.method == "POST" else None,
         plan_from_effective_month=from_effective.plan if from_effective else None,
+        has_open_request=open_request is not None,
         initial={"plan": open_request.plan if open_request else None},
     )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and from_effective is not None
+        and form.cleaned_data["plan"] == from_effective.plan
+    ):
+        services.withdraw_plan_change(client=client)
+        messages.success(
+            request,
+            _("お申し込みを取り消しました。%(month)s分からも「%(plan)s」のままです。")
+            % {
+                "plan": from_effective.plan.name,
+                "month": date_format(effective_month, "YEAR_MONTH_FORMAT"),
+            },
+        )
+        return redirect("portal:plan")
     if request.method == "POST" and form.is_valid():
         change_request = services.request_plan_change(
             client=client,
@@ -257,7 +275,9 @@ def plan(request: HttpRequest) -> HttpResponse:
             _("プラン変更（%(plan)s）を受け付けました。%(month)s分から適用されます。")
             % {
                 "plan": change_request.plan.name,
-                "month": f"{change_request.effective_month:%Y年%-m月}",
+                "month": date_format(
+                    change_request.effective_month, "YEAR_MONTH_FORMAT"
+                ),
             },
         )
         return redirect("portal:plan")

@@ -2,9 +2,10 @@
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.forms.models import BaseModelForm
 
-from clients.models import Client
-from tests.factories import CallFactory, ClientFactory
+from clients.models import Client, LentNumber
+from tests.factories import CallFactory, ClientFactory, NumberAssignmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,40 @@ def test_a_history_page_still_shows(admin_client):
     client = ClientFactory()
     response = admin_client.get(f"/admin/clients/client/{client.pk}/history/")
     assert response.status_code == 200
+
+
+def test_a_double_submitted_add_form_says_so_instead_of_a_500(
+    admin_client, monkeypatch
+):
+    """Two posts of one form both pass its unique check before either saves
+    (a double click): the second INSERT meets the first row."""
+    LentNumber.objects.create(number="+81355554000", kind=LentNumber.Kind.TOKYO_03)
+    monkeypatch.setattr(BaseModelForm, "validate_unique", lambda form: None)
+    response = admin_client.post(
+        "/admin/clients/lentnumber/add/",
+        {"number": "03-5555-4000", "kind": LentNumber.Kind.TOKYO_03},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "同じ内容がすでに保存されています" in response.content.decode()
+    assert LentNumber.objects.filter(number="+81355554000").count() == 1
+
+
+def test_a_lent_number_keeps_its_digits_and_a_kind_fitting_its_use(admin_client):
+    """A FAX-kind number lent for forwarding, or a number renumbered under its
+    history, broke the one-use rule and moved the screen pop."""
+    assignment = NumberAssignmentFactory(number__number="+81355550101")
+    url = f"/admin/clients/lentnumber/{assignment.number.pk}/change/"
+    for change, message in [
+        ({"kind": LentNumber.Kind.FAX}, "貸出中の用途（転送利用）に合わない種類"),
+        ({"number": "03-9999-0001"}, "貸し出したことのある番号は変更できません"),
+    ]:
+        data = {"number": "03-5555-0101", "kind": "03", "note": "", **change}
+        page = admin_client.post(url, data)
+        assert message in page.content.decode()
+    number = LentNumber.objects.get(pk=assignment.number.pk)
+    assert (number.number, number.kind) == ("+81355550101", "03")
+    page = admin_client.post(
+        url, {"number": "03-5555-0101", "kind": "03", "note": "メモ"}
+    )
+    assert page.status_code == 302

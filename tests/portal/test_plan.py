@@ -70,6 +70,23 @@ def test_the_plan_page_says_when_the_change_applies_and_creates_a_request(
     assert "受付中" in body
 
 
+def test_choosing_the_scheduled_plan_again_withdraws_the_open_request(
+    portal, portal_user, plans
+):
+    """The last wish in a month wins: a client who asked for ハーフ and then
+    wants to stay on スモール was refused, and ハーフ stayed pending."""
+    url = reverse("portal:plan")
+    portal.post(url, {"plan": plans["half"].pk})
+    response = portal.post(url, {"plan": plans["small"].pk}, follow=True)
+    body = response.content.decode()
+    assert "お申し込みを取り消しました。" in body
+    assert "「スモール」のままです" in body
+    asked = PlanChangeRequest.objects.get(client=portal_user.client)
+    assert asked.status == RequestStatus.REJECTED
+    assert "取り消" in asked.admin_note
+    assert not PlanChangeRequest.objects.filter(status="open").exists()
+
+
 def test_asking_for_the_plan_already_coming_is_an_error(portal, portal_user, plans):
     response = portal.post(
         reverse("portal:plan"), {"plan": plans["small"].pk, "message": "メモ"}
