@@ -451,7 +451,16 @@ class UserAdmin(DjangoUserAdmin):
     )
     # Facts the system records, not settings: a typed year 1 was stored on
     # PostgreSQL but could not be read back, and broke the user's pages and login.
-    readonly_fields = ["last_login", "date_joined"]
+    # The admin-site flags follow the role (save_model), so they are shown only.
+    readonly_fields = ["last_login", "date_joined", "is_staff", "is_superuser"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        # 役割 decides what a user reaches: an admin the admin site and billing,
+        # an operator the console, a client user the portal. A new admin could
+        # not open the admin site; an operator could be given it.
+        is_admin_role = obj.role == User.Role.ADMIN
+        obj.is_staff = obj.is_superuser = is_admin_role
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ClientPlan)

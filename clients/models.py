@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.mail.message import sanitize_address
 from django.core.validators import MaxValueValidator, RegexValidator
@@ -487,6 +487,13 @@ class ClientPlan(models.Model):
         return f"{self.client} {self.effective_month:%Y年%m月}〜 {self.plan}"
 
 
+class AccountManager(UserManager["User"]):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+        # `createsuperuser` makes an office admin, whose role says so too.
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """Everyone who logs in. Admins are staff; client users belong to one client."""
 
@@ -506,6 +513,8 @@ class User(AbstractUser):
         related_name="users",
         verbose_name=_("顧客"),
     )
+
+    objects = AccountManager()
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("ユーザー")

@@ -1,10 +1,11 @@
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from clients.models import LentNumber, NumberAssignment
+from clients.models import LentNumber, NumberAssignment, User
 from clients.months import japan_today, next_month
 from clients.services import release_number, start_plan
 from tests.factories import (
@@ -13,6 +14,7 @@ from tests.factories import (
     NumberAssignmentFactory,
     ReportRecipientFactory,
 )
+from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:clients_client_changelist"
@@ -176,3 +178,38 @@ def test_a_new_clients_first_plan_bills_its_first_month(admin_client, plans):
     invoice = Invoice.objects.get(client=client)
     assert invoice.period_start == dt.date(2026, 10, 16)
     assert invoice.lines.get(kind="plan_fee").amount_yen == 2960 * 16 // 31
+
+
+def test_the_role_decides_who_opens_the_admin_site(admin_client, client):
+    """A user created as 管理者 could not open the admin site, and an operator
+    could be given it: the admin-site flags now follow the role."""
+    url = reverse("admin:clients_user_add")
+    admin_client.post(
+        url,
+        {
+            "username": "office2",
+            "password1": "Shinjuku-2026-pass",
+            "password2": "Shinjuku-2026-pass",
+            "role": "admin",
+            "usable_password": "true",
+        },
+    )
+    office2 = User.objects.get(username="office2")
+    assert (office2.is_staff, office2.is_superuser) == (True, True)
+    client.force_login(office2)
+    assert client.get(reverse("admin:index")).status_code == 200
+
+    change = reverse("admin:clients_user_change", args=[office2.pk])
+    data = form_values(admin_client.get(change).content.decode(), "user_form")
+    data.update(role="operator", is_staff="on", is_superuser="on")
+    admin_client.post(change, data)
+    office2.refresh_from_db()
+    assert (office2.role, office2.is_staff, office2.is_superuser) == (
+        "operator",
+        False,
+        False,
+    )
+    assert client.get(reverse("admin:index")).status_code == 302
+
+    call_command("createsuperuser", "--noinput", username="root2", email="r@example.jp")
+    assert User.objects.get(username="root2").role == User.Role.ADMIN
