@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -69,7 +70,7 @@ def run_month(request: HttpRequest) -> HttpResponse:
             "合計 %(total)s 円）。"
         )
         % {
-            "month": f"{month:%Y年%m月}",
+            "month": date_format(month, "YEAR_MONTH_FORMAT"),
             "billed": summary.clients_billed,
             "skipped": summary.clients_skipped,
             "total": f"{summary.total_yen:,}",

@@ -222,7 +222,9 @@ class ClientAdmin(SimpleHistoryAdmin):
                         _("%(client)s: %(month)s から「%(plan)s」に変更します。")
                         % {
                             "client": client.name,
-                            "month": f"{result.effective_month:%Y年%m月}",
+                            "month": date_format(
+                                result.effective_month, "YEAR_MONTH_FORMAT"
+                            ),
                             "plan": result.client_plan.plan.name,
                         },
                         messages.SUCCESS,

@@ -129,18 +129,23 @@ class PlanChangeResult:
 def plan_changes_in_last_12_months(
     *, client: Client, now: dt.datetime | None = None
 ) -> int:
-    """Plan changes (not the first plan) requested in the last 12 months."""
+    """Plan changes requested in the last 12 months: rows of the plan history
+    whose plan differs from the one before (not the first plan, and not a
+    request that kept the plan)."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=365)
-    first = (
-        client.plan_history.order_by("effective_month")
-        .values_list("pk", flat=True)
-        .first()
+    history = list(
+        client.plan_history.order_by("effective_month").values_list(
+            "plan_id", "requested_at"
+        )
     )
-    recent = client.plan_history.filter(requested_at__gt=since)
-    if first is not None:
-        recent = recent.exclude(pk=first)
-    return recent.count()
+    return sum(
+        1
+        for (previous_plan, _asked), (plan, requested_at) in zip(
+            history, history[1:], strict=False
+        )
+        if plan != previous_plan and requested_at > since
+    )
 
 
 def plan_change_effective_month(*, now: dt.datetime | None = None) -> dt.date:
@@ -175,7 +180,6 @@ def schedule_plan_change(
     )
 
 
-@transaction.atomic
 def first_plan_month(*, client: Client, today: dt.date | None = None) -> dt.date:
     """The month a new client's first plan starts: that of its trial, or of its
     contract (the trial and any days before the contract are not billed)."""
@@ -183,6 +187,7 @@ def first_plan_month(*, client: Client, today: dt.date | None = None) -> dt.date
     return month_start(first_day or today or japan_today())
 
 
+@transaction.atomic
 def start_plan(
     *, client: Client, plan: Plan, first_month: dt.date, requested_by=None
 ) -> ClientPlan:

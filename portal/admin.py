@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -103,7 +104,7 @@ class PlanChangeRequestAdmin(ChangeRequestAdmin):
                 _("%(client)s: %(month)s から %(plan)s に変更しました。")
                 % {
                     "client": change_request.client,
-                    "month": f"{result.effective_month:%Y年%m月}",
+                    "month": date_format(result.effective_month, "YEAR_MONTH_FORMAT"),
                     "plan": change_request.plan,
                 },
                 messages.SUCCESS,

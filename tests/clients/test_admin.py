@@ -39,7 +39,7 @@ def test_plan_change_action_shows_the_effective_month_before_applying(
         admin_client, "schedule_plan_change", [client], plan=plans["half"].pk, apply=1
     )
     text = done.content.decode()
-    assert "ハーフ" in text and f"{effective:%Y年%m月}" in text
+    assert "ハーフ" in text and f"{effective.year}年{effective.month}月" in text
     assert client.plan_history.get(effective_month=effective).plan == plans["half"]
 
 
@@ -48,16 +48,17 @@ def test_plan_change_action_warns_on_a_third_change_in_twelve_months(
 ):
     client = ClientFactory()
     start_plan(client=client, plan=plans["small"], first_month=dt.date(2024, 1, 1))
-    for months_ago in (2, 4):
+    # small -> half -> small: two changes; the one about to be made is the third.
+    for months_ago, plan in ((4, plans["half"]), (2, plans["small"])):
         client.plan_history.create(
-            plan=plans["half"],
+            plan=plan,
             effective_month=dt.date(2025, 12 - months_ago, 1),
             requested_at=timezone.now() - dt.timedelta(days=30 * months_ago),
         )
     page = _action(admin_client, "schedule_plan_change", [client])
     assert "12か月に3回以上" in page.content.decode()
     done = _action(
-        admin_client, "schedule_plan_change", [client], plan=plans["small"].pk, apply=1
+        admin_client, "schedule_plan_change", [client], plan=plans["half"].pk, apply=1
     )
     assert "ご遠慮" in done.content.decode()
 
@@ -213,3 +214,16 @@ def test_the_role_decides_who_opens_the_admin_site(admin_client, client):
 
     call_command("createsuperuser", "--noinput", username="root2", email="r@example.jp")
     assert User.objects.get(username="root2").role == User.Role.ADMIN
+
+
+def test_an_english_admin_reads_months_in_english(admin_client, plans):
+    client = ClientFactory()
+    start_plan(client=client, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    admin_client.cookies.load({"django_language": "en"})
+    done = _action(
+        admin_client, "schedule_plan_change", [client], plan=plans["half"].pk, apply=1
+    )
+    effective = next_month(japan_today())
+    text = done.content.decode()
+    assert f"{effective:%B %Y}" in text
+    assert "年" not in text.split("messagelist")[1].split("</ul>")[0]

@@ -98,6 +98,22 @@ def test_more_than_two_changes_in_twelve_months_is_flagged(client_on_small, plan
     assert not later.too_frequent
 
 
+def test_a_request_that_keeps_the_plan_is_no_change(client_on_small, plans):
+    """The warning fired after two real changes when a request kept the plan."""
+    plan_for = [plans["small"], plans["half"], plans["half"], plans["small"]]
+    results = [
+        schedule_plan_change(
+            client=client_on_small,
+            plan=plan,
+            now=dt.datetime(2026, month, 10, 10, 0, tzinfo=JST),
+        )
+        for plan, month in zip(plan_for, (2, 4, 6, 8), strict=True)
+    ]
+    # small (kept) -> half -> half (kept) -> small: two changes.
+    assert [r.changes_in_last_12_months for r in results] == [0, 1, 1, 2]
+    assert not results[-1].too_frequent
+
+
 def test_the_database_keeps_one_plan_per_client_and_month(client_on_small, plans):
     with pytest.raises(IntegrityError), transaction.atomic():
         ClientPlan.objects.create(
