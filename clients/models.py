@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -10,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clients.months import month_end
 from clients.phones import format_phone
 
 EXTRA_NUMBER_FEE_YEN = 1100  # per lent number beyond the first, and per FAX number
@@ -212,17 +214,25 @@ class Client(models.Model):
 
     def clean(self) -> None:
         started, cancelled = self.contract_started_on, self.cancelled_on
+        errors: dict[str, Any] = {}
+        # Billing starts from the contract date: a client under contract without
+        # one was never billed, nor counted among the skipped.
+        if self.status == self.Status.ACTIVE and started is None:
+            errors["contract_started_on"] = _("契約中の顧客には契約開始日が必要です。")
         # An implausible date already has its own error on its field.
-        if (
-            started is not None
-            and cancelled is not None
-            and is_plausible_date(started)
-            and is_plausible_date(cancelled)
-            and cancelled < started
-        ):
-            raise ValidationError(
-                {"cancelled_on": _("解約日は契約開始日以降にしてください。")}
-            )
+        if cancelled is not None and is_plausible_date(cancelled):
+            if (
+                started is not None
+                and is_plausible_date(started)
+                and cancelled < started
+            ):
+                errors["cancelled_on"] = _("解約日は契約開始日以降にしてください。")
+            elif cancelled != month_end(cancelled):
+                errors["cancelled_on"] = _(
+                    "解約は月末に効力を生じます。解約日には月末日（%(day)s）を入れてください。"
+                ) % {"day": month_end(cancelled).isoformat()}
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def trial_ends_on(self) -> dt.date | None:
@@ -315,6 +325,14 @@ class ReportRecipient(models.Model):
                 | Q(active_to__gte=models.F("active_from")),
                 name="recipient_active_range_ordered",
                 violation_error_message=_("報告終了日は報告開始日以降にしてください。"),
+            ),
+            # A form sent twice made a second, identical person, billed 210 yen
+            # a month as an extra recipient. (Name first: an index led by the
+            # client would repeat the client's own.)
+            models.UniqueConstraint(
+                fields=["name", "client", "pc_email", "mobile_email", "active_from"],
+                name="recipient_entered_once",
+                violation_error_message=_("同じ報告先がすでに登録されています。"),
             ),
         ]
 

@@ -68,6 +68,26 @@ def test_cancellation_before_the_contract_start_is_refused(admin_client):
     assert not Client.objects.exists()
 
 
+def test_a_client_under_contract_needs_its_contract_date(admin_client):
+    """Without it the client was never billed, nor counted as skipped."""
+    page = _add_client(admin_client, contract_started_on="")
+    assert _errors(page, "contract_started_on") == [
+        "契約中の顧客には契約開始日が必要です。"
+    ]
+    assert not Client.objects.exists()
+
+
+def test_a_cancellation_takes_effect_at_a_month_end(admin_client):
+    page = _add_client(admin_client, status="cancelled", cancelled_on="2026-10-15")
+    assert _errors(page, "cancelled_on") == [
+        "解約は月末に効力を生じます。解約日には月末日（2026-10-31）を入れてください。"
+    ]
+    assert not Client.objects.exists()
+    page = _add_client(admin_client, status="cancelled", cancelled_on="2026-10-31")
+    assert page.status_code == 302
+    assert Client.objects.get().cancelled_on == dt.date(2026, 10, 31)
+
+
 @pytest.mark.parametrize("typed", ["abc", "12 34", "１２３", "-1"])
 def test_a_chatwork_room_id_must_be_digits(admin_client, typed):
     page = _add_client(admin_client, report_by_chatwork="on", chatwork_room_id=typed)
@@ -233,3 +253,20 @@ def test_a_price_in_force_can_be_neither_edited_nor_deleted(admin_client):
         .order_by("valid_from")
         .values_list("monthly_fee_yen", flat=True)
     ) == [2960, 3000]
+
+
+def test_a_recipient_sent_twice_is_saved_once(admin_client):
+    client = ClientFactory()
+    url = reverse("admin:clients_reportrecipient_add")
+    data = {
+        "client": str(client.pk),
+        "name": "佐藤一郎",
+        "pc_email": "sato@example.jp",
+        "mobile_email": "",
+        "active_from": "2026-11-01",
+        "active_to": "",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    again = admin_client.post(url, data)
+    assert "同じ報告先がすでに登録されています。" in again.content.decode()
+    assert client.recipients.count() == 1
