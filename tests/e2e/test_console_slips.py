@@ -22,6 +22,8 @@ def test_enter_right_after_typing_opens_the_typed_client_not_the_listed_one(
     )
     page = open_as(factories.OperatorFactory())
     page.goto(f"{live['server'].url}/operator/")
+    # The box has autofocus, which the browser applies a moment after load.
+    page.focus("#console-search")
     page.keyboard.insert_text("ミドリ")
     page.wait_for_selector("#search-results li")
     assert "ミドリ設計" in page.inner_text("#search-results")
