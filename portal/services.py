@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from clients.models import Client, Plan, ReportRecipient
+from clients.models import Client, ClientPlan, Plan, ReportRecipient
 from clients.services import (
     PlanChangeResult,
     plan_change_effective_month,
@@ -104,6 +104,25 @@ def apply_plan_change_request(
     )
     if change_request.status != RequestStatus.OPEN:
         raise ValidationError(_("このお申し込みはすでに処理済みです。"))
+    # The last request in a month wins: a change registered after this request
+    # (by an admin, on the phone) must not be overwritten by applying it now.
+    newer = (
+        ClientPlan.objects.filter(
+            client_id=change_request.client_id,
+            effective_month=change_request.effective_month,
+            requested_at__gt=change_request.requested_at,
+        )
+        .select_related("plan")
+        .first()
+    )
+    if newer is not None:
+        raise ValidationError(
+            _(
+                "このお申し込みの後に、同じ月からのプラン「%(plan)s」が登録されています。"
+                "お客様に確認してから処理してください。"
+            )
+            % {"plan": newer.plan.name}
+        )
     result = schedule_plan_change(
         client=change_request.client,
         plan=change_request.plan,

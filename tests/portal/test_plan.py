@@ -150,6 +150,31 @@ def test_a_processed_request_cannot_be_applied_twice(portal_user, plans):
         services.apply_plan_change_request(change_request=change_request)
 
 
+def test_an_older_request_does_not_overwrite_a_newer_change(portal_user, plans):
+    """The client asked for ハーフ on the 5th, then phoned on the 10th for
+    スタンダード, which an admin registered: applying the 5th's request later
+    would have put ハーフ back."""
+    from django.core.exceptions import ValidationError
+
+    from clients.services import schedule_plan_change
+
+    client = portal_user.client
+    asked = services.request_plan_change(
+        client=client, plan=plans["half"], now=jst(2026, 11, 5, 10)
+    )
+    schedule_plan_change(
+        client=client, plan=plans["standard"], now=jst(2026, 11, 10, 10)
+    )
+    with pytest.raises(ValidationError, match="スタンダード"):
+        services.apply_plan_change_request(change_request=asked)
+    assert (
+        plan_in_force(client=client, month=dt.date(2026, 12, 1)).plan
+        == (plans["standard"])
+    )
+    asked.refresh_from_db()
+    assert asked.status == RequestStatus.OPEN
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_leaves_one_open_request_and_no_error(portal_user, plans):
