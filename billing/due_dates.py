@@ -3,10 +3,11 @@
 Due date: the last day of month M+1, the month in which the invoice is normally
 issued; when that is not a bank business day it moves to the next one. An
 invoice issued later (a reissue, a month issued late) is due at the end of the
-month of its issue instead, so that none is overdue on the day it is issued. Banks in Japan close on Saturdays, Sundays, national
-holidays (the ``holidays`` package, substitute holidays included) and over the
-year end, 31 December to 3 January (銀行の休日, Banking Act art. 15). A due
-date on 31 December therefore moves to 4 January (or later).
+month of its issue instead, so that none is overdue on the day it is issued.
+Banks in Japan close on Saturdays, Sundays, national holidays (the ``holidays``
+package, substitute holidays included) and over the year end, 31 December to
+3 January (銀行の休日, Banking Act art. 15). A due date on 31 December therefore
+moves to 4 January (or later).
 """
 
 import datetime as dt

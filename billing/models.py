@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clients.models import Client
+from clients.months import month_start
 
 
 class InvoiceImmutableError(ValidationError):
@@ -331,8 +332,9 @@ class CountedCall(models.Model):
     # one INSERT ... SELECT from rows that exist in the same transaction. Foreign
     # key constraints would check each row in a trigger of its own, which made
     # the month's run six times slower (4.7 s to 28 s; 7.5 s without them, see
-    # bench/billing_bench.py): the links are kept by the code instead (drafts' rows are deleted with them; calls are never
-    # deleted, only blanked). The unique index serves the list of an invoice.
+    # bench/billing_bench.py): the links are kept by the code instead (a draft's
+    # rows are deleted with it; calls are never deleted, only blanked). The
+    # unique index serves the list of an invoice.
     invoice = models.ForeignKey(
         Invoice,
         on_delete=models.CASCADE,
@@ -475,7 +477,7 @@ def _a_later_invoice_will_come(invoice: Invoice) -> bool:
     if cancelled_on is None:
         return True
     first = invoice.billing_month
-    last = cancelled_on.replace(day=1)
+    last = month_start(cancelled_on)
     months_after = (last.year - first.year) * 12 + last.month - first.month
     issued_after = (
         Invoice.objects.filter(

@@ -26,16 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import (
-    Case,
-    Count,
-    IntegerField,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -419,11 +410,8 @@ def bill_month(
     clients = billable_clients(month=first).filter(pk__in=scope.values("id"))
     report(_("%(month)s の請求対象を読み込んでいます…") % {"month": f"{first:%Y-%m}"})
     loaded_month = _load_month(month=first, clients=clients, replaces=replaces or {})
-    loaded, skipped, live = (
-        loaded_month.billed,
-        loaded_month.skipped,
-        loaded_month.live_invoices,
-    )
+    loaded, skipped = loaded_month.billed, loaded_month.skipped
+    live = loaded_month.live_invoices
     already_issued = sum(
         1 for row in live.values() if row["status"] != InvoiceStatus.DRAFT
     )

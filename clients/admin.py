@@ -185,19 +185,13 @@ class ClientAdmin(SimpleHistoryAdmin):
             form = PlanChangeForm(request.POST)
             if form.is_valid():
                 for client in queryset:
-                    if not client.plan_history.exists():
-                        # A new client: its first plan bills its first month
-                        # (a change would start only next month, leaving the
-                        # contract's first month unbilled).
-                        first = services.first_plan_month(
-                            client=client, today=japan_today(now)
-                        )
-                        services.start_plan(
-                            client=client,
-                            plan=form.cleaned_data["plan"],
-                            first_month=first,
-                            requested_by=request.user,
-                        )
+                    result = services.set_plan(
+                        client=client,
+                        plan=form.cleaned_data["plan"],
+                        requested_by=request.user,
+                        now=now,
+                    )
+                    if result.first_plan:
                         self.message_user(
                             request,
                             _(
@@ -205,18 +199,14 @@ class ClientAdmin(SimpleHistoryAdmin):
                             )
                             % {
                                 "client": client.name,
-                                "plan": form.cleaned_data["plan"].name,
-                                "month": date_format(first, "YEAR_MONTH_FORMAT"),
+                                "plan": result.client_plan.plan.name,
+                                "month": date_format(
+                                    result.effective_month, "YEAR_MONTH_FORMAT"
+                                ),
                             },
                             messages.SUCCESS,
                         )
                         continue
-                    result = services.schedule_plan_change(
-                        client=client,
-                        plan=form.cleaned_data["plan"],
-                        requested_by=request.user,
-                        now=now,
-                    )
                     self.message_user(
                         request,
                         _("%(client)s: %(month)s から「%(plan)s」に変更します。")

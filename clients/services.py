@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import pairwise
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -120,6 +121,7 @@ class PlanChangeResult:
     client_plan: ClientPlan
     effective_month: dt.date
     changes_in_last_12_months: int
+    first_plan: bool = False
 
     @property
     def too_frequent(self) -> bool:
@@ -134,16 +136,12 @@ def plan_changes_in_last_12_months(
     request that kept the plan)."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=365)
-    history = list(
-        client.plan_history.order_by("effective_month").values_list(
-            "plan_id", "requested_at"
-        )
+    history = client.plan_history.order_by("effective_month").values_list(
+        "plan_id", "requested_at"
     )
     return sum(
         1
-        for (previous_plan, _asked), (plan, requested_at) in zip(
-            history, history[1:], strict=False
-        )
+        for (previous_plan, _asked), (plan, requested_at) in pairwise(history)
         if plan != previous_plan and requested_at > since
     )
 
@@ -177,6 +175,28 @@ def schedule_plan_change(
         changes_in_last_12_months=plan_changes_in_last_12_months(
             client=client, now=now
         ),
+    )
+
+
+@transaction.atomic
+def set_plan(
+    *, client: Client, plan: Plan, requested_by=None, now: dt.datetime | None = None
+) -> PlanChangeResult:
+    """The admin's plan action: a change from next month, or, for a client with
+    no plan yet, its first plan from its first month (a change would start only
+    next month and leave the contract's first month unbilled)."""
+    if client.plan_history.exists():
+        return schedule_plan_change(
+            client=client, plan=plan, requested_by=requested_by, now=now
+        )
+    first_month = first_plan_month(client=client, today=japan_today(now))
+    return PlanChangeResult(
+        client_plan=start_plan(
+            client=client, plan=plan, first_month=first_month, requested_by=requested_by
+        ),
+        effective_month=first_month,
+        changes_in_last_12_months=0,
+        first_plan=True,
     )
 
 

@@ -82,6 +82,9 @@ def bouncing_addresses(client: Client | None = None) -> list[BouncingAddress]:
         .values("client_id", "client__name", "address")
         .annotate(bounces=Count("id"), last_bounced_at=Max("failed_at"))
     )
+    bounced_rows = list(bounced)
+    if not bounced_rows:
+        return []
     # An address the client has since replaced is no longer asked about.
     recipients = ReportRecipient.objects.active_on(timezone.localdate())
     if client is not None:
@@ -92,7 +95,7 @@ def bouncing_addresses(client: Client | None = None) -> list[BouncingAddress]:
     ):
         in_use |= {(client_id, pc_email), (client_id, mobile_email)}
     bounced_rows = [
-        row for row in bounced if (row["client_id"], row["address"]) in in_use
+        row for row in bounced_rows if (row["client_id"], row["address"]) in in_use
     ]
     if not bounced_rows:
         return []

@@ -444,7 +444,6 @@ def relay_due_deliveries(
             return outcomes
 
 
-@transaction.atomic
 def _current_address(delivery: Delivery) -> str:
     """Where the delivery's destination receives reports now ("" if nowhere)."""
     if delivery.channel == Channel.CHATWORK:
@@ -456,6 +455,7 @@ def _current_address(delivery: Delivery) -> str:
     return delivery.recipient.mobile_email
 
 
+@transaction.atomic
 def resend(*, delivery_id: int) -> bool:
     """Put a failed delivery back in the queue, as an admin asked.
 
@@ -471,23 +471,24 @@ def resend(*, delivery_id: int) -> bool:
     if delivery is None:
         return False
     address = _current_address(delivery) or delivery.address
-    taken = (
-        delivery.kind == Delivery.Kind.REPORT
-        and address != delivery.address
+    if (
+        address != delivery.address
+        and delivery.kind == Delivery.Kind.REPORT
         and Delivery.objects.filter(
             call_id=delivery.call_id,
             channel=delivery.channel,
             address=address,
             kind=Delivery.Kind.REPORT,
         ).exists()
-    )
+    ):
+        address = delivery.address  # that address has this call's report already
     updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
         status=Status.PENDING,
         attempts=0,
         next_attempt_at=timezone.now(),
         failed_at=None,
         bounced=False,
-        address=delivery.address if taken else address,
+        address=address,
     )
     if updated and settings.CELERY_BROKER_URL:
         transaction.on_commit(lambda: publish([delivery_id]))
