@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +20,20 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         return self.filter(
             Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
             | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+        ).in_turn()
+
+    def in_turn(self) -> "DeliveryQuerySet":
+        """Leave out corrections whose destination still waits for an earlier
+        message of the same call (its report in backoff, an earlier correction):
+        a client must never read a 訂正 before the report it corrects."""
+        earlier_unsent = Delivery.objects.filter(
+            call_id=OuterRef("call_id"),
+            channel=OuterRef("channel"),
+            address=OuterRef("address"),
+            id__lt=OuterRef("id"),
+            status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING],
         )
+        return self.exclude(Q(kind=Delivery.Kind.CORRECTION) & Exists(earlier_unsent))
 
     def emails(self) -> "DeliveryQuerySet":
         return self.filter(

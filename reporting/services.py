@@ -276,9 +276,17 @@ def backoff_seconds(attempts: int) -> float:
 
 def _claim(delivery_id: int, now: dt.datetime) -> Delivery | None:
     lease = now + dt.timedelta(seconds=settings.REPORT_LEASE_SECONDS)
-    won = Delivery.objects.filter(
-        pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
-    ).update(status=Status.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1)
+    won = (
+        Delivery.objects.filter(
+            pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
+        )
+        .in_turn()
+        .update(
+            status=Status.SENDING,
+            lease_expires_at=lease,
+            attempts=F("attempts") + 1,
+        )
+    )
     if not won:
         # Left "sending" by a worker that died (or hangs) after claiming it: it
         # may have reached the provider, so this second send is flagged.
@@ -437,10 +445,13 @@ def relay_due_deliveries(
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:batch_size]
         )
+        sent_before = outcomes.get("sent", 0)
         for delivery_id in ids:
             outcome = deliver(delivery_id=delivery_id)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        if len(ids) < batch_size or time.monotonic() - started > time_budget_seconds:
+        # A sent message lets the corrections that waited for it go: look again.
+        more = len(ids) == batch_size or outcomes.get("sent", 0) > sent_before
+        if not more or time.monotonic() - started > time_budget_seconds:
             return outcomes
 
 

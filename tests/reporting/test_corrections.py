@@ -67,3 +67,30 @@ def test_a_call_with_no_active_recipient_says_so_on_the_console(
         f"{reverse('console:call_new')}?client={client.pk}&saved={sales.pk}"
     ).content.decode()
     assert "報告なし" in page and "報告先なし" not in page
+
+
+def test_a_correction_waits_for_the_report_it_corrects(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, purpose="見積り")
+    smtp_peer.mode = "temp"  # the client's server defers: the report backs off
+    services.relay_due_deliveries()
+    smtp_peer.mode = "ok"
+    _correct(call, purpose="見積りと納期")
+    correction = call.deliveries.get(kind=Delivery.Kind.CORRECTION, channel="email_pc")
+
+    # The correction is due, but its report is not sent yet: neither Celery's
+    # fast path nor the relay sends it ahead of the report.
+    assert services.deliver(delivery_id=correction.pk) == "skipped"
+    services.relay_due_deliveries()
+    assert smtp_peer.messages == []
+
+    call.deliveries.filter(kind=Delivery.Kind.REPORT).update(
+        next_attempt_at=timezone.now()
+    )
+    services.relay_due_deliveries()  # one pass sends the report, then its correction
+    subjects = [
+        m["subject"] for m in smtp_peer.messages if m["to"] == [person.pc_email]
+    ]
+    assert len(subjects) == 2
+    assert not subjects[0].startswith("【訂正】")
+    assert subjects[1].startswith("【訂正】")
