@@ -18,6 +18,7 @@ from clients.forms import (
     PlanChangeForm,
     PlanPriceAdminForm,
     PlanPriceFormSet,
+    ReleaseNumberForm,
 )
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
@@ -372,32 +373,58 @@ class NumberAssignmentAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["number", "client", "use", "assigned_on", "released_on"]
 
-    @admin.action(description=_("選んだ番号を今日付けで返却する"))
+    @admin.action(description=_("選んだ番号を返却する"))
     def release_numbers(
         self, request: HttpRequest, queryset: QuerySet[NumberAssignment]
     ):
         today = japan_today()
-        for assignment in queryset.select_related("number", "client"):
-            try:
-                services.release_number(assignment=assignment, released_on=today)
-            except ValidationError as exc:
-                self.message_user(
-                    request,
-                    f"{assignment.number.display}: {' '.join(exc.messages)}",
-                    messages.ERROR,
-                )
-            else:
-                self.message_user(
-                    request,
-                    _(
-                        "%(number)s を %(client)s から返却しました。休止期間のあと再び貸し出せます。"
+        assignments = list(queryset.select_related("number", "client"))
+        form = ReleaseNumberForm(
+            request.POST if "apply" in request.POST else None,
+            initial={"released_on": today},
+        )
+        if "apply" in request.POST and form.is_valid():
+            for assignment in assignments:
+                try:
+                    services.release_number(
+                        assignment=assignment,
+                        released_on=form.cleaned_data["released_on"],
+                        today=today,
                     )
-                    % {
-                        "number": assignment.number.display,
-                        "client": assignment.client.name,
-                    },
-                    messages.SUCCESS,
-                )
+                except ValidationError as exc:
+                    self.message_user(
+                        request,
+                        f"{assignment.number.display}: {' '.join(exc.messages)}",
+                        messages.ERROR,
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        _(
+                            "%(number)s を %(client)s から %(date)s 付けで返却しました。"
+                            "休止期間のあと再び貸し出せます。"
+                        )
+                        % {
+                            "number": assignment.number.display,
+                            "client": assignment.client.name,
+                            "date": f"{form.cleaned_data['released_on']:%Y-%m-%d}",
+                        },
+                        messages.SUCCESS,
+                    )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/clients/numberassignment/release.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("番号の返却"),
+                "form": form,
+                "assignments": assignments,
+                "action": "release_numbers",
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(ReportRecipient)

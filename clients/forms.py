@@ -154,3 +154,15 @@ class AssignNumberForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=[validate_plausible_date],
     )
+
+
+class ReleaseNumberForm(forms.Form):
+    released_on = forms.DateField(
+        label=_("返却日（最後に貸し出していた日）"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
+        help_text=_(
+            "番号は登録した時点でこの顧客に着信しなくなります。月末の返却を翌月の初めに"
+            "処理するときは月末の日付にしてください（その月の番号料金はかかりません）。"
+        ),
+    )

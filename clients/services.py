@@ -100,15 +100,45 @@ def assign_number(
     )
 
 
+# How far back a return may be dated: a month-end return processed in the first
+# days of the next month is not billed for that month. Not further, because the
+# number's rest counts from this date while callers reached the client until now.
+RELEASE_BACKDATE_DAYS = 7
+
+
 @transaction.atomic
 def release_number(
-    *, assignment: NumberAssignment, released_on: dt.date | None = None
+    *,
+    assignment: NumberAssignment,
+    released_on: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> NumberAssignment:
-    """End a lending period; the number then rests for the quarantine period."""
-    released_on = released_on or japan_today()
+    """End a lending period; the number then rests for the quarantine period.
+
+    The last day the client held the number may be today or up to
+    RELEASE_BACKDATE_DAYS before; never a future day, because the number stops
+    reaching the client as soon as the return is recorded.
+    """
+    today = today or japan_today()
+    released_on = released_on or today
     assignment = NumberAssignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.released_on is not None:
         raise ValidationError(_("この番号はすでに返却済みです。"))
+    if released_on > today:
+        raise ValidationError(
+            _(
+                "返却日に未来の日付は入れられません。返却する日に登録してください"
+                "（登録した時点でこの顧客への着信が止まります）。"
+            )
+        )
+    earliest = today - dt.timedelta(days=RELEASE_BACKDATE_DAYS)
+    if released_on < earliest:
+        raise ValidationError(
+            _(
+                "返却日は %(date)s 以降にしてください（さかのぼれるのは%(days)d日前までです）。"
+            )
+            % {"date": f"{earliest:%Y-%m-%d}", "days": RELEASE_BACKDATE_DAYS}
+        )
     if released_on < assignment.assigned_on:
         raise ValidationError(_("返却日は貸出開始日以降にしてください。"))
     assignment.released_on = released_on

@@ -97,7 +97,7 @@ def test_assign_number_action_refuses_with_a_clear_message(admin_client, state):
         held = NumberAssignmentFactory(
             number=number, assigned_on=today - dt.timedelta(days=40)
         )
-        release_number(assignment=held, released_on=today - dt.timedelta(days=10))
+        release_number(assignment=held, released_on=today - dt.timedelta(days=7))
         expected = "休止期間中"
     page = _action(
         admin_client,
@@ -114,16 +114,46 @@ def test_assign_number_action_refuses_with_a_clear_message(admin_client, state):
     ).exists()
 
 
-def test_release_action_frees_the_number(admin_client):
-    assignment = NumberAssignmentFactory(assigned_on=dt.date(2025, 1, 1))
-    page = admin_client.post(
+def _release(admin_client, assignment, **extra):
+    return admin_client.post(
         reverse("admin:clients_numberassignment_changelist"),
-        {"action": "release_numbers", "_selected_action": [assignment.pk]},
+        {"action": "release_numbers", "_selected_action": [assignment.pk], **extra},
         follow=True,
     )
-    assert "返却しました" in page.content.decode()
+
+
+def test_release_action_asks_the_last_day_then_frees_the_number(admin_client):
+    assignment = NumberAssignmentFactory(assigned_on=dt.date(2025, 1, 1))
+    page = _release(admin_client, assignment)
+    assert form_values(page.content.decode(), "release-form")["released_on"] == str(
+        japan_today()
+    )
     assignment.refresh_from_db()
-    assert assignment.released_on == japan_today()
+    assert assignment.released_on is None  # nothing done before the date is confirmed
+
+    # A month-end return processed on the following days: dated back.
+    yesterday = japan_today() - dt.timedelta(days=1)
+    page = _release(
+        admin_client, assignment, released_on=yesterday.isoformat(), apply=1
+    )
+    assert f"{yesterday:%Y-%m-%d} 付けで返却しました" in page.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.released_on == yesterday
+
+
+@pytest.mark.parametrize(
+    ("days_from_today", "expected"),
+    [(1, "未来の日付は入れられません"), (-8, "さかのぼれるのは7日前までです")],
+)
+def test_release_action_refuses_a_future_or_far_past_day(
+    admin_client, days_from_today, expected
+):
+    assignment = NumberAssignmentFactory(assigned_on=dt.date(2025, 1, 1))
+    day = japan_today() + dt.timedelta(days=days_from_today)
+    page = _release(admin_client, assignment, released_on=day.isoformat(), apply=1)
+    assert expected in page.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.released_on is None
 
 
 def test_client_page_shows_fee_effects_of_extra_numbers_and_recipients(admin_client):

@@ -56,7 +56,8 @@ def test_a_released_number_rests_for_the_quarantine_period(
     first = assign_number(
         lent_number=number, client=ClientFactory(), use="listed", assigned_on=start
     )
-    release_number(assignment=first, released_on=start + dt.timedelta(days=30))
+    released_on = start + dt.timedelta(days=30)
+    release_number(assignment=first, released_on=released_on, today=released_on)
     day = start + dt.timedelta(days=30 + days_after_release)
     if allowed:
         assign_number(
@@ -101,10 +102,12 @@ def test_fax_numbers_serve_only_fax_and_phone_numbers_never_fax():
 def test_release_cannot_happen_twice_or_before_the_start():
     assignment = NumberAssignmentFactory(assigned_on=DAY)
     with pytest.raises(ValidationError):
-        release_number(assignment=assignment, released_on=DAY - dt.timedelta(days=1))
-    release_number(assignment=assignment, released_on=DAY)
+        release_number(
+            assignment=assignment, released_on=DAY - dt.timedelta(days=1), today=DAY
+        )
+    release_number(assignment=assignment, released_on=DAY, today=DAY)
     with pytest.raises(ValidationError):
-        release_number(assignment=assignment, released_on=DAY)
+        release_number(assignment=assignment, released_on=DAY, today=DAY)
 
 
 def test_registering_a_number_normalises_it_and_refuses_duplicates():
@@ -123,7 +126,7 @@ def test_dialed_number_in_any_format_finds_the_current_holder():
         e164, found = find_assignment_by_dialed(dialed=dialed)
         assert e164 == "+81312345678"
         assert found == assignment
-    release_number(assignment=assignment, released_on=DAY)
+    release_number(assignment=assignment)
     assert find_assignment_by_dialed(dialed="0312345678")[1] is None
 
 
@@ -135,7 +138,11 @@ def test_every_number_held_on_any_day_of_the_month_counts_beyond_the_first():
     )
     extras = monthly_extras(client=client, month=dt.date(2026, 10, 1))
     assert (extras.numbers_held, extras.extra_numbers_yen) == (2, 1100)
-    release_number(assignment=held_one_day, released_on=dt.date(2026, 10, 31))
+    release_number(
+        assignment=held_one_day,
+        released_on=dt.date(2026, 10, 31),
+        today=dt.date(2026, 11, 2),  # a month-end return processed on the 2nd
+    )
     assert (
         monthly_extras(client=client, month=dt.date(2026, 11, 1)).extra_numbers_yen == 0
     )
@@ -155,3 +162,22 @@ def test_a_lending_record_cannot_be_deleted_in_the_admin(admin_client):
         },
     )
     assert NumberAssignment.objects.filter(pk=assignment.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("days_back", "allowed"), [(-1, False), (0, True), (7, True), (8, False)]
+)
+def test_a_return_is_dated_today_or_up_to_seven_days_back(days_back, allowed):
+    """Never ahead (the number stops reaching the client at once), and not far
+    back: the number's rest counts from this day."""
+    assignment = NumberAssignmentFactory(assigned_on=DAY)
+    today = DAY + dt.timedelta(days=30)
+    day = today - dt.timedelta(days=days_back)
+    if allowed:
+        released = release_number(assignment=assignment, released_on=day, today=today)
+        assert released.released_on == day
+    else:
+        with pytest.raises(ValidationError):
+            release_number(assignment=assignment, released_on=day, today=today)
+        assignment.refresh_from_db()
+        assert assignment.released_on is None
