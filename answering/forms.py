@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category, MissingReason
-from answering.services import EDITABLE_FIELDS, LOGGED_ONLY_FIELDS
+from answering.services import EDITABLE_FIELDS, LOGGED_ONLY_FIELDS, stored_value
 from clients.models import validate_plausible_date
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 
@@ -118,6 +118,9 @@ class CallForm(forms.Form):
     )
     # New for each blank form: the same form sent twice saves one call.
     submission_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # A correction: the version of the call on the corrector's screen, so a
+    # change someone saved meanwhile is never silently reverted.
+    seen_version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -137,12 +140,23 @@ class CallForm(forms.Form):
             del self.fields["caller_number"]
             del self.fields["dialed_number"]
             del self.fields["submission_id"]
+        else:
+            del self.fields["seen_version"]
 
     def clean_callback_number(self) -> str:
         value = self.cleaned_data["callback_number"].strip()
         if not value:
             return ""
         return normalize_phone(value)
+
+    def clean_seen_version(self) -> dt.datetime | None:
+        value = self.cleaned_data["seen_version"]
+        try:
+            return dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            # Not what the page sent: a version no call has, so nothing is
+            # overwritten and the corrector is asked to look again.
+            return dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def clean_surcharge_yen(self) -> int:
         return self.cleaned_data["surcharge_yen"] or 0
@@ -202,6 +216,33 @@ class CallForm(forms.Form):
         if data.get("received_at") is None:
             data.pop("received_at", None)
         return data
+
+    def rebased(self, call: Call, seen: dict[str, Any]) -> "CallForm":
+        """This correction again, over ``call`` as someone else saved it since.
+
+        ``seen`` holds what the fields they changed said on this corrector's
+        screen: where the corrector left such a field as it was, the form now
+        shows the other person's value; where both changed it, theirs is kept.
+        """
+        data = self.data.copy()
+        current = initial_from_call(call)
+        for field, old in seen.items():
+            if field not in self.fields or field not in self.cleaned_data:
+                continue
+            if stored_value(self.cleaned_data[field]) != old:
+                continue  # changed on this screen too: what was typed stays
+            value = current[field]
+            if isinstance(value, bool):
+                data.pop(field, None)
+                if value:
+                    data[field] = "on"
+            elif isinstance(value, dt.datetime):
+                data[field] = value.strftime("%Y-%m-%dT%H:%M")
+            else:
+                data[field] = "" if value is None else str(value)
+        form = CallForm(data, instance=call, now=self.now)
+        form.is_valid()
+        return form
 
     def category_options(self) -> list[dict[str, Any]]:
         """The category radios with their keyboard keys (1-4), for the template."""

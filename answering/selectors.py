@@ -3,6 +3,7 @@
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Subquery
 from django.utils.translation import gettext_lazy as _
@@ -178,3 +179,14 @@ def clients_called_on(*, day: dt.date | None = None) -> list[Client]:
     start = dt.datetime.combine(day, dt.time.min, tzinfo=JST)
     ids = Call.objects.between(start, start + dt.timedelta(days=1)).values("client_id")
     return list(Client.objects.filter(pk__in=ids).order_by("name_kana", "name"))
+
+
+def values_before(call: Call, *, version: dt.datetime) -> dict[str, Any]:
+    """What each field corrected after ``version`` of the call said at that
+    version, as revisions store values."""
+    seen: dict[str, Any] = {}
+    revisions = call.revisions.filter(changed_at__gt=version).order_by("-id")
+    for changes in revisions.values_list("changes", flat=True):
+        for field, (old, _new) in changes.items():
+            seen[field] = old  # the earliest revision after the version wins
+    return seen

@@ -9,9 +9,10 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from answering.models import Call, CallRevision
 from clients.models import Client, User
@@ -118,7 +119,8 @@ def _insert_call(call: Call) -> None:
     call.save(force_insert=True)
 
 
-def _json_value(value: Any) -> Any:
+def stored_value(value: Any) -> Any:
+    """A field's value as a revision stores it (JSON)."""
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).isoformat()
     return value
@@ -131,20 +133,42 @@ def correct_call(
     corrected_by: User | None,
     changes: dict[str, Any],
     now: dt.datetime | None = None,
+    seen_updated_at: dt.datetime | None = None,
 ) -> CallRevision | None:
     """Correct a saved call and keep what it said before (who, when, old → new).
 
     Returns the revision, or None when nothing actually changed. Reclassifying a
     call as sales takes it out of billing, because billing counts
-    ``Call.objects.counted()``.
+    ``Call.objects.counted()``. ``seen_updated_at`` is the version of the call
+    the corrector was looking at: when someone saved it since, nothing is
+    written (the form sends every field, and would revert their change).
     """
-    now = now or timezone.now()
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"correct_call() got unexpected fields: {sorted(unknown)}")
     # Lock the row: two people correcting at once must not lose either change.
     locked = Call.objects.select_for_update().get(pk=call.pk)
+    # Taken once the lock is held: revisions then follow the versions they
+    # replace (changes_since reads them by this time).
+    now = now or timezone.now()
+    if seen_updated_at is not None and locked.updated_at != seen_updated_at:
+        raise ValidationError({NON_FIELD_ERRORS: [_changed_meanwhile(locked)]})
     before = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
+    if locked.personal_data_erased_at is not None and any(
+        changes[field] != before[field]
+        for field in CALLER_PERSONAL_FIELDS
+        if field in changes
+    ):
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: [
+                    _(
+                        "保存期間を過ぎたため、この受電のお客様の情報は消去済みです。"
+                        "お名前・番号・用件などは入れ直せません。"
+                    )
+                ]
+            }
+        )
     for field, value in changes.items():
         setattr(locked, field, value)
     if locked.received_at is None:
@@ -152,7 +176,7 @@ def correct_call(
     # An old call may still be corrected: only a time that changes is checked.
     _validate(locked, now=now, check_time=locked.received_at != before["received_at"])
     diff = {
-        field: [_json_value(before[field]), _json_value(getattr(locked, field))]
+        field: [stored_value(before[field]), stored_value(getattr(locked, field))]
         for field in EDITABLE_FIELDS
         if before[field] != getattr(locked, field)
     }
@@ -160,11 +184,24 @@ def correct_call(
         return None
     locked.save(update_fields=[*diff, "updated_at"])
     # Keep the caller's object in step with what was saved.
-    for field in diff:
+    for field in [*diff, "updated_at"]:
         setattr(call, field, getattr(locked, field))
     return CallRevision.objects.create(
         call=locked, changed_by=corrected_by, changed_at=now, changes=diff
     )
+
+
+def _changed_meanwhile(call: Call) -> str:
+    last = call.revisions.select_related("changed_by").order_by("-id").first()
+    who = str(last.changed_by) if last and last.changed_by else _("別の人")
+    return _(
+        "この受電は、画面を開いている間に%(who)sが訂正しました（%(time)s）。"
+        "その訂正を画面に取り込みました（同じ項目をあなたも変えていた場合は、"
+        "あなたの入力を残しています）。訂正履歴で確かめてから、もう一度保存してください。"
+    ) % {
+        "who": who,
+        "time": f"{timezone.localtime(call.updated_at):%H:%M:%S}",
+    }
 
 
 # What identifies or describes a caller. Category, time, client, surcharge and
@@ -187,7 +224,7 @@ def personal_data_cutoff(*, now: dt.datetime | None = None) -> dt.datetime:
     of the month CALLER_DATA_RETENTION_MONTHS months ago, Japan time (whole
     months, so a call's month is erased at once, never half of it)."""
     month = month_start(japan_today(now))
-    for _ in range(settings.CALLER_DATA_RETENTION_MONTHS):
+    for _month in range(settings.CALLER_DATA_RETENTION_MONTHS):
         month = previous_month(month)
     return month_bounds(month)[0]
 
@@ -219,6 +256,7 @@ def erase_caller_data(*, before: dt.datetime, now: dt.datetime | None = None) ->
                 return erased
             Call.objects.filter(pk__in=call_ids).update(
                 personal_data_erased_at=now,
+                updated_at=now,  # an edit form opened before must not write back
                 **dict.fromkeys(CALLER_PERSONAL_FIELDS, ""),
             )
             # Corrections hold old and new values; keep who and when, drop values.

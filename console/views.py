@@ -347,12 +347,26 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 revision = record_correction(
-                    call=call, corrected_by=_user(request), changes=form.call_fields()
+                    call=call,
+                    corrected_by=_user(request),
+                    changes=form.call_fields(),
+                    seen_updated_at=form.cleaned_data["seen_version"],
                 )
             except ValidationError as exc:
                 for field, field_messages in exc.message_dict.items():
                     for message in field_messages:
                         form.add_error(field if field in form.fields else None, message)
+                # Shown again with what was typed, the history and the version
+                # of the call as it is now.
+                seen_version = form.cleaned_data["seen_version"]
+                call.refresh_from_db()
+                if seen_version is not None and seen_version != call.updated_at:
+                    errors = form.non_field_errors()
+                    form = form.rebased(
+                        call, selectors.values_before(call, version=seen_version)
+                    )
+                    for message in errors:
+                        form.add_error(None, message)
             else:
                 if revision is None:
                     messages.info(request, _("変更はありませんでした。"))
@@ -370,6 +384,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "people": list(call.client.people.all()),
             "revisions": _revision_rows(call),
+            "version": call.updated_at.isoformat(),
             "focus_field": form.first_error_field() if form.is_bound else None,
             "missing_reason_other": MissingReason.OTHER.value,
             **_report_context(call),

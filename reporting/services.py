@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 
 from answering.models import Call, CallRevision, readable_changes
 from answering.services import (
+    EDITABLE_FIELDS,
     REPORTED_FIELDS,
     correct_call,
     erase_caller_data,
@@ -49,13 +50,16 @@ Channel = Delivery.Channel
 def _destinations(call: Call) -> list[tuple[str, str, int | None]]:
     """(channel, address, recipient id) for every destination of this call's client."""
     client = call.client
-    day = timezone.localdate(call.received_at)
+    # The recipients of today, not of the call's day: a call logged late or
+    # corrected later must not reach an address the client has stopped since
+    # (someone who left), and it reaches whoever replaced them.
+    today = timezone.localdate()
     found: list[tuple[str, str, int | None]] = []
     if client.report_by_email:
-        # Recipients of THIS client only, active on the day of the call.
+        # Recipients of THIS client only.
         recipients = (
             ReportRecipient.objects.filter(client_id=client.pk)
-            .active_on(day)
+            .active_on(today)
             .order_by("id")
             .values_list("id", "pc_email", "mobile_email")
         )
@@ -193,18 +197,28 @@ def record_correction(
     corrected_by: User,
     changes: dict[str, Any],
     now: dt.datetime | None = None,
+    seen_updated_at: dt.datetime | None = None,
 ) -> CallRevision | None:
     """Correct a call and tell the client: a correction report (訂正) for a call
     the client was told of, saying what changed in the report; the first report
     for a call it was not (a sales call reclassified as one to report)."""
+    # Locked first: whether the client was told, and the report's text, come
+    # from the call as saved by whoever corrected it while this one waited.
+    current = Call.objects.select_for_update().select_related("client").get(pk=call.pk)
     # Whether the client was ever told, not whether the call is reported now: a
     # call corrected to sales and back must still be corrected.
-    told = call.deliveries.filter(kind=Delivery.Kind.REPORT).exists()
+    told = current.deliveries.filter(kind=Delivery.Kind.REPORT).exists()
     revision = correct_call(
-        call=call, corrected_by=corrected_by, changes=changes, now=now
+        call=current,
+        corrected_by=corrected_by,
+        changes=changes,
+        now=now,
+        seen_updated_at=seen_updated_at,
     )
     if revision is None:
         return None
+    for field in (*EDITABLE_FIELDS, "updated_at"):  # the caller sees what was saved
+        setattr(call, field, getattr(current, field))
     if told:
         # The operator's own memo is never in a report, nor in its correction.
         reported = {
@@ -215,10 +229,11 @@ def record_correction(
         with translation.override(settings.LANGUAGE_CODE):  # field names, as in _create
             readable = readable_changes(reported)
         queue_correction_report(
-            call=call, changes={label: list(pair) for label, pair in readable.items()}
+            call=current,
+            changes={label: list(pair) for label, pair in readable.items()},
         )
     else:
-        queue_call_reports(call=call)
+        queue_call_reports(call=current)
     return revision
 
 

@@ -16,6 +16,7 @@ from tests.factories import (
     ClientUserFactory,
     LentNumberFactory,
     NumberAssignmentFactory,
+    OperatorFactory,
     ReportRecipientFactory,
 )
 from tests.html_forms import form_values
@@ -463,6 +464,52 @@ def test_a_correction_is_saved_and_its_history_shown(operator_client, acme, oper
         '<td class="old">通常</td><td>→</td><td class="new">営業の可能性あり</td>'
         in page
     )
+
+
+def test_two_operators_correcting_one_call_never_revert_each_other(acme):
+    from django.test import Client as Browser
+
+    call = CallFactory(client=acme, callback_number="+81312345678", purpose="見積り")
+    url = reverse("console:call_edit", args=[call.pk])
+    first, second = Browser(), Browser()
+    first.force_login(OperatorFactory(username="sato-hanako"))
+    second.force_login(OperatorFactory())
+    seen_by_first = form_values(first.get(url).content.decode(), "call-form")
+    seen_by_second = form_values(second.get(url).content.decode(), "call-form")
+
+    fixed = {**seen_by_first, "callback_number": "090-2222-3333"}
+    assert first.post(url, fixed).status_code == 302
+    # The second operator saves the page opened before: it still shows the old
+    # number, which must not come back.
+    response = second.post(url, {**seen_by_second, "purpose": "見積りと納期"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "画面を開いている間にsato-hanakoが訂正しました" in page
+    call.refresh_from_db()
+    assert (call.callback_number, call.purpose) == ("+819022223333", "見積り")
+    assert CallRevision.objects.count() == 1
+
+    # Shown again: the first operator's number, and what the second one typed.
+    values = form_values(page, "call-form")
+    assert values["callback_number"] == "090-2222-3333"
+    assert values["purpose"] == "見積りと納期"
+    assert second.post(url, values).status_code == 302
+    call.refresh_from_db()
+    assert (call.callback_number, call.purpose) == ("+819022223333", "見積りと納期")
+
+
+def test_a_field_both_operators_changed_keeps_what_this_one_typed(
+    operator_client, acme
+):
+    call = CallFactory(client=acme, purpose="見積り")
+    url = reverse("console:call_edit", args=[call.pk])
+    seen = form_values(operator_client.get(url).content.decode(), "call-form")
+    operator_client.post(url, {**seen, "purpose": "納期"})
+    page = operator_client.post(url, {**seen, "purpose": "見積りと納期"})
+    assert "画面を開いている間に" in page.content.decode()
+    assert form_values(page.content.decode(), "call-form")["purpose"] == "見積りと納期"
+    call.refresh_from_db()
+    assert call.purpose == "納期"  # nothing saved until sent again
 
 
 def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):

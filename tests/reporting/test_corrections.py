@@ -2,15 +2,18 @@
 told of, and of nothing else."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
+from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from answering.models import Category
+from answering.models import Call, Category
 from reporting import services
 from reporting.models import Delivery
-from tests.factories import OperatorFactory
+from tests.factories import CallFactory, OperatorFactory, ReportRecipientFactory
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +97,117 @@ def test_a_correction_waits_for_the_report_it_corrects(smtp_peer):
     assert len(subjects) == 2
     assert not subjects[0].startswith("【訂正】")
     assert subjects[1].startswith("【訂正】")
+
+
+@pytest.fixture
+def replaced_recipient():
+    """A client whose recipient left two days ago and was replaced yesterday."""
+    today = timezone.localdate()
+    client, (former,) = client_with_recipients(1)
+    former.active_from = dt.date(2025, 1, 1)
+    former.active_to = today - dt.timedelta(days=2)
+    former.save()
+    current = ReportRecipientFactory(
+        client=client, active_from=today - dt.timedelta(days=1)
+    )
+    return client, former, current
+
+
+def _pc_addresses(call, kind):
+    return set(
+        call.deliveries.filter(kind=kind, channel="email_pc").values_list(
+            "address", flat=True
+        )
+    )
+
+
+def test_a_call_logged_late_goes_to_todays_recipients(replaced_recipient):
+    client, former, current = replaced_recipient
+    call, _ = save_reported_call(
+        client=client, received_at=timezone.now() - dt.timedelta(days=5)
+    )
+    assert _pc_addresses(call, Delivery.Kind.REPORT) == {current.pc_email}
+
+
+def test_a_correction_of_an_older_call_skips_a_stopped_recipient(replaced_recipient):
+    client, former, current = replaced_recipient
+    call = CallFactory(client=client, received_at=timezone.now() - dt.timedelta(days=5))
+    Delivery.objects.create(  # reported at the time, to the recipient of then
+        call=call,
+        client=client,
+        recipient=former,
+        channel="email_pc",
+        address=former.pc_email,
+        body="報告",
+        status=Delivery.Status.SENT,
+        sent_at=call.received_at,
+    )
+    _correct(call, purpose="訂正後の用件")
+    assert _pc_addresses(call, Delivery.Kind.CORRECTION) == {current.pc_email}
+
+
+def test_a_correction_reports_the_call_as_saved_not_as_first_read():
+    client, _ = client_with_recipients(1, report_by_email=True)
+    call, _ = save_reported_call(client=client, purpose="旧い用件ABC")
+    read_before = Call.objects.get(pk=call.pk)
+    _correct(call, purpose="新しい用件XYZ")
+    _correct(read_before, callback_number="09011113333")
+    last = call.deliveries.filter(kind=Delivery.Kind.CORRECTION).order_by("id").last()
+    assert "090-1111-3333" in last.body
+    assert "旧い用件ABC" not in last.body
+    assert read_before.purpose == "新しい用件XYZ"  # the caller's object shows it too
+
+
+def _in_thread(target, errors):
+    def run():
+        try:
+            target()
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_correction_waiting_for_a_reclassification_is_still_reported():
+    """A reclassifies a sales call as normal (its first report is queued); B
+    corrects the callback number meanwhile. B must decide "told" after A's lock,
+    or no message ever carries the corrected number."""
+    if connection.vendor != "postgresql":
+        pytest.skip("two connections writing at once need PostgreSQL")
+    client, _ = client_with_recipients(1, report_by_email=True)
+    call = CallFactory(
+        client=client, category=Category.SALES, callback_number="+819011112222"
+    )
+    b_user = OperatorFactory()
+    a_saved, b_started = threading.Event(), threading.Event()
+    errors: list[Exception] = []
+
+    def operator_a():
+        with transaction.atomic():
+            _correct(Call.objects.get(pk=call.pk), category=Category.NORMAL)
+            a_saved.set()
+            b_started.wait(10)
+            time.sleep(0.3)  # B is waiting for the row lock
+
+    def operator_b():
+        a_saved.wait(10)
+        read_before = Call.objects.get(pk=call.pk)
+        b_started.set()
+        services.record_correction(
+            call=read_before,
+            corrected_by=b_user,
+            changes={"callback_number": "09011113333"},
+        )
+
+    threads = [_in_thread(operator_a, errors), _in_thread(operator_b, errors)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    bodies = list(call.deliveries.values_list("body", flat=True))
+    assert any("090-1111-3333" in body for body in bodies)

@@ -5,12 +5,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 
 from answering.models import Call, CallRevision
 from reporting.models import Delivery
-from reporting.services import erase_old_personal_data
+from reporting.services import erase_old_personal_data, record_correction
+from tests.factories import OperatorFactory
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +72,31 @@ def test_calls_past_the_retention_period_lose_caller_data_but_keep_billing_facts
     kept.refresh_from_db()
     assert kept.caller_name == "新井 花子" and kept.personal_data_erased_at is None
     assert all("新井 花子" in d.body for d in Delivery.objects.filter(call=kept))
+
+
+def test_an_erased_call_cannot_get_its_callers_data_back(calls):
+    old, _ = calls
+    seen_version = Call.objects.get(pk=old.pk).updated_at  # an edit page open
+    erase_old_personal_data(now=NOW)
+    operator = OperatorFactory()
+    # The page opened before the erasure is out of date: nothing written.
+    with pytest.raises(ValidationError, match="画面を開いている間に"):
+        record_correction(
+            call=old,
+            corrected_by=operator,
+            changes={"caller_name": "古田 太郎"},
+            seen_updated_at=seen_version,
+        )
+    with pytest.raises(ValidationError, match="消去済み"):
+        record_correction(
+            call=old, corrected_by=operator, changes={"caller_name": "古田 太郎"}
+        )
+    # What billing keeps may still be corrected.
+    assert record_correction(
+        call=old, corrected_by=operator, changes={"surcharge_yen": 200}
+    )
+    old.refresh_from_db()
+    assert (old.caller_name, old.surcharge_yen) == ("", 200)
 
 
 def test_erasing_again_finds_nothing_new(calls):
