@@ -3,11 +3,14 @@
 - UTF-8 with a BOM, or Excel on Japanese Windows reads Japanese as mojibake.
 - A cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR would be read by
   Excel as a formula (CSV injection: a caller could dictate ``=HYPERLINK(...)``
-  as a name): it gets a leading ``'`` so it stays text.
+  as a name): it gets a leading ``'`` so it stays text. Japanese Excel folds
+  full-width ``＝＋－＠`` to these, and an operator's IME types them, so they
+  count too, as do the same after leading spaces.
 """
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +19,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: str) -> str:
-    if value and value.startswith(_FORMULA_STARTS):
+    first = value.lstrip(" \u3000")[:1]
+    if value.startswith(_FORMULA_STARTS) or (
+        first and unicodedata.normalize("NFKC", first).startswith(_FORMULA_STARTS)
+    ):
         return "'" + value
     return value
 

@@ -58,7 +58,15 @@ def test_formula_starts_are_neutralised(portal, portal_user):
         ("@x", "'@x"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
+        # Full-width, as an IME types them, and after leading spaces.
+        ('＝HYPERLINK("http://x")', '\'＝HYPERLINK("http://x")'),
+        ("＋８１", "'＋８１"),
+        ("－１", "'－１"),
+        ("＠x", "'＠x"),
+        (" =1+1", "' =1+1"),
+        ("\u3000＝1", "'\u3000＝1"),
         ("普通の用件", "普通の用件"),
+        ("ー（長音）で始まる", "ー（長音）で始まる"),
         ("", ""),
     ],
 )
