@@ -194,6 +194,9 @@ def schedule_plan_change(
     in a month wins."""
     now = now or timezone.now()
     effective = plan_change_effective_month(now=now)
+    # Every writer of a client's plans and plan requests locks the client first:
+    # one lock order (no deadlocks), and checks made under it stay true.
+    Client.objects.select_for_update().get(pk=client.pk)
     client_plan, _created = ClientPlan.objects.update_or_create(
         client=client,
         effective_month=effective,
@@ -215,6 +218,9 @@ def set_plan(
     """The admin's plan action: a change from next month, or, for a client with
     no plan yet, its first plan from its first month (a change would start only
     next month and leave the contract's first month unbilled)."""
+    # Under the client's lock, so that two admins (or a double click) cannot
+    # both find no plan yet and both insert the first one.
+    client = Client.objects.select_for_update().get(pk=client.pk)
     if client.plan_history.exists():
         return schedule_plan_change(
             client=client, plan=plan, requested_by=requested_by, now=now
@@ -242,6 +248,7 @@ def start_plan(
     *, client: Client, plan: Plan, first_month: dt.date, requested_by=None
 ) -> ClientPlan:
     """The first plan of a new client, in force from ``first_month``."""
+    Client.objects.select_for_update().get(pk=client.pk)  # see schedule_plan_change
     return ClientPlan.objects.create(
         client=client,
         plan=plan,

@@ -30,6 +30,8 @@ def _close_open_plan_requests(
     Two tabs or a double click: the second waits here for the first to commit,
     then finds its request and closes it. Locking only the open requests would
     not do: with none yet there is nothing to lock, and both would insert one.
+    The client is locked before anything else, as by every writer of plans and
+    plan requests (see schedule_plan_change).
     """
     effective = plan_change_effective_month(now=now)
     Client.objects.select_for_update().get(pk=client.pk)
@@ -99,6 +101,11 @@ def apply_plan_change_request(
     processes the request after that month began.
     """
     now = now or timezone.now()
+    # The client first, then the request: the order the portal takes them in
+    # (the other order deadlocks with a client's new request). The lock also
+    # keeps an admin's set_plan out until this change is written, so the check
+    # below cannot go stale.
+    client = Client.objects.select_for_update().get(pk=change_request.client_id)
     change_request = PlanChangeRequest.objects.select_for_update().get(
         pk=change_request.pk
     )
@@ -124,7 +131,7 @@ def apply_plan_change_request(
             % {"plan": newer.plan.name}
         )
     result = schedule_plan_change(
-        client=change_request.client,
+        client=client,
         plan=change_request.plan,
         requested_by=change_request.requested_by,
         now=change_request.requested_at,
@@ -183,6 +190,9 @@ def close_request(
     if status not in (RequestStatus.DONE, RequestStatus.REJECTED):
         raise ValueError(status)
     model = type(change_request)
+    # The client first, as in apply_plan_change_request: a client's new plan
+    # request would otherwise close this one as replaced over the admin's answer.
+    Client.objects.select_for_update().get(pk=change_request.client_id)
     change_request = model.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != RequestStatus.OPEN:
         raise ValidationError(_("このお申し込みはすでに処理済みです。"))

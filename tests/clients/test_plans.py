@@ -1,12 +1,15 @@
 import datetime as dt
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
+from clients import services
 from clients.models import ClientPlan
 from clients.selectors import plan_in_force
 from clients.services import schedule_plan_change, start_plan
+from tests import concurrency
 from tests.factories import ClientFactory, PlanPriceFactory
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +147,40 @@ def test_prices_are_effective_dated(plans):
     )
     assert small.price_on(dt.date(2023, 12, 31)).monthly_fee_yen == 2900
     assert small.price_on(dt.date(2024, 4, 1)).monthly_fee_yen == 2960
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_setting_a_new_clients_first_plan_at_once_get_no_error(
+    plans, monkeypatch
+):
+    """A double click on the admin action: both found no plan yet and both
+    inserted the first one, and the second answered 500."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client = ClientFactory()
+    checked, go_on = threading.Event(), threading.Event()
+    first_month = services.first_plan_month
+
+    def after_the_check(**kwargs):
+        if not checked.is_set():  # only the first admin waits here
+            checked.set()
+            go_on.wait(timeout=10)
+        return first_month(**kwargs)
+
+    monkeypatch.setattr(services, "first_plan_month", after_the_check)
+
+    def set_small():
+        services.set_plan(client=client, plan=plans["small"])
+
+    first = concurrency.start(set_small)
+    assert checked.wait(timeout=10)
+    second = concurrency.start(set_small)
+    second.wait_until_blocked()
+    go_on.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert (first.error, second.error) == (None, None)
+    assert (
+        plan_in_force(client=client, month=dt.date(2025, 1, 1)).plan == plans["small"]
+    )

@@ -8,8 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.selectors import plan_in_force
+from clients.services import set_plan
 from portal import services
 from portal.models import PlanChangeRequest, RequestStatus
+from tests import concurrency
+from tests.factories import AdminFactory
 from tests.portal.conftest import jst
 
 pytestmark = pytest.mark.django_db
@@ -208,3 +211,100 @@ def test_a_double_click_leaves_one_open_request_and_no_error(portal_user, plans)
         requests = PlanChangeRequest.objects.filter(client=client)
         assert requests.count() == 2 * (round_number + 1)
         assert requests.filter(status=RequestStatus.OPEN).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_admins_change_made_while_an_older_request_is_applied_wins(
+    portal_user, plans, monkeypatch
+):
+    """The client asked for ハーフ on the 3rd. On the 20th one admin applies that
+    request while another, on the phone, sets スタンダード: the phone call's
+    change comes last and is the one billed, not overwritten by the request."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client = portal_user.client
+    now = jst(2026, 11, 20, 10)
+    asked = services.request_plan_change(
+        client=client, plan=plans["half"], now=jst(2026, 11, 3, 10)
+    )
+    admin = AdminFactory()
+    checked, go_on = threading.Event(), threading.Event()
+    schedule = services.schedule_plan_change
+
+    def after_the_check(**kwargs):
+        checked.set()  # "is there a newer change?" found none
+        go_on.wait(timeout=10)
+        return schedule(**kwargs)
+
+    monkeypatch.setattr(services, "schedule_plan_change", after_the_check)
+    applying = concurrency.start(
+        lambda: services.apply_plan_change_request(
+            change_request=asked, processed_by=admin, now=now
+        )
+    )
+    assert checked.wait(timeout=10)
+    setting = concurrency.start(
+        lambda: set_plan(
+            client=client, plan=plans["standard"], requested_by=admin, now=now
+        )
+    )
+    setting.wait_until_blocked()
+    go_on.set()
+    applying.join(timeout=30)
+    setting.join(timeout=30)
+    assert (applying.error, setting.error) == (None, None)
+    assert (
+        plan_in_force(client=client, month=dt.date(2026, 12, 1)).plan
+        == plans["standard"]
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_new_request_while_an_admin_applies_the_last_one_is_no_deadlock(
+    portal_user, plans, monkeypatch
+):
+    """Both take the client's lock first. Applying used to lock the request,
+    then the client (the ClientPlan foreign key's check, at commit), while a new
+    request locks the client, then the open request: PostgreSQL then found a
+    deadlock and one of the two users got a 500."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client = portal_user.client
+    first = services.request_plan_change(
+        client=client, plan=plans["half"], now=jst(2026, 11, 3, 10)
+    )
+    scheduled, go_on = threading.Event(), threading.Event()
+    schedule = services.schedule_plan_change
+
+    def before_commit(**kwargs):
+        result = schedule(**kwargs)
+        scheduled.set()
+        go_on.wait(timeout=10)
+        return result
+
+    monkeypatch.setattr(services, "schedule_plan_change", before_commit)
+    applying = concurrency.start(
+        lambda: services.apply_plan_change_request(
+            change_request=first, now=jst(2026, 11, 20, 10)
+        )
+    )
+    assert scheduled.wait(timeout=10)
+    asking = concurrency.start(
+        lambda: services.request_plan_change(
+            client=client, plan=plans["standard"], now=jst(2026, 11, 20, 10, 1)
+        )
+    )
+    asking.wait_until_blocked()
+    go_on.set()
+    applying.join(timeout=30)
+    asking.join(timeout=30)
+    assert (applying.error, asking.error) == (None, None)
+    first.refresh_from_db()
+    assert first.status == RequestStatus.DONE
+    assert (
+        plan_in_force(client=client, month=dt.date(2026, 12, 1)).plan == plans["half"]
+    )
+    second = PlanChangeRequest.objects.get(status=RequestStatus.OPEN)
+    assert second.plan == plans["standard"]

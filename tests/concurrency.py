@@ -1,0 +1,53 @@
+"""Two database sessions at once, for races that only PostgreSQL shows."""
+
+import threading
+import time
+
+from django.db import connection, connections
+
+
+class Session(threading.Thread):
+    """Runs ``target`` in a thread on its own database connection, keeping any
+    error for the test to report."""
+
+    def __init__(self, target) -> None:
+        super().__init__(daemon=True)
+        self.target = target
+        self.error: Exception | None = None
+        self.pid: int | None = None
+        self.connected = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.pid = cursor.fetchone()[0]
+            self.connected.set()
+            self.target()
+        except Exception as error:  # reported by the test
+            self.error = error
+        finally:
+            self.connected.set()
+            connections.close_all()
+
+    def wait_until_blocked(self, timeout: float = 10) -> None:
+        """Return once this session waits for a lock held by another, or has
+        ended (then it never needed one)."""
+        self.connected.wait(timeout)
+        deadline = time.monotonic() + timeout
+        with connection.cursor() as cursor:
+            while self.is_alive() and time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                    [self.pid],
+                )
+                row = cursor.fetchone()
+                if row is not None and row[0] == "Lock":
+                    return
+                time.sleep(0.01)
+
+
+def start(target) -> Session:
+    session = Session(target)
+    session.start()
+    return session
