@@ -64,3 +64,5 @@ class AdjustmentForm(forms.Form):
     # the same for this page and the Django admin.
     amount_yen = forms.IntegerField(label=_("減額する金額（税込・円）"))
     reason = forms.CharField(label=_("理由"), max_length=200)
+    # New for each blank form: the same form sent twice records one credit.
+    submission_id = forms.UUIDField(required=False, widget=forms.HiddenInput)

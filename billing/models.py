@@ -402,6 +402,9 @@ class Adjustment(models.Model):
         related_name="+",
         verbose_name=_("登録者"),
     )
+    # Set by the credit form: the same form sent twice (a double click, a
+    # resend after a dropped answer) records the credit once.
+    submission_id = models.UUIDField(_("送信ID"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
 
     history = HistoricalRecords()
@@ -411,6 +414,11 @@ class Adjustment(models.Model):
         verbose_name = _("訂正（減額）")
         verbose_name_plural = _("訂正（減額）")
         constraints = [
+            models.UniqueConstraint(
+                fields=["submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="adjustment_one_per_submission",
+            ),
             models.CheckConstraint(
                 condition=Q(amount_yen__gt=0),
                 name="adjustment_amount_positive",

@@ -11,13 +11,16 @@ Decisions:
   the admin page's button, ``bill_month --issue``, or the beat task when
   ``BILLING_AUTO_ISSUE`` is on. Admins expect to preview before anything is
   numbered and sent.
-- Concurrent runs for the same month queue behind a row lock on ``BillingRun``;
-  the partial unique constraint on (client, month) backs it in the database.
+- Concurrent runs, of the same month or not, queue behind one lock
+  (``_lock_billing``): runs of different months would otherwise both apply
+  the same credit or bill the same deposit. The partial unique constraint on
+  (client, month) backs it in the database.
 - Month-end close: ``bill_month`` and ``issue_invoices`` refuse a month that has
   not ended in Japan time (the current month and later).
 """
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -74,6 +77,9 @@ from clients.months import JST, japan_today, month_end, month_start, next_month
 WRITE_BATCH_SIZE: int | None = None
 # Invoices numbered per UPDATE (about three parameters each).
 ISSUE_BATCH_SIZE = 1000
+# The PostgreSQL advisory lock all billing runs queue behind (any fixed number
+# no other code uses as its key; this one spells "bill").
+BILLING_LOCK_KEY = 0x62696C6C
 
 Progress = Callable[[str], None]
 
@@ -370,11 +376,21 @@ def _refuse_unless_ended(month: dt.date, today: dt.date | None) -> None:
         )
 
 
-def _lock_month(month: dt.date) -> BillingRun:
-    """Serialize everything that writes a month's invoices (building drafts,
-    issuing them): a second caller waits here until the first one commits."""
+def _lock_billing(month: dt.date) -> BillingRun:
+    """Serialize everything that writes invoices (building drafts, issuing
+    them), whatever the month: a second caller waits here until the first one
+    commits. Runs of different months share the client's state too (a credit
+    not yet applied, a deposit not yet billed), so a lock per month would let
+    an October and a November run both take them. Returns ``month``'s run row.
+    """
+    assert connection.in_atomic_block, "the lock lasts until the transaction ends"
+    if connection.vendor == "postgresql":
+        # Until commit or rollback. SQLite needs none: its transactions start
+        # IMMEDIATE (config/settings.py), one writer at a time.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BILLING_LOCK_KEY])
     run, _created = BillingRun.objects.get_or_create(billing_month=month)
-    return BillingRun.objects.select_for_update().get(pk=run.pk)
+    return run
 
 
 @transaction.atomic
@@ -398,7 +414,7 @@ def bill_month(
     report = progress or _no_progress
     first = month_start(month)
     _refuse_unless_ended(first, today)
-    run = _lock_month(first)
+    run = _lock_billing(first)
     run.last_started_at = timezone.now()
 
     # The run's clients: every client, or those asked for, billable or not. A
@@ -541,7 +557,7 @@ def issue_invoices(
     issued_on = today or japan_today()
     first = month_start(month)
     _refuse_unless_ended(first, issued_on)
-    _lock_month(first)
+    _lock_billing(first)
     sequence, _created = InvoiceNumberSequence.objects.get_or_create(name="invoice")
     sequence = InvoiceNumberSequence.objects.select_for_update().get(pk=sequence.pk)
     drafts = Invoice.objects.for_month(first).filter(status=InvoiceStatus.DRAFT)
@@ -658,20 +674,37 @@ def void_and_reissue(
 
 @transaction.atomic
 def add_adjustment(
-    *, invoice: Invoice, amount_yen: int, reason: str, created_by: User | None = None
+    *,
+    invoice: Invoice,
+    amount_yen: int,
+    reason: str,
+    created_by: User | None = None,
+    submission_id: uuid.UUID | None = None,
 ) -> Adjustment:
     """Record a credit for an issued invoice; the client's next invoice applies it.
 
     Credits against one invoice queue behind a lock on it, so two entered at
-    once cannot together exceed what it billed (``Adjustment.clean``).
+    once cannot together exceed what it billed (``Adjustment.clean``). The same
+    form sent twice (same ``submission_id``) records the credit once: the second
+    time returns the credit the first one recorded.
     """
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if submission_id is not None:
+        # Under the invoice's lock, so a first sending still running has
+        # committed by now. Before validating: the credit counted twice could
+        # exceed what the invoice billed and refuse the resend.
+        recorded = Adjustment.objects.filter(
+            corrects_invoice=invoice, submission_id=submission_id
+        ).first()
+        if recorded is not None:
+            return recorded
     adjustment = Adjustment(
         client_id=invoice.client_id,
         corrects_invoice=invoice,
         amount_yen=amount_yen,
         reason=reason.strip(),
         created_by=created_by,
+        submission_id=submission_id,
     )
     adjustment.full_clean()
     adjustment.save()

@@ -1,6 +1,8 @@
 """Billing pages for admins: preview a month's drafts, issue, mark paid, void
 and reissue, credit, and download PDF/CSV. Operators and clients get 403."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -103,7 +105,7 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "lines": list(invoice.lines.all()),
         "paid_form": MarkPaidForm(initial={"paid_on": japan_today()}),
         "void_form": VoidForm(),
-        "adjust_form": AdjustmentForm(),
+        "adjust_form": AdjustmentForm(initial={"submission_id": uuid.uuid4()}),
         "corrections": list(invoice.corrections.select_related("applied_to")),
         "reissues": list(invoice.reissues.all()),
     }
@@ -209,6 +211,7 @@ def add_adjustment(request: HttpRequest, pk: int) -> HttpResponse:
             amount_yen=form.cleaned_data["amount_yen"],
             reason=form.cleaned_data["reason"],
             created_by=request.user,  # type: ignore[arg-type]
+            submission_id=form.cleaned_data["submission_id"],
         )
     except ValidationError as error:
         return _refused(request, invoice, "adjust_form", form, error)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -28,6 +29,7 @@ from clients.models import Client
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import NumberAssignmentFactory, ReportRecipientFactory
 
+SEPTEMBER = dt.date(2026, 9, 1)
 NOVEMBER = dt.date(2026, 11, 1)
 
 
@@ -355,3 +357,75 @@ def test_concurrent_issue_numbers_stay_gapless(plans):
     assert sorted(issued_counts) == [0, 10]
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
     assert numbers == list(range(1, 11))
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_months_billed_at_once_apply_a_credit_and_a_deposit_once(plans):
+    """October's run is held once it has read everything, and November's starts
+    then. Were November's to go ahead, both would read the credit as not applied
+    and the deposit as never billed, and both drafts would carry them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    credited = contracted_client(plans["small"])
+    bill_month(month=SEPTEMBER, issue=True, today=LATER)
+    credit = add_adjustment(
+        invoice=Invoice.objects.get(client=credited), amount_yen=500, reason="誤課金"
+    )
+    newcomer = contracted_client(plans["small"])  # never invoiced: owes a deposit
+    october_loaded, october_goes_on = threading.Event(), threading.Event()
+    messages: list[str] = []
+    errors = []
+
+    def hold_october_once_loaded(message: str) -> None:
+        messages.append(message)
+        if len(messages) == 2:  # the one after _load_month
+            october_loaded.set()
+            october_goes_on.wait(timeout=10)
+
+    def run(month, **options):
+        try:
+            bill_month(month=month, today=LATER, **options)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    october = threading.Thread(
+        target=run, args=[OCTOBER], kwargs={"progress": hold_october_once_loaded}
+    )
+    november = threading.Thread(target=run, args=[NOVEMBER])
+    october.start()
+    assert october_loaded.wait(timeout=10)
+    november.start()
+    # November's run either waits for October's (the fix) or goes ahead and
+    # ends; October's goes on when one of these has happened.
+    deadline = time.monotonic() + 10
+    while november.is_alive() and not _someone_waits_for_a_lock():
+        assert time.monotonic() < deadline, "November's run neither ended nor waited"
+        time.sleep(0.01)
+    october_goes_on.set()
+    october.join(timeout=30)
+    november.join(timeout=30)
+    assert errors == []
+    credit.refresh_from_db()
+    assert credit.applied_to.billing_month == OCTOBER
+    assert list(
+        InvoiceLine.objects.filter(adjustment=credit).values_list(
+            "invoice__billing_month", flat=True
+        )
+    ) == [OCTOBER]
+    assert list(
+        InvoiceLine.objects.filter(
+            invoice__client=newcomer, kind=LineKind.DEPOSIT
+        ).values_list("invoice__billing_month", flat=True)
+    ) == [OCTOBER]

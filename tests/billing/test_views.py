@@ -10,6 +10,7 @@ from billing.services import bill_month, issue_invoices
 from clients.models import Client
 from clients.months import japan_today, month_start, next_month
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
+from tests.html_forms import form_values
 
 
 @pytest.fixture
@@ -286,6 +287,30 @@ def test_a_credit_on_a_draft_is_refused_with_the_reason(admin_client, draft):
     )
     assert "発行済みの請求書を選んでください。" in shown_at(response, draft)
     assert not Adjustment.objects.exists()
+
+
+def test_a_credit_form_sent_twice_credits_once(admin_client, issued):
+    page = admin_client.get(reverse("billing:invoice", args=[issued.pk]))
+    blank = form_values(page.content.decode(), "adjust-form")
+    # The whole 10% total: counted twice, the second would be refused as too much.
+    typed = {
+        **blank,
+        "adjust-amount_yen": str(issued.taxable_10_yen),
+        "adjust-reason": "超過分の誤り",
+    }
+    for _ in range(2):  # a double click, or a resend after a dropped answer
+        response = post_on(admin_client, "billing:adjust", issued, typed)
+        assert "訂正を登録しました。" in shown_at(response, issued)
+    credit = Adjustment.objects.get()
+    assert (credit.amount_yen, credit.reason) == (issued.taxable_10_yen, "超過分の誤り")
+    # The next blank form is a new credit (refused here: nothing is left).
+    following = form_values(response.content.decode(), "adjust-form")
+    assert following["adjust-submission_id"] != blank["adjust-submission_id"]
+    response = admin_client.post(
+        reverse("billing:adjust", args=[issued.pk]),
+        {**following, "adjust-amount_yen": "1", "adjust-reason": "x"},
+    )
+    assert "0 円までです" in response.content.decode()
 
 
 def test_a_second_click_on_paid_says_it_is_already_paid(admin_client, issued):
