@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -320,10 +321,19 @@ def _claim(delivery_id: int, now: dt.datetime) -> Delivery | None:
 
 
 def _finish(delivery: Delivery, **fields: Any) -> bool:
-    """Write the outcome unless a newer attempt took the delivery over."""
+    """Write the outcome unless a newer attempt took the delivery over.
+
+    The fence is the attempt number and the lease of this claim: every claim
+    sets a new lease, and an admin's resend starts the attempts at 0 again, so
+    the number alone let a worker that hung before the resend close it.
+    """
+    fence = {
+        "attempts": delivery.attempts,
+        "lease_expires_at": delivery.lease_expires_at,
+    }
     fields.setdefault("lease_expires_at", None)
     done = Delivery.objects.filter(
-        pk=delivery.pk, status=Status.SENDING, attempts=delivery.attempts
+        pk=delivery.pk, status=Status.SENDING, **fence
     ).update(**fields)
     if not done:
         logger.warning("Delivery %s: outcome of a stale attempt ignored", delivery.pk)
@@ -444,12 +454,16 @@ def _failed(delivery: Delivery, exc: Exception) -> str:
 
 
 def relay_due_deliveries(
-    *, batch_size: int | None = None, time_budget_seconds: float = 10.0
+    *,
+    batch_size: int | None = None,
+    time_budget_seconds: float = 10.0,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, int]:
     """Deliver everything due now (the safety net behind the Celery fast path).
 
     Works through batches until nothing is due or the time budget is spent, so
     a backlog (Redis was down) drains in one run instead of one batch per tick.
+    ``should_stop`` is asked between deliveries (the relay is being stopped).
     """
     batch_size = batch_size or settings.REPORT_RELAY_BATCH
     started = time.monotonic()
@@ -462,6 +476,8 @@ def relay_due_deliveries(
         )
         sent_before = outcomes.get("sent", 0)
         for delivery_id in ids:
+            if should_stop():
+                return outcomes
             outcome = deliver(delivery_id=delivery_id)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         # A sent message lets the corrections that waited for it go: look again.

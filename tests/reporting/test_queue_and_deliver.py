@@ -373,3 +373,28 @@ def test_report_status_by_call_in_one_query(smtp_peer):
         waiting_call.pk: "waiting",
         ok_call.pk: "sent",
     }
+
+
+def test_a_worker_that_hung_before_a_resend_cannot_close_it(smtp_peer):
+    """A hung worker's late outcome (sent, to the old address) must not mark the
+    delivery that an admin resent to the new address as sent."""
+    client, (person,) = client_with_recipients(1)
+    _, deliveries = save_reported_call(client=client)
+    pc = next(d for d in deliveries if d.channel == "email_pc")
+    hung = services._claim(pc.pk, timezone.now())  # attempt 1, then it hangs
+    Delivery.objects.filter(pk=pc.pk).update(
+        lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    smtp_peer.mode = "perm"  # the relay takes over: the old address bounces
+    assert services.deliver(delivery_id=pc.pk) == "failed"
+    person.pc_email = "new-address@example.jp"
+    person.save()
+    assert services.resend(delivery_id=pc.pk)
+    resent = services._claim(pc.pk, timezone.now())
+    assert resent.attempts == hung.attempts == 1  # the resend counts from 0 again
+
+    sent = {"status": Delivery.Status.SENT, "sent_at": timezone.now()}
+    assert not services._finish(hung, **sent, provider_message_id="<old@x>")
+    assert services._finish(resent, **sent, provider_message_id="<new@x>")
+    pc.refresh_from_db()
+    assert (pc.address, pc.provider_message_id) == ("new-address@example.jp", "<new@x>")
