@@ -1,5 +1,9 @@
+import os
+import signal
+from unittest import mock
+
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.template.loader import render_to_string
 
@@ -114,7 +118,7 @@ def test_the_relay_outlives_a_failed_pass(monkeypatch, settings, tmp_path):
     save_reported_call(client=client)
     passes = []
 
-    def relay():
+    def relay(**kwargs):
         passes.append(1)
         if len(passes) == 1:
             raise OperationalError("the database is starting up")
@@ -128,3 +132,39 @@ def test_the_relay_outlives_a_failed_pass(monkeypatch, settings, tmp_path):
     call_command("run_relay", "--interval", "0")
     assert len(passes) == 3
     assert Delivery.objects.filter(status="sent").count() == 2
+
+
+def test_a_stopped_relay_leaves_between_two_sends(settings, tmp_path):
+    """Stopped (Ctrl-C, SIGTERM) while sending, the relay finishes that send and
+    leaves the others pending: none is left "sending", to be resent later
+    flagged as a possible duplicate."""
+    from reporting.management.commands import run_relay
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    client, _ = client_with_recipients(2)
+    save_reported_call(client=client)  # four deliveries
+    sending = []
+
+    def send_then_get_stopped(delivery):
+        sending.append(delivery.pk)
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives during the first send
+        return real_send(delivery)
+
+    real_send = services._send
+    before = signal.getsignal(signal.SIGTERM)
+    with (
+        mock.patch.object(services, "_send", send_then_get_stopped),
+        mock.patch.object(run_relay, "close_old_connections", lambda: None),
+    ):
+        call_command("run_relay", "--interval", "0")
+    assert len(sending) == 1
+    statuses = sorted(Delivery.objects.values_list("status", flat=True))
+    assert statuses == ["pending", "pending", "pending", "sent"]
+    assert signal.getsignal(signal.SIGTERM) is before  # the test process's own
+
+
+@pytest.mark.parametrize("interval", ["-1", "nan", "abc"])
+def test_the_relay_refuses_an_interval_it_cannot_wait(interval):
+    with pytest.raises(CommandError, match="interval"):
+        call_command("run_relay", "--interval", interval)

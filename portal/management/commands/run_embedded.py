@@ -53,15 +53,26 @@ class Command(BaseCommand):
             )
         elif "run_relay" in get_commands():
             commands.append([python, "manage.py", "run_relay"])
+        # Stopped by SIGTERM or SIGHUP (an IDE's stop button, a closed terminal)
+        # as by Ctrl-C: the children are stopped too, never left holding the port.
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.default_int_handler)
         processes = [subprocess.Popen(cmd, cwd=settings.BASE_DIR) for cmd in commands]
-        time.sleep(1)
-        self.stdout.write(self.style.SUCCESS("\n電話代行システムを起動しました。"))
-        self.stdout.write(demo_logins_text(f"http://{addr}/"))
-        self.stdout.write("  停止するには Ctrl-C を押してください。\n")
-        self.stdout.flush()
         try:
+            time.sleep(1)
+            if all(p.poll() is None for p in processes):
+                self.stdout.write(
+                    self.style.SUCCESS("\n電話代行システムを起動しました。")
+                )
+                self.stdout.write(demo_logins_text(f"http://{addr}/"))
+                self.stdout.write("  停止するには Ctrl-C を押してください。\n")
+                self.stdout.flush()
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
+            self.stderr.write(
+                f"起動できなかったか、途中で止まった処理があります（{addr} が"
+                "ほかのプログラムに使われていないか確かめてください）。停止します。"
+            )
         except KeyboardInterrupt:
             pass
         finally:

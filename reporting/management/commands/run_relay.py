@@ -4,6 +4,7 @@ On the embedded default (no Redis) this is the only sender; with Celery it is
 the same service the periodic task runs.
 """
 
+import argparse
 import logging
 import signal
 import time
@@ -17,6 +18,13 @@ from reporting.services import relay_due_deliveries
 logger = logging.getLogger(__name__)
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError("0以上の秒数を指定してください。")
+    return value
+
+
 class Command(BaseCommand):
     help = "送信予定の報告を送ります（--once で1回だけ、通常はCtrl-Cまで繰り返し）。"
 
@@ -24,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="1回だけ送って終了")
         parser.add_argument(
             "--interval",
-            type=float,
+            type=_seconds,
             default=settings.REPORT_RELAY_INTERVAL_SECONDS,
             help="送信予定を確認する間隔（秒）",
         )
@@ -36,13 +44,26 @@ class Command(BaseCommand):
         self.stdout.write(
             f"報告の送信を開始しました（{interval}秒ごと、Ctrl-Cで停止）。"
         )
-        # A process manager stops us with SIGTERM: leave like Ctrl-C, between sends.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # Ctrl-C, or SIGTERM from a process manager, stops the loop between two
+        # sends: cut inside one, a report the server never accepted would stay
+        # "sending" and later be resent flagged as a possible duplicate. A
+        # second signal leaves at once.
+        stopping: list[int] = []
+
+        def stop(signum: int, frame: object) -> None:
+            if stopping:
+                raise KeyboardInterrupt
+            stopping.append(signum)
+
+        previous = {
+            signum: signal.signal(signum, stop)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
-            while True:
+            while not stopping:
                 close_old_connections()
                 try:
-                    outcomes = relay_due_deliveries()
+                    outcomes = relay_due_deliveries(should_stop=lambda: bool(stopping))
                 except Exception:
                     # The database may be restarting: every client's reports
                     # wait on this loop, so it logs the error and tries again.
@@ -52,9 +73,16 @@ class Command(BaseCommand):
                     outcomes = {}
                 if outcomes:
                     self._report(outcomes)
-                time.sleep(interval)
+                slept = 0.0
+                while not stopping and slept < interval:
+                    time.sleep(min(0.2, interval - slept))
+                    slept += 0.2
         except KeyboardInterrupt:
-            self.stdout.write("報告の送信を停止しました。")
+            pass
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        self.stdout.write("報告の送信を停止しました。")
 
     def _report(self, outcomes: dict[str, int]) -> None:
         summary = ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
