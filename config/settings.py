@@ -6,10 +6,12 @@ SQLite file under ``var/``, no Redis (reports go out through the database relay
 process that ``make run`` starts), and e-mail written to files under ``var/mail``.
 """
 
+import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -27,9 +29,22 @@ else:
     SECRET_KEY = env(
         "DJANGO_SECRET_KEY"
     )  # required outside debug: fails loudly when unset
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
-)
+    if not SECRET_KEY.strip():
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is empty: set a long random string (see .env.example)."
+        )
+_LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=_LOCAL_HOSTS if DEBUG else [])
+if "DJANGO_DEBUG" not in os.environ and set(ALLOWED_HOSTS) - {
+    *_LOCAL_HOSTS,
+    "testserver",
+}:
+    # A server's host names with debug left at its laptop default: tracebacks
+    # with callers' data for anyone, and the published laptop key.
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS names a server but DJANGO_DEBUG is not set: set "
+        "DJANGO_DEBUG=False in production (or DJANGO_DEBUG=True to debug on purpose)."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -223,6 +238,12 @@ CHATWORK_API_BASE_URL = env(
     "CHATWORK_API_BASE_URL", default="https://api.chatwork.com/v2"
 )
 CHATWORK_TIMEOUT_SECONDS = env.float("CHATWORK_TIMEOUT_SECONDS", default=10.0)
+# With no token in debug (the embedded default), Chatwork messages are written
+# as files here, as e-mail goes to var/mail/. Empty: no token is an error.
+CHATWORK_FILE_PATH = env(
+    "CHATWORK_FILE_PATH",
+    default=str(VAR_DIR / "chatwork") if DEBUG and not CHATWORK_API_TOKEN else "",
+)
 
 # The company, as printed on qualified invoices (適格請求書).
 COMPANY_NAME = env("COMPANY_NAME", default="株式会社デモ電話代行")

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import threading
+from pathlib import Path
 
 import requests
 from django.conf import settings
@@ -89,6 +90,8 @@ def close_session() -> None:
 def post_message(*, room_id: str, body: str) -> str:
     """Post ``body`` into the room; return Chatwork's message_id."""
     if not settings.CHATWORK_API_TOKEN:
+        if settings.CHATWORK_FILE_PATH:
+            return _write_file(room_id=room_id, body=body)
         raise ChatworkError("CHATWORK_API_TOKEN が設定されていません。", permanent=True)
     url = f"{settings.CHATWORK_API_BASE_URL.rstrip('/')}/rooms/{room_id}/messages"
     timeout = settings.CHATWORK_TIMEOUT_SECONDS
@@ -124,3 +127,12 @@ def post_message(*, room_id: str, body: str) -> str:
     if status in (400, 401, 403, 404):
         raise ChatworkError(f"Chatwork {status}: {detail}", permanent=True)
     raise ChatworkError(f"Chatwork {status}: {detail}")
+
+
+def _write_file(*, room_id: str, body: str) -> str:
+    """The embedded default: the message as a file, as e-mail goes to var/mail."""
+    folder = Path(settings.CHATWORK_FILE_PATH)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{timezone.localtime():%Y%m%d-%H%M%S-%f}-room{room_id}.txt"
+    (folder / name).write_text(body, encoding="utf-8")
+    return f"file:{name}"

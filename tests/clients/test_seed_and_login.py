@@ -1,5 +1,5 @@
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from answering.models import Call, Category
@@ -16,9 +16,9 @@ def _counts():
 
 
 def test_seed_demo_is_idempotent_and_covers_every_state():
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", force=True, verbosity=0)
     first = _counts()
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", force=True, verbosity=0)
     assert _counts() == first
     assert {p.code for p in Plan.objects.all()} == {"small", "half", "standard"}
     assert set(Client.objects.values_list("status", flat=True)) == {
@@ -43,7 +43,7 @@ def test_seed_demo_is_idempotent_and_covers_every_state():
 
 
 def test_demo_logins_work(client):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", force=True, verbosity=0)
     for username in ("operator", "admin", "client"):
         client.logout()
         page = client.post(
@@ -60,7 +60,7 @@ def test_login_page_is_japanese_and_home_needs_login(client):
 
 
 def test_repeated_failures_lock_the_login(client, settings):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", force=True, verbosity=0)
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(
             reverse("login"),
@@ -74,3 +74,15 @@ def test_repeated_failures_lock_the_login(client, settings):
     )
     assert locked.status_code == 429
     assert "停止" in locked.content.decode()
+
+
+def test_seed_demo_refuses_production_settings_unless_forced(settings):
+    """Run on a server by mistake, it would create an admin whose password is
+    in the README."""
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo", verbosity=0)
+    assert not User.objects.exists()
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    assert User.objects.filter(username="admin").exists()

@@ -200,3 +200,24 @@ def test_after_two_unsure_posts_it_waits_for_an_admin(settings, chatwork_peer):
     services.relay_due_deliveries()
     time.sleep(1.5)  # the peer finishes its slow answers
     assert chatwork_peer.count() == 2
+
+
+def test_with_no_token_the_embedded_default_writes_messages_as_files(
+    settings, tmp_path
+):
+    settings.CHATWORK_API_TOKEN = ""
+    settings.CHATWORK_FILE_PATH = str(tmp_path)
+    _, (d,) = save_reported_call(client=chatwork_client(), purpose="見積もりの件")
+    assert services.deliver(delivery_id=d.pk) == "sent"
+    (written,) = tmp_path.iterdir()
+    assert written.name.endswith("-room424242.txt")
+    assert "見積もりの件" in written.read_text(encoding="utf-8")
+
+
+def test_with_no_token_in_production_the_report_fails_for_admins(settings):
+    settings.CHATWORK_API_TOKEN = ""
+    settings.CHATWORK_FILE_PATH = ""
+    _, (d,) = save_reported_call(client=chatwork_client())
+    assert services.deliver(delivery_id=d.pk) == "failed"
+    d.refresh_from_db()
+    assert "CHATWORK_API_TOKEN" in d.last_error

@@ -8,7 +8,7 @@ import datetime as dt
 import random
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -146,7 +146,22 @@ CALLERS = [
 class Command(BaseCommand):
     help = "デモデータを作成します（何度実行しても重複しません）。"
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="DEBUG が無効（本番設定）でも作成する。公開されたパスワードの管理者ができます",
+        )
+
+    def handle(self, *args, force: bool = False, **options) -> None:
+        if not settings.DEBUG and not force:
+            # Run against production by mistake, it would create an admin with
+            # the password printed in the README.
+            raise CommandError(
+                "DJANGO_DEBUG が無効（本番設定）なので、デモデータは作成しません。"
+                "デモのログインはパスワードが公開されています。"
+                "どうしても作成するときは --force を付けてください。"
+            )
         today = japan_today()
         with transaction.atomic():
             plans = self._plans()
@@ -160,7 +175,8 @@ class Command(BaseCommand):
             bill_month(month=last_month, issue=True, today=today)
         self.stdout.write(
             self.style.SUCCESS(
-                f"デモデータ: 顧客 {len(clients)} 件、受電 {created_calls} 件を追加しました。"
+                f"デモデータを用意しました（顧客 {len(clients)} 件、"
+                f"新しく追加した受電 {created_calls} 件）。"
             )
         )
 
@@ -321,5 +337,9 @@ def demo_logins_text(base_url: str) -> str:
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         lines.append(
             f"  送信した報告メールはここに保存されます: {settings.EMAIL_FILE_PATH}"
+        )
+    if settings.CHATWORK_FILE_PATH and not settings.CHATWORK_API_TOKEN:
+        lines.append(
+            f"  Chatworkへの報告はここに保存されます: {settings.CHATWORK_FILE_PATH}"
         )
     return "\n".join(lines)

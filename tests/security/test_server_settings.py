@@ -1,0 +1,55 @@
+"""A server configured in part must refuse to start, not run in debug mode with
+the published laptop key or answer every page with a 500."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _check(**env: str) -> subprocess.CompletedProcess:
+    """``manage.py check`` with only these settings in the environment (no .env
+    of the developer's: HOME and PATH only, from an empty folder's view)."""
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_server_host_with_debug_left_unset_refuses_to_start():
+    done = _check(DJANGO_ALLOWED_HOSTS="answering.example.jp")
+    assert done.returncode != 0
+    assert "DJANGO_DEBUG" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "starts"),
+    [
+        ({}, True),  # the embedded default
+        ({"DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1"}, True),
+        ({"DJANGO_DEBUG": "True", "DJANGO_ALLOWED_HOSTS": "192.168.1.5"}, True),
+        (
+            {
+                "DJANGO_DEBUG": "False",
+                "DJANGO_SECRET_KEY": "x" * 50,
+                "DJANGO_ALLOWED_HOSTS": "answering.example.jp",
+            },
+            True,
+        ),
+        ({"DJANGO_DEBUG": "False", "DJANGO_SECRET_KEY": "  "}, False),
+    ],
+)
+def test_what_starts_and_what_is_refused(env, starts):
+    done = _check(**env)
+    assert (done.returncode == 0) == starts, done.stderr[-500:]
+    if not starts:
+        assert "DJANGO_SECRET_KEY is empty" in done.stderr
