@@ -17,7 +17,27 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ naming the variable when its value cannot be read: a bad
+    EMAIL_TIMEOUT said only "invalid literal for int()"."""
+
+    def get_value(self, var, *args, **kwargs):
+        try:
+            return super().get_value(var, *args, **kwargs)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var}: {exc}") from exc
+
+    def email_url(self, var="EMAIL_URL", *args, **kwargs):
+        try:
+            return super().email_url(var, *args, **kwargs)
+        except (ValueError, ImproperlyConfigured) as exc:
+            raise ImproperlyConfigured(
+                f"{var} cannot be read ({exc}): use smtp+tls://user:password@host:587."
+            ) from exc
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
@@ -104,6 +124,10 @@ DATABASES = {
         "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
     ),
 }
+if "ENGINE" not in DATABASES["default"]:
+    raise ImproperlyConfigured(
+        "DATABASE_URL cannot be read: use postgres://user:password@host:5432/name."
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)  # the embedded default's database lives here

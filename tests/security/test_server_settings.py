@@ -53,3 +53,20 @@ def test_what_starts_and_what_is_refused(env, starts):
     assert (done.returncode == 0) == starts, done.stderr[-500:]
     if not starts:
         assert "DJANGO_SECRET_KEY is empty" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"EMAIL_TIMEOUT": "abc"}, "EMAIL_TIMEOUT"),
+        ({"REPORT_MAX_ATTEMPTS": "1.5"}, "REPORT_MAX_ATTEMPTS"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"EMAIL_URL": ""}, "EMAIL_URL"),
+    ],
+)
+def test_a_value_that_cannot_be_read_names_its_variable(env, named):
+    done = _check(**env)
+    assert done.returncode != 0
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: " + named)
