@@ -157,20 +157,33 @@ def request_recipient_change(
     requested_by=None,
     now: dt.datetime | None = None,
 ) -> RecipientChangeRequest:
+    """A client's request about a recipient; the same one sent twice (a double
+    click, a resend) while the first is still open is recorded once."""
     if recipient is not None and recipient.client_id != client.pk:
         # Forms only offer the client's own recipients; this is the last guard.
         raise ValidationError(_("この報告先は選べません。"))
+    fields = {
+        "kind": kind,
+        "recipient": recipient,
+        "name": name,
+        "pc_email": pc_email,
+        "mobile_email": mobile_email,
+        "desired_on": desired_on,
+        "message": message,
+    }
+    # The client first, as every writer of its requests: a second sending waits
+    # here for the first to commit, then finds it.
+    Client.objects.select_for_update().get(pk=client.pk)
+    same = RecipientChangeRequest.objects.filter(
+        client=client, status=RequestStatus.OPEN, **fields
+    ).first()
+    if same is not None:
+        return same
     change_request = RecipientChangeRequest(
         client=client,
-        kind=kind,
-        recipient=recipient,
-        name=name,
-        pc_email=pc_email,
-        mobile_email=mobile_email,
-        desired_on=desired_on,
-        message=message,
         requested_at=now or timezone.now(),
         requested_by=requested_by,
+        **fields,
     )
     change_request.full_clean()
     change_request.save()

@@ -39,6 +39,16 @@ def test_a_client_asks_to_add_a_recipient(portal, portal_user):
     assert request.status == RequestStatus.OPEN
 
 
+def test_the_same_request_sent_twice_is_recorded_once(portal, portal_user):
+    typed = {"kind": "add", "name": "新人", "pc_email": "new@example.jp"}
+    for _ in range(2):  # a double click, or a resend after a dropped answer
+        assert portal.post(reverse("portal:recipients"), typed).status_code == 302
+    assert RecipientChangeRequest.objects.count() == 1
+    # Another request is another request.
+    portal.post(reverse("portal:recipients"), {**typed, "name": "新人2"})
+    assert RecipientChangeRequest.objects.count() == 2
+
+
 def test_a_request_needs_an_address_and_keeps_what_was_typed(portal):
     response = portal.post(
         reverse("portal:recipients"),
