@@ -1,6 +1,6 @@
 """Benchmark: bill 10,000 clients with 1,000,000 calls in one month on PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/answering \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_billing \
         .venv/bin/python bench/billing_bench.py [--clients 10000] [--calls 1000000]
 
 It works in a throwaway database (Django's test database, ``test_<name>``),

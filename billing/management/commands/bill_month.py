@@ -7,14 +7,14 @@ from billing.services import bill_month
 
 class Command(BaseCommand):
     help = (
-        "Build (or refresh) the draft invoices of a month, e.g. `bill_month 2026-10`;"
-        " --issue also numbers and issues them. Issued invoices are never touched."
+        "月の請求書の下書きを作ります（作り直します）。例: bill_month 2026-10。"
+        "--issue を付けると番号を振って発行します。発行済みの請求書は変わりません。"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("month", help="YYYY-MM (Japan time)")
+        parser.add_argument("month", help="請求する月（YYYY-MM、日本時間）")
         parser.add_argument(
-            "--issue", action="store_true", help="issue the drafts after building"
+            "--issue", action="store_true", help="下書きを作ったあと発行する"
         )
 
     def handle(self, *args, **options) -> None:
