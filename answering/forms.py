@@ -12,7 +12,12 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category, MissingReason
-from answering.services import EDITABLE_FIELDS, LOGGED_ONLY_FIELDS, stored_value
+from answering.services import (
+    CALLER_PERSONAL_FIELDS,
+    EDITABLE_FIELDS,
+    LOGGED_ONLY_FIELDS,
+    stored_value,
+)
 from clients.models import validate_plausible_date
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 
@@ -197,8 +202,9 @@ class CallForm(forms.Form):
         }
         # The call's own rules (value or reason, "other" needs a note, surcharge
         # reason), checked on an unsaved call so the messages match the service's.
+        erased_at = self.instance.personal_data_erased_at if self.instance else None
         try:
-            Call(**fields).clean()
+            Call(personal_data_erased_at=erased_at, **fields).clean()
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 if field not in self.errors:
@@ -222,14 +228,22 @@ class CallForm(forms.Form):
 
         ``seen`` holds what the fields they changed said on this corrector's
         screen: where the corrector left such a field as it was, the form now
-        shows the other person's value; where both changed it, theirs is kept.
+        shows the other person's value; where both changed it, what this
+        corrector typed stays.
         """
         data = self.data.copy()
         current = initial_from_call(call)
         for field, old in seen.items():
             if field not in self.fields or field not in self.cleaned_data:
                 continue
-            if stored_value(self.cleaned_data[field]) != old:
+            if field == "received_at":
+                # The screen shows minutes: compare what it showed, not the
+                # exact time the other correction left behind.
+                shown = dt.datetime.fromisoformat(old).strftime("%Y-%m-%dT%H:%M")
+                untouched = self.data.get(field, "") == shown
+            else:
+                untouched = stored_value(self.cleaned_data[field]) == old
+            if not untouched:
                 continue  # changed on this screen too: what was typed stays
             value = current[field]
             if isinstance(value, bool):
@@ -240,6 +254,11 @@ class CallForm(forms.Form):
                 data[field] = value.strftime("%Y-%m-%dT%H:%M")
             else:
                 data[field] = "" if value is None else str(value)
+        if call.personal_data_erased_at is not None:
+            # Erased since (retention period): nothing of the caller comes back.
+            for field in CALLER_PERSONAL_FIELDS:
+                if field in self.fields:
+                    data[field] = ""
         form = CallForm(data, instance=call, now=self.now)
         form.is_valid()
         return form

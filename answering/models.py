@@ -219,7 +219,8 @@ class Call(models.Model):
                 if (getattr(self, field) or "").strip():
                     setattr(self, f"{field}_missing_reason", "")
         if (
-            any(
+            self.personal_data_erased_at is None  # the erasure blanked the note
+            and any(
                 getattr(self, f"{field}_missing_reason") == MissingReason.OTHER
                 for field in REQUIRED_OR_REASON
             )

@@ -147,12 +147,19 @@ def correct_call(
     if unknown:
         raise TypeError(f"correct_call() got unexpected fields: {sorted(unknown)}")
     # Lock the row: two people correcting at once must not lose either change.
-    locked = Call.objects.select_for_update().get(pk=call.pk)
+    locked = Call.objects.select_for_update(no_key=True).get(pk=call.pk)
     # Taken once the lock is held: revisions then follow the versions they
     # replace (changes_since reads them by this time).
     now = now or timezone.now()
     if seen_updated_at is not None and locked.updated_at != seen_updated_at:
-        raise ValidationError({NON_FIELD_ERRORS: [_changed_meanwhile(locked)]})
+        if locked.personal_data_erased_at == locked.updated_at:  # the last change
+            message = _(
+                "この受電は、画面を開いている間に保存期間を過ぎ、お客様の情報を"
+                "消去しました。画面に反映しましたので、確かめてからもう一度保存してください。"
+            )
+        else:
+            message = _changed_meanwhile(locked)
+        raise ValidationError({NON_FIELD_ERRORS: [message]})
     before = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
     if locked.personal_data_erased_at is not None and any(
         changes[field] != before[field]

@@ -342,8 +342,13 @@ def _revision_rows(call: Call) -> list[dict[str, Any]]:
 def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct a saved call; the history keeps who changed what, and when."""
     call = get_object_or_404(Call.objects.select_related("client", "logged_by"), pk=pk)
+    version = call.updated_at.isoformat()
     if request.method == "POST":
         form = CallForm(request.POST, instance=call)
+        # Shown again after an error, what was typed still rests on the version
+        # of the call the page was opened on: a later save must be checked
+        # against that one, not silently against the newest.
+        version = request.POST.get("seen_version", "") or version
         if form.is_valid():
             try:
                 revision = record_correction(
@@ -367,6 +372,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     )
                     for message in errors:
                         form.add_error(None, message)
+                    version = call.updated_at.isoformat()
             else:
                 if revision is None:
                     messages.info(request, _("変更はありませんでした。"))
@@ -384,7 +390,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "people": list(call.client.people.all()),
             "revisions": _revision_rows(call),
-            "version": call.updated_at.isoformat(),
+            "version": version,
             "focus_field": form.first_error_field() if form.is_bound else None,
             "missing_reason_other": MissingReason.OTHER.value,
             **_report_context(call),

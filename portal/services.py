@@ -34,7 +34,7 @@ def _close_open_plan_requests(
     plan requests (see schedule_plan_change).
     """
     effective = plan_change_effective_month(now=now)
-    Client.objects.select_for_update().get(pk=client.pk)
+    Client.objects.select_for_update(no_key=True).get(pk=client.pk)
     closed = list(
         PlanChangeRequest.objects.filter(
             client=client, effective_month=effective, status=RequestStatus.OPEN
@@ -105,7 +105,9 @@ def apply_plan_change_request(
     # (the other order deadlocks with a client's new request). The lock also
     # keeps an admin's set_plan out until this change is written, so the check
     # below cannot go stale.
-    client = Client.objects.select_for_update().get(pk=change_request.client_id)
+    client = Client.objects.select_for_update(no_key=True).get(
+        pk=change_request.client_id
+    )
     change_request = PlanChangeRequest.objects.select_for_update().get(
         pk=change_request.pk
     )
@@ -173,7 +175,7 @@ def request_recipient_change(
     }
     # The client first, as every writer of its requests: a second sending waits
     # here for the first to commit, then finds it.
-    Client.objects.select_for_update().get(pk=client.pk)
+    Client.objects.select_for_update(no_key=True).get(pk=client.pk)
     same = RecipientChangeRequest.objects.filter(
         client=client, status=RequestStatus.OPEN, **fields
     ).first()
@@ -205,7 +207,7 @@ def close_request(
     model = type(change_request)
     # The client first, as in apply_plan_change_request: a client's new plan
     # request would otherwise close this one as replaced over the admin's answer.
-    Client.objects.select_for_update().get(pk=change_request.client_id)
+    Client.objects.select_for_update(no_key=True).get(pk=change_request.client_id)
     change_request = model.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != RequestStatus.OPEN:
         raise ValidationError(_("このお申し込みはすでに処理済みです。"))

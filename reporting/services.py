@@ -53,14 +53,19 @@ def _destinations(call: Call) -> list[tuple[str, str, int | None]]:
     client = call.client
     # The recipients of today, not of the call's day: a call logged late or
     # corrected later must not reach an address the client has stopped since
-    # (someone who left), and it reaches whoever replaced them.
-    today = timezone.localdate()
+    # (someone who left), and it reaches whoever replaced them. A client whose
+    # contract has ended since the call (its last day's call logged on the 1st)
+    # has nobody today: it hears through the recipients it had that day.
+    day = timezone.localdate()
+    call_day = timezone.localdate(call.received_at)
+    if client.cancelled_on is not None and call_day <= client.cancelled_on < day:
+        day = call_day
     found: list[tuple[str, str, int | None]] = []
     if client.report_by_email:
         # Recipients of THIS client only.
         recipients = (
             ReportRecipient.objects.filter(client_id=client.pk)
-            .active_on(today)
+            .active_on(day)
             .order_by("id")
             .values_list("id", "pc_email", "mobile_email")
         )
@@ -205,7 +210,13 @@ def record_correction(
     for a call it was not (a sales call reclassified as one to report)."""
     # Locked first: whether the client was told, and the report's text, come
     # from the call as saved by whoever corrected it while this one waited.
-    current = Call.objects.select_for_update().select_related("client").get(pk=call.pk)
+    # The call's row only (not its client's: saving another call for that
+    # client must not wait), and in the mode that lets its deliveries be added.
+    current = (
+        Call.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("client")
+        .get(pk=call.pk)
+    )
     # Whether the client was ever told, not whether the call is reported now: a
     # call corrected to sales and back must still be corrected.
     told = current.deliveries.filter(kind=Delivery.Kind.REPORT).exists()

@@ -512,6 +512,77 @@ def test_a_field_both_operators_changed_keeps_what_this_one_typed(
     assert call.purpose == "納期"  # nothing saved until sent again
 
 
+def _two_operators():
+    from django.test import Client as Browser
+
+    first, second = Browser(), Browser()
+    first.force_login(OperatorFactory())
+    second.force_login(OperatorFactory())
+    return first, second
+
+
+def test_a_time_the_other_operator_corrected_is_taken_in(acme):
+    # Logged live: the time has seconds, which the form does not show.
+    call = CallFactory(
+        client=acme,
+        received_at=timezone.now().replace(second=23, microsecond=123456)
+        - dt.timedelta(hours=2),
+    )
+    url = reverse("console:call_edit", args=[call.pk])
+    first, second = _two_operators()
+    seen_by_first = form_values(first.get(url).content.decode(), "call-form")
+    seen_by_second = form_values(second.get(url).content.decode(), "call-form")
+    earlier = timezone.localtime(call.received_at) - dt.timedelta(hours=1)
+    earlier_shown = earlier.strftime("%Y-%m-%dT%H:%M")
+    assert (
+        first.post(url, {**seen_by_first, "received_at": earlier_shown}).status_code
+        == 302
+    )
+    page = second.post(url, {**seen_by_second, "purpose": "別件"}).content.decode()
+    values = form_values(page, "call-form")
+    assert values["received_at"] == earlier_shown
+    assert values["purpose"] == "別件"
+
+
+def test_a_form_error_keeps_the_version_the_page_was_opened_on(acme):
+    call = CallFactory(client=acme, purpose="見積り", callback_number="+81312345678")
+    url = reverse("console:call_edit", args=[call.pk])
+    first, second = _two_operators()
+    seen_by_first = form_values(first.get(url).content.decode(), "call-form")
+    seen_by_second = form_values(second.get(url).content.decode(), "call-form")
+    fixed = {**seen_by_first, "callback_number": "090-2222-3333"}
+    assert first.post(url, fixed).status_code == 302
+    # The second operator's page comes back for a typing error first...
+    page = second.post(
+        url, {**seen_by_second, "purpose": "見積りと納期", "surcharge_yen": "abc"}
+    ).content.decode()
+    assert "画面を開いている間に" not in page
+    # ... and once that is fixed, the other change is still not reverted.
+    values = form_values(page, "call-form")
+    page = second.post(url, {**values, "surcharge_yen": ""}).content.decode()
+    assert "画面を開いている間に" in page
+    call.refresh_from_db()
+    assert (call.callback_number, call.purpose) == ("+819022223333", "見積り")
+
+
+def test_an_erased_call_can_still_be_reclassified_in_the_console(operator_client):
+    from reporting.services import erase_old_personal_data
+
+    call = CallFactory(
+        received_at=timezone.now() - dt.timedelta(days=800),
+        purpose="",
+        purpose_missing_reason="other",
+        missing_note="途中で切れた",
+    )
+    erase_old_personal_data()
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    response = operator_client.post(url, {**values, "category": "grey"})
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert (call.category, call.caller_name) == ("grey", "")
+
+
 def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):
     ReportRecipientFactory(client=acme)
     # Logged in the console: its time has seconds, which the form does not show.

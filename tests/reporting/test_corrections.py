@@ -211,3 +211,20 @@ def test_a_correction_waiting_for_a_reclassification_is_still_reported():
     assert errors == []
     bodies = list(call.deliveries.values_list("body", flat=True))
     assert any("090-1111-3333" in body for body in bodies)
+
+
+def test_a_cancelled_clients_last_call_logged_after_the_end_is_still_reported():
+    """Cancelled at the month end, recipients ended with it: the last day's call
+    logged on the 1st goes to the recipients of that day."""
+    today = timezone.localdate()
+    last_day = today - dt.timedelta(days=1)
+    client, (person,) = client_with_recipients(1)
+    person.active_from = dt.date(2025, 1, 1)
+    person.active_to = last_day
+    person.save()
+    client.cancelled_on = last_day
+    client.save(update_fields=["cancelled_on"])
+    call, _ = save_reported_call(
+        client=client, received_at=timezone.now() - dt.timedelta(days=1)
+    )
+    assert _pc_addresses(call, Delivery.Kind.REPORT) == {person.pc_email}

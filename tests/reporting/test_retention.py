@@ -80,7 +80,7 @@ def test_an_erased_call_cannot_get_its_callers_data_back(calls):
     erase_old_personal_data(now=NOW)
     operator = OperatorFactory()
     # The page opened before the erasure is out of date: nothing written.
-    with pytest.raises(ValidationError, match="画面を開いている間に"):
+    with pytest.raises(ValidationError, match="画面を開いている間に保存期間を過ぎ"):
         record_correction(
             call=old,
             corrected_by=operator,
