@@ -693,11 +693,17 @@ def add_adjustment(
         # Under the invoice's lock, so a first sending still running has
         # committed by now. Before validating: the credit counted twice could
         # exceed what the invoice billed and refuse the resend.
-        recorded = Adjustment.objects.filter(
-            corrects_invoice=invoice, submission_id=submission_id
-        ).first()
+        recorded = Adjustment.objects.filter(submission_id=submission_id).first()
         if recorded is not None:
-            return recorded
+            if (
+                recorded.corrects_invoice_id == invoice.pk
+                and recorded.amount_yen == amount_yen
+                and recorded.reason == reason.strip()
+            ):
+                return recorded
+            # The same form with other values (the browser's Back button kept
+            # its hidden id): another credit, not a resend.
+            submission_id = None
     adjustment = Adjustment(
         client_id=invoice.client_id,
         corrects_invoice=invoice,

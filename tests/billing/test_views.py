@@ -313,6 +313,23 @@ def test_a_credit_form_sent_twice_credits_once(admin_client, issued):
     assert "0 円までです" in response.content.decode()
 
 
+def test_a_credit_form_sent_again_with_other_values_is_another_credit(
+    admin_client, issued
+):
+    """The browser's Back button shows the form with its hidden id again: what
+    is typed then is a new credit, not a resend to drop."""
+    page = admin_client.get(reverse("billing:invoice", args=[issued.pk]))
+    blank = form_values(page.content.decode(), "adjust-form")
+    for amount, reason in [("100", "一件目"), ("200", "二件目")]:
+        typed = {**blank, "adjust-amount_yen": amount, "adjust-reason": reason}
+        response = post_on(admin_client, "billing:adjust", issued, typed)
+        assert "訂正を登録しました。" in shown_at(response, issued)
+    assert sorted(Adjustment.objects.values_list("amount_yen", flat=True)) == [
+        100,
+        200,
+    ]
+
+
 def test_a_second_click_on_paid_says_it_is_already_paid(admin_client, issued):
     for paid_on in ("2026-11-20", "2026-11-21"):
         response = post_on(
