@@ -20,8 +20,8 @@ logger = logging.getLogger(__name__)
 
 def _seconds(text: str) -> float:
     value = float(text)
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError("0以上の秒数を指定してください。")
+    if not value > 0:  # also refuses nan; 0 would query the database in a loop
+        raise argparse.ArgumentTypeError("0より大きい秒数を指定してください。")
     return value
 
 
@@ -47,13 +47,16 @@ class Command(BaseCommand):
         # Ctrl-C, or SIGTERM from a process manager, stops the loop between two
         # sends: cut inside one, a report the server never accepted would stay
         # "sending" and later be resent flagged as a possible duplicate. A
-        # second signal leaves at once.
-        stopping: list[int] = []
+        # second signal a moment later leaves at once; one within the second
+        # is the same stop (Ctrl-C in `make run` reaches this process from the
+        # terminal and again from run_embedded).
+        stopping: list[float] = []
 
         def stop(signum: int, frame: object) -> None:
-            if stopping:
+            if stopping and time.monotonic() - stopping[0] > 1.0:
                 raise KeyboardInterrupt
-            stopping.append(signum)
+            if not stopping:
+                stopping.append(time.monotonic())
 
         previous = {
             signum: signal.signal(signum, stop)
