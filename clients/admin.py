@@ -163,19 +163,23 @@ class ClientAdmin(SimpleHistoryAdmin):
             return "—"
         extras = selectors.monthly_extras(client=obj, month=japan_today())
         return format_html(
-            "番号 {} 件（1件は基本料金に含む、追加 {} 件 × {}円 = {}円）<br>"
-            "報告先 最大 {} 名（{}名まで無料、追加 {} 名 × {}円 = {}円）<br>"
-            "<strong>追加料金の合計: {}円／月</strong>",
-            extras.numbers_held,
-            extras.extra_numbers,
-            f"{EXTRA_NUMBER_FEE_YEN:,}",
-            f"{extras.extra_numbers_yen:,}",
-            extras.recipient_peak,
-            FREE_RECIPIENT_PERSONS,
-            extras.extra_recipients,
-            EXTRA_RECIPIENT_FEE_YEN,
-            f"{extras.extra_recipients_yen:,}",
-            f"{extras.total_yen:,}",
+            _(
+                "番号 {numbers} 件（1件は基本料金に含む、追加 {extra_numbers} 件 × "
+                "{number_fee}円 = {numbers_yen}円）<br>"
+                "報告先 最大 {peak} 名（{free}名まで無料、追加 {extra_persons} 名 × "
+                "{person_fee}円 = {persons_yen}円）<br>"
+                "<strong>追加料金の合計: {total}円／月</strong>"
+            ),
+            numbers=extras.numbers_held,
+            extra_numbers=extras.extra_numbers,
+            number_fee=f"{EXTRA_NUMBER_FEE_YEN:,}",
+            numbers_yen=f"{extras.extra_numbers_yen:,}",
+            peak=extras.recipient_peak,
+            free=FREE_RECIPIENT_PERSONS,
+            extra_persons=extras.extra_recipients,
+            person_fee=EXTRA_RECIPIENT_FEE_YEN,
+            persons_yen=f"{extras.extra_recipients_yen:,}",
+            total=f"{extras.total_yen:,}",
         )
 
     @admin.action(description=_("プラン変更を登録する（翌月1日から適用）"))

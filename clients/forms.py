@@ -163,6 +163,6 @@ class ReleaseNumberForm(forms.Form):
         validators=[validate_plausible_date],
         help_text=_(
             "番号は登録した時点でこの顧客に着信しなくなります。月末の返却を翌月の初めに"
-            "処理するときは月末の日付にしてください（その月の番号料金はかかりません）。"
+            "処理するときは月末の日付にしてください（翌月分の番号料金はかかりません）。"
         ),
     )

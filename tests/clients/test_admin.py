@@ -169,6 +169,19 @@ def test_client_page_shows_fee_effects_of_extra_numbers_and_recipients(admin_cli
     assert "1,520円" in text
 
 
+def test_the_fee_block_speaks_english_to_an_english_admin(admin_client):
+    client = ClientFactory()
+    for _ in range(2):
+        NumberAssignmentFactory(client=client, assigned_on=dt.date(2025, 1, 1))
+    page = admin_client.get(
+        reverse("admin:clients_client_change", args=[client.pk]),
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+    assert "1 extra × 1,100 yen = 1,100 yen" in page
+    assert "Extra charges in total: 1,100 yen/month" in page
+    assert "追加料金の合計" not in page
+
+
 def test_lent_number_form_normalises_and_rejects_bad_numbers(admin_client):
     url = reverse("admin:clients_lentnumber_add")
     bad = admin_client.post(url, {"number": "03-1234", "kind": "03"})
