@@ -21,6 +21,9 @@ from answering.services import (
 from clients.models import validate_plausible_date
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 
+# How a datetime-local input shows and sends a time: to the minute.
+MINUTE_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
 REASON_CHOICES = [("", _("（伺えた）")), *MissingReason.choices]
 
 CATEGORY_KEYS: dict[str, str] = {
@@ -111,7 +114,7 @@ class CallForm(forms.Form):
         required=False,
         help_text=_("空欄なら保存した時刻。遅れて記録するときだけ入れてください。"),
         widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            attrs={"type": "datetime-local"}, format=MINUTE_INPUT_FORMAT
         ),
     )
     # From the screen pop; kept through a validation error.
@@ -239,7 +242,7 @@ class CallForm(forms.Form):
             if field == "received_at":
                 # The screen shows minutes: compare what it showed, not the
                 # exact time the other correction left behind.
-                shown = dt.datetime.fromisoformat(old).strftime("%Y-%m-%dT%H:%M")
+                shown = dt.datetime.fromisoformat(old).strftime(MINUTE_INPUT_FORMAT)
                 untouched = self.data.get(field, "") == shown
             else:
                 untouched = stored_value(self.cleaned_data[field]) == old
@@ -251,7 +254,7 @@ class CallForm(forms.Form):
                 if value:
                     data[field] = "on"
             elif isinstance(value, dt.datetime):
-                data[field] = value.strftime("%Y-%m-%dT%H:%M")
+                data[field] = value.strftime(MINUTE_INPUT_FORMAT)
             else:
                 data[field] = "" if value is None else str(value)
         if call.personal_data_erased_at is not None:
@@ -290,7 +293,7 @@ class CallForm(forms.Form):
             value = bound.value()
             if isinstance(value, dt.datetime):
                 # prepare_value() already gave local time.
-                value = value.strftime("%Y-%m-%dT%H:%M")
+                value = value.strftime(MINUTE_INPUT_FORMAT)
             entry: dict[str, Any] = {
                 "name": name,
                 "id": f"id_{name}",

@@ -149,7 +149,7 @@ def correct_call(
     # Lock the row: two people correcting at once must not lose either change.
     locked = Call.objects.select_for_update(no_key=True).get(pk=call.pk)
     # Taken once the lock is held: revisions then follow the versions they
-    # replace (changes_since reads them by this time).
+    # replace (selectors.values_before finds them by this time).
     now = now or timezone.now()
     if seen_updated_at is not None and locked.updated_at != seen_updated_at:
         if locked.personal_data_erased_at == locked.updated_at:  # the last change
@@ -190,8 +190,9 @@ def correct_call(
     if not diff:
         return None
     locked.save(update_fields=[*diff, "updated_at"])
-    # Keep the caller's object in step with what was saved.
-    for field in [*diff, "updated_at"]:
+    # The caller's object shows the call as saved, with what others corrected
+    # while this one waited for the lock.
+    for field in [*EDITABLE_FIELDS, "updated_at"]:
         setattr(call, field, getattr(locked, field))
     return CallRevision.objects.create(
         call=locked, changed_by=corrected_by, changed_at=now, changes=diff

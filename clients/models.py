@@ -123,6 +123,18 @@ class PlanPrice(models.Model):
         return f"{self.plan} {self.valid_from:%Y-%m-%d}〜 {self.monthly_fee_yen:,}円"
 
 
+class ClientQuerySet(models.QuerySet["Client"]):
+    def lock(self, pk: int) -> "Client":
+        """The client's row, locked until the transaction ends.
+
+        Every writer of a client's plans and plan requests takes it before
+        anything else: one lock order (no deadlocks), and checks made under it
+        stay true. NO KEY: saving a call or a delivery for the client (a
+        key-share lock) never waits on it.
+        """
+        return self.select_for_update(no_key=True).get(pk=pk)
+
+
 class Client(models.Model):
     class Status(models.TextChoices):
         TRIAL = "trial", _("無料お試し中")
@@ -184,6 +196,8 @@ class Client(models.Model):
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
 
     history = HistoricalRecords()
+
+    objects = ClientQuerySet.as_manager()
 
     class Meta:
         ordering = ["name_kana", "name", "id"]

@@ -194,10 +194,7 @@ def schedule_plan_change(
     in a month wins."""
     now = now or timezone.now()
     effective = plan_change_effective_month(now=now)
-    # Every writer of a client's plans and plan requests locks the client first:
-    # one lock order (no deadlocks), and checks made under it stay true. NO KEY:
-    # saving a call or a delivery for the client (a key-share lock) never waits.
-    Client.objects.select_for_update(no_key=True).get(pk=client.pk)
+    Client.objects.lock(client.pk)
     client_plan, _created = ClientPlan.objects.update_or_create(
         client=client,
         effective_month=effective,
@@ -221,7 +218,7 @@ def set_plan(
     next month and leave the contract's first month unbilled)."""
     # Under the client's lock, so that two admins (or a double click) cannot
     # both find no plan yet and both insert the first one.
-    client = Client.objects.select_for_update(no_key=True).get(pk=client.pk)
+    client = Client.objects.lock(client.pk)
     if client.plan_history.exists():
         return schedule_plan_change(
             client=client, plan=plan, requested_by=requested_by, now=now
@@ -249,8 +246,7 @@ def start_plan(
     *, client: Client, plan: Plan, first_month: dt.date, requested_by=None
 ) -> ClientPlan:
     """The first plan of a new client, in force from ``first_month``."""
-    # Locked first, as by every writer of plans (see schedule_plan_change).
-    Client.objects.select_for_update(no_key=True).get(pk=client.pk)
+    Client.objects.lock(client.pk)
     return ClientPlan.objects.create(
         client=client,
         plan=plan,

@@ -30,11 +30,9 @@ def _close_open_plan_requests(
     Two tabs or a double click: the second waits here for the first to commit,
     then finds its request and closes it. Locking only the open requests would
     not do: with none yet there is nothing to lock, and both would insert one.
-    The client is locked before anything else, as by every writer of plans and
-    plan requests (see schedule_plan_change).
     """
     effective = plan_change_effective_month(now=now)
-    Client.objects.select_for_update(no_key=True).get(pk=client.pk)
+    Client.objects.lock(client.pk)
     closed = list(
         PlanChangeRequest.objects.filter(
             client=client, effective_month=effective, status=RequestStatus.OPEN
@@ -105,9 +103,7 @@ def apply_plan_change_request(
     # (the other order deadlocks with a client's new request). The lock also
     # keeps an admin's set_plan out until this change is written, so the check
     # below cannot go stale.
-    client = Client.objects.select_for_update(no_key=True).get(
-        pk=change_request.client_id
-    )
+    client = Client.objects.lock(change_request.client_id)
     change_request = PlanChangeRequest.objects.select_for_update().get(
         pk=change_request.pk
     )
@@ -175,7 +171,7 @@ def request_recipient_change(
     }
     # The client first, as every writer of its requests: a second sending waits
     # here for the first to commit, then finds it.
-    Client.objects.select_for_update(no_key=True).get(pk=client.pk)
+    Client.objects.lock(client.pk)
     same = RecipientChangeRequest.objects.filter(
         client=client, status=RequestStatus.OPEN, **fields
     ).first()
@@ -207,7 +203,7 @@ def close_request(
     model = type(change_request)
     # The client first, as in apply_plan_change_request: a client's new plan
     # request would otherwise close this one as replaced over the admin's answer.
-    Client.objects.select_for_update(no_key=True).get(pk=change_request.client_id)
+    Client.objects.lock(change_request.client_id)
     change_request = model.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != RequestStatus.OPEN:
         raise ValidationError(_("このお申し込みはすでに処理済みです。"))

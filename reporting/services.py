@@ -28,7 +28,6 @@ from django.utils import timezone, translation
 
 from answering.models import Call, CallRevision, readable_changes
 from answering.services import (
-    EDITABLE_FIELDS,
     REPORTED_FIELDS,
     correct_call,
     erase_caller_data,
@@ -208,20 +207,8 @@ def record_correction(
     """Correct a call and tell the client: a correction report (訂正) for a call
     the client was told of, saying what changed in the report; the first report
     for a call it was not (a sales call reclassified as one to report)."""
-    # Locked first: whether the client was told, and the report's text, come
-    # from the call as saved by whoever corrected it while this one waited.
-    # The call's row only (not its client's: saving another call for that
-    # client must not wait), and in the mode that lets its deliveries be added.
-    current = (
-        Call.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("client")
-        .get(pk=call.pk)
-    )
-    # Whether the client was ever told, not whether the call is reported now: a
-    # call corrected to sales and back must still be corrected.
-    told = current.deliveries.filter(kind=Delivery.Kind.REPORT).exists()
     revision = correct_call(
-        call=current,
+        call=call,
         corrected_by=corrected_by,
         changes=changes,
         now=now,
@@ -229,8 +216,11 @@ def record_correction(
     )
     if revision is None:
         return None
-    for field in (*EDITABLE_FIELDS, "updated_at"):  # the caller sees what was saved
-        setattr(call, field, getattr(current, field))
+    # Decided under correct_call's lock on the call, and with ``call`` now as
+    # saved: whoever corrected it while this one waited is taken into account.
+    # Whether the client was ever told, not whether the call is reported now: a
+    # call corrected to sales and back must still be corrected.
+    told = call.deliveries.filter(kind=Delivery.Kind.REPORT).exists()
     if told:
         # The operator's own memo is never in a report, nor in its correction.
         reported = {
@@ -241,11 +231,11 @@ def record_correction(
         with translation.override(settings.LANGUAGE_CODE):  # field names, as in _create
             readable = readable_changes(reported)
         queue_correction_report(
-            call=current,
+            call=call,
             changes={label: list(pair) for label, pair in readable.items()},
         )
     else:
-        queue_call_reports(call=current)
+        queue_call_reports(call=call)
     return revision
 
 
