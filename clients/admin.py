@@ -37,6 +37,29 @@ from clients.models import (
 from clients.months import japan_today, next_month
 
 
+def _action_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    template: str,
+    *,
+    action: str,
+    **context: object,
+) -> TemplateResponse:
+    """The confirmation page of an admin action (its form ends with
+    admin/includes/action_apply.html, which posts the action again)."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "action": action,
+            "opts": model_admin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            **context,
+        },
+    )
+
+
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
     form = PlanPriceAdminForm
@@ -259,20 +282,16 @@ class ClientAdmin(SimpleHistoryAdmin):
         for row in rows:
             # The change about to be made counts too.
             row["warn"] = row["changes"] + 1 > threshold
-        return TemplateResponse(
+        return _action_page(
+            self,
             request,
             "admin/clients/client/plan_change.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("プラン変更の登録"),
-                "form": form,
-                "rows": rows,
-                "queryset": queryset,
-                "effective_month": effective,
-                "action": "schedule_plan_change",
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            action="schedule_plan_change",
+            title=_("プラン変更の登録"),
+            form=form,
+            rows=rows,
+            queryset=queryset,
+            effective_month=effective,
         )
 
     @admin.action(description=_("番号を貸し出す"))
@@ -323,19 +342,15 @@ class ClientAdmin(SimpleHistoryAdmin):
                         messages.INFO,
                     )
                 return None
-        return TemplateResponse(
+        return _action_page(
+            self,
             request,
             "admin/clients/client/assign_number.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("番号の貸し出し: %(client)s") % {"client": client.name},
-                "form": form,
-                "client": client,
-                "queryset": queryset,
-                "action": "assign_number",
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            action="assign_number",
+            title=_("番号の貸し出し: %(client)s") % {"client": client.name},
+            form=form,
+            client=client,
+            queryset=queryset,
         )
 
 
@@ -416,18 +431,14 @@ class NumberAssignmentAdmin(SimpleHistoryAdmin):
                         messages.SUCCESS,
                     )
             return None
-        return TemplateResponse(
+        return _action_page(
+            self,
             request,
             "admin/clients/numberassignment/release.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("番号の返却"),
-                "form": form,
-                "assignments": assignments,
-                "action": "release_numbers",
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            action="release_numbers",
+            title=_("番号の返却"),
+            form=form,
+            assignments=assignments,
         )
 
 
