@@ -6,7 +6,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 # collectstatic needs a key at build time only; the real one comes from the environment.
 RUN DJANGO_DEBUG=False DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
-RUN useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
+# var/beat exists and belongs to app, so the beat volume mounted there is app's too.
+RUN useradd --create-home app && mkdir -p /app/var/beat && chown -R app /app/var
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application"]

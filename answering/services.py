@@ -6,6 +6,7 @@ on e-mail or Chatwork.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -242,23 +243,29 @@ def personal_data_cutoff(*, now: dt.datetime | None = None) -> dt.datetime:
 ERASE_BATCH_SIZE = 5000
 
 
-def erase_caller_data(*, before: dt.datetime, now: dt.datetime | None = None) -> int:
+def erase_caller_data(
+    *,
+    before: dt.datetime,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> int:
     """Blank callers' names, numbers and purposes of calls received before
     ``before``; returns how many calls were erased now.
 
     Each batch commits on its own: an interrupted run keeps what it erased, and
-    the next run goes on from there.
+    the next run goes on from there. ``progress`` hears after each batch how far
+    the run is.
     """
     now = now or timezone.now()
+    to_erase = Call.objects.filter(
+        received_at__lt=before, personal_data_erased_at__isnull=True
+    )
+    total = to_erase.count() if progress else 0
     erased = 0
     while True:
         with transaction.atomic():
             call_ids = list(
-                Call.objects.filter(
-                    received_at__lt=before, personal_data_erased_at__isnull=True
-                )
-                .order_by("pk")
-                .values_list("pk", flat=True)[:ERASE_BATCH_SIZE]
+                to_erase.order_by("pk").values_list("pk", flat=True)[:ERASE_BATCH_SIZE]
             )
             if not call_ids:
                 return erased
@@ -270,3 +277,9 @@ def erase_caller_data(*, before: dt.datetime, now: dt.datetime | None = None) ->
             # Corrections hold old and new values; keep who and when, drop values.
             CallRevision.objects.filter(call_id__in=call_ids).update(changes={})
         erased += len(call_ids)
+        if progress:
+            # Calls received during the run may pass the first count.
+            progress(
+                _("受電 %(done)s / %(total)s 件の発信者情報を消去しました…")
+                % {"done": f"{erased:,}", "total": f"{max(total, erased):,}"}
+            )

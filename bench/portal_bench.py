@@ -46,6 +46,15 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=60)
+    return parser.parse_args()
+
+
+# Read before the database is touched: --help or a bad option changes nothing.
+ARGS = parse_args()
 ensure_database(os.environ["DATABASE_URL"])
 
 import django  # noqa: E402
@@ -237,11 +246,7 @@ def export(http: HttpClient, params: dict, *, trace: bool) -> tuple[float, int, 
     return elapsed, peak, lines - 1
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=60)
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
 
     assert connection.vendor == "postgresql", "the benchmark needs PostgreSQL"
     call_command("migrate", verbosity=0)
@@ -311,4 +316,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

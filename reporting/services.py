@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from answering.models import Call, CallRevision, readable_changes
 from answering.services import (
@@ -400,7 +401,7 @@ def deliver(*, delivery_id: int) -> str:
     finally:
         if limits:  # even a failed post may have reached Chatwork
             rate_limits.count_from(
-                keys=[key for key, _, _ in limits],
+                keys=[key for key, _max_hits, _window in limits],
                 taken_at=now,
                 now=timezone.now(),
             )
@@ -550,13 +551,19 @@ class ErasureResult:
 
 # No transaction around both steps: the calls are erased in batches that each
 # commit, and the deliveries in one statement; a rerun finishes an interrupted run.
-def erase_old_personal_data(*, now: dt.datetime | None = None) -> ErasureResult:
+def erase_old_personal_data(
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ErasureResult:
     """Blank callers' personal data older than the retention period, in the calls
     and in the report texts that quoted them. Billing keeps what it needs (the
     call's client, time, category and surcharge)."""
     now = now or timezone.now()
     before = personal_data_cutoff(now=now)
-    calls = erase_caller_data(before=before, now=now)
+    calls = erase_caller_data(before=before, now=now, progress=progress)
+    if progress:
+        progress(_("報告本文から個人情報を消去しています…"))
     deliveries = (
         Delivery.objects.filter(call__received_at__lt=before)
         .exclude(body="")

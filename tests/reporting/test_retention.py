@@ -155,3 +155,19 @@ def test_the_command_reports_what_it_erased(calls, capsys):
     call_command("erase_old_personal_data")
     out = capsys.readouterr().out
     assert "受電 1 件" in out and "24 か月" in out
+
+
+def test_the_command_shows_its_progress_batch_by_batch(calls, capsys, monkeypatch):
+    monkeypatch.setattr("answering.services.ERASE_BATCH_SIZE", 2)
+    old, _kept = calls
+    for i in range(3):
+        save_reported_call(
+            client=old.client,
+            received_at=dt.datetime(2024, 3, 1 + i, 9, 0, tzinfo=JST),
+            caller_name=f"古い発信者{i}",
+        )
+    call_command("erase_old_personal_data")
+    lines = capsys.readouterr().out.splitlines()
+    assert "受電 2 / 4 件の発信者情報を消去しました…" in lines
+    assert "受電 4 / 4 件の発信者情報を消去しました…" in lines
+    assert "報告本文から個人情報を消去しています…" in lines

@@ -11,7 +11,9 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        result = erase_old_personal_data()
+        result = erase_old_personal_data(
+            progress=lambda message: self.stdout.write(message)
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"{result.before:%Y-%m-%d} より前の受電（保存期間 "
