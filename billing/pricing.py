@@ -52,15 +52,6 @@ def over_calls(counted_calls: int, included_calls: int) -> int:
     return max(counted_calls - included_calls, 0)
 
 
-def plan_charge_yen(price: PriceTerms, counted_calls: int) -> int:
-    """What a whole month on ``price`` costs for ``counted_calls`` counted calls.
-
-    Small (2,960 / 20 / 148): 0 -> 2,960; 20 -> 2,960; 21 -> 3,108; 25 -> 3,700.
-    """
-    over = over_calls(counted_calls, price.included_calls)
-    return price.monthly_fee_yen + over * price.per_call_yen
-
-
 def prorated_fee_yen(fee_yen: int, days: int, month_days: int) -> int:
     """Plan fee for ``days`` of a ``month_days`` month, rounded down to the yen."""
     return fee_yen * days // month_days
@@ -189,12 +180,25 @@ class UsageCharges:
     over_calls: int
     call_over_yen: int
 
+    @property
+    def charge_yen(self) -> int:
+        """Plan fee plus call-over: what the plan cost for the (part) month.
+
+        Small (2,960 / 20 / 148), whole month: 0 calls -> 2,960; 20 -> 2,960;
+        21 -> 3,108; 25 -> 3,700.
+        """
+        return self.plan_fee_yen + self.call_over_yen
+
+
+def billed_days(*, billable_from: dt.date, month: dt.date) -> tuple[int, int]:
+    """(days billed, days in the month) for a month billed from ``billable_from``."""
+    return (month_end(month) - billable_from).days + 1, days_in_month(month)
+
 
 def usage_charges(
     *, price: PriceTerms, billable_from: dt.date, month: dt.date, counted_calls: int
 ) -> UsageCharges:
-    month_days = days_in_month(month)
-    days = (month_end(month) - billable_from).days + 1
+    days, month_days = billed_days(billable_from=billable_from, month=month)
     if days >= month_days:
         fee, included = price.monthly_fee_yen, price.included_calls
     else:

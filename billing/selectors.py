@@ -5,7 +5,7 @@ What the portal calls (all read-only):
   drafts (same as ``Invoice.objects.filter(client=...).visible_to_client()``).
 - ``month_to_date_usage(client=..., today=None) -> MonthToDateUsage``.
 - ``counted_calls_by_month(client=..., months=12, today=None)``: one grouped
-  query; pair it with ``billing.pricing.plan_charge_yen(price, counted_calls)``
+  query; pair it with ``billing.pricing.usage_charges(price=..., ...)``
   (``price`` = a ``PlanPrice`` or anything with monthly_fee_yen,
   included_calls, per_call_yen) for plan advice.
 - ``counted_calls_for_invoice(invoice)``: the calls an invoice counted.
@@ -195,7 +195,7 @@ def counted_calls_by_month(
     """Counted calls (no sales calls, no trial calls) for each of the last
     ``months`` complete months, oldest first, in one grouped query.
 
-    For plan advice: feed each count to ``billing.pricing.plan_charge_yen``.
+    For plan advice: feed each count to ``billing.pricing.usage_charges``.
     """
     last_month = previous_month(month_start(today or japan_today()))
     first_month = last_month

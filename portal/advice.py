@@ -2,14 +2,21 @@
 plan would have cost in each of them.
 
 The prices come from the plans' effective-dated prices of each month and the
-charge from ``billing.pricing.plan_charge_yen``: the portal never repeats the
-pricing rule.
+charge from ``billing.pricing.usage_charges``, as on the invoice (a first month
+that starts after the 1st is pro rata): the portal never repeats the pricing
+rule.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
-from billing.pricing import PriceSnapshot, billable_from, plan_charge_yen, price_on
+from billing.pricing import (
+    PriceSnapshot,
+    billable_from,
+    billed_days,
+    price_on,
+    usage_charges,
+)
 from billing.selectors import counted_calls_by_month
 from clients.models import Client, Plan, PlanPrice
 
@@ -35,6 +42,12 @@ class MonthRow:
     counted_calls: int
     cells: list[Cell]
     billed: bool = True
+    days_billed: int = 0  # fewer than month_days: a first month billed pro rata
+    month_days: int = 0
+
+    @property
+    def pro_rata(self) -> bool:
+        return self.billed and self.days_billed < self.month_days
 
 
 @dataclass(frozen=True)
@@ -116,15 +129,31 @@ def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
             continue
         amounts: list[int | None] = []
         for index, plan in enumerate(plans):
-            snapshot = price_on(snapshots[plan.pk], month)
-            amount = None if snapshot is None else plan_charge_yen(snapshot, counted)
+            snapshot = price_on(snapshots[plan.pk], start)  # as billing reads it
+            amount = (
+                None
+                if snapshot is None
+                else usage_charges(
+                    price=snapshot,
+                    billable_from=start,
+                    month=month,
+                    counted_calls=counted,
+                ).charge_yen
+            )
             amounts.append(amount)
             running = sums[index]
             sums[index] = (
                 None if amount is None or running is None else running + amount
             )
+        days, month_days = billed_days(billable_from=start, month=month)
         rows.append(
-            MonthRow(month=month, counted_calls=counted, cells=_mark_cheapest(amounts))
+            MonthRow(
+                month=month,
+                counted_calls=counted,
+                cells=_mark_cheapest(amounts),
+                days_billed=days,
+                month_days=month_days,
+            )
         )
     billed_months = sum(1 for row in rows if row.billed)
 

@@ -7,9 +7,9 @@ import pytest
 from billing.pricing import (
     PriceSnapshot,
     billable_from,
-    plan_charge_yen,
     prorated_fee_yen,
     prorated_included_calls,
+    usage_charges,
 )
 from billing.tax import tax_included_yen
 
@@ -20,7 +20,11 @@ SMALL = PriceSnapshot(monthly_fee_yen=2960, included_calls=20, per_call_yen=148)
     ("counted", "expected_yen"), [(0, 2960), (20, 2960), (21, 3108), (25, 3700)]
 )
 def test_small_plan_worked_examples(counted, expected_yen):
-    assert plan_charge_yen(SMALL, counted) == expected_yen
+    october = dt.date(2026, 10, 1)
+    usage = usage_charges(
+        price=SMALL, billable_from=october, month=october, counted_calls=counted
+    )
+    assert usage.charge_yen == expected_yen
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from answering.models import Category
-from billing.pricing import PriceSnapshot, plan_charge_yen
+from billing.pricing import PriceSnapshot, usage_charges
 from billing.selectors import counted_calls_by_month, month_to_date_usage
 from tests.billing.factories import calls, contracted_client, jst
 from tests.factories import ClientFactory, ClientPlanFactory, NumberAssignmentFactory
@@ -59,5 +59,12 @@ def test_counted_calls_by_month_in_one_query(small):
     small_price = PriceSnapshot(
         monthly_fee_yen=2960, included_calls=20, per_call_yen=148
     )
-    assert plan_charge_yen(small_price, history[-2][1]) == 2960
-    assert plan_charge_yen(small.price_on(dt.date(2026, 9, 1)), 25) == 3700
+    september = dt.date(2026, 9, 1)
+
+    def charge(price, counted):
+        return usage_charges(
+            price=price, billable_from=september, month=september, counted_calls=counted
+        ).charge_yen
+
+    assert charge(small_price, history[-2][1]) == 2960
+    assert charge(small.price_on(september), 25) == 3700

@@ -9,6 +9,7 @@ from answering.models import Call, Category
 from billing.models import Invoice
 from billing.selectors import month_to_date_usage
 from billing.services import bill_month, mark_paid, void_and_reissue
+from clients.months import days_in_month, japan_today, month_start, previous_month
 from portal.advice import plan_advice
 from tests.factories import CallFactory
 from tests.portal.conftest import jst
@@ -188,3 +189,38 @@ def test_a_call_reclassified_after_issue_stays_listed_without_a_dead_link(
     assert len(response.context["rows"]) == 25
     assert "請求後に営業電話へ訂正" in body
     assert f'{reverse("portal:calls")}{first.pk}/"' not in body
+
+
+def test_a_first_month_after_the_trial_is_priced_pro_rata_as_billed(portal_user):
+    # Trial 2026-10-01..10, billed from the 11th: 21 of October's 31 days.
+    client = portal_user.client
+    client.trial_started_on = dt.date(2026, 10, 1)
+    client.contract_started_on = dt.date(2026, 10, 1)
+    client.save()
+    for i in range(20):  # after the trial: 20 counted calls
+        CallFactory(
+            client=client, received_at=jst(2026, 10, 20, 9) + dt.timedelta(minutes=i)
+        )
+    advice = plan_advice(client=client, today=dt.date(2026, 11, 25))
+    october = advice.rows[-1]
+    assert october.billed and october.counted_calls == 20
+    small = next(
+        cell
+        for plan, cell in zip(advice.plans, october.cells, strict=True)
+        if plan.code == "small"
+    )
+    # Fee 2,960 x 21/31 = 2,005 (down); included 20 x 21/31 = 14 (up);
+    # 6 calls over x 148 = 888: what the October invoice charges.
+    assert small.yen == 2005 + 888
+    assert october.pro_rata and not advice.rows[-2].pro_rata
+
+
+def test_the_plan_page_marks_a_pro_rata_month(portal, portal_user):
+    last_month = previous_month(month_start(japan_today()))
+    client = portal_user.client
+    client.trial_started_on = last_month  # billed from the 11th
+    client.contract_started_on = last_month
+    client.save()
+    month_days = days_in_month(last_month)
+    body = portal.get(reverse("portal:plan")).content.decode()
+    assert f"（{month_days - 10}日/{month_days}日の日割り）" in body
