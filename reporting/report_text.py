@@ -3,6 +3,11 @@
 Everything here is pure: a call (and, for a correction, what changed) in, text
 out. Caller-typed text is untrusted: it never reaches a mail header with a line
 break in it, and it cannot open or close Chatwork notation tags.
+
+A destination that never had the call's report (a recipient who replaced the
+one who got it, a room added since) gets no 訂正 of a message it never read:
+it gets the call as it is now, as a report, with a short note that a report
+went elsewhere first (``reported_elsewhere``).
 """
 
 import re
@@ -15,6 +20,14 @@ from answering.models import Call, Category, MissingReason
 WEEKDAYS = "月火水木金土日"
 SUBJECT_MAX_CHARS = 120
 MOBILE_PURPOSE_MAX_CHARS = 80
+
+# Lines for a destination that hears of a corrected call for the first time. The
+# list of changes is left out: its old values mean nothing to a reader who never
+# saw them, and a wrong number or name need not reach one more person.
+REPORTED_ELSEWHERE_NOTE = (
+    "この内容は、先に別のご報告先へお送りしたご報告を訂正したものです。"
+)
+REPORTED_ELSEWHERE_MOBILE_NOTE = "※先に別のご報告先へお送りした内容の訂正版です"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
@@ -141,17 +154,28 @@ def _changes_lines(changes: dict[str, Any]) -> list[str]:
 
 
 def email_body(
-    call: Call, *, mobile: bool = False, changes: dict[str, Any] | None = None
+    call: Call,
+    *,
+    mobile: bool = False,
+    changes: dict[str, Any] | None = None,
+    reported_elsewhere: bool = False,
 ) -> str:
+    """A report, or with ``changes`` its correction (訂正). ``reported_elsewhere``:
+    the report of a corrected call to a destination that never had the first."""
     if mobile:
-        return _mobile_body(call, changes=changes)
+        return _mobile_body(
+            call, changes=changes, reported_elsewhere=reported_elsewhere
+        )
     lines = [f"{call.client.name} 御中", ""]
     if changes is not None:
         lines += ["先にお送りしたご報告を、次のとおり訂正いたします。", ""]
         lines += ["■訂正内容"] + [f"  {line}" for line in _changes_lines(changes)]
         lines += ["", "■訂正後の内容"]
     else:
-        lines += ["お電話がありましたので、ご報告いたします。", ""]
+        lines.append("お電話がありましたので、ご報告いたします。")
+        if reported_elsewhere:
+            lines.append(f"なお、{REPORTED_ELSEWHERE_NOTE}")
+        lines.append("")
     for label, value in _fields(call):
         value_lines = str(value).splitlines() or [""]
         if len(value_lines) == 1:
@@ -163,7 +187,9 @@ def email_body(
     return "\n".join(lines) + "\n"
 
 
-def _mobile_body(call: Call, *, changes: dict[str, Any] | None) -> str:
+def _mobile_body(
+    call: Call, *, changes: dict[str, Any] | None, reported_elsewhere: bool
+) -> str:
     # A phone screen: the few facts needed to call back, nothing else.
     lines = []
     if changes is not None:
@@ -197,15 +223,25 @@ def _mobile_body(call: Call, *, changes: dict[str, Any] | None) -> str:
         lines.append(f"様子: {demeanour}")
     if call.surcharge_yen:
         lines.append(f"割増 {call.surcharge_yen:,}円（{call.surcharge_reason}）")
+    if changes is None and reported_elsewhere:
+        # Last: the first lines of a phone's screen are for calling back.
+        lines.append(REPORTED_ELSEWHERE_MOBILE_NOTE)
     return "\n".join(lines) + "\n"
 
 
-def chatwork_body(call: Call, *, changes: dict[str, Any] | None = None) -> str:
+def chatwork_body(
+    call: Call,
+    *,
+    changes: dict[str, Any] | None = None,
+    reported_elsewhere: bool = False,
+) -> str:
     title = subject(call, correction=changes is not None)
     lines = []
     if changes is not None:
         lines += ["訂正内容:"] + [f"  {line}" for line in _changes_lines(changes)]
         lines += ["", "訂正後の内容:"]
+    elif reported_elsewhere:
+        lines += [REPORTED_ELSEWHERE_NOTE, ""]
     for label, value in _fields(call):
         lines.append(f"{label}: {value}")
     text = "\n".join(_chatwork_safe(line) for line in lines)

@@ -85,15 +85,27 @@ def _destinations(call: Call) -> list[tuple[str, str, int | None]]:
     return unique
 
 
-def _render(call: Call, channel: str, changes: dict[str, Any] | None) -> dict:
+def _render(
+    call: Call,
+    channel: str,
+    changes: dict[str, Any] | None,
+    *,
+    reported_elsewhere: bool = False,
+) -> dict:
     """Subject and body for one channel (the same for every address on it)."""
     correction = changes is not None
     if channel == Channel.CHATWORK:
-        return {"subject": "", "body": report_text.chatwork_body(call, changes=changes)}
+        body = report_text.chatwork_body(
+            call, changes=changes, reported_elsewhere=reported_elsewhere
+        )
+        return {"subject": "", "body": body}
     return {
         "subject": report_text.subject(call, correction=correction),
         "body": report_text.email_body(
-            call, mobile=channel == Channel.EMAIL_MOBILE, changes=changes
+            call,
+            mobile=channel == Channel.EMAIL_MOBILE,
+            changes=changes,
+            reported_elsewhere=reported_elsewhere,
         ),
     }
 
@@ -119,14 +131,35 @@ def _create_deliveries(
         existing = set(
             call.deliveries.filter(kind=kind).values_list("channel", "address")
         )
+    # A correction reads "the report we sent you, corrected": true only where
+    # something of this call was sent or queued before (its report, or an
+    # earlier correction, which carries the whole call). A destination is a
+    # channel and an address, as for in_turn(): a recipient who replaced the one
+    # told, a changed address, a room added since has read nothing of it.
+    messaged: set[tuple[str, str]] = set()
+    if kind == Delivery.Kind.CORRECTION:
+        messaged = set(call.deliveries.values_list("channel", "address"))
     now = timezone.now()
-    texts: dict[str, dict] = {}  # rendered once per channel, not per address
+    # Rendered once per channel and kind of text, not per address.
+    texts: dict[tuple[str, bool], dict] = {}
     deliveries = []
     for channel, address, recipient_id in _destinations(call):
         if (channel, address) in existing:
             continue
-        if channel not in texts:
-            texts[channel] = _render(call, channel, changes)
+        first_here = (
+            kind == Delivery.Kind.CORRECTION and (channel, address) not in messaged
+        )
+        # Never told of a call that is now a sales call: nothing to correct, and
+        # sales calls are not reported.
+        if first_here and not call.is_reported:
+            continue
+        if (channel, first_here) not in texts:
+            texts[channel, first_here] = (
+                # The call as it is now, as a report that says it went elsewhere.
+                _render(call, channel, None, reported_elsewhere=True)
+                if first_here
+                else _render(call, channel, changes)
+            )
         deliveries.append(
             Delivery(
                 call=call,
@@ -137,7 +170,7 @@ def _create_deliveries(
                 address=address,
                 next_attempt_at=now,
                 message_id="" if channel == Channel.CHATWORK else mail.new_message_id(),
-                **texts[channel],
+                **texts[channel, first_here],
             )
         )
     Delivery.objects.bulk_create(deliveries)
@@ -206,8 +239,9 @@ def record_correction(
     seen_updated_at: dt.datetime | None = None,
 ) -> CallRevision | None:
     """Correct a call and tell the client: a correction report (訂正) for a call
-    the client was told of, saying what changed in the report; the first report
-    for a call it was not (a sales call reclassified as one to report)."""
+    the client was told of, saying what changed in the report (to a destination
+    that never had the report, the call as corrected, as a report); the first
+    report for a call it was not (a sales call reclassified as one to report)."""
     revision = correct_call(
         call=call,
         corrected_by=corrected_by,
@@ -244,7 +278,11 @@ def record_correction(
 def queue_correction_report(
     *, call: Call, changes: dict[str, list[Any]]
 ) -> list[Delivery]:
-    """Queue a correction (訂正) saying what changed: ``{label: [old, new]}``."""
+    """Queue a correction (訂正) saying what changed: ``{label: [old, new]}``.
+
+    A destination with no earlier message of the call gets the call as it is
+    now instead, as a report saying a report went elsewhere first.
+    """
     if not changes:
         return []
     return _create(call, kind=Delivery.Kind.CORRECTION, changes=changes)

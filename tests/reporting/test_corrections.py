@@ -228,3 +228,173 @@ def test_a_cancelled_clients_last_call_logged_after_the_end_is_still_reported():
         client=client, received_at=timezone.now() - dt.timedelta(days=1)
     )
     assert _pc_addresses(call, Delivery.Kind.REPORT) == {person.pc_email}
+
+
+# --- destinations that never had the report ------------------------------------
+
+REPORT_LEAD = "お電話がありましたので、ご報告いたします。"
+ELSEWHERE_NOTE = (
+    "なお、この内容は、先に別のご報告先へお送りしたご報告を訂正したものです。"
+)
+CHATWORK_NOTE = "この内容は、先に別のご報告先へお送りしたご報告を訂正したものです。"
+MOBILE_NOTE = "※先に別のご報告先へお送りした内容の訂正版です"
+CORRECTION_LEAD = "先にお送りしたご報告を、次のとおり訂正いたします。"
+
+
+def _mails_to(smtp_peer, address):
+    """What arrived at one address, its lines as the reader sees them."""
+    return [
+        {**m, "body": m["body"].replace("\r\n", "\n")}
+        for m in smtp_peer.messages
+        if m["to"] == [address]
+    ]
+
+
+def _reads_as_a_report_of(mail, *, number, old_number):
+    """The reader is told of the call as it is now, and of no 訂正 to a mail
+    they never had, nor of the old value."""
+    body = mail["body"]
+    assert not mail["subject"].startswith("【訂正】")
+    assert f"{REPORT_LEAD}\n{ELSEWHERE_NOTE}\n" in body
+    assert f"■折り返し先: {number}" in body
+    assert old_number not in body
+    assert "訂正いたします" not in body and "訂正内容" not in body
+
+
+def test_a_recipient_added_after_the_report_gets_the_corrected_call_as_a_report(
+    smtp_peer,
+):
+    client, (first,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    services.relay_due_deliveries()
+    added = ReportRecipientFactory(client=client, active_from=timezone.localdate())
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+
+    # The recipient who had the report reads the 訂正, as before.
+    report, correction = _mails_to(smtp_peer, first.pc_email)
+    assert correction["subject"] == f"【訂正】{report['subject']}"
+    assert CORRECTION_LEAD in correction["body"]
+    assert "「090-1111-2222」→「090-1111-3333」" in correction["body"]
+    assert _mails_to(smtp_peer, first.mobile_email)[-1]["body"].startswith(
+        "【訂正】\n折り返し先: 「090-1111-2222」→「090-1111-3333」"
+    )
+
+    # The one added since reads a report of the call as it is now.
+    (pc,) = _mails_to(smtp_peer, added.pc_email)
+    assert pc["subject"] == report["subject"]
+    _reads_as_a_report_of(pc, number="090-1111-3333", old_number="090-1111-2222")
+    (mobile,) = _mails_to(smtp_peer, added.mobile_email)
+    assert "【訂正】" not in mobile["body"]
+    assert "TEL 090-1111-3333" in mobile["body"]
+    assert "090-1111-2222" not in mobile["body"]
+    assert mobile["body"].endswith(f"\n{MOBILE_NOTE}\n")
+
+
+def test_a_replaced_recipients_successor_gets_the_corrected_call_as_a_report(
+    smtp_peer,
+):
+    today = timezone.localdate()
+    client, (former,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    services.relay_due_deliveries()
+    # The client swaps its recipient after the call.
+    former.active_to = today - dt.timedelta(days=1)
+    former.save()
+    successor = ReportRecipientFactory(client=client, active_from=today)
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+
+    assert len(_mails_to(smtp_peer, former.pc_email)) == 1  # the report only
+    (pc,) = _mails_to(smtp_peer, successor.pc_email)
+    _reads_as_a_report_of(pc, number="090-1111-3333", old_number="090-1111-2222")
+    (mobile,) = _mails_to(smtp_peer, successor.mobile_email)
+    assert mobile["body"].endswith(f"\n{MOBILE_NOTE}\n")
+    assert not mobile["body"].startswith("【訂正】")
+
+
+def test_a_new_address_of_the_same_recipient_has_not_read_the_report(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    services.relay_due_deliveries()
+    old_pc = person.pc_email
+    person.pc_email = "new-pc@example.jp"
+    person.save()
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+
+    (pc,) = _mails_to(smtp_peer, "new-pc@example.jp")
+    _reads_as_a_report_of(pc, number="090-1111-3333", old_number="090-1111-2222")
+    assert len(_mails_to(smtp_peer, old_pc)) == 1
+    # The mobile address had the report: it reads the 訂正.
+    mobile = _mails_to(smtp_peer, person.mobile_email)
+    assert len(mobile) == 2 and mobile[1]["body"].startswith("【訂正】\n")
+
+
+def test_a_chatwork_room_that_never_had_the_report_reads_it_as_a_report(
+    smtp_peer, chatwork_peer
+):
+    client, (person,) = client_with_recipients(1, chatwork_room="111")
+    call, _ = save_reported_call(client=client, purpose="見積り")
+    services.relay_due_deliveries()
+    _correct(call, purpose="見積りと納期")
+    services.relay_due_deliveries()
+    client.chatwork_room_id = "222"  # the client moved reports to another room
+    client.save()
+    _correct(call, purpose="見積りと納期の件")
+    services.relay_due_deliveries()
+
+    rooms = {
+        room: [p["body"] for p in chatwork_peer.posts if p["room"] == room]
+        for room in ("111", "222")
+    }
+    report, correction = rooms["111"]
+    assert "[title]【訂正】" in correction and "訂正内容:" in correction
+    (new_room,) = rooms["222"]
+    title = report[len("[info][title]") : report.index("[/title]")]
+    assert new_room.startswith(f"[info][title]{title}[/title]{CHATWORK_NOTE}\n\n")
+    assert "ご用件: 見積りと納期の件" in new_room
+    assert "訂正内容" not in new_room and "「見積りと納期」" not in new_room
+    # The e-mail recipient, told all along, reads the second 訂正.
+    last = _mails_to(smtp_peer, person.pc_email)[-1]
+    assert "「見積りと納期」→「見積りと納期の件」" in last["body"]
+
+
+def test_a_successor_told_by_a_correction_reads_the_next_one_as_a_correction(
+    smtp_peer,
+):
+    client, _ = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, purpose="見積り")
+    services.relay_due_deliveries()
+    added = ReportRecipientFactory(client=client, active_from=timezone.localdate())
+    _correct(call, purpose="見積りと納期")
+    _correct(call, purpose="見積りと納期の件")  # queued before the first is sent
+    services.relay_due_deliveries()
+
+    first, second = _mails_to(smtp_peer, added.pc_email)
+    assert ELSEWHERE_NOTE in first["body"] and "■ご用件: 見積りと納期" in first["body"]
+    # It has read the call now: what changes is corrected against what it read.
+    assert second["subject"].startswith("【訂正】")
+    assert CORRECTION_LEAD in second["body"]
+    assert "「見積りと納期」→「見積りと納期の件」" in second["body"]
+
+
+def test_a_call_turned_sales_is_not_reported_to_a_destination_never_told(
+    smtp_peer,
+):
+    client, (first,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, purpose="見積り")
+    services.relay_due_deliveries()
+    added = ReportRecipientFactory(client=client, active_from=timezone.localdate())
+    _correct(call, category=Category.SALES)
+    services.relay_due_deliveries()
+    assert "「通常」→「営業電話」" in _mails_to(smtp_peer, first.pc_email)[-1]["body"]
+    assert _mails_to(smtp_peer, added.pc_email) == []
+    assert not call.deliveries.filter(recipient=added).exists()
+
+    # Back to a reported call: now it learns of it, as a report.
+    _correct(call, category=Category.NORMAL, purpose="見積りと納期")
+    services.relay_due_deliveries()
+    (pc,) = _mails_to(smtp_peer, added.pc_email)
+    assert f"{REPORT_LEAD}\n{ELSEWHERE_NOTE}\n" in pc["body"]
+    assert "営業電話" not in pc["body"] and "■ご用件: 見積りと納期" in pc["body"]
