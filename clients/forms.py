@@ -2,7 +2,12 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from clients.models import (
     Client,
@@ -166,3 +171,28 @@ class ReleaseNumberForm(forms.Form):
             "処理するときは月末の日付にしてください（翌月分の番号料金はかかりません）。"
         ),
     )
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, checking the old password as the login page does: through
+    django-axes, so wrong ones count towards the lockout of that username and
+    address. Else a session left open on a shared PC could guess its user's
+    password without limit here, then change it."""
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    @sensitive_variables("old_password")
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        # Locked out, authenticate() answers None and flags the request: the
+        # lockout page is shown instead of this form (axes.middleware).
+        checked = authenticate(
+            self.request, username=self.user.get_username(), password=old_password
+        )
+        if checked is None or checked.pk != self.user.pk:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password

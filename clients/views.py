@@ -1,7 +1,13 @@
+from typing import Any
+
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch
+
+from clients.access import operator_required
+from clients.forms import PasswordChangeForm
 
 
 @login_required
@@ -13,3 +19,18 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(target)
     except NoReverseMatch:
         return render(request, "home.html")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's page (it keeps this session and ends the user's others), with the
+    old password checked through the login lockout."""
+
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+# Operators' and admins' own pages; client users have theirs in the portal.
+password_change = operator_required(PasswordChangeView.as_view())
+password_change_done = operator_required(auth_views.PasswordChangeDoneView.as_view())

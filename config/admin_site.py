@@ -80,6 +80,15 @@ class GuardedAdminMixin:
 
 
 class AdminSite(admin.AdminSite):
+    # The admin's "change password" opens the staff page (clients.views), whose
+    # old password counts towards the login lockout; Django's admin page checks
+    # it without limit, and its template is shadowed by the staff page's anyway.
+    def password_change(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        return redirect("password_change")
+
+    def password_change_done(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        return redirect("password_change_done")
+
     def register(self, model_or_iterable, admin_class=None, **options):  # type: ignore[no-untyped-def]
         admin_class = admin_class or admin.ModelAdmin
         guarded = type(

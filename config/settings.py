@@ -252,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.erase_old_personal_data",
         "schedule": crontab(minute=0, hour=4),
     },
+    # Logins last SESSION_HOURS: their rows would pile up by the thousand.
+    "clear-expired-sessions": {
+        "task": "clients.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=30, hour=4),
+    },
 }
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
@@ -282,6 +287,19 @@ NUMBER_QUARANTINE_DAYS = env.int("NUMBER_QUARANTINE_DAYS", default=90)
 CALLER_DATA_RETENTION_MONTHS = env.int("CALLER_DATA_RETENTION_MONTHS", default=24)
 
 SESSION_COOKIE_HTTPONLY = True
+# Operators share PCs: a login lasts one shift, not Django's two weeks. Expiry
+# counts from the last write to the session, which is the login (or a password
+# change): no page writes to it, so no activity stretches a login past a shift.
+_session_hours = env.int("SESSION_HOURS", default=12)
+if _session_hours < 1:
+    raise ImproperlyConfigured(
+        f"SESSION_HOURS must be a whole number of hours, at least 1 (got {_session_hours})."
+    )
+SESSION_COOKIE_AGE = _session_hours * 60 * 60
+# And at once when the browser closes: whoever sits down next at a shared PC must
+# log in, instead of logging calls under the previous operator's name. Browsers
+# that restore the last session keep such a cookie, hence the server-side limit.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

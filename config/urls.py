@@ -17,6 +17,12 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", client_views.password_change, name="password_change"),
+    path(
+        "password/done/",
+        client_views.password_change_done,
+        name="password_change_done",
+    ),
     # set_language: the 日本語 / English switch at the foot of every page (a cookie).
     path("i18n/", include("django.conf.urls.i18n")),
     path("operator/", include("console.urls")),

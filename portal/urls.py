@@ -20,6 +20,8 @@ urlpatterns = [
         views.invoice_calls_csv,
         name="invoice_calls_csv",
     ),
+    path("password/", views.password_change, name="password_change"),
+    path("password/done/", views.password_change_done, name="password_change_done"),
     path("requests/", views.request_list, name="requests"),
     path(
         "requests/plan/<int:request_id>/",

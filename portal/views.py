@@ -3,10 +3,11 @@ through the client it sets: objects of another client are a 404, never a 403,
 so ids of other clients' objects cannot even be probed."""
 
 from django.contrib import messages
+from django.contrib.auth.views import PasswordChangeDoneView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -33,6 +34,7 @@ from clients.services import (
     plan_change_effective_month,
     plan_changes_in_last_12_months,
 )
+from clients.views import PasswordChangeView
 from portal import advice, csv_export, display, selectors, services
 from portal.access import client_required, portal_client
 from portal.forms import (
@@ -434,3 +436,16 @@ def invoice_calls_csv(request: HttpRequest, invoice_id: int) -> HttpResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# The staff pages' templates (templates/registration/), in the portal's layout.
+_PORTAL_LAYOUT = {"base_template": "portal/base.html"}
+password_change = client_required(
+    PasswordChangeView.as_view(
+        success_url=reverse_lazy("portal:password_change_done"),
+        extra_context=_PORTAL_LAYOUT,
+    )
+)
+password_change_done = client_required(
+    PasswordChangeDoneView.as_view(extra_context=_PORTAL_LAYOUT)
+)

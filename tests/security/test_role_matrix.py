@@ -57,6 +57,9 @@ EXPECTED: dict[str, Row] = {
     ),
     "login": Row(OK, "redirect:/", "redirect:/", "redirect:/"),
     "logout": Row(LOGIN, LOGIN, LOGIN, LOGIN, method="POST"),
+    # Each user's own password: staff here, client users inside the portal.
+    "password_change": operator_page(),
+    "password_change_done": operator_page(),
     # The language switch works for everyone, logged in or not.
     "set_language": Row(
         "redirect:/", "redirect:/", "redirect:/", "redirect:/", method="POST"
@@ -91,6 +94,8 @@ EXPECTED: dict[str, Row] = {
     "portal:invoice_pdf": portal_page(),
     "portal:invoice_calls": portal_page(),
     "portal:invoice_calls_csv": portal_page(),
+    "portal:password_change": portal_page(),
+    "portal:password_change_done": portal_page(),
     "portal:requests": portal_page(),
     "portal:plan_request": portal_page(),
     "portal:recipient_request": portal_page(),

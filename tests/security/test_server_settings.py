@@ -11,12 +11,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _check(**env: str) -> subprocess.CompletedProcess:
-    """``manage.py check`` with only these settings in the environment (no .env
-    of the developer's: HOME and PATH only, from an empty folder's view)."""
+def _check(
+    code: str = "import django; django.setup()", **env: str
+) -> subprocess.CompletedProcess:
+    """Django's setup (then ``code``'s other statements) with only these settings
+    in the environment (no .env of the developer's: HOME and PATH only, from an
+    empty folder's view)."""
     clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True,
@@ -63,6 +66,8 @@ def test_what_starts_and_what_is_refused(env, starts):
         ({"DATABASE_URL": ""}, "DATABASE_URL"),
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"EMAIL_URL": ""}, "EMAIL_URL"),
+        ({"SESSION_HOURS": "twelve"}, "SESSION_HOURS"),
+        ({"SESSION_HOURS": "0"}, "SESSION_HOURS"),
     ],
 )
 def test_a_value_that_cannot_be_read_names_its_variable(env, named):
@@ -70,3 +75,16 @@ def test_a_value_that_cannot_be_read_names_its_variable(env, named):
     assert done.returncode != 0
     last_line = done.stderr.strip().splitlines()[-1]
     assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: " + named)
+
+
+@pytest.mark.parametrize(
+    ("env", "seconds"), [({}, 12 * 3600), ({"SESSION_HOURS": "8"}, 8 * 3600)]
+)
+def test_a_login_lasts_session_hours_and_ends_with_the_browser(env, seconds):
+    done = _check(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SESSION_COOKIE_AGE, settings.SESSION_EXPIRE_AT_BROWSER_CLOSE)",
+        **env,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == [str(seconds), "True"]
