@@ -278,7 +278,7 @@ def erase_caller_data(
             CallRevision.objects.filter(call_id__in=call_ids).update(changes={})
         erased += len(call_ids)
         if progress:
-            # Calls received during the run may pass the first count.
+            # Another run at the same time erases some of the same calls.
             progress(
                 _("受電 %(done)s / %(total)s 件の発信者情報を消去しました…")
                 % {"done": f"{erased:,}", "total": f"{max(total, erased):,}"}

@@ -247,7 +247,6 @@ def export(http: HttpClient, params: dict, *, trace: bool) -> tuple[float, int, 
 
 
 def main(args: argparse.Namespace) -> None:
-
     assert connection.vendor == "postgresql", "the benchmark needs PostgreSQL"
     call_command("migrate", verbosity=0)
     settings.DEBUG = False  # no query log growing during the runs

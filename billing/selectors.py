@@ -192,8 +192,9 @@ def month_to_date_usage(
 def counted_calls_by_month(
     *, client: Client, months: int = 12, today: dt.date | None = None
 ) -> list[tuple[dt.date, int]]:
-    """Counted calls (no sales calls, no trial calls) for each of the last
-    ``months`` complete months, oldest first, in one grouped query.
+    """Counted calls (no sales calls, none in the trial or before the contract)
+    for each of the last ``months`` complete months, oldest first, in one
+    grouped query.
 
     For plan advice: feed each count to ``billing.pricing.usage_charges``.
     """
@@ -209,6 +210,9 @@ def counted_calls_by_month(
     trial = _trial_window(client)
     if trial is not None:
         calls = calls.exclude(trial)
+    if client.contract_started_on is not None:
+        # As billing counts a first month: from its first billed day.
+        calls = calls.filter(received_at__gte=_day_start(client.contract_started_on))
     counts = {
         row["month"].date()
         if isinstance(row["month"], dt.datetime)

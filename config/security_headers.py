@@ -43,8 +43,8 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if not response.get("Content-Type", "").startswith("text/html"):
             return response  # CSV, PDF, JSON: nothing a browser runs
-        if settings.DEBUG and response.status_code in (404, 500):
-            # Django's debug pages (technical 404 and 500) are styled and scripted
+        if settings.DEBUG and response.status_code in (400, 404, 500):
+            # Django's debug pages (technical 400, 404 and 500) are styled and scripted
             # inline; as django-csp does, they stay readable on a laptop.
             return response
         response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

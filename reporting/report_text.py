@@ -5,9 +5,9 @@ out. Caller-typed text is untrusted: it never reaches a mail header with a line
 break in it, and it cannot open or close Chatwork notation tags.
 
 A destination that never had the call's report (a recipient who replaced the
-one who got it, a room added since) gets no 訂正 of a message it never read:
-it gets the call as it is now, as a report, with a short note that a report
-went elsewhere first (``reported_elsewhere``).
+one who got it, a room added since, an address the report bounced from) gets no
+訂正 of a message it never read: it gets the call as it is now, as a report, with
+a short note that this is the corrected content (``corrected``).
 """
 
 import re
@@ -23,11 +23,13 @@ MOBILE_PURPOSE_MAX_CHARS = 80
 
 # Lines for a destination that hears of a corrected call for the first time. The
 # list of changes is left out: its old values mean nothing to a reader who never
-# saw them, and a wrong number or name need not reach one more person.
-REPORTED_ELSEWHERE_NOTE = (
-    "この内容は、先に別のご報告先へお送りしたご報告を訂正したものです。"
+# saw them, and a wrong number or name need not reach one more person. True
+# whether or not this reader saw the first report (a colleague's copy, a mail
+# that bounced and was then found).
+CORRECTED_NOTE = (
+    "この内容は訂正後のものです。以前のご報告をご覧の場合は、こちらが正しい内容です。"
 )
-REPORTED_ELSEWHERE_MOBILE_NOTE = "※先に別のご報告先へお送りした内容の訂正版です"
+CORRECTED_MOBILE_NOTE = "※訂正後の内容です"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
@@ -158,14 +160,12 @@ def email_body(
     *,
     mobile: bool = False,
     changes: dict[str, Any] | None = None,
-    reported_elsewhere: bool = False,
+    corrected: bool = False,
 ) -> str:
-    """A report, or with ``changes`` its correction (訂正). ``reported_elsewhere``:
-    the report of a corrected call to a destination that never had the first."""
+    """A report, or with ``changes`` its correction (訂正). ``corrected``: the
+    report of a corrected call to a destination that never had the first."""
     if mobile:
-        return _mobile_body(
-            call, changes=changes, reported_elsewhere=reported_elsewhere
-        )
+        return _mobile_body(call, changes=changes, corrected=corrected)
     lines = [f"{call.client.name} 御中", ""]
     if changes is not None:
         lines += ["先にお送りしたご報告を、次のとおり訂正いたします。", ""]
@@ -173,8 +173,8 @@ def email_body(
         lines += ["", "■訂正後の内容"]
     else:
         lines.append("お電話がありましたので、ご報告いたします。")
-        if reported_elsewhere:
-            lines.append(f"なお、{REPORTED_ELSEWHERE_NOTE}")
+        if corrected:
+            lines.append(f"なお、{CORRECTED_NOTE}")
         lines.append("")
     for label, value in _fields(call):
         value_lines = str(value).splitlines() or [""]
@@ -187,9 +187,7 @@ def email_body(
     return "\n".join(lines) + "\n"
 
 
-def _mobile_body(
-    call: Call, *, changes: dict[str, Any] | None, reported_elsewhere: bool
-) -> str:
+def _mobile_body(call: Call, *, changes: dict[str, Any] | None, corrected: bool) -> str:
     # A phone screen: the few facts needed to call back, nothing else.
     lines = []
     if changes is not None:
@@ -223,9 +221,9 @@ def _mobile_body(
         lines.append(f"様子: {demeanour}")
     if call.surcharge_yen:
         lines.append(f"割増 {call.surcharge_yen:,}円（{call.surcharge_reason}）")
-    if changes is None and reported_elsewhere:
+    if changes is None and corrected:
         # Last: the first lines of a phone's screen are for calling back.
-        lines.append(REPORTED_ELSEWHERE_MOBILE_NOTE)
+        lines.append(CORRECTED_MOBILE_NOTE)
     return "\n".join(lines) + "\n"
 
 
@@ -233,15 +231,15 @@ def chatwork_body(
     call: Call,
     *,
     changes: dict[str, Any] | None = None,
-    reported_elsewhere: bool = False,
+    corrected: bool = False,
 ) -> str:
     title = subject(call, correction=changes is not None)
     lines = []
     if changes is not None:
         lines += ["訂正内容:"] + [f"  {line}" for line in _changes_lines(changes)]
         lines += ["", "訂正後の内容:"]
-    elif reported_elsewhere:
-        lines += [REPORTED_ELSEWHERE_NOTE, ""]
+    elif corrected:
+        lines += [CORRECTED_NOTE, ""]
     for label, value in _fields(call):
         lines.append(f"{label}: {value}")
     text = "\n".join(_chatwork_safe(line) for line in lines)

@@ -90,14 +90,12 @@ def _render(
     channel: str,
     changes: dict[str, Any] | None,
     *,
-    reported_elsewhere: bool = False,
+    corrected: bool = False,
 ) -> dict:
     """Subject and body for one channel (the same for every address on it)."""
     correction = changes is not None
     if channel == Channel.CHATWORK:
-        body = report_text.chatwork_body(
-            call, changes=changes, reported_elsewhere=reported_elsewhere
-        )
+        body = report_text.chatwork_body(call, changes=changes, corrected=corrected)
         return {"subject": "", "body": body}
     return {
         "subject": report_text.subject(call, correction=correction),
@@ -105,7 +103,7 @@ def _render(
             call,
             mobile=channel == Channel.EMAIL_MOBILE,
             changes=changes,
-            reported_elsewhere=reported_elsewhere,
+            corrected=corrected,
         ),
     }
 
@@ -132,13 +130,20 @@ def _create_deliveries(
             call.deliveries.filter(kind=kind).values_list("channel", "address")
         )
     # A correction reads "the report we sent you, corrected": true only where
-    # something of this call was sent or queued before (its report, or an
-    # earlier correction, which carries the whole call). A destination is a
-    # channel and an address, as for in_turn(): a recipient who replaced the one
-    # told, a changed address, a room added since has read nothing of it.
+    # something of this call was sent or is still on its way (its report, or an
+    # earlier correction, which carries the whole call); not where it failed. A
+    # destination is a channel and an address, as for in_turn(): a recipient who
+    # replaced the one told, a changed address, a room added since has read
+    # nothing of it. What is on its way and then fails is seen to when this
+    # correction is sent (_as_first_message).
     messaged: set[tuple[str, str]] = set()
     if kind == Delivery.Kind.CORRECTION:
-        messaged = set(call.deliveries.values_list("channel", "address"))
+        messaged = {
+            (channel, address.lower())
+            for channel, address in call.deliveries.exclude(
+                status=Status.FAILED
+            ).values_list("channel", "address")
+        }
     now = timezone.now()
     # Rendered once per channel and kind of text, not per address.
     texts: dict[tuple[str, bool], dict] = {}
@@ -147,7 +152,8 @@ def _create_deliveries(
         if (channel, address) in existing:
             continue
         first_here = (
-            kind == Delivery.Kind.CORRECTION and (channel, address) not in messaged
+            kind == Delivery.Kind.CORRECTION
+            and (channel, address.lower()) not in messaged
         )
         # Never told of a call that is now a sales call: nothing to correct, and
         # sales calls are not reported.
@@ -155,8 +161,8 @@ def _create_deliveries(
             continue
         if (channel, first_here) not in texts:
             texts[channel, first_here] = (
-                # The call as it is now, as a report that says it went elsewhere.
-                _render(call, channel, None, reported_elsewhere=True)
+                # The call as it is now, as a report that says it was corrected.
+                _render(call, channel, None, corrected=True)
                 if first_here
                 else _render(call, channel, changes)
             )
@@ -380,6 +386,36 @@ def _finish(delivery: Delivery, **fields: Any) -> bool:
     return bool(done)
 
 
+def _told_before(delivery: Delivery) -> bool:
+    """Whether an earlier message of the call reached this destination."""
+    return (
+        Delivery.objects.filter(
+            call_id=delivery.call_id,
+            channel=delivery.channel,
+            address__iexact=delivery.address,
+            id__lt=delivery.pk,
+            status=Status.SENT,
+        )
+        .exclude(body="")  # erased after the retention period: nothing to correct
+        .exists()
+    )
+
+
+def _as_first_message(delivery: Delivery) -> None:
+    """A correction to a destination that the report (or every earlier message)
+    never reached, because it failed: it becomes the call as it is now, as a
+    report saying it was corrected. Decided here, not when it was queued: the
+    report was still on its way then."""
+    if delivery.kind != Delivery.Kind.CORRECTION or _told_before(delivery):
+        return
+    call = Call.objects.select_related("client").get(pk=delivery.call_id)
+    text = _render(call, delivery.channel, None, corrected=True)
+    if (text["subject"], text["body"]) == (delivery.subject, delivery.body):
+        return
+    Delivery.objects.filter(pk=delivery.pk).update(**text)
+    delivery.subject, delivery.body = text["subject"], text["body"]
+
+
 def _send(delivery: Delivery) -> str:
     """Talk to the provider. Returns its id; raises mail.MailError/ChatworkError."""
     if delivery.channel == Channel.CHATWORK:
@@ -412,6 +448,7 @@ def deliver(*, delivery_id: int) -> str:
     delivery = _claim(delivery_id, now)
     if delivery is None:
         return "skipped"
+    _as_first_message(delivery)
 
     limits = _chatwork_limits(delivery) if delivery.channel == Channel.CHATWORK else []
     if limits:
@@ -554,16 +591,23 @@ def resend(*, delivery_id: int) -> bool:
         return False
     address = _current_address(delivery) or delivery.address
     if (
-        address != delivery.address
-        and delivery.kind == Delivery.Kind.REPORT
+        address.lower() != delivery.address.lower()
         and Delivery.objects.filter(
-            call_id=delivery.call_id,
-            channel=delivery.channel,
-            address=address,
-            kind=Delivery.Kind.REPORT,
-        ).exists()
+            call_id=delivery.call_id, channel=delivery.channel, address__iexact=address
+        )
+        .exclude(status=Status.FAILED)
+        .exists()
     ):
-        address = delivery.address  # that address has this call's report already
+        # That address has (or is being sent) this call already, as corrected.
+        address = delivery.address
+    text = {}
+    if CallRevision.objects.filter(
+        call_id=delivery.call_id, changed_at__gt=delivery.created_at
+    ).exists():
+        # Corrected since this was queued: what it says is out of date (a wrong
+        # callback number, say). It goes out as the call is now.
+        call = Call.objects.select_related("client").get(pk=delivery.call_id)
+        text = _render(call, delivery.channel, None, corrected=True)
     updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
         status=Status.PENDING,
         attempts=0,
@@ -571,6 +615,7 @@ def resend(*, delivery_id: int) -> bool:
         failed_at=None,
         bounced=False,
         address=address,
+        **text,
     )
     if updated and settings.CELERY_BROKER_URL:
         transaction.on_commit(lambda: publish([delivery_id]))

@@ -6,7 +6,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from answering.models import Call, Category
-from billing.models import Invoice
+from billing.models import Invoice, LineKind
 from billing.selectors import month_to_date_usage
 from billing.services import bill_month, mark_paid, void_and_reissue
 from clients.months import days_in_month, japan_today, month_start, previous_month
@@ -224,3 +224,43 @@ def test_the_plan_page_marks_a_pro_rata_month(portal, portal_user):
     month_days = days_in_month(last_month)
     body = portal.get(reverse("portal:plan")).content.decode()
     assert f"（{month_days - 10}日/{month_days}日の日割り）" in body
+
+
+@pytest.mark.parametrize(
+    ("trial_started_on", "contract_started_on"),
+    [
+        # Trial 1..10, contract signed from the 20th: the 11th..19th are not billed.
+        (dt.date(2026, 10, 1), dt.date(2026, 10, 20)),
+        # No trial, contract from the 20th; calls logged from the 12th (set-up).
+        (None, dt.date(2026, 10, 20)),
+    ],
+)
+def test_advice_for_a_pro_rata_month_matches_its_invoice(
+    portal_user, trial_started_on, contract_started_on
+):
+    client = portal_user.client
+    client.trial_started_on = trial_started_on
+    client.contract_started_on = contract_started_on
+    client.save()
+    for day in range(12, 32):  # one call a day, 12th..31st: 8 before the 20th
+        CallFactory(client=client, received_at=jst(2026, 10, day, 10))
+    bill_month(
+        month=OCTOBER, client_ids=[client.pk], issue=True, today=dt.date(2026, 11, 2)
+    )
+    invoice = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    billed = sum(
+        line.amount_yen
+        for line in invoice.lines.all()
+        if line.kind in (LineKind.PLAN_FEE, LineKind.CALL_OVER)
+    )
+    advice = plan_advice(client=client, today=dt.date(2026, 11, 25))
+    october = advice.rows[-1]
+    small = next(
+        cell
+        for plan, cell in zip(advice.plans, october.cells, strict=True)
+        if plan.code == "small"
+    )
+    assert (october.counted_calls, small.yen) == (
+        invoice.lines.get(kind=LineKind.CALL_OVER).counted_calls,
+        billed,
+    )

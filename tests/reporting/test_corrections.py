@@ -233,11 +233,11 @@ def test_a_cancelled_clients_last_call_logged_after_the_end_is_still_reported():
 # --- destinations that never had the report ------------------------------------
 
 REPORT_LEAD = "お電話がありましたので、ご報告いたします。"
-ELSEWHERE_NOTE = (
-    "なお、この内容は、先に別のご報告先へお送りしたご報告を訂正したものです。"
+CHATWORK_NOTE = (
+    "この内容は訂正後のものです。以前のご報告をご覧の場合は、こちらが正しい内容です。"
 )
-CHATWORK_NOTE = "この内容は、先に別のご報告先へお送りしたご報告を訂正したものです。"
-MOBILE_NOTE = "※先に別のご報告先へお送りした内容の訂正版です"
+CORRECTED_NOTE = f"なお、{CHATWORK_NOTE}"
+MOBILE_NOTE = "※訂正後の内容です"
 CORRECTION_LEAD = "先にお送りしたご報告を、次のとおり訂正いたします。"
 
 
@@ -255,7 +255,7 @@ def _reads_as_a_report_of(mail, *, number, old_number):
     they never had, nor of the old value."""
     body = mail["body"]
     assert not mail["subject"].startswith("【訂正】")
-    assert f"{REPORT_LEAD}\n{ELSEWHERE_NOTE}\n" in body
+    assert f"{REPORT_LEAD}\n{CORRECTED_NOTE}\n" in body
     assert f"■折り返し先: {number}" in body
     assert old_number not in body
     assert "訂正いたします" not in body and "訂正内容" not in body
@@ -372,7 +372,7 @@ def test_a_successor_told_by_a_correction_reads_the_next_one_as_a_correction(
     services.relay_due_deliveries()
 
     first, second = _mails_to(smtp_peer, added.pc_email)
-    assert ELSEWHERE_NOTE in first["body"] and "■ご用件: 見積りと納期" in first["body"]
+    assert CORRECTED_NOTE in first["body"] and "■ご用件: 見積りと納期" in first["body"]
     # It has read the call now: what changes is corrected against what it read.
     assert second["subject"].startswith("【訂正】")
     assert CORRECTION_LEAD in second["body"]
@@ -396,5 +396,99 @@ def test_a_call_turned_sales_is_not_reported_to_a_destination_never_told(
     _correct(call, category=Category.NORMAL, purpose="見積りと納期")
     services.relay_due_deliveries()
     (pc,) = _mails_to(smtp_peer, added.pc_email)
-    assert f"{REPORT_LEAD}\n{ELSEWHERE_NOTE}\n" in pc["body"]
+    assert f"{REPORT_LEAD}\n{CORRECTED_NOTE}\n" in pc["body"]
     assert "営業電話" not in pc["body"] and "■ご用件: 見積りと納期" in pc["body"]
+
+
+# --- destinations whose earlier message failed ----------------------------------
+
+
+def _reads_as_the_corrected_report(text, *, new, old):
+    assert CORRECTION_LEAD not in text and "訂正内容" not in text
+    assert CHATWORK_NOTE in text or MOBILE_NOTE in text
+    assert new in text and old not in text
+
+
+def test_an_address_the_report_bounced_from_gets_the_corrected_call_as_a_report(
+    smtp_peer,
+):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    smtp_peer.bounce = {person.pc_email}
+    services.relay_due_deliveries()
+    assert _mails_to(smtp_peer, person.pc_email) == []  # it never had the report
+
+    smtp_peer.bounce = set()  # the mailbox works again
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+
+    (mail,) = _mails_to(smtp_peer, person.pc_email)
+    assert not mail["subject"].startswith("【訂正】")
+    _reads_as_the_corrected_report(mail["body"], new="090-1111-3333", old="2222")
+    # The mobile address had the report: it reads the 訂正.
+    (mobile_report, mobile_fix) = _mails_to(smtp_peer, person.mobile_email)
+    assert "【訂正】" in mobile_fix["body"] and "2222" in mobile_fix["body"]
+
+
+def test_a_correction_queued_behind_a_report_that_then_fails_is_sent_as_the_report(
+    smtp_peer, settings
+):
+    settings.REPORT_MAX_ATTEMPTS = 2
+    settings.REPORT_RETRY_BASE_SECONDS = 0
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    smtp_peer.mode = "temp"  # the client's server defers: the report backs off
+    services.relay_due_deliveries()
+    _correct(call, callback_number="09011113333")  # queued behind the report
+    services.relay_due_deliveries()  # second attempt: the report gives up
+    report = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC, kind="report")
+    assert report.status == Delivery.Status.FAILED
+    smtp_peer.mode = "ok"
+    services.relay_due_deliveries()
+
+    (mail,) = _mails_to(smtp_peer, person.pc_email)
+    assert not mail["subject"].startswith("【訂正】")
+    _reads_as_the_corrected_report(mail["body"], new="090-1111-3333", old="2222")
+    # What the admin pages show is what was sent.
+    sent = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC, kind="correction")
+    assert sent.body.replace("\r\n", "\n") == mail["body"]
+
+
+def test_a_failed_report_resent_after_a_correction_says_what_the_call_says_now(
+    chatwork_peer, smtp_peer
+):
+    client, _ = client_with_recipients(1, chatwork_room="111")
+    call, _ = save_reported_call(client=client, purpose="見積り")
+    chatwork_peer.respond = lambda room: (403, {})  # the token left the room
+    services.relay_due_deliveries()
+    _correct(call, purpose="見積りと納期")
+    services.relay_due_deliveries()  # the correction fails the same way
+    failed_report = call.deliveries.get(
+        channel=Delivery.Channel.CHATWORK, kind="report"
+    )
+    assert failed_report.status == Delivery.Status.FAILED
+
+    chatwork_peer.respond = None  # the token is back in the room
+    assert services.resend(delivery_id=failed_report.pk)
+    services.relay_due_deliveries()
+    (post,) = [p["body"] for p in chatwork_peer.posts if p["room"] == "111"]
+    assert "見積りと納期" in post and CHATWORK_NOTE in post
+
+
+def test_a_report_resent_to_a_new_address_that_has_the_corrected_call_is_not_sent_there(
+    smtp_peer,
+):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    smtp_peer.bounce = {person.pc_email}
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    person.pc_email = "new-pc@example.jp"  # the client gives a new address
+    person.save()
+    _correct(call, callback_number="09011113333")  # the new address gets it all
+    services.relay_due_deliveries()
+
+    assert services.resend(delivery_id=failed.pk)
+    services.relay_due_deliveries()
+    (mail,) = _mails_to(smtp_peer, "new-pc@example.jp")  # once, never the old number
+    assert "090-1111-3333" in mail["body"] and "2222" not in mail["body"]
