@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -495,6 +496,14 @@ class UserAdmin(DjangoUserAdmin):
         is_admin_role = obj.role == User.Role.ADMIN
         obj.is_staff = obj.is_superuser = is_admin_role
         super().save_model(request, obj, form, change)
+
+    def user_change_password(self, request, id, form_url=""):  # type: ignore[no-untyped-def]
+        # An admin sets others' passwords here, without knowing them. Their own
+        # goes through the staff page, which asks for the current one: else a
+        # session left open on a shared PC could take over the account.
+        if str(id) == str(request.user.pk):
+            return redirect("password_change")
+        return super().user_change_password(request, id, form_url)
 
 
 @admin.register(ClientPlan)

@@ -178,3 +178,22 @@ def test_the_admin_sites_password_link_opens_the_staff_page(admin_client):
     assert answer.url == reverse("password_change")
     done = admin_client.get(reverse("admin:password_change_done"))
     assert done.url == reverse("password_change_done")
+
+
+def test_an_admin_sets_their_own_password_only_on_the_staff_page(client):
+    admin = AdminFactory()
+    client.force_login(admin)
+    own = reverse("admin:auth_user_password_change", args=[admin.pk])
+    new = {"password1": "Kd83-ms9q-Zp2x", "password2": "Kd83-ms9q-Zp2x"}
+
+    answer = client.post(own, {**new, "usable_password": "true"})
+
+    assert answer.status_code == 302 and answer.url == reverse("password_change")
+    admin.refresh_from_db()
+    assert admin.check_password(PASSWORD)
+    # Another user's password is still set here, as admins help those who forgot.
+    operator = OperatorFactory()
+    other = reverse("admin:auth_user_password_change", args=[operator.pk])
+    assert client.post(other, {**new, "usable_password": "true"}).status_code == 302
+    operator.refresh_from_db()
+    assert operator.check_password(new["password1"])
