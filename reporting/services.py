@@ -287,7 +287,7 @@ def queue_correction_report(
     """Queue a correction (訂正) saying what changed: ``{label: [old, new]}``.
 
     A destination with no earlier message of the call gets the call as it is
-    now instead, as a report saying a report went elsewhere first.
+    now instead, as a report saying it is the corrected content.
     """
     if not changes:
         return []
@@ -386,19 +386,22 @@ def _finish(delivery: Delivery, **fields: Any) -> bool:
     return bool(done)
 
 
+def _corrected_report(delivery: Delivery) -> dict:
+    """Subject and body of the call as it is now, as a report saying it is the
+    corrected content, for ``delivery``'s channel."""
+    call = Call.objects.select_related("client").get(pk=delivery.call_id)
+    return _render(call, delivery.channel, None, corrected=True)
+
+
 def _told_before(delivery: Delivery) -> bool:
     """Whether an earlier message of the call reached this destination."""
-    return (
-        Delivery.objects.filter(
-            call_id=delivery.call_id,
-            channel=delivery.channel,
-            address__iexact=delivery.address,
-            id__lt=delivery.pk,
-            status=Status.SENT,
-        )
-        .exclude(body="")  # erased after the retention period: nothing to correct
-        .exists()
-    )
+    return Delivery.objects.filter(
+        call_id=delivery.call_id,
+        channel=delivery.channel,
+        address__iexact=delivery.address,
+        id__lt=delivery.pk,
+        status=Status.SENT,
+    ).exists()
 
 
 def _as_first_message(delivery: Delivery) -> None:
@@ -408,8 +411,7 @@ def _as_first_message(delivery: Delivery) -> None:
     report was still on its way then."""
     if delivery.kind != Delivery.Kind.CORRECTION or _told_before(delivery):
         return
-    call = Call.objects.select_related("client").get(pk=delivery.call_id)
-    text = _render(call, delivery.channel, None, corrected=True)
+    text = _corrected_report(delivery)
     if (text["subject"], text["body"]) == (delivery.subject, delivery.body):
         return
     Delivery.objects.filter(pk=delivery.pk).update(**text)
@@ -606,8 +608,7 @@ def resend(*, delivery_id: int) -> bool:
     ).exists():
         # Corrected since this was queued: what it says is out of date (a wrong
         # callback number, say). It goes out as the call is now.
-        call = Call.objects.select_related("client").get(pk=delivery.call_id)
-        text = _render(call, delivery.channel, None, corrected=True)
+        text = _corrected_report(delivery)
     updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
         status=Status.PENDING,
         attempts=0,
