@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from answering import selectors
 from answering.models import Call, CallRevision, Category
+from clients.months import JST, japan_today
 from tests.factories import (
     CallFactory,
     ClientFactory,
@@ -733,17 +734,18 @@ def test_odd_digits_in_the_address_bar_never_break_the_console(
 def test_home_says_when_todays_list_is_cut(operator_client, acme, monkeypatch):
     monkeypatch.setattr(selectors, "DAY_CALLS_LIMIT", 3)
     now = timezone.now()
-    for minute in range(3):
+    # All today in Japan whatever the hour the test runs, even just after
+    # midnight: the newest a microsecond apart, the oldest at midnight.
+    for step in range(3):
         CallFactory(
             client=acme,
-            caller_name=f"発信者{minute}",
-            received_at=now - dt.timedelta(minutes=minute),
+            caller_name=f"発信者{step}",
+            received_at=now - dt.timedelta(microseconds=step),
         )
     page = operator_client.get(reverse("console:home")).content.decode()
     assert "件だけ表示しています" not in page
-    CallFactory(
-        client=acme, caller_name="一番古い", received_at=now - dt.timedelta(hours=1)
-    )
+    midnight = dt.datetime.combine(japan_today(), dt.time.min, tzinfo=JST)
+    CallFactory(client=acme, caller_name="一番古い", received_at=midnight)
     page = operator_client.get(reverse("console:home")).content.decode()
     assert "新しい順に 3 件だけ表示しています" in page
     assert "発信者0" in page and "発信者2" in page and "一番古い" not in page
