@@ -195,6 +195,14 @@ def billed_days(*, billable_from: dt.date, month: dt.date) -> tuple[int, int]:
     return (month_end(month) - billable_from).days + 1, days_in_month(month)
 
 
+def pro_rata_note(days: int, month_days: int) -> str:
+    """How an invoice line and the portal mark a month billed pro rata."""
+    return _("（%(days)d日/%(month_days)d日の日割り）") % {
+        "days": days,
+        "month_days": month_days,
+    }
+
+
 def usage_charges(
     *, price: PriceTerms, billable_from: dt.date, month: dt.date, counted_calls: int
 ) -> UsageCharges:
@@ -226,10 +234,7 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
     )
     period = _("%(year)d年%(month)d月分") % {"year": month.year, "month": month.month}
     if usage.days_billed < usage.month_days:
-        period += _("（%(days)d日/%(month_days)d日の日割り）") % {
-            "days": usage.days_billed,
-            "month_days": usage.month_days,
-        }
+        period += pro_rata_note(usage.days_billed, usage.month_days)
     lines = [
         LineDraft(
             kind=LineKind.PLAN_FEE,

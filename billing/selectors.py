@@ -15,14 +15,35 @@ What the portal calls (all read-only):
 """
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils.translation import gettext as _
 
-from answering.models import Call, Category
-from billing.models import CountedCall, Invoice, InvoiceStatus
-from billing.pricing import billable_from, usage_charges
+from answering.models import Call, CallRevision, Category
+from billing.models import (
+    Adjustment,
+    CountedCall,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
+from billing.pricing import billable_from, over_calls, usage_charges
 from clients.models import Client, PlanPrice
 from clients.months import (
     JST,
@@ -200,7 +221,7 @@ def counted_calls_by_month(
     """
     last_month = previous_month(month_start(today or japan_today()))
     first_month = last_month
-    for _ in range(months - 1):
+    for _step in range(months - 1):
         first_month = previous_month(first_month)
     start, _end = month_bounds(first_month)
     _start, end = month_bounds(last_month)
@@ -278,3 +299,223 @@ def month_overview(*, month: dt.date) -> MonthOverview:
         draft_total_yen=figures["draft_total"],
         issued_total_yen=figures["issued_total"],
     )
+
+
+# A run builds its drafts in one transaction that may last minutes: a call
+# saved while it ran may be missing from it although saved before the invoice
+# row's ``created_at``. Calls changed this long before that are looked at too.
+CHANGE_MARGIN = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """One call an invoice counts differently from what it would count now."""
+
+    call: Call
+    reason: str
+    # Added (+1) to the count, removed from it (-1), or only its surcharge
+    # changed (0).
+    count_change: int
+    billed_surcharge_yen: int
+    surcharge_yen_now: int
+
+
+@dataclass(frozen=True)
+class ChangedCalls:
+    """How an invoice's counted calls differ from what it would count now, and
+    what it would bill more (positive) or less (negative) if built again now."""
+
+    invoice: Invoice
+    changes: list[CallChange]
+    difference_yen: int
+    credited_yen: int  # credits already recorded against the invoice
+
+    @property
+    def difference_abs_yen(self) -> int:
+        return abs(self.difference_yen)
+
+
+def _change_of(call: Call, invoice: Invoice) -> CallChange | None:
+    """``call`` as annotated by ``_with_invoice_terms``."""
+    counted, on_invoice = call.counted_now, call.on_invoice  # type: ignore[attr-defined]
+    billed_surcharge_yen: int = call.billed_surcharge_yen  # type: ignore[attr-defined]
+    surcharge_now = call.surcharge_yen if counted else 0
+    if counted and not on_invoice:
+        reason = (
+            _("請求書の作成後に記録")
+            if call.created_at >= invoice.created_at - CHANGE_MARGIN
+            else _("訂正で請求対象に")
+        )
+        count_change = 1
+    elif on_invoice and not counted:
+        reason = (
+            _("営業電話に訂正")
+            if call.category == Category.SALES
+            else _("受電日時を対象期間外に訂正")
+        )
+        count_change = -1
+    elif counted and billed_surcharge_yen != surcharge_now:
+        reason, count_change = _("割増料金を訂正"), 0
+    else:
+        return None
+    return CallChange(
+        call=call,
+        reason=reason,
+        count_change=count_change,
+        billed_surcharge_yen=billed_surcharge_yen,
+        surcharge_yen_now=surcharge_now,
+    )
+
+
+def _difference_yen(changes: list[CallChange], call_over: InvoiceLine | None) -> int:
+    """What the invoice would bill more (or less, negative) with ``changes``:
+    surcharges, and call-over at the prices the invoice copied."""
+    difference = sum(c.surcharge_yen_now - c.billed_surcharge_yen for c in changes)
+    if call_over is not None and call_over.counted_calls is not None:
+        included = call_over.included_calls or 0
+        count_now = call_over.counted_calls + sum(c.count_change for c in changes)
+        over_change = over_calls(count_now, included) - over_calls(
+            call_over.counted_calls, included
+        )
+        difference += over_change * call_over.unit_price_yen
+    return difference
+
+
+def _with_invoice_terms(
+    calls: QuerySet[Call], invoices: QuerySet[Invoice], month: dt.date
+) -> QuerySet[Call]:
+    """``calls`` with what their client's invoice says of them (on it, its
+    billed surcharge) and whether it would count them now."""
+    start, end = month_bounds(month)
+    of_client = invoices.filter(client_id=OuterRef("client_id")).order_by()
+    return calls.annotate(
+        invoice_id=Subquery(of_client.values("id")[:1]),
+        period_start=Subquery(of_client.values("period_start")[:1]),
+        received_day=TruncDate("received_at", tzinfo=JST),
+        on_invoice=Exists(
+            CountedCall.objects.filter(
+                invoice_id=OuterRef("invoice_id"), call_id=OuterRef("pk")
+            )
+        ),
+        billed_surcharge_yen=Coalesce(
+            Subquery(
+                InvoiceLine.objects.filter(
+                    invoice_id=OuterRef("invoice_id"),
+                    kind=LineKind.SURCHARGE,
+                    call_id=OuterRef("pk"),
+                )
+                .order_by()
+                .values("amount_yen")[:1]
+            ),
+            0,
+        ),
+        counted_now=ExpressionWrapper(
+            ~Q(category=Category.SALES)
+            & Q(received_at__gte=start, received_at__lt=end)
+            & Q(received_day__gte=F("period_start")),
+            output_field=BooleanField(),
+        ),
+    ).filter(invoice_id__isnull=False)
+
+
+def _differing(calls: QuerySet[Call]) -> QuerySet[Call]:
+    """Of annotated ``calls``, those their invoice counts differently now."""
+    return calls.filter(
+        Q(counted_now=True, on_invoice=False)
+        | Q(counted_now=False, on_invoice=True)
+        | (Q(counted_now=True) & ~Q(billed_surcharge_yen=F("surcharge_yen")))
+    ).order_by("received_at", "id")
+
+
+def calls_changed_since_built(
+    *, month: dt.date, invoice_ids: Iterable[int] | None = None
+) -> list[ChangedCalls]:
+    """The month's invoices (drafts, issued, paid) whose counted calls changed
+    after they were built, in a fixed number of queries.
+
+    An issued invoice never changes: an admin voids and reissues it, or records
+    a credit. Only calls logged or corrected since the invoice was built are
+    looked at, so the month's other calls cost next to nothing.
+    """
+    first = month_start(month)
+    invoices = Invoice.objects.for_month(first).filter(
+        calls_recorded=True,
+        status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED, InvoiceStatus.PAID],
+    )
+    if invoice_ids is not None:
+        invoices = invoices.filter(pk__in=list(invoice_ids))
+    invoices = invoices.only(
+        "id",
+        "client_id",
+        "billing_month",
+        "status",
+        "client_name",
+        "period_start",
+        "created_at",
+    ).order_by()
+    # One live invoice per client and month (a constraint).
+    by_client = {invoice.client_id: invoice for invoice in invoices}
+    if not by_client:
+        return []
+    since = min(invoice.created_at for invoice in by_client.values()) - CHANGE_MARGIN
+    # What can change a call's billing: logging it, or a correction (every
+    # correction writes a revision; the nightly erasure writes none and changes
+    # nothing billed). Subqueries, not lists of ids: no statement grows with the
+    # month's clients or calls. Only calls that differ from their invoice come
+    # back.
+    clients = invoices.values("client_id")
+    # Calls are numbered as they are logged: those logged since ``since`` have
+    # the newest ids, found from the end of the primary key's index instead of
+    # reading the whole month.
+    logged_before = (
+        Call.objects.filter(created_at__lt=since)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    logged = Call.objects.in_month(first).filter(
+        client_id__in=clients, pk__gt=logged_before or 0, created_at__gte=since
+    )
+    corrected = Call.objects.filter(
+        pk__in=CallRevision.objects.filter(
+            call__client_id__in=clients, changed_at__gte=since
+        ).values("call_id")
+    )
+    changes: dict[int, list[CallChange]] = defaultdict(list)
+    seen: set[int] = set()
+    for candidates in (logged, corrected):
+        for call in _differing(_with_invoice_terms(candidates, invoices, first)):
+            if call.pk in seen:
+                continue
+            seen.add(call.pk)
+            invoice = by_client[call.client_id]
+            change = _change_of(call, invoice)
+            if change is not None:
+                changes[invoice.pk].append(change)
+    call_over = {
+        line.invoice_id: line
+        for line in InvoiceLine.objects.filter(
+            invoice_id__in=list(changes), kind=LineKind.CALL_OVER
+        )
+    }
+    credited = dict(
+        Adjustment.objects.filter(corrects_invoice_id__in=list(changes))
+        .order_by()
+        .values("corrects_invoice_id")
+        .annotate(total=Sum("amount_yen"))
+        .values_list("corrects_invoice_id", "total")
+    )
+    return [
+        ChangedCalls(
+            invoice=invoice,
+            changes=changes[invoice.pk],
+            difference_yen=_difference_yen(
+                changes[invoice.pk], call_over.get(invoice.pk)
+            ),
+            credited_yen=credited.get(invoice.pk, 0),
+        )
+        for invoice in sorted(
+            (i for i in by_client.values() if i.pk in changes),
+            key=lambda i: (i.client_name, i.pk),
+        )
+    ]

@@ -2,6 +2,7 @@
 and reissue, credit, and download PDF/CSV. Operators and clients get 403."""
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -41,6 +42,7 @@ def month_page(request: HttpRequest) -> HttpResponse:
             "invoices": invoices,
             "overview": selectors.month_overview(month=month),
             "ended": services.month_has_ended(month),
+            "changed": selectors.calls_changed_since_built(month=month),
         },
     )
 
@@ -100,12 +102,28 @@ def issue_month(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyped-def]
+    changed = next(
+        iter(
+            selectors.calls_changed_since_built(
+                month=invoice.billing_month, invoice_ids=[invoice.pk]
+            )
+        ),
+        None,
+    )
+    adjust_initial: dict[str, Any] = {"submission_id": uuid.uuid4()}
+    if changed is not None and changed.difference_yen < 0:
+        # What the calls corrected since issue took off: the credit to record.
+        adjust_initial["amount_yen"] = (
+            max(changed.difference_abs_yen - changed.credited_yen, 0) or None
+        )
+        adjust_initial["reason"] = _("発行後の受電の訂正")
     context = {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
+        "changed": changed,
         "paid_form": MarkPaidForm(initial={"paid_on": japan_today()}),
         "void_form": VoidForm(),
-        "adjust_form": AdjustmentForm(initial={"submission_id": uuid.uuid4()}),
+        "adjust_form": AdjustmentForm(initial=adjust_initial),
         "corrections": list(invoice.corrections.select_related("applied_to")),
         "reissues": list(invoice.reissues.all()),
     }

@@ -15,6 +15,7 @@ from billing.pricing import (
     billable_from,
     billed_days,
     price_on,
+    pro_rata_note,
     usage_charges,
 )
 from billing.selectors import counted_calls_by_month
@@ -46,8 +47,11 @@ class MonthRow:
     month_days: int = 0
 
     @property
-    def pro_rata(self) -> bool:
-        return self.billed and self.days_billed < self.month_days
+    def pro_rata_note(self) -> str:
+        """Empty unless the month was billed pro rata."""
+        if not self.billed or self.days_billed >= self.month_days:
+            return ""
+        return pro_rata_note(self.days_billed, self.month_days)
 
 
 @dataclass(frozen=True)

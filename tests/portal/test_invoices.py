@@ -212,7 +212,8 @@ def test_a_first_month_after_the_trial_is_priced_pro_rata_as_billed(portal_user)
     # Fee 2,960 x 21/31 = 2,005 (down); included 20 x 21/31 = 14 (up);
     # 6 calls over x 148 = 888: what the October invoice charges.
     assert small.yen == 2005 + 888
-    assert october.pro_rata and not advice.rows[-2].pro_rata
+    assert october.pro_rata_note == "（21日/31日の日割り）"
+    assert advice.rows[-2].pro_rata_note == ""
 
 
 def test_the_plan_page_marks_a_pro_rata_month(portal, portal_user):
