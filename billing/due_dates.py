@@ -11,16 +11,8 @@ moves to 4 January (or later).
 """
 
 import datetime as dt
-from functools import lru_cache
 
-import holidays
-
-from clients.months import month_end, next_month
-
-
-@lru_cache(maxsize=32)
-def _japanese_holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("JP", years=year).keys())
+from clients.months import japanese_holidays, month_end, next_month
 
 
 def is_bank_business_day(day: dt.date) -> bool:
@@ -28,7 +20,7 @@ def is_bank_business_day(day: dt.date) -> bool:
         return False
     if (day.month, day.day) in {(12, 31), (1, 1), (1, 2), (1, 3)}:
         return False
-    return day not in _japanese_holidays(day.year)
+    return day not in japanese_holidays(day.year)
 
 
 def next_bank_business_day(day: dt.date) -> dt.date:

@@ -6,11 +6,24 @@ day in UTC, yet it belongs to the new month.
 """
 
 import datetime as dt
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import holidays
 from django.utils import timezone
 
 JST = ZoneInfo("Asia/Tokyo")
+
+
+@lru_cache(maxsize=32)
+def japanese_holidays(year: int) -> frozenset[dt.date]:
+    """Japan's national holidays of ``year``, substitute holidays included."""
+    return frozenset(holidays.country_holidays("JP", years=year).keys())
+
+
+def is_answering_day(day: dt.date) -> bool:
+    """Calls are answered on weekdays, 9:00 to 18:00, except national holidays."""
+    return day.weekday() < 5 and day not in japanese_holidays(day.year)
 
 
 def japan_now(now: dt.datetime | None = None) -> dt.datetime:

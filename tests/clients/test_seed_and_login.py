@@ -1,9 +1,11 @@
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from answering.models import Call, Category
 from clients.models import Client, LentNumber, Plan, User
+from clients.months import JST, is_answering_day
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +88,18 @@ def test_seed_demo_refuses_production_settings_unless_forced(settings):
     settings.DEBUG = True
     call_command("seed_demo", verbosity=0)
     assert User.objects.filter(username="admin").exists()
+
+
+def test_demo_calls_come_when_the_service_answers():
+    """Weekdays 9:00-18:00 but national holidays, and not before a client's
+    first day (a trial that began three days ago has no calls before it)."""
+    call_command("seed_demo", force=True, verbosity=0)
+    now = timezone.now()
+    for call in Call.objects.select_related("client"):
+        received = timezone.localtime(call.received_at, JST)
+        assert is_answering_day(received.date()), received
+        assert 9 <= received.hour < 18, received
+        assert received <= now
+        assert received.date() >= call.client.trial_started_on, received
+    trial = Client.objects.get(status="trial")
+    assert trial.calls.exists()

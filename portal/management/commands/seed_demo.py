@@ -26,7 +26,13 @@ from clients.models import (
     ReportRecipient,
     User,
 )
-from clients.months import JST, japan_today, month_start, previous_month
+from clients.months import (
+    JST,
+    is_answering_day,
+    japan_today,
+    month_start,
+    previous_month,
+)
 from clients.phones import normalize_phone
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -259,25 +265,34 @@ class Command(BaseCommand):
         if Call.objects.exists():
             return 0
         rng = random.Random(2026)  # same demo data on every laptop
-        start = dt.datetime.combine(
-            previous_month(month_start(today)), dt.time(9), tzinfo=JST
-        )
+        first_day = previous_month(month_start(today))
         now = timezone.now()
-        span_days = max((now - start).days, 1)
         calls = []
         for client in clients:
             if client.status == "cancelled":
                 continue
             count = {"active": 90, "trial": 12}[client.status]
             people = list(client.people.values_list("name", flat=True))
+            # As the service answers: weekdays 9:00-18:00 but national
+            # holidays, from the client's first day.
+            opened = max(first_day, client.trial_started_on or first_day)
+            days = [
+                opened + dt.timedelta(days=n)
+                for n in range((today - opened).days + 1)
+                if is_answering_day(opened + dt.timedelta(days=n))
+            ]
+            if not days:
+                continue
             for _ in range(count):
-                received = start + dt.timedelta(
-                    days=rng.randrange(span_days),
-                    hours=rng.randrange(9),
-                    minutes=rng.randrange(60),
-                )
-                if received > now:
-                    received = now - dt.timedelta(minutes=rng.randrange(1, 600))
+                at = dt.time(9 + rng.randrange(9), rng.randrange(60))
+                received = dt.datetime.combine(rng.choice(days), at, tzinfo=JST)
+                if received > now:  # later today: the same time on an earlier day
+                    earlier = [day for day in days if day < today]
+                    received = (
+                        dt.datetime.combine(rng.choice(earlier), at, tzinfo=JST)
+                        if earlier
+                        else now
+                    )
                 category = rng.choices(
                     [Category.NORMAL, Category.SALES, Category.GREY, Category.NUISANCE],
                     weights=[70, 18, 7, 5],
