@@ -445,7 +445,7 @@ class Adjustment(models.Model):
             raise ValidationError(
                 {"corrects_invoice": _("この顧客の請求書を選んでください。")}
             )
-        if self.applied_to_id is None and not _a_later_invoice_will_come(invoice):
+        if self.applied_to_id is None and not a_later_invoice_will_come(invoice):
             raise ValidationError(
                 {
                     "corrects_invoice": _(
@@ -475,7 +475,7 @@ class Adjustment(models.Model):
             )
 
 
-def _a_later_invoice_will_come(invoice: Invoice) -> bool:
+def a_later_invoice_will_come(invoice: Invoice) -> bool:
     """Whether the client has a month after ``invoice``'s still to be issued.
 
     A credit is applied on such an invoice; a client whose contract ended with

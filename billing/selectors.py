@@ -328,11 +328,17 @@ class ChangedCalls:
     invoice: Invoice
     changes: list[CallChange]
     difference_yen: int
-    credited_yen: int  # credits already recorded against the invoice
+    # Credits recorded against the invoice since its first change.
+    credited_yen: int
 
     @property
     def difference_abs_yen(self) -> int:
         return abs(self.difference_yen)
+
+    @property
+    def credit_still_due_yen(self) -> int:
+        """What was billed too much and not yet recorded as a credit."""
+        return max(-self.difference_yen - self.credited_yen, 0)
 
 
 def _change_of(call: Call, invoice: Invoice) -> CallChange | None:
@@ -498,21 +504,28 @@ def calls_changed_since_built(
             invoice_id__in=list(changes), kind=LineKind.CALL_OVER
         )
     }
-    credited = dict(
-        Adjustment.objects.filter(corrects_invoice_id__in=list(changes))
-        .order_by()
-        .values("corrects_invoice_id")
-        .annotate(total=Sum("amount_yen"))
-        .values_list("corrects_invoice_id", "total")
-    )
+    # Credits recorded since the first of an invoice's changes: one recorded
+    # before for something else does not settle them.
+    changed_since = {
+        invoice_id: min(change.call.updated_at for change in rows)
+        for invoice_id, rows in changes.items()
+    }
+    credited: dict[int, int] = defaultdict(int)
+    for invoice_id, amount_yen, created_at in Adjustment.objects.filter(
+        corrects_invoice_id__in=list(changes)
+    ).values_list("corrects_invoice_id", "amount_yen", "created_at"):
+        if created_at >= changed_since[invoice_id]:
+            credited[invoice_id] += amount_yen
     return [
         ChangedCalls(
             invoice=invoice,
-            changes=changes[invoice.pk],
+            changes=sorted(
+                changes[invoice.pk], key=lambda c: (c.call.received_at, c.call.pk)
+            ),
             difference_yen=_difference_yen(
                 changes[invoice.pk], call_over.get(invoice.pk)
             ),
-            credited_yen=credited.get(invoice.pk, 0),
+            credited_yen=credited[invoice.pk],
         )
         for invoice in sorted(
             (i for i in by_client.values() if i.pk in changes),

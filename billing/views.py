@@ -4,11 +4,13 @@ and reissue, credit, and download PDF/CSV. Operators and clients get 403."""
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +18,7 @@ from django.views.decorators.http import require_POST
 from billing import selectors, services
 from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.forms import AdjustmentForm, MarkPaidForm, MonthForm, VoidForm
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, a_later_invoice_will_come
 from billing.pdf import render_invoice_pdf
 from clients.access import admin_required
 from clients.models import Client
@@ -101,6 +103,40 @@ def issue_month(request: HttpRequest) -> HttpResponse:
     return redirect(_month_url(month))
 
 
+def _change_advice(invoice: Invoice, changed: selectors.ChangedCalls) -> str:
+    """What the admin should do about calls changed since ``invoice`` was built."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        return _("請求の一覧で「下書きを作成・更新」を押すと反映されます。")
+    if changed.difference_yen == 0:
+        return _("金額は変わらないため、対応は不要です。")
+    if changed.difference_yen < 0 and changed.credit_still_due_yen == 0:
+        # A reissue would leave the calls out and the credit would still come
+        # off the next invoice: the client refunded twice.
+        return _(
+            "請求しすぎの分は訂正（減額）として登録済みです。"
+            "再発行すると二重に減額されるため、再発行はしないでください。"
+        )
+    credit_possible = changed.difference_yen < 0 and a_later_invoice_will_come(invoice)
+    if invoice.status == InvoiceStatus.ISSUED:
+        if credit_possible:
+            return _(
+                "反映するには、無効にして再発行してください。請求しすぎの分は、"
+                "訂正（減額）として次回の請求で差し引くこともできます。"
+            )
+        return _("反映するには、無効にして再発行してください。")
+    if credit_possible:
+        return _(
+            "入金済みのため、請求しすぎの分を訂正（減額）として登録してください。"
+            "次回の請求で差し引かれます。"
+        )
+    if changed.difference_yen < 0:
+        return _(
+            "入金済みで、この顧客への次回の請求はありません。"
+            "請求しすぎの分は返金などでご対応ください。"
+        )
+    return _("入金済みのため、再発行できません。不足分はこの画面からは請求されません。")
+
+
 def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyped-def]
     changed = next(
         iter(
@@ -111,16 +147,22 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         None,
     )
     adjust_initial: dict[str, Any] = {"submission_id": uuid.uuid4()}
-    if changed is not None and changed.difference_yen < 0:
-        # What the calls corrected since issue took off: the credit to record.
-        adjust_initial["amount_yen"] = (
-            max(changed.difference_abs_yen - changed.credited_yen, 0) or None
-        )
-        adjust_initial["reason"] = _("発行後の受電の訂正")
+    if (
+        changed is not None
+        and invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
+        and changed.credit_still_due_yen
+        and a_later_invoice_will_come(invoice)
+    ):
+        # What the calls changed since the invoice was built took off: the
+        # credit to record, its reason in the invoice's language.
+        adjust_initial["amount_yen"] = changed.credit_still_due_yen
+        with translation.override(settings.LANGUAGE_CODE):
+            adjust_initial["reason"] = _("発行後の受電の訂正")
     context = {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "changed": changed,
+        "change_advice": _change_advice(invoice, changed) if changed else "",
         "paid_form": MarkPaidForm(initial={"paid_on": japan_today()}),
         "void_form": VoidForm(),
         "adjust_form": AdjustmentForm(initial=adjust_initial),

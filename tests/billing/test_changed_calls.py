@@ -2,16 +2,17 @@
 shown which, and what the invoice would bill if it were built again."""
 
 import datetime as dt
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from answering.models import Call, Category
 from answering.services import correct_call
-from billing.models import Invoice
+from billing.models import CountedCall, Invoice, LineKind
 from billing.selectors import calls_changed_since_built
 from billing.services import add_adjustment, bill_month, mark_paid, void_and_reissue
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
@@ -183,7 +184,8 @@ def test_invoice_page_offers_the_credit_for_a_call_corrected_to_sales(
     correct_call(call=call, corrected_by=None, changes={"category": Category.SALES})
     page = admin_client.get(reverse("billing:invoice", args=[issued.pk]))
     html = page.content.decode()
-    assert "発行後に変わった受電" in html
+    assert "請求書の作成後に変わった受電" in html
+    assert "次回の請求で差し引かれます" in html
     assert "営業電話に訂正" in html
     assert reverse("console:call_edit", args=[call.pk]) in html
     assert f"{PER_CALL} 円少ない" in html
@@ -207,3 +209,160 @@ def test_draft_page_asks_to_rebuild(admin_client, small):
     assert "下書きの作成後に変わった受電" in html.decode()
     bill_month(month=OCTOBER, today=LATER)
     assert calls_changed_since_built(month=OCTOBER) == []
+
+
+def _run_october_while(during) -> None:
+    """Bill October; once the run has read the month (counted the calls) and
+    before it writes the invoices, ``during`` runs on another connection and
+    commits, as an operator's save would while a run is going on."""
+    loaded, go_on = threading.Event(), threading.Event()
+    messages: list[str] = []
+    errors: list[Exception] = []
+
+    def hold_once_loaded(message: str) -> None:
+        messages.append(message)
+        if len(messages) == 2:  # the message after _load_month
+            loaded.set()
+            go_on.wait(timeout=10)
+
+    def run() -> None:
+        try:
+            bill_month(
+                month=OCTOBER, issue=True, today=LATER, progress=hold_once_loaded
+            )
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert loaded.wait(timeout=10)
+    during()
+    go_on.set()
+    thread.join(timeout=30)
+    assert errors == []
+
+
+def _counted_and_listed(invoice):
+    billed = invoice.lines.get(kind=LineKind.CALL_OVER).counted_calls
+    return billed, CountedCall.objects.filter(invoice=invoice).count()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_call_logged_while_the_run_counts_is_billed_and_listed(plans):
+    """PostgreSQL reads each statement as it starts: a call saved between the
+    count and the list was in the list only, billed nowhere and never shown."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client = contracted_client(plans["small"])
+    calls(client, 25, at=jst(2026, 10, 20))
+    _built_earlier()
+    _run_october_while(
+        lambda: CallFactory(client=client, received_at=jst(2026, 10, 31, 17, 50))
+    )
+    invoice = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    assert _counted_and_listed(invoice) == (26, 26)
+    assert invoice.total_yen == 2960 + 6 * PER_CALL + 2960  # and the deposit
+    assert calls_changed_since_built(month=OCTOBER) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_call_corrected_to_sales_while_the_run_counts_is_not_billed(plans):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client = contracted_client(plans["small"])
+    calls(client, 25, at=jst(2026, 10, 20))
+    _built_earlier()
+    call = Call.objects.filter(client=client).first()
+    _run_october_while(
+        lambda: correct_call(
+            call=call, corrected_by=None, changes={"category": Category.SALES}
+        )
+    )
+    invoice = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    assert _counted_and_listed(invoice) == (24, 24)
+    assert calls_changed_since_built(month=OCTOBER) == []
+
+
+def _issued_then_corrected_to_sales(client, *, paid=False):
+    """``client``'s October, 25 calls (5 over), issued; then one call is
+    corrected to a sales call: 148 yen billed too much."""
+    calls(client, 25, at=jst(2026, 10, 20))
+    _built_earlier()
+    bill_month(month=OCTOBER, issue=True, today=LATER)
+    invoice = Invoice.objects.get(client=client)
+    if paid:
+        mark_paid(invoice=invoice, paid_on=LATER, today=LATER)
+    call = Call.objects.filter(client=client).first()
+    correct_call(call=call, corrected_by=None, changes={"category": Category.SALES})
+    return invoice
+
+
+def _invoice_page(admin_client, invoice) -> str:
+    url = reverse("billing:invoice", args=[invoice.pk])
+    return admin_client.get(url).content.decode()
+
+
+PREFILLED = f'name="adjust-amount_yen" value="{PER_CALL}"'
+
+
+def test_a_final_paid_invoice_is_not_offered_a_credit_nothing_would_take(
+    admin_client, small
+):
+    client = contracted_client(small, cancelled_on=dt.date(2026, 10, 31))
+    invoice = _issued_then_corrected_to_sales(client, paid=True)
+    html = _invoice_page(admin_client, invoice)
+    assert f"{PER_CALL} 円少ない" in html
+    assert "この顧客への次回の請求はありません" in html
+    assert "次回の請求で差し引かれます" not in html
+    assert PREFILLED not in html
+
+
+def test_the_prefilled_credit_reason_is_japanese_like_the_invoice(admin_client, small):
+    invoice = _issued_then_corrected_to_sales(contracted_client(small))
+    admin_client.post(reverse("set_language"), {"language": "en"})
+    html = _invoice_page(admin_client, invoice)
+    assert PREFILLED in html
+    assert 'value="発行後の受電の訂正"' in html
+
+
+def test_an_earlier_credit_for_something_else_leaves_the_prefill(admin_client, small):
+    client = contracted_client(small)
+    calls(client, 25, at=jst(2026, 10, 20))
+    _built_earlier()
+    bill_month(month=OCTOBER, issue=True, today=LATER)
+    invoice = Invoice.objects.get(client=client)
+    credit = add_adjustment(invoice=invoice, amount_yen=1100, reason="追加番号の誤り")
+    credit.created_at = timezone.now() - dt.timedelta(days=1)
+    credit.save(update_fields=["created_at"])
+    call = Call.objects.filter(client=client).first()
+    correct_call(call=call, corrected_by=None, changes={"category": Category.SALES})
+    html = _invoice_page(admin_client, invoice)
+    assert PREFILLED in html
+    assert "訂正の登録" not in html
+
+
+def test_an_unpaid_invoice_credited_for_the_change_is_not_to_be_reissued(
+    admin_client, small
+):
+    invoice = _issued_then_corrected_to_sales(contracted_client(small))
+    assert "無効にして再発行してください" in _invoice_page(admin_client, invoice)
+    add_adjustment(invoice=invoice, amount_yen=PER_CALL, reason="営業電話")
+    html = _invoice_page(admin_client, invoice)
+    assert "訂正（減額）として登録済みです" in html
+    assert "再発行はしないでください" in html
+    assert PREFILLED not in html
+
+
+def test_changes_that_cancel_out_say_no_change_without_a_reason(admin_client, small):
+    client = contracted_client(small)
+    invoice = _issued_then_corrected_to_sales(client)
+    CallFactory(client=client, received_at=jst(2026, 10, 31, 17, 50))
+    [changed] = calls_changed_since_built(month=OCTOBER)
+    assert changed.difference_yen == 0 and len(changed.changes) == 2
+    html = _invoice_page(admin_client, invoice)
+    assert "変わらない<" in html and "変わらない（基本料金内）" not in html
+    assert "対応は不要です" in html
