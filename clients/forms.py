@@ -1,11 +1,16 @@
 import datetime as dt
 from typing import Any
 
+from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -19,6 +24,7 @@ from clients.models import (
 )
 from clients.months import japan_today
 from clients.phones import normalize_phone
+from config.client_ip import client_ip
 
 
 class PhoneNumberField(forms.CharField):
@@ -171,6 +177,48 @@ class ReleaseNumberForm(forms.Form):
             "処理するときは月末の日付にしてください（翌月分の番号料金はかかりません）。"
         ),
     )
+
+
+def login_failures_from(request: HttpRequest) -> int:
+    """Failed logins from ``request``'s address within the lockout's cool-off,
+    whatever the usernames tried (django-axes keeps one row per username)."""
+    since = timezone.now() - dt.timedelta(hours=settings.AXES_COOLOFF_TIME)
+    return (
+        AccessAttempt.objects.filter(
+            ip_address=client_ip(request), attempt_time__gte=since
+        ).aggregate(failures=Sum("failures_since_start"))["failures"]
+        or 0
+    )
+
+
+class AddressLimitMixin:
+    """Refuses a login from an address that failed too often, before the
+    password is checked: one password tried on many usernames (spraying)
+    never reaches the lockout of one username."""
+
+    request: HttpRequest | None
+
+    def clean(self) -> dict[str, Any]:
+        if (
+            self.request is not None
+            and login_failures_from(self.request) >= settings.LOGIN_FAILURES_PER_ADDRESS
+        ):
+            raise ValidationError(
+                _(
+                    "この接続元からのログインの失敗が多いため、しばらくログインできません。"
+                    "時間をおいてからお試しください。"
+                ),
+                code="address_limited",
+            )
+        return super().clean()  # type: ignore[misc]
+
+
+class LoginForm(AddressLimitMixin, auth_forms.AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(AddressLimitMixin, AdminAuthenticationForm):
+    pass
 
 
 class PasswordChangeForm(auth_forms.PasswordChangeForm):

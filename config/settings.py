@@ -182,6 +182,16 @@ AXES_VERBOSE = False
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Password spraying (one password tried on many usernames) never meets the
+# lockout above: after this many failures from one address within the cool-off,
+# whatever the usernames, that address cannot log in until it ends. High enough
+# for an office whose operators share one address and mistype now and then.
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+if LOGIN_FAILURES_PER_ADDRESS < AXES_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURES_PER_ADDRESS must be at least AXES_FAILURE_LIMIT "
+        f"({AXES_FAILURE_LIMIT}); got {LOGIN_FAILURES_PER_ADDRESS}."
+    )
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]

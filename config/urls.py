@@ -4,16 +4,20 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from clients import views as client_views
+from clients.forms import AdminLoginForm, LoginForm
 
 admin.site.site_header = _("電話代行 管理画面")
 admin.site.site_title = _("電話代行 管理画面")
 admin.site.index_title = _("管理メニュー")
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", client_views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
