@@ -36,6 +36,9 @@ CATEGORY_KEYS: dict[str, str] = {
 
 # What the console hides for a sales call (its `.reported-only` block): a sales
 # call is its category and a note, two keystrokes.
+# A call started on longer ago than this (a form left open since) is dated by
+# its save instead.
+STARTED_AT_MAX_AGE = dt.timedelta(hours=3)
 SALES_HIDDEN_FIELDS = tuple(
     f for f in EDITABLE_FIELDS if f not in ("category", "note", "received_at")
 )
@@ -112,7 +115,10 @@ class CallForm(forms.Form):
     received_at = forms.DateTimeField(
         label=_("受電日時"),
         required=False,
-        help_text=_("空欄なら保存した時刻。遅れて記録するときだけ入れてください。"),
+        help_text=_(
+            "空欄なら電話を受けた時刻（着信で開いた時刻、または入力を始めた時刻）。"
+            "遅れて記録するときだけ入れてください。"
+        ),
         widget=forms.DateTimeInput(
             attrs={"type": "datetime-local"}, format=MINUTE_INPUT_FORMAT
         ),
@@ -126,6 +132,12 @@ class CallForm(forms.Form):
     )
     # New for each blank form: the same form sent twice saves one call.
     submission_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # When the operator started on this call: the ring for a screen pop, else the
+    # first key typed. Set by the page's script on the server's clock; a blank
+    # received time dates the call by it rather than by the save.
+    started_at = forms.CharField(
+        required=False, max_length=40, widget=forms.HiddenInput
+    )
     # A correction: the version of the call on the corrector's screen, so a
     # change someone saved meanwhile is never silently reverted.
     seen_version = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -148,6 +160,7 @@ class CallForm(forms.Form):
             del self.fields["caller_number"]
             del self.fields["dialed_number"]
             del self.fields["submission_id"]
+            del self.fields["started_at"]
         else:
             del self.fields["seen_version"]
 
@@ -165,6 +178,19 @@ class CallForm(forms.Form):
             # Not what the page sent: a version no call has, so nothing is
             # overwritten and the corrector is asked to look again.
             return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+    def clean_started_at(self) -> dt.datetime | None:
+        """A time the page set, or None when it is not one, or too old to be
+        this call's (a form left open since): the call is then dated by its save."""
+        value = self.cleaned_data["started_at"]
+        try:
+            moment = dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+        now = self.now or timezone.now()
+        if moment is None or moment.tzinfo is None or moment < now - STARTED_AT_MAX_AGE:
+            return None
+        return min(moment, now)
 
     def clean_surcharge_yen(self) -> int:
         return self.cleaned_data["surcharge_yen"] or 0
@@ -198,6 +224,8 @@ class CallForm(forms.Form):
                     if self.instance is not None
                     else Call._meta.get_field(name).get_default()
                 )
+        if cleaned.get("received_at") is None and cleaned.get("started_at"):
+            cleaned["received_at"] = cleaned["started_at"]
         fields = {
             f: cleaned[f]
             for f in EDITABLE_FIELDS

@@ -241,8 +241,14 @@ def _render_call_form(
     dialed_number: str,
     saved: Call | None = None,
     status: int = 200,
+    rang: bool = False,
 ) -> HttpResponse:
     context = {
+        # The page's script dates the call on the server's clock: when the page
+        # was made, plus the time since (a PC's clock may be wrong).
+        "opened_at_ms": int(timezone.now().timestamp() * 1000),
+        # Opened by the phone's ring (the screen pop): the call started now.
+        "rang": rang,
         "client": client,
         "form": form,
         "people": list(client.people.all()),
@@ -321,6 +327,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         caller_number=caller_number,
         dialed_number=dialed_number or "",
         saved=saved,
+        rang=bool(caller_number or dialed_number),
     )
 
 

@@ -100,6 +100,29 @@
     }
   });
 
+  // When the operator started on this call, which dates it when the received
+  // time is left blank: the ring for a screen pop, else the first key typed.
+  // On the server's clock (the page's time plus the time since): a PC's clock
+  // may be wrong. Kept as it is when the form comes back with an error.
+  var started = form.querySelector("input[name=started_at]");
+  if (started && !started.value) {
+    var openedAt = Number(form.dataset.openedAt), loaded = performance.now();
+    var stamp = function () {
+      started.value = new Date(openedAt + (performance.now() - loaded)).toISOString();
+    };
+    if (form.dataset.rang) { stamp(); }
+    var firstInput = function () {
+      // A screen pop left open for a later call: dated by the typing.
+      if (!form.dataset.rang || performance.now() - loaded > 10 * 60 * 1000) { stamp(); }
+      ["keydown", "input", "change"].forEach(function (type) {
+        form.removeEventListener(type, firstInput);
+      });
+    };
+    ["keydown", "input", "change"].forEach(function (type) {
+      form.addEventListener(type, firstInput);
+    });
+  }
+
   // A date and time typed in part is sent by the browser as blank, which the
   // server reads as "now": the typed time would be lost without a word.
   form.addEventListener("submit", function (e) {

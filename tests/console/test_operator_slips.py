@@ -63,7 +63,7 @@ def test_a_partly_typed_received_time_is_stopped_in_the_browser(operator_client,
     console.js stops the submit with this message, carried on the field."""
     page = operator_client.get(f"{NEW}?client={acme.pk}").content.decode()
     assert (
-        'data-bad-input="受電日時は日付と時刻の両方を入れてください（空欄なら保存した時刻）。"'
+        'data-bad-input="受電日時は日付と時刻の両方を入れてください（空欄なら電話を受けた時刻）。"'
         in page
     )
 

@@ -1,7 +1,10 @@
 """Console slips that only a real browser shows (see tests/console/test_operator_slips.py
 for the server's side)."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from answering.models import Call
 from tests import factories
@@ -51,3 +54,43 @@ def test_a_partly_typed_received_time_stops_the_save_and_says_why(live, open_as)
     assert page.evaluate("document.activeElement.id") == "id_received_at"
     assert page.input_value("#id_caller_name") == "山田太郎"
     assert not Call.objects.exists()
+
+
+def test_a_call_is_dated_by_the_ring_or_the_first_key_not_by_its_save(live, open_as):
+    """Saved minutes into a call, it was dated by the save: the report's 受電日時
+    was when the operator finished writing, not when the phone rang."""
+    client = factories.ClientFactory()
+    factories.NumberAssignmentFactory(
+        client=client, number=factories.LentNumberFactory(number="+81350509876")
+    )
+    page = open_as(factories.OperatorFactory())
+    base = live["server"].url
+
+    # Opened by the ring (screen pop): the call started when the page opened.
+    rang = timezone.now()
+    page.goto(f"{base}/operator/calls/new?dialed=0350509876&caller=09011112222")
+    page.wait_for_timeout(1500)  # the operator listens before typing
+    page.fill("#id_caller_name", "山田太郎")
+    page.fill("#id_callback_number", "09012345678")
+    page.fill("#id_purpose", "見積り")
+    saving = timezone.now()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    first = Call.objects.get()
+    assert rang <= first.received_at < saving - dt.timedelta(seconds=1)
+
+    # The blank form for the next call: it starts with the first key typed.
+    page.wait_for_timeout(1500)  # nobody called yet
+    typing = timezone.now()
+    page.fill("#id_caller_name", "佐藤花子")
+    page.fill("#id_callback_number", "0312345678")
+    page.fill("#id_purpose", "資料送付")
+    page.wait_for_timeout(1500)
+    saving = timezone.now()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    second = Call.objects.exclude(pk=first.pk).get()
+    # The page's clock starts when its script runs, a few milliseconds after the
+    # server made it: the stamp may come that much early, never 1.5 s (the open).
+    early = dt.timedelta(milliseconds=500)
+    assert typing - early <= second.received_at < saving - dt.timedelta(seconds=1)

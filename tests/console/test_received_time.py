@@ -1,0 +1,96 @@
+"""A call's received time, left blank, is when the operator started on it (the
+ring for a screen pop, else the first key typed), not when it was saved."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from answering.models import Call
+from tests.console.test_views import FORM, NEW
+from tests.factories import ClientFactory, NumberAssignmentFactory
+
+
+@pytest.fixture
+def acme(db):
+    client = ClientFactory(name="アクメ株式会社", name_kana="アクメ")
+    NumberAssignmentFactory(client=client, number__number="+81355550001")
+    return client
+
+
+def _save(browser, client, **fields):
+    return browser.post(f"{NEW}?client={client.pk}", {**FORM, **fields})
+
+
+def _iso(moment: dt.datetime) -> str:
+    """As the page's script writes it: UTC, milliseconds, a Z."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def test_a_blank_received_time_is_when_the_operator_started(operator_client, acme):
+    started = timezone.now() - dt.timedelta(minutes=7)
+    assert _save(operator_client, acme, started_at=_iso(started)).status_code == 302
+    received = Call.objects.get().received_at
+    assert abs(received - started) < dt.timedelta(milliseconds=1)
+
+
+def test_a_received_time_typed_by_the_operator_wins(operator_client, acme):
+    typed = timezone.localtime() - dt.timedelta(days=1)
+    response = _save(
+        operator_client,
+        acme,
+        started_at=_iso(timezone.now() - dt.timedelta(minutes=7)),
+        received_at=typed.strftime("%Y-%m-%dT%H:%M"),
+    )
+    assert response.status_code == 302
+    assert Call.objects.get().received_at == typed.replace(second=0, microsecond=0)
+
+
+@pytest.mark.parametrize(
+    "started",
+    [
+        "",  # no script
+        "yesterday",
+        "2026-13-45T99:00:00Z",
+        "2026-11-26T10:00:00",  # no time zone: not what the script writes
+    ],
+)
+def test_without_a_usable_start_the_call_is_dated_by_its_save(
+    operator_client, acme, started
+):
+    before = timezone.now()
+    assert _save(operator_client, acme, started_at=started).status_code == 302
+    assert before <= Call.objects.get().received_at <= timezone.now()
+
+
+def test_a_form_left_open_for_hours_is_dated_by_its_save(operator_client, acme):
+    before = timezone.now()
+    old = _iso(before - dt.timedelta(hours=3, minutes=1))
+    assert _save(operator_client, acme, started_at=old).status_code == 302
+    assert Call.objects.get().received_at >= before
+
+
+def test_a_start_in_the_future_is_taken_as_now(operator_client, acme):
+    later = _iso(timezone.now() + dt.timedelta(minutes=5))
+    assert _save(operator_client, acme, started_at=later).status_code == 302
+    assert Call.objects.get().received_at <= timezone.now()
+
+
+def test_the_start_survives_a_form_error(operator_client, acme):
+    started = _iso(timezone.now() - dt.timedelta(minutes=4))
+    page = _save(operator_client, acme, started_at=started, callback_number="123")
+    assert page.status_code == 200
+    assert f'name="started_at" value="{started}"' in page.content.decode()
+
+
+def test_the_page_tells_its_script_the_server_time_and_the_ring(operator_client, acme):
+    url = reverse("console:call_new")
+    before = timezone.now().timestamp() * 1000
+    popped = operator_client.get(url, {"dialed": "0355550001"}).content.decode()
+    opened = int(re.search(r'data-opened-at="(\d+)"', popped).group(1))
+    assert before - 1 <= opened <= timezone.now().timestamp() * 1000 + 1
+    assert 'data-rang="1"' in popped
+    searched = operator_client.get(url, {"client": acme.pk}).content.decode()
+    assert "data-rang" not in searched
