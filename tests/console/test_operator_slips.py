@@ -9,19 +9,9 @@ from django.utils import timezone, translation
 
 from answering.models import Call, readable_changes
 from clients.months import JST
-from tests.console.test_views import FORM, NEW
-from tests.factories import CallFactory, ClientFactory, NumberAssignmentFactory
-
-
-@pytest.fixture
-def acme(db):
-    client = ClientFactory(name="アクメ株式会社", name_kana="アクメ")
-    NumberAssignmentFactory(client=client, number__number="+81355550001")
-    return client
-
-
-def _save(browser, client, **fields):
-    return browser.post(f"{NEW}?client={client.pk}", {**FORM, **fields})
+from tests.console.test_views import NEW
+from tests.console.test_views import save_form as _save
+from tests.factories import CallFactory, ClientFactory
 
 
 @pytest.mark.parametrize(

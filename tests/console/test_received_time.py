@@ -9,19 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from answering.models import Call
-from tests.console.test_views import FORM, NEW
-from tests.factories import ClientFactory, NumberAssignmentFactory
-
-
-@pytest.fixture
-def acme(db):
-    client = ClientFactory(name="アクメ株式会社", name_kana="アクメ")
-    NumberAssignmentFactory(client=client, number__number="+81355550001")
-    return client
-
-
-def _save(browser, client, **fields):
-    return browser.post(f"{NEW}?client={client.pk}", {**FORM, **fields})
+from tests.console.test_views import save_form as _save
 
 
 def _iso(moment: dt.datetime) -> str:

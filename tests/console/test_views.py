@@ -36,6 +36,11 @@ FORM = {
 }
 
 
+def save_form(browser, client, **fields):
+    """The console's call form for ``client``, sent with ``FORM`` and ``fields``."""
+    return browser.post(f"{NEW}?client={client.pk}", {**FORM, **fields})
+
+
 @pytest.fixture
 def acme(db):
     client = ClientFactory(
