@@ -1,4 +1,5 @@
 import datetime as dt
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from axes.models import AccessAttempt
@@ -8,7 +9,6 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -179,21 +179,48 @@ class ReleaseNumberForm(forms.Form):
     )
 
 
-def login_failures_from(request: HttpRequest) -> int:
-    """Failed logins from ``request``'s address within the lockout's cool-off,
-    whatever the usernames tried (django-axes keeps one row per username)."""
+def _network_of(address: str | None) -> IPv4Network | IPv6Network | None:
+    """The address, or for IPv6 its /64: one subscriber holds a whole /64 and
+    may use a new address for every try."""
+    try:
+        ip = ip_address(address or "")
+    except ValueError:
+        return None
+    return ip_network(f"{ip}/{32 if ip.version == 4 else 64}", strict=False)
+
+
+def usernames_failed_from(request: HttpRequest) -> int:
+    """Usernames whose login failed from ``request``'s address (or IPv6 /64)
+    within the lockout's cool-off. Usernames, not failures: one operator
+    retrying a forgotten password counts once, however often she retries."""
+    network = _network_of(client_ip(request))
+    if network is None:
+        return 0
     since = timezone.now() - dt.timedelta(hours=settings.AXES_COOLOFF_TIME)
-    return (
-        AccessAttempt.objects.filter(
-            ip_address=client_ip(request), attempt_time__gte=since
-        ).aggregate(failures=Sum("failures_since_start"))["failures"]
-        or 0
+    attempts = AccessAttempt.objects.filter(
+        attempt_time__gte=since, failures_since_start__gt=0
+    )
+    if network.version == 4:
+        return (
+            attempts.filter(ip_address=str(network.network_address))
+            .values("username")
+            .distinct()
+            .count()
+        )
+    return len(
+        {
+            username
+            for address, username in attempts.filter(
+                ip_address__contains=":"
+            ).values_list("ip_address", "username")
+            if ip_address(address) in network
+        }
     )
 
 
 class AddressLimitMixin:
-    """Refuses a login from an address that failed too often, before the
-    password is checked: one password tried on many usernames (spraying)
+    """Refuses a login from an address where too many usernames failed, before
+    the password is checked: one password tried on many usernames (spraying)
     never reaches the lockout of one username."""
 
     request: HttpRequest | None
@@ -201,7 +228,8 @@ class AddressLimitMixin:
     def clean(self) -> dict[str, Any]:
         if (
             self.request is not None
-            and login_failures_from(self.request) >= settings.LOGIN_FAILURES_PER_ADDRESS
+            and usernames_failed_from(self.request)
+            >= settings.LOGIN_FAILED_USERNAMES_PER_ADDRESS
         ):
             raise ValidationError(
                 _(

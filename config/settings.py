@@ -183,14 +183,17 @@ PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Password spraying (one password tried on many usernames) never meets the
-# lockout above: after this many failures from one address within the cool-off,
-# whatever the usernames, that address cannot log in until it ends. High enough
-# for an office whose operators share one address and mistype now and then.
-LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
-if LOGIN_FAILURES_PER_ADDRESS < AXES_FAILURE_LIMIT:
+# lockout above: once logins for this many different usernames failed from one
+# address (an IPv6 /64) within the cool-off, it cannot log in until that ends.
+# Usernames, not failures: an operator retrying a forgotten password counts
+# once, so an office whose operators share one address is not shut out by her.
+LOGIN_FAILED_USERNAMES_PER_ADDRESS = env.int(
+    "LOGIN_FAILED_USERNAMES_PER_ADDRESS", default=20
+)
+if LOGIN_FAILED_USERNAMES_PER_ADDRESS < 2:
     raise ImproperlyConfigured(
-        "LOGIN_FAILURES_PER_ADDRESS must be at least AXES_FAILURE_LIMIT "
-        f"({AXES_FAILURE_LIMIT}); got {LOGIN_FAILURES_PER_ADDRESS}."
+        "LOGIN_FAILED_USERNAMES_PER_ADDRESS must be at least 2 "
+        f"(got {LOGIN_FAILED_USERNAMES_PER_ADDRESS})."
     )
 
 LANGUAGE_CODE = "ja"

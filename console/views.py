@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from answering import selectors
@@ -110,6 +111,7 @@ def _search_input(request: HttpRequest) -> tuple[str, str]:
 
 
 @operator_required
+@never_cache
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     text, caller = _search_input(request)
@@ -267,6 +269,10 @@ def _render_call_form(
 
 
 @operator_required
+# Never kept by the browser: Back asks again for a form whose clock (console.js)
+# starts now, and the next person at a shared PC cannot page back through
+# callers' names and numbers (on each of the console's pages).
+@never_cache
 @require_http_methods(["GET", "POST"])
 def call_new(request: HttpRequest) -> HttpResponse:
     client, lookup = _client_from_params(request)
@@ -345,6 +351,7 @@ def _revision_rows(call: Call) -> list[dict[str, Any]]:
 
 
 @operator_required
+@never_cache
 @require_http_methods(["GET", "POST"])
 def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct a saved call; the history keeps who changed what, and when."""

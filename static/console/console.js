@@ -73,6 +73,31 @@
   // --- call form ---
   var form = document.getElementById("call-form");
   if (!form) { return; }
+  // When the operator started on this call, which dates it when the received
+  // time is left blank: the ring for a screen pop, else the first thing typed
+  // or chosen (not a lone Ctrl or Alt on the way to another window). The
+  // page's time from the server plus the time since: a PC's clock may be
+  // wrong, but it counts the minutes right, sleep included. Kept as it is when
+  // the form comes back with an error.
+  var started = form.querySelector("input[name=started_at]");
+  var markStarted = function () {};
+  if (started && !started.value) {
+    var openedAt = Number(form.dataset.openedAt), loaded = Date.now();
+    var stamp = function () {
+      started.value = new Date(openedAt + (Date.now() - loaded)).toISOString();
+    };
+    if (form.dataset.rang) { stamp(); }
+    var done = false;
+    markStarted = function () {
+      if (done) { return; }
+      done = true;
+      // A screen pop left open for a later call: dated by the typing.
+      if (!form.dataset.rang || Date.now() - loaded > 10 * 60 * 1000) { stamp(); }
+    };
+    form.addEventListener("input", markStarted);
+    form.addEventListener("change", markStarted);
+  }
+
   var radios = form.querySelectorAll("input[name=category]");
   var syncSales = function () {
     var checked = form.querySelector("input[name=category]:checked");
@@ -80,7 +105,7 @@
   };
   var pickCategory = function (key) {
     var radio = form.querySelector("input[name=category][data-key='" + key + "']");
-    if (radio) { radio.checked = true; radio.focus(); syncSales(); return true; }
+    if (radio) { radio.checked = true; radio.focus(); syncSales(); markStarted(); return true; }
     return false;
   };
   radios.forEach(function (r) { r.addEventListener("change", syncSales); });
@@ -99,29 +124,6 @@
       if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
     }
   });
-
-  // When the operator started on this call, which dates it when the received
-  // time is left blank: the ring for a screen pop, else the first key typed.
-  // On the server's clock (the page's time plus the time since): a PC's clock
-  // may be wrong. Kept as it is when the form comes back with an error.
-  var started = form.querySelector("input[name=started_at]");
-  if (started && !started.value) {
-    var openedAt = Number(form.dataset.openedAt), loaded = performance.now();
-    var stamp = function () {
-      started.value = new Date(openedAt + (performance.now() - loaded)).toISOString();
-    };
-    if (form.dataset.rang) { stamp(); }
-    var firstInput = function () {
-      // A screen pop left open for a later call: dated by the typing.
-      if (!form.dataset.rang || performance.now() - loaded > 10 * 60 * 1000) { stamp(); }
-      ["keydown", "input", "change"].forEach(function (type) {
-        form.removeEventListener(type, firstInput);
-      });
-    };
-    ["keydown", "input", "change"].forEach(function (type) {
-      form.addEventListener(type, firstInput);
-    });
-  }
 
   // A date and time typed in part is sent by the browser as blank, which the
   // server reads as "now": the typed time would be lost without a word.

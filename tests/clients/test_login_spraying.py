@@ -1,8 +1,9 @@
 """Password spraying: one password tried on many usernames from one address.
 
-The per-user lockout never meets it (each username fails once); after
-LOGIN_FAILURES_PER_ADDRESS failures from one address within the cool-off, that
-address cannot log in, whatever the username, while others still can.
+The per-user lockout never meets it (each username fails once); once logins for
+LOGIN_FAILED_USERNAMES_PER_ADDRESS different usernames failed from one address
+(an IPv6 /64) within the cool-off, that address cannot log in, whatever the
+username, while others still can.
 """
 
 import datetime as dt
@@ -20,7 +21,7 @@ OFFICE = "198.51.100.20"
 
 @pytest.fixture(autouse=True)
 def limit(settings):
-    settings.LOGIN_FAILURES_PER_ADDRESS = 6
+    settings.LOGIN_FAILED_USERNAMES_PER_ADDRESS = 6
 
 
 def _login(client, username, password, address, url="login"):
@@ -79,3 +80,26 @@ def test_the_address_may_log_in_again_after_the_cool_off(client, operator, setti
         - dt.timedelta(hours=settings.AXES_COOLOFF_TIME, minutes=1)
     )
     assert _login(client, "yamada", PASSWORD, SPRAYER).status_code == 302
+
+
+def test_one_operator_retrying_a_forgotten_password_does_not_shut_the_office_out(
+    client, operator, settings
+):
+    """Locked out after AXES_FAILURE_LIMIT tries, she kept pressing: django-axes
+    counts every press, and her retries alone shut out her colleagues."""
+    sato = OperatorFactory(username="sato")
+    sato.set_password(PASSWORD)
+    sato.save()
+    for _ in range(40):
+        _login(client, "sato", "forgotten", OFFICE)
+    assert _login(client, "sato", PASSWORD, OFFICE).status_code == 429  # axes
+    assert _login(client, "yamada", PASSWORD, OFFICE).status_code == 302
+
+
+def test_a_sprayer_rotating_addresses_within_one_ipv6_64_is_limited(client, operator):
+    for n in range(1, 7):
+        _login(client, f"guess{n}", "Summer2026!", f"2001:db8:1:2::{n:x}")
+    refused = _login(client, "yamada", PASSWORD, "2001:db8:1:2::99")
+    assert "この接続元からのログインの失敗が多いため" in refused.content.decode()
+    # Another /64 is another subscriber.
+    assert _login(client, "yamada", PASSWORD, "2001:db8:1:3::1").status_code == 302

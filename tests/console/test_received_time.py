@@ -82,3 +82,13 @@ def test_the_page_tells_its_script_the_server_time_and_the_ring(operator_client,
     assert 'data-rang="1"' in popped
     searched = operator_client.get(url, {"client": acme.pk}).content.decode()
     assert "data-rang" not in searched
+
+
+def test_console_pages_are_not_kept_by_the_browser(operator_client, acme):
+    """Back must ask again for the form (its clock starts with the page), and a
+    shared PC must not page back through callers' names."""
+    for url in [
+        reverse("console:home"),
+        f"{reverse('console:call_new')}?client={acme.pk}",
+    ]:
+        assert "no-store" in operator_client.get(url)["Cache-Control"]

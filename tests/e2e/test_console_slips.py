@@ -94,3 +94,57 @@ def test_a_call_is_dated_by_the_ring_or_the_first_key_not_by_its_save(live, open
     # server made it: the stamp may come that much early, never 1.5 s (the open).
     early = dt.timedelta(milliseconds=500)
     assert typing - early <= second.received_at < saving - dt.timedelta(seconds=1)
+
+
+def _log_a_call_and_get_it(page):
+    page.fill("#id_caller_name", "佐藤花子")
+    page.fill("#id_callback_number", "0312345678")
+    page.fill("#id_purpose", "資料送付")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    return Call.objects.get()
+
+
+def test_a_lone_modifier_key_does_not_start_the_call(live, open_as):
+    """Ctrl+Tab to another tab or Alt+Tab to the softphone sends the form a
+    keydown: the next call on that form was dated when the operator left it."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.keyboard.press("Control")
+    page.keyboard.press("Alt")
+    page.wait_for_timeout(2500)  # until the next call
+    typing = timezone.now()
+    call = _log_a_call_and_get_it(page)
+    assert call.received_at >= typing - dt.timedelta(milliseconds=500)
+
+
+def test_back_to_the_blank_form_starts_its_clock_again(live, open_as):
+    """A cached copy of the form, shown by Back, carried the first visit's time:
+    the call was dated early by the time spent away."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    base = live["server"].url
+    page.goto(f"{base}/operator/calls/new?client={client.pk}")
+    page.goto(f"{base}/operator/")  # today's list, for a while
+    page.wait_for_timeout(2500)
+    page.go_back()
+    page.wait_for_selector("#call-form")
+    typing = timezone.now()
+    call = _log_a_call_and_get_it(page)
+    assert call.received_at >= typing - dt.timedelta(milliseconds=500)
+
+
+def test_a_category_key_starts_the_call(live, open_as):
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.wait_for_timeout(1500)
+    pressed = timezone.now()
+    page.focus("input[name=category]:checked")
+    page.keyboard.press("3")  # 営業の可能性: the start of this call
+    page.wait_for_timeout(1500)
+    call = _log_a_call_and_get_it(page)
+    assert call.category == "grey"
+    early = dt.timedelta(milliseconds=500)
+    assert pressed - early <= call.received_at < pressed + dt.timedelta(seconds=1)

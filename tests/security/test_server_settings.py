@@ -68,8 +68,14 @@ def test_what_starts_and_what_is_refused(env, starts):
         ({"EMAIL_URL": ""}, "EMAIL_URL"),
         ({"SESSION_HOURS": "twelve"}, "SESSION_HOURS"),
         ({"SESSION_HOURS": "0"}, "SESSION_HOURS"),
-        ({"LOGIN_FAILURES_PER_ADDRESS": "3"}, "LOGIN_FAILURES_PER_ADDRESS"),
-        ({"LOGIN_FAILURES_PER_ADDRESS": "many"}, "LOGIN_FAILURES_PER_ADDRESS"),
+        (
+            {"LOGIN_FAILED_USERNAMES_PER_ADDRESS": "1"},
+            "LOGIN_FAILED_USERNAMES_PER_ADDRESS",
+        ),
+        (
+            {"LOGIN_FAILED_USERNAMES_PER_ADDRESS": "many"},
+            "LOGIN_FAILED_USERNAMES_PER_ADDRESS",
+        ),
     ],
 )
 def test_a_value_that_cannot_be_read_names_its_variable(env, named):
