@@ -158,6 +158,7 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         adjust_initial["amount_yen"] = changed.credit_still_due_yen
         with translation.override(settings.LANGUAGE_CODE):
             adjust_initial["reason"] = _("発行後の受電の訂正")
+    corrections = list(invoice.corrections.select_related("applied_to"))
     context = {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
@@ -166,7 +167,8 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "paid_form": MarkPaidForm(initial={"paid_on": japan_today()}),
         "void_form": VoidForm(),
         "adjust_form": AdjustmentForm(initial=adjust_initial),
-        "corrections": list(invoice.corrections.select_related("applied_to")),
+        "corrections": corrections,
+        "corrections_total_yen": sum(c.amount_yen for c in corrections),
         "reissues": list(invoice.reissues.all()),
     }
     context.update(forms)
