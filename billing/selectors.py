@@ -341,8 +341,8 @@ class ChangedCalls:
         return max(-self.difference_yen - self.credited_yen, 0)
 
 
-def _change_of(call: Call, invoice: Invoice) -> CallChange | None:
-    """``call`` as annotated by ``_with_invoice_terms``."""
+def _change_of(call: Call, invoice: Invoice) -> CallChange:
+    """How ``call``, one that ``_differing`` found, differs from ``invoice``."""
     counted, on_invoice = call.counted_now, call.on_invoice  # type: ignore[attr-defined]
     billed_surcharge_yen: int = call.billed_surcharge_yen  # type: ignore[attr-defined]
     surcharge_now = call.surcharge_yen if counted else 0
@@ -360,10 +360,8 @@ def _change_of(call: Call, invoice: Invoice) -> CallChange | None:
             else _("受電日時を対象期間外に訂正")
         )
         count_change = -1
-    elif counted and billed_surcharge_yen != surcharge_now:
+    else:  # counted and on it, at another surcharge
         reason, count_change = _("割増料金を訂正"), 0
-    else:
-        return None
     return CallChange(
         call=call,
         reason=reason,
@@ -430,7 +428,7 @@ def _differing(calls: QuerySet[Call]) -> QuerySet[Call]:
         Q(counted_now=True, on_invoice=False)
         | Q(counted_now=False, on_invoice=True)
         | (Q(counted_now=True) & ~Q(billed_surcharge_yen=F("surcharge_yen")))
-    ).order_by("received_at", "id")
+    )
 
 
 def calls_changed_since_built(
@@ -495,9 +493,7 @@ def calls_changed_since_built(
                 continue
             seen.add(call.pk)
             invoice = by_client[call.client_id]
-            change = _change_of(call, invoice)
-            if change is not None:
-                changes[invoice.pk].append(change)
+            changes[invoice.pk].append(_change_of(call, invoice))
     call_over = {
         line.invoice_id: line
         for line in InvoiceLine.objects.filter(

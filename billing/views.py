@@ -103,8 +103,11 @@ def issue_month(request: HttpRequest) -> HttpResponse:
     return redirect(_month_url(month))
 
 
-def _change_advice(invoice: Invoice, changed: selectors.ChangedCalls) -> str:
-    """What the admin should do about calls changed since ``invoice`` was built."""
+def _change_advice(
+    invoice: Invoice, changed: selectors.ChangedCalls, *, credit_possible: bool
+) -> str:
+    """What the admin should do about calls changed since ``invoice`` was built;
+    ``credit_possible``: a later invoice will come to take a credit."""
     if invoice.status == InvoiceStatus.DRAFT:
         return _("請求の一覧で「下書きを作成・更新」を押すと反映されます。")
     if changed.difference_yen == 0:
@@ -116,7 +119,7 @@ def _change_advice(invoice: Invoice, changed: selectors.ChangedCalls) -> str:
             "請求しすぎの分は訂正（減額）として登録済みです。"
             "再発行すると二重に減額されるため、再発行はしないでください。"
         )
-    credit_possible = changed.difference_yen < 0 and a_later_invoice_will_come(invoice)
+    credit_possible = credit_possible and changed.difference_yen < 0
     if invoice.status == InvoiceStatus.ISSUED:
         if credit_possible:
             return _(
@@ -146,12 +149,13 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         ),
         None,
     )
+    credit_possible = changed is not None and a_later_invoice_will_come(invoice)
     adjust_initial: dict[str, Any] = {"submission_id": uuid.uuid4()}
     if (
         changed is not None
+        and credit_possible
         and invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
         and changed.credit_still_due_yen
-        and a_later_invoice_will_come(invoice)
     ):
         # What the calls changed since the invoice was built took off: the
         # credit to record, its reason in the invoice's language.
@@ -163,7 +167,11 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "changed": changed,
-        "change_advice": _change_advice(invoice, changed) if changed else "",
+        "change_advice": _change_advice(
+            invoice, changed, credit_possible=credit_possible
+        )
+        if changed
+        else "",
         "paid_form": MarkPaidForm(initial={"paid_on": japan_today()}),
         "void_form": VoidForm(),
         "adjust_form": AdjustmentForm(initial=adjust_initial),

@@ -261,13 +261,20 @@ def _reads_as_a_report_of(mail, *, number, old_number):
     assert "訂正いたします" not in body and "訂正内容" not in body
 
 
+def _reported_then_recipient_added(**call_fields):
+    """A client's call reported to its one recipient, then a recipient added:
+    (call, the recipient told, the one added since)."""
+    client, (first,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, **call_fields)
+    services.relay_due_deliveries()
+    added = ReportRecipientFactory(client=client, active_from=timezone.localdate())
+    return call, first, added
+
+
 def test_a_recipient_added_after_the_report_gets_the_corrected_call_as_a_report(
     smtp_peer,
 ):
-    client, (first,) = client_with_recipients(1)
-    call, _ = save_reported_call(client=client, callback_number="+819011112222")
-    services.relay_due_deliveries()
-    added = ReportRecipientFactory(client=client, active_from=timezone.localdate())
+    call, first, added = _reported_then_recipient_added(callback_number="+819011112222")
     _correct(call, callback_number="09011113333")
     services.relay_due_deliveries()
 
@@ -363,10 +370,7 @@ def test_a_chatwork_room_that_never_had_the_report_reads_it_as_a_report(
 def test_a_successor_told_by_a_correction_reads_the_next_one_as_a_correction(
     smtp_peer,
 ):
-    client, _ = client_with_recipients(1)
-    call, _ = save_reported_call(client=client, purpose="見積り")
-    services.relay_due_deliveries()
-    added = ReportRecipientFactory(client=client, active_from=timezone.localdate())
+    call, _first, added = _reported_then_recipient_added(purpose="見積り")
     _correct(call, purpose="見積りと納期")
     _correct(call, purpose="見積りと納期の件")  # queued before the first is sent
     services.relay_due_deliveries()
@@ -382,10 +386,7 @@ def test_a_successor_told_by_a_correction_reads_the_next_one_as_a_correction(
 def test_a_call_turned_sales_is_not_reported_to_a_destination_never_told(
     smtp_peer,
 ):
-    client, (first,) = client_with_recipients(1)
-    call, _ = save_reported_call(client=client, purpose="見積り")
-    services.relay_due_deliveries()
-    added = ReportRecipientFactory(client=client, active_from=timezone.localdate())
+    call, first, added = _reported_then_recipient_added(purpose="見積り")
     _correct(call, category=Category.SALES)
     services.relay_due_deliveries()
     assert "「通常」→「営業電話」" in _mails_to(smtp_peer, first.pc_email)[-1]["body"]
