@@ -111,6 +111,10 @@
   radios.forEach(function (r) { r.addEventListener("change", syncSales); });
   syncSales();
 
+  var isLine = function (el) {
+    return el.tagName === "INPUT" &&
+      /^(text|tel|search|email|number|datetime-local)$/.test(el.type);
+  };
   form.addEventListener("keydown", function (e) {
     var onRadio = e.target.name === "category";
     // Digits 1-4 on the category, Alt+digit anywhere.
@@ -122,6 +126,22 @@
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey || onRadio)) {
       e.preventDefault();
       if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+      return;
+    }
+    // Plain Enter in a one-line field goes on to the next field to type in,
+    // and from the last one to the save button. The browser would save the
+    // call: one Enter too many after a kana-kanji conversion sent the client
+    // a half-written report. (The Enter that confirms a conversion is not ours.)
+    if (e.key === "Enter" && !e.altKey && !e.shiftKey && isLine(e.target) &&
+        !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      var typed = Array.prototype.filter.call(form.elements, function (el) {
+        return (isLine(el) || el.tagName === "TEXTAREA") && !el.disabled &&
+          el.offsetParent !== null;
+      });
+      var next = typed[typed.indexOf(e.target) + 1] ||
+        form.querySelector("button[type=submit]");
+      if (next) { next.focus(); }
     }
   });
 

@@ -148,3 +148,37 @@ def test_a_category_key_starts_the_call(live, open_as):
     assert call.category == "grey"
     early = dt.timedelta(milliseconds=500)
     assert pressed - early <= call.received_at < pressed + dt.timedelta(seconds=1)
+
+
+def test_a_plain_enter_goes_to_the_next_field_and_never_saves_half_a_call(
+    live, open_as
+):
+    """The browser saved the call on a plain Enter in any one-line field: one Enter
+    too many after a kana-kanji conversion sent the client a half-written report."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.focus("#id_caller_name")
+    for field, text in [
+        ("id_caller_name", "山田太郎"),
+        ("id_caller_company", "山田商事"),
+        ("id_callback_number", "09012345678"),
+    ]:
+        assert page.evaluate("document.activeElement.id") == field
+        page.keyboard.insert_text(text)
+        page.keyboard.press("Enter")
+    # The purpose is a text area: Enter there is a new line, as typed.
+    assert page.evaluate("document.activeElement.id") == "id_purpose"
+    page.keyboard.insert_text("見積り")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("至急")
+    assert page.input_value("#id_purpose") == "見積り\n至急"
+    page.focus("#id_received_at")
+    page.keyboard.press("Enter")  # the last field: on to the save button
+    assert page.evaluate("document.activeElement.type") == "submit"
+    assert not Call.objects.exists()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#saved-banner")
+    call = Call.objects.get()
+    assert (call.caller_name, call.caller_company) == ("山田太郎", "山田商事")
+    assert call.purpose.splitlines() == ["見積り", "至急"]
