@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -87,20 +89,34 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("選択した失敗の報告を再送する"))
     def resend_selected(self, request, queryset) -> None:
-        count = sum(
+        results = [
             services.resend(delivery_id=pk)
             for pk in queryset.values_list("pk", flat=True)
-        )
+        ]
+        count = sum(result.queued for result in results)
         self.message_user(
             request,
             ngettext(
-                "%(count)d件の再送を予約しました（失敗状態のもののみ）。",
-                "%(count)d件の再送を予約しました（失敗状態のもののみ）。",
+                "%(count)d件の再送を予約しました。",
+                "%(count)d件の再送を予約しました。",
                 count,
             )
             % {"count": count},
             messages.SUCCESS,
         )
+        # Why the others were not: each reason once, with how many.
+        refused = Counter(result.refused for result in results if not result.queued)
+        for reason, times in refused.items():
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d件: %(reason)s",
+                    "%(count)d件: %(reason)s",
+                    times,
+                )
+                % {"count": times, "reason": reason},
+                messages.WARNING,
+            )
 
 
 # The client page shows addresses that keep bouncing. clients sits below

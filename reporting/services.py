@@ -566,32 +566,77 @@ def relay_due_deliveries(
 
 
 def _current_address(delivery: Delivery) -> str:
-    """Where the delivery's destination receives reports now ("" if nowhere)."""
-    if delivery.channel == Channel.CHATWORK:
-        return delivery.client.chatwork_room_id
-    if delivery.recipient is None:
-        return ""
-    if delivery.channel == Channel.EMAIL_PC:
-        return delivery.recipient.pc_email
-    return delivery.recipient.mobile_email
+    """Where the delivery's destination receives reports today ("" if nowhere).
+
+    The rule that queues reports (_destinations): a recipient who has left, or a
+    channel the client has switched off since, receives nothing.
+    """
+    same_channel = [
+        (address, recipient_id)
+        for channel, address, recipient_id in _destinations(delivery.call)
+        if channel == delivery.channel
+    ]
+    for address, recipient_id in same_channel:
+        if (
+            delivery.channel == Channel.CHATWORK
+            or recipient_id == delivery.recipient_id
+        ):
+            return address
+    for address, _recipient_id in same_channel:
+        # Another current recipient with the same address (listed once).
+        if address.lower() == delivery.address.lower():
+            return address
+    return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ResendResult:
+    """A failed delivery put back in the queue (``address``), or why not."""
+
+    address: str = ""
+    refused: str = ""
+
+    @property
+    def queued(self) -> bool:
+        return not self.refused
+
+
+def _not_failed() -> str:
+    return _("この送信は失敗状態ではないため、再送しませんでした。")
 
 
 @transaction.atomic
-def resend(*, delivery_id: int) -> bool:
+def resend(*, delivery_id: int) -> ResendResult:
     """Put a failed delivery back in the queue, as an admin asked.
 
     Only failed ones: a sent report is never sent again by this button. It goes
     to the destination's current address: after a bounce the client gives a new
-    one, and the report that bounced must reach it.
+    one, and the report that bounced must reach it. Never to a destination that
+    queuing would skip today (a recipient who left, a channel switched off), and
+    never the report of a call corrected to sales since (sales calls are not
+    reported).
     """
     delivery = (
         Delivery.objects.filter(pk=delivery_id, status=Status.FAILED)
-        .select_related("recipient", "client")
+        .select_related("recipient", "client", "call__client")
         .first()
     )
     if delivery is None:
-        return False
-    address = _current_address(delivery) or delivery.address
+        return ResendResult(refused=_not_failed())
+    if delivery.kind == Delivery.Kind.REPORT and not delivery.call.is_reported:
+        return ResendResult(
+            refused=_(
+                "この受電はその後、営業電話に訂正されたため、報告は再送しませんでした。"
+            )
+        )
+    address = _current_address(delivery)
+    if not address:
+        return ResendResult(
+            refused=_(
+                "この宛先は今は報告先ではないため（終了した報告先、または止めた"
+                "報告方法）、再送しませんでした。"
+            )
+        )
     if (
         address.lower() != delivery.address.lower()
         and Delivery.objects.filter(
@@ -618,9 +663,11 @@ def resend(*, delivery_id: int) -> bool:
         address=address,
         **text,
     )
-    if updated and settings.CELERY_BROKER_URL:
+    if not updated:  # resent by someone else meanwhile
+        return ResendResult(refused=_not_failed())
+    if settings.CELERY_BROKER_URL:
         transaction.on_commit(lambda: publish([delivery_id]))
-    return bool(updated)
+    return ResendResult(address=address)
 
 
 # --- personal data retention --------------------------------------------------

@@ -43,13 +43,12 @@ def failed_deliveries(request: HttpRequest) -> HttpResponse:
 @require_POST
 def resend_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery, pk=delivery_id)
-    if services.resend(delivery_id=delivery.pk):
+    result = services.resend(delivery_id=delivery.pk)
+    if result.queued:
         messages.success(
             request,
-            _("%(address)s への再送を予約しました。") % {"address": delivery.address},
+            _("%(address)s への再送を予約しました。") % {"address": result.address},
         )
     else:
-        messages.warning(
-            request, _("この送信は失敗状態ではないため、再送しませんでした。")
-        )
+        messages.warning(request, result.refused)
     return redirect("reporting:failed")

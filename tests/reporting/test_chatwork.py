@@ -114,6 +114,23 @@ def test_401_fails_at_once_with_an_error_admins_see(chatwork_peer, admin_client)
     assert "424242" in page and "Chatwork 401" in page
 
 
+def test_a_failed_report_is_not_resent_to_a_room_no_longer_reported_to(chatwork_peer):
+    """The client switched from Chatwork to e-mail: 再送 still posted in the room."""
+    client = chatwork_client()
+    chatwork_peer.respond = lambda room: (401, {})
+    _, (d,) = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    chatwork_peer.respond = None
+    client.report_by_chatwork, client.report_by_email = False, True
+    client.save()
+    result = services.resend(delivery_id=d.pk)
+    services.relay_due_deliveries()
+    assert not result.queued and "今は報告先ではない" in result.refused
+    assert chatwork_peer.posts == []
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.FAILED
+
+
 def test_wrong_token_is_refused_by_the_peer(settings, chatwork_peer):
     settings.CHATWORK_API_TOKEN = "wrong"
     _, (d,) = save_reported_call(client=chatwork_client())

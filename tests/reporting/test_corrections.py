@@ -470,7 +470,7 @@ def test_a_failed_report_resent_after_a_correction_says_what_the_call_says_now(
     assert failed_report.status == Delivery.Status.FAILED
 
     chatwork_peer.respond = None  # the token is back in the room
-    assert services.resend(delivery_id=failed_report.pk)
+    assert services.resend(delivery_id=failed_report.pk).queued
     services.relay_due_deliveries()
     (post,) = [p["body"] for p in chatwork_peer.posts if p["room"] == "111"]
     assert "見積りと納期" in post and CHATWORK_NOTE in post
@@ -489,7 +489,7 @@ def test_a_report_resent_to_a_new_address_that_has_the_corrected_call_is_not_sen
     _correct(call, callback_number="09011113333")  # the new address gets it all
     services.relay_due_deliveries()
 
-    assert services.resend(delivery_id=failed.pk)
+    assert services.resend(delivery_id=failed.pk).queued
     services.relay_due_deliveries()
     (mail,) = _mails_to(smtp_peer, "new-pc@example.jp")  # once, never the old number
     assert "090-1111-3333" in mail["body"] and "2222" not in mail["body"]

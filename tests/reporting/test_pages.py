@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 import signal
 from unittest import mock
@@ -6,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from reporting import services
 from reporting.models import Delivery
@@ -171,3 +173,39 @@ def test_a_stopped_relay_leaves_between_two_sends(settings, tmp_path):
 def test_the_relay_refuses_an_interval_it_cannot_wait(interval):
     with pytest.raises(CommandError, match="interval"):
         call_command("run_relay", "--interval", interval)
+
+
+def test_the_resend_message_names_the_address_it_goes_to(admin_client, smtp_peer):
+    """After a bounce the client gave a new address and the resend went there,
+    but the message named the old, bouncing one."""
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    person.pc_email = "new-pc@example.jp"
+    person.save()
+    response = admin_client.post(
+        f"/reports/deliveries/{failed.pk}/resend/", follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "new-pc@example.jp への再送を予約しました。"
+    ]
+
+
+def test_the_admin_action_says_why_some_were_not_resent(admin_client, smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    person.active_to = timezone.localdate() - dt.timedelta(days=1)
+    person.save()
+    response = admin_client.post(
+        "/admin/reporting/delivery/",
+        {"action": "resend_selected", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown[0] == "0件の再送を予約しました。"
+    assert shown[1].startswith("1件: この宛先は今は報告先ではない")

@@ -253,7 +253,7 @@ def test_after_a_bounce_the_new_address_gets_the_resent_report(smtp_peer):
     person.pc_email = "new-address@example.jp"
     person.save()
     assert selectors.bouncing_addresses(client) == []
-    assert services.resend(delivery_id=failed.pk)
+    assert services.resend(delivery_id=failed.pk).queued
     services.relay_due_deliveries()
     failed.refresh_from_db()
     assert (failed.status, failed.address) == (
@@ -262,6 +262,74 @@ def test_after_a_bounce_the_new_address_gets_the_resent_report(smtp_peer):
     )
     assert smtp_peer.by_address()["new-address@example.jp"] == 1
     assert smtp_peer.by_address()[old_address] == 0
+
+
+def _sent_to(smtp_peer, address):
+    return [m for m in smtp_peer.messages if m["to"] == [address]]
+
+
+def test_a_report_is_not_resent_once_its_call_is_corrected_to_sales(smtp_peer):
+    """The PC address bounced, then the call became a sales call: 再送 sent the
+    client a report of a sales call (■分類: 営業電話), which is never reported."""
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    assert failed.status == Delivery.Status.FAILED
+    services.record_correction(
+        call=call, corrected_by=AdminFactory(), changes={"category": Category.SALES}
+    )
+    services.relay_due_deliveries()
+    smtp_peer.bounce = set()  # the client fixed its mailbox
+
+    result = services.resend(delivery_id=failed.pk)
+    services.relay_due_deliveries()
+    assert not result.queued
+    assert "営業電話に訂正" in result.refused
+    assert _sent_to(smtp_peer, person.pc_email) == []
+    failed.refresh_from_db()
+    assert failed.status == Delivery.Status.FAILED
+
+
+def test_a_report_is_not_resent_to_a_recipient_who_has_left(smtp_peer):
+    """Queuing skips a recipient the client has ended (someone who left); 再送
+    sent the failed report to them all the same."""
+    client, (leaver, _stays) = client_with_recipients(2)
+    smtp_peer.bounce = {leaver.pc_email}
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC, recipient=leaver)
+    smtp_peer.bounce = set()
+    leaver.active_to = timezone.localdate() - dt.timedelta(days=1)
+    leaver.save()
+
+    result = services.resend(delivery_id=failed.pk)
+    services.relay_due_deliveries()
+    assert not result.queued
+    assert "今は報告先ではない" in result.refused
+    assert _sent_to(smtp_peer, leaver.pc_email) == []
+
+
+def test_a_report_to_a_shared_address_is_resent_while_someone_still_reads_it(
+    smtp_peer,
+):
+    """Two recipients share one mailbox (one report goes there); the one it was
+    queued for leaves: the other still reads that mailbox, so 再送 goes there."""
+    client, (leaver, stays) = client_with_recipients(2)
+    stays.pc_email = leaver.pc_email
+    stays.save()
+    smtp_peer.bounce = {leaver.pc_email}
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    smtp_peer.bounce = set()
+    leaver.active_to = timezone.localdate() - dt.timedelta(days=1)
+    leaver.save()
+
+    assert services.resend(delivery_id=failed.pk).queued
+    services.relay_due_deliveries()
+    assert len(_sent_to(smtp_peer, stays.pc_email)) == 1
 
 
 def test_an_address_no_mail_can_carry_fails_alone(smtp_peer):
@@ -389,7 +457,7 @@ def test_a_worker_that_hung_before_a_resend_cannot_close_it(smtp_peer):
     assert services.deliver(delivery_id=pc.pk) == "failed"
     person.pc_email = "new-address@example.jp"
     person.save()
-    assert services.resend(delivery_id=pc.pk)
+    assert services.resend(delivery_id=pc.pk).queued
     resent = services._claim(pc.pk, timezone.now())
     assert resent.attempts == hung.attempts == 1  # the resend counts from 0 again
 
