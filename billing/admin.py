@@ -64,7 +64,7 @@ class AdjustmentAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if change:
-            super().save_model(request, obj, form, change)
+            services.change_adjustment(adjustment=obj)
             return
         created = services.add_adjustment(
             invoice=obj.corrects_invoice,
@@ -73,6 +73,14 @@ class AdjustmentAdmin(SimpleHistoryAdmin):
             created_by=request.user,
         )
         obj.pk = created.pk
+
+    # Deleted one by one, so that a draft deducting one is built again.
+    def delete_model(self, request, obj) -> None:  # type: ignore[no-untyped-def]
+        services.delete_adjustment(adjustment=obj)
+
+    def delete_queryset(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+        for adjustment in queryset:
+            services.delete_adjustment(adjustment=adjustment)
 
 
 @admin.register(BillingRun)

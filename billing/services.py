@@ -757,3 +757,51 @@ def add_adjustment(
     adjustment.full_clean()
     adjustment.save()
     return adjustment
+
+
+@transaction.atomic
+def change_adjustment(*, adjustment: Adjustment) -> None:
+    """Save an admin's edit of a credit that no issued invoice carries yet.
+
+    A draft that already deducts it is built again, so that it is issued with the
+    credit as it now is, not as it was when the draft was made.
+    """
+    draft = _draft_carrying(adjustment)
+    adjustment.save()
+    if draft is not None:
+        _rebuild(draft)
+
+
+@transaction.atomic
+def delete_adjustment(*, adjustment: Adjustment) -> None:
+    """Delete a credit that no issued invoice carries; a draft deducting it is
+    built again without it."""
+    draft = _draft_carrying(adjustment)
+    adjustment.delete()
+    if draft is not None:
+        _rebuild(draft)
+
+
+def _draft_carrying(adjustment: Adjustment) -> Invoice | None:
+    """The draft that deducts the credit, if any; refuses once it is issued.
+
+    Read under a lock on the invoice: issuing it meanwhile waits, or has
+    already made the credit part of an invoice that never changes.
+    """
+    applied_to = (
+        Adjustment.objects.filter(pk=adjustment.pk)
+        .values_list("applied_to_id", flat=True)
+        .first()
+    )
+    if applied_to is None:
+        return None
+    invoice = Invoice.objects.select_for_update().get(pk=applied_to)
+    if not invoice.is_draft:
+        raise ValidationError(
+            _("この訂正は発行済みの請求書に反映されたため、変更も削除もできません。")
+        )
+    return invoice
+
+
+def _rebuild(draft: Invoice) -> None:
+    bill_month(month=draft.billing_month, client_ids=[draft.client_id])

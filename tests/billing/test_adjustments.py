@@ -6,10 +6,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from billing.models import Adjustment, Invoice
-from billing.services import add_adjustment, bill_month
+from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
+from billing.services import (
+    add_adjustment,
+    bill_month,
+    change_adjustment,
+    delete_adjustment,
+    issue_invoices,
+)
 from clients.models import Client
-from tests.billing.factories import OCTOBER, calls, contracted_client
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
 
 NOVEMBER = dt.date(2026, 11, 1)
 
@@ -111,6 +117,81 @@ def test_a_credit_on_an_issued_invoice_cannot_be_edited_in_the_admin(
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     credit.refresh_from_db()
     assert credit.amount_yen == 900
+
+
+SEPTEMBER = dt.date(2026, 9, 1)
+
+
+@pytest.fixture
+def credit_on_a_draft(small):
+    """September issued, a 1,000 yen credit against it, October's draft built
+    with the credit deducted."""
+    client = contracted_client(small)
+    bill_month(month=SEPTEMBER, client_ids=[client.pk], issue=True, today=LATER)
+    september = Invoice.objects.get(client=client, billing_month=SEPTEMBER)
+    credit = add_adjustment(invoice=september, amount_yen=1000, reason="誤計上")
+    bill_month(month=OCTOBER, client_ids=[client.pk], today=LATER)
+    october = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    assert october.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -1000
+    return credit, october
+
+
+def _issued_october(draft):
+    issue_invoices(month=OCTOBER, today=LATER)
+    issued = Invoice.objects.get(client_id=draft.client_id, billing_month=OCTOBER)
+    assert issued.status == InvoiceStatus.ISSUED
+    return issued
+
+
+def test_a_credit_deleted_from_a_draft_is_not_deducted_when_it_is_issued(
+    admin_client, credit_on_a_draft
+):
+    """The draft kept its -1,000 yen line, backed by no credit, and was issued
+    with it."""
+    credit, october = credit_on_a_draft
+    delete = reverse("admin:billing_adjustment_delete", args=[credit.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Adjustment.objects.exists()
+    issued = _issued_october(october)
+    assert not issued.lines.filter(kind=LineKind.ADJUSTMENT).exists()
+    assert issued.total_yen == 2960
+
+
+def test_a_credit_edited_on_a_draft_is_deducted_as_edited(
+    admin_client, credit_on_a_draft
+):
+    credit, october = credit_on_a_draft
+    change = reverse("admin:billing_adjustment_change", args=[credit.pk])
+    response = admin_client.post(
+        change,
+        {
+            "client": credit.client_id,
+            "corrects_invoice": credit.corrects_invoice_id,
+            "amount_yen": "900",
+            "reason": "誤計上（一部）",
+        },
+    )
+    assert response.status_code == 302
+    issued = _issued_october(october)
+    line = issued.lines.get(kind=LineKind.ADJUSTMENT)
+    assert line.amount_yen == -900 and "誤計上（一部）" in line.description
+    assert issued.total_yen == 2960 - 900
+
+
+def test_a_credit_cannot_be_changed_once_its_draft_was_issued_meanwhile(
+    credit_on_a_draft,
+):
+    """The admin opened the credit while October was a draft; October was
+    issued before the save."""
+    credit, october = credit_on_a_draft
+    _issued_october(october)
+    credit.amount_yen = 900
+    with pytest.raises(ValidationError):
+        change_adjustment(adjustment=credit)
+    with pytest.raises(ValidationError):
+        delete_adjustment(adjustment=credit)
+    credit.refresh_from_db()
+    assert credit.amount_yen == 1000
 
 
 NO_LATER_INVOICE = "この顧客は解約済みで、訂正を反映する今後の請求書がありません。"
