@@ -24,7 +24,11 @@ from clients.models import (
 )
 from clients.months import JST, days_in_month, month_end, month_start
 from clients.phones import format_phone
-from clients.selectors import extra_recipient_persons, recipient_peak
+from clients.selectors import (
+    charged_numbers,
+    extra_recipient_persons,
+    recipient_peak,
+)
 
 
 class PriceTerms(Protocol):
@@ -262,10 +266,7 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
             over_calls=usage.over_calls,
         ),
     ]
-    # One number held in the month is included, each further one is a line. The
-    # included one is the first phone number: a FAX is always listed as extra,
-    # even when it was lent first (sorted() keeps the order of lending otherwise).
-    for held in sorted(data.held_numbers, key=lambda held: held.is_fax)[1:]:
+    for held in charged_numbers(data.held_numbers, is_fax=lambda held: held.is_fax):
         lines.append(
             LineDraft(
                 kind=LineKind.EXTRA_NUMBER,

@@ -2,7 +2,9 @@
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db.models import Q
 
@@ -17,6 +19,8 @@ from clients.models import (
 )
 from clients.months import month_end, month_start
 from clients.phones import try_normalize_phone
+
+T = TypeVar("T")
 
 
 def plan_in_force(*, client: Client, month: dt.date) -> ClientPlan | None:
@@ -77,10 +81,27 @@ def extra_recipient_persons(peak: int) -> int:
     return max(peak - FREE_RECIPIENT_PERSONS, 0)
 
 
+def charged_numbers(held: Sequence[T], *, is_fax: Callable[[T], bool]) -> list[T]:
+    """The numbers of a month that cost extra, in the order given (of lending).
+
+    Every number held on a day of the month counts. One is included in the plan:
+    the first phone number. A FAX never is, even one lent first or alone.
+    """
+    included = next((number for number in held if not is_fax(number)), None)
+    return [number for number in held if number is not included]
+
+
 def monthly_extras(*, client: Client, month: dt.date) -> MonthlyExtras:
-    # Every number held on a day of the month counts; the first one is included.
-    held = len({a.number_id for a in numbers_held_in_month(client=client, month=month)})
-    extra_numbers = max(held - 1, 0)
+    by_number = {
+        a.number_id: a for a in numbers_held_in_month(client=client, month=month)
+    }
+    held = len(by_number)
+    extra_numbers = len(
+        charged_numbers(
+            list(by_number.values()),
+            is_fax=lambda a: a.use == NumberAssignment.Use.FAX,
+        )
+    )
     # Recipients cost only a client that reports by e-mail (as billing counts).
     recipients = list(client.recipients.all()) if client.report_by_email else []
     peak = recipient_peak(recipients=recipients, month=month)

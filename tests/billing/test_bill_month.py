@@ -11,6 +11,7 @@ from answering.models import Category
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from billing.services import bill_month, issue_invoices
 from clients.models import Client, LentNumber, NumberAssignment
+from clients.selectors import monthly_extras
 from clients.services import schedule_plan_change
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import (
@@ -195,6 +196,24 @@ def test_a_fax_is_the_extra_number_even_when_lent_first(small):
     assert phone.display not in extra.description
     assert extra.amount_yen == 1100
 
+
+def test_a_fax_costs_1100_yen_even_as_the_clients_only_number(small):
+    """The included number is a phone number: a client whose only lent number is
+    a FAX was billed nothing for it, and its admin page said 0 yen."""
+    client = ClientFactory()
+    ClientPlanFactory(client=client, plan=small, effective_month=dt.date(2025, 1, 1))
+    fax = NumberAssignmentFactory(
+        client=client,
+        use=NumberAssignment.Use.FAX,
+        number__kind=LentNumber.Kind.FAX,
+        assigned_on=dt.date(2025, 1, 1),
+    ).number
+    bill_month(month=OCTOBER, client_ids=[client.pk], today=LATER)
+    extra = line(invoice_of(client), LineKind.EXTRA_NUMBER)
+    assert extra.description == f"追加番号 {fax.display}（FAX）"
+    assert extra.amount_yen == 1100
+    extras = monthly_extras(client=client, month=OCTOBER)
+    assert (extras.extra_numbers, extras.extra_numbers_yen) == (1, 1100)
 
 def test_lines_are_in_japanese_when_an_english_reading_admin_runs_the_month(small):
     client = billed_client(small)
