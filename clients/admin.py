@@ -15,11 +15,13 @@ from clients import selectors, services
 from clients.forms import (
     AssignNumberForm,
     ClientAdminForm,
+    JapaneseDuplicatesFormSet,
     LentNumberAdminForm,
     PlanChangeForm,
     PlanPriceAdminForm,
     PlanPriceFormSet,
     ReleaseNumberForm,
+    ReportRecipientAdminForm,
 )
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
@@ -81,6 +83,7 @@ class ClientPersonInline(admin.TabularInline):
 
 class ReportRecipientInline(admin.TabularInline):
     model = ReportRecipient
+    formset = JapaneseDuplicatesFormSet
     extra = 0
     can_delete = False  # end a recipient with 報告終了日; the fee history needs the row
 
@@ -445,6 +448,7 @@ class NumberAssignmentAdmin(SimpleHistoryAdmin):
 
 @admin.register(ReportRecipient)
 class ReportRecipientAdmin(SimpleHistoryAdmin):
+    form = ReportRecipientAdminForm
     list_display = [
         "name",
         "client",

@@ -142,11 +142,32 @@ class PlanPriceAdminForm(forms.ModelForm):
         return valid_from
 
 
-class PlanPriceFormSet(forms.BaseInlineFormSet):
+class JapaneseDuplicatesFormSet(forms.BaseInlineFormSet):
+    """Two rows of the page that would be the same row are named by their labels
+    (Django's message names the fields by their code names)."""
+
+    def get_unique_error_message(self, unique_check: tuple[str, ...]) -> str:
+        labels = [
+            str(self.model._meta.get_field(name).verbose_name) for name in unique_check
+        ]
+        return _("%(fields)s が同じ行が重複しています。どちらかを直してください。") % {
+            "fields": "・".join(labels)
+        }
+
+
+class PlanPriceFormSet(JapaneseDuplicatesFormSet):
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)
         if getattr(form, "in_force", False) and "DELETE" in form.fields:
             form.fields["DELETE"].disabled = True  # a price in force stays
+
+
+class ReportRecipientAdminForm(forms.ModelForm):
+    def _get_validation_exclusions(self) -> set[str]:
+        # The client is read-only on a recipient's own page, so Django would
+        # leave out every rule naming it: a recipient edited into a copy of
+        # another one then met the database's constraint (a 500), not this form.
+        return super()._get_validation_exclusions() - {"client"}
 
 
 class PlanChangeForm(forms.Form):

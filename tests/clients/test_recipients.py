@@ -1,8 +1,10 @@
 import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from clients.models import ReportRecipient
 from clients.selectors import monthly_extras
@@ -67,3 +69,86 @@ def test_invalid_email_gets_a_japanese_error():
     with pytest.raises(ValidationError) as excinfo:
         recipient.full_clean()
     assert "メールアドレス" in " ".join(excinfo.value.message_dict["pc_email"])
+
+
+def _errors_on(html: str) -> str:
+    return " ".join(re.findall(r'class="errorlist[^"]*"[^>]*>(.*?)</ul>', html, re.S))
+
+
+def test_editing_a_recipient_into_a_copy_of_another_is_refused_not_a_500(admin_client):
+    """On the recipient's change page the client is read-only, so Django skips
+    the recipient_entered_once check and the database refuses the save: 500."""
+    client = ClientFactory()
+    ReportRecipientFactory(
+        client=client,
+        name="山田",
+        pc_email="yamada@example.jp",
+        mobile_email="",
+        active_from=dt.date(2026, 10, 1),
+    )
+    other = ReportRecipientFactory(
+        client=client,
+        name="山田 太郎",
+        pc_email="yamada@example.jp",
+        mobile_email="",
+        active_from=dt.date(2026, 10, 1),
+    )
+    admin_client.raise_request_exception = False
+    response = admin_client.post(
+        reverse("admin:clients_reportrecipient_change", args=[other.pk]),
+        {
+            "name": "山田",  # the admin shortens the name: now a copy of the first
+            "pc_email": "yamada@example.jp",
+            "mobile_email": "",
+            "active_from": "2026-10-01",
+            "active_to": "",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "同じ報告先がすでに登録されています。" in response.content.decode()
+    assert ReportRecipient.objects.filter(name="山田 太郎").exists()
+
+
+def test_a_duplicate_recipient_row_on_the_client_page_is_explained_in_japanese(
+    admin_client,
+):
+    """Two identical recipient rows on the client page: the error names the
+    fields by their code names (name, pc_email, mobile_email, active_from)."""
+    client = ClientFactory()
+    response = admin_client.post(
+        reverse("admin:clients_client_change", args=[client.pk]),
+        {
+            "name": client.name,
+            "name_kana": client.name_kana,
+            "announce_name": client.announce_name,
+            "status": "active",
+            "operator_notes": "",
+            "trial_started_on": "2025-01-01",
+            "contract_started_on": "2025-01-11",
+            "cancelled_on": "",
+            "report_by_email": "on",
+            "chatwork_room_id": "",
+            "own_number": "",
+            "people-TOTAL_FORMS": "0",
+            "people-INITIAL_FORMS": "0",
+            "recipients-TOTAL_FORMS": "2",
+            "recipients-INITIAL_FORMS": "0",
+            "recipients-0-name": "山田",
+            "recipients-0-pc_email": "yamada@example.jp",
+            "recipients-0-active_from": "2026-10-01",
+            "recipients-1-name": "山田",
+            "recipients-1-pc_email": "yamada@example.jp",
+            "recipients-1-active_from": "2026-10-01",
+            "number_assignments-TOTAL_FORMS": "0",
+            "number_assignments-INITIAL_FORMS": "0",
+            "plan_history-TOTAL_FORMS": "0",
+            "plan_history-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    errors = _errors_on(response.content.decode())
+    assert "重複" in errors  # the duplicate is refused ...
+    for code_name in ("pc_email", "mobile_email", "active_from"):
+        assert code_name not in errors  # ... in words an admin reads
+    assert "氏名・" in errors
+    assert not ReportRecipient.objects.filter(client=client).exists()
