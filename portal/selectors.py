@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from answering.models import Call, Category
+from answering.models import REPORTED_CATEGORIES, Call, Category
 from clients.models import Client, ClientPerson, PlanPrice
 from clients.months import JST, japan_today, month_start
 from clients.phones import try_normalize_phone
@@ -271,7 +271,13 @@ class UndeliveredReports:
 
 
 def undelivered_reports(*, client: Client, limit: int = 10) -> UndeliveredReports:
-    failed = Delivery.objects.filter(client=client, status=Delivery.Status.FAILED)
+    # Of calls the client is shown: not one corrected to sales since its report
+    # failed (sales calls never reach the client, and its page is a 404).
+    failed = Delivery.objects.filter(
+        client=client,
+        status=Delivery.Status.FAILED,
+        call__category__in=REPORTED_CATEGORIES,
+    )
     return UndeliveredReports(
         failed_count=failed.count(),
         recent=list(

@@ -2,9 +2,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from answering.models import Category
 from reporting.models import Delivery
-from reporting.services import queue_call_reports
-from tests.factories import CallFactory, ReportRecipientFactory
+from reporting.services import queue_call_reports, record_correction
+from tests.factories import CallFactory, OperatorFactory, ReportRecipientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +82,23 @@ def test_home_lists_undelivered_reports_and_bouncing_addresses(portal, reported_
     assert "boss@example.jp" not in body  # that one was delivered
     assert "別のアドレスをお知らせください" in body
     assert reverse("portal:call", args=[reported_call.pk]) in body
+
+
+def test_home_leaves_out_a_failed_report_of_a_call_corrected_to_sales(
+    portal, reported_call
+):
+    """Its report failed, then the call became a sales call: the home page still
+    named the caller under 届けられなかった報告, with a link to a 404."""
+    for delivery in reported_call.deliveries.all():
+        fail(delivery, bounced=False)
+    record_correction(
+        call=reported_call,
+        corrected_by=OperatorFactory(),
+        changes={"category": Category.SALES},
+    )
+    call_url = reverse("portal:call", args=[reported_call.pk])
+    assert portal.get(call_url).status_code == 404  # sales calls are never shown
+    body = portal.get(reverse("portal:home")).content.decode()
+    assert "報告された方" not in body
+    assert call_url not in body
+    assert "送信できなかった報告が" not in body
