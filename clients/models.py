@@ -248,6 +248,10 @@ class Client(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def contract_ended_before(self, day: dt.date) -> bool:
+        """Whether the contract's last day (解約日) is before ``day``."""
+        return self.cancelled_on is not None and self.cancelled_on < day
+
     @property
     def trial_ends_on(self) -> dt.date | None:
         """Last day of the free trial (10 days, the start day included)."""

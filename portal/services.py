@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -61,6 +62,11 @@ def request_plan_change(
     closed as replaced, so admins only ever see one open request per month.
     """
     now = now or timezone.now()
+    if client.contract_ended_before(plan_change_effective_month(now=now)):
+        raise ValidationError(
+            _("ご契約は%(day)sで終了するため、プランは変更できません。")
+            % {"day": date_format(client.cancelled_on, "DATE_FORMAT")}
+        )
     effective, _replaced = _close_open_plan_requests(
         client=client, note=SUPERSEDED_NOTE, now=now
     )

@@ -65,6 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "client": client,
             "usage": usage,
             "unbilled_usage": unbilled_usage,
+            "contract_ended": client.contract_ended_before(japan_today()),
             "meter_percent": min(
                 100, usage.counted_calls * 100 // max(usage.included_calls, 1)
             ),
@@ -234,7 +235,10 @@ def plan(request: HttpRequest) -> HttpResponse:
     client = portal_client(request)
     today = japan_today()
     effective_month = plan_change_effective_month()
-    current = plan_in_force(client=client, month=today)
+    contract_ended = client.contract_ended_before(today)
+    # Ended, or ends before a change could apply: nothing left to change.
+    can_change = not client.contract_ended_before(effective_month)
+    current = None if contract_ended else plan_in_force(client=client, month=today)
     from_effective = plan_in_force(client=client, month=effective_month)
     open_request = (
         PlanChangeRequest.objects.filter(
@@ -244,7 +248,7 @@ def plan(request: HttpRequest) -> HttpResponse:
         .first()
     )
     form = PlanChangeRequestForm(
-        request.POST if request.method == "POST" else None,
+        request.POST if request.method == "POST" and can_change else None,
         plan_from_effective_month=from_effective.plan if from_effective else None,
         has_open_request=open_request is not None,
         initial={"plan": open_request.plan if open_request else None},
@@ -295,10 +299,13 @@ def plan(request: HttpRequest) -> HttpResponse:
         request,
         "portal/plan.html",
         {
+            "client": client,
             "form": form,
             "current": current,
-            "from_effective": from_effective,
+            "from_effective": from_effective if can_change else None,
             "effective_month": effective_month,
+            "contract_ended": contract_ended,
+            "can_change": can_change,
             "open_request": open_request,
             "plans": plans,
             "changes_in_12_months": changes,

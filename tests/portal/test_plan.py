@@ -3,10 +3,12 @@ import threading
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
+from clients.months import japan_today, month_end, month_start
 from clients.selectors import plan_in_force
 from clients.services import set_plan
 from portal import services
@@ -308,3 +310,49 @@ def test_a_new_request_while_an_admin_applies_the_last_one_is_no_deadlock(
     )
     second = PlanChangeRequest.objects.get(status=RequestStatus.OPEN)
     assert second.plan == plans["standard"]
+
+
+@pytest.fixture
+def cancelled_last_month(portal_user):
+    client = portal_user.client
+    client.status = client.Status.CANCELLED
+    client.cancelled_on = month_start(japan_today()) - dt.timedelta(days=1)
+    client.save()
+    return client
+
+
+def test_a_client_whose_contract_ended_is_not_told_it_is_in_a_free_trial(
+    portal, cancelled_last_month
+):
+    body = portal.get(reverse("portal:home")).content.decode()
+    assert "無料お試し期間中" not in body
+    day = cancelled_last_month.cancelled_on
+    assert f"ご契約は{day.year}年{day.month}月{day.day}日で終了しました" in body
+
+
+def test_a_client_whose_contract_ended_cannot_ask_for_another_plan(
+    portal, cancelled_last_month, plans
+):
+    """The plan page showed the old plan as ご契約中 and took a change for a month
+    the contract does not reach: admins got a request for nothing."""
+    page = portal.get(reverse("portal:plan")).content.decode()
+    assert "ご契約中" not in page
+    assert "プランの変更はお申し込みいただけません" in page
+    assert 'name="plan"' not in page
+    portal.post(reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""})
+    assert not PlanChangeRequest.objects.filter(client=cancelled_last_month).exists()
+    with pytest.raises(ValidationError):
+        services.request_plan_change(client=cancelled_last_month, plan=plans["half"])
+
+
+def test_a_contract_ending_this_month_takes_no_plan_change_for_next_month(
+    portal, portal_user, plans
+):
+    client = portal_user.client
+    client.cancelled_on = month_end(japan_today())
+    client.save()
+    page = portal.get(reverse("portal:plan")).content.decode()
+    assert "ご契約中" in page  # still in force this month
+    assert "プランの変更はお申し込みいただけません" in page
+    portal.post(reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""})
+    assert not PlanChangeRequest.objects.filter(client=client).exists()
