@@ -62,7 +62,9 @@ def request_plan_change(
     closed as replaced, so admins only ever see one open request per month.
     """
     now = now or timezone.now()
-    if client.contract_ended_before(plan_change_effective_month(now=now)):
+    if client.cancelled_on is not None and client.contract_ended_before(
+        plan_change_effective_month(now=now)
+    ):
         raise ValidationError(
             _("ご契約は%(day)sで終了するため、プランは変更できません。")
             % {"day": date_format(client.cancelled_on, "DATE_FORMAT")}

@@ -215,6 +215,7 @@ def test_a_fax_costs_1100_yen_even_as_the_clients_only_number(small):
     extras = monthly_extras(client=client, month=OCTOBER)
     assert (extras.extra_numbers, extras.extra_numbers_yen) == (1, 1100)
 
+
 def test_lines_are_in_japanese_when_an_english_reading_admin_runs_the_month(small):
     client = billed_client(small)
     listed = NumberAssignmentFactory(
