@@ -153,6 +153,10 @@ def correct_call(
     # replace (selectors.values_before finds them by this time).
     now = now or timezone.now()
     if seen_updated_at is not None and locked.updated_at != seen_updated_at:
+        if _says_already(locked, changes):
+            # The same correction sent twice (a double press, a resend after a
+            # slow answer): saved by the first, not someone else's change.
+            return None
         if locked.personal_data_erased_at == locked.updated_at:  # the last change
             message = _(
                 "この受電は、画面を開いている間に保存期間を過ぎ、お客様の情報を"
@@ -197,6 +201,16 @@ def correct_call(
         setattr(call, field, getattr(locked, field))
     return CallRevision.objects.create(
         call=locked, changed_by=corrected_by, changed_at=now, changes=diff
+    )
+
+
+def _says_already(call: Call, changes: dict[str, Any]) -> bool:
+    """Whether the call already says all that ``changes`` would write."""
+    return all(
+        value == getattr(call, field)
+        for field, value in changes.items()
+        # A blank received time keeps the call's own.
+        if not (field == "received_at" and value is None)
     )
 
 

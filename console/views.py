@@ -131,6 +131,16 @@ def home(request: HttpRequest) -> HttpResponse:
     calls = selectors.calls_on_day(
         day=day, client_id=client_id, category=category, limit=limit + 1
     )
+
+    def day_query(on: dt.date | None) -> str:
+        """Another day's list, with the same client and category."""
+        params = {"day": on, "client": client_id, "category": category}
+        return urlencode({name: value for name, value in params.items() if value})
+
+    clients_of_day = selectors.clients_called_on(day=day)
+    if client_id is not None and all(c.pk != client_id for c in clients_of_day):
+        # The client filtered on stays selected on a day it had no call.
+        clients_of_day += list(Client.objects.filter(pk=client_id))
     return render(
         request,
         "console/home.html",
@@ -144,12 +154,15 @@ def home(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "day": day,
             "is_today": day == today,
-            "previous_day": day - dt.timedelta(days=1),
-            "next_day": day + dt.timedelta(days=1) if day < today else None,
+            "previous_day_query": day_query(day - dt.timedelta(days=1)),
+            "next_day_query": day_query(day + dt.timedelta(days=1))
+            if day < today
+            else None,
+            "today_query": day_query(None),
             "calls": _with_links(calls[:limit]),
             "more_calls": len(calls) > limit,
             "call_new_url": reverse("console:call_new"),
-            "clients_of_day": selectors.clients_called_on(day=day),
+            "clients_of_day": clients_of_day,
             "selected_client_id": client_id,
             "selected_category": category or "",
             "categories": Category.choices,
@@ -255,6 +268,8 @@ def _render_call_form(
         "form": form,
         "people": list(client.people.all()),
         "caller_number": caller_number,
+        # The side search box: another client picked there keeps the caller.
+        "caller": caller_number,
         "caller_number_display": format_phone(caller_number),
         "dialed_number_display": format_phone(dialed_number),
         "saved": saved,
@@ -277,9 +292,14 @@ def _render_call_form(
 def call_new(request: HttpRequest) -> HttpResponse:
     client, lookup = _client_from_params(request)
     if client is None:
-        if lookup is None and not request.GET.get("client"):
-            return redirect("console:home")
         caller = try_normalize_phone(request.GET.get("caller", "")) or ""
+        if lookup is None and not request.GET.get("client"):
+            # A screen pop without the dialed number: the caller's number goes
+            # on through the search to the client the operator picks.
+            home = reverse("console:home")
+            return redirect(
+                f"{home}?{urlencode({'caller': caller})}" if caller else home
+            )
         return render(
             request,
             "console/no_client.html",

@@ -167,6 +167,26 @@ def test_home_lists_todays_calls_of_all_clients_with_filters(operator_client, ac
     )
 
 
+def test_moving_to_another_day_keeps_the_client_and_category(operator_client, acme):
+    """The ← 前の日 / 次の日 → links dropped the filters: back to every client."""
+    home = reverse("console:home")
+    today = japan_today()
+    page = operator_client.get(
+        home, {"client": acme.pk, "category": "nuisance"}
+    ).content.decode()
+    previous = re.search(r'<p class="day-nav"><a href="\?([^"]+)"', page).group(1)
+    assert previous == (
+        f"day={today - dt.timedelta(days=1):%Y-%m-%d}&amp;client={acme.pk}"
+        "&amp;category=nuisance"
+    )
+    # On a day without its calls, the client filtered on stays selected.
+    page = operator_client.get(
+        home, {"day": "2026-01-05", "client": acme.pk}
+    ).content.decode()
+    assert f'<option value="{acme.pk}" selected>アクメ株式会社</option>' in page
+    assert f'href="{home}?client={acme.pk}"' in page  # 本日, still filtered
+
+
 # --- screen pop --------------------------------------------------------------
 
 
@@ -184,6 +204,28 @@ def test_screen_pop_opens_the_form_of_the_client_holding_the_number(
     assert "携帯番号は絶対にお伝えしない" in page
     # The caller's number is prefilled, hyphenated for reading back.
     assert 'value="090-1234-5678"' in page
+
+    # Another client picked in the side search box keeps the caller.
+    assert 'data-caller="+819012345678"' in page
+    assert 'name="caller" value="+819012345678"' in page
+
+
+@pytest.mark.parametrize(
+    "params", [{"caller": "09012345678"}, {"dialed": "", "caller": "09012345678"}]
+)
+def test_a_screen_pop_without_the_dialed_number_keeps_the_caller(
+    operator_client, acme, params
+):
+    """A PBX that passes no dialed number: the operator searches for the client,
+    and the caller's number went missing on the way."""
+    response = operator_client.get(NEW, params, follow=True)
+    assert (
+        response.redirect_chain[-1][0]
+        == f"{reverse('console:home')}?caller=%2B819012345678"
+    )
+    page = response.content.decode()
+    assert 'data-caller="+819012345678"' in page
+    assert 'name="caller" value="+819012345678"' in page
 
 
 def test_screen_pop_by_the_clients_own_forwarded_number(operator_client, acme):
@@ -754,3 +796,26 @@ def test_home_says_when_todays_list_is_cut(operator_client, acme, monkeypatch):
     page = operator_client.get(reverse("console:home")).content.decode()
     assert "新しい順に 3 件だけ表示しています" in page
     assert "発信者0" in page and "発信者2" in page and "一番古い" not in page
+
+
+def test_a_correction_sent_twice_is_saved_once_not_called_a_conflict(
+    operator_client, acme
+):
+    """Ctrl+Enter pressed twice, or the form sent again after a slow answer: the
+    second one said someone had corrected the call meanwhile (the operator's own
+    save), and looked like a failed save."""
+    ReportRecipientFactory(client=acme)
+    call = CallFactory(client=acme, purpose="見積り", callback_number="+819012345678")
+    url = reverse("console:call_edit", args=[call.pk])
+    seen = form_values(operator_client.get(url).content.decode(), "call-form")
+    fixed = {**seen, "purpose": "見積りと納期"}
+    assert operator_client.post(url, fixed).status_code == 302
+    again = operator_client.post(url, fixed)
+    assert again.status_code == 302
+    assert CallRevision.objects.count() == 1
+    # Another value than the one saved meanwhile is still a conflict.
+    other = operator_client.post(url, {**seen, "purpose": "納期のみ"})
+    assert other.status_code == 200
+    assert "画面を開いている間に" in other.content.decode()
+    call.refresh_from_db()
+    assert call.purpose == "見積りと納期"
