@@ -47,6 +47,11 @@ class CallAdmin(admin.ModelAdmin):
         # Read-only here: a change must leave a CallRevision (console:call_edit).
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A call logged by mistake is corrected to sales (off the bill, never
+        # reported); deleting it would take its history and reports with it.
+        return False
+
 
 @admin.register(CallRevision)
 class CallRevisionAdmin(admin.ModelAdmin):
@@ -59,3 +64,6 @@ class CallRevisionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the history of a call's corrections is kept whole

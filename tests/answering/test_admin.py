@@ -1,5 +1,7 @@
 from django.urls import reverse
 
+from answering.models import Call, CallRevision
+from answering.services import correct_call
 from tests.factories import CallFactory
 
 
@@ -10,3 +12,20 @@ def test_calls_are_logged_in_the_console_not_added_in_the_admin(admin_client):
     assert page.status_code == 200
     assert reverse("admin:answering_call_add") not in page.content.decode()
     assert admin_client.get(reverse("admin:answering_call_add")).status_code == 403
+
+
+def test_calls_and_their_correction_history_cannot_be_deleted_in_the_admin(
+    admin_client, admin_user
+):
+    call = CallFactory()
+    revision = correct_call(
+        call=call, corrected_by=admin_user, changes={"purpose": "別件"}
+    )
+    for url in (
+        reverse("admin:answering_callrevision_delete", args=[revision.pk]),
+        reverse("admin:answering_call_delete", args=[call.pk]),
+    ):
+        assert admin_client.get(url).status_code == 403
+        admin_client.post(url, {"post": "yes"})
+    assert CallRevision.objects.filter(pk=revision.pk).exists()
+    assert Call.objects.filter(pk=call.pk).exists()
