@@ -144,18 +144,31 @@ def as_katakana(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_HIRAGANA_TO_KATAKANA)
 
 
+# Printable ASCII to its full-width form (ＡＢＣ, １２３); space to the ideographic one.
+_TO_FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)} | {0x20: 0x3000}
+
+
+def width_variants(text: str) -> list[str]:
+    """``text`` as typed, in half width and in full width: the forms a name
+    written with letters or digits may be stored in (ＡＢＣ商事 or ABC商事),
+    whichever way the IME was set when it was typed. Text without letters,
+    digits or half-width kana (山田) has one form, and costs one condition."""
+    half = unicodedata.normalize("NFKC", text)
+    # In capitals: SQLite matches only ASCII letters whatever their case, and
+    # names are registered in full-width capitals (PostgreSQL ignores case).
+    full = half.upper().translate(_TO_FULL_WIDTH)
+    return list(dict.fromkeys([text, half, full]))
+
+
 def search_clients(*, text: str, limit: int = 20) -> list[Client]:
     """Clients by lent number, own (forwarded) number, name or kana."""
     text = text.strip()
     if not text:
         return []
     kana = as_katakana(text)
-    condition = (
-        Q(name__icontains=text)
-        | Q(name__icontains=kana)
-        | Q(name_kana__icontains=kana)
-        | Q(announce_name__icontains=text)
-    )
+    condition = Q(name__icontains=kana) | Q(name_kana__icontains=kana)
+    for variant in width_variants(text):
+        condition |= Q(name__icontains=variant) | Q(announce_name__icontains=variant)
     e164 = try_normalize_phone(text)
     if e164:
         condition |= Q(own_number=e164) | Q(

@@ -13,7 +13,7 @@ from answering.models import REPORTED_CATEGORIES, Call, Category
 from clients.models import Client, ClientPerson, PlanPrice
 from clients.months import JST, japan_today, month_start
 from clients.phones import try_normalize_phone
-from clients.selectors import plan_in_force
+from clients.selectors import plan_in_force, width_variants
 from config.row_ids import parse_row_id
 from reporting.models import Delivery
 from reporting.selectors import BouncingAddress, bouncing_addresses
@@ -130,12 +130,14 @@ def filtered_calls(*, client: Client, filters: HistoryFilters):
             # A whole phone number: match the stored E.164 only (cheap equality).
             calls = calls.filter(Q(callback_number=e164) | Q(caller_number=e164))
         else:
-            lookup = _text_lookup(text)
-            condition = (
-                Q(**{f"caller_name__{lookup}": text})
-                | Q(**{f"caller_company__{lookup}": text})
-                | Q(**{f"purpose__{lookup}": text})
-            )
+            condition = Q()
+            for variant in width_variants(text):
+                lookup = _text_lookup(variant)
+                condition |= (
+                    Q(**{f"caller_name__{lookup}": variant})
+                    | Q(**{f"caller_company__{lookup}": variant})
+                    | Q(**{f"purpose__{lookup}": variant})
+                )
             number = _partial_number_condition(text)
             if number is not None:
                 condition |= number

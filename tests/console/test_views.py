@@ -819,3 +819,15 @@ def test_a_correction_sent_twice_is_saved_once_not_called_a_conflict(
     assert "画面を開いている間に" in other.content.decode()
     call.refresh_from_db()
     assert call.purpose == "見積りと納期"
+
+
+@pytest.mark.parametrize("typed", ["ABC", "abc", "ABC商事", "ＡＢＣ"])
+def test_a_client_registered_in_full_width_letters_is_found_as_typed(
+    operator_client, db, typed
+):
+    """Company names are often registered in full-width letters (ＡＢＣ商事); an
+    operator with the IME off types ABC, and found nothing."""
+    abc = ClientFactory(name="ＡＢＣ商事", name_kana="エービーシーショウジ")
+    ClientFactory(name="ＸＹＺ物産", name_kana="エックスワイゼットブッサン")
+    data = operator_client.get(reverse("console:search"), {"q": typed}).json()
+    assert [r["id"] for r in data["results"]] == [abc.pk]

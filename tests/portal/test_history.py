@@ -258,3 +258,23 @@ def test_a_date_out_of_range_says_which_dates_are_accepted(portal, typed):
     }
     assert "2000-01-01 から 2100-12-31 までの日付を入力してください。" in body
     assert typed in body and "残す" in body  # nothing typed is lost
+
+
+@pytest.mark.parametrize(
+    "stored, typed",
+    [
+        ("ＡＢＣ商事", "ABC"),  # full-width letters typed by the operator's IME
+        ("ＡＢＣ商事", "abc"),
+        ("ABC商事", "ＡＢＣ"),  # the client's IME in full-width mode
+        ("ｶﾜｸﾞﾁ様", "ｶﾜｸﾞﾁ"),
+    ],
+)
+def test_the_keyword_search_finds_letters_in_either_width(
+    portal, portal_user, stored, typed
+):
+    """Full- and half-width forms of the same letters are the same name to a
+    reader; the history search found only the width typed."""
+    CallFactory(client=portal_user.client, caller_company=stored, caller_name="担当")
+    CallFactory(client=portal_user.client, caller_company="別の会社", caller_name="他")
+    response = portal.get(reverse("portal:calls"), {"q": typed})
+    assert [c.caller_company for c in response.context["page"].calls] == [stored]
