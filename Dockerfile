@@ -1,6 +1,9 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
+# Kanji the invoice PDF's font lacks (𠮷 of 𠮷田) are printed from Hanazono Mincho.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-hanazono \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .

@@ -8,6 +8,9 @@ extractable by PDF tools.
 """
 
 import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -20,7 +23,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -28,12 +31,76 @@ from billing.models import Invoice, InvoiceStatus, TaxCategory
 
 FONT_NAME = "IPAexGothic"
 FONT_PATH = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"
+# Kanji IPAexGothic lacks (𠮷 of 𠮷田 and 𠮷野, other characters outside JIS X
+# 0208) are set in the first of these that has them: Debian's fonts-hanazono
+# (the Dockerfile installs it). Without it they print as an empty box.
+FALLBACK_FONT_PATHS = (
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf"),
+)
+
+
+def _to_unicode_in_utf16(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode map, with characters outside the BMP in UTF-16.
+
+    It writes 𠮷 (U+20BB7) as <20BB7>, which PDF readers take for ₻: copying or
+    searching the invoice lost the character. The PDF format asks for UTF-16
+    (a surrogate pair, <D842DFB7>).
+    """
+
+    def utf16(match: re.Match[str]) -> str:
+        code = chr(int(match.group(2), 16)).encode("utf-16-be").hex().upper()
+        return f"{match.group(1)}<{code}>"
+
+    cmap = _reportlab_to_unicode(fontname, subset)
+    return re.sub(r"^(<[0-9A-F]{2}> )<([0-9A-F]{5,6})>$", utf16, cmap, flags=re.M)
+
+
+_reportlab_to_unicode = ttfonts.makeToUnicodeCMap
+ttfonts.makeToUnicodeCMap = _to_unicode_in_utf16
+
+
+@dataclass(frozen=True)
+class _Font:
+    name: str
+    has: Callable[[int], bool]  # whether it draws this code point
+
+
+def _registered(name: str, path: Path) -> _Font:
+    font = TTFont(name, str(path))
+    pdfmetrics.registerFont(font)
+    return _Font(name=name, has=font.face.charToGlyph.__contains__)
 
 
 @lru_cache(maxsize=1)
+def _fonts() -> tuple[_Font, ...]:
+    """The main font, then each fallback installed."""
+    return (
+        _registered(FONT_NAME, FONT_PATH),
+        *(
+            _registered(f"Fallback{index}", path)
+            for index, path in enumerate(FALLBACK_FONT_PATHS)
+            if path.exists()
+        ),
+    )
+
+
 def _register_font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH)))
-    return FONT_NAME
+    return _fonts()[0].name
+
+
+def _with_fallbacks(markup: str) -> str:
+    """``markup`` with each run of characters the main font lacks set in a
+    fallback font that has them."""
+    main, *fallbacks = _fonts()
+    out: list[str] = []
+    for char in markup:
+        code = ord(char)
+        font = None
+        if not main.has(code):
+            font = next((f.name for f in fallbacks if f.has(code)), None)
+        out.append(char if font is None else f'<font name="{font}">{char}</font>')
+    return "".join(out)
 
 
 def _yen(amount: int) -> str:
@@ -43,7 +110,7 @@ def _yen(amount: int) -> str:
 def _text(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text. reportlab reads a paragraph as markup: a typed
     "<b>" broke the PDF, and "<img src=...>" made it read a file or fetch a URL."""
-    return Paragraph(escape(text), style)
+    return Paragraph(_with_fallbacks(escape(text)), style)
 
 
 def _date(day) -> str:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import os
 
 import pypdf
 import pytest
@@ -11,7 +12,7 @@ from django.utils import translation
 from answering.models import Call, Category
 from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.models import Invoice
-from billing.pdf import render_invoice_pdf
+from billing.pdf import FALLBACK_FONT_PATHS, render_invoice_pdf
 from billing.selectors import counted_calls_for_invoice
 from billing.services import bill_month
 from tests.billing.factories import OCTOBER, calls, contracted_client, jst
@@ -63,6 +64,21 @@ def test_typed_reasons_and_names_are_printed_as_typed(small):
     assert "<b>R&D商事" in text
     assert '<img src="/etc/hostname"/>' in text
     assert "深夜の緊急対応" in text
+
+
+@pytest.mark.skipif(
+    not any(path.exists() for path in FALLBACK_FONT_PATHS) and not os.environ.get("CI"),
+    reason="no fallback font: apt-get install fonts-hanazono",
+)
+def test_kanji_the_main_font_lacks_are_printed_from_a_fallback_font(small):
+    """「𠮷」 (𠮷田, 𠮷野) is not in IPAexGothic: the addressee of the qualified
+    invoice printed as 「□田商店 御中」."""
+    client = contracted_client(small, name="𠮷田商店")
+    calls(client, 1, surcharge_yen=500, surcharge_reason="𠮷野様の件")
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    text = pdf_text(render_invoice_pdf(Invoice.objects.get(client=client)))
+    assert "𠮷田商店 御中" in text
+    assert "𠮷野様の件" in text
 
 
 def test_invoices_stay_japanese_when_the_admin_reads_english(small):
