@@ -386,14 +386,19 @@ def _lock_billing(month: dt.date) -> BillingRun:
     not yet applied, a deposit not yet billed), so a lock per month would let
     an October and a November run both take them. Returns ``month``'s run row.
     """
+    _hold_billing_lock()
+    run, _created = BillingRun.objects.get_or_create(billing_month=month)
+    return run
+
+
+def _hold_billing_lock() -> None:
+    """Wait for whatever writes invoices now, and hold them off until commit."""
     assert connection.in_atomic_block, "the lock lasts until the transaction ends"
     if connection.vendor == "postgresql":
         # Until commit or rollback. SQLite needs none: its transactions start
         # IMMEDIATE (config/settings.py), one writer at a time.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BILLING_LOCK_KEY])
-    run, _created = BillingRun.objects.get_or_create(billing_month=month)
-    return run
 
 
 @transaction.atomic
@@ -766,8 +771,12 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
     A draft that already deducts it is built again, so that it is issued with the
     credit as it now is, not as it was when the draft was made.
     """
+    _hold_billing_lock()  # a run building drafts may be reading the credit
     draft = _draft_carrying(adjustment)
-    adjustment.save()
+    # What the admin edits: where the credit sits was read before the lock.
+    adjustment.save(
+        update_fields=["client", "corrects_invoice", "amount_yen", "reason"]
+    )
     if draft is not None:
         _rebuild(draft)
 
@@ -776,6 +785,7 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
 def delete_adjustment(*, adjustment: Adjustment) -> None:
     """Delete a credit that no issued invoice carries; a draft deducting it is
     built again without it."""
+    _hold_billing_lock()
     draft = _draft_carrying(adjustment)
     adjustment.delete()
     if draft is not None:
@@ -785,8 +795,8 @@ def delete_adjustment(*, adjustment: Adjustment) -> None:
 def _draft_carrying(adjustment: Adjustment) -> Invoice | None:
     """The draft that deducts the credit, if any; refuses once it is issued.
 
-    Read under a lock on the invoice: issuing it meanwhile waits, or has
-    already made the credit part of an invoice that never changes.
+    Read under the billing lock: issuing it meanwhile waits, or has already
+    made the credit part of an invoice that never changes.
     """
     applied_to = (
         Adjustment.objects.filter(pk=adjustment.pk)
@@ -795,7 +805,7 @@ def _draft_carrying(adjustment: Adjustment) -> Invoice | None:
     )
     if applied_to is None:
         return None
-    invoice = Invoice.objects.select_for_update().get(pk=applied_to)
+    invoice = Invoice.objects.get(pk=applied_to)
     if not invoice.is_draft:
         raise ValidationError(
             _("この訂正は発行済みの請求書に反映されたため、変更も削除もできません。")

@@ -1,6 +1,7 @@
 """Billing test helpers on top of the shared factories."""
 
 import datetime as dt
+import threading
 
 from answering.models import Category
 from clients.months import JST
@@ -35,3 +36,21 @@ def calls(client, count, *, category=Category.NORMAL, at=None, **fields):
         CallFactory(client=client, received_at=at, category=category, **fields)
         for _ in range(count)
     ]
+
+
+class HoldOnceLoaded:
+    """A billing run's ``progress``: holds the run once it has read the month
+    (the message after its load), so that another connection can act between
+    the run's reads and its writes. ``loaded`` is set then; the run goes on when
+    ``go_on`` is set."""
+
+    def __init__(self, timeout: float = 15) -> None:
+        self.loaded, self.go_on = threading.Event(), threading.Event()
+        self.messages: list[str] = []
+        self.timeout = timeout
+
+    def __call__(self, message: str) -> None:
+        self.messages.append(message)
+        if len(self.messages) == 2:
+            self.loaded.set()
+            self.go_on.wait(timeout=self.timeout)

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
@@ -15,7 +16,14 @@ from billing.services import (
     issue_invoices,
 )
 from clients.models import Client
-from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
+from tests import concurrency
+from tests.billing.factories import (
+    LATER,
+    OCTOBER,
+    HoldOnceLoaded,
+    calls,
+    contracted_client,
+)
 
 NOVEMBER = dt.date(2026, 11, 1)
 
@@ -226,3 +234,82 @@ def test_the_final_invoice_cannot_be_credited_and_the_page_says_why(
     )
     assert NO_LATER_INVOICE in response.content.decode()
     assert not Adjustment.objects.exists()
+
+
+# --- a credit edited while a billing run works (PostgreSQL) ---------------
+
+
+def _september_credit(plans):
+    """September issued, a 1,000 yen credit against it (not yet on a draft)."""
+    client = contracted_client(plans["small"])
+    bill_month(month=SEPTEMBER, client_ids=[client.pk], issue=True, today=LATER)
+    september = Invoice.objects.get(client=client, billing_month=SEPTEMBER)
+    credit = add_adjustment(invoice=september, amount_yen=1000, reason="誤計上")
+    return client, credit
+
+
+def _october_run_held_after_loading():
+    """Start October's whole-month run and hold it once it has read everything
+    (it holds the billing lock then). Returns (session, release)."""
+    hold = HoldOnceLoaded()
+    run = concurrency.start(
+        lambda: bill_month(month=OCTOBER, today=LATER, progress=hold)
+    )
+    assert hold.loaded.wait(timeout=15)
+    return run, hold.go_on
+
+
+def _edit_to_900(credit_pk: int) -> None:
+    # What the admin's change page does: the object is read, then saved.
+    credit = Adjustment.objects.get(pk=credit_pk)
+    credit.amount_yen = 900
+    credit.reason = "誤計上（一部）"
+    change_adjustment(adjustment=credit)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_credit_edited_while_the_month_is_being_built_is_deducted_as_edited(
+    plans,
+):
+    """An admin edits a credit (1,000 -> 900 yen) while October's run is
+    building drafts. The run had read the credit before the edit and writes its
+    draft with -1,000 yen: the invoice the client gets deducts 1,000 yen for a
+    credit that says 900."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client, credit = _september_credit(plans)
+    run, go_on = _october_run_held_after_loading()
+    admin = concurrency.start(lambda: _edit_to_900(credit.pk))
+    admin.wait_until_blocked(timeout=3)  # the fix: it waits for the run
+    go_on.set()
+    run.join(timeout=30)
+    admin.join(timeout=30)
+    assert run.error is None and admin.error is None
+    october = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    assert october.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -900
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_editing_a_credit_on_a_draft_while_the_month_is_rebuilt_fails_neither(
+    plans,
+):
+    """October's draft deducts the credit. An admin edits the credit while
+    October's drafts are being built again: change_adjustment locks the draft,
+    then waits for the billing lock the run holds; the run then waits for the
+    credit's row the admin updated. PostgreSQL kills one of them (deadlock
+    detected): a 500 on the admin page, or a failed billing run."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client, credit = _september_credit(plans)
+    bill_month(month=OCTOBER, client_ids=[client.pk], today=LATER)
+    run, go_on = _october_run_held_after_loading()
+    admin = concurrency.start(lambda: _edit_to_900(credit.pk))
+    admin.wait_until_blocked(timeout=10)
+    go_on.set()
+    run.join(timeout=30)
+    admin.join(timeout=30)
+    assert [str(e) for e in (run.error, admin.error) if e is not None] == []
+    october = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    assert october.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -900

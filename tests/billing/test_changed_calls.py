@@ -15,7 +15,14 @@ from answering.services import correct_call
 from billing.models import CountedCall, Invoice, LineKind
 from billing.selectors import calls_changed_since_built
 from billing.services import add_adjustment, bill_month, mark_paid, void_and_reissue
-from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
+from tests.billing.factories import (
+    LATER,
+    OCTOBER,
+    HoldOnceLoaded,
+    calls,
+    contracted_client,
+    jst,
+)
 from tests.factories import CallFactory
 
 # Small plan: 20 calls included, 148 yen each beyond.
@@ -215,21 +222,12 @@ def _run_october_while(during) -> None:
     """Bill October; once the run has read the month (counted the calls) and
     before it writes the invoices, ``during`` runs on another connection and
     commits, as an operator's save would while a run is going on."""
-    loaded, go_on = threading.Event(), threading.Event()
-    messages: list[str] = []
+    hold = HoldOnceLoaded(timeout=10)
     errors: list[Exception] = []
-
-    def hold_once_loaded(message: str) -> None:
-        messages.append(message)
-        if len(messages) == 2:  # the message after _load_month
-            loaded.set()
-            go_on.wait(timeout=10)
 
     def run() -> None:
         try:
-            bill_month(
-                month=OCTOBER, issue=True, today=LATER, progress=hold_once_loaded
-            )
+            bill_month(month=OCTOBER, issue=True, today=LATER, progress=hold)
         except Exception as error:  # reported below
             errors.append(error)
         finally:
@@ -237,9 +235,9 @@ def _run_october_while(during) -> None:
 
     thread = threading.Thread(target=run)
     thread.start()
-    assert loaded.wait(timeout=10)
+    assert hold.loaded.wait(timeout=10)
     during()
-    go_on.set()
+    hold.go_on.set()
     thread.join(timeout=30)
     assert errors == []
 
