@@ -154,10 +154,13 @@ def width_variants(text: str) -> list[str]:
     whichever way the IME was set when it was typed. Text without letters,
     digits or half-width kana (山田) has one form, and costs one condition."""
     half = unicodedata.normalize("NFKC", text)
-    # In capitals: SQLite matches only ASCII letters whatever their case, and
-    # names are registered in full-width capitals (PostgreSQL ignores case).
-    full = half.upper().translate(_TO_FULL_WIDTH)
-    return list(dict.fromkeys([text, half, full]))
+    # In capitals and in small letters (ＡＢＣ, ｓｏｌｕｔｉｏｎｓ): SQLite matches
+    # only ASCII letters whatever their case (PostgreSQL ignores any case).
+    full = [
+        half.upper().translate(_TO_FULL_WIDTH),
+        half.lower().translate(_TO_FULL_WIDTH),
+    ]
+    return list(dict.fromkeys([text, half, *full]))
 
 
 def search_clients(*, text: str, limit: int = 20) -> list[Client]:

@@ -266,6 +266,7 @@ def test_a_date_out_of_range_says_which_dates_are_accepted(portal, typed):
         ("ＡＢＣ商事", "ABC"),  # full-width letters typed by the operator's IME
         ("ＡＢＣ商事", "abc"),
         ("ABC商事", "ＡＢＣ"),  # the client's IME in full-width mode
+        ("ａｂｃ商事", "ABC"),  # full-width small letters: SQLite ignores their case
         ("ｶﾜｸﾞﾁ様", "ｶﾜｸﾞﾁ"),
     ],
 )
