@@ -167,7 +167,12 @@ class ReportRecipientAdminForm(forms.ModelForm):
         # The client is read-only on a recipient's own page, so Django would
         # leave out every rule naming it: a recipient edited into a copy of
         # another one then met the database's constraint (a 500), not this form.
-        return super()._get_validation_exclusions() - {"client"}
+        # On the page that adds one, the client is a field: left out when it
+        # failed (blank), as Django leaves it, or the rules would meet no client.
+        exclusions = super()._get_validation_exclusions()
+        if "client" in self.fields:
+            return exclusions
+        return exclusions - {"client"}
 
 
 class PlanChangeForm(forms.Form):

@@ -109,6 +109,30 @@ def test_editing_a_recipient_into_a_copy_of_another_is_refused_not_a_500(admin_c
     assert ReportRecipient.objects.filter(name="山田 太郎").exists()
 
 
+def test_adding_a_recipient_without_a_client_says_it_once_in_plain_words(
+    admin_client,
+):
+    """On the add page the client is a field: left blank, the model's own check
+    ran as well and added 「このフィールドには NULL を指定できません。」."""
+    admin_client.raise_request_exception = False
+    response = admin_client.post(
+        reverse("admin:clients_reportrecipient_add"),
+        {
+            "client": "",
+            "name": "山田",
+            "pc_email": "yamada@example.jp",
+            "mobile_email": "",
+            "active_from": "2026-10-01",
+            "active_to": "",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    page = response.content.decode()
+    assert "このフィールドは必須です。" in page
+    assert "NULL" not in page
+    assert not ReportRecipient.objects.exists()
+
+
 def test_a_duplicate_recipient_row_on_the_client_page_is_explained_in_japanese(
     admin_client,
 ):
