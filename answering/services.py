@@ -5,6 +5,7 @@ add the call's report deliveries in the same transaction and a save never waits
 on e-mail or Chatwork.
 """
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -155,7 +156,10 @@ def correct_call(
     if seen_updated_at is not None and locked.updated_at != seen_updated_at:
         if _says_already(locked, changes):
             # The same correction sent twice (a double press, a resend after a
-            # slow answer): saved by the first, not someone else's change.
+            # slow answer): saved by the first, not someone else's change. The
+            # caller's object shows it saved (updated_at tells it was, by then).
+            for field in [*EDITABLE_FIELDS, "updated_at"]:
+                setattr(call, field, getattr(locked, field))
             return None
         if locked.personal_data_erased_at == locked.updated_at:  # the last change
             message = _(
@@ -205,13 +209,20 @@ def correct_call(
 
 
 def _says_already(call: Call, changes: dict[str, Any]) -> bool:
-    """Whether the call already says all that ``changes`` would write."""
-    return all(
-        value == getattr(call, field)
-        for field, value in changes.items()
+    """Whether the call already says all that ``changes`` would write, once
+    written as a save writes it (numbers normalised, a reason dropped for a
+    value: a form sends the reason still selected beside the value)."""
+    wanted = copy.copy(call)
+    for field, value in changes.items():
         # A blank received time keeps the call's own.
-        if not (field == "received_at" and value is None)
-    )
+        if not (field == "received_at" and value is None):
+            setattr(wanted, field, value)
+    try:
+        _normalize_numbers(wanted)
+    except ValidationError:
+        return False
+    wanted.drop_reasons_for_values()
+    return all(getattr(wanted, field) == getattr(call, field) for field in changes)
 
 
 def _changed_meanwhile(call: Call) -> str:

@@ -408,9 +408,12 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
                         form.add_error(None, message)
                     version = call.updated_at.isoformat()
             else:
-                if revision is None:
+                seen_version = form.cleaned_data["seen_version"]
+                if revision is None and seen_version in (None, call.updated_at):
                     messages.info(request, _("変更はありませんでした。"))
                 else:
+                    # Saved now, or by the same correction sent a moment ago
+                    # (a double press): either way it is saved.
                     messages.success(request, _("訂正を保存しました。"))
                 return redirect("console:call_edit", pk=call.pk)
     else:

@@ -809,9 +809,12 @@ def test_a_correction_sent_twice_is_saved_once_not_called_a_conflict(
     url = reverse("console:call_edit", args=[call.pk])
     seen = form_values(operator_client.get(url).content.decode(), "call-form")
     fixed = {**seen, "purpose": "見積りと納期"}
-    assert operator_client.post(url, fixed).status_code == 302
-    again = operator_client.post(url, fixed)
-    assert again.status_code == 302
+    first = operator_client.post(url, fixed, follow=True)
+    assert "訂正を保存しました。" in first.content.decode()
+    again = operator_client.post(url, fixed, follow=True)
+    assert again.redirect_chain  # saved, not the form again with a conflict
+    # Said as saved: 「変更はありませんでした」 read as if the correction was lost.
+    assert "訂正を保存しました。" in again.content.decode()
     assert CallRevision.objects.count() == 1
     # Another value than the one saved meanwhile is still a conflict.
     other = operator_client.post(url, {**seen, "purpose": "納期のみ"})
@@ -821,13 +824,48 @@ def test_a_correction_sent_twice_is_saved_once_not_called_a_conflict(
     assert call.purpose == "見積りと納期"
 
 
-@pytest.mark.parametrize("typed", ["ABC", "abc", "ABC商事", "ＡＢＣ"])
+def test_a_correction_sent_twice_with_a_reason_left_selected_is_no_conflict(
+    operator_client, acme
+):
+    """The caller gave the name the operator had marked as refused: the form
+    still sends the reason beside the name, and the save drops it. The same
+    form sent again was then a conflict with the operator's own save."""
+    ReportRecipientFactory(client=acme)
+    call = CallFactory(
+        client=acme, caller_name="", caller_name_missing_reason="refused"
+    )
+    url = reverse("console:call_edit", args=[call.pk])
+    seen = form_values(operator_client.get(url).content.decode(), "call-form")
+    assert seen["caller_name_missing_reason"] == "refused"
+    fixed = {**seen, "caller_name": "山田", "callback_number": "090-1234-5678"}
+    first = operator_client.post(url, fixed, follow=True)
+    assert "訂正を保存しました。" in first.content.decode()
+    again = operator_client.post(url, fixed, follow=True)
+    assert "画面を開いている間に" not in again.content.decode()
+    assert "訂正を保存しました。" in again.content.decode()
+    call.refresh_from_db()
+    assert (call.caller_name, call.caller_name_missing_reason) == ("山田", "")
+    assert call.callback_number == "+819012345678"
+    assert CallRevision.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "name, typed",
+    [
+        ("ＡＢＣ商事", "ABC"),
+        ("ＡＢＣ商事", "abc"),
+        ("ＡＢＣ商事", "ABC商事"),
+        ("ＡＢＣ商事", "ＡＢＣ"),
+        ("ａｂｃ商事", "ABC"),  # full-width small letters: SQLite ignores their case
+        ("ａｂｃ商事", "ＡＢＣ"),
+    ],
+)
 def test_a_client_registered_in_full_width_letters_is_found_as_typed(
-    operator_client, db, typed
+    operator_client, db, name, typed
 ):
     """Company names are often registered in full-width letters (ＡＢＣ商事); an
     operator with the IME off types ABC, and found nothing."""
-    abc = ClientFactory(name="ＡＢＣ商事", name_kana="エービーシーショウジ")
+    abc = ClientFactory(name=name, name_kana="エービーシーショウジ")
     ClientFactory(name="ＸＹＺ物産", name_kana="エックスワイゼットブッサン")
     data = operator_client.get(reverse("console:search"), {"q": typed}).json()
     assert [r["id"] for r in data["results"]] == [abc.pk]
