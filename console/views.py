@@ -241,6 +241,9 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
 
 def _caller_context(client: Client, caller_number: str) -> dict[str, Any]:
     history = selectors.caller_history(client=client, caller_number=caller_number)
+    edit_url = _links_by_id("console:call_edit")
+    for call in history.calls:
+        call.edit_url = edit_url(call.pk)  # type: ignore[attr-defined]
     return {
         "caller_calls": history.calls,
         "caller_nuisance_count": history.nuisance_count,

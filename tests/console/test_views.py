@@ -308,7 +308,7 @@ def test_repeat_callers_show_their_last_calls_with_nuisance_highlighted(
         purpose="先月の請求の件",
         received_at=timezone.now() - dt.timedelta(days=3),
     )
-    CallFactory(
+    nuisance = CallFactory(
         client=acme,
         caller_number="+819012345678",
         category=Category.NUISANCE,
@@ -319,6 +319,9 @@ def test_repeat_callers_show_their_last_calls_with_nuisance_highlighted(
         NEW, {"dialed": "0355550001", "caller": "090-1234-5678"}
     ).content.decode()
     assert "先月の請求の件" in page
+    # Each earlier call opens for correction from its row.
+    edit = reverse("console:call_edit", args=[nuisance.pk])
+    assert f'<a href="{edit}" title="開いて訂正する">' in page
     assert 'class="row-nuisance"' in page
     assert "いたずら・嫌がらせ電話が 1 件" in page
     first_time = operator_client.get(
