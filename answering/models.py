@@ -206,7 +206,10 @@ class Call(models.Model):
         No queries here: the console validates with this on every save.
         """
         errors: dict[str, list[str]] = {}
-        self.drop_reasons_for_values()
+        for field in REQUIRED_OR_REASON:
+            if (getattr(self, field) or "").strip():
+                # A value wins over a reason chosen before it was obtained.
+                setattr(self, f"{field}_missing_reason", "")
         if self.is_reported and self.personal_data_erased_at is None:
             for field, message in REQUIRED_OR_REASON.items():
                 if not (getattr(self, field) or "").strip() and not getattr(
@@ -246,12 +249,6 @@ class Call(models.Model):
             )
         if errors:
             raise ValidationError(errors)
-
-    def drop_reasons_for_values(self) -> None:
-        """A value wins over a reason chosen before it was obtained."""
-        for field in REQUIRED_OR_REASON:
-            if (getattr(self, field) or "").strip():
-                setattr(self, f"{field}_missing_reason", "")
 
     def validate_received_at(self, *, now: dt.datetime | None = None) -> None:
         """A call may be logged late (up to LATE_LOGGING_DAYS), never in the future."""

@@ -154,12 +154,11 @@ def correct_call(
     # replace (selectors.values_before finds them by this time).
     now = now or timezone.now()
     if seen_updated_at is not None and locked.updated_at != seen_updated_at:
-        if _says_already(locked, changes):
+        if _says_already(locked, changes, now=now):
             # The same correction sent twice (a double press, a resend after a
             # slow answer): saved by the first, not someone else's change. The
             # caller's object shows it saved (updated_at tells it was, by then).
-            for field in [*EDITABLE_FIELDS, "updated_at"]:
-                setattr(call, field, getattr(locked, field))
+            _show_saved(locked, on=call)
             return None
         if locked.personal_data_erased_at == locked.updated_at:  # the last change
             message = _(
@@ -185,10 +184,7 @@ def correct_call(
                 ]
             }
         )
-    for field, value in changes.items():
-        setattr(locked, field, value)
-    if locked.received_at is None:
-        locked.received_at = before["received_at"]
+    _apply(locked, changes)
     # An old call may still be corrected: only a time that changes is checked.
     _validate(locked, now=now, check_time=locked.received_at != before["received_at"])
     diff = {
@@ -201,28 +197,38 @@ def correct_call(
     locked.save(update_fields=[*diff, "updated_at"])
     # The caller's object shows the call as saved, with what others corrected
     # while this one waited for the lock.
-    for field in [*EDITABLE_FIELDS, "updated_at"]:
-        setattr(call, field, getattr(locked, field))
+    _show_saved(locked, on=call)
     return CallRevision.objects.create(
         call=locked, changed_by=corrected_by, changed_at=now, changes=diff
     )
 
 
-def _says_already(call: Call, changes: dict[str, Any]) -> bool:
+def _apply(call: Call, changes: dict[str, Any]) -> None:
+    """Write ``changes`` on ``call``; a blank received time keeps the call's own."""
+    received_at = call.received_at
+    for field, value in changes.items():
+        setattr(call, field, value)
+    if call.received_at is None:
+        call.received_at = received_at
+
+
+def _says_already(call: Call, changes: dict[str, Any], *, now: dt.datetime) -> bool:
     """Whether the call already says all that ``changes`` would write, once
     written as a save writes it (numbers normalised, a reason dropped for a
     value: a form sends the reason still selected beside the value)."""
     wanted = copy.copy(call)
-    for field, value in changes.items():
-        # A blank received time keeps the call's own.
-        if not (field == "received_at" and value is None):
-            setattr(wanted, field, value)
+    _apply(wanted, changes)
     try:
-        _normalize_numbers(wanted)
+        _validate(wanted, now=now, check_time=False)
     except ValidationError:
         return False
-    wanted.drop_reasons_for_values()
     return all(getattr(wanted, field) == getattr(call, field) for field in changes)
+
+
+def _show_saved(saved: Call, *, on: Call) -> None:
+    """Bring the saved version's values onto the caller's object."""
+    for field in [*EDITABLE_FIELDS, "updated_at"]:
+        setattr(on, field, getattr(saved, field))
 
 
 def _changed_meanwhile(call: Call) -> str:

@@ -170,9 +170,9 @@ class ReportRecipientAdminForm(forms.ModelForm):
         # On the page that adds one, the client is a field: left out when it
         # failed (blank), as Django leaves it, or the rules would meet no client.
         exclusions = super()._get_validation_exclusions()
-        if "client" in self.fields:
-            return exclusions
-        return exclusions - {"client"}
+        if "client" not in self.fields:
+            exclusions.discard("client")
+        return exclusions
 
 
 class PlanChangeForm(forms.Form):

@@ -169,9 +169,12 @@ def search_clients(*, text: str, limit: int = 20) -> list[Client]:
     if not text:
         return []
     kana = as_katakana(text)
-    condition = Q(name__icontains=kana) | Q(name_kana__icontains=kana)
-    for variant in width_variants(text):
-        condition |= Q(name__icontains=variant) | Q(announce_name__icontains=variant)
+    variants = width_variants(text)
+    condition = Q(name_kana__icontains=kana)
+    for variant in dict.fromkeys([*variants, kana]):  # kana is often one of them
+        condition |= Q(name__icontains=variant)
+    for variant in variants:
+        condition |= Q(announce_name__icontains=variant)
     e164 = try_normalize_phone(text)
     if e164:
         condition |= Q(own_number=e164) | Q(
