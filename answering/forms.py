@@ -64,6 +64,10 @@ class YenField(forms.IntegerField):
         if isinstance(value, str):
             value = unicodedata.normalize("NFKC", value).replace(",", "")
             value = value.strip().removesuffix("円").strip()
+            # Yen have no fractions: "1.000" is a slip for "1,000", and Django
+            # would read it as 1 yen.
+            if "." in value:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
 
 

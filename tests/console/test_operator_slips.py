@@ -25,7 +25,8 @@ def test_a_surcharge_is_read_as_operators_type_it(operator_client, acme, typed, 
     assert Call.objects.get().surcharge_yen == yen
 
 
-@pytest.mark.parametrize("typed", ["300-", "２００ー", "三百"])
+# "1.000" is a slip for "1,000": Django's IntegerField read it as 1 yen.
+@pytest.mark.parametrize("typed", ["300-", "２００ー", "三百", "1.000", "１．０００"])
 def test_an_unreadable_surcharge_is_refused_with_what_was_typed(
     operator_client, acme, typed
 ):
