@@ -6,6 +6,8 @@ numbering plan, including where the hyphens go.
 """
 
 import functools
+import re
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -32,13 +34,21 @@ _ACCEPTED_TYPES = {
 _CACHE_SIZE = 4096
 
 
+# A note written after the number ("090-1234-5678（携帯）"): the library reads
+# one before it ("携帯 090-...") but not after.
+_TRAILING_NOTE = re.compile(r"(?<=\d)[^\d#*+]+$")
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse(raw: str) -> tuple[str, str]:
     """``(e164, "")`` for a usable number, ``("", why)`` otherwise."""
     if "内線" in raw:
         return "", "extension"
+    # Half-width kana mode types "ｰ" for the hyphen; NFKC makes it "ー", which
+    # the library reads, as it reads full-width digits.
+    raw = unicodedata.normalize("NFKC", raw)
     try:
-        number = phonenumbers.parse(raw, REGION)
+        number = phonenumbers.parse(_TRAILING_NOTE.sub("", raw), REGION)
     except phonenumbers.NumberParseException:
         return "", "unreadable"
     # E.164 has no room for an extension ("03-1234-5678 ext 12", "#12"): it

@@ -19,6 +19,11 @@ from clients.phones import format_phone, normalize_phone
         ("0120-123-456", "+81120123456", "0120-123-456"),
         ("0452223333", "+81452223333", "045-222-3333"),
         ("0661234567", "+81661234567", "06-6123-4567"),
+        # Half-width kana mode's long-vowel mark typed for the hyphen.
+        ("090ｰ1234ｰ5678", "+819012345678", "090-1234-5678"),
+        # A note after the number, as one before it is read.
+        ("090-1234-5678（携帯）", "+819012345678", "090-1234-5678"),
+        ("03-1234-5678 代表", "+81312345678", "03-1234-5678"),
     ],
 )
 def test_numbers_in_any_format_are_normalised_and_shown_hyphenated(typed, e164, shown):
