@@ -226,12 +226,22 @@ def record_call(
             return call
     except IntegrityError:
         saved = (
-            Call.objects.filter(submission_id=submission_id, client=client).first()
+            Call.objects.filter(submission_id=submission_id).first()
             if submission_id is not None
             else None
         )
         if saved is None:
             raise
+        if saved.client_id != client.pk:
+            # Not this form sent twice: its id came back in a form posted for
+            # another client (replayed by hand). A call of its own, never a 500.
+            return record_call(
+                client=client,
+                logged_by=logged_by,
+                now=now,
+                submission_id=uuid.uuid4(),
+                **fields,
+            )
         return saved
 
 

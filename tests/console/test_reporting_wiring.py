@@ -68,6 +68,25 @@ def test_the_same_form_sent_twice_saves_and_reports_the_call_once(
     assert Call.objects.count() == 2 and Delivery.objects.count() == 2
 
 
+def test_a_form_id_already_used_for_another_client_saves_a_call_of_its_own(
+    operator_client, reported_client
+):
+    """A form posted by hand to another client with a used id: no server error,
+    and the first client's call stays as it was."""
+    url = f"{NEW}?client={reported_client.pk}"
+    typed = {**form_values(operator_client.get(url).content.decode(), "call-form")}
+    operator_client.post(url, {**typed, **FORM})
+    other = ClientFactory()
+    response = operator_client.post(
+        f"{NEW}?client={other.pk}", {**typed, **FORM, "caller_name": "別の人"}
+    )
+    second = Call.objects.get(client=other)
+    assert response.status_code == 302
+    assert response["Location"] == f"{NEW}?client={other.pk}&saved={second.pk}"
+    assert second.caller_name == "別の人"
+    assert Call.objects.get(client=reported_client).caller_name == FORM["caller_name"]
+
+
 def test_every_demeanour_ticked_is_saved_and_reported(operator_client, reported_client):
     operator_client.post(
         f"{NEW}?client={reported_client.pk}",
