@@ -171,6 +171,26 @@
     bad.focus();
   });
 
+  // Nothing typed is ever brought back by the browser (autocomplete="off" on
+  // the form: Back after a save put half of the last caller's call into the
+  // next one). Leaving a form with something typed in it asks first.
+  var typedSomething = false, sending = false;
+  var markTyped = function () { typedSomething = true; };
+  form.addEventListener("input", markTyped);
+  form.addEventListener("change", markTyped);
+  window.addEventListener("beforeunload", function (e) {
+    if (typedSomething && !sending) { e.preventDefault(); e.returnValue = ""; }
+  });
+  form.addEventListener("submit", function (e) {
+    if (e.defaultPrevented) { return; }  // stopped above (a half-typed time)
+    sending = true;
+    // A login in another tab since this page was made gave the browser a new
+    // form token: send that one, or the call would be refused and lost.
+    var cookie = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    if (cookie && token) { token.value = decodeURIComponent(cookie[1]); }
+  });
+
   // Focus: the first field with an error, otherwise the category for the next call.
   var focusName = form.dataset.focus;
   var target = null;

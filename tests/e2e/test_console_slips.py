@@ -182,3 +182,76 @@ def test_a_plain_enter_goes_to_the_next_field_and_never_saves_half_a_call(
     call = Call.objects.get()
     assert (call.caller_name, call.caller_company) == ("山田太郎", "山田商事")
     assert call.purpose.splitlines() == ["見積り", "至急"]
+
+
+def test_back_after_a_save_brings_nothing_of_that_call_into_the_next(live, open_as):
+    """The browser filled the purpose, the memo, the ticks and the reasons of the
+    call just saved back into the blank form: the next caller's report carried
+    them."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.fill("#id_caller_name", "山田太郎")
+    page.fill("#id_purpose", "前の人の用件")
+    page.fill("#id_note", "前の人のメモ")
+    page.check("#id_is_angry")
+    page.select_option("#id_callback_number_missing_reason", "refused")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    page.go_back()
+    page.wait_for_selector("#call-form")
+    assert page.input_value("#id_purpose") == ""
+    assert page.input_value("#id_note") == ""
+    assert not page.is_checked("#id_is_angry")
+    assert page.input_value("#id_callback_number_missing_reason") == ""
+
+
+def test_leaving_a_form_with_something_typed_asks_first(live, open_as):
+    client = factories.ClientFactory(name="株式会社ミドリ設計")
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    asked = []
+
+    def stay(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    page.fill("#id_purpose", "見積りの件")
+    page.click("a[href='/operator/']", no_wait_after=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    assert page.input_value("#id_purpose") == "見積りの件"
+    # Saving is not leaving: no question.
+    page.fill("#id_caller_name", "山田太郎")
+    page.fill("#id_callback_number", "09012345678")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    assert asked == ["beforeunload"]
+
+
+def test_a_call_typed_before_a_login_in_another_tab_is_still_saved(live, open_as):
+    """Logging in again in another tab gives the browser a new form token: the
+    call on screen was refused (403) and lost."""
+    client = factories.ClientFactory()
+    operator = factories.OperatorFactory()
+    page = open_as(operator)
+    base = live["server"].url
+    page.goto(f"{base}/operator/calls/new?client={client.pk}")
+    page.fill("#id_caller_name", "山田太郎")
+    page.fill("#id_callback_number", "09012345678")
+    page.fill("#id_purpose", "見積り")
+    other = page.context.new_page()
+    other.goto(f"{base}/operator/")
+    other.click("form[action='/logout/'] button")
+    other.wait_for_load_state()
+    other.goto(f"{base}/login/")
+    other.fill("#id_username", operator.username)
+    other.fill("#id_password", factories.PASSWORD)
+    other.click("main button[type=submit]")
+    other.wait_for_load_state()
+    assert "/login/" not in other.url
+    page.bring_to_front()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    assert Call.objects.get().caller_name == "山田太郎"
