@@ -176,12 +176,17 @@ class CallForm(forms.Form):
 
     def clean_seen_version(self) -> dt.datetime | None:
         value = self.cleaned_data["seen_version"]
+        if not value:
+            return None
         try:
-            return dt.datetime.fromisoformat(value) if value else None
-        except ValueError:
-            # Not what the page sent: a version no call has, so nothing is
-            # overwritten and the corrector is asked to look again.
-            return dt.datetime.min.replace(tzinfo=dt.UTC)
+            version = dt.datetime.fromisoformat(value)
+            if version.tzinfo is not None:
+                return version.astimezone(dt.UTC)  # in range for the database
+        except (ValueError, OverflowError):
+            pass
+        # Not what the page sent: a version no call has, so nothing is
+        # overwritten and the corrector is asked to look again.
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def clean_started_at(self) -> dt.datetime | None:
         """A time the page set, or None when it is not one, or too old to be

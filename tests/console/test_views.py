@@ -616,6 +616,26 @@ def test_a_form_error_keeps_the_version_the_page_was_opened_on(acme):
     assert (call.callback_number, call.purpose) == ("+819022223333", "見積り")
 
 
+@pytest.mark.parametrize(
+    "version",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-11-27T05:28:42"],
+)
+def test_a_version_the_page_never_sent_asks_to_look_again(
+    operator_client, acme, version
+):
+    """Years out of range gave a server error."""
+    call = CallFactory(client=acme, purpose="見積り")
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    response = operator_client.post(
+        url, {**values, "purpose": "納期", "seen_version": version}
+    )
+    assert response.status_code == 200
+    assert "画面を開いている間に" in response.content.decode()
+    call.refresh_from_db()
+    assert call.purpose == "見積り"
+
+
 def test_an_erased_call_can_still_be_reclassified_in_the_console(operator_client):
     from reporting.services import erase_old_personal_data
 
