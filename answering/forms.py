@@ -386,6 +386,7 @@ class DayFilterForm(forms.Form):
     )
     # A row id fits in 64 bits: a longer number would crash SQLite's filter.
     client = forms.IntegerField(
+        label=_("顧客"),
         required=False,
         min_value=1,
         max_value=BigIntegerField.MAX_BIGINT,

@@ -120,12 +120,12 @@ def home(request: HttpRequest) -> HttpResponse:
         # Enter before the list appeared: the one client it names opens at once.
         return redirect(_call_form_url(client=results[0].pk, caller=caller))
     filters = DayFilterForm(request.GET)
+    # A bad value is named on the page; the good ones still apply.
+    filters.is_valid()
     today = japan_today()
-    day, client_id, category = today, None, None
-    if filters.is_valid():
-        day = filters.cleaned_data["day"] or today
-        client_id = filters.cleaned_data["client"]
-        category = filters.cleaned_data["category"] or None
+    day = filters.cleaned_data.get("day") or today
+    client_id = filters.cleaned_data.get("client")
+    category = filters.cleaned_data.get("category") or None
     # One row past the limit tells whether the list was cut.
     limit = selectors.DAY_CALLS_LIMIT
     calls = selectors.calls_on_day(

@@ -167,6 +167,29 @@ def test_home_lists_todays_calls_of_all_clients_with_filters(operator_client, ac
     )
 
 
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [({"client": "abc"}, "顧客: "), ({"category": "xxx"}, "分類: ")],
+)
+def test_one_bad_filter_is_named_and_the_others_still_apply(
+    operator_client, acme, bad, named
+):
+    """One bad value dropped every filter without a word: today's list of every
+    client came up instead of the day asked for."""
+    day = japan_today() - dt.timedelta(days=3)
+    CallFactory(
+        client=acme,
+        caller_name="三日前の人",
+        received_at=timezone.make_aware(dt.datetime.combine(day, dt.time(10))),
+    )
+    CallFactory(client=acme, caller_name="今日の人", received_at=timezone.now())
+    page = operator_client.get(
+        reverse("console:home"), {"day": f"{day:%Y-%m-%d}", **bad}
+    ).content.decode()
+    assert "三日前の人" in page and "今日の人" not in page
+    assert f'<p class="msg-warning" role="alert">{named}' in page
+
+
 def test_moving_to_another_day_keeps_the_client_and_category(operator_client, acme):
     """The ← 前の日 / 次の日 → links dropped the filters: back to every client."""
     home = reverse("console:home")
