@@ -9,9 +9,11 @@ from clients.models import LentNumber, NumberAssignment, User
 from clients.months import japan_today, next_month
 from clients.services import release_number, start_plan
 from tests.factories import (
+    CallFactory,
     ClientFactory,
     LentNumberFactory,
     NumberAssignmentFactory,
+    OperatorFactory,
     ReportRecipientFactory,
 )
 from tests.html_forms import form_values
@@ -270,3 +272,26 @@ def test_an_english_admin_reads_months_in_english(admin_client, plans):
     text = done.content.decode()
     assert f"{effective:%B %Y}" in text
     assert "年" not in text.split("messagelist")[1].split("</ul>")[0]
+
+
+def test_a_user_is_deactivated_never_deleted(admin_client):
+    """Deleting an operator blanked 記録者 on her calls and the 'who' of her
+    corrections; unticking 有効 stops her login and keeps them."""
+    operator = OperatorFactory()
+    CallFactory(logged_by=operator)
+    change_url = reverse("admin:clients_user_change", args=[operator.pk])
+    page = admin_client.get(change_url).content.decode()
+    assert reverse("admin:clients_user_delete", args=[operator.pk]) not in page
+    assert (
+        admin_client.get(
+            reverse("admin:clients_user_delete", args=[operator.pk])
+        ).status_code
+        == 403
+    )
+    listing = admin_client.get(reverse("admin:clients_user_changelist"))
+    assert "delete_selected" not in listing.content.decode()
+    admin_client.post(
+        reverse("admin:clients_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [operator.pk]},
+    )
+    assert User.objects.filter(pk=operator.pk).exists()
