@@ -190,6 +190,22 @@ def test_one_bad_filter_is_named_and_the_others_still_apply(
     assert f'<p class="msg-warning" role="alert">{named}' in page
 
 
+def test_a_day_after_today_links_back_to_today(operator_client, acme):
+    home = reverse("console:home")
+    later = japan_today() + dt.timedelta(days=30)
+    page = operator_client.get(home, {"day": f"{later:%Y-%m-%d}"}).content.decode()
+    assert f'<a href="{home}">本日</a>' in page
+
+
+def test_an_empty_filtered_list_says_nothing_matches(operator_client, acme):
+    """"本日の受電はまだありません" above a filter read as a quiet day."""
+    CallFactory(client=acme, received_at=timezone.now())
+    home = reverse("console:home")
+    page = operator_client.get(home, {"category": "nuisance"}).content.decode()
+    assert "絞り込みに合う受電はありません。" in page
+    assert "本日の受電はまだありません。" not in page
+
+
 def test_moving_to_another_day_keeps_the_client_and_category(operator_client, acme):
     """The ← 前の日 / 次の日 → links dropped the filters: back to every client."""
     home = reverse("console:home")
