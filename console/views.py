@@ -171,6 +171,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @operator_required
+@never_cache
 @require_GET
 def search_json(request: HttpRequest) -> JsonResponse:
     """Clients matching what the operator is typing (for the search box)."""
@@ -195,6 +196,7 @@ def search_json(request: HttpRequest) -> JsonResponse:
 
 
 @operator_required
+@never_cache
 @require_GET
 def phone_json(request: HttpRequest) -> JsonResponse:
     """Check a typed number while the caller is on the line: the hyphenated form to

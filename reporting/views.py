@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from answering.models import Call
@@ -11,6 +12,8 @@ from reporting.models import Delivery
 
 
 @operator_required
+# Report texts hold callers' names and numbers: not kept on a shared PC.
+@never_cache
 def call_deliveries(request: HttpRequest, call_id: int) -> HttpResponse:
     """Every delivery of one call, for operators and admins."""
     call = get_object_or_404(Call.objects.select_related("client"), pk=call_id)
@@ -23,6 +26,7 @@ def call_deliveries(request: HttpRequest, call_id: int) -> HttpResponse:
 
 
 @admin_required
+@never_cache
 def failed_deliveries(request: HttpRequest) -> HttpResponse:
     deliveries = (
         Delivery.objects.filter(status=Delivery.Status.FAILED)

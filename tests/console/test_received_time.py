@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from answering.models import Call
 from tests.console.test_views import save_form as _save
+from tests.factories import CallFactory
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -87,8 +88,18 @@ def test_the_page_tells_its_script_the_server_time_and_the_ring(operator_client,
 def test_console_pages_are_not_kept_by_the_browser(operator_client, acme):
     """Back must ask again for the form (its clock starts with the page), and a
     shared PC must not page back through callers' names."""
+    call = CallFactory(client=acme)
     for url in [
         reverse("console:home"),
         f"{reverse('console:call_new')}?client={acme.pk}",
+        reverse("console:call_edit", args=[call.pk]),
+        # What the pages fetch, and the report texts sent of a call.
+        f"{reverse('console:search')}?q=アクメ",
+        f"{reverse('console:phone')}?number=09012345678&client={acme.pk}",
+        reverse("reporting:call_deliveries", args=[call.pk]),
     ]:
-        assert "no-store" in operator_client.get(url)["Cache-Control"]
+        assert "no-store" in operator_client.get(url)["Cache-Control"], url
+
+
+def test_the_failed_reports_page_is_not_kept_by_the_browser(admin_client):
+    assert "no-store" in admin_client.get(reverse("reporting:failed"))["Cache-Control"]

@@ -198,7 +198,7 @@ def test_a_day_after_today_links_back_to_today(operator_client, acme):
 
 
 def test_an_empty_filtered_list_says_nothing_matches(operator_client, acme):
-    """"本日の受電はまだありません" above a filter read as a quiet day."""
+    """ "本日の受電はまだありません" above a filter read as a quiet day."""
     CallFactory(client=acme, received_at=timezone.now())
     home = reverse("console:home")
     page = operator_client.get(home, {"category": "nuisance"}).content.decode()
