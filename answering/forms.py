@@ -25,6 +25,10 @@ from clients.phones import format_phone, normalize_phone, try_normalize_phone
 MINUTE_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
 REASON_CHOICES = [("", _("（伺えた）")), *MissingReason.choices]
+# "The client knows the number" is a reason for a number only.
+NOT_A_NUMBER_REASON_CHOICES = [
+    choice for choice in REASON_CHOICES if choice[0] != MissingReason.CLIENT_KNOWS
+]
 
 CATEGORY_KEYS: dict[str, str] = {
     Category.NORMAL: "1",
@@ -44,8 +48,8 @@ SALES_HIDDEN_FIELDS = tuple(
 )
 
 
-def _reason_field(label: Any) -> forms.ChoiceField:
-    return forms.ChoiceField(label=label, choices=REASON_CHOICES, required=False)
+def _reason_field(label: Any, choices: list = REASON_CHOICES) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, choices=choices, required=False)
 
 
 class YenField(forms.IntegerField):
@@ -81,7 +85,9 @@ class CallForm(forms.Form):
         widget=forms.RadioSelect,
     )
     caller_name = forms.CharField(label=_("お名前"), max_length=100, required=False)
-    caller_name_missing_reason = _reason_field(_("お名前を伺えなかった理由"))
+    caller_name_missing_reason = _reason_field(
+        _("お名前を伺えなかった理由"), NOT_A_NUMBER_REASON_CHOICES
+    )
     caller_company = forms.CharField(label=_("会社名"), max_length=200, required=False)
     callback_number = forms.CharField(
         label=_("折り返し先"),
@@ -93,7 +99,9 @@ class CallForm(forms.Form):
     purpose = forms.CharField(
         label=_("用件"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    purpose_missing_reason = _reason_field(_("用件を伺えなかった理由"))
+    purpose_missing_reason = _reason_field(
+        _("用件を伺えなかった理由"), NOT_A_NUMBER_REASON_CHOICES
+    )
     missing_note = forms.CharField(
         label=_("伺えなかった理由の補足"), max_length=200, required=False
     )
@@ -342,7 +350,7 @@ class CallForm(forms.Form):
             if name.endswith("_missing_reason"):
                 entry["options"] = [
                     {"value": v, "label": label, "selected": v == (value or "")}
-                    for v, label in REASON_CHOICES
+                    for v, label in field.choices
                 ]
             fields[name] = entry
         return fields

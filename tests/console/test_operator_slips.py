@@ -2,6 +2,7 @@
 the operator typed, or showed the wrong thing."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -151,3 +152,25 @@ def test_english_screens_have_no_japanese_left_in_these_places(operator_client, 
         assert readable_changes({"surcharge_yen": [0, 200]}) == {
             "Surcharge (yen)": ("¥0", "¥200")
         }
+
+
+def test_the_client_knows_is_a_reason_for_a_number_only(operator_client, acme):
+    """「番号はご存じとのこと」 was offered for a name and a purpose, and reported so."""
+    page = operator_client.get(f"{NEW}?client={acme.pk}").content.decode()
+
+    def options(name):
+        select = re.search(rf'<select name="{name}".*?</select>', page, re.S).group(0)
+        return re.findall(r'<option value="([^"]*)"', select)
+
+    assert "client_knows" in options("callback_number_missing_reason")
+    assert "client_knows" not in options("caller_name_missing_reason")
+    assert "client_knows" not in options("purpose_missing_reason")
+    response = _save(
+        operator_client,
+        acme,
+        caller_name="",
+        caller_name_missing_reason="client_knows",
+        purpose="見積り",
+    )
+    assert response.status_code == 200
+    assert not Call.objects.exists()
