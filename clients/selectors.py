@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
@@ -181,4 +181,14 @@ def search_clients(*, text: str, limit: int = 20) -> list[Client]:
             number_assignments__number__number=e164,
             number_assignments__released_on__isnull=True,
         )
-    return list(Client.objects.filter(condition).distinct()[:limit])
+    # A cancelled client last: the first one listed is opened by Enter.
+    return list(
+        Client.objects.filter(condition)
+        .annotate(
+            cancelled_last=Case(
+                When(status=Client.Status.CANCELLED, then=Value(1)), default=Value(0)
+            )
+        )
+        .order_by("cancelled_last", "name_kana", "name", "id")
+        .distinct()[:limit]
+    )

@@ -130,6 +130,19 @@ def test_search_by_kana_as_a_japanese_keyboard_types_it(operator_client, db, typ
     assert [r["id"] for r in data["results"]] == [tokyo.pk]
 
 
+def test_a_cancelled_client_is_listed_after_the_others(operator_client, db):
+    """Listed first, it was the one Enter opened."""
+    old = ClientFactory(
+        name="株式会社あおぞら",
+        name_kana="アオゾラ",
+        status="cancelled",
+        cancelled_on=dt.date(2025, 12, 31),
+    )
+    current = ClientFactory(name="株式会社みどり", name_kana="ミドリ")
+    data = operator_client.get(reverse("console:search"), {"q": "株式会社"}).json()
+    assert [r["id"] for r in data["results"]] == [current.pk, old.pk]
+
+
 def test_bad_search_and_filter_input_is_ignored_not_an_error(operator_client, acme):
     CallFactory(client=acme, caller_name="今日の山田", received_at=timezone.now())
     search = operator_client.get(reverse("console:search"), {"q": "a\x00"})
