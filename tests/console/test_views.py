@@ -122,6 +122,34 @@ def test_search_finds_the_client_by_number_name_or_kana(operator_client, acme, t
     assert (page.status_code, page["Location"]) == (302, f"{NEW}?client={acme.pk}")
 
 
+@pytest.mark.parametrize(
+    "typed", ["03-5555", "０３５５５５", "+81355", "0001", "5550001"]
+)
+def test_search_finds_a_number_as_it_is_typed(operator_client, acme, typed):
+    """Only a whole number found its client: the list stayed empty while the
+    operator typed it."""
+    ClientFactory(name="別会社", name_kana="ベツ", own_number="+81312340001")
+    data = operator_client.get(reverse("console:search"), {"q": typed}).json()
+    assert acme.pk in [r["id"] for r in data["results"]]
+
+
+def test_search_by_part_of_a_number_finds_a_clients_own_number(operator_client, acme):
+    other = ClientFactory(name="別会社", name_kana="ベツ", own_number="+81312340001")
+    data = operator_client.get(reverse("console:search"), {"q": "03-1234"}).json()
+    assert [r["id"] for r in data["results"]] == [other.pk]
+    # A number given back does not find its former client.
+    NumberAssignmentFactory(
+        client=ClientFactory(name="返却済み"),
+        number__number="+81399990001",
+        assigned_on=dt.date(2025, 1, 11),
+        released_on=dt.date(2025, 6, 30),
+    )
+    search = reverse("console:search")
+    assert not operator_client.get(search, {"q": "03-9999"}).json()["results"]
+    # Three digits are too few to look up.
+    assert not operator_client.get(search, {"q": "123"}).json()["results"]
+
+
 @pytest.mark.parametrize("typed", ["トウキョウ", "とうきょう", "ﾄｳｷｮｳ", "ｼｮｳｼﾞ"])
 def test_search_by_kana_as_a_japanese_keyboard_types_it(operator_client, db, typed):
     tokyo = ClientFactory(name="東京商事株式会社", name_kana="トウキョウショウジ")
