@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 from clients import views as client_views
 from clients.forms import AdminLoginForm, LoginForm
@@ -34,4 +37,11 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("portal/", include("portal.urls")),
     path("admin/", admin.site.urls),
+    # Asked for by browsers on pages that name no icon (the admin site): a 404
+    # logged on every page view otherwise.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True),
+        name="favicon",
+    ),
 ]

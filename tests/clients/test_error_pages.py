@@ -1,6 +1,7 @@
 """Error pages in production (DEBUG off) speak the site's language and lead back."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.test import Client as HttpClient
@@ -86,3 +87,15 @@ def test_the_500_page_in_english():
     with translation.override("en"):
         response = server_error(RequestFactory().get("/"))
     _assert_page(response, 500, "A system error occurred")
+
+
+def test_the_icon_browsers_ask_for_is_there_not_a_logged_404(client):
+    """Every admin page asked for /favicon.ico: a 404 in the log per page view."""
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, static("favicon.svg"))
+    assert "<svg" in Path(finders.find("favicon.svg")).read_text()
+    page = client.get("/login/").content.decode()
+    assert 'rel="icon"' in page

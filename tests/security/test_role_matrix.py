@@ -56,6 +56,7 @@ EXPECTED: dict[str, Row] = {
         "redirect:/portal/",
     ),
     "login": Row(OK, "redirect:/", "redirect:/", "redirect:/"),
+    "favicon": Row(*["redirect:/static/favicon.svg"] * 4),
     "logout": Row(LOGIN, LOGIN, LOGIN, LOGIN, method="POST"),
     # Each user's own password: staff here, client users inside the portal.
     "password_change": operator_page(),
