@@ -332,8 +332,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # django-axes logs every successful login at INFO; lockouts are WARNING.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes logs every successful login at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+        # Through the root handler only: Django's own console handler (in debug)
+        # printed every 403 and 404 a second time.
+        "django": {"handlers": [], "propagate": True},
+    },
 }
 
 # --- answering (operator console) settings ---

@@ -1,6 +1,7 @@
 """Error pages in production (DEBUG off) speak the site's language and lead back."""
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,33 @@ def test_the_icon_browsers_ask_for_is_there_not_a_logged_404(client):
     assert "<svg" in Path(finders.find("favicon.svg")).read_text()
     page = client.get("/login/").content.decode()
     assert 'rel="icon"' in page
+
+
+def test_a_refused_page_is_logged_once_on_the_embedded_default():
+    """Django's own console handler (in debug) printed each 403 and 404 a
+    second time beside the project's."""
+    import subprocess
+    import sys
+
+    script = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').warning('Forbidden: /operator/')"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            **env,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_DEBUG": "True",
+        },
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stderr.count("Forbidden: /operator/") == 1
