@@ -7,13 +7,14 @@ talks to the outside world, so a save returns as soon as the call is written.
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -288,6 +289,49 @@ def _render_call_form(
     return render(request, "console/call_form.html", context, status=status)
 
 
+# A call sent after its operator's login ended (the shift's hours, or a logout
+# in another tab): kept in the browser's session until she has logged in again
+# and the same page shows it back, unsaved. It was lost at the login page.
+UNSAVED_CALL_KEY = "console_unsaved_call"
+
+
+def _keep_a_call_sent_logged_out(view: Callable[..., HttpResponse]) -> Callable:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and not request.user.is_authenticated:
+            request.session[UNSAVED_CALL_KEY] = {
+                "path": request.get_full_path(),
+                "data": {
+                    name: request.POST.getlist(name)
+                    for name in CallForm.base_fields
+                    if name in request.POST
+                },
+            }
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _unsaved_call(request: HttpRequest) -> QueryDict | None:
+    """What this page's form sent while logged out, once (then it is gone)."""
+    kept = request.session.get(UNSAVED_CALL_KEY)
+    if not kept or kept.get("path") != request.get_full_path():
+        return None
+    del request.session[UNSAVED_CALL_KEY]
+    data = QueryDict(mutable=True)
+    for name, values in kept["data"].items():
+        data.setlist(name, values)
+    messages.warning(
+        request,
+        _(
+            "ログインの期限が切れていたため、この受電はまだ保存されていません。"
+            "送ろうとした内容を戻しました。確かめて保存してください。"
+        ),
+    )
+    return data
+
+
+@_keep_a_call_sent_logged_out
 @operator_required
 # Never kept by the browser: Back asks again for a form whose clock (console.js)
 # starts now, and the next person at a shared PC cannot page back through
@@ -317,9 +361,10 @@ def call_new(request: HttpRequest) -> HttpResponse:
             status=200 if lookup is not None else 404,
         )
 
-    if request.method == "POST":
-        form = CallForm(request.POST)
-        if form.is_valid():
+    unsaved = _unsaved_call(request) if request.method == "GET" else None
+    if request.method == "POST" or unsaved is not None:
+        form = CallForm(request.POST if unsaved is None else unsaved)
+        if unsaved is None and form.is_valid():
             fields = form.call_fields()
             try:
                 call = record_call(client=client, logged_by=_user(request), **fields)
@@ -375,6 +420,7 @@ def _revision_rows(call: Call) -> list[dict[str, Any]]:
     ]
 
 
+@_keep_a_call_sent_logged_out
 @operator_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -422,7 +468,11 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     messages.success(request, _("訂正を保存しました。"))
                 return redirect("console:call_edit", pk=call.pk)
     else:
-        form = CallForm(instance=call)
+        unsaved = _unsaved_call(request)
+        form = CallForm(unsaved, instance=call)
+        if unsaved is not None:
+            # Checked on save against the version it was typed on.
+            version = unsaved.get("seen_version") or version
     return render(
         request,
         "console/call_edit.html",

@@ -10,9 +10,10 @@ from django.utils import timezone, translation
 
 from answering.models import Call, readable_changes
 from clients.months import JST
-from tests.console.test_views import NEW
+from tests.console.test_views import FORM, NEW
 from tests.console.test_views import save_form as _save
-from tests.factories import CallFactory, ClientFactory
+from tests.factories import PASSWORD, CallFactory, ClientFactory
+from tests.html_forms import form_values
 
 
 @pytest.mark.parametrize(
@@ -174,3 +175,66 @@ def test_the_client_knows_is_a_reason_for_a_number_only(operator_client, acme):
     )
     assert response.status_code == 200
     assert not Call.objects.exists()
+
+
+def _log_in_again(browser, user):
+    """Through the login page, as an operator does (force_login starts a new
+    session)."""
+    return browser.post(
+        reverse("login"), {"username": user.username, "password": PASSWORD}
+    )
+
+
+def test_a_call_sent_after_the_login_ended_comes_back_after_logging_in(
+    client, operator, acme
+):
+    """The shift's login ran out while the call was typed: the save went to the
+    login page, and after it to a blank form. The call was lost."""
+    url = f"{NEW}?client={acme.pk}"
+    client.force_login(operator)
+    typed = {
+        **form_values(client.get(url).content.decode(), "call-form"),
+        **FORM,
+        "is_angry": "on",
+        "callback_number_missing_reason": "",
+    }
+    client.logout()  # the login ran out (or ended in another tab)
+    response = client.post(url, typed)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert not Call.objects.exists()
+    _log_in_again(client, operator)
+    page = client.get(url).content.decode()
+    assert "この受電はまだ保存されていません" in page
+    shown = form_values(page, "call-form")
+    for name in ("caller_name", "purpose", "submission_id", "started_at"):
+        assert shown[name] == typed[name], name
+    assert shown["is_angry"] == "on"
+    assert not Call.objects.exists()  # shown back, saved by the operator
+    assert client.post(url, shown).status_code == 302
+    assert Call.objects.get().caller_name == FORM["caller_name"]
+    # Shown once: the next blank form is blank.
+    assert "まだ保存されていません" not in client.get(url).content.decode()
+
+
+def test_a_correction_sent_after_the_login_ended_comes_back_on_its_version(
+    client, operator, acme
+):
+    call = CallFactory(client=acme, purpose="見積り")
+    url = reverse("console:call_edit", args=[call.pk])
+    client.force_login(operator)
+    typed = {
+        **form_values(client.get(url).content.decode(), "call-form"),
+        "purpose": "見積りと納期",
+    }
+    client.logout()
+    client.post(url, typed)
+    _log_in_again(client, operator)
+    page = client.get(url).content.decode()
+    shown = form_values(page, "call-form")
+    assert "まだ保存されていません" in page
+    assert (shown["purpose"], shown["seen_version"]) == (
+        "見積りと納期",
+        typed["seen_version"],
+    )
+    call.refresh_from_db()
+    assert call.purpose == "見積り"
