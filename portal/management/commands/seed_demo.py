@@ -172,8 +172,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             plans = self._plans()
             clients = [self._client(spec, plans, today) for spec in CLIENTS]
-            created_calls = self._calls(clients, today)
+            # The operators first: they log the calls.
             self._users(clients[0])
+            created_calls = self._calls(clients, today)
         # Last month's invoices, issued, so the portal and the billing page have
         # something to show. Issued invoices are never touched by a rerun.
         last_month = previous_month(month_start(today))
@@ -320,7 +321,22 @@ class Command(BaseCommand):
                         call.surcharge_yen = 300
                         call.surcharge_reason = "30分を超える長時間の対応"
                 calls.append(call)
+        # Numbered in the order they were logged, as the console numbers them,
+        # and logged by the demo operators in turn.
+        calls.sort(key=lambda call: call.received_at)
+        operators = list(
+            User.objects.filter(role=User.Role.OPERATOR, is_active=True).order_by("pk")
+        )
+        for n, call in enumerate(calls):
+            call.logged_by = operators[n % len(operators)] if operators else None
         Call.objects.bulk_create(calls)
+        # Saved a few minutes after it came in ("記録日時"; the insert stamped
+        # the time of this run).
+        for call in calls:
+            call.created_at = min(
+                call.received_at + dt.timedelta(seconds=rng.randrange(60, 300)), now
+            )
+        Call.objects.bulk_update(calls, ["created_at"])
         return len(calls)
 
     def _users(self, first_client: Client) -> None:
