@@ -271,6 +271,8 @@ def _render_call_form(
         # Opened by the phone's ring (the screen pop): the call started now.
         "rang": rang,
         "client": client,
+        # Cancelled with a month end still to come: answered as usual till then.
+        "client_contract_ended": client.contract_ended_before(japan_today()),
         "form": form,
         "people": list(client.people.all()),
         "caller_number": caller_number,
@@ -479,6 +481,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "call": call,
             "client": call.client,
+            "client_contract_ended": call.client.contract_ended_before(japan_today()),
             "form": form,
             "people": list(call.client.people.all()),
             "revisions": _revision_rows(call),

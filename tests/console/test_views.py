@@ -369,9 +369,16 @@ def test_trial_and_cancelled_clients_are_flagged(operator_client, db):
         in operator_client.get(NEW, {"client": trial.pk}).content.decode()
     )
     assert (
-        "解約済み"
+        "解約済み（2026-01-31）"
         in operator_client.get(NEW, {"client": cancelled.pk}).content.decode()
     )
+    # Cancelled at a month end still to come: a client till then, not "cancelled".
+    month_end = japan_today().replace(day=28) + dt.timedelta(days=4)
+    month_end -= dt.timedelta(days=month_end.day)
+    leaving = ClientFactory(status="cancelled", cancelled_on=month_end)
+    page = operator_client.get(NEW, {"client": leaving.pk}).content.decode()
+    assert f"解約予定（{month_end:%Y-%m-%d} まで契約中）" in page
+    assert "解約済み" not in page
 
 
 def test_unknown_client_ids_are_a_404_not_a_500(operator_client, db):
