@@ -410,9 +410,13 @@ def call_new(request: HttpRequest) -> HttpResponse:
 
 
 def _revision_rows(call: Call) -> list[dict[str, Any]]:
+    erased = call.personal_data_erased_at is not None
     return [
         {
             "revision": revision,
+            # The erasure keeps who corrected and when, but drops what they
+            # changed; a correction made since has its values.
+            "values_erased": erased and not revision.changes,
             "changes": [
                 {"label": label, "old": old, "new": new}
                 for label, (old, new) in readable_changes(revision.changes).items()

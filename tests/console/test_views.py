@@ -741,6 +741,31 @@ def test_an_erased_call_can_still_be_reclassified_in_the_console(operator_client
     assert (call.category, call.caller_name) == ("grey", "")
 
 
+def test_the_edit_page_of_an_erased_call_says_it_was_erased(operator_client, acme):
+    from reporting.services import erase_old_personal_data
+
+    call = CallFactory(client=acme, received_at=timezone.now() - dt.timedelta(days=800))
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    operator_client.post(url, {**values, "purpose": "見積りと納期"})
+    page = operator_client.get(url).content.decode()
+    assert "消去済み" not in page
+    erased_at = timezone.make_aware(dt.datetime(2026, 11, 2, 3, 0))
+    erase_old_personal_data(now=erased_at)
+    page = operator_client.get(url).content.decode()
+    assert (
+        "保存期間を過ぎたため、お客様の情報（お名前・番号・用件など）は消去済みです"
+        f"（{erased_at:%Y-%m-%d}）。分類・受電日時・割増料金は訂正できます。"
+    ) in page
+    # The earlier correction keeps who and when, and says its values are gone.
+    assert "この訂正で変えた内容は消去済みです" in page
+    values = form_values(page, "call-form")
+    operator_client.post(url, {**values, "category": "grey"})
+    page = operator_client.get(url).content.decode()
+    assert page.count("この訂正で変えた内容は消去済みです") == 1
+    assert '<td class="new">営業の可能性あり</td>' in page
+
+
 def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):
     ReportRecipientFactory(client=acme)
     # Logged in the console: its time has seconds, which the form does not show.
