@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category, MissingReason
 from answering.services import (
-    CALLER_PERSONAL_FIELDS,
     EDITABLE_FIELDS,
+    FIXED_ONCE_ERASED_FIELDS,
     LOGGED_ONLY_FIELDS,
     stored_value,
 )
@@ -303,10 +303,11 @@ class CallForm(forms.Form):
             else:
                 data[field] = "" if value is None else str(value)
         if call.personal_data_erased_at is not None:
-            # Erased since (retention period): nothing of the caller comes back.
-            for field in CALLER_PERSONAL_FIELDS:
+            # Erased since (retention period): nothing of the caller comes back,
+            # and what can no longer be changed shows as the call has it.
+            for field in FIXED_ONCE_ERASED_FIELDS:
                 if field in self.fields:
-                    data[field] = ""
+                    data[field] = current[field]
         form = CallForm(data, instance=call, now=self.now)
         form.is_valid()
         return form

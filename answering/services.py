@@ -171,7 +171,7 @@ def correct_call(
     before = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
     if locked.personal_data_erased_at is not None and any(
         changes[field] != before[field]
-        for field in CALLER_PERSONAL_FIELDS
+        for field in FIXED_ONCE_ERASED_FIELDS
         if field in changes
     ):
         raise ValidationError(
@@ -179,7 +179,7 @@ def correct_call(
                 NON_FIELD_ERRORS: [
                     _(
                         "保存期間を過ぎたため、この受電のお客様の情報は消去済みです。"
-                        "お名前・番号・用件などは入れ直せません。"
+                        "お名前・番号・用件などと、伺えなかった理由は変えられません。"
                     )
                 ]
             }
@@ -227,7 +227,9 @@ def _says_already(call: Call, changes: dict[str, Any], *, now: dt.datetime) -> b
 
 def _show_saved(saved: Call, *, on: Call) -> None:
     """Bring the saved version's values onto the caller's object."""
-    for field in [*EDITABLE_FIELDS, "updated_at"]:
+    # With the erasure too: the reports of the correction are written from the
+    # caller's object, which may have been read before the call was erased.
+    for field in [*EDITABLE_FIELDS, "updated_at", "personal_data_erased_at"]:
         setattr(on, field, getattr(saved, field))
 
 
@@ -256,6 +258,16 @@ CALLER_PERSONAL_FIELDS = (
     "addressee",
     "demeanour_note",
     "note",
+)
+# What an erased call can no longer have changed: its caller's data, and why
+# some of it was not obtained. Those reasons describe the caller as much as the
+# erased values do, and nothing is left to check a new one against: "other"
+# with its note erased, or a reason for a value that was obtained and erased.
+FIXED_ONCE_ERASED_FIELDS = (
+    *CALLER_PERSONAL_FIELDS,
+    "caller_name_missing_reason",
+    "callback_number_missing_reason",
+    "purpose_missing_reason",
 )
 
 

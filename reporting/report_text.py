@@ -31,6 +31,12 @@ CORRECTED_NOTE = (
 )
 CORRECTED_MOBILE_NOTE = "※訂正後の内容です"
 
+# A call past the retention period has its caller's details erased; it may still
+# be corrected (reclassified, its time or surcharge fixed) and reported. Its
+# blank name, number and purpose were not missed by the operator: they must not
+# read as 未確認, nor its address as 指定なし.
+ERASED_LABEL = "お名前・折り返し先・ご用件など"
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 
@@ -75,6 +81,11 @@ def _reason(call: Call, field: str) -> str:
     return str(MissingReason(value).label) if value else "未確認"
 
 
+def _erased(call: Call) -> str:
+    local = timezone.localtime(call.personal_data_erased_at)
+    return f"保存期間を過ぎたため消去しました（{local:%Y年%m月%d日}）"
+
+
 def _who(call: Call) -> str:
     if call.caller_name:
         return f"{call.caller_name}様"
@@ -88,14 +99,20 @@ def subject(call: Call, *, correction: bool = False) -> str:
         parts.append("【訂正】")
     parts.extend(_marks(call))
     head = "".join(parts)
-    company = f"{call.caller_company} " if call.caller_company else ""
-    text = one_line(f"{head}{_short_when(call)} {company}{_who(call)}よりお電話")
+    if call.personal_data_erased_at:
+        text = f"{head}{_short_when(call)} のお電話（お名前などは消去済み）"
+    else:
+        company = f"{call.caller_company} " if call.caller_company else ""
+        text = one_line(f"{head}{_short_when(call)} {company}{_who(call)}よりお電話")
     if len(text) > SUBJECT_MAX_CHARS:
         text = text[: SUBJECT_MAX_CHARS - 1] + "…"
     return text
 
 
 def _missing_lines(call: Call) -> list[str]:
+    if call.personal_data_erased_at:
+        # Erased, not missed: the reasons kept would explain nothing shown.
+        return []
     labels = {
         "caller_name": "お名前",
         "callback_number": "折り返し先",
@@ -119,19 +136,11 @@ def _demeanour(call: Call) -> str:
 
 def _fields(call: Call) -> list[tuple[str, str]]:
     """(label, value) pairs shared by the PC e-mail and Chatwork."""
-    fields = [
-        ("日時", _when(call)),
-        ("お名前", _who(call) if call.caller_name else _reason(call, "caller_name")),
-        ("会社名", call.caller_company or "—"),
-        (
-            "折り返し先",
-            call.callback_number_display
-            if call.callback_number
-            else _reason(call, "callback_number"),
-        ),
-        ("ご用件", call.purpose or _reason(call, "purpose")),
-        ("宛先", f"{call.addressee}様宛" if call.addressee else "指定なし"),
-    ]
+    fields = [("日時", _when(call))]
+    if call.personal_data_erased_at:
+        fields.append((ERASED_LABEL, _erased(call)))
+    else:
+        fields += _caller_fields(call)
     demeanour = _demeanour(call)
     if demeanour:
         fields.append(("ご様子", demeanour))
@@ -145,6 +154,21 @@ def _fields(call: Call) -> list[tuple[str, str]]:
             ("割増料金", f"{call.surcharge_yen:,}円（{call.surcharge_reason}）")
         )
     return fields
+
+
+def _caller_fields(call: Call) -> list[tuple[str, str]]:
+    return [
+        ("お名前", _who(call) if call.caller_name else _reason(call, "caller_name")),
+        ("会社名", call.caller_company or "—"),
+        (
+            "折り返し先",
+            call.callback_number_display
+            if call.callback_number
+            else _reason(call, "callback_number"),
+        ),
+        ("ご用件", call.purpose or _reason(call, "purpose")),
+        ("宛先", f"{call.addressee}様宛" if call.addressee else "指定なし"),
+    ]
 
 
 def _changes_lines(changes: dict[str, Any]) -> list[str]:
@@ -198,6 +222,23 @@ def _mobile_body(call: Call, *, changes: dict[str, Any] | None, corrected: bool)
     if marks:
         lines.append(marks)
     lines.append(_short_when(call))
+    if call.personal_data_erased_at:
+        lines.append(f"{ERASED_LABEL}: {_erased(call)}")
+    else:
+        lines += _mobile_caller_lines(call)
+    demeanour = _demeanour(call)
+    if demeanour:
+        lines.append(f"様子: {demeanour}")
+    if call.surcharge_yen:
+        lines.append(f"割増 {call.surcharge_yen:,}円（{call.surcharge_reason}）")
+    if changes is None and corrected:
+        # Last: the first lines of a phone's screen are for calling back.
+        lines.append(CORRECTED_MOBILE_NOTE)
+    return "\n".join(lines) + "\n"
+
+
+def _mobile_caller_lines(call: Call) -> list[str]:
+    lines = []
     who = _who(call)
     if call.caller_company:
         who = f"{call.caller_company} {who}"
@@ -216,15 +257,7 @@ def _mobile_body(call: Call, *, changes: dict[str, Any] | None, corrected: bool)
         lines.append(f"{call.addressee}様宛")
     if call.missing_note and _missing_lines(call):
         lines.append(f"補足: {call.missing_note}")
-    demeanour = _demeanour(call)
-    if demeanour:
-        lines.append(f"様子: {demeanour}")
-    if call.surcharge_yen:
-        lines.append(f"割増 {call.surcharge_yen:,}円（{call.surcharge_reason}）")
-    if changes is None and corrected:
-        # Last: the first lines of a phone's screen are for calling back.
-        lines.append(CORRECTED_MOBILE_NOTE)
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def chatwork_body(

@@ -766,6 +766,50 @@ def test_the_edit_page_of_an_erased_call_says_it_was_erased(operator_client, acm
     assert '<td class="new">営業の可能性あり</td>' in page
 
 
+def test_an_erased_call_takes_no_new_reason_for_what_was_not_obtained(
+    operator_client, acme
+):
+    from reporting.services import erase_old_personal_data
+
+    ReportRecipientFactory(client=acme)
+    call = CallFactory(client=acme, received_at=timezone.now() - dt.timedelta(days=800))
+    erase_old_personal_data()
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    page = operator_client.post(
+        url, {**values, "caller_name_missing_reason": "other"}
+    ).content.decode()
+    assert "伺えなかった理由は変えられません" in page
+    call.refresh_from_db()
+    assert call.caller_name_missing_reason == ""
+    assert not CallRevision.objects.exists()
+
+
+def test_a_page_opened_before_the_erasure_shows_the_reasons_the_call_keeps(
+    operator_client, acme
+):
+    from reporting.services import erase_old_personal_data
+
+    call = CallFactory(
+        client=acme,
+        received_at=timezone.now() - dt.timedelta(days=800),
+        purpose="",
+        purpose_missing_reason="hung_up",
+    )
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    erase_old_personal_data()
+    page = operator_client.post(
+        url, {**values, "purpose_missing_reason": "refused", "category": "grey"}
+    ).content.decode()
+    assert "画面を開いている間に保存期間を過ぎ" in page
+    values = form_values(page, "call-form")
+    assert (values["purpose_missing_reason"], values["category"]) == ("hung_up", "grey")
+    assert operator_client.post(url, values).status_code == 302
+    call.refresh_from_db()
+    assert (call.category, call.purpose_missing_reason) == ("grey", "hung_up")
+
+
 def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):
     ReportRecipientFactory(client=acme)
     # Logged in the console: its time has seconds, which the form does not show.

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from answering.models import Call, CallRevision
+from reporting import services
 from reporting.models import Delivery
 from reporting.services import erase_old_personal_data, record_correction
 from tests.factories import OperatorFactory
@@ -171,3 +172,84 @@ def test_the_command_shows_its_progress_batch_by_batch(calls, capsys, monkeypatc
     assert "受電 2 / 4 件の発信者情報を消去しました…" in lines
     assert "受電 4 / 4 件の発信者情報を消去しました…" in lines
     assert "報告本文から個人情報を消去しています…" in lines
+
+
+# --- corrections of erased calls ---------------------------------------------
+
+
+def _mail_to(smtp_peer, address):
+    return [m for m in smtp_peer.messages if m["to"] == [address]][-1]
+
+
+def test_the_correction_of_an_erased_call_says_its_details_were_erased(
+    calls, smtp_peer
+):
+    old, _ = calls
+    person = old.client.recipients.get()
+    services.relay_due_deliveries()  # the client had the call's report
+    erase_old_personal_data(now=NOW)
+    record_correction(
+        call=old, corrected_by=OperatorFactory(), changes={"category": "grey"}
+    )
+    services.relay_due_deliveries()
+    pc = _mail_to(smtp_peer, person.pc_email)
+    assert "「通常」→「営業の可能性あり」" in pc["body"]
+    assert (
+        "■お名前・折り返し先・ご用件など: 保存期間を過ぎたため消去しました"
+        "（2026年11月25日）"
+    ) in pc["body"]
+    assert "お名前不明" not in pc["subject"]
+    assert "消去済み" in pc["subject"]
+    mobile = _mail_to(smtp_peer, person.mobile_email)
+    for body in (pc["body"], mobile["body"]):
+        # Nothing says the operator failed to get what was erased.
+        assert "未確認" not in body
+        assert "伺えなかった" not in body
+        assert "指定なし" not in body
+    assert "保存期間を過ぎたため消去しました" in mobile["body"]
+
+
+def test_an_erased_sales_call_reported_at_last_says_its_details_were_erased(
+    calls, smtp_peer
+):
+    old, _ = calls
+    person = old.client.recipients.get()
+    sales, _ = save_reported_call(
+        client=old.client,
+        received_at=dt.datetime(2024, 10, 30, 9, 0, tzinfo=JST),
+        category="sales",
+    )
+    erase_old_personal_data(now=NOW)
+    record_correction(
+        call=sales, corrected_by=OperatorFactory(), changes={"category": "normal"}
+    )
+    services.relay_due_deliveries()
+    first = _mail_to(smtp_peer, person.pc_email)
+    assert "10/30 09:00" in first["subject"]
+    assert "保存期間を過ぎたため消去しました" in first["body"]
+    assert "未確認" not in first["body"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"caller_name_missing_reason": "other"},  # "other" with no note: blank
+        {"purpose_missing_reason": "hung_up"},
+        {"callback_number_missing_reason": ""},
+    ],
+)
+def test_an_erased_call_keeps_its_reasons_for_what_was_not_obtained(calls, changes):
+    old, _ = calls
+    old.callback_number_missing_reason = "refused"
+    old.callback_number = ""
+    old.save()
+    erase_old_personal_data(now=NOW)
+    with pytest.raises(ValidationError, match="消去済み"):
+        record_correction(call=old, corrected_by=OperatorFactory(), changes=changes)
+    old.refresh_from_db()
+    assert (
+        old.caller_name_missing_reason,
+        old.callback_number_missing_reason,
+        old.purpose_missing_reason,
+    ) == ("", "refused", "")
+    assert not old.deliveries.filter(kind=Delivery.Kind.CORRECTION).exists()
