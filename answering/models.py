@@ -227,6 +227,30 @@ class Call(models.Model):
             errors.setdefault("missing_note", []).append(
                 str(_("「その他」を選んだときは、伺えなかった理由を書いてください。"))
             )
+        # The note explains what was not obtained, and a report shows it only
+        # beside such an item. With none missing it would reach no one, and a
+        # correction of it alone would tell the client of a change its report
+        # does not show. Refused rather than dropped: the operator learns where
+        # it belongs (the purpose, if the client is to read it) instead of
+        # losing what was typed, and the client's report and its corrections
+        # always agree. A call saved with such a note before this rule asks for
+        # it to be cleared on its next correction; the client then reads of its
+        # removal, which its report also no longer shows.
+        if (
+            self.is_reported
+            and self.missing_note.strip()
+            and all(
+                (getattr(self, field) or "").strip() for field in REQUIRED_OR_REASON
+            )
+        ):
+            errors.setdefault("missing_note", []).append(
+                str(
+                    _(
+                        "お名前・折り返し先・用件がそろっているため、この補足は報告に"
+                        "載りません。補足を消してください（報告に載せたいことは用件へ）。"
+                    )
+                )
+            )
         if self.surcharge_yen and not self.surcharge_reason.strip():
             errors.setdefault("surcharge_reason", []).append(
                 str(_("割増料金を入れたときは、理由を書いてください。"))

@@ -810,6 +810,48 @@ def test_a_page_opened_before_the_erasure_shows_the_reasons_the_call_keeps(
     assert (call.category, call.purpose_missing_reason) == ("grey", "hung_up")
 
 
+def test_a_note_on_what_was_not_obtained_needs_something_not_obtained(
+    operator_client, acme
+):
+    from tests.reporting.factories import save_reported_call
+
+    ReportRecipientFactory(client=acme)
+    call, _ = save_reported_call(client=acme)
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    page = operator_client.post(
+        url, {**values, "missing_note": "補足だけ"}
+    ).content.decode()
+    assert "この補足は報告に載りません" in page
+    call.refresh_from_db()
+    assert call.missing_note == ""
+    assert not call.deliveries.filter(kind="correction").exists()
+    # With an item not obtained, the note is saved, and the report shows it.
+    response = operator_client.post(
+        url,
+        {
+            **values,
+            "caller_name": "",
+            "caller_name_missing_reason": "refused",
+            "missing_note": "社名のみ名乗られた",
+        },
+    )
+    assert response.status_code == 302
+    correction = call.deliveries.get(kind="correction", channel="email_pc")
+    assert "伺えなかった理由の補足: 「—」→「社名のみ名乗られた」" in correction.body
+    assert "補足: 社名のみ名乗られた" in correction.body
+
+
+def test_a_new_call_with_every_item_obtained_takes_no_note_on_what_was_not(
+    operator_client, acme
+):
+    page = save_form(
+        operator_client, acme, missing_note="途中で切れた"
+    ).content.decode()
+    assert "この補足は報告に載りません" in page
+    assert not Call.objects.exists()
+
+
 def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):
     ReportRecipientFactory(client=acme)
     # Logged in the console: its time has seconds, which the form does not show.
