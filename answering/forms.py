@@ -176,6 +176,25 @@ class CallForm(forms.Form):
         else:
             del self.fields["seen_version"]
 
+    def _lines(self, name: str) -> str:
+        """A textarea's text with its line ends as stored: "\\n".
+
+        Browsers send a textarea's line ends as "\\r\\n": a call stored with
+        "\\n" (or the other way round) saved untouched must be no correction.
+        """
+        value = _one_line_end(self.cleaned_data[name])
+        if self.instance is not None:
+            stored = getattr(self.instance, name)
+            if _one_line_end(stored) == value:
+                return stored
+        return value
+
+    def clean_purpose(self) -> str:
+        return self._lines("purpose")
+
+    def clean_note(self) -> str:
+        return self._lines("note")
+
     def clean_callback_number(self) -> str:
         value = self.cleaned_data["callback_number"].strip()
         if not value:
@@ -361,6 +380,10 @@ class CallForm(forms.Form):
             if name in self.errors:
                 return name
         return None
+
+
+def _one_line_end(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _to_the_minute(moment: dt.datetime) -> dt.datetime:
