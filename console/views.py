@@ -66,11 +66,20 @@ def _links_by_id(viewname: str) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def _with_links(calls: Iterable[Call]) -> list[Call]:
-    """Each call with its report status and the links its row shows."""
+def _with_links(calls: Iterable[Call], *, list_query: str = "") -> list[Call]:
+    """Each call with its report status and the links its row shows.
+
+    ``list_query`` is the day and filters of the list the rows are on: the edit
+    page's way back returns to that list, not to today's.
+    """
     calls = list(calls)
     statuses = report_status_by_call(call.pk for call in calls)
-    edit_url = _links_by_id("console:call_edit")
+    edit_link = _links_by_id("console:call_edit")
+    back = f"?{urlencode({'back': list_query})}" if list_query else ""
+
+    def edit_url(pk: int) -> str:
+        return f"{edit_link(pk)}{back}"
+
     report_url = _links_by_id("reporting:call_deliveries")
     for call in calls:
         call.report_status = report_status_of(call, statuses)  # type: ignore[attr-defined]
@@ -111,6 +120,24 @@ def _search_input(request: HttpRequest) -> tuple[str, str]:
     return search.cleaned_data["q"], search.cleaned_data["caller"]
 
 
+def _list_query(**params: Any) -> str:
+    """The query string of the console's list of calls (day, client, category)."""
+    return urlencode({name: value for name, value in params.items() if value})
+
+
+def _list_url(back: str) -> str:
+    """The console's list that an edit page was opened from (``?back=``).
+
+    Read through the list's own form: only its day and filters go on, so the
+    link cannot be made to lead anywhere else.
+    """
+    filters = DayFilterForm(QueryDict(back[:200]))
+    filters.is_valid()
+    query = _list_query(**filters.cleaned_data)
+    home = reverse("console:home")
+    return f"{home}?{query}" if query else home
+
+
 @operator_required
 @never_cache
 @require_GET
@@ -135,8 +162,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
     def day_query(on: dt.date | None) -> str:
         """Another day's list, with the same client and category."""
-        params = {"day": on, "client": client_id, "category": category}
-        return urlencode({name: value for name, value in params.items() if value})
+        return _list_query(day=on, client=client_id, category=category)
 
     clients_of_day = selectors.clients_called_on(day=day)
     if client_id is not None and all(c.pk != client_id for c in clients_of_day):
@@ -160,7 +186,9 @@ def home(request: HttpRequest) -> HttpResponse:
             if day < today
             else None,
             "today_query": day_query(None),
-            "calls": _with_links(calls[:limit]),
+            "calls": _with_links(
+                calls[:limit], list_query=day_query(None if day == today else day)
+            ),
             "more_calls": len(calls) > limit,
             "call_new_url": reverse("console:call_new"),
             "clients_of_day": clients_of_day,
@@ -209,10 +237,14 @@ def phone_json(request: HttpRequest) -> JsonResponse:
     except ValidationError as exc:
         return JsonResponse({"ok": False, "error": " ".join(exc.messages)})
     calls = []
+    nuisance_count = 0
     client_id = parse_row_id(request.GET.get("client", ""))
     if client_id is not None:
         client = Client.objects.filter(pk=client_id).first()
         if client is not None:
+            history = selectors.caller_history(client=client, caller_number=e164)
+            # All its nuisance calls, not only those among the last few shown.
+            nuisance_count = history.nuisance_count
             calls = [
                 {
                     "received_at": f"{timezone.localtime(c.received_at):%Y-%m-%d %H:%M}",
@@ -220,12 +252,16 @@ def phone_json(request: HttpRequest) -> JsonResponse:
                     "nuisance": c.is_nuisance,
                     "purpose": c.purpose[:40],
                 }
-                for c in selectors.caller_history(
-                    client=client, caller_number=e164
-                ).calls
+                for c in history.calls
             ]
     return JsonResponse(
-        {"ok": True, "e164": e164, "display": format_phone(e164), "calls": calls}
+        {
+            "ok": True,
+            "e164": e164,
+            "display": format_phone(e164),
+            "calls": calls,
+            "nuisance_count": nuisance_count,
+        }
     )
 
 
@@ -472,7 +508,8 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     # Saved now, or by the same correction sent a moment ago
                     # (a double press): either way it is saved.
                     messages.success(request, _("訂正を保存しました。"))
-                return redirect("console:call_edit", pk=call.pk)
+                # The page again, with its way back to the list it came from.
+                return redirect(request.get_full_path())
     else:
         unsaved = _unsaved_call(request)
         form = CallForm(unsaved, instance=call)
@@ -490,6 +527,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "people": list(call.client.people.all()),
             "revisions": _revision_rows(call),
             "version": version,
+            "list_url": _list_url(request.GET.get("back", "")),
             "focus_field": form.first_error_field() if form.is_bound else None,
             "missing_reason_other": MissingReason.OTHER.value,
             **_report_context(call),

@@ -243,6 +243,12 @@
         strong.textContent = data.display;
         out.appendChild(document.createTextNode(out.dataset.readback + " "));
         out.appendChild(strong);
+        if (data.nuisance_count) {
+          var alert = document.createElement("span");
+          alert.className = "nuisance-alert";
+          alert.textContent = out.dataset.nuisance.replace("{n}", data.nuisance_count);
+          out.appendChild(alert);
+        }
         if (data.calls.length) {
           var list = document.createElement("ul");
           list.className = "phone-history";

@@ -267,6 +267,43 @@ def test_moving_to_another_day_keeps_the_client_and_category(operator_client, ac
     assert f'href="{home}?client={acme.pk}"' in page  # 本日, still filtered
 
 
+def test_the_edit_page_leads_back_to_the_list_it_was_opened_from(operator_client, acme):
+    """オペレーター画面へ戻る went to today's list of every client: the operator
+    correcting calls of one client on an earlier day lost her place each time."""
+    home = reverse("console:home")
+    day = japan_today() - dt.timedelta(days=3)
+    call = CallFactory(
+        client=acme,
+        caller_name="三日前の人",
+        received_at=timezone.make_aware(dt.datetime.combine(day, dt.time(10))),
+    )
+    page = operator_client.get(
+        home, {"day": f"{day:%Y-%m-%d}", "client": acme.pk, "category": "normal"}
+    ).content.decode()
+    edit_url = re.search(rf'href="([^"]*/calls/{call.pk}/[^"]*)"', page).group(1)
+    edit_url = edit_url.replace("&amp;", "&")
+    back = f"{home}?day={day:%Y-%m-%d}&amp;client={acme.pk}&amp;category=normal"
+    assert f'<a href="{back}">オペレーター画面へ戻る</a>' in (
+        operator_client.get(edit_url).content.decode()
+    )
+    # Still there after the correction is saved.
+    data = form_values(operator_client.get(edit_url).content.decode(), "call-form")
+    response = operator_client.post(edit_url, {**data, "purpose": "訂正した用件"})
+    assert response.status_code == 302
+    page = operator_client.get(response.url).content.decode()
+    assert "訂正を保存しました" in page
+    assert f'<a href="{back}">オペレーター画面へ戻る</a>' in page
+    # Today's list leads back to today's list; a made-up way back to anywhere
+    # but the list is not followed.
+    plain = reverse("console:call_edit", args=[call.pk])
+    page = operator_client.get(plain, {"back": "//evil.example/x"}).content.decode()
+    assert f'<a href="{home}">オペレーター画面へ戻る</a>' in page
+    page = operator_client.get(
+        plain, {"back": "day=2026-01-05&next=https://evil.example/"}
+    ).content.decode()
+    assert f'<a href="{home}?day=2026-01-05">オペレーター画面へ戻る</a>' in page
+
+
 # --- screen pop --------------------------------------------------------------
 
 
@@ -430,8 +467,39 @@ def test_a_typed_number_is_read_back_hyphenated_with_its_history(operator_client
     assert [(c["purpose"], c["nuisance"]) for c in data["calls"]] == [
         ("無言電話", True)
     ]
+    assert data["nuisance_count"] == 1
     bad = operator_client.get(url, {"number": "03-1234"}).json()
     assert not bad["ok"] and "電話番号" in bad["error"]
+
+
+def test_a_typed_number_counts_every_earlier_nuisance_call(operator_client, acme):
+    """The typed number's history showed its last few calls only: nuisance
+    calls older than those went unmentioned, unlike in the screen pop."""
+    old = timezone.now() - dt.timedelta(days=30)
+    for days in range(2):
+        CallFactory(
+            client=acme,
+            caller_number="+819012345678",
+            category=Category.NUISANCE,
+            received_at=old - dt.timedelta(days=days),
+        )
+    for minutes in range(selectors.REPEAT_CALLER_LIMIT):
+        CallFactory(
+            client=acme,
+            caller_number="+819012345678",
+            received_at=timezone.now() - dt.timedelta(minutes=minutes + 1),
+        )
+    data = operator_client.get(
+        reverse("console:phone"), {"number": "090-1234-5678", "client": acme.pk}
+    ).json()
+    assert not any(c["nuisance"] for c in data["calls"])
+    assert data["nuisance_count"] == 2
+    # The page carries the sentence the script fills in.
+    page = operator_client.get(f"{NEW}?client={acme.pk}").content.decode()
+    assert (
+        'data-nuisance="この番号から過去にいたずら・嫌がらせ電話が {n} 件あります。"'
+        in page
+    )
 
 
 # --- saving ------------------------------------------------------------------
@@ -867,6 +935,31 @@ def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):
     assert not call.deliveries.filter(kind="correction").exists()
     call.refresh_from_db()
     assert call.received_at == logged_at
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent"), [("一行目\n二行目", "\r\n"), ("一行目\r\n二行目", "\r\n")]
+)
+def test_line_ends_sent_by_the_browser_are_no_correction(
+    operator_client, acme, stored, sent
+):
+    """A browser sends a textarea's line ends as CR LF: a call stored with LF
+    (the demo data, a call made outside the console) saved untouched was
+    recorded as a correction, with a 訂正 report to the client."""
+    ReportRecipientFactory(client=acme)
+    call = CallFactory(client=acme, purpose=stored, note="メモ1\nメモ2")
+    url = reverse("console:call_edit", args=[call.pk])
+    unchanged = form_values(operator_client.get(url).content.decode(), "call-form")
+    for name in ("purpose", "note"):
+        unchanged[name] = unchanged[name].replace("\r\n", "\n").replace("\n", sent)
+    page = operator_client.post(url, unchanged, follow=True).content.decode()
+    assert "変更はありませんでした" in page
+    assert not CallRevision.objects.exists()
+    call.refresh_from_db()
+    assert call.purpose == stored
+    # A new call's line ends are stored as one kind, whatever the browser sent.
+    save_form(operator_client, acme, purpose="一\r\n二\r三")
+    assert Call.objects.latest("pk").purpose == "一\n二\n三"
 
 
 def test_a_corrected_time_reads_as_a_time_in_the_history(operator_client, acme):

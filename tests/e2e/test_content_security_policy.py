@@ -96,7 +96,9 @@ def test_operator_console_and_call_form(watched):
         name_kana="ヤマダゼイリシジムショ",
         announce_name="山田税理士事務所でございます",
     )
-    call = factories.CallFactory(client=client, caller_number="+819011112222")
+    call = factories.CallFactory(
+        client=client, caller_number="+819011112222", category="nuisance"
+    )
     w = watched(factories.OperatorFactory())
 
     page = w.open("/operator/")
@@ -112,6 +114,9 @@ def test_operator_console_and_call_form(watched):
     page.wait_for_selector("#callback-check strong")
     assert page.inner_text("#callback-check strong") == "090-1111-2222"
     assert page.is_visible("#callback-check .phone-history")
+    assert page.inner_text("#callback-check .nuisance-alert") == (
+        "この番号から過去にいたずら・嫌がらせ電話が 1 件あります。"
+    )
     w.open(f"/operator/calls/{call.pk}/edit")
     w.open("/operator/calls/new?dialed=0399999999")  # a number nobody holds
 
