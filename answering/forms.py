@@ -329,6 +329,26 @@ class CallForm(forms.Form):
                     data[field] = current[field]
         form = CallForm(data, instance=call, now=self.now)
         form.is_valid()
+        if (
+            call.category == Category.SALES
+            and self.cleaned_data.get("category") != Category.SALES
+            and form.cleaned_data.get("category") == Category.SALES
+            and any(
+                self.cleaned_data[f] != getattr(call, f)
+                for f in SALES_HIDDEN_FIELDS
+                if f in self.cleaned_data
+            )
+        ):
+            # The sales call's form hides what this corrector typed, and a
+            # sales call saves none of it: say so rather than drop it unseen.
+            form.add_error(
+                None,
+                _(
+                    "この受電は「営業」に分類し直されました。営業の受電には、"
+                    "入力したお名前・用件などは保存されません。報告する受電なら、"
+                    "分類を選び直してから保存してください。"
+                ),
+            )
         return form
 
     def category_options(self) -> list[dict[str, Any]]:

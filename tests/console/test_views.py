@@ -718,6 +718,35 @@ def test_a_field_both_operators_changed_keeps_what_this_one_typed(
     assert call.purpose == "納期"  # nothing saved until sent again
 
 
+def test_a_call_reclassified_as_sales_meanwhile_says_what_typed_would_be_lost(
+    acme,
+):
+    """Someone made the call a sales call while this corrector typed a new
+    purpose: the page came back as a sales call, the typed purpose hidden, and
+    saving it dropped the purpose without a word."""
+    call = CallFactory(client=acme, purpose="見積り")
+    url = reverse("console:call_edit", args=[call.pk])
+    first, second = _two_operators()
+    seen_by_first = form_values(first.get(url).content.decode(), "call-form")
+    seen_by_second = form_values(second.get(url).content.decode(), "call-form")
+    assert first.post(url, {**seen_by_first, "category": "sales"}).status_code == 302
+    page = second.post(url, {**seen_by_second, "purpose": "見積りと納期"})
+    html = page.content.decode()
+    assert "「営業」に分類し直されました" in html
+    values = form_values(html, "call-form")
+    assert (values["category"], values["purpose"]) == ("sales", "見積りと納期")
+    # Chosen again as a reported call, what was typed is saved.
+    assert second.post(url, {**values, "category": "normal"}).status_code == 302
+    call.refresh_from_db()
+    assert (call.category, call.purpose) == ("normal", "見積りと納期")
+    # Left untouched, the other person's reclassification says nothing more.
+    third, _ = _two_operators()
+    seen = form_values(third.get(url).content.decode(), "call-form")
+    assert first.post(url, {**seen, "category": "sales"}).status_code == 302
+    html = third.post(url, {**seen, "note": "メモ"}).content.decode()
+    assert "画面を開いている間に" in html and "分類し直されました" not in html
+
+
 def _two_operators():
     from django.test import Client as Browser
 
