@@ -517,6 +517,21 @@ def _failed(delivery: Delivery, exc: Exception) -> str:
             )
         extra["possible_duplicate"] = True  # the retry may post a second copy
     error = error[:2000]
+    retry_at = getattr(exc, "retry_at", None)
+    if retry_at is not None and not permanent:
+        # Refused by the provider's rate limit (Chatwork's 429): nothing was
+        # posted. As for our own limit, the attempt is given back: a busy hour
+        # must not use up a report's attempts and fail it.
+        _finish(
+            delivery,
+            status=Status.PENDING,
+            attempts=F("attempts") - 1,
+            next_attempt_at=retry_at,
+            last_error=error,
+            **extra,
+        )
+        logger.info("Delivery %s rate limited until %s", delivery.pk, retry_at)
+        return "deferred"
     if permanent or delivery.attempts >= settings.REPORT_MAX_ATTEMPTS:
         _finish(
             delivery,
@@ -528,9 +543,7 @@ def _failed(delivery: Delivery, exc: Exception) -> str:
         )
         logger.error("Delivery %s failed: %s", delivery.pk, exc)
         return "failed"
-    retry_at = getattr(exc, "retry_at", None) or now + dt.timedelta(
-        seconds=backoff_seconds(delivery.attempts)
-    )
+    retry_at = now + dt.timedelta(seconds=backoff_seconds(delivery.attempts))
     _finish(
         delivery,
         status=Status.PENDING,

@@ -51,10 +51,11 @@ def test_429_waits_for_the_reset_then_sends_once(chatwork_peer):
     )
     _, (d,) = save_reported_call(client=client)
 
-    assert services.deliver(delivery_id=d.pk) == "retry"
+    assert services.deliver(delivery_id=d.pk) == "deferred"
     d.refresh_from_db()
     assert d.status == Delivery.Status.PENDING
     assert abs(d.next_attempt_at.timestamp() - reset) < 1.01
+    assert d.attempts == 0 and "429" in d.last_error  # nothing was posted
 
     deadline = time.monotonic() + 6
     while chatwork_peer.count() == 0 and time.monotonic() < deadline:
@@ -67,6 +68,26 @@ def test_429_waits_for_the_reset_then_sends_once(chatwork_peer):
     for _ in range(3):
         services.relay_due_deliveries()
     assert chatwork_peer.count() == 1
+
+
+def test_chatworks_rate_limit_never_uses_up_a_reports_attempts(settings, chatwork_peer):
+    """Each 429 counted as an attempt: a busy afternoon of 429s failed reports
+    that Chatwork had never refused, and an admin had to resend them by hand."""
+    settings.REPORT_MAX_ATTEMPTS = 2
+    client = chatwork_client()
+    chatwork_peer.respond = lambda room: (429, {"x-ratelimit-reset": "0"})
+    _, (d,) = save_reported_call(client=client)
+    for _ in range(settings.REPORT_MAX_ATTEMPTS + 1):
+        Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now())
+        assert services.deliver(delivery_id=d.pk) == "deferred"
+    d.refresh_from_db()
+    assert (d.status, d.attempts) == (Delivery.Status.PENDING, 0)
+    # A real failure still counts.
+    chatwork_peer.respond = lambda room: (500, {})
+    Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now())
+    assert services.deliver(delivery_id=d.pk) == "retry"
+    d.refresh_from_db()
+    assert d.attempts == 1
 
 
 def test_a_run_of_500s_is_backed_off(settings, chatwork_peer):
