@@ -17,6 +17,7 @@ message, and the error says so (``maybe_posted``), like Chatwork's.
 
 import contextlib
 import os
+import re
 import smtplib
 import threading
 import time
@@ -141,10 +142,28 @@ class ReportSmtpBackend(SmtpBackend):
 DJANGO_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
+# An enhanced status code (RFC 3463) at the start of a reply: 5.1.x is about the
+# address, 5.2.x about the mailbox; 5.6.x (content), 5.7.x (policy, spam) and
+# 5.3.x (size) refuse this message, not the address.
+_ENHANCED_STATUS = re.compile(r"\s*5\.(\d{1,3})\.\d{1,3}\b")
+
+
 def _code_error(code: int, text: object, what: str) -> MailError:
+    """A 5xx fails for good; it marks the address as bouncing only when the
+    address is what was refused: always at RCPT, after DATA when the reply
+    says so (a 554 for the message's content is not the client's address)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return MailError(f"SMTP {code} ({what}): {text}", bounced=500 <= code < 600)
+    permanent = 500 <= code < 600
+    bounced = permanent
+    if permanent and what == "DATA":
+        enhanced = _ENHANCED_STATUS.match(str(text))
+        bounced = (
+            enhanced.group(1) in ("1", "2") if enhanced else code in (550, 551, 553)
+        )
+    return MailError(
+        f"SMTP {code} ({what}): {text}", permanent=permanent, bounced=bounced
+    )
 
 
 class _Kept(threading.local):

@@ -32,6 +32,7 @@ class SmtpPeer:
     DATA (the message is already counted: the window where a killed sender
     cannot know it was accepted); ``data_drop`` closes the connection there
     instead of answering. ``rcpt_delay`` holds every answer to RCPT.
+    ``data_reply`` refuses every message after DATA with that reply.
     """
 
     def __init__(self) -> None:
@@ -41,6 +42,7 @@ class SmtpPeer:
         self.bounce: set[str] = set()
         self.data_delay = 0.0
         self.data_drop = False
+        self.data_reply = ""
         self.rcpt_delay = 0.0
         self.refused = 0
         self.sessions = 0  # EHLOs seen: one per SMTP connection from smtplib
@@ -79,6 +81,10 @@ class SmtpPeer:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_reply:
+            with self.lock:
+                self.refused += 1
+            return self.data_reply
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(

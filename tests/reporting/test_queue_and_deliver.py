@@ -212,6 +212,34 @@ def test_backoff_is_exponential_and_capped(settings):
     assert services.backoff_seconds(12) == 1800
 
 
+@pytest.mark.parametrize(
+    ("reply", "bounced"),
+    [
+        ("554 5.7.1 Message rejected as spam", False),
+        ("552 5.3.4 Message too big", False),
+        ("554 Transaction failed", False),
+        ("550 5.1.1 User unknown", True),
+        ("552 5.2.2 Mailbox full", True),
+        ("550 Mailbox unavailable", True),
+    ],
+)
+def test_a_message_refused_after_data_bounces_only_for_its_address(
+    smtp_peer, reply, bounced
+):
+    """A 554 for the message (spam filter, size) marked the client's address as
+    bouncing: admins were told to fix an address that was fine."""
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.data_reply = reply
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+    pc = Delivery.objects.get(address=person.pc_email)
+    assert pc.status == Delivery.Status.FAILED and pc.attempts == 1  # not retried
+    assert reply.split()[0] in pc.last_error
+    assert pc.bounced is bounced
+    listed = [b.address for b in selectors.bouncing_addresses(client)]
+    assert (person.pc_email in listed) is bounced
+
+
 def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer, client):
     admin_client = client
     client, (person,) = client_with_recipients(1)
