@@ -73,6 +73,9 @@ class PlanPriceInline(admin.TabularInline):
 @admin.register(Plan)
 class PlanAdmin(SimpleHistoryAdmin):
     list_display = ["name", "code", "display_order"]
+    # A revert posts this page's form, which checks every rule of these fields
+    # (the prices, which have their own, are not part of it).
+    history_revert_allowed = True
     inlines = [PlanPriceInline]
 
 
@@ -115,6 +118,9 @@ class ClientPlanInline(admin.TabularInline):
 @admin.register(Client)
 class ClientAdmin(SimpleHistoryAdmin):
     form = ClientAdminForm
+    # A revert posts ClientAdminForm, whose rules read the client's other rows
+    # by its id, never its stored values: a past version is checked as an edit.
+    history_revert_allowed = True
     list_display = [
         "name",
         "name_kana",
@@ -449,6 +455,8 @@ class NumberAssignmentAdmin(SimpleHistoryAdmin):
 @admin.register(ReportRecipient)
 class ReportRecipientAdmin(SimpleHistoryAdmin):
     form = ReportRecipientAdminForm
+    # A revert posts the same form as an edit (the client stays read-only).
+    history_revert_allowed = True
     list_display = [
         "name",
         "client",

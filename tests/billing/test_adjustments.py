@@ -127,6 +127,34 @@ def test_a_credit_on_an_issued_invoice_cannot_be_edited_in_the_admin(
     assert credit.amount_yen == 900
 
 
+def test_a_credit_on_an_issued_invoice_cannot_be_reverted_either(admin_client, issued):
+    """Its past version, not yet on an invoice, offered Revert, which went
+    through to the service and its refusal, uncaught (a 500)."""
+    credit = add_adjustment(invoice=issued, amount_yen=1000, reason="誤計上")
+    first = credit.history.earliest()
+    credit.amount_yen = 900
+    change_adjustment(adjustment=credit)
+    bill_month(month=dt.date(2026, 11, 1), issue=True, today=dt.date(2026, 12, 1))
+    url = reverse(
+        "admin:billing_adjustment_simple_history", args=[credit.pk, first.history_id]
+    )
+    assert 'name="_save"' not in admin_client.get(url).content.decode()
+    response = admin_client.post(
+        url,
+        {
+            "client": credit.client_id,
+            "corrects_invoice": issued.pk,
+            "amount_yen": "1000",
+            "reason": "誤計上",
+            "_save": "Revert",
+        },
+        follow=True,
+    )
+    assert "この履歴からは元に戻せません。" in response.content.decode()
+    credit.refresh_from_db()
+    assert credit.amount_yen == 900
+
+
 SEPTEMBER = dt.date(2026, 9, 1)
 
 
