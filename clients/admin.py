@@ -223,12 +223,18 @@ class ClientAdmin(SimpleHistoryAdmin):
             form = PlanChangeForm(request.POST)
             if form.is_valid():
                 for client in queryset:
-                    result = services.set_plan(
-                        client=client,
-                        plan=form.cleaned_data["plan"],
-                        requested_by=request.user,
-                        now=now,
-                    )
+                    try:
+                        result = services.set_plan(
+                            client=client,
+                            plan=form.cleaned_data["plan"],
+                            requested_by=request.user,
+                            now=now,
+                        )
+                    except ValidationError as exc:
+                        self.message_user(
+                            request, " ".join(exc.messages), messages.ERROR
+                        )
+                        continue
                     if result.first_plan:
                         self.message_user(
                             request,

@@ -22,7 +22,7 @@ from clients.models import (
     PlanPrice,
     validate_plausible_date,
 )
-from clients.months import japan_today
+from clients.months import japan_today, month_end
 from clients.phones import normalize_phone
 from config.client_ip import client_ip
 
@@ -58,6 +58,32 @@ class ClientAdminForm(forms.ModelForm):
             "chatwork_room_id",
             "own_number",
         ]
+
+    def clean_cancelled_on(self) -> dt.date | None:
+        cancelled_on = self.cleaned_data["cancelled_on"]
+        if cancelled_on is None or self.instance.pk is None:
+            return cancelled_on
+        # A number lent after the contract's last day was held with no contract
+        # to bill it: a cancellation typed late must not end before it.
+        lent_later = (
+            self.instance.number_assignments.filter(assigned_on__gt=cancelled_on)
+            .select_related("number")
+            .order_by("-assigned_on")
+            .first()
+        )
+        if lent_later is not None:
+            raise forms.ValidationError(
+                _(
+                    "%(number)s を %(day)s から貸し出しています。"
+                    "解約日は %(month_end)s 以降の月末にしてください。"
+                )
+                % {
+                    "number": lent_later.number.display,
+                    "day": f"{lent_later.assigned_on:%Y-%m-%d}",
+                    "month_end": f"{month_end(lent_later.assigned_on):%Y-%m-%d}",
+                }
+            )
+        return cancelled_on
 
 
 class LentNumberAdminForm(forms.ModelForm):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from clients.models import (
@@ -56,8 +57,9 @@ def assign_number(
     """Lend a number to a client for exactly one use.
 
     Refuses a number that another (or the same) client holds, one still resting
-    after its last release, a use that does not fit the kind of number, and a
-    start in the future: the screen pop would open the new client at once.
+    after its last release, a use that does not fit the kind of number, a start
+    after the client's contract ended, and a start in the future: the screen pop
+    would open the new client at once.
     """
     today = japan_today()
     assigned_on = assigned_on or today
@@ -67,6 +69,19 @@ def assign_number(
                 "貸出開始日に未来の日付は入れられません。貸し出す日に登録してください"
                 "（登録した時点で着信がこの顧客につながります）。"
             )
+        )
+    # Read again: the client's page may have been saved since ``client`` was.
+    client = Client.objects.get(pk=client.pk)
+    if client.contract_ended_before(assigned_on):
+        raise ValidationError(
+            _(
+                "%(client)s の契約は %(day)s で終了しています。"
+                "契約の終了後に番号を貸し出すことはできません。"
+            )
+            % {
+                "client": client.name,
+                "day": f"{client.cancelled_on:%Y-%m-%d}",
+            }
         )
     # Lock the number row so two admins cannot lend it at the same moment.
     lent_number = LentNumber.objects.select_for_update().get(pk=lent_number.pk)
@@ -181,6 +196,22 @@ def plan_change_effective_month(*, now: dt.datetime | None = None) -> dt.date:
     return next_month(japan_today(now))
 
 
+def _refuse_after_contract_end(client: Client, month: dt.date) -> None:
+    """A plan from a month the contract does not reach would be billed to no one."""
+    if client.contract_ended_before(month):
+        raise ValidationError(
+            _(
+                "%(client)s の契約は %(day)s で終了するため、"
+                "%(month)s からのプランは登録できません。"
+            )
+            % {
+                "client": client.name,
+                "day": f"{client.cancelled_on:%Y-%m-%d}",
+                "month": date_format(month, "YEAR_MONTH_FORMAT"),
+            }
+        )
+
+
 @transaction.atomic
 def schedule_plan_change(
     *,
@@ -194,7 +225,7 @@ def schedule_plan_change(
     in a month wins."""
     now = now or timezone.now()
     effective = plan_change_effective_month(now=now)
-    Client.objects.lock(client.pk)
+    _refuse_after_contract_end(Client.objects.lock(client.pk), effective)
     client_plan, _created = ClientPlan.objects.update_or_create(
         client=client,
         effective_month=effective,
@@ -246,11 +277,12 @@ def start_plan(
     *, client: Client, plan: Plan, first_month: dt.date, requested_by=None
 ) -> ClientPlan:
     """The first plan of a new client, in force from ``first_month``."""
-    Client.objects.lock(client.pk)
+    first_month = month_start(first_month)
+    _refuse_after_contract_end(Client.objects.lock(client.pk), first_month)
     return ClientPlan.objects.create(
         client=client,
         plan=plan,
-        effective_month=month_start(first_month),
+        effective_month=first_month,
         requested_at=timezone.now(),
         requested_by=requested_by,
     )
