@@ -22,6 +22,7 @@ from clients.forms import (
     PlanPriceFormSet,
     ReleaseNumberForm,
     ReportRecipientAdminForm,
+    UserAdminChangeForm,
 )
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
@@ -485,6 +486,7 @@ class ReportRecipientAdmin(SimpleHistoryAdmin):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserAdminChangeForm
     list_display = [
         "username",
         "last_name",

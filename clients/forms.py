@@ -9,6 +9,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,7 @@ from clients.models import (
     NumberAssignment,
     Plan,
     PlanPrice,
+    User,
     validate_plausible_date,
 )
 from clients.months import japan_today, month_end
@@ -137,6 +139,40 @@ class LentNumberAdminForm(forms.ModelForm):
                     )
                     % {"use": current.get_use_display()},
                 )
+
+
+class UserAdminChangeForm(auth_forms.UserChangeForm):
+    """Django's user form, keeping at least one active admin: the last one who
+    gave up the role or was deactivated locked everyone out of the admin site
+    (users and roles are managed only there)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        user = self.instance
+        role = cleaned.get("role", user.role)
+        is_active = cleaned.get("is_active", user.is_active)
+        if user.pk is None or (role == User.Role.ADMIN and is_active):
+            return cleaned
+        # Locked (PostgreSQL) until the admin's save commits: two admins
+        # demoting each other at once must not both see the other one left.
+        # The admin's change view runs in a transaction; atomic() keeps this
+        # usable without one.
+        with transaction.atomic():
+            active_admins = list(
+                User.objects.select_for_update()
+                .filter(role=User.Role.ADMIN, is_active=True)
+                .values_list("pk", flat=True)
+            )
+        if active_admins == [user.pk]:
+            self.add_error(
+                "is_active" if role == User.Role.ADMIN else "role",
+                _(
+                    "このユーザーは最後の有効な管理者です。管理画面に入れる人が"
+                    "いなくなるため、役割の変更も無効化もできません。"
+                    "先に別の管理者を登録してください。"
+                ),
+            )
+        return cleaned
 
 
 class PlanPriceAdminForm(forms.ModelForm):
