@@ -170,7 +170,7 @@ class ClientAdmin(SimpleHistoryAdmin):
         NumberAssignmentInline,
         ClientPlanInline,
     ]
-    actions = ["schedule_plan_change", "assign_number"]
+    actions = ["schedule_plan_change", "correct_plan", "assign_number"]
 
     @admin.display(description=_("今月のプラン"))
     def current_plan(self, obj: Client) -> str:
@@ -299,6 +299,14 @@ class ClientAdmin(SimpleHistoryAdmin):
         for row in rows:
             # The change about to be made counts too.
             row["warn"] = row["changes"] + 1 > threshold
+            # A wrong plan registered for this month is corrected, not changed.
+            row["correctable"] = row["current"] is not None and (
+                services.plan_correctable(
+                    client=row["client"],
+                    client_plan=row["current"],
+                    today=japan_today(now),
+                )
+            )
         return _action_page(
             self,
             request,
@@ -309,6 +317,61 @@ class ClientAdmin(SimpleHistoryAdmin):
             rows=rows,
             queryset=queryset,
             effective_month=effective,
+        )
+
+    @admin.action(description=_("今月のプランを訂正する（登録の誤り・請求前のみ）"))
+    def correct_plan(self, request: HttpRequest, queryset: QuerySet[Client]):
+        if queryset.count() != 1:
+            self.message_user(
+                request,
+                _("プランの訂正は顧客を1件だけ選んで行ってください。"),
+                messages.ERROR,
+            )
+            return None
+        client = queryset.get()
+        today = japan_today()
+        form = PlanChangeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            try:
+                client_plan, previous = services.correct_plan(
+                    client=client, plan=form.cleaned_data["plan"], today=today
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "%(client)s: %(month)s からのプランを「%(old)s」から"
+                        "「%(new)s」に訂正しました。"
+                    )
+                    % {
+                        "client": client.name,
+                        "month": date_format(
+                            client_plan.effective_month, "YEAR_MONTH_FORMAT"
+                        ),
+                        "old": previous.name,
+                        "new": client_plan.plan.name,
+                    },
+                    messages.SUCCESS,
+                )
+                return None
+        current = selectors.plan_in_force(client=client, month=today)
+        return _action_page(
+            self,
+            request,
+            "admin/clients/client/plan_correction.html",
+            action="correct_plan",
+            title=_("プランの訂正: %(client)s") % {"client": client.name},
+            form=form,
+            client=client,
+            current=current,
+            correctable=current is not None
+            and services.plan_correctable(
+                client=client, client_plan=current, today=today
+            ),
+            queryset=queryset,
         )
 
     @admin.action(description=_("番号を貸し出す"))

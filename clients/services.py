@@ -288,6 +288,76 @@ def start_plan(
     )
 
 
+def first_billable_month(*, client: Client, client_plan: ClientPlan) -> dt.date | None:
+    """The first month ``client_plan`` is billed for: its own, or the contract's
+    if later (the trial and the days before the contract are not billed). None
+    while the client has no contract date yet."""
+    if client.contract_started_on is None:
+        return None
+    return max(client_plan.effective_month, month_start(client.contract_started_on))
+
+
+def plan_correctable(
+    *, client: Client, client_plan: ClientPlan, today: dt.date | None = None
+) -> bool:
+    """Whether no month of ``client_plan`` can have been billed yet: a month is
+    billed only once it has ended."""
+    first_billed = first_billable_month(client=client, client_plan=client_plan)
+    return first_billed is None or first_billed >= month_start(today or japan_today())
+
+
+@transaction.atomic
+def correct_plan(
+    *, client: Client, plan: Plan, today: dt.date | None = None
+) -> tuple[ClientPlan, Plan]:
+    """Replace the plan in force this month when it was registered by mistake
+    (a wrong first plan, a change entered with the wrong plan): (the row, the
+    plan it had).
+
+    Not a plan change: a change the client asks for applies from next month
+    (schedule_plan_change). A correction rewrites what was registered, so only
+    while none of the row's months can have been billed; after that an issued
+    invoice never changes, and the invoice's own corrections apply.
+    """
+    today = today or japan_today()
+    client = Client.objects.lock(client.pk)
+    client_plan = (
+        client.plan_history.in_force_for(month_start(today))
+        .select_related("plan")
+        .first()
+    )
+    if client_plan is None:
+        raise ValidationError(
+            _(
+                "%(client)s には今月のプランがありません。"
+                "「プラン変更を登録する」で最初のプランを登録してください。"
+            )
+            % {"client": client.name}
+        )
+    first_billed = first_billable_month(client=client, client_plan=client_plan)
+    if first_billed is not None and first_billed < month_start(today):
+        raise ValidationError(
+            _(
+                "%(client)s の「%(plan)s」は %(month)s の請求に使われるため訂正できません。"
+                "プラン変更は翌月からとして登録し、請求済みの月は請求書の訂正で対応してください。"
+            )
+            % {
+                "client": client.name,
+                "plan": client_plan.plan.name,
+                "month": date_format(first_billed, "YEAR_MONTH_FORMAT"),
+            }
+        )
+    if client_plan.plan_id == plan.pk:
+        raise ValidationError(
+            _("%(client)s の今月のプランはすでに「%(plan)s」です。")
+            % {"client": client.name, "plan": plan.name}
+        )
+    previous = client_plan.plan
+    client_plan.plan = plan
+    client_plan.save(update_fields=["plan"])
+    return client_plan, previous
+
+
 @transaction.atomic
 def end_recipient(
     *, recipient: ReportRecipient, last_day: dt.date | None = None
