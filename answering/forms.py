@@ -18,6 +18,7 @@ from answering.services import (
     LOGGED_ONLY_FIELDS,
     stored_value,
 )
+from clients.dates import JapaneseDateField
 from clients.models import validate_plausible_date
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 
@@ -430,10 +431,9 @@ class SearchForm(forms.Form):
 class DayFilterForm(forms.Form):
     """The console's list of calls: one day (default today), a client, a category."""
 
-    day = forms.DateField(
+    day = JapaneseDateField(
         label=_("日付"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         validators=[validate_plausible_date],
     )
     # A row id fits in 64 bits: a longer number would crash SQLite's filter.

@@ -3,6 +3,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clients.dates import JapaneseDateField
 from clients.models import (
     EARLIEST_PLAUSIBLE_DATE,
     LATEST_PLAUSIBLE_DATE,
@@ -42,9 +43,7 @@ class MonthForm(forms.Form):
 class MarkPaidForm(forms.Form):
     prefix = "paid"
 
-    paid_on = forms.DateField(
-        label=_("入金日"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    paid_on = JapaneseDateField(label=_("入金日"))
 
 
 class VoidForm(forms.Form):

@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from clients.dates import JapaneseDateField
 from clients.models import (
     Client,
     LentNumber,
@@ -86,6 +87,20 @@ class ClientAdminForm(forms.ModelForm):
                 }
             )
         return cancelled_on
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # A date that could not be read is not on the client when the model
+        # checks it: its own error says what to fix, not also "a client under
+        # contract needs a contract date" (one was typed).
+        if hasattr(errors, "error_dict"):
+            errors = ValidationError(
+                {
+                    field: messages
+                    for field, messages in errors.error_dict.items()
+                    if field == NON_FIELD_ERRORS or field not in self.errors
+                }
+            )
+        super()._update_errors(errors)
 
 
 class LentNumberAdminForm(forms.ModelForm):
@@ -248,17 +263,15 @@ class AssignNumberForm(forms.Form):
         label=_("貸し出す番号"), queryset=LentNumber.objects.all()
     )
     use = forms.ChoiceField(label=_("利用方法"), choices=NumberAssignment.Use.choices)
-    assigned_on = forms.DateField(
+    assigned_on = JapaneseDateField(
         label=_("貸出開始日"),
-        widget=forms.DateInput(attrs={"type": "date"}),
         validators=[validate_plausible_date],
     )
 
 
 class ReleaseNumberForm(forms.Form):
-    released_on = forms.DateField(
+    released_on = JapaneseDateField(
         label=_("返却日（最後に貸し出していた日）"),
-        widget=forms.DateInput(attrs={"type": "date"}),
         validators=[validate_plausible_date],
         help_text=_(
             "番号は登録した時点でこの顧客に着信しなくなります。月末の返却を翌月の初めに"

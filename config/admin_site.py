@@ -9,11 +9,12 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
+from clients.dates import JapaneseDateField
 from config.row_ids import parse_row_id
 
 
@@ -41,7 +42,19 @@ class GuardedChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
 
 
-class GuardedAdminMixin:
+class JapaneseDatesMixin:
+    """Date fields read 2026/11/01 and 2026年11月1日 and refuse 01/11/2026, as on
+    every other page (clients.dates); Django's admin read it as 11 January."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(db_field, models.DateField) and not isinstance(
+            db_field, models.DateTimeField
+        ):
+            kwargs.setdefault("form_class", JapaneseDateField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class GuardedAdminMixin(JapaneseDatesMixin):
     def get_changelist(self, request, **kwargs):  # type: ignore[no-untyped-def]
         return GuardedChangeList
 
@@ -130,6 +143,17 @@ class AdminSite(admin.AdminSite):
         guarded = type(
             admin_class.__name__,
             (GuardedAdminMixin, admin_class),
-            {"__module__": admin_class.__module__},
+            {
+                "__module__": admin_class.__module__,
+                # Inline rows are forms of their own (a recipient's dates).
+                "inlines": [
+                    type(
+                        inline.__name__,
+                        (JapaneseDatesMixin, inline),
+                        {"__module__": inline.__module__},
+                    )
+                    for inline in admin_class.inlines
+                ],
+            },
         )
         super().register(model_or_iterable, guarded, **options)

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import REPORTED_CATEGORIES, Category
+from clients.dates import JapaneseDateField
 from clients.models import (
     Client,
     Plan,
@@ -13,20 +14,16 @@ from clients.months import japan_today
 from portal.models import RecipientChangeRequest
 from portal.selectors import HistoryFilters
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
 
 class HistoryFilterForm(forms.Form):
-    date_from = forms.DateField(
+    date_from = JapaneseDateField(
         label=_("期間（から）"),
         required=False,
-        widget=DATE_INPUT,
         validators=[validate_plausible_date],
     )
-    date_to = forms.DateField(
+    date_to = JapaneseDateField(
         label=_("期間（まで）"),
         required=False,
-        widget=DATE_INPUT,
         validators=[validate_plausible_date],
     )
     category = forms.ChoiceField(
@@ -124,9 +121,7 @@ class RecipientChangeRequestForm(forms.Form):
         required=False,
         validators=[validate_sendable_email],
     )
-    desired_on = forms.DateField(
-        label=_("希望日（任意）"), required=False, widget=DATE_INPUT
-    )
+    desired_on = JapaneseDateField(label=_("希望日（任意）"), required=False)
     message = forms.CharField(
         label=_("メッセージ（任意）"),
         required=False,

@@ -376,3 +376,16 @@ def test_voiding_an_invoice_that_should_not_exist_says_no_reissue(admin_client, 
     assert f"請求書 {issued.number_display} を無効にしました。" in page
     assert "再発行はしていません" in page
     assert [i.status for i in Invoice.objects.all()] == [InvoiceStatus.VOID]
+
+
+def test_a_payment_date_is_read_as_typed_in_japan(admin_client, issued):
+    response = post_on(
+        admin_client, "billing:mark_paid", issued, {"paid-paid_on": "20/11/2026"}
+    )
+    assert "年・月・日の順で入力してください" in response.content.decode()
+    post_on(admin_client, "billing:mark_paid", issued, {"paid-paid_on": "2026/11/20"})
+    issued.refresh_from_db()
+    assert (issued.status, issued.paid_on) == (
+        InvoiceStatus.PAID,
+        dt.date(2026, 11, 20),
+    )

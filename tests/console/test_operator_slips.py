@@ -99,6 +99,19 @@ def test_a_day_out_of_range_shows_today_and_says_why(operator_client, acme, day)
     assert "本日の受電" in response.content.decode()
 
 
+def test_a_day_is_read_as_typed_in_japan(operator_client, acme):
+    CallFactory(
+        client=acme,
+        caller_name="十一月二日の発信者",
+        received_at=dt.datetime(2026, 11, 2, 10, tzinfo=JST),
+    )
+    page = operator_client.get(reverse("console:home"), {"day": "2026年11月2日"})
+    assert "十一月二日の発信者" in page.content.decode()
+    page = operator_client.get(reverse("console:home"), {"day": "02/11/2026"})
+    assert "十一月二日の発信者" not in page.content.decode()
+    assert "年・月・日の順で入力してください" in page.content.decode()
+
+
 def test_the_caller_history_links_each_call_to_its_correction(operator_client, acme):
     earlier = CallFactory(client=acme, caller_number="+819011112222")
     page = operator_client.get(

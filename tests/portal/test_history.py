@@ -81,6 +81,22 @@ def test_filters_by_date_range_in_japan_time_category_and_addressee(
     assert names(response) == ["いたずら"]
 
 
+def test_dates_are_read_year_first_as_typed_in_japan(portal, portal_user):
+    client = portal_user.client
+    CallFactory(client=client, received_at=jst(2026, 11, 1, 10), caller_name="11月1日")
+    CallFactory(client=client, received_at=jst(2026, 1, 11, 10), caller_name="1月11日")
+    url = reverse("portal:calls")
+    for typed in ("2026/11/01", "2026年11月1日", "２０２６－１１－０１"):
+        response = portal.get(url, {"date_from": typed, "date_to": typed})
+        assert names(response) == ["11月1日"], typed
+    # Day first or month first: refused, not read as 11 January.
+    response = portal.get(url, {"date_from": "01/11/2026"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "2026/11/01（または 2026-11-01、2026年11月1日）のように" in html
+    assert 'value="01/11/2026"' in html
+
+
 @pytest.mark.parametrize(
     "typed", ["03-1234-5678", "0312345678", "+81312345678", "０３１２３４５６７８"]
 )

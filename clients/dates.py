@@ -1,0 +1,48 @@
+"""Dates as people in Japan type them: year, month, day.
+
+Every date field of the site (portal, console, admin) reads input through
+``JapaneseDateField``. Django's own formats read ``01/11/2026`` month first
+(11 January), which a client meaning 1 November would never notice, and refuse
+``2026/11/01``; here only the year-first forms are read, and the day- or
+month-first ones are refused with a message naming the expected form.
+"""
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+# %m and %d take one or two digits: 2026/1/5 as well as 2026/01/05.
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"]
+
+# Hyphens an IME types besides "-": the long vowel mark (kana mode; NFKC turns
+# half-width "ｰ" into it), the minus sign and the Unicode hyphens.
+_HYPHENS = str.maketrans(dict.fromkeys("ー−‐‑–—", "-"))
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_typed_date(text: str) -> str:
+    """Full-width digits and separators (２０２６／１１／０１) as ASCII, no spaces;
+    年, 月 and 日 stay."""
+    text = unicodedata.normalize("NFKC", text).translate(_HYPHENS)
+    return _SPACES.sub("", text)
+
+
+class JapaneseDateField(forms.DateField):
+    input_formats = DATE_INPUT_FORMATS
+    # Browsers send an <input type="date"> as 2026-11-01 whatever they show.
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    default_error_messages = {
+        "invalid": _(
+            "日付は 2026/11/01（または 2026-11-01、2026年11月1日）のように、"
+            "年・月・日の順で入力してください。"
+        ),
+    }
+
+    def to_python(self, value: Any) -> dt.date | None:
+        if isinstance(value, str):
+            value = normalize_typed_date(value)
+        return super().to_python(value)
