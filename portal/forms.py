@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -10,8 +12,11 @@ from clients.models import (
     validate_plausible_date,
     validate_sendable_email,
 )
-from clients.months import japan_today
-from portal.models import RecipientChangeRequest
+from portal.models import (
+    RecipientChangeRequest,
+    latest_desired_on,
+    validate_desired_on,
+)
 from portal.selectors import HistoryFilters
 
 
@@ -129,9 +134,14 @@ class RecipientChangeRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, client: Client, **kwargs):
+    def __init__(self, *args, client: Client, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
-        today = japan_today()
+        self.client, self.today = client, today
+        # The browser's calendar offers only the days a request may ask for.
+        self.fields["desired_on"].widget.attrs.update(
+            min=today.isoformat(),
+            max=latest_desired_on(client=client, today=today).isoformat(),
+        )
         # Only this client's current or future recipients can be chosen: an id
         # of another client's recipient is "not one of the available choices".
         self.fields["recipient"].queryset = ReportRecipient.objects.filter(
@@ -159,7 +169,10 @@ class RecipientChangeRequestForm(forms.Form):
                 "pc_email",
                 _("PCか携帯のメールアドレスを少なくとも1つ入力してください。"),
             )
-        desired_on = cleaned.get("desired_on")
-        if desired_on and desired_on < japan_today():
-            self.add_error("desired_on", _("希望日は今日以降の日付にしてください。"))
         return cleaned
+
+    def clean_desired_on(self) -> dt.date | None:
+        desired_on = self.cleaned_data["desired_on"]
+        if desired_on is not None:
+            validate_desired_on(desired_on, client=self.client, today=self.today)
+        return desired_on

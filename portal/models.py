@@ -4,12 +4,51 @@ Clients never change their plan or recipients directly: a change touches the
 invoice, so the portal records the request and an admin applies it.
 """
 
+import datetime as dt
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Plan, ReportRecipient
+
+
+def latest_desired_on(*, client: Client, today: dt.date) -> dt.date:
+    """The last day a client may ask a recipient change for: a year ahead at
+    most (a later date is a slip of the keyboard, or a wish nobody would
+    remember), and never after the contract's last day."""
+    try:
+        latest = today.replace(year=today.year + 1)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + 1, day=28)
+    if client.cancelled_on is not None:
+        latest = min(latest, client.cancelled_on)
+    return latest
+
+
+def validate_desired_on(day: dt.date, *, client: Client, today: dt.date) -> None:
+    """A desired date (希望日) is from today to ``latest_desired_on``."""
+    if day < today:
+        raise ValidationError(
+            _("希望日は今日以降の日付にしてください。"), code="desired_in_past"
+        )
+    latest = latest_desired_on(client=client, today=today)
+    if day <= latest:
+        return
+    if latest == client.cancelled_on:
+        raise ValidationError(
+            _("ご契約は%(day)sで終了します。希望日はそれまでの日付にしてください。"),
+            code="desired_after_contract",
+            params={"day": date_format(latest, "DATE_FORMAT")},
+        )
+    raise ValidationError(
+        _("希望日は1年後（%(day)s）までの日付にしてください。"),
+        code="desired_too_far",
+        params={"day": date_format(latest, "DATE_FORMAT")},
+    )
 
 
 class RequestStatus(models.TextChoices):

@@ -10,12 +10,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from clients.models import Client, ClientPlan, Plan, ReportRecipient
+from clients.months import japan_today
 from clients.services import (
     PlanChangeResult,
     plan_change_effective_month,
     schedule_plan_change,
 )
-from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
+from portal.models import (
+    PlanChangeRequest,
+    RecipientChangeRequest,
+    RequestStatus,
+    validate_desired_on,
+)
 
 # Stored in Japanese; the portal shows them in the reader's language.
 SUPERSEDED_NOTE = gettext_noop("同じ月の新しいお申し込みに置き換えられました。")
@@ -163,11 +169,28 @@ def request_recipient_change(
     requested_by=None,
     now: dt.datetime | None = None,
 ) -> RecipientChangeRequest:
-    """A client's request about a recipient; the same one sent twice (a double
-    click, a resend) while the first is still open is recorded once."""
+    """A client's request about a recipient, while the contract lasts; the same
+    one sent twice (a double click, a resend) while the first is still open is
+    recorded once."""
+    now = now or timezone.now()
+    today = japan_today(now)
     if recipient is not None and recipient.client_id != client.pk:
         # Forms only offer the client's own recipients; this is the last guard.
         raise ValidationError(_("この報告先は選べません。"))
+    # The client first, as every writer of its requests: a second sending waits
+    # here for the first to commit, then finds it. The contract is read under
+    # the lock too, so an admin's cancellation is seen.
+    client = Client.objects.lock(client.pk)
+    if client.cancelled_on is not None and client.contract_ended_before(today):
+        raise ValidationError(
+            _("ご契約は%(day)sで終了したため、報告先の変更はお申し込みいただけません。")
+            % {"day": date_format(client.cancelled_on, "DATE_FORMAT")}
+        )
+    if desired_on is not None:
+        try:
+            validate_desired_on(desired_on, client=client, today=today)
+        except ValidationError as exc:
+            raise ValidationError({"desired_on": exc.error_list}) from exc
     fields = {
         "kind": kind,
         "recipient": recipient,
@@ -177,19 +200,13 @@ def request_recipient_change(
         "desired_on": desired_on,
         "message": message,
     }
-    # The client first, as every writer of its requests: a second sending waits
-    # here for the first to commit, then finds it.
-    Client.objects.lock(client.pk)
     same = RecipientChangeRequest.objects.filter(
         client=client, status=RequestStatus.OPEN, **fields
     ).first()
     if same is not None:
         return same
     change_request = RecipientChangeRequest(
-        client=client,
-        requested_at=now or timezone.now(),
-        requested_by=requested_by,
-        **fields,
+        client=client, requested_at=now, requested_by=requested_by, **fields
     )
     change_request.full_clean()
     change_request.save()

@@ -174,10 +174,17 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
 def recipients(request: HttpRequest) -> HttpResponse:
     client = portal_client(request)
     today = japan_today()
-    form = RecipientChangeRequestForm(
-        request.POST if request.method == "POST" else None, client=client
-    )
-    if request.method == "POST" and form.is_valid():
+    # After the contract's last day there is nobody left to report to: the page
+    # says so and takes no request (the service refuses one too).
+    contract_ended = client.contract_ended_before(today)
+    form = None
+    if not contract_ended:
+        form = RecipientChangeRequestForm(
+            request.POST if request.method == "POST" else None,
+            client=client,
+            today=today,
+        )
+    if request.method == "POST" and form is not None and form.is_valid():
         data = form.cleaned_data
         try:
             services.request_recipient_change(
@@ -216,7 +223,9 @@ def recipients(request: HttpRequest) -> HttpResponse:
         request,
         "portal/recipients.html",
         {
+            "client": client,
             "form": form,
+            "contract_ended": contract_ended,
             "current": current,
             "upcoming": upcoming,
             "extras": extras,

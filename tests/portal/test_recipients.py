@@ -2,9 +2,12 @@ import datetime as dt
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from clients.months import japan_today, month_end, month_start
+from portal import services
 from portal.models import RecipientChangeRequest, RequestStatus
 from tests.factories import ReportRecipientFactory
 
@@ -141,3 +144,141 @@ def test_an_address_no_mail_can_carry_is_refused(portal, typed):
         "このメールアドレスには送信できません。入力をご確認ください。"
     ]
     assert not RecipientChangeRequest.objects.exists()
+
+
+# A contract that has ended takes no request; one ending later still does.
+
+
+@pytest.fixture
+def cancelled_last_month(portal_user):
+    client = portal_user.client
+    client.status = client.Status.CANCELLED
+    client.cancelled_on = month_start(japan_today()) - dt.timedelta(days=1)
+    client.save()
+    return client
+
+
+def test_a_client_whose_contract_ended_cannot_ask_for_a_recipient_change(
+    portal, cancelled_last_month
+):
+    recipient = ReportRecipientFactory(client=cancelled_last_month)
+    day = cancelled_last_month.cancelled_on
+    notice = (
+        f"ご契約は{day.year}年{day.month}月{day.day}日で終了しました。"
+        "報告先の変更はお申し込みいただけません。"
+    )
+    page = portal.get(reverse("portal:recipients")).content.decode()
+    assert notice in page
+    assert 'name="kind"' not in page and "依頼する</button>" not in page
+    response = portal.post(
+        reverse("portal:recipients"), {"kind": "remove", "recipient": recipient.pk}
+    )
+    assert response.status_code == 200
+    assert notice in response.content.decode()
+    assert not RecipientChangeRequest.objects.exists()
+    with pytest.raises(ValidationError, match="報告先の変更はお申し込みいただけません"):
+        services.request_recipient_change(
+            client=cancelled_last_month, kind="remove", recipient=recipient
+        )
+
+
+def test_a_contract_ending_at_this_month_end_still_takes_requests_until_then(
+    portal, portal_user
+):
+    client = portal_user.client
+    client.cancelled_on = month_end(japan_today())  # 解約予定
+    client.save()
+    day = client.cancelled_on
+    page = portal.get(reverse("portal:recipients")).content.decode()
+    assert 'name="kind"' in page
+    assert f"ご契約は{day.year}年{day.month}月{day.day}日で終了します。" in page
+    typed = {"kind": "add", "name": "最後の月の人", "pc_email": "last@example.jp"}
+    after = portal.post(
+        reverse("portal:recipients"),
+        {**typed, "desired_on": f"{day + dt.timedelta(days=1)}"},
+    )
+    assert after.status_code == 200
+    assert after.context["form"].errors["desired_on"] == [
+        f"ご契約は{day.year}年{day.month}月{day.day}日で終了します。"
+        "希望日はそれまでの日付にしてください。"
+    ]
+    assert "最後の月の人" in after.content.decode()
+    assert not RecipientChangeRequest.objects.exists()
+    on_the_last_day = portal.post(
+        reverse("portal:recipients"), {**typed, "desired_on": f"{day}"}
+    )
+    assert on_the_last_day.status_code == 302
+    assert RecipientChangeRequest.objects.get().desired_on == day
+
+
+# 希望日: from today to a year ahead.
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("9999-12-31", "希望日は1年後（{latest}）までの日付にしてください。"),
+        ("{a_year_and_a_day}", "希望日は1年後（{latest}）までの日付にしてください。"),
+        ("2001-01-01", "希望日は今日以降の日付にしてください。"),
+        ("{yesterday}", "希望日は今日以降の日付にしてください。"),
+    ],
+)
+def test_a_desired_date_is_from_today_to_a_year_ahead(portal, typed, error):
+    today = japan_today()
+    latest = today.replace(year=today.year + 1)  # the tests never run on Feb 29
+    values = {
+        "a_year_and_a_day": latest + dt.timedelta(days=1),
+        "yesterday": today - dt.timedelta(days=1),
+    }
+    typed = typed.format(**values)
+    response = portal.post(
+        reverse("portal:recipients"),
+        {
+            "kind": "add",
+            "name": "希望日の人",
+            "pc_email": "d@example.jp",
+            "desired_on": typed,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["desired_on"] == [
+        error.format(latest=f"{latest.year}年{latest.month}月{latest.day}日")
+    ]
+    html = response.content.decode()
+    assert f'value="{typed}"' in html and "希望日の人" in html
+    assert not RecipientChangeRequest.objects.exists()
+
+
+def test_a_desired_date_a_year_ahead_is_taken_and_the_calendar_offers_the_range(
+    portal, portal_user
+):
+    today = japan_today()
+    latest = today.replace(year=today.year + 1)
+    page = portal.get(reverse("portal:recipients")).content.decode()
+    assert f'min="{today}"' in page and f'max="{latest}"' in page
+    for day in (today, latest):
+        response = portal.post(
+            reverse("portal:recipients"),
+            {
+                "kind": "add",
+                "name": f"希望日{day}",
+                "pc_email": f"d{day.year}@example.jp",
+                "desired_on": f"{day:%Y/%m/%d}",
+            },
+        )
+        assert response.status_code == 302
+    assert sorted(
+        RecipientChangeRequest.objects.values_list("desired_on", flat=True)
+    ) == [
+        today,
+        latest,
+    ]
+    with pytest.raises(ValidationError) as refused:
+        services.request_recipient_change(
+            client=portal_user.client,
+            kind="add",
+            name="直接",
+            pc_email="direct@example.jp",
+            desired_on=dt.date(9999, 12, 31),
+        )
+    assert "desired_on" in refused.value.message_dict
