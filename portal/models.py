@@ -143,6 +143,8 @@ class RecipientChangeRequest(ChangeRequest):
     """A client asks to add, change or stop a report recipient.
 
     The admin applies it by hand in the client's admin page, then marks it done.
+    A recipient has at most one open request: a newer one replaces the older
+    (the last wish wins), so the admin never holds two that contradict.
     """
 
     class Kind(models.TextChoices):
@@ -189,6 +191,12 @@ class RecipientChangeRequest(ChangeRequest):
                 violation_error_message=_(
                     "PCか携帯のメールアドレスを少なくとも1つ入力してください。"
                 ),
+            ),
+            models.UniqueConstraint(
+                fields=["recipient"],
+                condition=Q(status="open"),
+                name="recipient_request_one_open_per_recipient",
+                violation_error_message=_("この報告先へのご依頼はすでに受付中です。"),
             ),
         ]
 

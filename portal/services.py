@@ -1,6 +1,7 @@
 """What the portal writes: client requests, and admins processing them."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +27,9 @@ from portal.models import (
 # Stored in Japanese; the portal shows them in the reader's language.
 SUPERSEDED_NOTE = gettext_noop("同じ月の新しいお申し込みに置き換えられました。")
 WITHDRAWN_NOTE = gettext_noop("お客様がお申し込みを取り消されました。")
+REPLACED_RECIPIENT_NOTE = gettext_noop(
+    "同じ報告先への新しいご依頼に置き換えられました。"
+)
 
 
 def _close_open_plan_requests(
@@ -155,6 +159,34 @@ def apply_plan_change_request(
     return result
 
 
+@dataclass(frozen=True)
+class RecipientRequestResult:
+    change_request: RecipientChangeRequest
+    # False: the same request was already open, and nothing was recorded.
+    created: bool
+    # The client's open requests this one replaced (closed as rejected).
+    replaced: list[RecipientChangeRequest]
+
+
+def _addresses(change_request: RecipientChangeRequest) -> set[str]:
+    return {
+        address.lower()
+        for address in (change_request.pc_email, change_request.mobile_email)
+        if address
+    }
+
+
+def _same_target(one: RecipientChangeRequest, other: RecipientChangeRequest) -> bool:
+    """Whether two requests are about the same person: the same recipient, or
+    two additions of the same address."""
+    if one.recipient_id is not None:
+        return one.recipient_id == other.recipient_id
+    Kind = RecipientChangeRequest.Kind
+    return one.kind == other.kind == Kind.ADD and bool(
+        _addresses(one) & _addresses(other)
+    )
+
+
 @transaction.atomic
 def request_recipient_change(
     *,
@@ -168,10 +200,15 @@ def request_recipient_change(
     message: str = "",
     requested_by=None,
     now: dt.datetime | None = None,
-) -> RecipientChangeRequest:
-    """A client's request about a recipient, while the contract lasts; the same
-    one sent twice (a double click, a resend) while the first is still open is
-    recorded once."""
+) -> RecipientRequestResult:
+    """A client's request about a recipient, while the contract lasts.
+
+    The same one sent again while the first is still open (a double click, a
+    resend, a client who forgot) is recorded once. A different one about the
+    same person (the same recipient, or an addition of the same address)
+    replaces the open one: the last wish wins, as for plans, and the admin
+    never holds two requests that contradict each other.
+    """
     now = now or timezone.now()
     today = japan_today(now)
     if recipient is not None and recipient.client_id != client.pk:
@@ -200,17 +237,28 @@ def request_recipient_change(
         "desired_on": desired_on,
         "message": message,
     }
-    same = RecipientChangeRequest.objects.filter(
-        client=client, status=RequestStatus.OPEN, **fields
-    ).first()
+    open_requests = RecipientChangeRequest.objects.filter(
+        client=client, status=RequestStatus.OPEN
+    ).order_by("requested_at", "id")
+    same = open_requests.filter(**fields).first()
     if same is not None:
-        return same
+        return RecipientRequestResult(change_request=same, created=False, replaced=[])
     change_request = RecipientChangeRequest(
         client=client, requested_at=now, requested_by=requested_by, **fields
     )
+    replaced = [
+        earlier for earlier in open_requests if _same_target(change_request, earlier)
+    ]
+    for earlier in replaced:
+        earlier.status = RequestStatus.REJECTED
+        earlier.admin_note = REPLACED_RECIPIENT_NOTE
+        earlier.processed_at = now
+        earlier.save(update_fields=["status", "admin_note", "processed_at"])
     change_request.full_clean()
     change_request.save()
-    return change_request
+    return RecipientRequestResult(
+        change_request=change_request, created=True, replaced=replaced
+    )
 
 
 @transaction.atomic

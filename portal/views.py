@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -42,7 +43,7 @@ from portal.forms import (
     PlanChangeRequestForm,
     RecipientChangeRequestForm,
 )
-from portal.models import PlanChangeRequest, RecipientChangeRequest
+from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
 from reporting.selectors import report_status_by_call
 
 
@@ -169,6 +170,20 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     )
 
 
+def _request_summary(change_request: RecipientChangeRequest) -> str:
+    """「2026/11/01 10:00 停止（山田太郎）」: which request, for a message."""
+    who = change_request.name or (
+        change_request.recipient.name if change_request.recipient else ""
+    )
+    return _("%(when)s %(kind)s（%(who)s）") % {
+        "when": date_format(
+            timezone.localtime(change_request.requested_at), "SHORT_DATETIME_FORMAT"
+        ),
+        "kind": change_request.get_kind_display(),
+        "who": who,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @client_required
 def recipients(request: HttpRequest) -> HttpResponse:
@@ -187,7 +202,7 @@ def recipients(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form is not None and form.is_valid():
         data = form.cleaned_data
         try:
-            services.request_recipient_change(
+            result = services.request_recipient_change(
                 client=client,
                 kind=data["kind"],
                 recipient=data.get("recipient"),
@@ -201,12 +216,30 @@ def recipients(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if not result.created:
+                messages.info(
+                    request,
+                    _(
+                        "同じ内容のご依頼を%(request)sに受け付けています（受付中）。"
+                        "担当者が設定するまでお待ちください。"
+                    )
+                    % {"request": _request_summary(result.change_request)},
+                )
+                return redirect("portal:recipients")
             messages.success(
                 request,
                 _(
                     "報告先の変更を受け付けました。担当者が設定し、完了したらこの画面に表示されます。"
                 ),
             )
+            for replaced in result.replaced:
+                messages.info(
+                    request,
+                    _(
+                        "同じ方への以前のご依頼（%(request)s）は、このご依頼に置き換えました。"
+                    )
+                    % {"request": _request_summary(replaced)},
+                )
             return redirect("portal:recipients")
     current = list(
         ReportRecipient.objects.filter(client=client)
@@ -219,6 +252,9 @@ def recipients(request: HttpRequest) -> HttpResponse:
         )
     )
     extras = monthly_extras(client=client, month=today)
+    client_requests = RecipientChangeRequest.objects.filter(
+        client=client
+    ).select_related("recipient")
     return render(
         request,
         "portal/recipients.html",
@@ -231,9 +267,12 @@ def recipients(request: HttpRequest) -> HttpResponse:
             "extras": extras,
             "free_persons": FREE_RECIPIENT_PERSONS,
             "fee_yen": EXTRA_RECIPIENT_FEE_YEN,
-            "requests": RecipientChangeRequest.objects.filter(client=client)
-            .select_related("recipient")
-            .order_by("-requested_at", "-id")[:10],
+            "open_requests": client_requests.filter(status=RequestStatus.OPEN).order_by(
+                "requested_at", "id"
+            ),
+            "closed_requests": client_requests.exclude(
+                status=RequestStatus.OPEN
+            ).order_by("-requested_at", "-id")[:10],
         },
     )
 

@@ -133,7 +133,7 @@ class World:
             recipient=self.recipient,
             name=f"{m}RREQ",
             pc_email=f"{m.lower()}mail2@example.jp",
-        )
+        ).change_request
 
 
 # URL name -> how to fill its arguments from a World. Every pattern of the portal

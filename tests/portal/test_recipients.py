@@ -1,15 +1,19 @@
 import datetime as dt
+import threading
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from clients.months import japan_today, month_end, month_start
 from portal import services
 from portal.models import RecipientChangeRequest, RequestStatus
 from tests.factories import ReportRecipientFactory
+from tests.portal.factories import RecipientChangeRequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -282,3 +286,149 @@ def test_a_desired_date_a_year_ahead_is_taken_and_the_calendar_offers_the_range(
             desired_on=dt.date(9999, 12, 31),
         )
     assert "desired_on" in refused.value.message_dict
+
+
+# The same request again, or another one about the same person.
+
+
+def test_the_same_request_again_says_it_is_already_pending_since_when(
+    portal, portal_user
+):
+    typed = {"kind": "add", "name": "新人", "pc_email": "new@example.jp"}
+    portal.post(reverse("portal:recipients"), typed, follow=True)
+    first = RecipientChangeRequest.objects.get()
+    page = portal.post(reverse("portal:recipients"), typed, follow=True)
+    when = timezone.localtime(first.requested_at)
+    assert (
+        f"同じ内容のご依頼を{when:%Y/%m/%d} {when.hour}:{when:%M} 追加（新人）に"
+        "受け付けています（受付中）。"
+    ) in page.content.decode()
+    assert "報告先の変更を受け付けました" not in page.content.decode()
+    assert RecipientChangeRequest.objects.get() == first
+
+
+def _open(client):
+    return list(
+        RecipientChangeRequest.objects.filter(
+            client=client, status=RequestStatus.OPEN
+        ).order_by("id")
+    )
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"kind": "remove", "desired_on": "{later}"},  # the same, on another day
+        {"kind": "change", "pc_email": "yamada2@example.jp"},  # changed their mind
+    ],
+)
+def test_a_newer_request_about_a_recipient_replaces_the_open_one(
+    portal, portal_user, second
+):
+    client = portal_user.client
+    yamada = ReportRecipientFactory(client=client, name="山田")
+    later = japan_today() + dt.timedelta(days=7)
+    url = reverse("portal:recipients")
+    portal.post(url, {"kind": "remove", "recipient": yamada.pk})
+    first = RecipientChangeRequest.objects.get()
+    second = {k: v.format(later=later) for k, v in second.items()}
+    page = portal.post(url, {**second, "recipient": yamada.pk}, follow=True)
+    html = page.content.decode()
+    assert "報告先の変更を受け付けました" in html
+    assert (
+        "同じ方への以前のご依頼（" in html
+        and "停止（山田））は、このご依頼に置き換えました" in html
+    )
+    first.refresh_from_db()
+    assert first.status == RequestStatus.REJECTED
+    assert first.admin_note == "同じ報告先への新しいご依頼に置き換えられました。"
+    (newer,) = _open(client)
+    assert newer.kind == second["kind"]
+    detail = portal.get(reverse("portal:recipient_request", args=[first.pk]))
+    assert "置き換えられました" in detail.content.decode()
+
+
+def test_adding_an_address_already_asked_for_replaces_that_request(portal, portal_user):
+    url = reverse("portal:recipients")
+    portal.post(url, {"kind": "add", "name": "佐藤", "pc_email": "sato@example.jp"})
+    portal.post(
+        url,
+        {"kind": "add", "name": "佐藤一郎", "mobile_email": "SATO@example.jp"},
+    )
+    (open_request,) = _open(portal_user.client)
+    assert open_request.name == "佐藤一郎"
+
+
+def test_requests_about_other_people_stay_open_side_by_side(portal, portal_user):
+    client = portal_user.client
+    yamada = ReportRecipientFactory(client=client, name="山田")
+    tanaka = ReportRecipientFactory(client=client, name="田中")
+    url = reverse("portal:recipients")
+    portal.post(url, {"kind": "remove", "recipient": yamada.pk})
+    portal.post(url, {"kind": "remove", "recipient": tanaka.pk})
+    portal.post(url, {"kind": "add", "name": "佐藤", "pc_email": "sato@example.jp"})
+    portal.post(url, {"kind": "add", "name": "鈴木", "pc_email": "suzuki@example.jp"})
+    assert len(_open(client)) == 4
+
+
+def test_the_page_lists_the_open_requests_with_their_desired_dates(portal, portal_user):
+    client = portal_user.client
+    yamada = ReportRecipientFactory(client=client, name="山田")
+    later = japan_today() + dt.timedelta(days=7)
+    url = reverse("portal:recipients")
+    portal.post(
+        url, {"kind": "remove", "recipient": yamada.pk, "desired_on": f"{later}"}
+    )
+    page = portal.get(url).content.decode()
+    section = page.split("受付中のご依頼</h2>")[1].split("</section>")[0]
+    assert "停止 山田" in section
+    assert f"希望日 {later:%Y/%m/%d}" in section
+    assert "受付中" in section
+
+
+def test_the_database_keeps_one_open_request_per_recipient(portal_user):
+    yamada = ReportRecipientFactory(client=portal_user.client)
+    fields = {"client": portal_user.client, "recipient": yamada, "kind": "remove"}
+    RecipientChangeRequestFactory(**fields)
+    RecipientChangeRequestFactory(**fields, status=RequestStatus.DONE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RecipientChangeRequestFactory(**fields)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_about_a_recipient_at_once_leave_one_open_and_no_error(
+    portal_user,
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+    client = portal_user.client
+    yamada = ReportRecipientFactory(client=client)
+    errors = []
+
+    def send(kind, barrier):
+        try:
+            barrier.wait(timeout=10)
+            services.request_recipient_change(
+                client=client,
+                kind=kind,
+                recipient=yamada,
+                pc_email="" if kind == "remove" else "other@example.jp",
+            )
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    for round_number in range(5):
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=send, args=[kind, barrier])
+            for kind in ("remove", "change")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == [], f"round {round_number}"
+        assert len(_open(client)) == 1
