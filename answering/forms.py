@@ -135,6 +135,13 @@ class CallForm(forms.Form):
         widget=forms.DateTimeInput(
             attrs={"type": "datetime-local"}, format=MINUTE_INPUT_FORMAT
         ),
+        # Typed where a browser shows no picker: year first (config/settings.py).
+        error_messages={
+            "invalid": _(
+                "受電日時は 2026/11/01 10:30 のように、年・月・日・時刻の順で"
+                "入力してください。"
+            )
+        },
     )
     # From the screen pop; kept through a validation error.
     caller_number = forms.CharField(

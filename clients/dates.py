@@ -13,10 +13,12 @@ import unicodedata
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-# %m and %d take one or two digits: 2026/1/5 as well as 2026/01/05.
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"]
+# The site's (config/settings.py), whatever the page's language: %m and %d take
+# one or two digits, 2026/1/5 as well as 2026/01/05.
+DATE_INPUT_FORMATS = settings.DATE_INPUT_FORMATS
 
 # Hyphens an IME types besides "-": the long vowel mark (kana mode; NFKC turns
 # half-width "ｰ" into it), the minus sign and the Unicode hyphens.

@@ -201,6 +201,16 @@ LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
+# Dates are typed year first in Japan. The ja locale brings no input formats of
+# its own, and Django's defaults read 01/11/2026 as 11 January; these are read
+# by every date and date-time field that sets none of its own (clients/dates.py).
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"]
+DATETIME_INPUT_FORMATS = [
+    f"{day}{separator}{time}"
+    for day in DATE_INPUT_FORMATS
+    for separator in (" ", "T")
+    for time in ("%H:%M:%S", "%H:%M:%S.%f", "%H:%M")
+] + DATE_INPUT_FORMATS
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -37,6 +37,20 @@ def test_a_received_time_typed_by_the_operator_wins(operator_client, acme):
     assert Call.objects.get().received_at == typed.replace(second=0, microsecond=0)
 
 
+def test_a_received_time_typed_as_text_is_read_year_first(operator_client, acme):
+    """Where the browser shows no picker the time is typed: Django's formats read
+    "01/11/2026 10:00" as 11 January, and took 2026/11/01 for no time at all."""
+    typed = timezone.localtime() - dt.timedelta(days=1)
+    response = _save(operator_client, acme, received_at=f"{typed:%Y/%m/%d %H:%M}")
+    assert response.status_code == 302
+    assert Call.objects.get().received_at == typed.replace(second=0, microsecond=0)
+    page = _save(
+        operator_client, acme, received_at=f"{typed:%m/%d/%Y %H:%M}"
+    ).content.decode()
+    assert "受電日時は 2026/11/01 10:30 のように、年・月・日・時刻の順で" in page
+    assert Call.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "started",
     [
