@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -203,6 +205,22 @@ class Invoice(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def replacement_note(self) -> str:
+        """What a reissue says of the invoice it replaces, as Japanese invoices
+        that replace another do (empty for any other invoice). In the active
+        language: the PDF switches to Japanese before asking."""
+        original = self.replaces
+        if original is None:
+            return ""
+        return gettext(
+            "本請求書は、請求書番号 %(number)s（発行日 %(issued_on)s）を取り消し、"
+            "再発行したものです。"
+        ) % {
+            "number": original.number_display,
+            "issued_on": date_format(original.issued_on, gettext("Y年n月j日")),
+        }
 
 
 class LineKind(models.TextChoices):

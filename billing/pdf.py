@@ -205,6 +205,8 @@ def _render_pdf(invoice: Invoice) -> bytes:
     header = Table([[left, right]], colWidths=[90 * mm, 84 * mm])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story += [header, Spacer(1, 5 * mm)]
+    if invoice.replaces_id is not None:
+        story += [_text(invoice.replacement_note, styles["body"]), Spacer(1, 3 * mm)]
 
     summary = Table(
         [

@@ -14,7 +14,7 @@ from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.models import Invoice
 from billing.pdf import FALLBACK_FONT_PATHS, render_invoice_pdf
 from billing.selectors import counted_calls_for_invoice
-from billing.services import bill_month
+from billing.services import bill_month, void_and_reissue
 from tests.billing.factories import OCTOBER, calls, contracted_client, jst
 
 
@@ -180,3 +180,18 @@ def test_counted_calls_csv_neutralises_formula_like_caller_text(small):
     text = render_counted_calls_csv(Invoice.objects.get(client=client))
     assert text.startswith("\ufeff")
     assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
+
+
+def test_a_reissue_names_the_invoice_it_replaces_in_its_pdf(invoice):
+    """A qualified invoice that replaces another says which one (number and
+    issue date), so the client can set the first one aside."""
+    new = void_and_reissue(
+        invoice=invoice, reason="宛名の誤り", today=dt.date(2026, 11, 5)
+    )
+    text = pdf_text(render_invoice_pdf(new)).replace("\n", "")
+    assert (
+        f"本請求書は、請求書番号 {invoice.number_display}（発行日 2026年11月2日）"
+        "を取り消し、再発行したものです。"
+    ) in text
+    # The original names none.
+    assert "再発行したもの" not in pdf_text(render_invoice_pdf(invoice))

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus
-from billing.services import bill_month, issue_invoices
+from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client
 from clients.months import japan_today, month_start, next_month
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
@@ -389,3 +389,13 @@ def test_a_payment_date_is_read_as_typed_in_japan(admin_client, issued):
         InvoiceStatus.PAID,
         dt.date(2026, 11, 20),
     )
+
+
+def test_a_reissue_names_the_invoice_it_replaces(admin_client, issued):
+    new = void_and_reissue(invoice=issued, reason="宛名の誤り", today=LATER)
+    body = admin_client.get(reverse("billing:invoice", args=[new.pk])).content.decode()
+    assert (
+        f"本請求書は、請求書番号 {issued.number_display}（発行日 2026年11月2日）"
+        "を取り消し、再発行したものです。"
+    ) in body
+    assert reverse("billing:invoice", args=[issued.pk]) in body

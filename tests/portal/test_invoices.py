@@ -265,3 +265,15 @@ def test_advice_for_a_pro_rata_month_matches_its_invoice(
         invoice.lines.get(kind=LineKind.CALL_OVER).counted_calls,
         billed,
     )
+
+
+def test_a_reissue_names_the_invoice_it_replaces(portal, october_invoice):
+    replacement = void_and_reissue(
+        invoice=october_invoice, reason="宛名の訂正", today=dt.date(2026, 11, 3)
+    )
+    body = portal.get(reverse("portal:invoice", args=[replacement.pk])).content.decode()
+    assert (
+        f"本請求書は、請求書番号 {october_invoice.number_display}"
+        "（発行日 2026年11月2日）を取り消し、再発行したものです。"
+    ) in body
+    assert reverse("portal:invoice", args=[october_invoice.pk]) in body
