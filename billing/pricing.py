@@ -99,6 +99,8 @@ def price_on(prices: Sequence[PriceSnapshot], day: dt.date) -> PriceSnapshot | N
 
 @dataclass(frozen=True)
 class HeldNumber:
+    """A number held on a billed day of the month (not only in the trial)."""
+
     number_id: int
     number: str  # E.164
     use: str  # a NumberAssignment.Use value
@@ -276,7 +278,11 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
                 amount_yen=EXTRA_NUMBER_FEE_YEN,
             )
         )
-    peak = recipient_peak(recipients=data.recipients, month=month)
+    # Nothing is billed in the free trial: persons count from the first billed
+    # day (numbers are left out as they are loaded, see ``HeldNumber``).
+    peak = recipient_peak(
+        recipients=data.recipients, month=month, first_day=data.billable_from
+    )
     extra_recipients = extra_recipient_persons(peak)
     if extra_recipients:
         lines.append(

@@ -186,7 +186,7 @@ def month_to_date_usage(
     projected_calls = figures["counted"] * usage.days_billed // elapsed_days
     projected_over = max(projected_calls - usage.included_calls, 0)
     projected_call_over_yen = projected_over * price.per_call_yen
-    extras = monthly_extras(client=client, month=month).total_yen
+    extras = monthly_extras(client=client, month=month, first_day=start).total_yen
     return MonthToDateUsage(
         month=month,
         today=today,

@@ -198,23 +198,6 @@ def _load_month(
     ):
         recipients[recipient.client_id].append(recipient)
 
-    numbers: dict[int, list[HeldNumber]] = defaultdict(list)
-    for number_row in (
-        NumberAssignment.objects.filter(client__in=ids)
-        .held_during(first, last)
-        .order_by("assigned_on", "id")
-        .values("client_id", "number_id", "number__number", "use")
-    ):
-        held = numbers[number_row["client_id"]]
-        if all(h.number_id != number_row["number_id"] for h in held):
-            held.append(
-                HeldNumber(
-                    number_id=number_row["number_id"],
-                    number=number_row["number__number"],
-                    use=number_row["use"],
-                )
-            )
-
     starts: dict[int, dt.date] = {}
     skipped = 0
     for client_row in client_rows:
@@ -226,6 +209,30 @@ def _load_month(
         )
         if start is not None:
             starts[client_row["id"]] = start
+
+    numbers: dict[int, list[HeldNumber]] = defaultdict(list)
+    for number_row in (
+        NumberAssignment.objects.filter(client__in=ids)
+        .held_during(first, last)
+        .order_by("assigned_on", "id")
+        .values("client_id", "number_id", "number__number", "use", "released_on")
+    ):
+        # Nothing is billed in the free trial: a number given back before the
+        # first billed day costs nothing that month.
+        released_on = number_row["released_on"]
+        start = starts.get(number_row["client_id"], first)
+        if released_on is not None and released_on < start:
+            continue
+        held = numbers[number_row["client_id"]]
+        if all(h.number_id != number_row["number_id"] for h in held):
+            held.append(
+                HeldNumber(
+                    number_id=number_row["number_id"],
+                    number=number_row["number__number"],
+                    use=number_row["use"],
+                )
+            )
+
     late_starts = {cid: day for cid, day in starts.items() if day > first}
     calls = (
         Call.objects.counted()

@@ -32,13 +32,20 @@ def plan_in_force(*, client: Client, month: dt.date) -> ClientPlan | None:
     )
 
 
-def recipient_peak(*, recipients: list[ReportRecipient], month: dt.date) -> int:
-    """Highest number of persons active on any single day of the month.
+def recipient_peak(
+    *,
+    recipients: list[ReportRecipient],
+    month: dt.date,
+    first_day: dt.date | None = None,
+) -> int:
+    """Highest number of persons active on any single day of the month, from
+    ``first_day`` (a month's first billed day: none of the free trial) or the
+    1st.
 
     The count only changes on a day someone starts, so it is enough to look at
-    the month's first day and at each start day inside the month.
+    the first day and at each start day after it.
     """
-    first, last = month_start(month), month_end(month)
+    first, last = first_day or month_start(month), month_end(month)
     in_month = [
         r
         for r in recipients
@@ -50,8 +57,11 @@ def recipient_peak(*, recipients: list[ReportRecipient], month: dt.date) -> int:
     )
 
 
-def numbers_held_in_month(*, client: Client, month: dt.date) -> list[NumberAssignment]:
-    first, last = month_start(month), month_end(month)
+def numbers_held_in_month(
+    *, client: Client, month: dt.date, first_day: dt.date | None = None
+) -> list[NumberAssignment]:
+    """Assignments held on a day of the month from ``first_day`` (or the 1st)."""
+    first, last = first_day or month_start(month), month_end(month)
     return list(
         NumberAssignment.objects.filter(client=client)
         .held_during(first, last)
@@ -91,9 +101,15 @@ def charged_numbers(held: Sequence[T], *, is_fax: Callable[[T], bool]) -> list[T
     return [number for number in held if number is not included]
 
 
-def monthly_extras(*, client: Client, month: dt.date) -> MonthlyExtras:
+def monthly_extras(
+    *, client: Client, month: dt.date, first_day: dt.date | None = None
+) -> MonthlyExtras:
+    """Extra numbers and recipients of ``month``, counted from ``first_day`` (the
+    first billed day, when the free trial or the contract starts later) or the
+    1st."""
     by_number = {
-        a.number_id: a for a in numbers_held_in_month(client=client, month=month)
+        a.number_id: a
+        for a in numbers_held_in_month(client=client, month=month, first_day=first_day)
     }
     held = len(by_number)
     extra_numbers = len(
@@ -104,7 +120,7 @@ def monthly_extras(*, client: Client, month: dt.date) -> MonthlyExtras:
     )
     # Recipients cost only a client that reports by e-mail (as billing counts).
     recipients = list(client.recipients.all()) if client.report_by_email else []
-    peak = recipient_peak(recipients=recipients, month=month)
+    peak = recipient_peak(recipients=recipients, month=month, first_day=first_day)
     extra_recipients = extra_recipient_persons(peak)
     return MonthlyExtras(
         numbers_held=held,

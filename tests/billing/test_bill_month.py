@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 
 from answering.models import Category
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
+from billing.selectors import month_to_date_usage
 from billing.services import bill_month, issue_invoices
 from clients.models import Client, LentNumber, NumberAssignment
 from clients.selectors import monthly_extras
@@ -413,3 +414,39 @@ def test_a_client_on_chatwork_alone_pays_no_email_recipients(small):
     bill_month(month=OCTOBER)
     assert not invoice_of(client).lines.filter(kind=LineKind.EXTRA_RECIPIENTS)
     assert monthly_extras(client=client, month=OCTOBER).extra_recipients_yen == 0
+
+
+def test_numbers_and_recipients_of_the_free_trial_days_are_not_billed(small):
+    """Nothing is billed in the free trial: a number lent, or report recipients
+    who stopped, before the first billed day cost nothing; a number still held
+    after the trial costs the month's fee."""
+    client = ClientFactory(
+        trial_started_on=dt.date(2026, 10, 5), contract_started_on=dt.date(2026, 10, 5)
+    )
+    ClientPlanFactory(client=client, plan=small, effective_month=OCTOBER)
+    NumberAssignmentFactory(client=client, assigned_on=dt.date(2026, 10, 5))
+    trial_only = NumberAssignmentFactory(
+        client=client,
+        assigned_on=dt.date(2026, 10, 5),
+        released_on=dt.date(2026, 10, 14),  # the trial's last day
+    )
+    kept = NumberAssignmentFactory(client=client, assigned_on=dt.date(2026, 10, 10))
+    for _ in range(3):
+        ReportRecipientFactory(client=client, active_from=dt.date(2026, 10, 5))
+    for _ in range(2):
+        ReportRecipientFactory(
+            client=client,
+            active_from=dt.date(2026, 10, 5),
+            active_to=dt.date(2026, 10, 14),
+        )
+    bill_month(month=OCTOBER)
+    invoice = invoice_of(client)
+    assert invoice.period_start == dt.date(2026, 10, 15)
+    (extra,) = invoice.lines.filter(kind=LineKind.EXTRA_NUMBER)
+    assert kept.number.display in extra.description
+    assert trial_only.number.display not in extra.description
+    assert not invoice.lines.filter(kind=LineKind.EXTRA_RECIPIENTS)
+    assert invoice.taxable_10_yen == 2960 * 17 // 31 + 1100
+    # The month so far, as the portal and the admin pages show it, agrees.
+    usage = month_to_date_usage(client=client, today=dt.date(2026, 10, 20))
+    assert usage.extras_yen == 1100
