@@ -32,6 +32,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from answering.models import Call, CallRevision, Category
@@ -528,3 +529,124 @@ def calls_changed_since_built(
             key=lambda i: (i.client_name, i.pk),
         )
     ]
+
+
+@dataclass(frozen=True)
+class UnsettledCancellation:
+    """An invoice of a cancelled client that leaves its final settlement undone.
+
+    The final invoice (the month of the cancellation) returns the deposit and
+    takes every credit still waiting. One built before the cancellation was
+    recorded has neither; one of a month after the contract ended should not
+    exist at all.
+    """
+
+    invoice: Invoice
+    cancelled_on: dt.date
+    beyond_contract: bool
+    # What the final invoice should still settle (0 for a later month's).
+    deposit_yen: int
+    credits_yen: int
+
+    @property
+    def advice(self) -> str:
+        """What the admin should do about it."""
+        status = self.invoice.status
+        if self.beyond_contract:
+            day = date_format(self.cancelled_on)
+            if status == InvoiceStatus.DRAFT:
+                return _(
+                    "解約日（%(day)s）より後の月の下書きです。"
+                    "「下書きを作成・更新」を押すと削除されます。"
+                ) % {"day": day}
+            if status == InvoiceStatus.ISSUED:
+                return _(
+                    "解約日（%(day)s）より後の月の請求書です。無効にしてください"
+                    "（この月の請求はないため、再発行はされません）。"
+                ) % {"day": day}
+            return _(
+                "解約日（%(day)s）より後の月の請求書が入金済みです。"
+                "返金などでご対応ください。"
+            ) % {"day": day}
+        missing = _(
+            "解約月の請求書に精算（保証金の返金 %(deposit)s 円、"
+            "未反映の訂正 %(credits)s 円）が入っていません。"
+        ) % {"deposit": f"{self.deposit_yen:,}", "credits": f"{self.credits_yen:,}"}
+        if status == InvoiceStatus.DRAFT:
+            return missing + _("「下書きを作成・更新」を押すと入ります。")
+        if status == InvoiceStatus.ISSUED:
+            return missing + _(
+                "無効にして再発行すると、再発行した請求書で精算されます。"
+            )
+        return missing + _("入金済みのため再発行できません。返金などでご対応ください。")
+
+
+def unsettled_cancellations(
+    *, month: dt.date | None = None, invoice_ids: Iterable[int] | None = None
+) -> list[UnsettledCancellation]:
+    """Invoices (of ``month``, or those in ``invoice_ids``, or all; drafts
+    too) that leave a cancelled client's final settlement undone, in three
+    queries."""
+    invoices = (
+        Invoice.objects.exclude(status=InvoiceStatus.VOID)
+        .filter(
+            client__cancelled_on__isnull=False,
+            billing_month__gte=TruncMonth("client__cancelled_on"),
+        )
+        .select_related("client")
+    )
+    if month is not None:
+        invoices = invoices.for_month(month)
+    if invoice_ids is not None:
+        invoices = invoices.filter(pk__in=list(invoice_ids))
+    candidates = list(invoices.order_by("client_name", "billing_month", "id"))
+    if not candidates:
+        return []
+    client_ids = {invoice.client_id for invoice in candidates}
+    # What the final invoice would settle: the deposit its live invoices up to
+    # the final month (itself included) leave held, and the credits still
+    # waiting (those a draft takes are no longer waiting).
+    held = dict(
+        InvoiceLine.objects.filter(
+            invoice__client_id__in=client_ids,
+            invoice__billing_month__lte=F("invoice__client__cancelled_on"),
+            kind__in=[LineKind.DEPOSIT, LineKind.DEPOSIT_RETURN],
+        )
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .order_by()
+        .values("invoice__client_id")
+        .annotate(total=Sum("amount_yen"))
+        .values_list("invoice__client_id", "total")
+    )
+    waiting = dict(
+        Adjustment.objects.filter(
+            client_id__in=client_ids,
+            applied_to__isnull=True,
+            corrects_invoice__billing_month__lte=F("client__cancelled_on"),
+        )
+        .order_by()
+        .values("client_id")
+        .annotate(total=Sum("amount_yen"))
+        .values_list("client_id", "total")
+    )
+    result = []
+    for invoice in candidates:
+        cancelled_on = invoice.client.cancelled_on
+        assert cancelled_on is not None
+        beyond = invoice.billing_month > cancelled_on
+        if beyond:
+            deposit_yen = credits_yen = 0
+        else:
+            deposit_yen = held.get(invoice.client_id, 0)
+            credits_yen = waiting.get(invoice.client_id, 0)
+        if beyond or deposit_yen or credits_yen:
+            result.append(
+                UnsettledCancellation(
+                    invoice=invoice,
+                    cancelled_on=cancelled_on,
+                    beyond_contract=beyond,
+                    deposit_yen=deposit_yen,
+                    credits_yen=credits_yen,
+                )
+            )
+    return result

@@ -143,6 +143,12 @@ def _drafts(month: dt.date, clients: QuerySet[Client]) -> QuerySet[Invoice]:
     )
 
 
+def _is_final_month(cancelled_on: dt.date | None, month: dt.date) -> bool:
+    """Whether ``month`` is the last of a contract ending on ``cancelled_on``
+    (a cancellation takes effect at the end of its month)."""
+    return cancelled_on is not None and month_start(cancelled_on) == month
+
+
 @dataclass(frozen=True)
 class _Month:
     """What ``_load_month`` read for a run."""
@@ -313,21 +319,29 @@ def _load_month(
             deposit_billed.add(client_id)
         deposit_held[client_id] += line_row["total"]
 
-    owing = set(
-        Invoice.objects.filter(
-            client__in=ids, status=InvoiceStatus.ISSUED, billing_month__lt=first
-        ).values_list("client_id", flat=True)
-    )
-
     # A credit goes on a later month's invoice than the one it corrects, and a
     # reissue carries exactly the credits of the invoice it replaces: one made
-    # to fix a name must not pick up a credit meant for a later invoice.
+    # to fix a name must not pick up a credit meant for a later invoice. The
+    # reissue of a final month is the exception: no later invoice will come, so
+    # it settles every credit still waiting too (a cancellation recorded after
+    # the month was issued left them with nowhere to go).
     credits_due = (
         Q(applied_to__isnull=True) & Q(corrects_invoice__billing_month__lt=first)
     ) | Q(applied_to_id__in=draft_ids)
     if replaces:
-        credits_due = (credits_due & ~Q(client_id__in=list(replaces))) | Q(
-            applied_to_id__in=list(replaces.values())
+        final_reissues = [
+            row["id"]
+            for row in client_rows
+            if row["id"] in replaces and _is_final_month(row["cancelled_on"], first)
+        ]
+        credits_due = (
+            (credits_due & ~Q(client_id__in=list(replaces)))
+            | Q(applied_to_id__in=list(replaces.values()))
+            | Q(
+                client_id__in=final_reissues,
+                applied_to__isnull=True,
+                corrects_invoice__billing_month__lte=first,
+            )
         )
     credits: dict[int, list[Credit]] = defaultdict(list)
     for adjustment_row in (
@@ -361,8 +375,7 @@ def _load_month(
             skipped += 1
             continue
         assert plan is not None
-        cancelled_on = client_row["cancelled_on"]
-        is_final = cancelled_on is not None and month_start(cancelled_on) == first
+        is_final = _is_final_month(client_row["cancelled_on"], first)
         result.append(
             (
                 client_row,
@@ -377,7 +390,11 @@ def _load_month(
                     surcharges=surcharges.get(client_id, []),
                     bill_deposit=client_id not in deposit_billed,
                     deposit_held_yen=deposit_held.get(client_id, 0),
-                    return_deposit=is_final and client_id not in owing,
+                    # The final invoice settles the deposit, whether or not an
+                    # earlier invoice is paid yet: set against what the client
+                    # pays last, it covers what is still owed, and no later
+                    # invoice could return it once the client has paid.
+                    return_deposit=is_final,
                     credits=credits.get(client_id, []),
                 ),
             )
@@ -731,13 +748,16 @@ def void_and_reissue(
     rebuilt from current data. The voided original is kept, and the new invoice
     points to it (``replaces``). Returns None when current data bills nothing for
     that month (the client turned out not to be billable): the invoice is voided
-    without a replacement.
+    without a replacement. The reissue of a cancelled client's final month is
+    its final invoice: it returns the deposit and takes every credit still
+    waiting (a cancellation recorded after that month was issued).
     """
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
         raise ValidationError(_("発行済み（未入金）の請求書だけを無効にできます。"))
     if not reason.strip():
         raise ValidationError(_("無効にする理由を入力してください。"))
+    _refuse_final_reissue_before_later_months(invoice)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = now or timezone.now()
     invoice.void_reason = reason.strip()
@@ -761,6 +781,41 @@ def void_and_reissue(
     issue_invoices(month=invoice.billing_month, invoice_ids=[new.pk], today=today)
     new.refresh_from_db()
     return new
+
+
+def _refuse_final_reissue_before_later_months(invoice: Invoice) -> None:
+    """The reissue of a final month settles the deposit and every credit still
+    waiting. An invoice of a later month (issued before the cancellation was
+    recorded, dated back) must be voided first: the credits it carries come
+    back to wait only then, and the reissue would leave them behind."""
+    cancelled_on = (
+        Client.objects.filter(pk=invoice.client_id)
+        .values_list("cancelled_on", flat=True)
+        .get()
+    )
+    if not _is_final_month(cancelled_on, invoice.billing_month):
+        return
+    later = list(
+        Invoice.objects.filter(
+            client_id=invoice.client_id, billing_month__gt=invoice.billing_month
+        )
+        .exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID])
+        .order_by("billing_month", "number")
+        .values_list("number", flat=True)
+    )
+    if later:
+        assert cancelled_on is not None
+        raise ValidationError(
+            _(
+                "解約日（%(day)s）より後の月の請求書 %(numbers)s が有効なままです。"
+                "先にそちらを無効にしてから、この請求書を無効にして再発行してください"
+                "（保証金と未反映の訂正は、解約月のこの請求書で精算します）。"
+            )
+            % {
+                "day": date_format(cancelled_on),
+                "numbers": "、".join(f"{number:08d}" for number in later),
+            }
+        )
 
 
 @transaction.atomic

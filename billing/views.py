@@ -45,6 +45,7 @@ def month_page(request: HttpRequest) -> HttpResponse:
             "overview": selectors.month_overview(month=month),
             "ended": services.month_has_ended(month),
             "changed": selectors.calls_changed_since_built(month=month),
+            "unsettled": selectors.unsettled_cancellations(month=month),
         },
     )
 
@@ -178,6 +179,9 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "corrections": corrections,
         "corrections_total_yen": sum(c.amount_yen for c in corrections),
         "reissues": list(invoice.reissues.all()),
+        "unsettled": next(
+            iter(selectors.unsettled_cancellations(invoice_ids=[invoice.pk])), None
+        ),
     }
     context.update(forms)
     return context

@@ -86,6 +86,15 @@ class ClientAdminForm(forms.ModelForm):
                     "month_end": f"{month_end(lent_later.assigned_on):%Y-%m-%d}",
                 }
             )
+        if cancelled_on != self.instance.cancelled_on:
+            # Billing depends on clients, not the other way: imported here, as
+            # the admin's page asks billing whether the invoices already paid
+            # leave the date possible (a final invoice to settle the deposit).
+            from billing.models import refuse_cancellation_into_paid_months
+
+            refuse_cancellation_into_paid_months(
+                client_id=self.instance.pk, cancelled_on=cancelled_on
+            )
         return cancelled_on
 
     def _update_errors(self, errors: ValidationError) -> None:

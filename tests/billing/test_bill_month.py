@@ -307,13 +307,6 @@ def test_deposit_on_first_invoice_and_returned_on_final(small):
     assert not Invoice.objects.filter(billing_month=dt.date(2027, 1, 1)).exists()
 
 
-def test_deposit_kept_while_an_earlier_invoice_is_unpaid(small):
-    client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
-    bill_month(month=OCTOBER, issue=True)  # deposit billed, invoice unpaid
-    bill_month(month=NOVEMBER, today=LATER)
-    assert not invoice_of(client, NOVEMBER).lines.filter(kind=LineKind.DEPOSIT_RETURN)
-
-
 def test_adjustment_credits_the_next_invoice(small, admin):
     from billing.services import add_adjustment
 

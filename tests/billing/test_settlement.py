@@ -1,0 +1,213 @@
+"""The final settlement of a cancelled client: its final invoice (the month of
+its cancellation) returns the deposit and takes every credit still waiting,
+exactly once, whatever the order in which invoices were paid, issued, voided or
+the cancellation recorded."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+from django.urls import reverse
+
+from billing.models import Adjustment, Invoice, InvoiceLine, InvoiceStatus, LineKind
+from billing.selectors import unsettled_cancellations
+from billing.services import (
+    add_adjustment,
+    bill_month,
+    mark_paid,
+    void_and_reissue,
+)
+from clients.models import Client
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
+from tests.html_forms import form_values
+
+SEPTEMBER = dt.date(2026, 9, 1)
+NOVEMBER = dt.date(2026, 11, 1)
+
+
+def live(client, month):
+    return Invoice.objects.exclude(status=InvoiceStatus.VOID).get(
+        client=client, billing_month=month
+    )
+
+
+def deposit_held_yen(client):
+    """What the client's live invoices leave held: billed minus returned."""
+    return (
+        InvoiceLine.objects.filter(
+            invoice__client=client,
+            kind__in=[LineKind.DEPOSIT, LineKind.DEPOSIT_RETURN],
+        )
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .aggregate(held=Sum("amount_yen", default=0))["held"]
+    )
+
+
+def cancel(client, on):
+    Client.objects.filter(pk=client.pk).update(
+        status=Client.Status.CANCELLED, cancelled_on=on
+    )
+    client.refresh_from_db()
+
+
+@pytest.mark.parametrize("paid_before_final", [True, False])
+def test_the_final_invoice_returns_the_deposit_whether_or_not_the_last_was_paid(
+    small, paid_before_final
+):
+    """October's invoice was still unpaid when November, the final month, was
+    billed: the deposit stayed held with no invoice left to return it."""
+    client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
+    calls(client, 21)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    october = live(client, OCTOBER)
+    assert october.lines.get(kind=LineKind.DEPOSIT).amount_yen == 2960
+    if paid_before_final:
+        mark_paid(invoice=october, paid_on=dt.date(2026, 11, 30), today=LATER)
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    if not paid_before_final:
+        mark_paid(invoice=october, paid_on=dt.date(2026, 12, 10), today=LATER)
+    final = live(client, NOVEMBER)
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert (final.taxable_10_yen, final.tax_10_yen) == (2960, 269)
+    assert (final.non_taxable_yen, final.total_yen) == (-2960, 0)
+    assert deposit_held_yen(client) == 0
+    assert unsettled_cancellations(month=NOVEMBER) == []
+
+
+@pytest.fixture
+def back_dated(small, admin):
+    """Billed and paid for September (with the deposit), October issued as an
+    ordinary month, a credit against September waiting for November; then the
+    cancellation, effective 31 October, is recorded on 5 November."""
+    client = contracted_client(small)
+    calls(client, 21, at=jst(2026, 9, 15))
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    september = live(client, SEPTEMBER)
+    mark_paid(invoice=september, paid_on=dt.date(2026, 10, 20), today=LATER)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    add_adjustment(invoice=september, amount_yen=148, reason="営業電話の誤分類")
+    cancel(client, dt.date(2026, 10, 31))
+    return client
+
+
+def test_a_cancellation_dated_into_an_issued_month_is_shown_unsettled(back_dated):
+    october = live(back_dated, OCTOBER)
+    (unsettled,) = unsettled_cancellations(month=OCTOBER)
+    assert unsettled.invoice == october
+    assert not unsettled.beyond_contract
+    assert (unsettled.deposit_yen, unsettled.credits_yen) == (2960, 148)
+    # November is not billed: the contract ended with October.
+    bill_month(month=NOVEMBER, today=LATER)
+    assert not Invoice.objects.filter(client=back_dated, billing_month=NOVEMBER)
+
+
+def test_reissuing_the_final_month_settles_the_deposit_and_credits_once(
+    back_dated,
+):
+    october = live(back_dated, OCTOBER)
+    final = void_and_reissue(invoice=october, reason="解約日の登録漏れ", today=LATER)
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert final.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -148
+    assert final.taxable_10_yen == october.taxable_10_yen - 148
+    assert final.total_yen == october.total_yen - 148 - 2960
+    assert deposit_held_yen(back_dated) == 0
+    assert not Adjustment.objects.filter(client=back_dated, applied_to=None)
+    assert unsettled_cancellations(month=OCTOBER) == []
+    # Reissued again (another correction): settled once, not twice.
+    again = void_and_reissue(invoice=final, reason="宛名の誤り", today=LATER)
+    assert again.total_yen == final.total_yen
+    assert deposit_held_yen(back_dated) == 0
+
+
+def test_a_month_after_the_cancellation_is_voided_before_the_final_is_reissued(
+    small,
+):
+    """Cancelled back to 30 September after October was issued: October has no
+    contract behind it (voided, not reissued), and its credit goes, with the
+    deposit, on September's reissue, the final invoice. Reissuing September
+    while October is still live is refused: the credit would stay on October."""
+    client = contracted_client(small)
+    bill_month(month=dt.date(2026, 8, 1), issue=True, today=dt.date(2026, 9, 2))
+    august = live(client, dt.date(2026, 8, 1))
+    mark_paid(invoice=august, paid_on=dt.date(2026, 9, 20), today=LATER)
+    add_adjustment(invoice=august, amount_yen=100, reason="割増料金の誤り")
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    add_adjustment(invoice=august, amount_yen=50, reason="もう1件")
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    september, october = live(client, SEPTEMBER), live(client, OCTOBER)
+    assert september.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -100
+    assert october.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -50
+    cancel(client, dt.date(2026, 9, 30))
+    shown = {u.invoice: u for u in unsettled_cancellations()}
+    assert shown[october].beyond_contract
+    assert shown[september].deposit_yen == 2960
+    with pytest.raises(ValidationError, match=october.number_display):
+        void_and_reissue(invoice=september, reason="解約日の訂正", today=LATER)
+    assert void_and_reissue(invoice=october, reason="解約後の月", today=LATER) is None
+    final = void_and_reissue(invoice=september, reason="解約日の訂正", today=LATER)
+    assert sorted(
+        final.lines.filter(kind=LineKind.ADJUSTMENT).values_list(
+            "amount_yen", flat=True
+        )
+    ) == [-100, -50]
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert deposit_held_yen(client) == 0
+    assert unsettled_cancellations() == []
+
+
+def test_a_final_invoice_paid_before_it_was_reissued_says_to_refund(back_dated):
+    october = live(back_dated, OCTOBER)
+    mark_paid(invoice=october, paid_on=dt.date(2026, 11, 20), today=LATER)
+    (unsettled,) = unsettled_cancellations(month=OCTOBER)
+    assert unsettled.invoice.status == InvoiceStatus.PAID
+    assert "返金" in unsettled.advice
+
+
+def test_the_billing_pages_say_what_to_do(admin_client, back_dated):
+    october = live(back_dated, OCTOBER)
+    advice = (
+        "解約月の請求書に精算（保証金の返金 2,960 円、未反映の訂正 148 円）が"
+        "入っていません。無効にして再発行すると、再発行した請求書で精算されます。"
+    )
+    month_page = admin_client.get(reverse("billing:month") + "?month=2026-10")
+    assert advice in month_page.content.decode()
+    page = admin_client.get(reverse("billing:invoice", args=[october.pk]))
+    assert advice in page.content.decode()
+    response = admin_client.post(
+        reverse("billing:void", args=[october.pk]),
+        {"void-reason": "解約日の登録漏れ"},
+        follow=True,
+    )
+    assert "解約の精算" not in response.content.decode()
+    assert live(back_dated, OCTOBER).total_yen == october.total_yen - 148 - 2960
+
+
+def test_a_cancellation_dated_into_a_month_already_paid_is_refused(admin_client, small):
+    """No invoice could settle it: a paid invoice is neither changed nor
+    reissued. Into a month issued but unpaid, it is accepted (reissued then)."""
+    client = contracted_client(small)
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    september = live(client, SEPTEMBER)
+    mark_paid(invoice=september, paid_on=dt.date(2026, 10, 20), today=LATER)
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    data.update(status=Client.Status.CANCELLED, cancelled_on="2026-09-30")
+    page = admin_client.post(url, data)
+    assert page.status_code == 200
+    assert (
+        f"2026年9月分の請求書（請求書番号 {september.number_display}）は入金済み"
+        in page.content.decode()
+    )
+    assert "2026年10月31日 以降の月末" in page.content.decode()
+    client.refresh_from_db()
+    assert client.cancelled_on is None
+    data.update(cancelled_on="2026-10-31")
+    assert admin_client.post(url, data).status_code == 302
+    client.refresh_from_db()
+    assert client.cancelled_on == dt.date(2026, 10, 31)
+    # Saving the client again (its notes) is not a new cancellation date.
+    mark_paid(invoice=live(client, OCTOBER), paid_on=dt.date(2026, 11, 20), today=LATER)
+    data.update(operator_notes="解約済み")
+    assert admin_client.post(url, data).status_code == 302
