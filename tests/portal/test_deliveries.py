@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -82,6 +84,25 @@ def test_home_lists_undelivered_reports_and_bouncing_addresses(portal, reported_
     assert "boss@example.jp" not in body  # that one was delivered
     assert "別のアドレスをお知らせください" in body
     assert reverse("portal:call", args=[reported_call.pk]) in body
+
+
+def test_after_the_contract_a_bouncing_address_asks_for_no_change(
+    portal, reported_call
+):
+    """The box still asked for another address, with a button to a page that
+    takes no request once the contract has ended."""
+    client = reported_call.client
+    fail(
+        reported_call.deliveries.get(channel=Delivery.Channel.EMAIL_MOBILE),
+        bounced=True,
+    )
+    client.status = client.Status.CANCELLED
+    client.cancelled_on = timezone.localdate() - dt.timedelta(days=1)
+    client.save()
+    body = portal.get(reverse("portal:home")).content.decode()
+    assert "boss-m@example.jp" in body
+    assert "別のアドレスをお知らせください" not in body
+    assert "報告先の変更を依頼する" not in body
 
 
 def test_home_leaves_out_a_failed_report_of_a_call_corrected_to_sales(
