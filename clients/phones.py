@@ -11,6 +11,7 @@ import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 REGION = "JP"
@@ -119,3 +120,50 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(
         number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
+
+
+# At least this many digits before a number typed in part is looked up: fewer
+# are found in too many numbers to narrow anything down.
+PARTIAL_NUMBER_DIGITS = 4
+
+_DIGITS = frozenset("0123456789")
+# What may stand between the digits of a number typed in part (after NFKC):
+# spaces, brackets ("(03)1234"), and every hyphen people type or paste, the
+# long-vowel mark "ー" included (the IME types it for "-" in kana mode).
+_NUMBER_SEPARATORS = frozenset(" ()-‐‒–—―−ー")
+
+
+def partial_number_condition(text: str, *fields: str) -> Q | None:
+    """Numbers in ``fields`` (stored in E.164) that hold ``text`` typed as part of
+    a number, or None when ``text`` is not one (it has other characters, or
+    fewer than ``PARTIAL_NUMBER_DIGITS`` digits).
+
+    Text typed with "+" is the start of an international number ("+81355").
+    Any other text is looked for as people read a number, in its national form:
+    03-1234-5678 (+81312345678) is found by "0312", "03-1234", "1234" or "5678",
+    never by "1312" or "8131", which only run into the country code. A number
+    abroad is read as it is written, "+1 415-555-2671": "1415" finds it.
+    """
+    typed = unicodedata.normalize("NFKC", text).strip()
+    digits = "".join(ch for ch in typed if ch in _DIGITS)
+    if len(digits) < PARTIAL_NUMBER_DIGITS or not set(typed.removeprefix("+")) <= (
+        _DIGITS | _NUMBER_SEPARATORS
+    ):
+        return None
+    condition = Q()
+    for field in fields:
+        if typed.startswith("+"):
+            condition |= Q(**{f"{field}__startswith": f"+{digits}"})
+            continue
+        found = Q(**{f"{field}__contains": digits})
+        if digits.startswith("0"):
+            # The national trunk 0 is +81 in E.164: "03-12" begins +8131.
+            found |= Q(**{f"{field}__startswith": f"+81{digits[1:]}"})
+        elif digits.startswith(("1", "81")):
+            # "1312" is in +81312345678 only by running into the country code:
+            # the digits must come after +81 (or anywhere in a number abroad).
+            # The regular expression runs only on the few rows that hold them.
+            pattern = rf"^\+(?:81|(?!81))[0-9]*{digits}"
+            found &= Q(**{f"{field}__regex": pattern})
+        condition |= found
+    return condition

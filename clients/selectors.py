@@ -18,7 +18,7 @@ from clients.models import (
     ReportRecipient,
 )
 from clients.months import month_end, month_start
-from clients.phones import try_normalize_phone
+from clients.phones import partial_number_condition, try_normalize_phone
 
 T = TypeVar("T")
 
@@ -179,28 +179,6 @@ def width_variants(text: str) -> list[str]:
     return list(dict.fromkeys([text, half, *full]))
 
 
-# At least this many digits before a number typed in part is looked up.
-PARTIAL_NUMBER_DIGITS = 4
-
-
-def _partial_number_lookups(text: str) -> list[tuple[str, str]]:
-    """How to find numbers (stored in E.164) that a number typed in part begins
-    or holds: ``("startswith", "+81355")`` for "03-55", ``("contains", "0001")``
-    for the last digits; none when the text is not digits (and hyphens)."""
-    typed = unicodedata.normalize("NFKC", text).replace("ー", "-")
-    digits = "".join(ch for ch in typed if ch.isdigit())
-    if len(digits) < PARTIAL_NUMBER_DIGITS or any(
-        not (ch.isdigit() or ch in "+-() ") for ch in typed
-    ):
-        return []
-    if typed.startswith("+"):
-        return [("startswith", f"+{digits}")]
-    lookups = [("contains", digits)]
-    if digits.startswith("0"):  # the national prefix, or the last digits
-        lookups.append(("startswith", f"+81{digits[1:]}"))
-    return lookups
-
-
 def search_clients(*, text: str, limit: int = 20) -> list[Client]:
     """Clients by lent number, own (forwarded) number, name or kana."""
     text = text.strip()
@@ -219,11 +197,10 @@ def search_clients(*, text: str, limit: int = 20) -> list[Client]:
             number_assignments__number__number=e164,
             number_assignments__released_on__isnull=True,
         )
-    for lookup, digits in _partial_number_lookups(text):
-        condition |= Q(**{f"own_number__{lookup}": digits}) | Q(
-            **{f"number_assignments__number__number__{lookup}": digits},
-            number_assignments__released_on__isnull=True,
-        )
+    own = partial_number_condition(text, "own_number")
+    lent = partial_number_condition(text, "number_assignments__number__number")
+    if own is not None and lent is not None:
+        condition |= own | (lent & Q(number_assignments__released_on__isnull=True))
     # A cancelled client last: the first one listed is opened by Enter.
     return list(
         Client.objects.filter(condition)

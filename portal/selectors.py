@@ -2,8 +2,6 @@
 nothing here can return another client's rows."""
 
 import datetime as dt
-import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -12,7 +10,7 @@ from django.db.models import Q
 from answering.models import REPORTED_CATEGORIES, Call, Category
 from clients.models import Client, ClientPerson, PlanPrice
 from clients.months import JST, japan_today, month_start
-from clients.phones import try_normalize_phone
+from clients.phones import partial_number_condition, try_normalize_phone
 from clients.selectors import plan_in_force, width_variants
 from config.row_ids import parse_row_id
 from reporting.models import Delivery
@@ -20,10 +18,6 @@ from reporting.selectors import BouncingAddress, bouncing_addresses
 
 PAGE_SIZE = 50
 
-# A search text with at least this many digits is also tried as a (part of a)
-# phone number.
-_MIN_NUMBER_DIGITS = 4
-_NOT_DIGITS = re.compile(r"\D")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # The longest micros part of a cursor we make: signed micros of any timedelta.
 _MAX_MICROS_DIGITS = 1 + len(str(dt.timedelta.max // dt.timedelta(microseconds=1)))
@@ -92,16 +86,6 @@ def _text_lookup(text: str) -> str:
     return "contains" if text.lower() == text.upper() else "icontains"
 
 
-def _partial_number_condition(text: str) -> Q | None:
-    """A part of a number ("1234-5678", "0312") inside the stored E.164."""
-    digits = _NOT_DIGITS.sub("", unicodedata.normalize("NFKC", text))
-    if len(digits) < _MIN_NUMBER_DIGITS or len(digits) * 2 < len(text.strip()):
-        return None
-    # The national trunk 0 is not stored in E.164 (+81 3 1234 5678).
-    national = digits[1:] if digits.startswith("0") else digits
-    return Q(callback_number__contains=national) | Q(caller_number__contains=national)
-
-
 def filtered_calls(*, client: Client, filters: HistoryFilters):
     """The client's reported calls (never sales calls) matching the filters."""
     calls = Call.objects.filter(client=client).reported()
@@ -138,7 +122,7 @@ def filtered_calls(*, client: Client, filters: HistoryFilters):
                     | Q(**{f"caller_company__{lookup}": variant})
                     | Q(**{f"purpose__{lookup}": variant})
                 )
-            number = _partial_number_condition(text)
+            number = partial_number_condition(text, "callback_number", "caller_number")
             if number is not None:
                 condition |= number
             calls = calls.filter(condition)

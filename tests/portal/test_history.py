@@ -131,6 +131,34 @@ def test_part_of_a_number_also_finds_the_call(portal, portal_user):
 
 
 @pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("0222", ["03-1222-0222"]),
+        ("0312", ["03-1222-0222"]),
+        ("03-2224", ["03-2224-5678"]),
+        ("1222", ["03-1222-0222"]),
+        ("1312", []),  # only the country code: +81 3 12...
+    ],
+)
+def test_part_of_a_number_finds_only_numbers_that_hold_it(
+    portal, portal_user, typed, found
+):
+    """ "0222" listed calls from 03-2224-5678: the leading 0 was dropped and 222
+    looked for anywhere in the number."""
+    for caller_name, number in [
+        ("03-1222-0222", "+81312220222"),
+        ("03-2224-5678", "+81322245678"),
+    ]:
+        CallFactory(
+            client=portal_user.client,
+            caller_name=caller_name,
+            callback_number=number,
+            caller_number=number,
+        )
+    assert names(portal.get(reverse("portal:calls"), {"q": typed})) == found
+
+
+@pytest.mark.parametrize(
     ("field", "value", "query"),
     [
         ("caller_name", "佐藤花子", "花子"),
