@@ -86,6 +86,16 @@ def _text_lookup(text: str) -> str:
     return "contains" if text.lower() == text.upper() else "icontains"
 
 
+def _text_condition(text: str, *fields: str) -> Q:
+    """``text`` in any of ``fields``, in whichever width it was typed or stored."""
+    condition = Q()
+    for variant in width_variants(text):
+        lookup = _text_lookup(variant)
+        for field in fields:
+            condition |= Q(**{f"{field}__{lookup}": variant})
+    return condition
+
+
 def filtered_calls(*, client: Client, filters: HistoryFilters):
     """The client's reported calls (never sales calls) matching the filters."""
     calls = Call.objects.filter(client=client).reported()
@@ -104,9 +114,7 @@ def filtered_calls(*, client: Client, filters: HistoryFilters):
     if filters.category:
         calls = calls.filter(category=filters.category)
     if filters.addressee:
-        calls = calls.filter(
-            **{f"addressee__{_text_lookup(filters.addressee)}": filters.addressee}
-        )
+        calls = calls.filter(_text_condition(filters.addressee, "addressee"))
     text = filters.text.strip()
     if text:
         e164 = try_normalize_phone(text)
@@ -114,14 +122,9 @@ def filtered_calls(*, client: Client, filters: HistoryFilters):
             # A whole phone number: match the stored E.164 only (cheap equality).
             calls = calls.filter(Q(callback_number=e164) | Q(caller_number=e164))
         else:
-            condition = Q()
-            for variant in width_variants(text):
-                lookup = _text_lookup(variant)
-                condition |= (
-                    Q(**{f"caller_name__{lookup}": variant})
-                    | Q(**{f"caller_company__{lookup}": variant})
-                    | Q(**{f"purpose__{lookup}": variant})
-                )
+            condition = _text_condition(
+                text, "caller_name", "caller_company", "purpose"
+            )
             number = partial_number_condition(text, "callback_number", "caller_number")
             if number is not None:
                 condition |= number

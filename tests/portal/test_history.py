@@ -323,3 +323,22 @@ def test_the_keyword_search_finds_letters_in_either_width(
     CallFactory(client=portal_user.client, caller_company="別の会社", caller_name="他")
     response = portal.get(reverse("portal:calls"), {"q": typed})
     assert [c.caller_company for c in response.context["page"].calls] == [stored]
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("ＳＭＩＴＨ", "Smith"),
+        ("ｓｍｉｔｈ", "SMITH"),  # full-width small letters: SQLite ignores their case
+        ("Smith", "ＳＭＩＴＨ"),
+        ("営業部Ａ", "営業部A"),
+    ],
+)
+def test_the_addressee_filter_finds_letters_in_either_width(
+    portal, portal_user, stored, typed
+):
+    """The keyword search found ＡＢＣ for ABC; the addressee filter did not."""
+    CallFactory(client=portal_user.client, addressee=stored, caller_name="該当")
+    CallFactory(client=portal_user.client, addressee="田中", caller_name="他")
+    response = portal.get(reverse("portal:calls"), {"addressee": typed})
+    assert names(response) == ["該当"]
