@@ -164,19 +164,40 @@ def as_katakana(text: str) -> str:
 _TO_FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)} | {0x20: 0x3000}
 
 
+def _half_width_kana_table() -> dict[int, str]:
+    """Katakana and the marks typed with it (ー, 。) to their half-width forms:
+    NFKC goes the other way only. A voiced kana is two characters there
+    (ガ -> ｶﾞ, パ -> ﾊﾟ); the few kana without a half-width form stay as they are."""
+    table = {
+        ord(unicodedata.normalize("NFKC", chr(code))): chr(code)
+        for code in range(0xFF61, 0xFFA0)  # ｡ to ﾟ
+    }
+    for code in range(ord("ァ"), ord("ヺ") + 1):
+        decomposed = unicodedata.normalize("NFD", chr(code))  # ガ: カ + U+3099
+        base, marks = decomposed[0], decomposed[1:]
+        if marks and ord(base) in table:
+            table[code] = table[ord(base)] + "".join(table[ord(m)] for m in marks)
+    return table
+
+
+_TO_HALF_WIDTH_KANA = _half_width_kana_table()
+
+
 def width_variants(text: str) -> list[str]:
     """``text`` as typed, in half width and in full width: the forms a name
-    written with letters or digits may be stored in (ＡＢＣ商事 or ABC商事),
-    whichever way the IME was set when it was typed. Text without letters,
-    digits or half-width kana (山田) has one form, and costs one condition."""
-    half = unicodedata.normalize("NFKC", text)
+    written with letters, digits or katakana may be stored in (ＡＢＣ商事 or
+    ABC商事, サトウ or ｻﾄｳ), whichever way the IME was set when it was typed.
+    Text without them (山田) has one form, and costs one condition."""
+    half = unicodedata.normalize("NFKC", text)  # letters half, katakana full width
     # In capitals and in small letters (ＡＢＣ, ｓｏｌｕｔｉｏｎｓ): SQLite matches
     # only ASCII letters whatever their case (PostgreSQL ignores any case).
     full = [
         half.upper().translate(_TO_FULL_WIDTH),
         half.lower().translate(_TO_FULL_WIDTH),
     ]
-    return list(dict.fromkeys([text, half, *full]))
+    # Half-width kana mode types letters and digits in half width too (ABCｼｮｳｼﾞ).
+    half_kana = half.translate(_TO_HALF_WIDTH_KANA)
+    return list(dict.fromkeys([text, half, half_kana, *full]))
 
 
 def search_clients(*, text: str, limit: int = 20) -> list[Client]:
@@ -184,10 +205,14 @@ def search_clients(*, text: str, limit: int = 20) -> list[Client]:
     text = text.strip()
     if not text:
         return []
-    kana = as_katakana(text)
     variants = width_variants(text)
-    condition = Q(name_kana__icontains=kana)
-    for variant in dict.fromkeys([*variants, kana]):  # kana is often one of them
+    # Kana fields typed in half-width kana mode hold ｻﾄｳ, not サトウ.
+    kana_variants = width_variants(as_katakana(text))
+    condition = Q()
+    for variant in kana_variants:
+        condition |= Q(name_kana__icontains=variant)
+    # The kana forms are often among the others.
+    for variant in dict.fromkeys([*variants, *kana_variants]):
         condition |= Q(name__icontains=variant)
     for variant in variants:
         condition |= Q(announce_name__icontains=variant)

@@ -158,6 +158,27 @@ def test_search_by_kana_as_a_japanese_keyboard_types_it(operator_client, db, typ
     assert [r["id"] for r in data["results"]] == [tokyo.pk]
 
 
+@pytest.mark.parametrize(
+    ("name", "name_kana", "typed"),
+    [
+        # Kana registered in half-width kana mode.
+        ("佐藤物産", "ｻﾄｳﾌﾞｯｻﾝ", "サトウ"),
+        ("佐藤物産", "ｻﾄｳﾌﾞｯｻﾝ", "さとうぶっさん"),
+        ("佐藤物産", "ｻﾄｳﾌﾞｯｻﾝ", "ｻﾄｳ"),
+        # A name written in katakana, in the other width.
+        ("ｶﾜｸﾞﾁ商店", "", "カワグチ"),
+        ("ｶﾜｸﾞﾁ商店", "", "かわぐち"),
+        ("カワグチ商店", "", "ｶﾜｸﾞﾁ"),
+    ],
+)
+def test_katakana_is_found_in_either_width(operator_client, db, name, name_kana, typed):
+    """ｻﾄｳ stored was not found by サトウ typed: there was no half-width form."""
+    wanted = ClientFactory(name=name, name_kana=name_kana, announce_name="")
+    ClientFactory(name="大阪物産", name_kana="オオサカブッサン")
+    data = operator_client.get(reverse("console:search"), {"q": typed}).json()
+    assert [r["id"] for r in data["results"]] == [wanted.pk]
+
+
 def test_a_cancelled_client_is_listed_after_the_others(operator_client, db):
     """Listed first, it was the one Enter opened."""
     old = ClientFactory(

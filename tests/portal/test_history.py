@@ -312,6 +312,9 @@ def test_a_date_out_of_range_says_which_dates_are_accepted(portal, typed):
         ("ABC商事", "ＡＢＣ"),  # the client's IME in full-width mode
         ("ａｂｃ商事", "ABC"),  # full-width small letters: SQLite ignores their case
         ("ｶﾜｸﾞﾁ様", "ｶﾜｸﾞﾁ"),
+        ("ｶﾜｸﾞﾁ様", "カワグチ"),  # half-width kana typed by the operator
+        ("カワグチ様", "ｶﾜｸﾞﾁ"),
+        ("ﾊﾟﾝ工房", "パン"),
     ],
 )
 def test_the_keyword_search_finds_letters_in_either_width(
@@ -332,6 +335,8 @@ def test_the_keyword_search_finds_letters_in_either_width(
         ("ｓｍｉｔｈ", "SMITH"),  # full-width small letters: SQLite ignores their case
         ("Smith", "ＳＭＩＴＨ"),
         ("営業部Ａ", "営業部A"),
+        ("ｻﾄｳ", "サトウ"),
+        ("サトウ", "ｻﾄｳ"),
     ],
 )
 def test_the_addressee_filter_finds_letters_in_either_width(
