@@ -284,7 +284,16 @@ def main(args: argparse.Namespace) -> None:
             {"q": "0" + deep_call.callback_number[3:]},
             False,
         ),
+        (
+            "extra: part of a number (last 4 digits)",
+            {"q": deep_call.callback_number[-4:]},
+            False,
+        ),
+        # Digits that begin as the country code 81 does: checked by a regex.
+        ("extra: part of a number (1234)", {"q": "1234"}, False),
         ("extra: 7-letter text matching nothing", {"q": "該当なしの言葉"}, False),
+        # Katakana is also looked for in half width (ｻﾄｳ).
+        ("extra: katakana text matching nothing", {"q": "サトウ"}, False),
         ("extra: 2-letter text matching nothing", {"q": "該当"}, False),
     ]
     ok = True
