@@ -196,8 +196,12 @@ def width_variants(text: str) -> list[str]:
         half.lower().translate(_TO_FULL_WIDTH),
     ]
     # Half-width kana mode types letters and digits in half width too (ABCｼｮｳｼﾞ).
-    half_kana = half.translate(_TO_HALF_WIDTH_KANA)
-    return list(dict.fromkeys([text, half, half_kana, *full]))
+    # Only for katakana: each form is one more condition per field, and ー or 、
+    # in a hiragana or kanji text (らーめん) is no reason to look for ｰ or ､.
+    forms = [text, half, *full]
+    if any("ァ" <= ch <= "ヺ" for ch in half):
+        forms.append(half.translate(_TO_HALF_WIDTH_KANA))
+    return list(dict.fromkeys(forms))
 
 
 def search_clients(*, text: str, limit: int = 20) -> list[Client]:
