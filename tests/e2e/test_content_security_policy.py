@@ -115,7 +115,7 @@ def test_operator_console_and_call_form(watched):
     assert page.inner_text("#callback-check strong") == "090-1111-2222"
     assert page.is_visible("#callback-check .phone-history")
     assert page.inner_text("#callback-check .nuisance-alert") == (
-        "この番号から過去にいたずら・嫌がらせ電話が 1 件あります。"
+        "この番号からの過去のいたずら・嫌がらせ電話: 1 件"
     )
     w.open(f"/operator/calls/{call.pk}/edit")
     w.open("/operator/calls/new?dialed=0399999999")  # a number nobody holds
