@@ -319,16 +319,23 @@ class ClientAdmin(SimpleHistoryAdmin):
             effective_month=effective,
         )
 
+    def _the_one_client(
+        self, request: HttpRequest, queryset: QuerySet[Client], refusal: str
+    ) -> Client | None:
+        """The client an action for one client was run on, or None (``refusal``
+        said) when several were selected."""
+        if queryset.count() != 1:
+            self.message_user(request, refusal, messages.ERROR)
+            return None
+        return queryset.get()
+
     @admin.action(description=_("今月のプランを訂正する（登録の誤り・請求前のみ）"))
     def correct_plan(self, request: HttpRequest, queryset: QuerySet[Client]):
-        if queryset.count() != 1:
-            self.message_user(
-                request,
-                _("プランの訂正は顧客を1件だけ選んで行ってください。"),
-                messages.ERROR,
-            )
+        client = self._the_one_client(
+            request, queryset, _("プランの訂正は顧客を1件だけ選んで行ってください。")
+        )
+        if client is None:
             return None
-        client = queryset.get()
         today = japan_today()
         form = PlanChangeForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
@@ -376,14 +383,11 @@ class ClientAdmin(SimpleHistoryAdmin):
 
     @admin.action(description=_("番号を貸し出す"))
     def assign_number(self, request: HttpRequest, queryset: QuerySet[Client]):
-        if queryset.count() != 1:
-            self.message_user(
-                request,
-                _("番号の貸し出しは顧客を1件だけ選んで行ってください。"),
-                messages.ERROR,
-            )
+        client = self._the_one_client(
+            request, queryset, _("番号の貸し出しは顧客を1件だけ選んで行ってください。")
+        )
+        if client is None:
             return None
-        client = queryset.get()
         form = AssignNumberForm(
             request.POST if "apply" in request.POST else None,
             initial={"assigned_on": japan_today()},
