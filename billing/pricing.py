@@ -21,6 +21,7 @@ from clients.models import (
     FREE_RECIPIENT_PERSONS,
     NumberAssignment,
     ReportRecipient,
+    billing_start,
 )
 from clients.months import JST, days_in_month, month_end, month_start
 from clients.phones import format_phone
@@ -80,14 +81,14 @@ def billable_from(
     at that month's end).
     """
     first, last = month_start(month), month_end(month)
-    if contract_started_on is None:
+    starts = billing_start(
+        trial_started_on=trial_started_on, contract_started_on=contract_started_on
+    )
+    if starts is None:
         return None
     if cancelled_on is not None and cancelled_on < first:
         return None
-    start = max(first, contract_started_on)
-    if trial_started_on is not None:
-        trial_last_day = trial_started_on + dt.timedelta(days=9)
-        start = max(start, trial_last_day + dt.timedelta(days=1))
+    start = max(first, starts)
     return start if start <= last else None
 
 

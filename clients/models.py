@@ -27,6 +27,18 @@ EARLIEST_PLAUSIBLE_DATE = dt.date(2000, 1, 1)
 LATEST_PLAUSIBLE_DATE = dt.date(2100, 12, 31)
 
 
+def billing_start(
+    *, trial_started_on: dt.date | None, contract_started_on: dt.date | None
+) -> dt.date | None:
+    """The first day a client is ever billed for: the contract's start, or the
+    day after the free trial when that is later. None without a contract."""
+    if contract_started_on is None:
+        return None
+    if trial_started_on is None:
+        return contract_started_on
+    return max(contract_started_on, trial_started_on + dt.timedelta(days=TRIAL_DAYS))
+
+
 def is_plausible_date(day: dt.date) -> bool:
     return EARLIEST_PLAUSIBLE_DATE <= day <= LATEST_PLAUSIBLE_DATE
 
@@ -251,6 +263,14 @@ class Client(models.Model):
     def contract_ended_before(self, day: dt.date) -> bool:
         """Whether the contract's last day (解約日) is before ``day``."""
         return self.cancelled_on is not None and self.cancelled_on < day
+
+    @property
+    def billing_starts_on(self) -> dt.date | None:
+        """The first day ever billed (see ``billing_start``)."""
+        return billing_start(
+            trial_started_on=self.trial_started_on,
+            contract_started_on=self.contract_started_on,
+        )
 
     @property
     def trial_ends_on(self) -> dt.date | None:

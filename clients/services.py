@@ -289,12 +289,13 @@ def start_plan(
 
 
 def first_billable_month(*, client: Client, client_plan: ClientPlan) -> dt.date | None:
-    """The first month ``client_plan`` is billed for: its own, or the contract's
-    if later (the trial and the days before the contract are not billed). None
-    while the client has no contract date yet."""
-    if client.contract_started_on is None:
+    """The first month ``client_plan`` is billed for: its own, or the first
+    billed one if later (the trial and the days before the contract are not
+    billed). None while the client has no contract date yet."""
+    starts = client.billing_starts_on
+    if starts is None:
         return None
-    return max(client_plan.effective_month, month_start(client.contract_started_on))
+    return max(client_plan.effective_month, month_start(starts))
 
 
 def plan_correctable(

@@ -75,6 +75,20 @@ def test_a_trial_month_plan_is_still_corrected_in_the_contracts_first_month(plan
     assert client.plan_history.get().plan == plans["half"]
 
 
+def test_a_plan_whose_ended_month_was_all_free_trial_is_still_corrected(plans):
+    """Trial and contract from 25 October: October is not billed (the trial runs
+    into November), yet the plan was refused as "used for October's invoice"."""
+    client = ClientFactory(
+        trial_started_on=dt.date(2026, 10, 25),
+        contract_started_on=dt.date(2026, 10, 25),
+    )
+    start_plan(client=client, plan=plans["small"], first_month=OCTOBER)
+    assert bill_month(month=OCTOBER, today=dt.date(2026, 11, 1)) is not None
+    assert not Invoice.objects.filter(client=client).exists()
+    correct_plan(client=client, plan=plans["standard"], today=dt.date(2026, 11, 27))
+    assert client.plan_history.get().plan == plans["standard"]
+
+
 def test_a_plan_billed_for_an_ended_month_is_not_corrected(admin_client, plans):
     client = ClientFactory(
         name="継続株式会社", contract_started_on=dt.date(2025, 1, 11)
