@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from answering.models import Call
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
+from billing.pricing import billable_from
 from billing.selectors import (
     counted_calls_for_invoice,
     invoices_for_client,
@@ -220,7 +221,7 @@ def recipients(request: HttpRequest) -> HttpResponse:
                 messages.info(
                     request,
                     _(
-                        "同じ内容のご依頼を%(request)sに受け付けています（受付中）。"
+                        "同じ内容のご依頼（%(request)s）をすでにお受けしています。"
                         "担当者が設定するまでお待ちください。"
                     )
                     % {"request": _request_summary(result.change_request)},
@@ -251,7 +252,14 @@ def recipients(request: HttpRequest) -> HttpResponse:
             "active_from", "id"
         )
     )
-    extras = monthly_extras(client=client, month=today)
+    # As the invoice counts them: from the first billed day (none in the trial).
+    billed_from = billable_from(
+        month=today,
+        trial_started_on=client.trial_started_on,
+        contract_started_on=client.contract_started_on,
+        cancelled_on=client.cancelled_on,
+    )
+    extras = monthly_extras(client=client, month=today, first_day=billed_from)
     client_requests = RecipientChangeRequest.objects.filter(
         client=client
     ).select_related("recipient")
@@ -260,6 +268,7 @@ def recipients(request: HttpRequest) -> HttpResponse:
         "portal/recipients.html",
         {
             "client": client,
+            "extras_billed": billed_from is not None,
             "form": form,
             "contract_ended": contract_ended,
             "current": current,

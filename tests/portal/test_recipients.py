@@ -34,6 +34,35 @@ def test_the_page_lists_current_recipients_and_the_fee_over_three(portal, portal
     assert "今月の最大人数: 4名（追加料金の対象 1名、210円）" in body
 
 
+def test_the_fee_shown_counts_from_the_first_billed_day_as_the_invoice_does(
+    portal, portal_user
+):
+    """A recipient of the free-trial days only was shown as 210 yen this month,
+    while the invoice (from the first billed day) charges nothing for it."""
+    client = portal_user.client
+    today = japan_today()
+    first = month_start(today)
+    for _ in range(3):
+        ReportRecipientFactory(client=client, active_from=first)
+    client.report_by_email = True
+    client.save()
+    url = reverse("portal:recipients")
+    # A trial from the 1st: a 4th person who left on the trial's last day is
+    # not billed.
+    client.trial_started_on = client.contract_started_on = first
+    client.save()
+    ReportRecipientFactory(
+        client=client, active_from=first, active_to=first + dt.timedelta(days=9)
+    )
+    body = portal.get(url).content.decode()
+    assert "今月の最大人数: 3名（追加料金の対象 0名、0円）" in body
+    # A trial starting later this month (or next) bills nothing this month.
+    client.trial_started_on = client.contract_started_on = month_end(today)
+    client.save()
+    body = portal.get(url).content.decode()
+    assert "今月はご請求の対象外" in body and "追加料金の対象" not in body
+
+
 def test_a_client_asks_to_add_a_recipient(portal, portal_user):
     response = portal.post(
         reverse("portal:recipients"),
@@ -300,8 +329,8 @@ def test_the_same_request_again_says_it_is_already_pending_since_when(
     page = portal.post(reverse("portal:recipients"), typed, follow=True)
     when = timezone.localtime(first.requested_at)
     assert (
-        f"同じ内容のご依頼を{when:%Y/%m/%d} {when.hour}:{when:%M} 追加（新人）に"
-        "受け付けています（受付中）。"
+        f"同じ内容のご依頼（{when:%Y/%m/%d} {when.hour}:{when:%M} 追加（新人））を"
+        "すでにお受けしています。"
     ) in page.content.decode()
     assert "報告先の変更を受け付けました" not in page.content.decode()
     assert RecipientChangeRequest.objects.get() == first
