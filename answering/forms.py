@@ -18,7 +18,7 @@ from answering.services import (
     LOGGED_ONLY_FIELDS,
     stored_value,
 )
-from clients.dates import JapaneseDateField
+from clients.dates import JapaneseDateField, JapaneseDateTimeField
 from clients.models import validate_plausible_date
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 
@@ -125,7 +125,7 @@ class CallForm(forms.Form):
     surcharge_reason = forms.CharField(
         label=_("割増の理由"), max_length=200, required=False
     )
-    received_at = forms.DateTimeField(
+    received_at = JapaneseDateTimeField(
         label=_("受電日時"),
         required=False,
         help_text=_(
@@ -135,7 +135,7 @@ class CallForm(forms.Form):
         widget=forms.DateTimeInput(
             attrs={"type": "datetime-local"}, format=MINUTE_INPUT_FORMAT
         ),
-        # Typed where a browser shows no picker: year first (config/settings.py).
+        # Typed where a browser shows no picker: year first.
         error_messages={
             "invalid": _(
                 "受電日時は 2026/11/01 10:30 のように、年・月・日・時刻の順で"

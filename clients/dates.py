@@ -48,3 +48,18 @@ class JapaneseDateField(forms.DateField):
         if isinstance(value, str):
             value = normalize_typed_date(value)
         return super().to_python(value)
+
+
+class JapaneseDateTimeField(forms.DateTimeField):
+    """A date and time typed year first (2026/11/01 10:30), whatever the page's
+    language: Django's English formats would read 01/11/2026 as 11 January."""
+
+    input_formats = settings.DATETIME_INPUT_FORMATS
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if isinstance(value, str):
+            # Full-width digits and separators; the space before the time kept.
+            value = " ".join(
+                unicodedata.normalize("NFKC", value).translate(_HYPHENS).split()
+            )
+        return super().to_python(value)

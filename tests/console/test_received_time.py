@@ -6,7 +6,7 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from answering.models import Call
 from tests.console.test_views import save_form as _save
@@ -49,6 +49,19 @@ def test_a_received_time_typed_as_text_is_read_year_first(operator_client, acme)
     ).content.decode()
     assert "受電日時は 2026/11/01 10:30 のように、年・月・日・時刻の順で" in page
     assert Call.objects.count() == 1
+    # Full-width, and on the English screens too (whose own formats put the
+    # month first).
+    earlier = typed - dt.timedelta(hours=1)
+    full_width = f"{earlier:%Y/%m/%d %H:%M}".translate(
+        str.maketrans("0123456789/:", "０１２３４５６７８９／：")
+    )
+    with translation.override("en"):
+        assert _save(operator_client, acme, received_at=full_width).status_code == 302
+        assert Call.objects.latest("pk").received_at == earlier.replace(
+            second=0, microsecond=0
+        )
+        page = _save(operator_client, acme, received_at=f"{typed:%m/%d/%Y %H:%M}")
+        assert page.status_code == 200 and Call.objects.count() == 2
 
 
 @pytest.mark.parametrize(
