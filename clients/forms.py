@@ -86,7 +86,14 @@ class ClientAdminForm(forms.ModelForm):
                     "month_end": f"{month_end(lent_later.assigned_on):%Y-%m-%d}",
                 }
             )
-        if cancelled_on != self.instance.cancelled_on:
+        # Against the saved client, not the form's instance: a history revert
+        # edits the old version, whose date would always look unchanged.
+        saved = (
+            Client.objects.filter(pk=self.instance.pk)
+            .values_list("cancelled_on", flat=True)
+            .first()
+        )
+        if cancelled_on != saved:
             # Billing depends on clients, not the other way: imported here, as
             # the admin's page asks billing whether the invoices already paid
             # leave the date possible (a final invoice to settle the deposit).
