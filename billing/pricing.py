@@ -205,8 +205,8 @@ class ClientMonth:
     recipients: list[ReportRecipient] = field(default_factory=list)
     surcharges: list[Surcharge] = field(default_factory=list)
     # The deposit is billed once, on the first live invoice that has one, and
-    # returned on the final invoice (the month of cancellation): what is held
-    # on the client's other live invoices, once.
+    # returned on the final invoice (the month of cancellation) when nothing
+    # is owed: what is held on the client's other live invoices, once.
     bill_deposit: bool = False
     deposit_held_yen: int = 0
     return_deposit: bool = False

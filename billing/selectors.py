@@ -535,10 +535,11 @@ def calls_changed_since_built(
 class UnsettledCancellation:
     """An invoice of a cancelled client that leaves its final settlement undone.
 
-    The final invoice (the month of the cancellation) returns the deposit and
-    takes every credit still waiting. One built before the cancellation was
-    recorded has neither; one of a month after the contract ended should not
-    exist at all.
+    The final invoice (the month of the cancellation) takes every credit still
+    waiting and returns the deposit when nothing is owed. One built before the
+    cancellation was recorded has neither; one built while an earlier invoice
+    was unpaid keeps the deposit held, to be returned by its reissue once that
+    is paid; one of a month after the contract ended should not exist at all.
     """
 
     invoice: Invoice
@@ -547,6 +548,14 @@ class UnsettledCancellation:
     # What the final invoice should still settle (0 for a later month's).
     deposit_yen: int
     credits_yen: int
+    # The client's earlier invoices still issued and unpaid (numbers as
+    # printed): while there is one, the deposit stays held.
+    unpaid_numbers: tuple[str, ...] = ()
+
+    @property
+    def deposit_held_for_unpaid(self) -> bool:
+        """The deposit is not returned yet because an earlier invoice is owed."""
+        return bool(self.deposit_yen and self.unpaid_numbers)
 
     @property
     def advice(self) -> str:
@@ -568,25 +577,68 @@ class UnsettledCancellation:
                 "解約日（%(day)s）より後の月の請求書が入金済みです。"
                 "返金などでご対応ください。"
             ) % {"day": day}
-        missing = _(
-            "解約月の請求書に精算（保証金の返金 %(deposit)s 円、"
-            "未反映の訂正 %(credits)s 円）が入っていません。"
-        ) % {"deposit": f"{self.deposit_yen:,}", "credits": f"{self.credits_yen:,}"}
+        amounts = {
+            "deposit": f"{self.deposit_yen:,}",
+            "credits": f"{self.credits_yen:,}",
+            "numbers": "、".join(self.unpaid_numbers),
+        }
+        if self.deposit_held_for_unpaid:
+            held = (
+                _(
+                    "前月までの請求書（請求書番号 %(numbers)s）が未入金のため、"
+                    "保証金 %(deposit)s 円はお預かりしたままです。"
+                )
+                % amounts
+            )
+            if self.credits_yen:
+                held += _("未反映の訂正 %(credits)s 円も入っていません。") % amounts
+            if status == InvoiceStatus.DRAFT:
+                return held + _(
+                    "入金を確認してから「下書きを作成・更新」を押すと、"
+                    "保証金の返金が入ります。"
+                )
+            if status == InvoiceStatus.ISSUED:
+                return held + _(
+                    "入金を確認したら、この請求書を無効にして再発行してください。"
+                    "再発行した請求書で保証金が返金されます。"
+                )
+            return held + _(
+                "この請求書は入金済みで再発行できないため、入金を確認してから、"
+                "保証金の返金はシステムの外（振込など）でご対応ください。"
+            )
+        items = []
+        if self.deposit_yen:
+            items.append(_("保証金の返金 %(deposit)s 円") % amounts)
+        if self.credits_yen:
+            items.append(_("未反映の訂正 %(credits)s 円") % amounts)
+        missing = _("解約月の請求書に精算（%(items)s）が入っていません。") % {
+            "items": "、".join(items)
+        }
+        if self.deposit_yen:
+            # Kept while something was owed, or built before the cancellation
+            # was recorded: either way it can be returned now.
+            missing = _("前月までに未入金の請求書はありません。") + missing
         if status == InvoiceStatus.DRAFT:
             return missing + _("「下書きを作成・更新」を押すと入ります。")
         if status == InvoiceStatus.ISSUED:
             return missing + _(
                 "無効にして再発行すると、再発行した請求書で精算されます。"
             )
-        return missing + _("入金済みのため再発行できません。返金などでご対応ください。")
+        return missing + _(
+            "入金済みのため再発行できません。"
+            "返金はシステムの外（振込など）でご対応ください。"
+        )
 
 
 def unsettled_cancellations(
-    *, month: dt.date | None = None, invoice_ids: Iterable[int] | None = None
+    *,
+    month: dt.date | None = None,
+    invoice_ids: Iterable[int] | None = None,
+    client_ids: Iterable[int] | None = None,
 ) -> list[UnsettledCancellation]:
-    """Invoices (of ``month``, or those in ``invoice_ids``, or all; drafts
-    too) that leave a cancelled client's final settlement undone, in three
-    queries."""
+    """Invoices (of ``month``, or those in ``invoice_ids``, or of the clients
+    in ``client_ids``, or all; drafts too) that leave a cancelled client's
+    final settlement undone, in four queries."""
     invoices = (
         Invoice.objects.exclude(status=InvoiceStatus.VOID)
         .filter(
@@ -599,16 +651,18 @@ def unsettled_cancellations(
         invoices = invoices.for_month(month)
     if invoice_ids is not None:
         invoices = invoices.filter(pk__in=list(invoice_ids))
+    if client_ids is not None:
+        invoices = invoices.filter(client_id__in=list(client_ids))
     candidates = list(invoices.order_by("client_name", "billing_month", "id"))
     if not candidates:
         return []
-    client_ids = {invoice.client_id for invoice in candidates}
+    billed = {invoice.client_id for invoice in candidates}
     # What the final invoice would settle: the deposit its live invoices up to
     # the final month (itself included) leave held, and the credits still
     # waiting (those a draft takes are no longer waiting).
     held = dict(
         InvoiceLine.objects.filter(
-            invoice__client_id__in=client_ids,
+            invoice__client_id__in=billed,
             invoice__billing_month__lte=F("invoice__client__cancelled_on"),
             kind__in=[LineKind.DEPOSIT, LineKind.DEPOSIT_RETURN],
         )
@@ -620,7 +674,7 @@ def unsettled_cancellations(
     )
     waiting = dict(
         Adjustment.objects.filter(
-            client_id__in=client_ids,
+            client_id__in=billed,
             applied_to__isnull=True,
             corrects_invoice__billing_month__lte=F("client__cancelled_on"),
         )
@@ -629,6 +683,19 @@ def unsettled_cancellations(
         .annotate(total=Sum("amount_yen"))
         .values_list("client_id", "total")
     )
+    # What is owed: the earlier invoices (before the final month) still unpaid,
+    # as ``billing.services`` reads it when it builds the final invoice.
+    unpaid: dict[int, list[str]] = defaultdict(list)
+    for client_id, number in (
+        Invoice.objects.filter(
+            client_id__in=billed,
+            status=InvoiceStatus.ISSUED,
+            billing_month__lt=TruncMonth("client__cancelled_on"),
+        )
+        .order_by("billing_month", "number")
+        .values_list("client_id", "number")
+    ):
+        unpaid[client_id].append(f"{number:08d}")
     result = []
     for invoice in candidates:
         cancelled_on = invoice.client.cancelled_on
@@ -647,6 +714,7 @@ def unsettled_cancellations(
                     beyond_contract=beyond,
                     deposit_yen=deposit_yen,
                     credits_yen=credits_yen,
+                    unpaid_numbers=tuple(unpaid.get(invoice.client_id, ())),
                 )
             )
     return result

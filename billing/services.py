@@ -319,6 +319,16 @@ def _load_month(
             deposit_billed.add(client_id)
         deposit_held[client_id] += line_row["total"]
 
+    # The final invoice returns the deposit only when nothing is owed: while an
+    # earlier invoice is issued and unpaid, the deposit stays held against it.
+    # Once that is paid, the final invoice's reissue returns it (the billing
+    # pages say so: ``billing.selectors.unsettled_cancellations``).
+    owing = set(
+        Invoice.objects.filter(
+            client__in=ids, status=InvoiceStatus.ISSUED, billing_month__lt=first
+        ).values_list("client_id", flat=True)
+    )
+
     # A credit goes on a later month's invoice than the one it corrects, and a
     # reissue carries exactly the credits of the invoice it replaces: one made
     # to fix a name must not pick up a credit meant for a later invoice. The
@@ -390,11 +400,7 @@ def _load_month(
                     surcharges=surcharges.get(client_id, []),
                     bill_deposit=client_id not in deposit_billed,
                     deposit_held_yen=deposit_held.get(client_id, 0),
-                    # The final invoice settles the deposit, whether or not an
-                    # earlier invoice is paid yet: set against what the client
-                    # pays last, it covers what is still owed, and no later
-                    # invoice could return it once the client has paid.
-                    return_deposit=is_final,
+                    return_deposit=is_final and client_id not in owing,
                     credits=credits.get(client_id, []),
                 ),
             )
@@ -749,8 +755,9 @@ def void_and_reissue(
     points to it (``replaces``). Returns None when current data bills nothing for
     that month (the client turned out not to be billable): the invoice is voided
     without a replacement. The reissue of a cancelled client's final month is
-    its final invoice: it returns the deposit and takes every credit still
-    waiting (a cancellation recorded after that month was issued).
+    its final invoice: it takes every credit still waiting (a cancellation
+    recorded after that month was issued) and, when no earlier invoice is
+    unpaid any more, returns the deposit the original kept.
     """
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
@@ -784,10 +791,11 @@ def void_and_reissue(
 
 
 def _refuse_final_reissue_before_later_months(invoice: Invoice) -> None:
-    """The reissue of a final month settles the deposit and every credit still
-    waiting. An invoice of a later month (issued before the cancellation was
-    recorded, dated back) must be voided first: the credits it carries come
-    back to wait only then, and the reissue would leave them behind."""
+    """The reissue of a final month settles every credit still waiting (and the
+    deposit, once nothing is owed). An invoice of a later month (issued before
+    the cancellation was recorded, dated back) must be voided first: the
+    credits it carries come back to wait only then, and the reissue would leave
+    them behind."""
     cancelled_on = (
         Client.objects.filter(pk=invoice.client_id)
         .values_list("cancelled_on", flat=True)

@@ -238,6 +238,21 @@ def mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         return _refused(request, invoice, "paid_form", form, error)
     messages.success(request, _("入金済みにしました。"))
+    # The client's final invoice may have kept the deposit while this one was
+    # unpaid: its page and its month's list say so, but the admin is here.
+    for unsettled in selectors.unsettled_cancellations(client_ids=[invoice.client_id]):
+        if unsettled.invoice.pk != invoice.pk and not unsettled.beyond_contract:
+            messages.warning(
+                request,
+                _("解約月（%(month)s分）の請求書 %(number)s：%(advice)s")
+                % {
+                    "month": date_format(
+                        unsettled.invoice.billing_month, "YEAR_MONTH_FORMAT"
+                    ),
+                    "number": unsettled.invoice.number_display or _("（下書き）"),
+                    "advice": unsettled.advice,
+                },
+            )
     return redirect("billing:invoice", pk=invoice.pk)
 
 

@@ -1,7 +1,8 @@
 """The final settlement of a cancelled client: its final invoice (the month of
-its cancellation) returns the deposit and takes every credit still waiting,
-exactly once, whatever the order in which invoices were paid, issued, voided or
-the cancellation recorded."""
+its cancellation) takes every credit still waiting and returns the deposit when
+nothing is owed, exactly once, whatever the order in which invoices were paid,
+issued, voided or the cancellation recorded. A deposit kept because an earlier
+invoice was unpaid is shown to the admin until a reissue returns it."""
 
 import datetime as dt
 
@@ -51,27 +52,169 @@ def cancel(client, on):
     client.refresh_from_db()
 
 
-@pytest.mark.parametrize("paid_before_final", [True, False])
-def test_the_final_invoice_returns_the_deposit_whether_or_not_the_last_was_paid(
-    small, paid_before_final
-):
-    """October's invoice was still unpaid when November, the final month, was
-    billed: the deposit stayed held with no invoice left to return it."""
+def final_month_url():
+    return reverse("billing:month") + "?month=2026-11"
+
+
+@pytest.fixture
+def october_billed(small):
+    """Cancelled at the end of November; October's invoice (with the deposit)
+    issued and not paid yet."""
     client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
     calls(client, 21)
     bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
-    october = live(client, OCTOBER)
-    assert october.lines.get(kind=LineKind.DEPOSIT).amount_yen == 2960
-    if paid_before_final:
-        mark_paid(invoice=october, paid_on=dt.date(2026, 11, 30), today=LATER)
+    assert live(client, OCTOBER).lines.get(kind=LineKind.DEPOSIT).amount_yen == 2960
+    return client
+
+
+def test_paid_before_the_final_month_is_billed_the_deposit_is_returned_at_once(
+    admin_client, october_billed
+):
+    mark_paid(
+        invoice=live(october_billed, OCTOBER),
+        paid_on=dt.date(2026, 11, 30),
+        today=LATER,
+    )
     bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
-    if not paid_before_final:
-        mark_paid(invoice=october, paid_on=dt.date(2026, 12, 10), today=LATER)
-    final = live(client, NOVEMBER)
+    final = live(october_billed, NOVEMBER)
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    # The deposit is no sale: the 10% total and its tax leave it out.
+    assert (final.taxable_10_yen, final.tax_10_yen) == (2960, 269)
+    assert (final.non_taxable_yen, final.total_yen) == (-2960, 0)
+    assert deposit_held_yen(october_billed) == 0
+    assert unsettled_cancellations(month=NOVEMBER) == []
+    assert 'id="unsettled"' not in admin_client.get(final_month_url()).content.decode()
+
+
+def test_the_deposit_stays_held_while_an_earlier_invoice_is_unpaid(
+    admin_client, october_billed
+):
+    """October is still unpaid when November, the final month, is billed: the
+    final invoice keeps the deposit, and the billing pages say why and what to
+    do once October is paid."""
+    october = live(october_billed, OCTOBER)
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    kept = live(october_billed, NOVEMBER)
+    assert not kept.lines.filter(kind=LineKind.DEPOSIT_RETURN).exists()
+    assert (kept.taxable_10_yen, kept.non_taxable_yen, kept.total_yen) == (
+        2960,
+        0,
+        2960,
+    )
+    assert deposit_held_yen(october_billed) == 2960
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.invoice == kept
+    assert (unsettled.deposit_yen, unsettled.credits_yen) == (2960, 0)
+    assert unsettled.unpaid_numbers == (october.number_display,)
+    advice = (
+        f"前月までの請求書（請求書番号 {october.number_display}）が未入金のため、"
+        "保証金 2,960 円はお預かりしたままです。入金を確認したら、この請求書を"
+        "無効にして再発行してください。再発行した請求書で保証金が返金されます。"
+    )
+    assert unsettled.advice == advice
+    assert advice in admin_client.get(final_month_url()).content.decode()
+    page = admin_client.get(reverse("billing:invoice", args=[kept.pk]))
+    assert advice in page.content.decode()
+
+
+def test_once_the_earlier_invoice_is_paid_the_final_reissue_returns_the_deposit_once(
+    admin_client, october_billed
+):
+    october = live(october_billed, OCTOBER)
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    kept = live(october_billed, NOVEMBER)
+    # October's payment is recorded on its page: the admin is told there.
+    response = admin_client.post(
+        reverse("billing:mark_paid", args=[october.pk]),
+        {"paid-paid_on": "2026-11-20"},
+        follow=True,
+    )
+    assert live(october_billed, OCTOBER).status == InvoiceStatus.PAID
+    advice = (
+        "前月までに未入金の請求書はありません。解約月の請求書に精算"
+        "（保証金の返金 2,960 円）が入っていません。無効にして再発行すると、"
+        "再発行した請求書で精算されます。"
+    )
+    assert (
+        f"解約月（2026年11月分）の請求書 {kept.number_display}：{advice}"
+        in response.content.decode()
+    )
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.invoice == kept
+    assert unsettled.advice == advice
+    month_page = admin_client.get(final_month_url()).content.decode()
+    assert advice in month_page
+    assert "お預かりしたまま" not in month_page
+
+    final = void_and_reissue(invoice=kept, reason="保証金の返金", today=LATER)
+    assert final.replaces == kept
     assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
     assert (final.taxable_10_yen, final.tax_10_yen) == (2960, 269)
     assert (final.non_taxable_yen, final.total_yen) == (-2960, 0)
-    assert deposit_held_yen(client) == 0
+    assert deposit_held_yen(october_billed) == 0
+    assert unsettled_cancellations(month=NOVEMBER) == []
+    assert 'id="unsettled"' not in admin_client.get(final_month_url()).content.decode()
+    page = admin_client.get(reverse("billing:invoice", args=[final.pk]))
+    assert "解約の精算" not in page.content.decode()
+    # Reissued again (another correction): returned once, not twice.
+    again = void_and_reissue(invoice=final, reason="宛名の誤り", today=LATER)
+    assert list(
+        again.lines.filter(kind=LineKind.DEPOSIT_RETURN).values_list(
+            "amount_yen", flat=True
+        )
+    ) == [-2960]
+    assert again.total_yen == 0
+    assert deposit_held_yen(october_billed) == 0
+
+
+def test_a_reissue_while_the_earlier_invoice_is_unpaid_still_keeps_the_deposit(
+    october_billed,
+):
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    kept = live(october_billed, NOVEMBER)
+    again = void_and_reissue(invoice=kept, reason="宛名の誤り", today=LATER)
+    assert not again.lines.filter(kind=LineKind.DEPOSIT_RETURN).exists()
+    assert deposit_held_yen(october_billed) == 2960
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.invoice == again
+    assert unsettled.deposit_held_for_unpaid
+
+
+def test_a_final_invoice_paid_while_the_deposit_is_held_says_to_refund(
+    october_billed,
+):
+    october = live(october_billed, OCTOBER)
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    kept = live(october_billed, NOVEMBER)
+    mark_paid(invoice=kept, paid_on=dt.date(2026, 12, 10), today=LATER)
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.advice == (
+        f"前月までの請求書（請求書番号 {october.number_display}）が未入金のため、"
+        "保証金 2,960 円はお預かりしたままです。この請求書は入金済みで再発行"
+        "できないため、入金を確認してから、保証金の返金はシステムの外"
+        "（振込など）でご対応ください。"
+    )
+    mark_paid(invoice=october, paid_on=dt.date(2026, 12, 20), today=LATER)
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.advice == (
+        "前月までに未入金の請求書はありません。解約月の請求書に精算"
+        "（保証金の返金 2,960 円）が入っていません。入金済みのため再発行"
+        "できません。返金はシステムの外（振込など）でご対応ください。"
+    )
+
+
+def test_a_final_draft_built_while_owing_takes_the_deposit_when_built_again(
+    october_billed,
+):
+    october = live(october_billed, OCTOBER)
+    bill_month(month=NOVEMBER, today=dt.date(2026, 12, 1))
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.invoice.status == InvoiceStatus.DRAFT
+    assert "「下書きを作成・更新」を押すと、保証金の返金が入ります" in unsettled.advice
+    mark_paid(invoice=october, paid_on=dt.date(2026, 12, 10), today=LATER)
+    bill_month(month=NOVEMBER, issue=True, today=LATER)
+    final = live(october_billed, NOVEMBER)
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
     assert unsettled_cancellations(month=NOVEMBER) == []
 
 
