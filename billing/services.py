@@ -826,6 +826,45 @@ def _refuse_final_reissue_before_later_months(invoice: Invoice) -> None:
         )
 
 
+def refuse_cancellation_into_paid_months(
+    *, client_id: int, cancelled_on: dt.date
+) -> None:
+    """Refuse a cancellation dated back into a month already paid for.
+
+    A cancellation takes effect at the end of its month, whose invoice (the
+    final one) returns the deposit and takes the credits still waiting. An
+    issued invoice of that month can still be voided and reissued to do so; a
+    paid one, or a paid invoice of a later month, can be neither changed nor
+    reissued, and no invoice would be left to settle them. The client admin's
+    form asks this before saving a new cancellation date (it only reads).
+    """
+    paid = (
+        Invoice.objects.filter(
+            client_id=client_id,
+            status=InvoiceStatus.PAID,
+            billing_month__gte=month_start(cancelled_on),
+        )
+        .order_by("-billing_month")
+        .first()
+    )
+    if paid is None:
+        return
+    earliest = month_end(next_month(paid.billing_month))
+    raise ValidationError(
+        _(
+            "%(month)s分の請求書（請求書番号 %(number)s）は入金済みのため、"
+            "解約日をそれより前にすると、保証金の返金と未反映の訂正を精算する"
+            "最終の請求書を発行できません。解約日は %(earliest)s 以降の月末に"
+            "してください。"
+        )
+        % {
+            "month": date_format(paid.billing_month, "YEAR_MONTH_FORMAT"),
+            "number": paid.number_display,
+            "earliest": date_format(earliest),
+        }
+    )
+
+
 @transaction.atomic
 def add_adjustment(
     *,

@@ -97,7 +97,7 @@ class ClientAdminForm(forms.ModelForm):
             # Billing depends on clients, not the other way: imported here, as
             # the admin's page asks billing whether the invoices already paid
             # leave the date possible (a final invoice to settle the deposit).
-            from billing.models import refuse_cancellation_into_paid_months
+            from billing.services import refuse_cancellation_into_paid_months
 
             refuse_cancellation_into_paid_months(
                 client_id=self.instance.pk, cancelled_on=cancelled_on
