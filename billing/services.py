@@ -795,7 +795,8 @@ def _refuse_final_reissue_before_later_months(invoice: Invoice) -> None:
     deposit, once nothing is owed). An invoice of a later month (issued before
     the cancellation was recorded, dated back) must be voided first: the
     credits it carries come back to wait only then, and the reissue would leave
-    them behind."""
+    them behind. One already paid has used its credits, and can no longer be
+    voided: it does not hold the reissue up (its page says to refund it)."""
     cancelled_on = (
         Client.objects.filter(pk=invoice.client_id)
         .values_list("cancelled_on", flat=True)
@@ -805,11 +806,10 @@ def _refuse_final_reissue_before_later_months(invoice: Invoice) -> None:
         return
     later = list(
         Invoice.objects.filter(
-            client_id=invoice.client_id, billing_month__gt=invoice.billing_month
-        )
-        .exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID])
-        .order_by("billing_month", "number")
-        .values_list("number", flat=True)
+            client_id=invoice.client_id,
+            billing_month__gt=invoice.billing_month,
+            status=InvoiceStatus.ISSUED,
+        ).order_by("billing_month", "number")
     )
     if later:
         assert cancelled_on is not None
@@ -821,7 +821,9 @@ def _refuse_final_reissue_before_later_months(invoice: Invoice) -> None:
             )
             % {
                 "day": date_format(cancelled_on),
-                "numbers": "、".join(f"{number:08d}" for number in later),
+                "numbers": "、".join(
+                    later_invoice.number_display for later_invoice in later
+                ),
             }
         )
 

@@ -354,3 +354,24 @@ def test_a_cancellation_dated_into_a_month_already_paid_is_refused(admin_client,
     mark_paid(invoice=live(client, OCTOBER), paid_on=dt.date(2026, 11, 20), today=LATER)
     data.update(operator_notes="解約済み")
     assert admin_client.post(url, data).status_code == 302
+
+
+def test_a_later_month_paid_meanwhile_does_not_stop_the_final_reissue(small):
+    """October, after a cancellation dated back to September, was paid before
+    it could be voided: September's reissue was refused until October was
+    voided, which a paid invoice cannot be, and the deposit was never settled."""
+    client = contracted_client(small)
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    cancel(client, dt.date(2026, 9, 30))  # October issued, not yet paid
+    mark_paid(invoice=live(client, OCTOBER), paid_on=dt.date(2026, 11, 20), today=LATER)
+    advice = {u.invoice.billing_month: u.advice for u in unsettled_cancellations()}
+    assert "無効にして再発行すると" in advice[SEPTEMBER]
+    assert "返金" in advice[OCTOBER]
+    september = void_and_reissue(
+        invoice=live(client, SEPTEMBER), reason="解約日の登録漏れ", today=LATER
+    )
+    assert september.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert deposit_held_yen(client) == 0
+    # Only the paid month after the contract is left for the admin to refund.
+    assert [u.invoice.billing_month for u in unsettled_cancellations()] == [OCTOBER]
