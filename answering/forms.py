@@ -193,7 +193,9 @@ class CallForm(forms.Form):
         value = _one_line_end(self.cleaned_data[name])
         if self.instance is not None:
             stored = getattr(self.instance, name)
-            if _one_line_end(stored) == value:
+            # The form strips what surrounds the text; a call stored with it
+            # (made outside the console) is not corrected by that alone.
+            if _one_line_end(stored).strip() == value:
                 return stored
         return value
 

@@ -985,7 +985,12 @@ def test_saving_a_correction_unchanged_is_no_correction(operator_client, acme):
 
 
 @pytest.mark.parametrize(
-    ("stored", "sent"), [("一行目\n二行目", "\r\n"), ("一行目\r\n二行目", "\r\n")]
+    ("stored", "sent"),
+    [
+        ("一行目\n二行目", "\r\n"),
+        ("一行目\r\n二行目", "\r\n"),
+        ("一行目\n二行目\n", "\r\n"),
+    ],
 )
 def test_line_ends_sent_by_the_browser_are_no_correction(
     operator_client, acme, stored, sent
