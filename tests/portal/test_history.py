@@ -174,6 +174,19 @@ def test_free_text_search(portal, portal_user, field, value, query):
     assert [c.pk for c in response.context["page"].calls] == [wanted.pk]
 
 
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [("100%", "100%保証"), ("A_B", "A_B工業"), ("ａ＿ｂ", "A_B工業")],
+)
+def test_percent_and_underscore_are_looked_for_as_typed(
+    portal, portal_user, typed, found
+):
+    for company in ("100%保証", "1000保証", "A_B工業", "AXB工業"):
+        CallFactory(client=portal_user.client, caller_company=company)
+    response = portal.get(reverse("portal:calls"), {"q": typed})
+    assert [c.caller_company for c in response.context["page"].calls] == [found]
+
+
 def test_paging_older_then_newer_walks_every_call_once(portal, portal_user):
     client = portal_user.client
     created = make_calls(client, 2 * selectors.PAGE_SIZE + 7)
