@@ -212,14 +212,12 @@ def search_clients(*, text: str, limit: int = 20) -> list[Client]:
     variants = width_variants(text)
     # Kana fields typed in half-width kana mode hold ｻﾄｳ, not サトウ.
     kana_variants = width_variants(as_katakana(text))
-    condition = Q()
-    for variant in kana_variants:
-        condition |= Q(name_kana__icontains=variant)
-    # The kana forms are often among the others.
-    for variant in dict.fromkeys([*variants, *kana_variants]):
-        condition |= Q(name__icontains=variant)
-    for variant in variants:
-        condition |= Q(announce_name__icontains=variant)
+    condition = (
+        Q(name_kana__icontains_any=kana_variants)
+        # A name written in kana is also found by the kana typed in hiragana.
+        | Q(name__icontains_any=[*variants, *kana_variants])
+        | Q(announce_name__icontains_any=variants)
+    )
     e164 = try_normalize_phone(text)
     if e164:
         condition |= Q(own_number=e164) | Q(
