@@ -46,19 +46,15 @@ class IContainsAny(Lookup):
 
     def as_postgresql(self, compiler, connection):
         # pg_trgm serves LIKE and ILIKE, against ANY(ARRAY[...]) too. ILIKE
-        # lowers both sides, in a UTF-8 locale full-width letters as well:
-        # ＡＢＣ and ａｂｃ are one condition there, looked for once.
-        texts: dict[str, str] = {}
-        for text in self.rhs:
-            texts.setdefault(text.lower(), text)
+        # folds full-width letters only in a UTF-8 locale: each variant is
+        # looked for, so a database made with the "C" locale finds them too.
+        texts = list(self.rhs)  # without repeats (get_prep_lookup)
         if not texts:
             raise EmptyResultSet
         # LIKE for text without case, as above: two letters give no trigram.
-        operator = "ILIKE" if any(map(_has_case, texts.values())) else "LIKE"
+        operator = "ILIKE" if any(map(_has_case, texts)) else "LIKE"
         lhs_sql, params = self.process_lhs(compiler, connection)
-        patterns = [
-            f"%{connection.ops.prep_for_like_query(text)}%" for text in texts.values()
-        ]
+        patterns = [f"%{connection.ops.prep_for_like_query(text)}%" for text in texts]
         placeholders = ", ".join(["%s"] * len(patterns))
         return (
             f"{lhs_sql} {operator} ANY(ARRAY[{placeholders}])",
