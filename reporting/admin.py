@@ -1,6 +1,7 @@
 from collections import Counter
 
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +22,18 @@ def bouncing_addresses_display(client: Client) -> SafeString:
         '<ul class="bouncing">{}</ul>',
         format_html_join(
             "",
-            "<li><strong>{}</strong>（{}件不達、最終 {:%Y/%m/%d %H:%M}）: {}</li>",
-            ((b.address, b.bounces, b.last_bounced_at, b.last_error) for b in bouncing),
+            "<li><strong>{}</strong>（{}件不達、最終 {}）: {}</li>",
+            # Formatted here: format_html_join makes every argument a string
+            # first, and a format spec on it raised (the admin then showed "-").
+            (
+                (
+                    b.address,
+                    b.bounces,
+                    f"{timezone.localtime(b.last_bounced_at):%Y/%m/%d %H:%M}",
+                    b.last_error,
+                )
+                for b in bouncing
+            ),
         ),
     )
 

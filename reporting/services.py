@@ -63,24 +63,25 @@ def _destinations(call: Call) -> list[tuple[str, str, int | None]]:
     found: list[tuple[str, str, int | None]] = []
     if client.report_by_email:
         # Recipients of THIS client only.
-        recipients = (
+        recipients = list(
             ReportRecipient.objects.filter(client_id=client.pk)
             .active_on(day)
             .order_by("id")
             .values_list("id", "pc_email", "mobile_email")
         )
-        for person_id, pc_email, mobile_email in recipients:
-            if pc_email:
-                found.append((Channel.EMAIL_PC, pc_email, person_id))
-            if mobile_email:
-                found.append((Channel.EMAIL_MOBILE, mobile_email, person_id))
+        # PC addresses first: an address given for a PC and for a mobile (of
+        # one person or two) gets the PC report, once.
+        found += [(Channel.EMAIL_PC, pc, pk) for pk, pc, _ in recipients if pc]
+        found += [(Channel.EMAIL_MOBILE, m, pk) for pk, _, m in recipients if m]
     if client.report_by_chatwork and client.chatwork_room_id:
         found.append((Channel.CHATWORK, client.chatwork_room_id, None))
     seen = set()
     unique: list[tuple[str, str, int | None]] = []
     for channel, address, recipient_id in found:
-        if (channel, address.lower()) not in seen:
-            seen.add((channel, address.lower()))
+        # One mailbox is one destination, whichever e-mail channel names it.
+        key = ("chatwork" if channel == Channel.CHATWORK else "email", address.lower())
+        if key not in seen:
+            seen.add(key)
             unique.append((channel, address, recipient_id))
     return unique
 
@@ -652,6 +653,14 @@ def resend(*, delivery_id: int) -> ResendResult:
                 "この受電はその後、営業電話に訂正されたため、報告は再送しませんでした。"
             )
         )
+    if delivery.call.personal_data_erased_at is not None:
+        # Its text went with the caller's data: it would go out blank.
+        return ResendResult(
+            refused=_(
+                "保存期間を過ぎてこの受電のお客様の情報を消去したため、"
+                "報告は再送しませんでした。"
+            )
+        )
     address = _current_address(delivery)
     if not address:
         return ResendResult(
@@ -661,15 +670,21 @@ def resend(*, delivery_id: int) -> ResendResult:
             )
         )
     if (
-        address.lower() != delivery.address.lower()
-        and Delivery.objects.filter(
+        Delivery.objects.filter(
             call_id=delivery.call_id, channel=delivery.channel, address__iexact=address
         )
         .exclude(status=Status.FAILED)
         .exists()
     ):
-        # That address has (or is being sent) this call already, as corrected.
-        address = delivery.address
+        # That address has this call already (or is being sent it): a
+        # correction queued after this failure went out as the corrected call.
+        return ResendResult(
+            refused=_(
+                "この宛先（%(address)s）にはこの受電の報告をその後の訂正で送っている"
+                "（または送信待ちの）ため、再送しませんでした。"
+            )
+            % {"address": address}
+        )
     text = {}
     if CallRevision.objects.filter(
         call_id=delivery.call_id, changed_at__gt=delivery.created_at

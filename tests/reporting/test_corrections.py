@@ -476,6 +476,43 @@ def test_a_failed_report_resent_after_a_correction_says_what_the_call_says_now(
     assert "見積りと納期" in post and CHATWORK_NOTE in post
 
 
+def test_a_failed_report_is_not_resent_where_its_correction_brought_the_call(
+    smtp_peer,
+):
+    """The mailbox refused the report, was fixed, and the correction went out as
+    the corrected call; 再送 on the failure still listed sent it all again."""
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, purpose="見積り")
+    smtp_peer.bounce = {person.pc_email}
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC, kind="report")
+    assert failed.status == Delivery.Status.FAILED
+    smtp_peer.bounce = set()
+    _correct(call, purpose="見積りと納期")
+    services.relay_due_deliveries()
+    result = services.resend(delivery_id=failed.pk)
+    assert not result.queued and "その後の訂正で送っている" in result.refused
+    services.relay_due_deliveries()
+    (mail,) = _mails_to(smtp_peer, person.pc_email)
+    assert "見積りと納期" in mail["body"]
+
+
+def test_a_report_of_an_erased_call_is_not_resent_blank(smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(
+        client=client, received_at=timezone.now() - dt.timedelta(days=800)
+    )
+    smtp_peer.bounce = {person.pc_email}
+    services.relay_due_deliveries()
+    smtp_peer.bounce = set()
+    services.erase_old_personal_data()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    result = services.resend(delivery_id=failed.pk)
+    assert not result.queued and "消去した" in result.refused
+    services.relay_due_deliveries()
+    assert _mails_to(smtp_peer, person.pc_email) == []
+
+
 def test_a_report_resent_to_a_new_address_that_has_the_corrected_call_is_not_sent_there(
     smtp_peer,
 ):
@@ -489,7 +526,9 @@ def test_a_report_resent_to_a_new_address_that_has_the_corrected_call_is_not_sen
     _correct(call, callback_number="09011113333")  # the new address gets it all
     services.relay_due_deliveries()
 
-    assert services.resend(delivery_id=failed.pk).queued
+    # Nothing left to send: said so, not resent to the address that bounced.
+    result = services.resend(delivery_id=failed.pk)
+    assert not result.queued and "new-pc@example.jp" in result.refused
     services.relay_due_deliveries()
     (mail,) = _mails_to(smtp_peer, "new-pc@example.jp")  # once, never the old number
     assert "090-1111-3333" in mail["body"] and "2222" not in mail["body"]

@@ -11,7 +11,12 @@ from answering.models import Category, MissingReason
 from clients.models import ReportRecipient
 from reporting import mail, selectors, services
 from reporting.models import Delivery
-from tests.factories import AdminFactory, CallFactory, ReportRecipientFactory
+from tests.factories import (
+    AdminFactory,
+    CallFactory,
+    ClientFactory,
+    ReportRecipientFactory,
+)
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -256,13 +261,41 @@ def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer, client):
     admin_client.force_login(AdminFactory())
     page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
     assert "不達が続いているメールアドレス" in page.content.decode()
-    assert person.pc_email in page.content.decode()
+    # Listed, at Japan time (the list crashed into "-": the address showed only
+    # in the recipients below).
+    failed_at = timezone.localtime(pc.failed_at)
+    assert (
+        f'<ul class="bouncing"><li><strong>{person.pc_email}</strong>'
+        f"（1件不達、最終 {failed_at:%Y/%m/%d %H:%M}）"
+    ) in page.content.decode()
 
     # The client fixed its mailbox: the next report gets through, the warning goes.
     smtp_peer.bounce = set()
     save_reported_call(client=client)
     services.relay_due_deliveries()
     assert selectors.bouncing_addresses(client) == []
+
+
+def test_one_mailbox_named_twice_gets_one_report(smtp_peer):
+    """An address given as a person's PC and mobile mail, or by two people, got
+    the report twice (once per e-mail channel)."""
+    client = ClientFactory()
+    ReportRecipientFactory(
+        client=client, pc_email="a@example.jp", mobile_email="A@example.jp"
+    )
+    ReportRecipientFactory(
+        client=client, pc_email="b@example.jp", mobile_email="a@example.jp"
+    )
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+    assert sorted(to for m in smtp_peer.messages for to in m["to"]) == [
+        "a@example.jp",
+        "b@example.jp",
+    ]
+    # The PC form of the report, the one with the full text.
+    assert Delivery.objects.get(address="a@example.jp").channel == (
+        Delivery.Channel.EMAIL_PC
+    )
 
 
 def test_after_a_bounce_the_new_address_gets_the_resent_report(smtp_peer):
