@@ -54,7 +54,7 @@ class JapaneseDateTimeField(forms.DateTimeField):
     """A date and time typed year first (2026/11/01 10:30), whatever the page's
     language: Django's English formats would read 01/11/2026 as 11 January."""
 
-    input_formats = settings.DATETIME_INPUT_FORMATS
+    input_formats = [f for f in settings.DATETIME_INPUT_FORMATS if "%H" in f]
 
     def to_python(self, value: Any) -> dt.datetime | None:
         if isinstance(value, str):
@@ -62,4 +62,10 @@ class JapaneseDateTimeField(forms.DateTimeField):
             value = " ".join(
                 unicodedata.normalize("NFKC", value).translate(_HYPHENS).split()
             )
+            # A date alone would be read as midnight (ISO dates are read before
+            # any format): a time left out is a time not given.
+            if value and ":" not in value:
+                raise forms.ValidationError(
+                    self.error_messages["invalid"], code="invalid"
+                )
         return super().to_python(value)

@@ -49,6 +49,11 @@ def test_a_received_time_typed_as_text_is_read_year_first(operator_client, acme)
     ).content.decode()
     assert "受電日時は 2026/11/01 10:30 のように、年・月・日・時刻の順で" in page
     assert Call.objects.count() == 1
+    # A date without its time was saved as midnight, and reported so.
+    for date_only in (f"{typed:%Y/%m/%d}", f"{typed:%Y-%m-%d}"):
+        page = _save(operator_client, acme, received_at=date_only).content.decode()
+        assert "年・月・日・時刻の順で" in page
+    assert Call.objects.count() == 1
     # Full-width, and on the English screens too (whose own formats put the
     # month first).
     earlier = typed - dt.timedelta(hours=1)
