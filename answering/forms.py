@@ -257,8 +257,15 @@ class CallForm(forms.Form):
             raise ValidationError(exc.message_dict["received_at"]) from exc
         return value
 
+    # Set by the page or the phone system, never typed: the operator could not
+    # fix a bad one, and the call must still be saved.
+    QUIETLY_DROPPED = ("caller_number", "dialed_number", "submission_id", "started_at")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        for name in self.QUIETLY_DROPPED:
+            if self.errors.pop(name, None) is not None:
+                cleaned[name] = None if name == "submission_id" else ""
         if cleaned.get("category") == Category.SALES:
             # What the operator cannot see is neither checked nor saved: a half-typed
             # number left behind when the call turned out to be a sales call must

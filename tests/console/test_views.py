@@ -543,6 +543,28 @@ def test_saving_a_call_returns_a_blank_form_with_what_was_saved(
     assert 'value="山田"' not in page  # the form is blank for the next call
 
 
+def test_a_bad_value_the_page_or_phone_system_set_never_blocks_the_save(
+    operator_client, acme
+):
+    """A malformed hidden value (a PBX link, a script) showed "fix the red
+    items" with nothing red: the call could not be saved."""
+    response = save_form(
+        operator_client,
+        acme,
+        submission_id="not-a-uuid",
+        caller_number="😀",
+        dialed_number="x" * 1000,
+        started_at="y" * 100,
+    )
+    assert response.status_code == 302
+    call = Call.objects.get()
+    assert (call.caller_name, call.caller_number, call.dialed_number) == (
+        "山田",
+        "",
+        "",
+    )
+
+
 def test_a_sales_call_needs_only_the_category(operator_client, acme):
     response = operator_client.post(f"{NEW}?client={acme.pk}", {"category": "sales"})
     assert response.status_code == 302
