@@ -15,7 +15,7 @@ from clients.months import parse_month
 class MonthForm(forms.Form):
     month = forms.CharField(
         label=_("請求対象月"),
-        max_length=7,
+        max_length=20,
         widget=forms.TextInput(
             attrs={
                 "placeholder": "2026-10",
@@ -31,7 +31,7 @@ class MonthForm(forms.Form):
             month = parse_month(self.cleaned_data["month"])
         except ValueError as error:
             raise forms.ValidationError(
-                _("月は 2026-10 の形で入力してください。")
+                _("月は 2026-10（または 2026年10月）の形で入力してください。")
             ) from error
         # Such as 9999-12: the arithmetic around the month would overflow.
         validate_plausible_date(month)

@@ -32,7 +32,10 @@ def _month_url(month) -> str:  # type: ignore[no-untyped-def]
 @admin_required
 def month_page(request: HttpRequest) -> HttpResponse:
     default = previous_month(japan_today())
-    form = MonthForm(request.GET or {"month": f"{default:%Y-%m}"})
+    # No month (or an empty one): the default month, not a "required" error.
+    form = MonthForm(
+        request.GET if request.GET.get("month") else {"month": f"{default:%Y-%m}"}
+    )
     month = form.cleaned_data["month"] if form.is_valid() else default
     invoices = list(selectors.invoices_for_month(month=month))
     return render(

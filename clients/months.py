@@ -6,6 +6,8 @@ day in UTC, yet it belongs to the new month.
 """
 
 import datetime as dt
+import re
+import unicodedata
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -63,8 +65,14 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+# 2026-10, 2026/10, 2026年10月 (full-width digits and an IME's hyphens too).
+_MONTH = re.compile(r"(\d{4})\s*[-/年ー−‐]\s*(\d{1,2})\s*月?")
+
+
 def parse_month(text: str) -> dt.date:
-    """``2026-10`` (or ``2026/10``) -> date(2026, 10, 1). Raises ValueError."""
-    cleaned = text.strip().replace("/", "-")
-    year_text, _, month_text = cleaned.partition("-")
-    return dt.date(int(year_text), int(month_text), 1)
+    """``2026-10`` (``2026/10``, ``2026年10月``) -> date(2026, 10, 1). Raises
+    ValueError."""
+    match = _MONTH.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if match is None:
+        raise ValueError(f"not a month: {text!r}")
+    return dt.date(int(match[1]), int(match[2]), 1)

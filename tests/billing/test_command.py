@@ -29,7 +29,7 @@ def test_bill_month_command_prints_progress_and_summary(small):
 @pytest.mark.parametrize(
     ("month", "message"),
     [
-        ("October", "2026-10 の形"),
+        ("October", "2026-10（または 2026年10月）の形"),
         ("0001-01", "2000-01-01 から 2100-12-31 まで"),
         ("9999-12", "2000-01-01 から 2100-12-31 まで"),
     ],

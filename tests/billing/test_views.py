@@ -81,10 +81,25 @@ def test_month_page_previews_drafts_and_issues_them(admin_client, draft):
 def test_bad_month_shows_japanese_error_not_500(admin_client, draft):
     page = admin_client.get(reverse("billing:month"), {"month": "2026-13"})
     assert page.status_code == 200
-    assert "2026-10 の形で" in page.content.decode()
+    assert "2026-10（または 2026年10月）の形で" in page.content.decode()
     response = admin_client.post(reverse("billing:run"), {"month": "abc"}, follow=True)
     assert response.status_code == 200
-    assert "2026-10 の形で" in response.content.decode()
+    assert "2026-10（または 2026年10月）の形で" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "typed", ["2026年10月", "２０２６年１０月", "２０２６－１０", "2026/10"]
+)
+def test_a_month_is_read_as_typed_in_japan(admin_client, draft, typed):
+    """2026年10月 was refused as "at most 7 characters", ２０２６－１０ as a bad form."""
+    page = admin_client.get(reverse("billing:month"), {"month": typed})
+    body = page.content.decode()
+    assert "株式会社ビュー" in body and 'class="errors"' not in body
+
+
+def test_an_empty_month_shows_the_default_month_without_an_error(admin_client, draft):
+    body = admin_client.get(reverse("billing:month"), {"month": ""}).content.decode()
+    assert "必須" not in body
 
 
 @pytest.mark.parametrize("month", ["9999-12", "0001-01"])
