@@ -69,10 +69,14 @@ def _destinations(call: Call) -> list[tuple[str, str, int | None]]:
             .order_by("id")
             .values_list("id", "pc_email", "mobile_email")
         )
-        # PC addresses first: an address given for a PC and for a mobile (of
-        # one person or two) gets the PC report, once.
-        found += [(Channel.EMAIL_PC, pc, pk) for pk, pc, _ in recipients if pc]
-        found += [(Channel.EMAIL_MOBILE, m, pk) for pk, _, m in recipients if m]
+        # An address given for a PC and for a mobile (of one person or two)
+        # gets the PC report, once.
+        pc_addresses = {pc.lower() for _, pc, _ in recipients if pc}
+        for person_id, pc_email, mobile_email in recipients:
+            if pc_email:
+                found.append((Channel.EMAIL_PC, pc_email, person_id))
+            if mobile_email and mobile_email.lower() not in pc_addresses:
+                found.append((Channel.EMAIL_MOBILE, mobile_email, person_id))
     if client.report_by_chatwork and client.chatwork_room_id:
         found.append((Channel.CHATWORK, client.chatwork_room_id, None))
     seen = set()
