@@ -35,14 +35,20 @@ PO := locale/en/LC_MESSAGES/django.po
 MAKEMESSAGES := $(BIN)/python manage.py makemessages -l en \
 	--ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore=tests
 
+# Japanese for third-party strings only (django-axes has none), kept by hand.
+PO_JA := locale/ja/LC_MESSAGES/django.po
+
 messages: $(STAMP)
 	$(MAKEMESSAGES)
 	msgfmt --check -o $(PO:.po=.mo) $(PO)
+	msgfmt --check -o $(PO_JA:.po=.mo) $(PO_JA)
 
 messages-check: $(STAMP)
 	@tmp=$$(mktemp -d) && cp $(PO) $$tmp/django.po && \
 	msgfmt --check -o $$tmp/django.mo $(PO) && \
 	cmp -s $$tmp/django.mo $(PO:.po=.mo) || { echo "$(PO:.po=.mo) is stale: run make messages"; exit 1; }; \
+	msgfmt --check -o $$tmp/ja.mo $(PO_JA) && \
+	cmp -s $$tmp/ja.mo $(PO_JA:.po=.mo) || { echo "$(PO_JA:.po=.mo) is stale: run make messages"; exit 1; }; \
 	$(MAKEMESSAGES) >/dev/null; \
 	untranslated=$$(msgattrib --untranslated --no-wrap $(PO) | grep -c '^#: ' || true); \
 	fuzzy=$$(msgattrib --only-fuzzy --no-wrap $(PO) | grep -c '^#: ' || true); \

@@ -87,3 +87,15 @@ def test_the_switch_after_a_form_error_returns_to_the_page_of_the_form(
         reverse("set_language"), {"language": "en"}, HTTP_REFERER=form_page
     )
     assert switched["Location"] == form_page
+
+
+def test_the_admin_start_page_names_the_login_records_in_japanese(admin_client):
+    """django-axes ships no Japanese: its section read "Axes", "Access attempts",
+    "Access failures", "Access logs" on a Japanese page."""
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    for english in ("Access attempts", "Access failures", "Access logs", ">Axes<"):
+        assert english not in page
+    assert "ログインの記録" in page and "ログイン試行" in page
+    assert "ログイン失敗" in page
+    attempts = admin_client.get(reverse("admin:axes_accessattempt_changelist"))
+    assert "試行日時" in attempts.content.decode()
