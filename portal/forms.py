@@ -1,4 +1,6 @@
 import datetime as dt
+import unicodedata
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,16 @@ from portal.models import (
     validate_desired_on,
 )
 from portal.selectors import HistoryFilters
+
+
+class TypedEmailField(forms.EmailField):
+    """An address as a Japanese keyboard may type it: full-width letters and
+    ＠ (ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ) are read as their half-width forms."""
+
+    def to_python(self, value: Any) -> str:
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFKC", value)
+        return super().to_python(value)
 
 
 class HistoryFilterForm(forms.Form):
@@ -116,12 +128,12 @@ class RecipientChangeRequestForm(forms.Form):
         required=False,
     )
     name = forms.CharField(label=_("氏名"), required=False, max_length=100)
-    pc_email = forms.EmailField(
+    pc_email = TypedEmailField(
         label=_("PCメールアドレス"),
         required=False,
         validators=[validate_sendable_email],
     )
-    mobile_email = forms.EmailField(
+    mobile_email = TypedEmailField(
         label=_("携帯メールアドレス"),
         required=False,
         validators=[validate_sendable_email],

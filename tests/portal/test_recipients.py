@@ -461,3 +461,17 @@ def test_two_requests_about_a_recipient_at_once_leave_one_open_and_no_error(
             thread.join(timeout=30)
         assert errors == [], f"round {round_number}"
         assert len(_open(client)) == 1
+
+
+def test_an_address_typed_in_full_width_is_read_as_half_width(portal):
+    """ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ got two stacked errors."""
+    response = portal.post(
+        reverse("portal:recipients"),
+        {
+            "kind": "add",
+            "name": "山田",
+            "pc_email": "ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ",
+        },
+    )
+    assert response.status_code == 302
+    assert RecipientChangeRequest.objects.get().pc_email == "yamada@example.jp"
