@@ -38,6 +38,16 @@ class _Env(environ.Env):
 
 
 env = _Env()
+
+
+def _at_least(var: str, value: float, minimum: float) -> float:
+    """``value`` of ``var``, refused below ``minimum``: 0 months of retention
+    would erase every caller's data, 0 Chatwork posts stop every report."""
+    if value < minimum:
+        raise ImproperlyConfigured(f"{var} must be at least {minimum} (got {value}).")
+    return value
+
+
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
@@ -308,8 +318,18 @@ COMPANY_REGISTRATION_NUMBER = env(
 )
 
 # Business rules that are settings rather than code.
-NUMBER_QUARANTINE_DAYS = env.int("NUMBER_QUARANTINE_DAYS", default=90)
-CALLER_DATA_RETENTION_MONTHS = env.int("CALLER_DATA_RETENTION_MONTHS", default=24)
+NUMBER_QUARANTINE_DAYS = int(
+    _at_least(
+        "NUMBER_QUARANTINE_DAYS", env.int("NUMBER_QUARANTINE_DAYS", default=90), 0
+    )
+)
+CALLER_DATA_RETENTION_MONTHS = int(
+    _at_least(
+        "CALLER_DATA_RETENTION_MONTHS",
+        env.int("CALLER_DATA_RETENTION_MONTHS", default=24),
+        1,
+    )
+)
 
 SESSION_COOKIE_HTTPONLY = True
 # Operators share PCs: a login lasts one shift, not Django's two weeks. Expiry
@@ -357,22 +377,46 @@ LOGGING = {
 # Retries of failed report deliveries: 10 s, 20 s, 40 s ... capped at 30 minutes.
 REPORT_RETRY_BASE_SECONDS = env.float("REPORT_RETRY_BASE_SECONDS", default=10.0)
 REPORT_RETRY_MAX_SECONDS = env.float("REPORT_RETRY_MAX_SECONDS", default=1800.0)
-REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=12)
+REPORT_MAX_ATTEMPTS = int(
+    _at_least("REPORT_MAX_ATTEMPTS", env.int("REPORT_MAX_ATTEMPTS", default=12), 1)
+)
 # How long a claimed delivery may stay "sending" before another process takes
 # it over (and flags it as a possible duplicate). Longer than any send can take.
 REPORT_LEASE_SECONDS = env.float("REPORT_LEASE_SECONDS", default=120.0)
-REPORT_RELAY_BATCH = env.int("REPORT_RELAY_BATCH", default=200)
+REPORT_RELAY_BATCH = int(
+    _at_least("REPORT_RELAY_BATCH", env.int("REPORT_RELAY_BATCH", default=200), 1)
+)
 REPORT_RELAY_INTERVAL_SECONDS = env.float("REPORT_RELAY_INTERVAL_SECONDS", default=1.0)
 # After a failed publish to the broker, skip it for this long (the relay sends).
 REPORT_BROKER_PAUSE_SECONDS = env.float("REPORT_BROKER_PAUSE_SECONDS", default=5.0)
 # Chatwork limits: (requests, seconds) per room and per API token.
 CHATWORK_ROOM_LIMIT = (
-    env.int("CHATWORK_ROOM_LIMIT_COUNT", default=10),
-    env.float("CHATWORK_ROOM_LIMIT_SECONDS", default=10.0),
+    int(
+        _at_least(
+            "CHATWORK_ROOM_LIMIT_COUNT",
+            env.int("CHATWORK_ROOM_LIMIT_COUNT", default=10),
+            1,
+        )
+    ),
+    _at_least(
+        "CHATWORK_ROOM_LIMIT_SECONDS",
+        env.float("CHATWORK_ROOM_LIMIT_SECONDS", default=10.0),
+        0.001,
+    ),
 )
 CHATWORK_TOKEN_LIMIT = (
-    env.int("CHATWORK_TOKEN_LIMIT_COUNT", default=300),
-    env.float("CHATWORK_TOKEN_LIMIT_SECONDS", default=300.0),
+    int(
+        _at_least(
+            "CHATWORK_TOKEN_LIMIT_COUNT",
+            env.int("CHATWORK_TOKEN_LIMIT_COUNT", default=300),
+            1,
+        )
+    ),
+    _at_least(
+        "CHATWORK_TOKEN_LIMIT_SECONDS",
+        env.float("CHATWORK_TOKEN_LIMIT_SECONDS", default=300.0),
+        0.001,
+    ),
 )
 
 # --- billing settings ---

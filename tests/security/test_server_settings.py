@@ -68,6 +68,13 @@ def test_what_starts_and_what_is_refused(env, starts):
         ({"EMAIL_URL": ""}, "EMAIL_URL"),
         ({"SESSION_HOURS": "twelve"}, "SESSION_HOURS"),
         ({"SESSION_HOURS": "0"}, "SESSION_HOURS"),
+        # Would erase every caller's data before this month, or stop reports.
+        ({"CALLER_DATA_RETENTION_MONTHS": "0"}, "CALLER_DATA_RETENTION_MONTHS"),
+        ({"CHATWORK_ROOM_LIMIT_COUNT": "0"}, "CHATWORK_ROOM_LIMIT_COUNT"),
+        ({"CHATWORK_TOKEN_LIMIT_SECONDS": "0"}, "CHATWORK_TOKEN_LIMIT_SECONDS"),
+        ({"REPORT_MAX_ATTEMPTS": "0"}, "REPORT_MAX_ATTEMPTS"),
+        ({"REPORT_RELAY_BATCH": "-1"}, "REPORT_RELAY_BATCH"),
+        ({"NUMBER_QUARANTINE_DAYS": "-5"}, "NUMBER_QUARANTINE_DAYS"),
         (
             {"LOGIN_FAILED_USERNAMES_PER_ADDRESS": "1"},
             "LOGIN_FAILED_USERNAMES_PER_ADDRESS",
