@@ -465,6 +465,10 @@ def deliver(*, delivery_id: int) -> str:
     delivery = _claim(delivery_id, now)
     if delivery is None:
         return "skipped"
+    if not delivery.body:
+        # Its text went with the caller's data (retention period) while it
+        # waited: nothing is ever sent blank.
+        return _failed(delivery, _ErasedText())
     _as_first_message(delivery)
 
     limits = _chatwork_limits(delivery) if delivery.channel == Channel.CHATWORK else []
@@ -504,6 +508,15 @@ def deliver(*, delivery_id: int) -> str:
         provider_message_id=provider_id[:255],
     )
     return "sent"
+
+
+class _ErasedText(Exception):
+    permanent = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("保存期間を過ぎて報告の本文を消去したため、送信しませんでした。")
+        )
 
 
 def _failed(delivery: Delivery, exc: Exception) -> str:

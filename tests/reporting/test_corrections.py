@@ -532,3 +532,18 @@ def test_a_report_resent_to_a_new_address_that_has_the_corrected_call_is_not_sen
     services.relay_due_deliveries()
     (mail,) = _mails_to(smtp_peer, "new-pc@example.jp")  # once, never the old number
     assert "090-1111-3333" in mail["body"] and "2222" not in mail["body"]
+
+
+def test_a_report_still_waiting_when_its_text_is_erased_is_never_sent_blank(
+    smtp_peer,
+):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(
+        client=client, received_at=timezone.now() - dt.timedelta(days=800)
+    )
+    services.erase_old_personal_data()  # before any relay pass
+    services.relay_due_deliveries()
+    assert smtp_peer.messages == []
+    delivery = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    assert delivery.status == Delivery.Status.FAILED
+    assert "本文を消去したため" in delivery.last_error
