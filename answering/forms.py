@@ -459,6 +459,11 @@ class DayFilterForm(forms.Form):
         min_value=1,
         max_value=BigIntegerField.MAX_BIGINT,
         widget=forms.HiddenInput,
+        # Only a hand-made address gets here: one message, not the value limits.
+        error_messages={
+            code: _("その顧客は見つかりません。一覧から選んでください。")
+            for code in ("invalid", "min_value", "max_value")
+        },
     )
     category = forms.ChoiceField(
         label=_("分類"),

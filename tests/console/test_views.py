@@ -231,7 +231,11 @@ def test_home_lists_todays_calls_of_all_clients_with_filters(operator_client, ac
 
 @pytest.mark.parametrize(
     ("bad", "named"),
-    [({"client": "abc"}, "顧客: "), ({"category": "xxx"}, "分類: ")],
+    [
+        ({"client": "abc"}, "顧客: その顧客は見つかりません。"),
+        ({"client": "99999999999999999999"}, "顧客: その顧客は見つかりません。"),
+        ({"category": "xxx"}, "分類: "),
+    ],
 )
 def test_one_bad_filter_is_named_and_the_others_still_apply(
     operator_client, acme, bad, named
