@@ -24,6 +24,8 @@ DATE_INPUT_FORMATS = settings.DATE_INPUT_FORMATS
 # half-width "ｰ" into it), the minus sign and the Unicode hyphens.
 _HYPHENS = str.maketrans(dict.fromkeys("ー−‐‑–—", "-"))
 _SPACES = re.compile(r"\s+")
+# Year, month and day in that order, after normalize_typed_date.
+_YEAR_FIRST = re.compile(r"\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?")
 
 
 def normalize_typed_date(text: str) -> str:
@@ -47,7 +49,18 @@ class JapaneseDateField(forms.DateField):
     def to_python(self, value: Any) -> dt.date | None:
         if isinstance(value, str):
             value = normalize_typed_date(value)
-        return super().to_python(value)
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            if isinstance(value, str) and _YEAR_FIRST.fullmatch(value):
+                # In the right order, but no such day (2026/02/30): saying
+                # "type it year first" would send the typist in circles.
+                raise forms.ValidationError(
+                    _("%(value)s という日付はありません。"),
+                    code="invalid",
+                    params={"value": value},
+                ) from None
+            raise
 
 
 class JapaneseDateTimeField(forms.DateTimeField):

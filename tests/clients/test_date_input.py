@@ -41,12 +41,23 @@ def test_year_first_forms_are_read(typed):
 
 @pytest.mark.parametrize(
     "typed",
-    ["01/11/2026", "11/01/2026", "1/11/2026", "01-11-2026", "26/11/01", "2026/13/01"],
+    ["01/11/2026", "11/01/2026", "1/11/2026", "01-11-2026", "26/11/01"],
 )
 def test_day_or_month_first_forms_are_refused_naming_the_expected_form(typed):
     with pytest.raises(Exception) as refused:
         JapaneseDateField().clean(typed)
     assert refused.value.messages == [EXPECTED_FORM]
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [("2026/02/30", "2026/02/30"), ("２０２６年１３月１日", "2026年13月1日")],
+)
+def test_a_day_that_does_not_exist_is_named_so(typed, said):
+    """2026/02/30 was told to be typed year first, which it was."""
+    with pytest.raises(Exception) as refused:
+        JapaneseDateField().clean(typed)
+    assert refused.value.messages == [f"{said} という日付はありません。"]
 
 
 def test_an_empty_optional_date_is_none():
