@@ -66,6 +66,11 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         return super().delete()
 
 
+def invoice_number_display(number: int | None) -> str:
+    """An invoice number as printed (00000042); "" for a draft's."""
+    return f"{number:08d}" if number is not None else ""
+
+
 class Invoice(models.Model):
     """One client's invoice for one calendar month (Japan time).
 
@@ -200,7 +205,7 @@ class Invoice(models.Model):
 
     @property
     def number_display(self) -> str:
-        return f"{self.number:08d}" if self.number is not None else ""
+        return invoice_number_display(self.number)
 
     @property
     def is_draft(self) -> bool:

@@ -43,6 +43,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
+    invoice_number_display,
 )
 from billing.pricing import billable_from, over_calls, usage_charges
 from clients.models import Client, PlanPrice
@@ -695,7 +696,7 @@ def unsettled_cancellations(
         .order_by("billing_month", "number")
         .values_list("client_id", "number")
     ):
-        unpaid[client_id].append(f"{number:08d}")
+        unpaid[client_id].append(invoice_number_display(number))
     result = []
     for invoice in candidates:
         cancelled_on = invoice.client.cancelled_on

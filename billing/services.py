@@ -46,6 +46,7 @@ from billing.models import (
     InvoiceNumberSequence,
     InvoiceStatus,
     LineKind,
+    invoice_number_display,
 )
 from billing.pricing import (
     ClientMonth,
@@ -366,7 +367,7 @@ def _load_month(
                 adjustment_id=adjustment_row["id"],
                 amount_yen=adjustment_row["amount_yen"],
                 reason=adjustment_row["reason"],
-                corrects_number=f"{number:08d}" if number is not None else "",
+                corrects_number=invoice_number_display(number),
             )
         )
 

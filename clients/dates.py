@@ -28,11 +28,15 @@ _SPACES = re.compile(r"\s+")
 _YEAR_FIRST = re.compile(r"\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?")
 
 
+def _as_ascii(text: str) -> str:
+    """Full-width digits and separators (２０２６／１１／０１) and an IME's
+    hyphens as ASCII; 年, 月 and 日 stay."""
+    return unicodedata.normalize("NFKC", text).translate(_HYPHENS)
+
+
 def normalize_typed_date(text: str) -> str:
-    """Full-width digits and separators (２０２６／１１／０１) as ASCII, no spaces;
-    年, 月 and 日 stay."""
-    text = unicodedata.normalize("NFKC", text).translate(_HYPHENS)
-    return _SPACES.sub("", text)
+    """A date or month as typed, in ASCII (``_as_ascii``), without spaces."""
+    return _SPACES.sub("", _as_ascii(text))
 
 
 class JapaneseDateField(forms.DateField):
@@ -72,9 +76,7 @@ class JapaneseDateTimeField(forms.DateTimeField):
     def to_python(self, value: Any) -> dt.datetime | None:
         if isinstance(value, str):
             # Full-width digits and separators; the space before the time kept.
-            value = " ".join(
-                unicodedata.normalize("NFKC", value).translate(_HYPHENS).split()
-            )
+            value = " ".join(_as_ascii(value).split())
             # A date alone would be read as midnight (ISO dates are read before
             # any format): a time left out is a time not given.
             if value and ":" not in value:

@@ -7,12 +7,13 @@ day in UTC, yet it belongs to the new month.
 
 import datetime as dt
 import re
-import unicodedata
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
 from django.utils import timezone
+
+from clients.dates import normalize_typed_date
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -65,14 +66,15 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-# 2026-10, 2026/10, 2026年10月 (full-width digits and an IME's hyphens too).
-_MONTH = re.compile(r"(\d{4})\s*[-/年ー−‐]\s*(\d{1,2})\s*月?")
+# 2026-10, 2026/10, 2026年10月, after normalize_typed_date (full width, an
+# IME's hyphens, spaces).
+_MONTH = re.compile(r"(\d{4})[-/年](\d{1,2})月?")
 
 
 def parse_month(text: str) -> dt.date:
     """``2026-10`` (``2026/10``, ``2026年10月``) -> date(2026, 10, 1). Raises
     ValueError."""
-    match = _MONTH.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    match = _MONTH.fullmatch(normalize_typed_date(text))
     if match is None:
         raise ValueError(f"not a month: {text!r}")
     return dt.date(int(match[1]), int(match[2]), 1)
