@@ -89,6 +89,81 @@ def run_month(request: HttpRequest) -> HttpResponse:
     return redirect(_month_url(month))
 
 
+# Clients named in one message about issuing; the others are counted.
+NAMED_IN_MESSAGE = 10
+
+
+def _names(outcomes, describe) -> str:  # type: ignore[no-untyped-def]
+    named = [describe(outcome) for outcome in outcomes[:NAMED_IN_MESSAGE]]
+    if len(outcomes) > NAMED_IN_MESSAGE:
+        named.append(
+            _("ほか %(count)d 件") % {"count": len(outcomes) - NAMED_IN_MESSAGE}
+        )
+    return "、".join(named)
+
+
+def _held_change(outcome: services.DraftOutcome) -> str:
+    amounts = {
+        "name": outcome.client_name,
+        "was": f"{outcome.was_total_yen or 0:,}",
+        "now": f"{outcome.total_yen or 0:,}",
+    }
+    if outcome.was_total_yen == outcome.total_yen:
+        return _("%(name)s（%(now)s 円のまま、明細が変わりました）") % amounts
+    return _("%(name)s（%(was)s 円 → %(now)s 円）") % amounts
+
+
+def _issue_messages(request: HttpRequest, result: services.IssueResult) -> None:
+    """Say what issuing did, above all what it did not issue as previewed."""
+    if result.issued:
+        messages.success(
+            request, _("%(count)d 件を発行しました。") % {"count": result.issued}
+        )
+    if result.held:
+        messages.warning(
+            request,
+            _(
+                "%(count)d 件は下書きの作成後にデータ（受電の分類、プラン、番号、"
+                "訂正など）が変わっていたため発行せず、今のデータで下書きを"
+                "作り直しました。内容を確認してから、もう一度発行してください: "
+                "%(names)s"
+            )
+            % {"count": len(result.held), "names": _names(result.held, _held_change)},
+        )
+    if result.removed:
+        messages.warning(
+            request,
+            _(
+                "%(count)d 件は請求の対象でなくなったため、下書きを削除しました"
+                "（発行していません）: %(names)s"
+            )
+            % {
+                "count": len(result.removed),
+                "names": _names(result.removed, lambda o: o.client_name),
+            },
+        )
+    if result.added:
+        messages.warning(
+            request,
+            _(
+                "%(count)d 件は新たに請求の対象になったため、下書きを作成しました"
+                "（発行していません）。内容を確認してから発行してください: %(names)s"
+            )
+            % {
+                "count": len(result.added),
+                "names": _names(
+                    result.added,
+                    lambda o: (
+                        _("%(name)s（%(now)s 円）")
+                        % {"name": o.client_name, "now": f"{o.total_yen or 0:,}"}
+                    ),
+                ),
+            },
+        )
+    if not (result.issued or result.held or result.removed or result.added):
+        messages.warning(request, _("発行する下書きがありません。"))
+
+
 @admin_required
 @require_POST
 def issue_month(request: HttpRequest) -> HttpResponse:
@@ -96,14 +171,11 @@ def issue_month(request: HttpRequest) -> HttpResponse:
     if month is None:
         return redirect("billing:month")
     try:
-        issued = services.issue_invoices(month=month)
+        result = services.issue_invoices(month=month)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(_month_url(month))
-    if issued:
-        messages.success(request, _("%(count)d 件を発行しました。") % {"count": issued})
-    else:
-        messages.warning(request, _("発行する下書きがありません。"))
+    _issue_messages(request, result)
     return redirect(_month_url(month))
 
 
@@ -113,7 +185,11 @@ def _change_advice(
     """What the admin should do about calls changed since ``invoice`` was built;
     ``credit_possible``: a later invoice will come to take a credit."""
     if invoice.status == InvoiceStatus.DRAFT:
-        return _("請求の一覧で「下書きを作成・更新」を押すと反映されます。")
+        return _(
+            "請求の一覧で「下書きを作成・更新」を押すと反映されます。"
+            "発行を押しても古い内容では発行されず、今のデータで作り直されます"
+            "（明細が変わる場合は発行せずに下書きのまま残ります）。"
+        )
     if changed.difference_yen == 0:
         return _("金額は変わらないため、対応は不要です。")
     if changed.difference_yen < 0 and changed.credit_still_due_yen == 0:

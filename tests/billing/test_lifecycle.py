@@ -123,7 +123,7 @@ def test_a_month_is_billed_and_issued_only_once_it_has_ended(small):
         issue_invoices(month=NOVEMBER, today=dt.date(2026, 11, 30))
     draft.refresh_from_db()
     assert (draft.status, draft.number) == (InvoiceStatus.DRAFT, None)
-    assert issue_invoices(month=NOVEMBER, today=dt.date(2026, 12, 1)) == 1
+    assert issue_invoices(month=NOVEMBER, today=dt.date(2026, 12, 1)).issued == 1
 
 
 def test_void_and_reissue_keeps_the_original(issued):
@@ -191,7 +191,7 @@ def test_a_draft_of_a_client_no_longer_billable_is_removed_not_issued(small):
     summary = bill_month(month=OCTOBER, today=LATER)
     assert summary.clients_billed == 0
     assert not Invoice.objects.filter(client=client).exists()
-    assert issue_invoices(month=OCTOBER, today=LATER) == 0
+    assert issue_invoices(month=OCTOBER, today=LATER).issued == 0
 
 
 def test_a_client_run_removes_the_clients_stale_draft(small):
@@ -345,7 +345,7 @@ def test_concurrent_issue_numbers_stay_gapless(plans):
     def run():
         try:
             barrier.wait(timeout=10)
-            issued_counts.append(issue_invoices(month=OCTOBER))
+            issued_counts.append(issue_invoices(month=OCTOBER).issued)
         finally:
             connections.close_all()
 
