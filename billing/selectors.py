@@ -45,12 +45,19 @@ from billing.models import (
     LineKind,
     invoice_number_display,
 )
-from billing.pricing import billable_from, over_calls, usage_charges
-from clients.models import Client, PlanPrice
+from billing.pricing import (
+    PriceSnapshot,
+    billable_from,
+    over_calls,
+    price_on,
+    usage_charges,
+)
+from clients.models import Client, ClientPlan, PlanPrice
 from clients.months import (
     JST,
     japan_today,
     month_bounds,
+    month_end,
     month_start,
     next_month,
     previous_month,
@@ -301,6 +308,144 @@ def month_overview(*, month: dt.date) -> MonthOverview:
         draft_total_yen=figures["draft_total"],
         issued_total_yen=figures["issued_total"],
     )
+
+
+@dataclass(frozen=True)
+class UnbilledContract:
+    """A client under contract in a month that its run bills nothing: no plan
+    in force, or no price for its plan on the month's first billed day. The run
+    only counts such a client among those not billed (as it does one in its
+    free trial all month), so nothing else would tell the admin."""
+
+    client_id: int
+    client_name: str
+    billed_from: dt.date
+    plan_name: str  # "" without a plan
+
+    @property
+    def reason(self) -> str:
+        if not self.plan_name:
+            return _(
+                "この月のプランが登録されていません。顧客の一覧の"
+                "「プラン変更を登録する」で最初のプランを登録してから、"
+                "下書きを作成してください。"
+            )
+        return _(
+            "%(plan)sプランに %(day)s 時点の料金が登録されていません。"
+            "プランの料金を登録してから、下書きを作成してください。"
+        ) % {"plan": self.plan_name, "day": date_format(self.billed_from)}
+
+
+def unbilled_contracts(*, month: dt.date) -> list[UnbilledContract]:
+    """Clients with billed days in ``month`` that billing cannot bill (no plan,
+    or no price), and that have no invoice for it, in three queries."""
+    first, last = month_start(month), month_end(month)
+    plan_in_force = ClientPlan.objects.filter(
+        client_id=OuterRef("pk"), effective_month__lte=first
+    ).order_by("-effective_month")
+    candidates = (
+        Client.objects.filter(
+            contract_started_on__isnull=False, contract_started_on__lte=last
+        )
+        .exclude(cancelled_on__lt=first)
+        .exclude(
+            pk__in=Invoice.objects.for_month(first)
+            .exclude(status=InvoiceStatus.VOID)
+            .values("client_id")
+        )
+        .annotate(
+            plan_id=Subquery(plan_in_force.values("plan_id")[:1]),
+            plan_name=Subquery(plan_in_force.values("plan__name")[:1]),
+        )
+        .order_by("name_kana", "name", "id")
+        .values(
+            "id",
+            "name",
+            "trial_started_on",
+            "contract_started_on",
+            "cancelled_on",
+            "plan_id",
+            "plan_name",
+        )
+    )
+    prices: dict[int, list[PriceSnapshot]] = defaultdict(list)
+    for price in PlanPrice.objects.order_by("plan_id", "valid_from"):
+        prices[price.plan_id].append(
+            PriceSnapshot(
+                monthly_fee_yen=price.monthly_fee_yen,
+                included_calls=price.included_calls,
+                per_call_yen=price.per_call_yen,
+                valid_from=price.valid_from,
+            )
+        )
+    unbilled = []
+    for row in candidates:
+        start = billable_from(
+            month=first,
+            trial_started_on=row["trial_started_on"],
+            contract_started_on=row["contract_started_on"],
+            cancelled_on=row["cancelled_on"],
+        )
+        if start is None:  # in its free trial all month
+            continue
+        if row["plan_id"] is None or price_on(prices[row["plan_id"]], start) is None:
+            unbilled.append(
+                UnbilledContract(
+                    client_id=row["id"],
+                    client_name=row["name"],
+                    billed_from=start,
+                    plan_name=row["plan_name"] or "",
+                )
+            )
+    return unbilled
+
+
+@dataclass(frozen=True)
+class MidMonthPrice:
+    """A plan price that starts after the 1st of a month.
+
+    A month is billed at the price in force on its first billed day
+    (``billing.pricing.price_on``): the clients billed from the 1st pay the
+    earlier price for the whole month, and the new one from the next month;
+    a client whose billing starts on that day or later (a new contract, the
+    end of a free trial) pays the new one already.
+    """
+
+    plan_name: str
+    valid_from: dt.date
+    monthly_fee_yen: int
+    per_call_yen: int
+
+    @property
+    def note(self) -> str:
+        return _(
+            "%(plan)sプランの料金（月額 %(fee)s 円・超過1件 %(per_call)s 円）は "
+            "%(day)s からです。この月は、それより前から請求しているお客様には"
+            "月初の料金で1か月分を請求し（新しい料金は翌月分から）、%(day)s 以降に"
+            "請求が始まるお客様には新しい料金で請求します。"
+        ) % {
+            "plan": self.plan_name,
+            "fee": f"{self.monthly_fee_yen:,}",
+            "per_call": f"{self.per_call_yen:,}",
+            "day": date_format(self.valid_from),
+        }
+
+
+def prices_starting_mid_month(*, month: dt.date) -> list[MidMonthPrice]:
+    first = month_start(month)
+    return [
+        MidMonthPrice(
+            plan_name=price.plan.name,
+            valid_from=price.valid_from,
+            monthly_fee_yen=price.monthly_fee_yen,
+            per_call_yen=price.per_call_yen,
+        )
+        for price in PlanPrice.objects.filter(
+            valid_from__gt=first, valid_from__lte=month_end(first)
+        )
+        .select_related("plan")
+        .order_by("valid_from", "plan__display_order")
+    ]
 
 
 # A run builds its drafts in one transaction that may last minutes: a call

@@ -49,6 +49,8 @@ def month_page(request: HttpRequest) -> HttpResponse:
             "ended": services.month_has_ended(month),
             "changed": selectors.calls_changed_since_built(month=month),
             "unsettled": selectors.unsettled_cancellations(month=month),
+            "unbilled": selectors.unbilled_contracts(month=month),
+            "mid_month_prices": selectors.prices_starting_mid_month(month=month),
         },
     )
 

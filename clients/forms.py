@@ -214,6 +214,18 @@ class PlanPriceAdminForm(forms.ModelForm):
     class Meta:
         model = PlanPrice
         fields = ["valid_from", "monthly_fee_yen", "included_calls", "per_call_yen"]
+        # What billing does with it (billing.pricing.price_on), which the date
+        # alone does not say.
+        help_texts = (
+            {
+                "valid_from": _(
+                    "月の料金は、その月の最初の請求日の料金です。1日以外の日にすると、"
+                    "その月は、それより前から請求しているお客様には前の料金のまま"
+                    "（新しい料金は翌月分から）、その日以降に請求が始まるお客様には"
+                    "新しい料金で請求します。全員を同じ月から変えるには1日にしてください。"
+                )
+            },
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
