@@ -278,6 +278,16 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
     return None, None
 
 
+def _client_panel_context(client: Client) -> dict[str, Any]:
+    """What the client panel beside a call shows (console/_client_panel.html)."""
+    return {
+        "client": client,
+        # Cancelled with a month end still to come: answered as usual till then.
+        "client_contract_ended": client.contract_ended_before(japan_today()),
+        "people": list(client.people.all()),
+    }
+
+
 def _caller_context(client: Client, caller_number: str) -> dict[str, Any]:
     history = selectors.caller_history(client=client, caller_number=caller_number)
     edit_url = _links_by_id("console:call_edit")
@@ -306,11 +316,8 @@ def _render_call_form(
         "opened_at_ms": int(timezone.now().timestamp() * 1000),
         # Opened by the phone's ring (the screen pop): the call started now.
         "rang": rang,
-        "client": client,
-        # Cancelled with a month end still to come: answered as usual till then.
-        "client_contract_ended": client.contract_ended_before(japan_today()),
+        **_client_panel_context(client),
         "form": form,
-        "people": list(client.people.all()),
         "caller_number": caller_number,
         # The side search box: another client picked there keeps the caller.
         "caller": caller_number,
@@ -521,10 +528,8 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "console/call_edit.html",
         {
             "call": call,
-            "client": call.client,
-            "client_contract_ended": call.client.contract_ended_before(japan_today()),
+            **_client_panel_context(call.client),
             "form": form,
-            "people": list(call.client.people.all()),
             "revisions": _revision_rows(call),
             "version": version,
             "list_url": _list_url(request.GET.get("back", "")),
