@@ -21,9 +21,8 @@ from clients.models import (
     FREE_RECIPIENT_PERSONS,
     NumberAssignment,
     ReportRecipient,
-    billing_start,
 )
-from clients.months import JST, days_in_month, month_end, month_start
+from clients.months import JST, days_in_month, month_end
 from clients.phones import format_phone
 from clients.selectors import (
     charged_numbers,
@@ -65,31 +64,6 @@ def prorated_fee_yen(fee_yen: int, days: int, month_days: int) -> int:
 def prorated_included_calls(included_calls: int, days: int, month_days: int) -> int:
     """Included calls for part of a month, rounded up in the client's favour."""
     return math.ceil(included_calls * days / month_days)
-
-
-def billable_from(
-    *,
-    month: dt.date,
-    trial_started_on: dt.date | None,
-    contract_started_on: dt.date | None,
-    cancelled_on: dt.date | None,
-) -> dt.date | None:
-    """First day of ``month`` that is billed, or None when nothing is.
-
-    Nothing is billed before the contract starts, during the 10-day free trial,
-    or after the month in which the client cancelled (cancellation takes effect
-    at that month's end).
-    """
-    first, last = month_start(month), month_end(month)
-    starts = billing_start(
-        trial_started_on=trial_started_on, contract_started_on=contract_started_on
-    )
-    if starts is None:
-        return None
-    if cancelled_on is not None and cancelled_on < first:
-        return None
-    start = max(first, starts)
-    return start if start <= last else None
 
 
 def price_on(prices: Sequence[PriceSnapshot], day: dt.date) -> PriceSnapshot | None:

@@ -45,14 +45,8 @@ from billing.models import (
     LineKind,
     invoice_number_display,
 )
-from billing.pricing import (
-    PriceSnapshot,
-    billable_from,
-    over_calls,
-    price_on,
-    usage_charges,
-)
-from clients.models import Client, ClientPlan, PlanPrice
+from billing.pricing import PriceSnapshot, over_calls, price_on, usage_charges
+from clients.models import Client, ClientPlan, PlanPrice, billable_from
 from clients.months import (
     JST,
     japan_today,
@@ -148,12 +142,7 @@ def month_to_date_usage(
     calls = Call.objects.filter(
         client=client, received_at__gte=month_first, received_at__lt=until
     )
-    start = billable_from(
-        month=month,
-        trial_started_on=client.trial_started_on,
-        contract_started_on=client.contract_started_on,
-        cancelled_on=client.cancelled_on,
-    )
+    start = client.first_billed_day(month)
     client_plan = plan_in_force(client=client, month=month)
     price = None
     if start is not None and client_plan is not None and start <= today:

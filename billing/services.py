@@ -57,7 +57,6 @@ from billing.pricing import (
     PriceSnapshot,
     Surcharge,
     Totals,
-    billable_from,
     build_lines,
     days_switched_on,
     price_on,
@@ -71,6 +70,7 @@ from clients.models import (
     PlanPrice,
     ReportRecipient,
     User,
+    billable_from,
 )
 from clients.months import (
     JST,

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from clients.months import month_end
+from clients.months import month_end, month_start
 from clients.phones import format_phone
 
 EXTRA_NUMBER_FEE_YEN = 1100  # per lent number beyond the first, and per FAX number
@@ -37,6 +37,31 @@ def billing_start(
     if trial_started_on is None:
         return contract_started_on
     return max(contract_started_on, trial_started_on + dt.timedelta(days=TRIAL_DAYS))
+
+
+def billable_from(
+    *,
+    month: dt.date,
+    trial_started_on: dt.date | None,
+    contract_started_on: dt.date | None,
+    cancelled_on: dt.date | None,
+) -> dt.date | None:
+    """First day of ``month`` that is billed, or None when nothing is.
+
+    Nothing is billed before the contract starts, during the 10-day free trial,
+    or after the month in which the client cancelled (cancellation takes effect
+    at that month's end).
+    """
+    first, last = month_start(month), month_end(month)
+    starts = billing_start(
+        trial_started_on=trial_started_on, contract_started_on=contract_started_on
+    )
+    if starts is None:
+        return None
+    if cancelled_on is not None and cancelled_on < first:
+        return None
+    start = max(first, starts)
+    return start if start <= last else None
 
 
 def is_plausible_date(day: dt.date) -> bool:
@@ -270,6 +295,15 @@ class Client(models.Model):
         return billing_start(
             trial_started_on=self.trial_started_on,
             contract_started_on=self.contract_started_on,
+        )
+
+    def first_billed_day(self, month: dt.date) -> dt.date | None:
+        """The first day of ``month`` that is billed (see ``billable_from``)."""
+        return billable_from(
+            month=month,
+            trial_started_on=self.trial_started_on,
+            contract_started_on=self.contract_started_on,
+            cancelled_on=self.cancelled_on,
         )
 
     @property

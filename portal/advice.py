@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from billing.pricing import (
     PriceSnapshot,
-    billable_from,
     billed_days,
     price_on,
     pro_rata_note,
@@ -115,12 +114,7 @@ def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
     for month, counted in counts:
         # Months that were not billed (before the contract, the free trial,
         # after cancelling) compare nothing: every plan cost 0 then.
-        start = billable_from(
-            month=month,
-            trial_started_on=client.trial_started_on,
-            contract_started_on=client.contract_started_on,
-            cancelled_on=client.cancelled_on,
-        )
+        start = client.first_billed_day(month)
         if start is None:
             rows.append(
                 MonthRow(

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from answering.models import Call
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
-from billing.pricing import billable_from
 from billing.selectors import (
     counted_calls_for_invoice,
     invoices_for_client,
@@ -253,12 +252,7 @@ def recipients(request: HttpRequest) -> HttpResponse:
         )
     )
     # As the invoice counts them: from the first billed day (none in the trial).
-    billed_from = billable_from(
-        month=today,
-        trial_started_on=client.trial_started_on,
-        contract_started_on=client.contract_started_on,
-        cancelled_on=client.cancelled_on,
-    )
+    billed_from = client.first_billed_day(today)
     extras = monthly_extras(client=client, month=today, first_day=billed_from)
     client_requests = RecipientChangeRequest.objects.filter(
         client=client

@@ -6,12 +6,12 @@ import pytest
 
 from billing.pricing import (
     PriceSnapshot,
-    billable_from,
     prorated_fee_yen,
     prorated_included_calls,
     usage_charges,
 )
 from billing.tax import tax_included_yen
+from clients.models import Client, billable_from
 
 SMALL = PriceSnapshot(monthly_fee_yen=2960, included_calls=20, per_call_yen=148)
 
@@ -91,3 +91,7 @@ def test_billable_from(trial, contract, cancelled, expected):
         )
         == expected
     )
+    client = Client(
+        trial_started_on=trial, contract_started_on=contract, cancelled_on=cancelled
+    )
+    assert client.first_billed_day(dt.date(2026, 10, 1)) == expected
