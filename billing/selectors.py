@@ -8,6 +8,8 @@ What the portal calls (all read-only):
   query; pair it with ``billing.pricing.usage_charges(price=..., ...)``
   (``price`` = a ``PlanPrice`` or anything with monthly_fee_yen,
   included_calls, per_call_yen) for plan advice.
+- ``price_history_by_plan()``: each plan's prices as billing reads them, for
+  ``billing.pricing.price_on``.
 - ``counted_calls_for_invoice(invoice)``: the calls an invoice counted.
 - Documents: ``billing.pdf.render_invoice_pdf(invoice) -> bytes``,
   ``billing.exports.render_invoice_lines_csv(invoice) -> str`` and
@@ -71,6 +73,23 @@ def _trial_window(client: Client) -> Q | None:
         received_at__gte=_day_start(client.trial_started_on),
         received_at__lt=_day_start(client.trial_ends_on + dt.timedelta(days=1)),
     )
+
+
+def price_history_by_plan() -> dict[int, list[PriceSnapshot]]:
+    """Every plan's prices, oldest first, by plan id (a plan without one: an
+    empty list), as ``billing.pricing.price_on`` reads them: the monthly bill
+    and the portal's plan advice price a month alike."""
+    history: dict[int, list[PriceSnapshot]] = defaultdict(list)
+    for price in PlanPrice.objects.order_by("plan_id", "valid_from"):
+        history[price.plan_id].append(
+            PriceSnapshot(
+                monthly_fee_yen=price.monthly_fee_yen,
+                included_calls=price.included_calls,
+                per_call_yen=price.per_call_yen,
+                valid_from=price.valid_from,
+            )
+        )
+    return history
 
 
 def counted_calls_for_invoice(invoice: Invoice) -> QuerySet[Call]:
@@ -357,16 +376,7 @@ def unbilled_contracts(*, month: dt.date) -> list[UnbilledContract]:
             "plan_name",
         )
     )
-    prices: dict[int, list[PriceSnapshot]] = defaultdict(list)
-    for price in PlanPrice.objects.order_by("plan_id", "valid_from"):
-        prices[price.plan_id].append(
-            PriceSnapshot(
-                monthly_fee_yen=price.monthly_fee_yen,
-                included_calls=price.included_calls,
-                per_call_yen=price.per_call_yen,
-                valid_from=price.valid_from,
-            )
-        )
+    prices = price_history_by_plan()
     unbilled = []
     for row in candidates:
         start = billable_from(

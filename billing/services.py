@@ -54,7 +54,6 @@ from billing.pricing import (
     ClientMonth,
     Credit,
     HeldNumber,
-    PriceSnapshot,
     Surcharge,
     Totals,
     build_lines,
@@ -63,11 +62,11 @@ from billing.pricing import (
     recipients_within,
     totals,
 )
+from billing.selectors import price_history_by_plan
 from clients.models import (
     Client,
     ClientPlan,
     NumberAssignment,
-    PlanPrice,
     ReportRecipient,
     User,
     billable_from,
@@ -199,16 +198,7 @@ def _load_month(
     ):
         plan_of[plan_row["client_id"]] = (plan_row["plan_id"], plan_row["plan__name"])
 
-    prices: dict[int, list[PriceSnapshot]] = defaultdict(list)
-    for plan_price in PlanPrice.objects.order_by("plan_id", "valid_from"):
-        prices[plan_price.plan_id].append(
-            PriceSnapshot(
-                monthly_fee_yen=plan_price.monthly_fee_yen,
-                included_calls=plan_price.included_calls,
-                per_call_yen=plan_price.per_call_yen,
-                valid_from=plan_price.valid_from,
-            )
-        )
+    prices = price_history_by_plan()
 
     # E-mail recipients cost only on the days a client reported by e-mail: a
     # client on Chatwork alone is not billed for people who receive nothing.

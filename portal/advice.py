@@ -11,14 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from billing.pricing import (
-    PriceSnapshot,
     billed_days,
     price_on,
     pro_rata_note,
     usage_charges,
 )
-from billing.selectors import counted_calls_by_month
-from clients.models import Client, Plan, PlanPrice
+from billing.selectors import counted_calls_by_month, price_history_by_plan
+from clients.models import Client, Plan
 
 MONTHS = 12
 
@@ -99,16 +98,7 @@ def _mark_cheapest(amounts: list[int | None]) -> list[Cell]:
 def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
     counts = counted_calls_by_month(client=client, months=MONTHS, today=today)
     plans = list(Plan.objects.all())
-    snapshots: dict[int, list[PriceSnapshot]] = {p.pk: [] for p in plans}
-    for price in PlanPrice.objects.filter(plan__in=plans).order_by("valid_from"):
-        snapshots[price.plan_id].append(
-            PriceSnapshot(
-                monthly_fee_yen=price.monthly_fee_yen,
-                included_calls=price.included_calls,
-                per_call_yen=price.per_call_yen,
-                valid_from=price.valid_from,
-            )
-        )
+    snapshots = price_history_by_plan()
     rows = []
     sums: list[int | None] = [0] * len(plans)
     for month, counted in counts:
