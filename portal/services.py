@@ -32,6 +32,21 @@ REPLACED_RECIPIENT_NOTE = gettext_noop(
 )
 
 
+def _close_unprocessed(
+    requests: list[PlanChangeRequest] | list[RecipientChangeRequest],
+    *,
+    note: str,
+    now: dt.datetime,
+) -> None:
+    """Close open requests that nobody processed (replaced or withdrawn), with
+    ``note`` for the client; ``processed_by`` stays empty: no admin did it."""
+    for change_request in requests:
+        change_request.status = RequestStatus.REJECTED
+        change_request.admin_note = note
+        change_request.processed_at = now
+        change_request.save(update_fields=["status", "admin_note", "processed_at"])
+
+
 def _close_open_plan_requests(
     *, client: Client, note: str, now: dt.datetime
 ) -> tuple[dt.date, list[PlanChangeRequest]]:
@@ -49,11 +64,7 @@ def _close_open_plan_requests(
             client=client, effective_month=effective, status=RequestStatus.OPEN
         )
     )
-    for change_request in closed:
-        change_request.status = RequestStatus.REJECTED
-        change_request.admin_note = note
-        change_request.processed_at = now
-        change_request.save(update_fields=["status", "admin_note", "processed_at"])
+    _close_unprocessed(closed, note=note, now=now)
     return effective, closed
 
 
@@ -249,11 +260,7 @@ def request_recipient_change(
     replaced = [
         earlier for earlier in open_requests if _same_target(change_request, earlier)
     ]
-    for earlier in replaced:
-        earlier.status = RequestStatus.REJECTED
-        earlier.admin_note = REPLACED_RECIPIENT_NOTE
-        earlier.processed_at = now
-        earlier.save(update_fields=["status", "admin_note", "processed_at"])
+    _close_unprocessed(replaced, note=REPLACED_RECIPIENT_NOTE, now=now)
     change_request.full_clean()
     change_request.save()
     return RecipientRequestResult(
