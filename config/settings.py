@@ -360,6 +360,7 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden": {"()": "config.forbidden_log.ForbiddenOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -368,6 +369,9 @@ LOGGING = {
         # Through the root handler only: Django's own console handler (in debug)
         # printed every 403 and 404 a second time.
         "django": {"handlers": [], "propagate": True},
+        # A 403 is expected: one line (who, path, why), no traceback.
+        "django.request": {"filters": ["forbidden"]},
+        "django.security.csrf": {"filters": ["forbidden"]},
     },
 }
 
