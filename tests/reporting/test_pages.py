@@ -150,8 +150,8 @@ def test_a_stopped_relay_leaves_between_two_sends(settings, tmp_path):
 
     def send_then_get_stopped(delivery):
         sending.append(delivery.pk)
-        # Arrives during the first send, twice: Ctrl-C in `make run` reaches
-        # the relay from the terminal and from run_embedded.
+        # Arrives during the first send, twice: from the terminal, and again
+        # from a supervisor in its process group that passes Ctrl-C on.
         os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGINT)
         return real_send(delivery)

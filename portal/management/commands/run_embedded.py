@@ -53,11 +53,25 @@ class Command(BaseCommand):
             )
         elif "run_relay" in get_commands():
             commands.append([python, "manage.py", "run_relay"])
-        # Stopped by SIGTERM or SIGHUP (an IDE's stop button, a closed terminal)
-        # as by Ctrl-C: the children are stopped too, never left holding the port.
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        # Stopped by Ctrl-C, SIGTERM or SIGHUP (an IDE's stop button, a closed
+        # terminal) alike: the children are stopped too, never left holding the
+        # port. SIGINT is set as well: a script's background job (`make run &`)
+        # starts with it ignored, and then Ctrl-C stopped only the relay (which
+        # sets its own), taken here for a failure to start. The children start
+        # with these signals at their defaults.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.default_int_handler)
-        processes = [subprocess.Popen(cmd, cwd=settings.BASE_DIR) for cmd in commands]
+        # Each child in a process group of its own, so that Ctrl-C in the
+        # terminal reaches this command alone, which stops each child once: a
+        # second signal cut runserver's own stop short with a traceback, and
+        # one while a child was still starting printed the traceback of its
+        # imports.
+        processes = [
+            subprocess.Popen(
+                cmd, cwd=settings.BASE_DIR, stdin=subprocess.DEVNULL, process_group=0
+            )
+            for cmd in commands
+        ]
         try:
             time.sleep(1)
             if all(p.poll() is None for p in processes):
@@ -78,12 +92,15 @@ class Command(BaseCommand):
         finally:
             for p in processes:
                 if p.poll() is None:
-                    p.send_signal(signal.SIGINT)
+                    # runserver stops at once, the relay and Celery after the
+                    # send in progress.
+                    p.terminate()
             for p in processes:
                 try:
                     p.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     p.kill()
-        failed = [p for p in processes if p.returncode not in (0, -signal.SIGINT, None)]
+        stopped = (0, -signal.SIGINT, -signal.SIGTERM, None)
+        failed = [p for p in processes if p.returncode not in stopped]
         if failed:
             sys.exit(1)

@@ -48,8 +48,8 @@ class Command(BaseCommand):
         # sends: cut inside one, a report the server never accepted would stay
         # "sending" and later be resent flagged as a possible duplicate. A
         # second signal a moment later leaves at once; one within the second
-        # is the same stop (Ctrl-C in `make run` reaches this process from the
-        # terminal and again from run_embedded).
+        # is the same stop (a supervisor in the terminal's process group that
+        # passes Ctrl-C on to the relay sends it a second one at once).
         stopping: list[float] = []
 
         def stop(signum: int, frame: object) -> None:
