@@ -25,8 +25,11 @@ pytestmark = pytest.mark.slow
 STARTUP_SECONDS = 120  # migrate, seed, and two Django processes on a busy machine
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _sigint(disposition):
+    # Whatever the test runner's own is: a terminal's shell starts a command with
+    # SIGINT at its default, a script's background job (`make run &`) with it
+    # ignored.
+    return lambda: signal.signal(signal.SIGINT, disposition)
 
 
 def _session(session_id: int) -> list[int]:
@@ -66,8 +69,7 @@ def _run_until_started(tmp_path: Path, *, sigint_ignored: bool):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        # As a shell starts a script's background job (`make run &`).
-        preexec_fn=_ignore_sigint if sigint_ignored else None,
+        preexec_fn=_sigint(signal.SIG_IGN if sigint_ignored else signal.SIG_DFL),
     )
     output = []
     deadline = time.monotonic() + STARTUP_SECONDS
