@@ -25,11 +25,17 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def in_turn(self) -> "DeliveryQuerySet":
         """Leave out corrections whose destination still waits for an earlier
         message of the same call (its report in backoff, an earlier correction):
-        a client must never read a 訂正 before the report it corrects."""
+        a client must never read a 訂正 before the report it corrects.
+
+        An address re-typed in another case meanwhile (Taro@Example.jp, now
+        taro@example.jp) is the same mailbox, as everywhere else in reporting.
+        The subquery stays on delivery_call_status (call_id, status): the few
+        rows of one call are then compared case-insensitively.
+        """
         earlier_unsent = Delivery.objects.filter(
             call_id=OuterRef("call_id"),
             channel=OuterRef("channel"),
-            address=OuterRef("address"),
+            address__iexact=OuterRef("address"),
             id__lt=OuterRef("id"),
             status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING],
         )

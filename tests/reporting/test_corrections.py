@@ -99,6 +99,42 @@ def test_a_correction_waits_for_the_report_it_corrects(smtp_peer):
     assert subjects[1].startswith("【訂正】")
 
 
+def test_a_correction_waits_for_its_report_to_an_address_retyped_in_lower_case(
+    smtp_peer,
+):
+    """The admin re-typed Taro@Example.jp as taro@example.jp while the report to
+    it backed off: the same mailbox must still read the report first, and the
+    old callback number must not arrive after the corrected one."""
+    client, (person,) = client_with_recipients(1, report_by_email=True)
+    person.pc_email, person.mobile_email = "Taro@Example.jp", ""
+    person.save()
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    smtp_peer.mode = "temp"  # the client's server defers: the report backs off
+    services.relay_due_deliveries()
+    smtp_peer.mode = "ok"
+    person.pc_email = "taro@example.jp"
+    person.save()
+    _correct(call, callback_number="09011113333")
+    correction = call.deliveries.get(kind=Delivery.Kind.CORRECTION)
+    assert correction.address == "taro@example.jp"
+
+    assert services.deliver(delivery_id=correction.pk) == "skipped"
+    services.relay_due_deliveries()
+    assert smtp_peer.messages == []
+
+    call.deliveries.filter(kind=Delivery.Kind.REPORT).update(
+        next_attempt_at=timezone.now()
+    )
+    services.relay_due_deliveries()  # one pass sends the report, then its correction
+    report, correction_mail = smtp_peer.messages
+    assert [report["to"][0].lower(), correction_mail["to"][0].lower()] == [
+        "taro@example.jp"
+    ] * 2
+    assert not report["subject"].startswith("【訂正】")
+    assert correction_mail["subject"] == f"【訂正】{report['subject']}"
+    assert "「090-1111-2222」→「090-1111-3333」" in correction_mail["body"]
+
+
 @pytest.fixture
 def replaced_recipient():
     """A client whose recipient left two days ago and was replaced yesterday."""
