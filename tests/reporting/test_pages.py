@@ -1,6 +1,7 @@
 import datetime as dt
 import os
 import signal
+from io import StringIO
 from unittest import mock
 
 import pytest
@@ -169,10 +170,54 @@ def test_a_stopped_relay_leaves_between_two_sends(settings, tmp_path):
     assert signal.getsignal(signal.SIGTERM) is before  # the test process's own
 
 
-@pytest.mark.parametrize("interval", ["0", "-1", "nan", "abc"])
-def test_the_relay_refuses_an_interval_it_cannot_wait(interval):
-    with pytest.raises(CommandError, match="interval"):
-        call_command("run_relay", "--interval", interval)
+@pytest.fixture
+def relay_passes(monkeypatch):
+    """Relay passes the command made; its first wait ends it (as Ctrl-C would),
+    so an interval wrongly accepted cannot hang the test."""
+    from reporting.management.commands import run_relay
+
+    passes = []
+
+    def relay(**kwargs):
+        passes.append(1)
+        return {}
+
+    def sleep(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_relay, "relay_due_deliveries", relay)
+    monkeypatch.setattr(run_relay, "close_old_connections", lambda: None)
+    monkeypatch.setattr(run_relay.time, "sleep", sleep)
+    return passes
+
+
+@pytest.mark.parametrize(
+    "interval", ["inf", "Infinity", "-inf", "nan", "0", "-1", "abc", "1e9"]
+)
+def test_the_relay_refuses_an_interval_it_cannot_wait(relay_passes, interval):
+    """inf was accepted: the relay sent once, then never looked again."""
+    message = (
+        "--interval には0より大きく3600以下の秒数を指定してください"
+        f"（指定された値: {interval}）。"
+    )
+    with pytest.raises(CommandError) as refused:
+        call_command("run_relay", f"--interval={interval}", stdout=StringIO())
+    assert str(refused.value) == message
+    assert relay_passes == []
+
+
+def test_the_relay_refuses_an_interval_setting_it_cannot_wait(settings, relay_passes):
+    settings.REPORT_RELAY_INTERVAL_SECONDS = float("inf")
+    with pytest.raises(CommandError, match="^REPORT_RELAY_INTERVAL_SECONDS には"):
+        call_command("run_relay", stdout=StringIO())
+    assert relay_passes == []
+
+
+def test_the_relay_waits_the_interval_it_was_given(relay_passes):
+    out = StringIO()
+    call_command("run_relay", "--interval", "2.5", stdout=out)
+    assert "報告の送信を開始しました（2.5秒ごと" in out.getvalue()
+    assert relay_passes == [1]
 
 
 def test_the_resend_message_names_the_address_it_goes_to(admin_client, smtp_peer):

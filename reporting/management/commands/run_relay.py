@@ -4,13 +4,13 @@ On the embedded default (no Redis) this is the only sender; with Celery it is
 the same service the periodic task runs.
 """
 
-import argparse
 import logging
+import math
 import signal
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from reporting.services import relay_due_deliveries
@@ -18,11 +18,24 @@ from reporting.services import relay_due_deliveries
 logger = logging.getLogger(__name__)
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:  # also refuses nan; 0 would query the database in a loop
-        raise argparse.ArgumentTypeError("0より大きい秒数を指定してください。")
-    return value
+# Reports are promised within minutes, and on the embedded default this loop is
+# their only sender: a longer wait is a typo (inf would never look again).
+MAX_INTERVAL_SECONDS = 3600.0
+
+
+def _interval_seconds(value: str | float, *, name: str) -> float:
+    """The wait between two passes, or a CommandError naming ``name``."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    # 0 or less would query the database in a loop; nan and inf never wait right.
+    if not 0 < seconds <= MAX_INTERVAL_SECONDS:
+        raise CommandError(
+            f"{name} には0より大きく{MAX_INTERVAL_SECONDS:g}以下の秒数を"
+            f"指定してください（指定された値: {value}）。"
+        )
+    return seconds
 
 
 class Command(BaseCommand):
@@ -32,17 +45,29 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="1回だけ送って終了")
         parser.add_argument(
             "--interval",
-            type=_seconds,
-            default=settings.REPORT_RELAY_INTERVAL_SECONDS,
-            help="送信予定を確認する間隔（秒）",
+            help=(
+                "送信予定を確認する間隔（秒、0より大きく"
+                f"{MAX_INTERVAL_SECONDS:g}以下。省略時は"
+                "REPORT_RELAY_INTERVAL_SECONDS）"
+            ),
         )
 
-    def handle(self, *args, once: bool, interval: float, **options) -> None:
+    def handle(self, *args, once: bool, interval: str | None, **options) -> None:
+        # Checked here, not by argparse, so a bad value is a CommandError like
+        # the other commands' (argparse's own message is English), and so the
+        # setting is checked too when it stands in for the option.
+        if interval is None:
+            seconds = _interval_seconds(
+                settings.REPORT_RELAY_INTERVAL_SECONDS,
+                name="REPORT_RELAY_INTERVAL_SECONDS",
+            )
+        else:
+            seconds = _interval_seconds(interval, name="--interval")
         if once:
             self._report(relay_due_deliveries())
             return
         self.stdout.write(
-            f"報告の送信を開始しました（{interval}秒ごと、Ctrl-Cで停止）。"
+            f"報告の送信を開始しました（{seconds:g}秒ごと、Ctrl-Cで停止）。"
         )
         # Ctrl-C, or SIGTERM from a process manager, stops the loop between two
         # sends: cut inside one, a report the server never accepted would stay
@@ -77,8 +102,8 @@ class Command(BaseCommand):
                 if outcomes:
                     self._report(outcomes)
                 slept = 0.0
-                while not stopping and slept < interval:
-                    time.sleep(min(0.2, interval - slept))
+                while not stopping and slept < seconds:
+                    time.sleep(min(0.2, seconds - slept))
                     slept += 0.2
         except KeyboardInterrupt:
             pass
