@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -378,7 +378,30 @@ def _claim(delivery_id: int, now: dt.datetime) -> Delivery | None:
             logger.warning("Delivery %s: lease expired, resending", delivery_id)
     if not won:
         return None
-    return Delivery.objects.select_related("client").get(pk=delivery_id)
+    try:
+        return Delivery.objects.select_related("client").get(pk=delivery_id)
+    except Exception:
+        # Claimed but not read (the database failed): nothing was sent. Given
+        # back, fenced by this claim's lease, so it is not left "sending" to be
+        # resent as a possible duplicate once the lease runs out.
+        _reconnect_if_broken()
+        Delivery.objects.filter(
+            pk=delivery_id, status=Status.SENDING, lease_expires_at=lease
+        ).update(
+            status=Status.PENDING,
+            lease_expires_at=None,
+            next_attempt_at=now + dt.timedelta(seconds=backoff_seconds(1)),
+        )
+        raise
+
+
+def _reconnect_if_broken() -> None:
+    """A connection the error broke (the server restarted, a network cut) stays
+    unusable until it is closed; closed, the next query connects again. Only
+    outside a transaction, where deliver() runs: inside one, closing it would
+    lose the caller's work."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def _finish(delivery: Delivery, **fields: Any) -> bool:
@@ -465,24 +488,29 @@ def deliver(*, delivery_id: int) -> str:
     delivery = _claim(delivery_id, now)
     if delivery is None:
         return "skipped"
-    if not delivery.body:
-        # Its text went with the caller's data (retention period) while it
-        # waited: nothing is ever sent blank.
-        return _failed(delivery, _ErasedText())
-    _as_first_message(delivery)
+    try:
+        if not delivery.body:
+            # Its text went with the caller's data (retention period) while it
+            # waited: nothing is ever sent blank.
+            return _failed(delivery, _ErasedText())
+        _as_first_message(delivery)
 
-    limits = _chatwork_limits(delivery) if delivery.channel == Channel.CHATWORK else []
-    if limits:
-        wait = rate_limits.try_acquire(limits=limits, now=now)
-        if wait > 0:
-            # Nothing was sent: give the attempt back and come back later.
-            _finish(
-                delivery,
-                status=Status.PENDING,
-                attempts=F("attempts") - 1,
-                next_attempt_at=now + dt.timedelta(seconds=wait),
-            )
-            return "deferred"
+        limits = (
+            _chatwork_limits(delivery) if delivery.channel == Channel.CHATWORK else []
+        )
+        if limits:
+            wait = rate_limits.try_acquire(limits=limits, now=now)
+            if wait > 0:
+                # Nothing was sent: give the attempt back and come back later.
+                _finish(
+                    delivery,
+                    status=Status.PENDING,
+                    attempts=F("attempts") - 1,
+                    next_attempt_at=now + dt.timedelta(seconds=wait),
+                )
+                return "deferred"
+    except Exception as exc:
+        return _not_sent(delivery, exc)
 
     try:
         provider_id = _send(delivery)
@@ -508,6 +536,18 @@ def deliver(*, delivery_id: int) -> str:
         provider_message_id=provider_id[:255],
     )
     return "sent"
+
+
+def _not_sent(delivery: Delivery, exc: Exception) -> str:
+    """Something failed after the claim and before the provider was called (the
+    database, rendering the corrected call): nothing was sent. The claim is
+    given back as a temporary failure, not left "sending" for its lease to run
+    out and the report to be resent flagged as a possible duplicate. The
+    attempt counts: a fault that stays (a bug in one call's text) ends as a
+    failure admins see, instead of coming back first in every relay pass."""
+    logger.exception("Delivery %s: error before sending, nothing sent", delivery.pk)
+    _reconnect_if_broken()
+    return _failed(delivery, exc)
 
 
 class _ErasedText(Exception):
