@@ -432,21 +432,30 @@ def _corrected_report(delivery: Delivery) -> dict:
 
 
 def _told_before(delivery: Delivery) -> bool:
-    """Whether an earlier message of the call reached this destination."""
-    return Delivery.objects.filter(
-        call_id=delivery.call_id,
-        channel=delivery.channel,
-        address__iexact=delivery.address,
-        id__lt=delivery.pk,
-        status=Status.SENT,
-    ).exists()
+    """Whether this destination has read the call up to this message: the last
+    earlier message of the call that ended reached it. One that failed after
+    it (a 訂正 refused as spam) left a gap this one's changes do not fill."""
+    last_status = (
+        Delivery.objects.filter(
+            call_id=delivery.call_id,
+            channel=delivery.channel,
+            address__iexact=delivery.address,
+            id__lt=delivery.pk,
+            status__in=[Status.SENT, Status.FAILED],
+        )
+        .order_by("-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    return last_status == Status.SENT
 
 
 def _as_first_message(delivery: Delivery) -> None:
     """A correction to a destination that the report (or every earlier message)
-    never reached, because it failed: it becomes the call as it is now, as a
-    report saying it was corrected. Decided here, not when it was queued: the
-    report was still on its way then."""
+    never reached, or that missed an earlier correction, because it failed: it
+    becomes the call as it is now, as a report saying it was corrected. Decided
+    here, not when it was queued: the earlier message was still on its way
+    then (in_turn() holds this one until it has ended)."""
     if delivery.kind != Delivery.Kind.CORRECTION or _told_before(delivery):
         return
     text = _corrected_report(delivery)

@@ -491,6 +491,35 @@ def test_a_correction_queued_behind_a_report_that_then_fails_is_sent_as_the_repo
     assert sent.body.replace("\r\n", "\n") == mail["body"]
 
 
+def test_a_correction_after_one_that_failed_brings_the_whole_call(smtp_peer):
+    """The report arrived; its first 訂正 (the purpose) was refused; the second
+    (the callback number) went out saying only what it changed: the client kept
+    the old purpose, and the failed 訂正 could not be resent any more."""
+    client, (person,) = client_with_recipients(1)
+    person.mobile_email = ""
+    person.save()
+    call, _ = save_reported_call(
+        client=client, purpose="見積り", callback_number="+819011112222"
+    )
+    services.relay_due_deliveries()
+    _correct(call, purpose="見積りと納期")
+    smtp_peer.data_reply = "554 5.7.1 Message rejected as spam"  # this one only
+    services.relay_due_deliveries()
+    first_fix = call.deliveries.get(kind="correction")
+    assert first_fix.status == Delivery.Status.FAILED
+    smtp_peer.data_reply = ""
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+
+    report, mail = _mails_to(smtp_peer, person.pc_email)
+    assert "■ご用件: 見積り\n" in report["body"]
+    assert not mail["subject"].startswith("【訂正】")
+    _reads_as_the_corrected_report(mail["body"], new="090-1111-3333", old="2222")
+    assert "■ご用件: 見積りと納期" in mail["body"]
+    # Nothing is missing there now: the failed 訂正 is not sent again.
+    assert not services.resend(delivery_id=first_fix.pk).queued
+
+
 def test_a_failed_report_resent_after_a_correction_says_what_the_call_says_now(
     chatwork_peer, smtp_peer
 ):
