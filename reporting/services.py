@@ -533,11 +533,7 @@ def deliver(*, delivery_id: int) -> str:
         return _failed(delivery, exc)
     finally:
         if limits:  # even a failed post may have reached Chatwork
-            rate_limits.count_from(
-                keys=[key for key, _max_hits, _window in limits],
-                taken_at=now,
-                now=timezone.now(),
-            )
+            _count_from_answer(limits, taken_at=now)
     _finish(
         delivery,
         status=Status.SENT,
@@ -545,6 +541,27 @@ def deliver(*, delivery_id: int) -> str:
         provider_message_id=provider_id[:255],
     )
     return "sent"
+
+
+def _count_from_answer(
+    limits: list[rate_limits.Limit], *, taken_at: dt.datetime
+) -> None:
+    """Count the request from its answer (rate_limits.count_from), best effort.
+
+    Bookkeeping only: an error here (the database locked, a dropped connection)
+    must not stop the outcome of the post from being written. A post left
+    "sending" is posted again when its lease runs out: the room reads it twice.
+    Counted from when its slot was taken, the request only frees its slot a
+    little early."""
+    try:
+        rate_limits.count_from(
+            keys=[key for key, _max_hits, _window in limits],
+            taken_at=taken_at,
+            now=timezone.now(),
+        )
+    except Exception:
+        logger.exception("Could not count a Chatwork request from its answer")
+        _reconnect_if_broken()
 
 
 def _not_sent(delivery: Delivery, exc: Exception) -> str:

@@ -1,9 +1,12 @@
+import contextlib
 import time
+from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
-from reporting import services
+from reporting import rate_limits, services
 from reporting.models import Delivery
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
@@ -221,6 +224,33 @@ def test_a_200_with_an_unreadable_body_is_sent_once(chatwork_peer):
     assert chatwork_peer.count() == 1
     d.refresh_from_db()
     assert (d.status, d.provider_message_id) == (Delivery.Status.SENT, "")
+
+
+def test_a_post_whose_rate_limit_count_fails_afterwards_is_posted_once(
+    settings, chatwork_peer
+):
+    """Chatwork took the post; then counting it against the room's limit met a
+    database error (SQLite locked by the web process): the report stayed
+    "sending" and was posted into the room again when its lease ran out."""
+    settings.REPORT_LEASE_SECONDS = 0.2
+    client = chatwork_client()
+    _, (d,) = save_reported_call(client=client)
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    with (
+        mock.patch.object(rate_limits, "count_from", locked),
+        contextlib.suppress(OperationalError),  # as run_relay's loop does
+    ):
+        services.relay_due_deliveries()
+    time.sleep(0.3)  # the lease would have run out
+    services.relay_due_deliveries()
+
+    assert chatwork_peer.count() == 1
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.SENT
+    assert not d.possible_duplicate
 
 
 def test_after_two_unsure_posts_it_waits_for_an_admin(settings, chatwork_peer):
