@@ -27,14 +27,15 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         message of the same call (its report in backoff, an earlier correction):
         a client must never read a 訂正 before the report it corrects.
 
-        An address re-typed in another case meanwhile (Taro@Example.jp, now
-        taro@example.jp) is the same mailbox, as everywhere else in reporting.
-        The subquery stays on delivery_call_status (call_id, status): the few
-        rows of one call are then compared case-insensitively.
+        A destination is its address, whatever the channel: an address
+        re-typed in another case meanwhile (Taro@Example.jp, now
+        taro@example.jp), or moved from the mobile field to the PC one, is the
+        same mailbox. (A Chatwork room is digits, an e-mail address has an @:
+        the two never meet.) The subquery stays on delivery_call_status
+        (call_id, status): the few rows of one call are then compared.
         """
         earlier_unsent = Delivery.objects.filter(
             call_id=OuterRef("call_id"),
-            channel=OuterRef("channel"),
             address__iexact=OuterRef("address"),
             id__lt=OuterRef("id"),
             status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING],

@@ -137,9 +137,9 @@ def _create_deliveries(
     # A correction reads "the report we sent you, corrected": true only where
     # something of this call was sent or is still on its way (its report, or an
     # earlier correction, which carries the whole call); not where it failed. A
-    # destination is a channel and an address, as for in_turn(): a recipient who
-    # replaced the one told, a changed address, a room added since has read
-    # nothing of it. What is on its way and then fails is seen to when this
+    # destination is a channel and an address here (a mobile text is not a PC
+    # one): a recipient who replaced the one told, a changed address, a room
+    # added since has read nothing of it. What is on its way and then fails is seen to when this
     # correction is sent (_as_first_message).
     messaged: set[tuple[str, str]] = set()
     if kind == Delivery.Kind.CORRECTION:

@@ -135,6 +135,34 @@ def test_a_correction_waits_for_its_report_to_an_address_retyped_in_lower_case(
     assert "「090-1111-2222」→「090-1111-3333」" in correction_mail["body"]
 
 
+def test_a_correction_waits_for_its_report_to_a_mailbox_moved_from_mobile_to_pc(
+    smtp_peer,
+):
+    """The report to the mobile address backed off; the admin then moved that
+    address to the PC field. The corrected call went out at once, and the old
+    report, with the old number, arrived after it."""
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    smtp_peer.mode = "temp"  # the client's server defers: the reports back off
+    services.relay_due_deliveries()
+    smtp_peer.mode = "ok"
+    mailbox = person.mobile_email
+    person.pc_email, person.mobile_email = mailbox, ""
+    person.save()
+    _correct(call, callback_number="09011113333")
+
+    services.relay_due_deliveries()
+    assert _mails_to(smtp_peer, mailbox) == []
+
+    call.deliveries.filter(kind=Delivery.Kind.REPORT).update(
+        next_attempt_at=timezone.now()
+    )
+    services.relay_due_deliveries()  # one pass sends the report, then its correction
+    report, corrected = _mails_to(smtp_peer, mailbox)
+    assert "090-1111-2222" in report["body"]
+    assert "090-1111-3333" in corrected["body"]
+
+
 @pytest.fixture
 def replaced_recipient():
     """A client whose recipient left two days ago and was replaced yesterday."""
