@@ -38,7 +38,7 @@ from clients.models import (
     ReportRecipient,
     User,
 )
-from clients.months import japan_today, next_month
+from clients.months import japan_today, month_start, next_month
 
 
 def _action_page(
@@ -195,7 +195,14 @@ class ClientAdmin(SimpleHistoryAdmin):
     def monthly_fee_effects(self, obj: Client) -> str:
         if obj.pk is None:
             return "—"
-        extras = selectors.monthly_extras(client=obj, month=japan_today())
+        today = japan_today()
+        if obj.contract_ended_before(month_start(today)):
+            # Billing stops with the contract: numbers not yet returned and
+            # recipients never ended would show fees no invoice will carry.
+            return _("契約は %(day)s で終了しています（今月の請求はありません）。") % {
+                "day": f"{obj.cancelled_on:%Y-%m-%d}"
+            }
+        extras = selectors.monthly_extras(client=obj, month=today)
         return format_html(
             _(
                 "番号 {numbers} 件（1件は基本料金に含む、追加 {extra_numbers} 件 × "
@@ -448,6 +455,14 @@ class LentNumberAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("貸出先"))
     def holder(self, obj: LentNumber) -> str:
         current = obj.assignments.current().select_related("client").first()
+        if current and current.client.contract_ended_before(japan_today()):
+            # Until the hourly job returns it (or while it cannot run): the
+            # number still reaches the former client, and is not free either.
+            return _("%(client)s（%(use)s）: 契約終了（%(day)s）、返却の処理待ち") % {
+                "client": current.client.name,
+                "use": current.get_use_display(),
+                "day": f"{current.client.cancelled_on:%Y-%m-%d}",
+            }
         if current:
             return f"{current.client.name}（{current.get_use_display()}）"
         available = services.quarantine_ends_on(obj)

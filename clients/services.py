@@ -1,6 +1,7 @@
 """Use cases on clients, numbers, plans and recipients."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -159,6 +160,84 @@ def release_number(
     assignment.released_on = released_on
     assignment.save(update_fields=["released_on"])
     return assignment
+
+
+@dataclass(frozen=True)
+class ContractEndReleases:
+    clients: int  # clients whose numbers were returned
+    numbers: int  # assignments closed
+
+
+def release_numbers_of_ended_contracts(
+    *,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ContractEndReleases:
+    """Return every number still lent to a client whose contract has ended.
+
+    Nothing else ever closes these assignments: the number stayed with the
+    former client (the screen pop still opened it) and never went back to the
+    pool. The last day held is the contract's last day (解約日), so the months
+    billed do not change and the number's rest counts from there. Safe to run
+    twice: a returned number is no longer open.
+    """
+    today = today or japan_today()
+    client_ids = list(
+        NumberAssignment.objects.current()
+        .filter(client__cancelled_on__lt=today)
+        .order_by("client_id")
+        .values_list("client_id", flat=True)
+        .distinct()
+    )
+    numbers = 0
+    clients = 0
+    # One transaction per client: a long run never holds every client's lock.
+    for client_id in client_ids:
+        released = _release_numbers_of_ended_contract(
+            client_id=client_id, today=today, progress=progress
+        )
+        numbers += released
+        clients += 1 if released else 0
+    return ContractEndReleases(clients=clients, numbers=numbers)
+
+
+@transaction.atomic
+def _release_numbers_of_ended_contract(
+    *,
+    client_id: int,
+    today: dt.date,
+    progress: Callable[[str], None] | None,
+) -> int:
+    # Under the client's lock, read again: an admin may have moved the
+    # cancellation since the list was read (the client's page takes the lock).
+    client = Client.objects.lock(client_id)
+    if client.cancelled_on is None or not client.contract_ended_before(today):
+        return 0
+    last_day = client.cancelled_on
+    # ``of``: lock the assignments, not the numbers joined for their display.
+    assignments = list(
+        client.number_assignments.current()
+        .select_related("number")
+        .select_for_update(of=("self",))
+        .order_by("assigned_on", "id")
+    )
+    for assignment in assignments:
+        # Lent after the contract's last day (rows older than the rule that
+        # refuses it): returned on its first day, the earliest the database
+        # allows. Those days lie after the contract, so they are never billed.
+        assignment.released_on = max(last_day, assignment.assigned_on)
+        assignment.save(update_fields=["released_on"])
+        if progress:
+            progress(
+                _("%(client)s: %(number)s（%(use)s）を %(day)s 付けで返却しました。")
+                % {
+                    "client": client.name,
+                    "number": assignment.number.display,
+                    "use": assignment.get_use_display(),
+                    "day": f"{assignment.released_on:%Y-%m-%d}",
+                }
+            )
+    return len(assignments)
 
 
 @dataclass(frozen=True)

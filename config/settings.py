@@ -287,6 +287,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.erase_old_personal_data",
         "schedule": crontab(minute=0, hour=4),
     },
+    # A contract ends at a month end (解約日): its numbers go back to the pool
+    # in the first minutes of the next day, and within the hour when the
+    # cancellation is entered after its date.
+    "release-numbers-of-ended-contracts": {
+        "task": "clients.tasks.release_numbers_of_ended_contracts",
+        "schedule": crontab(minute=5),
+    },
     # Logins last SESSION_HOURS: their rows would pile up by the thousand.
     "clear-expired-sessions": {
         "task": "clients.tasks.clear_expired_sessions",
