@@ -62,6 +62,22 @@ class ClientAdminForm(forms.ModelForm):
             "own_number",
         ]
 
+    def full_clean(self) -> None:
+        # The rules below read the client's other rows (its numbers, plans,
+        # recipients), which other admins add under the client's lock
+        # (services.assign_number, set_plan): without it, a number lent while a
+        # back-dated cancellation was saved passed both checks, each against
+        # what it had read. Taken before any rule reads, held until the admin's
+        # transaction commits (the change view, and a revert, run in one; the
+        # atomic block keeps the form usable outside one). A client deleted
+        # meanwhile is left to the admin's own "no longer exists".
+        if self.is_bound and self.instance.pk is not None:
+            with transaction.atomic():
+                Client.objects.select_for_update(no_key=True).filter(
+                    pk=self.instance.pk
+                ).exists()
+        super().full_clean()
+
     def clean_cancelled_on(self) -> dt.date | None:
         cancelled_on = self.cleaned_data["cancelled_on"]
         if cancelled_on is None or self.instance.pk is None:

@@ -71,8 +71,11 @@ def assign_number(
                 "（登録した時点で着信がこの顧客につながります）。"
             )
         )
-    # Read again: the client's page may have been saved since ``client`` was.
-    client = Client.objects.get(pk=client.pk)
+    # Locked and read again: the client's page may have been saved since
+    # ``client`` was read, and one saving a cancellation now (ClientAdminForm
+    # takes the same lock) must either see this lending or be seen here.
+    # Client before number: one lock order with every other writer.
+    client = Client.objects.lock(client.pk)
     if client.contract_ended_before(assigned_on):
         raise ValidationError(
             _(

@@ -182,9 +182,13 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
             return redirect(
                 f"admin:{opts.app_label}_{opts.model_name}_history", object_id
             )
-        return super().history_form_view(  # type: ignore[misc]
-            request, object_id, version_id, extra_context
-        )
+        # One transaction, as Django's change view: the rows the form locks
+        # stay locked until the revert is saved, and a failed save leaves
+        # nothing half written.
+        with transaction.atomic():
+            return super().history_form_view(  # type: ignore[misc]
+                request, object_id, version_id, extra_context
+            )
 
 
 class AdminSite(admin.AdminSite):
