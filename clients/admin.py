@@ -15,8 +15,10 @@ from clients import selectors, services
 from clients.forms import (
     AssignNumberForm,
     ClientAdminForm,
+    InlineRowForm,
     JapaneseDuplicatesFormSet,
     LentNumberAdminForm,
+    PlanAdminForm,
     PlanChangeForm,
     PlanPriceAdminForm,
     PlanPriceFormSet,
@@ -73,6 +75,7 @@ class PlanPriceInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(SimpleHistoryAdmin):
+    form = PlanAdminForm
     list_display = ["name", "code", "display_order"]
     # A revert posts this page's form, which checks every rule of these fields
     # (the prices, which have their own, are not part of it).
@@ -87,6 +90,7 @@ class ClientPersonInline(admin.TabularInline):
 
 class ReportRecipientInline(admin.TabularInline):
     model = ReportRecipient
+    form = InlineRowForm
     formset = JapaneseDuplicatesFormSet
     extra = 0
     can_delete = False  # end a recipient with 報告終了日; the fee history needs the row

@@ -9,7 +9,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.forms.models import InlineForeignKeyField
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -40,7 +41,30 @@ class PhoneNumberField(forms.CharField):
         return normalize_phone(value)
 
 
-class ClientAdminForm(forms.ModelForm):
+class LockedRowForm(forms.ModelForm):
+    """An admin page's form for a saved row that first locks the row, until the
+    admin's transaction commits (Django's change view runs in one, and so does
+    a revert, config.admin_site; the atomic block keeps the form usable outside
+    one).
+
+    Its rules read other rows (a client's numbers and recipients, a number's
+    lending, a plan's prices) that other admins add under the same row's lock
+    (services.assign_number, set_plan, another page's save): without it, each
+    request checked against what it had read and both committed. NO KEY, as
+    ClientQuerySet.lock: rows that only refer to it (a call, a delivery) are
+    never held up. A row deleted meanwhile is left to the admin's own message.
+    """
+
+    def full_clean(self) -> None:
+        if self.is_bound and self.instance.pk is not None:
+            with transaction.atomic():
+                type(self.instance).objects.select_for_update(no_key=True).filter(
+                    pk=self.instance.pk
+                ).exists()
+        super().full_clean()
+
+
+class ClientAdminForm(LockedRowForm):
     own_number = PhoneNumberField(
         label=_("お客様の電話番号（転送元）"), required=False, max_length=30
     )
@@ -61,22 +85,6 @@ class ClientAdminForm(forms.ModelForm):
             "chatwork_room_id",
             "own_number",
         ]
-
-    def full_clean(self) -> None:
-        # The rules below read the client's other rows (its numbers, plans,
-        # recipients), which other admins add under the client's lock
-        # (services.assign_number, set_plan): without it, a number lent while a
-        # back-dated cancellation was saved passed both checks, each against
-        # what it had read. Taken before any rule reads, held until the admin's
-        # transaction commits (the change view, and a revert, run in one; the
-        # atomic block keeps the form usable outside one). A client deleted
-        # meanwhile is left to the admin's own "no longer exists".
-        if self.is_bound and self.instance.pk is not None:
-            with transaction.atomic():
-                Client.objects.select_for_update(no_key=True).filter(
-                    pk=self.instance.pk
-                ).exists()
-        super().full_clean()
 
     def clean_cancelled_on(self) -> dt.date | None:
         cancelled_on = self.cleaned_data["cancelled_on"]
@@ -135,7 +143,46 @@ class ClientAdminForm(forms.ModelForm):
         super()._update_errors(errors)
 
 
-class LentNumberAdminForm(forms.ModelForm):
+class InlineRowForm(forms.ModelForm):
+    """A row of an inline (a client's recipient, a plan's price), checked
+    against the database's unique rules that name its parent as well.
+
+    Django leaves the parent's key out of an inline row's model checks, so a
+    row entered again (a page sent twice, a reload that posts it again) met
+    the constraint on INSERT: a server error instead of the form's message.
+    """
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        parents = {
+            name
+            for name, field in self.fields.items()
+            if isinstance(field, InlineForeignKeyField)
+        }
+        model = type(self.instance)
+        if not parents or any(
+            getattr(self.instance, model._meta.get_field(name).attname) is None
+            for name in parents
+        ):
+            return  # a parent being added has no rows to meet yet
+        exclude = self._get_validation_exclusions() - parents
+        errors = []
+        for constraint in model._meta.constraints:
+            if isinstance(constraint, models.UniqueConstraint) and parents & set(
+                constraint.fields
+            ):
+                try:
+                    constraint.validate(model, self.instance, exclude=exclude)
+                except ValidationError as error:
+                    errors.append(error)
+        if errors:
+            self._update_errors(ValidationError(errors))
+
+
+class LentNumberAdminForm(LockedRowForm):
+    # Locked (LockedRowForm): assign_number reads the kind and digits under the
+    # number's lock, so a number cannot turn FAX, or get other digits, as it is
+    # being lent.
     number = PhoneNumberField(label=_("番号"), max_length=30)
 
     class Meta:
@@ -222,7 +269,16 @@ class UserAdminChangeForm(auth_forms.UserChangeForm):
         return cleaned
 
 
-class PlanPriceAdminForm(forms.ModelForm):
+class PlanAdminForm(LockedRowForm):
+    """Locked, so that a page sent twice adds its new price once: the second
+    waits, then meets the first one's row in the price's checks."""
+
+    class Meta:
+        model = Plan
+        fields = ["code", "name", "display_order"]
+
+
+class PlanPriceAdminForm(InlineRowForm):
     """A plan's price from a date. A price already in force is history: months
     were billed with it, so it is shown read-only; a new one starts today or
     later (a change of price is a new row, never an edit)."""

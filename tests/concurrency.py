@@ -51,3 +51,21 @@ def start(target) -> Session:
     session = Session(target)
     session.start()
     return session
+
+
+def hold_first_call(monkeypatch, owner, name: str, timeout: float = 10):
+    """Replace ``owner.name`` (a module's function or a class's method) so that
+    its first caller, once it has run, stops there (under whatever locks it
+    holds) until ``go_on`` is set: (``checked``, ``go_on``)."""
+    checked, go_on = threading.Event(), threading.Event()
+    original = getattr(owner, name)
+
+    def held(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if not checked.is_set():
+            checked.set()
+            go_on.wait(timeout=timeout)
+        return result
+
+    monkeypatch.setattr(owner, name, held)
+    return checked, go_on

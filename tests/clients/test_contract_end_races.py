@@ -5,7 +5,6 @@ against what it had read, and both committed: a number lent after the contract,
 held with no contract to bill it. The client's row lock serialises them."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
@@ -33,22 +32,6 @@ def _browser() -> Browser:
     browser = Browser()
     browser.force_login(AdminFactory())
     return browser
-
-
-def _hold_first_call(monkeypatch, module, name):
-    """Replace ``module.name`` so that its first caller stops there (having
-    passed its checks, under whatever locks it holds) until ``go_on``."""
-    checked, go_on = threading.Event(), threading.Event()
-    original = getattr(module, name)
-
-    def held(*args, **kwargs):
-        if not checked.is_set():
-            checked.set()
-            go_on.wait(timeout=10)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, held)
-    return checked, go_on
 
 
 class _Race:
@@ -91,7 +74,9 @@ def test_a_cancellation_saved_while_a_number_is_lent_waits_and_is_refused(
 ):
     today = japan_today()
     race = _Race(ClientFactory(name="競合株式会社"), today)
-    checked, go_on = _hold_first_call(monkeypatch, services, "quarantine_ends_on")
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, services, "quarantine_ends_on"
+    )
 
     lending = concurrency.start(race.lend)
     assert checked.wait(timeout=10)  # the lending passed the contract check
@@ -124,7 +109,7 @@ def test_a_number_lent_while_a_cancellation_is_saved_waits_and_is_refused(
 ):
     today = japan_today()
     race = _Race(ClientFactory(name="競合株式会社"), today)
-    checked, go_on = _hold_first_call(
+    checked, go_on = concurrency.hold_first_call(
         monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
     )
 
@@ -174,7 +159,7 @@ def test_a_number_lent_while_a_cancellation_is_reverted_to_waits_and_is_refused(
         race.canceller.get(url).content.decode(), "historicalclient_form"
     )
     assert revert["cancelled_on"] == race.last_day.isoformat()
-    checked, go_on = _hold_first_call(
+    checked, go_on = concurrency.hold_first_call(
         monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
     )
 

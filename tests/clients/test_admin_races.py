@@ -1,0 +1,189 @@
+"""Two admin requests at once on the client and number pages: each one's checks
+must see what the other saved, and the second never gets a server error."""
+
+import pytest
+from django.db import connection
+from django.test import Client as Browser
+from django.urls import reverse
+
+from clients import services
+from clients.admin import ClientAdmin, PlanAdmin
+from clients.forms import LentNumberAdminForm
+from clients.models import LentNumber, NumberAssignment, PlanPrice, ReportRecipient
+from clients.months import japan_today
+from tests import concurrency
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    LentNumberFactory,
+    PlanFactory,
+)
+from tests.html_forms import form_values
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+PRICE_EXISTS = "この プラン と 適用開始日 を持った プラン料金 が既に存在します。"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+
+
+def _browser() -> Browser:
+    browser = Browser()
+    browser.force_login(AdminFactory())
+    return browser
+
+
+def _run_in_turn(first, second, checked, go_on):
+    """``first`` until it stops at its hold, then ``second`` until it waits for
+    a lock (or ends), then both to their end."""
+    one = concurrency.start(first)
+    assert checked.wait(timeout=10)
+    two = concurrency.start(second)
+    two.wait_until_blocked()
+    go_on.set()
+    one.join(timeout=30)
+    two.join(timeout=30)
+    assert (one.error, two.error) == (None, None)
+
+
+class _NumberRace:
+    """One admin lends a 03 number for forwarding, another changes its kind to
+    FAX. Both passed: a FAX number lent for forwarding, billed as a FAX (never
+    the number included in the plan)."""
+
+    def __init__(self) -> None:
+        self.client = ClientFactory(name="競合株式会社")
+        self.number = LentNumberFactory(number="+81355550123")
+        self.lender, self.editor = _browser(), _browser()
+        self.number_url = reverse(
+            "admin:clients_lentnumber_change", args=[self.number.pk]
+        )
+        self.edit = form_values(
+            self.editor.get(self.number_url).content.decode(), "lentnumber_form"
+        )
+        self.edit["kind"] = LentNumber.Kind.FAX
+        self.pages: dict[str, object] = {}
+
+    def lend(self) -> None:
+        self.pages["lending"] = self.lender.post(
+            reverse("admin:clients_client_changelist"),
+            {
+                "action": "assign_number",
+                "_selected_action": [self.client.pk],
+                "number": self.number.pk,
+                "use": "forwarding",
+                "assigned_on": japan_today().isoformat(),
+                "apply": "1",
+            },
+        )
+
+    def change_kind(self) -> None:
+        self.pages["kind"] = self.editor.post(self.number_url, self.edit)
+
+
+def test_a_number_lent_while_its_kind_becomes_fax_is_refused(monkeypatch):
+    race = _NumberRace()
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, LentNumberAdminForm, "_keep_what_lending_relies_on"
+    )
+
+    _run_in_turn(race.change_kind, race.lend, checked, go_on)
+
+    assert race.pages["kind"].status_code == 302
+    page = race.pages["lending"]
+    assert page.status_code == 200
+    assert (
+        "FAX番号はFAX用途にだけ、電話番号は転送利用か表記利用にだけ使えます。"
+        in page.content.decode()
+    )
+    assert not NumberAssignment.objects.exists()
+    race.number.refresh_from_db()
+    assert race.number.kind == LentNumber.Kind.FAX
+
+
+def test_a_kind_changed_while_the_number_is_lent_is_refused(monkeypatch):
+    race = _NumberRace()
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, services, "quarantine_ends_on"
+    )
+
+    _run_in_turn(race.lend, race.change_kind, checked, go_on)
+
+    assert race.pages["lending"].status_code == 302
+    page = race.pages["kind"]
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["kind"] == [
+        "貸出中の用途（転送利用）に合わない種類には変更できません。"
+        "返却してから変更してください。"
+    ]
+    shown = form_values(page.content.decode(), "lentnumber_form")
+    assert shown["kind"] == LentNumber.Kind.FAX  # what was chosen stays chosen
+    race.number.refresh_from_db()
+    assert race.number.kind == LentNumber.Kind.TOKYO_03
+    assert NumberAssignment.objects.get().use == NumberAssignment.Use.FORWARDING
+
+
+def test_a_recipient_added_on_the_client_page_with_a_double_click_is_saved_once(
+    monkeypatch,
+):
+    """Both requests passed the recipient's "entered once" check, and the second
+    INSERT met the first row: a server error instead of the saved page."""
+    client = ClientFactory()
+    browser = _browser()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(browser.get(url).content.decode(), "client_form")
+    data.update(
+        {
+            "recipients-TOTAL_FORMS": "1",
+            "recipients-0-name": "山田太郎",
+            "recipients-0-pc_email": "yamada@example.jp",
+            "recipients-0-active_from": japan_today().isoformat(),
+        }
+    )
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, ClientAdmin, "save_related"
+    )
+    pages = []
+
+    def save():
+        pages.append(browser.post(url, data))
+
+    _run_in_turn(save, save, checked, go_on)
+
+    assert sorted(page.status_code for page in pages) == [200, 302]
+    (again,) = [page for page in pages if page.status_code == 200]
+    assert "同じ報告先がすでに登録されています。" in again.content.decode()
+    assert ReportRecipient.objects.filter(client=client).count() == 1
+
+
+def test_a_price_added_on_the_plan_page_with_a_double_click_is_saved_once(
+    monkeypatch,
+):
+    plan = PlanFactory()
+    browser = _browser()
+    url = reverse("admin:clients_plan_change", args=[plan.pk])
+    data = form_values(browser.get(url).content.decode(), "plan_form")
+    data.update(
+        {
+            "prices-TOTAL_FORMS": "1",
+            "prices-0-valid_from": japan_today().isoformat(),
+            "prices-0-monthly_fee_yen": "2960",
+            "prices-0-included_calls": "20",
+            "prices-0-per_call_yen": "148",
+        }
+    )
+    checked, go_on = concurrency.hold_first_call(monkeypatch, PlanAdmin, "save_related")
+    pages = []
+
+    def save():
+        pages.append(browser.post(url, data))
+
+    _run_in_turn(save, save, checked, go_on)
+
+    assert sorted(page.status_code for page in pages) == [200, 302]
+    (again,) = [page for page in pages if page.status_code == 200]
+    assert PRICE_EXISTS in again.content.decode()
+    assert PlanPrice.objects.filter(plan=plan).count() == 1
