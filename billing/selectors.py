@@ -683,8 +683,10 @@ class UnsettledCancellation:
     The final invoice (the month of the cancellation) takes every credit still
     waiting and returns the deposit when nothing is owed. One built before the
     cancellation was recorded has neither; one built while an earlier invoice
-    was unpaid keeps the deposit held, to be returned by its reissue once that
-    is paid; one of a month after the contract ended should not exist at all.
+    was unpaid, or an earlier month still a draft, keeps the deposit held, to
+    be returned by its reissue (or by building the draft again) once that is
+    issued and paid; one of a month after the contract ended should not exist
+    at all.
     """
 
     invoice: Invoice
@@ -694,13 +696,16 @@ class UnsettledCancellation:
     deposit_yen: int
     credits_yen: int
     # The client's earlier invoices still issued and unpaid (numbers as
-    # printed): while there is one, the deposit stays held.
+    # printed), and the earlier months still drafts (charges still to come):
+    # while there is one, the deposit stays held.
     unpaid_numbers: tuple[str, ...] = ()
+    draft_months: tuple[dt.date, ...] = ()
 
     @property
     def deposit_held_for_unpaid(self) -> bool:
-        """The deposit is not returned yet because an earlier invoice is owed."""
-        return bool(self.deposit_yen and self.unpaid_numbers)
+        """The deposit is not returned yet because an earlier invoice is owed
+        (issued and unpaid, or not issued yet)."""
+        return bool(self.deposit_yen and (self.unpaid_numbers or self.draft_months))
 
     @property
     def advice(self) -> str:
@@ -726,15 +731,37 @@ class UnsettledCancellation:
             "deposit": f"{self.deposit_yen:,}",
             "credits": f"{self.credits_yen:,}",
             "numbers": "、".join(self.unpaid_numbers),
+            "months": "、".join(
+                date_format(month, "YEAR_MONTH_FORMAT") for month in self.draft_months
+            ),
         }
         if self.deposit_held_for_unpaid:
-            held = (
-                _(
-                    "前月までの請求書（請求書番号 %(numbers)s）が未入金のため、"
-                    "保証金 %(deposit)s 円はお預かりしたままです。"
+            if not self.draft_months:
+                held = (
+                    _(
+                        "前月までの請求書（請求書番号 %(numbers)s）が未入金のため、"
+                        "保証金 %(deposit)s 円はお預かりしたままです。"
+                    )
+                    % amounts
                 )
-                % amounts
-            )
+            else:
+                # An earlier month still a draft is a charge still to come: it
+                # must be issued (and paid) before the deposit goes back.
+                held = (
+                    _(
+                        "前月までの請求書（請求書番号 %(numbers)s）が未入金で、"
+                        "%(months)s分の請求書がまだ下書きのままで発行されていない"
+                        "ため、"
+                        "保証金 %(deposit)s 円はお預かりしたままです。"
+                    )
+                    if self.unpaid_numbers
+                    else _(
+                        "%(months)s分の請求書がまだ下書きのままで発行されていない"
+                        "ため、保証金 %(deposit)s 円はお預かりしたままです。"
+                    )
+                ) % amounts + _(
+                    "先にその月の請求の一覧で下書きを確認して発行してください。"
+                )
             if self.credits_yen:
                 held += _("未反映の訂正 %(credits)s 円も入っていません。") % amounts
             if status == InvoiceStatus.DRAFT:
@@ -828,19 +855,24 @@ def unsettled_cancellations(
         .annotate(total=Sum("amount_yen"))
         .values_list("client_id", "total")
     )
-    # What is owed: the earlier invoices (before the final month) still unpaid,
-    # as ``billing.services`` reads it when it builds the final invoice.
+    # What is owed: the earlier invoices (before the final month) still unpaid
+    # or not issued yet, as ``billing.services`` reads it when it builds the
+    # final invoice.
     unpaid: dict[int, list[str]] = defaultdict(list)
-    for client_id, number in (
+    drafts: dict[int, list[dt.date]] = defaultdict(list)
+    for client_id, status, number, billing_month in (
         Invoice.objects.filter(
             client_id__in=billed,
-            status=InvoiceStatus.ISSUED,
+            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.DRAFT],
             billing_month__lt=TruncMonth("client__cancelled_on"),
         )
         .order_by("billing_month", "number")
-        .values_list("client_id", "number")
+        .values_list("client_id", "status", "number", "billing_month")
     ):
-        unpaid[client_id].append(invoice_number_display(number))
+        if status == InvoiceStatus.DRAFT:
+            drafts[client_id].append(billing_month)
+        else:
+            unpaid[client_id].append(invoice_number_display(number))
     result = []
     for invoice in candidates:
         cancelled_on = invoice.client.cancelled_on
@@ -860,6 +892,7 @@ def unsettled_cancellations(
                     deposit_yen=deposit_yen,
                     credits_yen=credits_yen,
                     unpaid_numbers=tuple(unpaid.get(invoice.client_id, ())),
+                    draft_months=tuple(drafts.get(invoice.client_id, ())),
                 )
             )
     return result

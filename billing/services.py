@@ -314,12 +314,18 @@ def _load_month(
         deposit_held[client_id] += line_row["total"]
 
     # The final invoice returns the deposit only when nothing is owed: while an
-    # earlier invoice is issued and unpaid, the deposit stays held against it.
-    # Once that is paid, the final invoice's reissue returns it (the billing
-    # pages say so: ``billing.selectors.unsettled_cancellations``).
+    # earlier invoice is issued and unpaid, or an earlier month is still a
+    # draft (a charge still to come: not issued yet, or held back by the issue
+    # check), the deposit stays held against it. Once that is issued and paid,
+    # the final invoice's reissue returns it (the billing pages say so:
+    # ``billing.selectors.unsettled_cancellations``). Earlier months only: a
+    # run bills one month, and this month's own draft is the one being built
+    # again (or compared, when issuing).
     owing = set(
         Invoice.objects.filter(
-            client__in=ids, status=InvoiceStatus.ISSUED, billing_month__lt=first
+            client__in=ids,
+            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.DRAFT],
+            billing_month__lt=first,
         ).values_list("client_id", flat=True)
     )
 
@@ -998,7 +1004,7 @@ def void_and_reissue(
     without a replacement. The reissue of a cancelled client's final month is
     its final invoice: it takes every credit still waiting (a cancellation
     recorded after that month was issued) and, when no earlier invoice is
-    unpaid any more, returns the deposit the original kept.
+    unpaid or still a draft any more, returns the deposit the original kept.
     """
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:

@@ -11,11 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.urls import reverse
 
+from answering.models import Call, Category
+from answering.services import correct_call
 from billing.models import Adjustment, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from billing.selectors import unsettled_cancellations
 from billing.services import (
     add_adjustment,
     bill_month,
+    issue_invoices,
     mark_paid,
     void_and_reissue,
 )
@@ -375,3 +378,100 @@ def test_a_later_month_paid_meanwhile_does_not_stop_the_final_reissue(small):
     assert deposit_held_yen(client) == 0
     # Only the paid month after the contract is left for the admin to refund.
     assert [u.invoice.billing_month for u in unsettled_cancellations()] == [OCTOBER]
+
+
+@pytest.fixture
+def october_held_back(small):
+    """Cancelled at the end of November; October, its first month (with the
+    deposit), was built as a draft, held back by the issue check (a call
+    reclassified as sales after it was built) and left a draft."""
+    client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
+    calls(client, 21)
+    bill_month(month=OCTOBER, today=dt.date(2026, 11, 2))
+    call = Call.objects.filter(client=client).first()
+    correct_call(call=call, corrected_by=None, changes={"category": Category.SALES})
+    result = issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    assert (result.issued, len(result.held)) == (0, 1)
+    october = live(client, OCTOBER)
+    assert october.status == InvoiceStatus.DRAFT
+    assert october.lines.get(kind=LineKind.DEPOSIT).amount_yen == 2960
+    return client
+
+
+def test_an_earlier_month_still_a_draft_keeps_the_deposit(
+    admin_client, october_held_back
+):
+    """October is still to be issued when November, the final month, is
+    billed: the final invoice must not return a deposit that October has not
+    even charged yet. The billing pages say why and what to do."""
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    kept = live(october_held_back, NOVEMBER)
+    assert not kept.lines.filter(kind=LineKind.DEPOSIT_RETURN).exists()
+    assert (kept.non_taxable_yen, kept.total_yen) == (0, 2960)
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.invoice == kept
+    assert unsettled.unpaid_numbers == ()
+    assert unsettled.draft_months == (OCTOBER,)
+    assert unsettled.deposit_held_for_unpaid
+    advice = (
+        "2026年10月分の請求書がまだ下書きのままで発行されていないため、"
+        "保証金 2,960 円はお預かりしたままです。先にその月の請求の一覧で下書きを"
+        "確認して発行してください。入金を確認したら、この請求書を無効にして"
+        "再発行してください。再発行した請求書で保証金が返金されます。"
+    )
+    assert unsettled.advice == advice
+    assert advice in admin_client.get(final_month_url()).content.decode()
+    page = admin_client.get(reverse("billing:invoice", args=[kept.pk]))
+    assert advice in page.content.decode()
+
+    # October issued, not paid yet: the advice the code gives for an unpaid one.
+    assert issue_invoices(month=OCTOBER, today=dt.date(2026, 12, 2)).issued == 1
+    october = live(october_held_back, OCTOBER)
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.advice.startswith(
+        f"前月までの請求書（請求書番号 {october.number_display}）が未入金のため、"
+    )
+    # Paid: the final reissue returns the deposit October charged, once.
+    mark_paid(invoice=october, paid_on=dt.date(2026, 12, 10), today=LATER)
+    final = void_and_reissue(invoice=kept, reason="保証金の返金", today=LATER)
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert deposit_held_yen(october_held_back) == 0
+    assert unsettled_cancellations(month=NOVEMBER) == []
+
+
+def test_an_earlier_draft_and_an_unpaid_invoice_are_both_named(small):
+    client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    september = live(client, SEPTEMBER)
+    bill_month(month=OCTOBER, today=dt.date(2026, 11, 2))
+    bill_month(month=NOVEMBER, today=dt.date(2026, 12, 1))
+    final = live(client, NOVEMBER)
+    assert not final.lines.filter(kind=LineKind.DEPOSIT_RETURN).exists()
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.advice == (
+        f"前月までの請求書（請求書番号 {september.number_display}）が未入金で、"
+        "2026年10月分の請求書がまだ下書きのままで発行されていないため、"
+        "保証金 2,960 円はお預かりしたままです。先にその月の請求の一覧で下書きを"
+        "確認して発行してください。入金を確認してから「下書きを作成・更新」を"
+        "押すと、保証金の返金が入ります。"
+    )
+
+
+def test_the_final_months_own_draft_does_not_keep_the_deposit(
+    admin_client, october_billed
+):
+    """Built, built again and issued with the issue check: the final month's
+    own draft is no earlier month still to be issued."""
+    mark_paid(
+        invoice=live(october_billed, OCTOBER),
+        paid_on=dt.date(2026, 11, 30),
+        today=LATER,
+    )
+    bill_month(month=NOVEMBER, today=dt.date(2026, 12, 1))
+    bill_month(month=NOVEMBER, today=dt.date(2026, 12, 1))
+    result = issue_invoices(month=NOVEMBER, today=dt.date(2026, 12, 2))
+    assert (result.issued, result.held) == (1, ())
+    final = live(october_billed, NOVEMBER)
+    assert final.status == InvoiceStatus.ISSUED
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert unsettled_cancellations(month=NOVEMBER) == []
