@@ -164,6 +164,9 @@ class Credit:
     amount_yen: int
     reason: str
     corrects_number: str
+    # The billing month of the corrected invoice: a qualified invoice says
+    # when the supply an adjustment concerns took place.
+    corrects_month: dt.date
 
 
 @dataclass
@@ -264,6 +267,11 @@ def usage_charges(
     )
 
 
+def month_label(month: dt.date) -> str:
+    """How a line names the month of its supply (2026年10月分)."""
+    return _("%(year)d年%(month)d月分") % {"year": month.year, "month": month.month}
+
+
 def build_lines(data: ClientMonth) -> list[LineDraft]:
     """The invoice lines for one client and month, in the order printed."""
     month = data.month
@@ -273,7 +281,7 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
         month=month,
         counted_calls=data.counted_calls,
     )
-    period = _("%(year)d年%(month)d月分") % {"year": month.year, "month": month.month}
+    period = month_label(month)
     if usage.days_billed < usage.month_days:
         period += pro_rata_note(usage.days_billed, usage.month_days)
     lines = [
@@ -349,8 +357,12 @@ def build_lines(data: ClientMonth) -> list[LineDraft]:
         lines.append(
             LineDraft(
                 kind=LineKind.ADJUSTMENT,
-                description=_("訂正（請求書番号 %(number)s 分） %(reason)s")
-                % {"number": credit.corrects_number, "reason": credit.reason},
+                description=_("訂正（%(period)s 請求書番号 %(number)s） %(reason)s")
+                % {
+                    "period": month_label(credit.corrects_month),
+                    "number": credit.corrects_number,
+                    "reason": credit.reason,
+                },
                 quantity=1,
                 unit_price_yen=-credit.amount_yen,
                 amount_yen=-credit.amount_yen,

@@ -358,7 +358,14 @@ def _load_month(
         Adjustment.objects.filter(client__in=ids)
         .filter(credits_due)
         .order_by("created_at", "id")
-        .values("id", "client_id", "amount_yen", "reason", "corrects_invoice__number")
+        .values(
+            "id",
+            "client_id",
+            "amount_yen",
+            "reason",
+            "corrects_invoice__number",
+            "corrects_invoice__billing_month",
+        )
     ):
         number = adjustment_row["corrects_invoice__number"]
         credits[adjustment_row["client_id"]].append(
@@ -367,6 +374,7 @@ def _load_month(
                 amount_yen=adjustment_row["amount_yen"],
                 reason=adjustment_row["reason"],
                 corrects_number=invoice_number_display(number),
+                corrects_month=adjustment_row["corrects_invoice__billing_month"],
             )
         )
 

@@ -7,6 +7,8 @@ import os
 
 import pypdf
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from answering.models import Call, Category
@@ -14,8 +16,11 @@ from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.models import Invoice
 from billing.pdf import FALLBACK_FONT_PATHS, render_invoice_pdf
 from billing.selectors import counted_calls_for_invoice
-from billing.services import bill_month, void_and_reissue
+from billing.services import add_adjustment, bill_month, void_and_reissue
 from tests.billing.factories import OCTOBER, calls, contracted_client, jst
+from tests.factories import ClientUserFactory
+
+NOVEMBER = dt.date(2026, 11, 1)
 
 
 @pytest.fixture
@@ -195,3 +200,27 @@ def test_a_reissue_names_the_invoice_it_replaces_in_its_pdf(invoice):
     ) in text
     # The original names none.
     assert "再発行したもの" not in pdf_text(render_invoice_pdf(invoice))
+
+
+def test_a_credit_line_names_the_month_and_invoice_it_corrects(small, admin_client):
+    """A qualified invoice says when the supply an adjustment concerns took
+    place: November's credit line names October's invoice and its month, on
+    the admin's page, the client's portal page and the PDF."""
+    client = contracted_client(small, name="株式会社訂正商事")
+    calls(client, 21)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    october = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    add_adjustment(invoice=october, amount_yen=148, reason="営業電話の誤分類")
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    november = Invoice.objects.get(client=client, billing_month=NOVEMBER)
+    expected = (
+        f"訂正（2026年10月分 請求書番号 {october.number_display}） 営業電話の誤分類"
+    )
+    page = admin_client.get(reverse("billing:invoice", args=[november.pk]))
+    assert expected in page.content.decode()
+    portal = Client()
+    portal.force_login(ClientUserFactory(client=client))
+    page = portal.get(reverse("portal:invoice", args=[november.pk]))
+    assert expected in page.content.decode()
+    # The line wraps before the reason in the PDF's cell.
+    assert expected in " ".join(pdf_text(render_invoice_pdf(november)).split())
