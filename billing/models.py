@@ -212,6 +212,18 @@ class Invoice(models.Model):
         return self.status == InvoiceStatus.DRAFT
 
     @property
+    def refund_yen(self) -> int:
+        """What the company owes the client on this invoice (0 when the client
+        pays): the deposit returned on a final invoice, or credits, beyond what
+        it charges. Printed as a refund, not as a negative amount to pay."""
+        return max(-self.total_yen, 0)
+
+    @property
+    def nothing_to_pay(self) -> bool:
+        """No payment is asked for: its due date means nothing to the client."""
+        return self.total_yen <= 0
+
+    @property
     def replacement_note(self) -> str:
         """What a reissue says of the invoice it replaces, as Japanese invoices
         that replace another do (empty for any other invoice). In the active

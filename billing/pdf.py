@@ -183,7 +183,12 @@ def _render_pdf(invoice: Invoice) -> bytes:
     left = [
         _text(_("%(name)s 御中") % {"name": invoice.client_name}, styles["client"]),
         Spacer(1, 3 * mm),
-        _text(_("下記のとおりご請求申し上げます。"), styles["body"]),
+        _text(
+            _("下記のとおりご精算いたします。")
+            if invoice.refund_yen
+            else _("下記のとおりご請求申し上げます。"),
+            styles["body"],
+        ),
     ]
     right = [
         _text(
@@ -208,10 +213,24 @@ def _render_pdf(invoice: Invoice) -> bytes:
     if invoice.replaces_id is not None:
         story += [_text(invoice.replacement_note, styles["body"]), Spacer(1, 3 * mm)]
 
+    # A final invoice returning the deposit (or one with large credits) can
+    # come to less than nothing: a refund, not an amount to pay by a date.
+    if invoice.refund_yen:
+        amount_row = [_("ご返金額"), _yen(invoice.refund_yen)]
+        payment_row = [
+            _("お支払い"),
+            _("お支払いは不要です。ご返金の方法は別途ご案内いたします。"),
+        ]
+    elif invoice.nothing_to_pay:
+        amount_row = [_("ご請求金額（税込）"), _yen(invoice.total_yen)]
+        payment_row = [_("お支払い"), _("お支払いは不要です。")]
+    else:
+        amount_row = [_("ご請求金額（税込）"), _yen(invoice.total_yen)]
+        payment_row = [_("お支払期限"), _date(invoice.due_on)]
     summary = Table(
         [
-            [_("ご請求金額（税込）"), _yen(invoice.total_yen)],
-            [_("お支払期限"), _date(invoice.due_on)],
+            amount_row,
+            payment_row,
             [
                 _("対象期間"),
                 _("%(start)s〜%(end)s（電話代行サービス %(year)d年%(month)d月分）")
@@ -276,7 +295,10 @@ def _render_pdf(invoice: Invoice) -> bytes:
         totals.append(
             [_("対象外（保証金・消費税なし）"), _yen(invoice.non_taxable_yen)]
         )
-    totals.append([_("ご請求金額"), _yen(invoice.total_yen)])
+    if invoice.refund_yen:
+        totals.append([_("ご返金額"), _yen(invoice.refund_yen)])
+    else:
+        totals.append([_("ご請求金額"), _yen(invoice.total_yen)])
     totals_table = Table(totals, colWidths=[60 * mm, 34 * mm], hAlign="RIGHT")
     totals_table.setStyle(
         TableStyle(

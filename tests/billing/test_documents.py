@@ -7,7 +7,7 @@ import os
 
 import pypdf
 import pytest
-from django.test import Client
+from django.test import Client as DjangoClient
 from django.urls import reverse
 from django.utils import translation
 
@@ -16,9 +16,10 @@ from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.models import Invoice
 from billing.pdf import FALLBACK_FONT_PATHS, render_invoice_pdf
 from billing.selectors import counted_calls_for_invoice
-from billing.services import add_adjustment, bill_month, void_and_reissue
-from tests.billing.factories import OCTOBER, calls, contracted_client, jst
-from tests.factories import ClientUserFactory
+from billing.services import add_adjustment, bill_month, mark_paid, void_and_reissue
+from clients.models import Client
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
+from tests.factories import ClientPlanFactory, ClientUserFactory
 
 NOVEMBER = dt.date(2026, 11, 1)
 
@@ -218,9 +219,45 @@ def test_a_credit_line_names_the_month_and_invoice_it_corrects(small, admin_clie
     )
     page = admin_client.get(reverse("billing:invoice", args=[november.pk]))
     assert expected in page.content.decode()
-    portal = Client()
+    portal = DjangoClient()
     portal.force_login(ClientUserFactory(client=client))
     page = portal.get(reverse("portal:invoice", args=[november.pk]))
     assert expected in page.content.decode()
     # The line wraps before the reason in the PDF's cell.
     assert expected in " ".join(pdf_text(render_invoice_pdf(november)).split())
+
+
+def test_a_final_invoice_that_returns_more_than_it_charges_reads_as_a_refund(
+    small, standard, admin_client
+):
+    """On Standard (deposit 11,040), down to Small for its last month: the final
+    invoice charges 2,960 and returns 11,040. The client is owed 8,080 yen, and
+    its documents say so instead of asking for -8,080 yen by a due date."""
+    client = contracted_client(standard, name="株式会社解約商事")
+    bill_month(month=dt.date(2026, 9, 1), issue=True, today=dt.date(2026, 10, 2))
+    september = Invoice.objects.get(client=client)
+    mark_paid(invoice=september, paid_on=dt.date(2026, 10, 20), today=LATER)
+    ClientPlanFactory(client=client, plan=small, effective_month=OCTOBER)
+    Client.objects.filter(pk=client.pk).update(cancelled_on=dt.date(2026, 10, 31))
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    final = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    assert (final.taxable_10_yen, final.non_taxable_yen) == (2960, -11040)
+    assert final.total_yen == -8080
+
+    text = " ".join(pdf_text(render_invoice_pdf(final)).split())
+    assert "ご返金額 8,080円" in text
+    assert "下記のとおりご精算いたします。" in text and "ご請求申し上げます" not in text
+    assert "お支払いは不要です。ご返金の方法は別途ご案内いたします。" in text
+    assert "-8,080" not in text
+    assert "お支払期限" not in text
+
+    portal = DjangoClient()
+    portal.force_login(ClientUserFactory(client=client))
+    page = portal.get(reverse("portal:invoice", args=[final.pk])).content.decode()
+    assert "ご返金額" in page and "8,080円" in page
+    assert "お支払いは不要です" in page
+    assert "-8,080" not in page and "お支払期限" not in page
+    listing = portal.get(reverse("portal:invoices")).content.decode()
+    assert "ご返金 8,080円" in listing and "-8,080" not in listing
+    page = admin_client.get(reverse("billing:invoice", args=[final.pk]))
+    assert "ご返金額" in page.content.decode()
