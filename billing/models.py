@@ -52,6 +52,17 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
     def for_month(self, month: dt.date) -> "InvoiceQuerySet":
         return self.filter(billing_month=month.replace(day=1))
 
+    def owing(self) -> "InvoiceQuerySet":
+        """What a client still owes or will be charged: issued invoices that ask
+        for a payment not received yet, and drafts (charges still to come). One
+        of 0 yen or less (credits, a refund) asks for nothing. While one of a
+        month before its final one is left, a cancelled client's deposit stays
+        held."""
+        return self.filter(
+            Q(status=InvoiceStatus.DRAFT)
+            | Q(status=InvoiceStatus.ISSUED, total_yen__gt=0)
+        )
+
     def update(self, **kwargs):  # type: ignore[no-untyped-def]
         if (
             not set(kwargs) <= FIELDS_WRITABLE_AFTER_ISSUE

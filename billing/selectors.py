@@ -861,9 +861,9 @@ def unsettled_cancellations(
     unpaid: dict[int, list[str]] = defaultdict(list)
     drafts: dict[int, list[dt.date]] = defaultdict(list)
     for client_id, status, number, billing_month in (
-        Invoice.objects.filter(
+        Invoice.objects.owing()
+        .filter(
             client_id__in=billed,
-            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.DRAFT],
             billing_month__lt=TruncMonth("client__cancelled_on"),
         )
         .order_by("billing_month", "number")

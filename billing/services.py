@@ -320,13 +320,12 @@ def _load_month(
     # the final invoice's reissue returns it (the billing pages say so:
     # ``billing.selectors.unsettled_cancellations``). Earlier months only: a
     # run bills one month, and this month's own draft is the one being built
-    # again (or compared, when issuing).
+    # again (or compared, when issuing). An issued invoice of 0 yen or less
+    # (credits, a refund) asks for no payment: nothing is owed on it.
     owing = set(
-        Invoice.objects.filter(
-            client__in=ids,
-            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.DRAFT],
-            billing_month__lt=first,
-        ).values_list("client_id", flat=True)
+        Invoice.objects.owing()
+        .filter(client__in=ids, billing_month__lt=first)
+        .values_list("client_id", flat=True)
     )
 
     # A credit goes on a later month's invoice than the one it corrects, and a

@@ -475,3 +475,23 @@ def test_the_final_months_own_draft_does_not_keep_the_deposit(
     assert final.status == InvoiceStatus.ISSUED
     assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
     assert unsettled_cancellations(month=NOVEMBER) == []
+
+
+def test_an_earlier_invoice_that_asks_for_nothing_does_not_keep_the_deposit(small):
+    """September came to 0 yen (a credit for August took its whole charge): it
+    asks for no payment, so nothing is owed on it and the final invoice returns
+    the deposit, instead of waiting for a 0-yen invoice to be marked paid."""
+    client = contracted_client(small)
+    august = dt.date(2026, 8, 1)
+    bill_month(month=august, issue=True, today=dt.date(2026, 9, 2))
+    mark_paid(invoice=live(client, august), paid_on=dt.date(2026, 9, 20), today=LATER)
+    add_adjustment(invoice=live(client, august), amount_yen=2960, reason="誤請求")
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    september = live(client, SEPTEMBER)
+    assert (september.status, september.total_yen) == (InvoiceStatus.ISSUED, 0)
+    cancel(client, dt.date(2026, 10, 31))
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    final = live(client, OCTOBER)
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert deposit_held_yen(client) == 0
+    assert unsettled_cancellations(month=OCTOBER) == []
