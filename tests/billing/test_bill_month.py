@@ -292,6 +292,12 @@ def test_deposit_on_first_invoice_and_returned_on_final(small):
     # Not billed twice, even after a rerun of another month.
     bill_month(month=NOVEMBER, today=LATER)
     assert not invoice_of(client, NOVEMBER).lines.filter(kind=LineKind.DEPOSIT)
+    # November issued and paid: nothing is owed when the final month is billed
+    # (a November still a draft would keep the deposit, see test_settlement).
+    bill_month(month=NOVEMBER, issue=True, today=LATER)
+    Invoice.objects.filter(client=client, billing_month=NOVEMBER).update(
+        status=InvoiceStatus.PAID, paid_on=F("issued_on")
+    )
     # Cancelled in December (effective 31 Dec): the final invoice returns it.
     Client.objects.filter(pk=client.pk).update(
         status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 12, 31)
