@@ -7,7 +7,7 @@ All amounts are integer yen, tax included.
 import bisect
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,8 +21,9 @@ from clients.models import (
     FREE_RECIPIENT_PERSONS,
     NumberAssignment,
     ReportRecipient,
+    billable_from,
 )
-from clients.months import JST, days_in_month, month_end
+from clients.months import JST, days_in_month, month_end, next_month
 from clients.phones import format_phone
 from clients.selectors import (
     charged_numbers,
@@ -64,6 +65,41 @@ def prorated_fee_yen(fee_yen: int, days: int, month_days: int) -> int:
 def prorated_included_calls(included_calls: int, days: int, month_days: int) -> int:
     """Included calls for part of a month, rounded up in the client's favour."""
     return math.ceil(included_calls * days / month_days)
+
+
+def months_not_billed(
+    *,
+    billed: Collection[dt.date],
+    before: dt.date,
+    trial_started_on: dt.date | None,
+    contract_started_on: dt.date | None,
+    cancelled_on: dt.date | None,
+) -> list[dt.date]:
+    """The months with billed days but no live invoice, from the first month in
+    ``billed`` (those with one) to the month before ``before``.
+
+    A cancelled client's final invoice waits for them, as for a draft: each is
+    a charge still to come (a month built out of order, or not billable yet for
+    want of a plan or price). Months before the client's first invoice are not
+    looked at: they may be from before the system billed anyone.
+    """
+    if not billed:
+        return []
+    missing = []
+    month = min(billed)
+    while month < before:
+        if month not in billed and (
+            billable_from(
+                month=month,
+                trial_started_on=trial_started_on,
+                contract_started_on=contract_started_on,
+                cancelled_on=cancelled_on,
+            )
+            is not None
+        ):
+            missing.append(month)
+        month = next_month(month)
+    return missing
 
 
 def price_on(prices: Sequence[PriceSnapshot], day: dt.date) -> PriceSnapshot | None:

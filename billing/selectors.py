@@ -47,7 +47,13 @@ from billing.models import (
     LineKind,
     invoice_number_display,
 )
-from billing.pricing import PriceSnapshot, over_calls, price_on, usage_charges
+from billing.pricing import (
+    PriceSnapshot,
+    months_not_billed,
+    over_calls,
+    price_on,
+    usage_charges,
+)
 from clients.models import Client, ClientPlan, PlanPrice, billable_from
 from clients.months import (
     JST,
@@ -676,6 +682,10 @@ def calls_changed_since_built(
     ]
 
 
+def _months(months: Iterable[dt.date]) -> str:
+    return "、".join(date_format(month, "YEAR_MONTH_FORMAT") for month in months)
+
+
 @dataclass(frozen=True)
 class UnsettledCancellation:
     """An invoice of a cancelled client that leaves its final settlement undone.
@@ -696,16 +706,21 @@ class UnsettledCancellation:
     deposit_yen: int
     credits_yen: int
     # The client's earlier invoices still issued and unpaid (numbers as
-    # printed), and the earlier months still drafts (charges still to come):
-    # while there is one, the deposit stays held.
+    # printed), the earlier months still drafts, and those with billed days
+    # and no invoice yet (charges still to come): while there is one, the
+    # deposit stays held.
     unpaid_numbers: tuple[str, ...] = ()
     draft_months: tuple[dt.date, ...] = ()
+    missing_months: tuple[dt.date, ...] = ()
 
     @property
     def deposit_held_for_unpaid(self) -> bool:
-        """The deposit is not returned yet because an earlier invoice is owed
+        """The deposit is not returned yet because an earlier month is owed
         (issued and unpaid, or not issued yet)."""
-        return bool(self.deposit_yen and (self.unpaid_numbers or self.draft_months))
+        return bool(
+            self.deposit_yen
+            and (self.unpaid_numbers or self.draft_months or self.missing_months)
+        )
 
     @property
     def advice(self) -> str:
@@ -731,12 +746,11 @@ class UnsettledCancellation:
             "deposit": f"{self.deposit_yen:,}",
             "credits": f"{self.credits_yen:,}",
             "numbers": "、".join(self.unpaid_numbers),
-            "months": "、".join(
-                date_format(month, "YEAR_MONTH_FORMAT") for month in self.draft_months
-            ),
+            "drafts": _months(self.draft_months),
+            "missing": _months(self.missing_months),
         }
         if self.deposit_held_for_unpaid:
-            if not self.draft_months:
+            if not (self.draft_months or self.missing_months):
                 held = (
                     _(
                         "前月までの請求書（請求書番号 %(numbers)s）が未入金のため、"
@@ -745,23 +759,22 @@ class UnsettledCancellation:
                     % amounts
                 )
             else:
-                # An earlier month still a draft is a charge still to come: it
-                # must be issued (and paid) before the deposit goes back.
-                held = (
-                    _(
-                        "前月までの請求書（請求書番号 %(numbers)s）が未入金で、"
-                        "%(months)s分の請求書がまだ下書きのままで発行されていない"
-                        "ため、"
-                        "保証金 %(deposit)s 円はお預かりしたままです。"
-                    )
-                    if self.unpaid_numbers
-                    else _(
-                        "%(months)s分の請求書がまだ下書きのままで発行されていない"
-                        "ため、保証金 %(deposit)s 円はお預かりしたままです。"
-                    )
-                ) % amounts + _(
-                    "先にその月の請求の一覧で下書きを確認して発行してください。"
-                )
+                # An earlier month still a draft, or not built at all, is a
+                # charge still to come: it must be issued (and paid) before the
+                # deposit goes back.
+                owed = []
+                if self.unpaid_numbers:
+                    owed.append(_("請求書番号 %(numbers)s は未入金") % amounts)
+                if self.draft_months:
+                    owed.append(_("%(drafts)s分は下書きのまま未発行") % amounts)
+                if self.missing_months:
+                    owed.append(_("%(missing)s分は請求書が未作成") % amounts)
+                held = _(
+                    "前月までに発行または入金の済んでいない月があるため、"
+                    "保証金 %(deposit)s 円はお預かりしたままです（%(owed)s）。"
+                    "先にその月の請求の一覧で下書きを作成・確認し、"
+                    "発行してください。"
+                ) % {**amounts, "owed": "、".join(owed)}
             if self.credits_yen:
                 held += _("未反映の訂正 %(credits)s 円も入っていません。") % amounts
             if status == InvoiceStatus.DRAFT:
@@ -810,7 +823,7 @@ def unsettled_cancellations(
 ) -> list[UnsettledCancellation]:
     """Invoices (of ``month``, or those in ``invoice_ids``, or of the clients
     in ``client_ids``, or all; drafts too) that leave a cancelled client's
-    final settlement undone, in four queries."""
+    final settlement undone, in five queries."""
     invoices = (
         Invoice.objects.exclude(status=InvoiceStatus.VOID)
         .filter(
@@ -873,6 +886,17 @@ def unsettled_cancellations(
             drafts[client_id].append(billing_month)
         else:
             unpaid[client_id].append(invoice_number_display(number))
+    # And the earlier months with billed days and no invoice at all.
+    earlier_months: dict[int, set[dt.date]] = defaultdict(set)
+    for client_id, billing_month in (
+        Invoice.objects.exclude(status=InvoiceStatus.VOID)
+        .filter(
+            client_id__in=billed,
+            billing_month__lt=TruncMonth("client__cancelled_on"),
+        )
+        .values_list("client_id", "billing_month")
+    ):
+        earlier_months[client_id].add(billing_month)
     result = []
     for invoice in candidates:
         cancelled_on = invoice.client.cancelled_on
@@ -893,6 +917,15 @@ def unsettled_cancellations(
                     credits_yen=credits_yen,
                     unpaid_numbers=tuple(unpaid.get(invoice.client_id, ())),
                     draft_months=tuple(drafts.get(invoice.client_id, ())),
+                    missing_months=tuple(
+                        months_not_billed(
+                            billed=earlier_months.get(invoice.client_id, set()),
+                            before=month_start(cancelled_on),
+                            trial_started_on=invoice.client.trial_started_on,
+                            contract_started_on=invoice.client.contract_started_on,
+                            cancelled_on=cancelled_on,
+                        )
+                    ),
                 )
             )
     return result

@@ -58,6 +58,7 @@ from billing.pricing import (
     Totals,
     build_lines,
     days_switched_on,
+    months_not_billed,
     price_on,
     recipients_within,
     totals,
@@ -327,6 +328,30 @@ def _load_month(
         .filter(client__in=ids, billing_month__lt=first)
         .values_list("client_id", flat=True)
     )
+    # So is an earlier month with billed days and no invoice at all (built out
+    # of order: months are billed one run each, in any order an admin runs
+    # them). Only for the clients whose final month this is.
+    earlier_months: dict[int, set[dt.date]] = defaultdict(set)
+    for client_id, billing_month in (
+        Invoice.objects.exclude(status=InvoiceStatus.VOID)
+        .filter(
+            client__in=clients.filter(
+                cancelled_on__gte=first, cancelled_on__lte=last
+            ).values("id"),
+            billing_month__lt=first,
+        )
+        .values_list("client_id", "billing_month")
+    ):
+        earlier_months[client_id].add(billing_month)
+    for client_row in client_rows:
+        if months_not_billed(
+            billed=earlier_months.get(client_row["id"], set()),
+            before=first,
+            trial_started_on=client_row["trial_started_on"],
+            contract_started_on=client_row["contract_started_on"],
+            cancelled_on=client_row["cancelled_on"],
+        ):
+            owing.add(client_row["id"])
 
     # A credit goes on a later month's invoice than the one it corrects, and a
     # reissue carries exactly the credits of the invoice it replaces: one made

@@ -414,10 +414,11 @@ def test_an_earlier_month_still_a_draft_keeps_the_deposit(
     assert unsettled.draft_months == (OCTOBER,)
     assert unsettled.deposit_held_for_unpaid
     advice = (
-        "2026年10月分の請求書がまだ下書きのままで発行されていないため、"
-        "保証金 2,960 円はお預かりしたままです。先にその月の請求の一覧で下書きを"
-        "確認して発行してください。入金を確認したら、この請求書を無効にして"
-        "再発行してください。再発行した請求書で保証金が返金されます。"
+        "前月までに発行または入金の済んでいない月があるため、保証金 2,960 円は"
+        "お預かりしたままです（2026年10月分は下書きのまま未発行）。先にその月の"
+        "請求の一覧で下書きを作成・確認し、発行してください。入金を確認したら、"
+        "この請求書を無効にして再発行してください。再発行した請求書で保証金が"
+        "返金されます。"
     )
     assert unsettled.advice == advice
     assert advice in admin_client.get(final_month_url()).content.decode()
@@ -449,11 +450,11 @@ def test_an_earlier_draft_and_an_unpaid_invoice_are_both_named(small):
     assert not final.lines.filter(kind=LineKind.DEPOSIT_RETURN).exists()
     (unsettled,) = unsettled_cancellations(month=NOVEMBER)
     assert unsettled.advice == (
-        f"前月までの請求書（請求書番号 {september.number_display}）が未入金で、"
-        "2026年10月分の請求書がまだ下書きのままで発行されていないため、"
-        "保証金 2,960 円はお預かりしたままです。先にその月の請求の一覧で下書きを"
-        "確認して発行してください。入金を確認してから「下書きを作成・更新」を"
-        "押すと、保証金の返金が入ります。"
+        "前月までに発行または入金の済んでいない月があるため、保証金 2,960 円は"
+        f"お預かりしたままです（請求書番号 {september.number_display} は未入金、"
+        "2026年10月分は下書きのまま未発行）。先にその月の請求の一覧で下書きを"
+        "作成・確認し、発行してください。入金を確認してから「下書きを作成・更新」"
+        "を押すと、保証金の返金が入ります。"
     )
 
 
@@ -495,3 +496,33 @@ def test_an_earlier_invoice_that_asks_for_nothing_does_not_keep_the_deposit(smal
     assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
     assert deposit_held_yen(client) == 0
     assert unsettled_cancellations(month=OCTOBER) == []
+
+
+def test_an_earlier_month_not_built_yet_keeps_the_deposit(admin_client, small):
+    """November, the final month, built before October (an admin may run the
+    months in any order): October is a charge still to come, so the final
+    invoice keeps the deposit and the pages say which month to build first."""
+    client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    mark_paid(
+        invoice=live(client, SEPTEMBER), paid_on=dt.date(2026, 10, 20), today=LATER
+    )
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    kept = live(client, NOVEMBER)
+    assert not kept.lines.filter(kind=LineKind.DEPOSIT_RETURN).exists()
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.missing_months == (OCTOBER,)
+    advice = (
+        "前月までに発行または入金の済んでいない月があるため、保証金 2,960 円は"
+        "お預かりしたままです（2026年10月分は請求書が未作成）。先にその月の"
+        "請求の一覧で下書きを作成・確認し、発行してください。"
+    )
+    assert unsettled.advice.startswith(advice)
+    assert advice in admin_client.get(final_month_url()).content.decode()
+
+    bill_month(month=OCTOBER, issue=True, today=LATER)
+    mark_paid(invoice=live(client, OCTOBER), paid_on=LATER, today=LATER)
+    final = void_and_reissue(invoice=kept, reason="保証金の返金", today=LATER)
+    assert final.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+    assert deposit_held_yen(client) == 0
+    assert unsettled_cancellations(month=NOVEMBER) == []
