@@ -7,6 +7,7 @@ process that ``make run`` starts), and e-mail written to files under ``var/mail`
 """
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -323,6 +324,13 @@ COMPANY_PHONE = env("COMPANY_PHONE", default="03-0000-0000")
 COMPANY_REGISTRATION_NUMBER = env(
     "COMPANY_REGISTRATION_NUMBER", default="T1234567890123"
 )
+# Every issued invoice copies it, and a client cannot deduct the tax of an
+# invoice whose number is not one: T and 13 half-width digits, nothing else.
+if not re.fullmatch(r"T[0-9]{13}", COMPANY_REGISTRATION_NUMBER):
+    raise ImproperlyConfigured(
+        "COMPANY_REGISTRATION_NUMBER must be T followed by 13 half-width digits "
+        f"(got {COMPANY_REGISTRATION_NUMBER!r})."
+    )
 
 # Business rules that are settings rather than code.
 NUMBER_QUARANTINE_DAYS = int(
