@@ -1,17 +1,19 @@
-"""`make run` (manage.py run_embedded) stopped by Ctrl-C once everything runs:
-it stops quietly, every process with it, and says nothing about a failed start.
+"""`make run` (manage.py run_embedded): it says it started only once the web
+server answers, says which port is taken instead, stops quietly on Ctrl-C, and
+leaves nothing running however it is stopped.
 
 Ctrl-C reaches the terminal's whole process group: run_embedded, its web
-server and its relay. Each test starts the command in a process group of its
-own and sends SIGINT to that group, as the terminal does.
+server and its relay. Each test starts the command in a process group (and
+session) of its own and sends SIGINT to that group, as the terminal does.
 """
 
 import os
-import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from tests.reporting.peers import free_port
 pytestmark = pytest.mark.slow
 
 STARTUP_SECONDS = 120  # migrate, seed, and two Django processes on a busy machine
+STARTED = "起動しました"
 
 
 def _sigint(disposition):
@@ -46,45 +49,122 @@ def _session(session_id: int) -> list[int]:
     return pids
 
 
+def _kill_session(session_id: int) -> list[int]:
+    left = _session(session_id)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
 def _answers(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _run_until_started(tmp_path: Path, *, sigint_ignored: bool):
-    port = free_port()
-    env = {
+def _env(database: Path, port: int) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(tmp_path)),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "HOME": os.environ.get("HOME", str(database.parent)),
+        "DATABASE_URL": f"sqlite:///{database}",
         "RUN_ADDR": f"127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+@pytest.fixture(scope="module")
+def seeded_database(tmp_path_factory) -> Path:
+    """A database migrated and seeded once (a second `make run`): each test's
+    start then takes seconds instead of a first migrate's ten or more."""
+    database = tmp_path_factory.mktemp("seeded") / "db.sqlite3"
+    for command in (["migrate", "-v0"], ["seed_demo"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=settings.BASE_DIR,
+            env=_env(database, 0),
+            check=True,
+            capture_output=True,
+        )
+    return database
+
+
+def _start(
+    tmp_path: Path,
+    seeded_database: Path,
+    *,
+    port: int | None = None,
+    sigint_ignored: bool = False,
+    runserver_delay_seconds: float = 0,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, int]:
+    database = tmp_path / "db.sqlite3"
+    shutil.copy(seeded_database, database)
+    port = port or free_port()
+    full_env = _env(database, port) | (env or {})
+    if runserver_delay_seconds:
+        # A busy laptop: the web server takes a while to import Django.
+        (tmp_path / "sitecustomize.py").write_text(
+            "import sys, time\n"
+            "if 'runserver' in sys.argv:\n"
+            f"    time.sleep({runserver_delay_seconds})\n"
+        )
+        full_env["PYTHONPATH"] = str(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_embedded"],
         cwd=settings.BASE_DIR,
-        env=env,
+        env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
         preexec_fn=_sigint(signal.SIG_IGN if sigint_ignored else signal.SIG_DFL),
     )
-    output = []
+    return process, port
+
+
+class _Output:
+    """What the command prints, read by a thread as it comes: a line read with
+    select() and readline() could wait in the pipe's buffer after the select."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._reader = threading.Thread(
+            target=self._read, args=(process.stdout,), daemon=True
+        )
+        self._reader.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def __str__(self) -> str:
+        return "".join(self.lines)
+
+    def closed(self, timeout: float) -> str:
+        """All of it, once every process that holds the pipe has ended."""
+        self._reader.join(timeout)
+        return str(self)
+
+
+def _read_until(process: subprocess.Popen, output: _Output, done) -> None:
+    """Waits until ``done()``, or fails the test when the command ends or takes
+    too long."""
     deadline = time.monotonic() + STARTUP_SECONDS
-    relay_started = False
-    assert process.stdout is not None
-    while not (relay_started and _answers(port)):
+    while not done():
         if time.monotonic() > deadline or process.poll() is not None:
-            for pid in _session(process.pid):
-                os.kill(pid, signal.SIGKILL)
-            pytest.fail("run_embedded did not start:\n" + "".join(output))
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            line = process.stdout.readline()
-            output.append(line)
-            relay_started = relay_started or "報告の送信を開始しました" in line
+            _kill_session(process.pid)
+            pytest.fail(f"run_embedded did not start:\n{output}")
+        time.sleep(0.1)
+
+
+def _run_until_started(tmp_path: Path, seeded_database: Path, **options):
+    process, port = _start(tmp_path, seeded_database, **options)
+    output = _Output(process)
+    _read_until(
+        process,
+        output,
+        lambda: "報告の送信を開始しました" in str(output) and _answers(port),
+    )
     return process, port, output
 
 
@@ -95,18 +175,20 @@ def _run_until_started(tmp_path: Path, *, sigint_ignored: bool):
         pytest.param(True, id="background-job-of-a-script"),
     ],
 )
-def test_ctrl_c_stops_everything_without_a_failure_message(tmp_path, sigint_ignored):
-    process, port, output = _run_until_started(tmp_path, sigint_ignored=sigint_ignored)
+def test_ctrl_c_stops_everything_without_a_failure_message(
+    tmp_path, seeded_database, sigint_ignored
+):
+    process, port, output = _run_until_started(
+        tmp_path, seeded_database, sigint_ignored=sigint_ignored
+    )
 
     pressed_at = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)
     try:
-        rest, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        log = output.closed(timeout=10)
     finally:
-        left = _session(process.pid)
-        for pid in left:
-            os.kill(pid, signal.SIGKILL)
-    log = "".join(output) + rest
+        left = _kill_session(process.pid)
 
     assert "起動できなかった" not in log
     assert "Traceback" not in log
@@ -115,3 +197,56 @@ def test_ctrl_c_stops_everything_without_a_failure_message(tmp_path, sigint_igno
     assert time.monotonic() - pressed_at < 8, log
     assert left == [], "processes left running"
     assert not _answers(port)
+
+
+def test_started_is_said_once_the_web_server_answers(tmp_path, seeded_database):
+    process, port = _start(tmp_path, seeded_database, runserver_delay_seconds=3)
+    output = _Output(process)
+    try:
+        _read_until(process, output, lambda: STARTED in str(output))
+        # The newcomer opens the URL it gives at once: it must answer.
+        assert _answers(port), str(output)
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        _kill_session(process.pid)
+
+
+def test_a_busy_port_is_named_instead_of_started(tmp_path, seeded_database):
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        # A web server slow to start on a busy laptop, as the newcomer's may be.
+        process, _ = _start(
+            tmp_path, seeded_database, port=port, runserver_delay_seconds=2
+        )
+        try:
+            log, _ = process.communicate(timeout=STARTUP_SECONDS)
+        finally:
+            left = _kill_session(process.pid)
+
+    assert STARTED not in log
+    assert f"ポート {port} はほかのプログラムが使っています" in log
+    assert "RUN_ADDR=" in log  # what to do about it
+    assert process.returncode == 1
+    assert left == [], "processes left running"
+
+
+def test_a_web_server_that_never_answers_is_given_up_on(tmp_path, seeded_database):
+    process, port = _start(
+        tmp_path,
+        seeded_database,
+        runserver_delay_seconds=600,
+        env={"RUN_STARTUP_TIMEOUT": "3"},
+    )
+    try:
+        log, _ = process.communicate(timeout=STARTUP_SECONDS)
+    finally:
+        left = _kill_session(process.pid)
+
+    assert STARTED not in log
+    assert f"3秒たってもポート {port} で応答しません" in log
+    assert "RUN_STARTUP_TIMEOUT=" in log  # what to do about it
+    assert process.returncode == 1
+    assert left == [], "processes left running"

@@ -5,17 +5,93 @@ On the embedded default (no CELERY_BROKER_URL) reports are delivered by the
 database relay alone; with a broker set, a Celery worker and beat run as well.
 """
 
+import errno
+import math
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.commands.runserver import naiveip_re
 
 from portal.management.commands.seed_demo import demo_logins_text
+
+# Importing Django and running its checks takes a second or two; a busy laptop
+# may take many times that, a hung server never answers.
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+def _parse_addr(addr: str) -> tuple[str, int, bool]:
+    """The host runserver binds for ``addr``, its port, and whether it is IPv6,
+    read as runserver reads it (a bare port means 127.0.0.1)."""
+    match = re.match(naiveip_re, addr)
+    if match is None:
+        raise CommandError(
+            "RUN_ADDR（--addr）は 127.0.0.1:8000 のように指定してください"
+            f"（指定された値: {addr}）。"
+        )
+    host = match["addr"] or "127.0.0.1"
+    ipv6 = bool(match["ipv6"])
+    if ipv6:
+        host = host[1:-1]
+    return host, int(match["port"]), ipv6
+
+
+def _port_in_use(host: str, port: int, *, ipv6: bool) -> bool:
+    """Whether runserver's bind would fail because something listens there.
+
+    Bound as runserver binds (SO_REUSEADDR), so a port left in TIME_WAIT by a
+    stopped server counts as free. Other errors (a privileged port, an address
+    not on this machine) are left to runserver, which names them.
+    """
+    with socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def _answers(host: str, port: int, *, ipv6: bool) -> bool:
+    # A server bound to every address answers on the loopback one.
+    if host in ("0", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    with socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET) as probe:
+        probe.settimeout(0.5)
+        try:
+            return probe.connect_ex((host, port)) == 0
+        except OSError:  # a host name that does not resolve
+            return False
+
+
+def _in_use_message(port: int) -> str:
+    return (
+        f"ポート {port} はほかのプログラムが使っています（前に起動した make run が"
+        "残っていないか確かめてください）。そのプログラムを止めるか、"
+        "RUN_ADDR=127.0.0.1:8001 make run のように別のポートを指定してください。"
+    )
+
+
+def _timeout_seconds(value: str | float) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise CommandError(
+            "RUN_STARTUP_TIMEOUT（--startup-timeout）には0より大きい秒数を"
+            f"指定してください（指定された値: {value}）。"
+        )
+    return seconds
 
 
 class Command(BaseCommand):
@@ -27,12 +103,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--addr", default=os.environ.get("RUN_ADDR", "127.0.0.1:8000")
         )
+        parser.add_argument(
+            "--startup-timeout",
+            default=os.environ.get("RUN_STARTUP_TIMEOUT", STARTUP_TIMEOUT_SECONDS),
+            help="Webサーバーの応答を待つ秒数（省略時は RUN_STARTUP_TIMEOUT か 60）",
+        )
 
-    def handle(self, *args, addr: str, **options) -> None:
+    def handle(self, *args, addr: str, startup_timeout: str | float, **options) -> None:
+        host, port, ipv6 = _parse_addr(addr)
+        timeout_seconds = _timeout_seconds(startup_timeout)
+        # Said at once, not after a first migrate's wait.
+        if _port_in_use(host, port, ipv6=ipv6):
+            raise CommandError(_in_use_message(port))
         settings.VAR_DIR.mkdir(exist_ok=True)
         self.stdout.write("データベースを準備しています…")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo", stdout=self.stdout)
+        # Asked again: another program may have taken the port during the
+        # migrate, and "started" would then be printed for its answer.
+        if _port_in_use(host, port, ipv6=ipv6):
+            raise CommandError(_in_use_message(port))
         python = sys.executable
         commands = [[python, "manage.py", "runserver", addr, "--noreload"]]
         if settings.CELERY_BROKER_URL:
@@ -68,12 +158,30 @@ class Command(BaseCommand):
         # imports.
         processes = [
             subprocess.Popen(
-                cmd, cwd=settings.BASE_DIR, stdin=subprocess.DEVNULL, process_group=0
+                cmd,
+                cwd=settings.BASE_DIR,
+                stdin=subprocess.DEVNULL,
+                process_group=0,
             )
             for cmd in commands
         ]
         try:
-            time.sleep(1)
+            # "Started" only once the web server answers: a newcomer who opens
+            # the URL at once must not get a connection refused.
+            deadline = time.monotonic() + timeout_seconds
+            while all(p.poll() is None for p in processes) and not _answers(
+                host, port, ipv6=ipv6
+            ):
+                if time.monotonic() > deadline:
+                    self.stderr.write(
+                        f"Webサーバーが{timeout_seconds:g}秒たってもポート {port} で"
+                        "応答しません。上に表示されたエラーを確かめてください"
+                        "（パソコンが混み合っているだけなら、"
+                        "RUN_STARTUP_TIMEOUT=180 make run のように待つ秒数を"
+                        "延ばせます）。停止します。"
+                    )
+                    sys.exit(1)
+                time.sleep(0.2)
             if all(p.poll() is None for p in processes):
                 self.stdout.write(
                     self.style.SUCCESS("\n電話代行システムを起動しました。")
