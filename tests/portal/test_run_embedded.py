@@ -56,6 +56,13 @@ def _kill_session(session_id: int) -> list[int]:
     return left
 
 
+def _wait_for_session_to_end(session_id: int, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while _session(session_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _kill_session(session_id)
+
+
 def _answers(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
@@ -250,3 +257,16 @@ def test_a_web_server_that_never_answers_is_given_up_on(tmp_path, seeded_databas
     assert "RUN_STARTUP_TIMEOUT=" in log  # what to do about it
     assert process.returncode == 1
     assert left == [], "processes left running"
+
+
+def test_killed_hard_it_leaves_nothing_running(tmp_path, seeded_database):
+    """kill -9, or a crash: the children, in process groups of their own, get
+    no signal from the terminal and used to keep the port."""
+    process, port, output = _run_until_started(tmp_path, seeded_database)
+
+    process.kill()
+    process.wait()
+    left = _wait_for_session_to_end(process.pid, 10)
+
+    assert left == [], "processes left running"
+    assert not _answers(port)

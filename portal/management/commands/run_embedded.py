@@ -5,6 +5,7 @@ On the embedded default (no CELERY_BROKER_URL) reports are delivered by the
 database relay alone; with a broker set, a Celery worker and beat run as well.
 """
 
+import ctypes
 import errno
 import math
 import os
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management import call_command, get_commands
@@ -25,6 +27,8 @@ from portal.management.commands.seed_demo import demo_logins_text
 # Importing Django and running its checks takes a second or two; a busy laptop
 # may take many times that, a hung server never answers.
 STARTUP_TIMEOUT_SECONDS = 60.0
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _parse_addr(addr: str) -> tuple[str, int, bool]:
@@ -79,6 +83,36 @@ def _in_use_message(port: int) -> str:
         "残っていないか確かめてください）。そのプログラムを止めるか、"
         "RUN_ADDR=127.0.0.1:8001 make run のように別のポートを指定してください。"
     )
+
+
+def _stopped_with_this_process() -> Callable[[], None] | None:
+    """A preexec_fn after which the child is sent SIGTERM when this process
+    dies, however it dies (kill -9 included), or None where that is not
+    available.
+
+    The children run in process groups of their own, so nothing else stops
+    them: left behind, runserver kept the port and the next `make run` could not
+    start. SIGTERM, not SIGKILL, so the relay still finishes the send in
+    progress. Linux only (prctl); elsewhere a parent killed with -9 still leaves
+    its children running, as any program's do.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent_pid = os.getpid()
+
+    def preexec() -> None:
+        # Resolved above, in the parent: the child between fork and exec should
+        # do as little as possible.
+        prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM), 0, 0, 0)
+        # Died between the fork and the prctl: no signal will come.
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return preexec
 
 
 def _timeout_seconds(value: str | float) -> float:
@@ -155,13 +189,16 @@ class Command(BaseCommand):
         # terminal reaches this command alone, which stops each child once: a
         # second signal cut runserver's own stop short with a traceback, and
         # one while a child was still starting printed the traceback of its
-        # imports.
+        # imports. Nothing else stops them if this command is killed hard, hence
+        # the preexec_fn.
+        preexec_fn = _stopped_with_this_process()
         processes = [
             subprocess.Popen(
                 cmd,
                 cwd=settings.BASE_DIR,
                 stdin=subprocess.DEVNULL,
                 process_group=0,
+                preexec_fn=preexec_fn,
             )
             for cmd in commands
         ]
