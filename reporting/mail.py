@@ -1,7 +1,9 @@
 """Builds and sends report e-mails through Django's e-mail backend, with a timeout.
 
 The Message-ID is chosen before the first attempt and stored on the delivery,
-so every retry carries the same one: a second copy is recognisable as such.
+so every retry carries the same one: a second copy is recognisable as such. A
+resend with another text (the call corrected since) gets a new one: mailboxes
+drop a message whose Message-ID they have already seen.
 
 A worker keeps its backend connection open between consecutive deliveries
 (connect + EHLO + QUIT per message would cost more than the message itself). It

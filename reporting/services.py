@@ -775,6 +775,15 @@ def resend(*, delivery_id: int) -> ResendResult:
         # Corrected since this was queued: what it says is out of date (a wrong
         # callback number, say). It goes out as the call is now.
         text = _corrected_report(delivery)
+        if delivery.is_email and (text["subject"], text["body"]) != (
+            delivery.subject,
+            delivery.body,
+        ):
+            # The failed text may have arrived all the same (an answer lost
+            # after DATA), and mailboxes (Gmail) drop a message whose
+            # Message-ID they have seen: the new text needs a new one. The
+            # same text keeps its own, so a mailbox that has it shows it once.
+            text["message_id"] = mail.new_message_id()
     updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
         status=Status.PENDING,
         attempts=0,

@@ -569,6 +569,47 @@ def test_a_failed_report_resent_after_a_correction_says_what_the_call_says_now(
     assert "見積りと納期" in post and CHATWORK_NOTE in post
 
 
+@pytest.mark.parametrize("corrected", [True, False], ids=["corrected", "as-it-was"])
+def test_a_report_that_may_have_arrived_is_resent_under_a_new_message_id_if_corrected(
+    smtp_peer, corrected
+):
+    """The report reached the mailbox but the answer was lost, twice: it failed,
+    flagged as possibly delivered. The call was corrected, and the correction
+    refused as spam. 再送 of the report sends the call as it is now: under the
+    first copy's Message-ID, a mailbox that had that copy (Gmail) dropped it
+    as a duplicate, and the client never read the correction. The very same
+    text keeps its Message-ID: the mailbox shows it once."""
+    client, (person,) = client_with_recipients(1)
+    person.mobile_email = ""
+    person.save()
+    call, (report,) = save_reported_call(client=client, purpose="見積り")
+    smtp_peer.data_drop = True  # stored, then the connection drops
+    for _ in range(2):
+        Delivery.objects.filter(pk=report.pk).update(next_attempt_at=timezone.now())
+        services.deliver(delivery_id=report.pk)
+    report.refresh_from_db()
+    assert report.status == Delivery.Status.FAILED and report.possible_duplicate
+    smtp_peer.data_drop = False
+    if corrected:
+        smtp_peer.data_reply = "554 5.7.1 Message rejected as spam"
+        _correct(call, purpose="見積りと納期")
+        services.relay_due_deliveries()
+        assert call.deliveries.get(kind="correction").status == (Delivery.Status.FAILED)
+        smtp_peer.data_reply = ""
+
+    assert services.resend(delivery_id=report.pk).queued
+    services.relay_due_deliveries()
+
+    first, *_, resent = _mails_to(smtp_peer, person.pc_email)
+    assert "■ご用件: 見積り\n" in first["body"]
+    if corrected:
+        assert "■ご用件: 見積りと納期" in resent["body"]
+        assert resent["message_id"] != first["message_id"]
+    else:
+        assert resent["body"] == first["body"]
+        assert resent["message_id"] == first["message_id"]
+
+
 def test_a_failed_report_is_not_resent_where_its_correction_brought_the_call(
     smtp_peer,
 ):
