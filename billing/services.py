@@ -1000,6 +1000,12 @@ def mark_paid(
 ) -> Invoice:
     """Record the payment of an issued invoice, received between its issue date
     and ``today`` (default: today in Japan)."""
+    # The client first, then the invoice (the one lock order, see
+    # ClientQuerySet.lock): the client's page refuses a cancellation into a
+    # month already paid for under the client's lock, so a payment recorded at
+    # the same moment waits for that save, or that save waits for it and sees
+    # the invoice paid. Locking only the invoice, both committed.
+    Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
         raise ValidationError(_("この請求書はすでに入金済みです。"))
@@ -1038,6 +1044,12 @@ def void_and_reissue(
     recorded after that month was issued) and, when no earlier invoice is
     unpaid or still a draft any more, returns the deposit the original kept.
     """
+    # The client first, as mark_paid: whether this month is the final one is
+    # read from the client's cancellation, which a save of the client's page
+    # may be changing now; it waits for that save and bills what it saved.
+    # Then the invoice, then the billing lock (bill_month): never the other
+    # way, and a billing run holding that lock never waits for a client.
+    Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
         raise ValidationError(_("発行済み（未入金）の請求書だけを無効にできます。"))

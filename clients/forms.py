@@ -121,6 +121,8 @@ class ClientAdminForm(LockedRowForm):
             # Billing depends on clients, not the other way: imported here, as
             # the admin's page asks billing whether the invoices already paid
             # leave the date possible (a final invoice to settle the deposit).
+            # Under the client's lock (LockedRowForm), which a payment being
+            # recorded takes first too (billing.services.mark_paid).
             from billing.services import refuse_cancellation_into_paid_months
 
             refuse_cancellation_into_paid_months(

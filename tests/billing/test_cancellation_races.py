@@ -1,0 +1,150 @@
+"""Two admins at once: one saves a client's cancellation on the client's page
+while another records a payment of, or voids and reissues, an invoice of the
+same client. The page's cancellation rules read the invoices, and the invoice's
+services read the cancellation; each checked against what it had read, and both
+committed. The client's row lock, taken first by all of them, serialises them."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test import Client as Browser
+from django.urls import reverse
+
+from billing import services as billing_services
+from billing.models import Invoice, InvoiceStatus, LineKind
+from clients.models import Client
+from clients.months import japan_today, month_end, previous_month
+from tests import concurrency
+from tests.billing.factories import contracted_client
+from tests.factories import AdminFactory
+from tests.html_forms import form_values
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
+
+
+def _browser() -> Browser:
+    browser = Browser()
+    browser.force_login(AdminFactory())
+    return browser
+
+
+def _live(client: Client, month: dt.date) -> Invoice:
+    return Invoice.objects.exclude(status=InvoiceStatus.VOID).get(
+        client=client, billing_month=month
+    )
+
+
+class _Race:
+    """A client billed up to last month (its invoice issued today, unpaid),
+    whose cancellation at the end of last month an admin is saving."""
+
+    def __init__(self, plan, *, paid_before: bool = False) -> None:
+        self.today = japan_today()
+        self.month = previous_month(self.today)
+        self.client = contracted_client(plan, name="競合株式会社")
+        if paid_before:
+            # The month before, with the deposit, billed and paid: the deposit
+            # is then returned on the final invoice.
+            before = previous_month(self.month)
+            billing_services.bill_month(month=before, issue=True)
+            billing_services.mark_paid(
+                invoice=_live(self.client, before), paid_on=self.today
+            )
+        billing_services.bill_month(month=self.month, issue=True)
+        self.invoice = _live(self.client, self.month)
+        self.last_day = month_end(self.month)
+        self.canceller, self.accountant = _browser(), _browser()
+        self.change_url = reverse("admin:clients_client_change", args=[self.client.pk])
+        self.cancellation = form_values(
+            self.canceller.get(self.change_url).content.decode(), "client_form"
+        )
+        self.cancellation.update(
+            status="cancelled", cancelled_on=self.last_day.isoformat()
+        )
+        self.pages: dict[str, object] = {}
+
+    def cancel(self) -> None:
+        self.pages["cancellation"] = self.canceller.post(
+            self.change_url, self.cancellation
+        )
+
+    def mark_paid(self) -> None:
+        self.pages["payment"] = self.accountant.post(
+            reverse("billing:mark_paid", args=[self.invoice.pk]),
+            {"paid-paid_on": self.today.isoformat()},
+        )
+
+    def void(self) -> None:
+        self.pages["void"] = self.accountant.post(
+            reverse("billing:void", args=[self.invoice.pk]),
+            {"void-reason": "宛名の誤り"},
+        )
+
+
+def _run_in_turn(first, second, checked, go_on) -> None:
+    """``first`` until it stops at its hold, then ``second`` until it waits for
+    a lock (or ends), then both to their end."""
+    one = concurrency.start(first)
+    assert checked.wait(timeout=10)
+    two = concurrency.start(second)
+    two.wait_until_blocked()
+    go_on.set()
+    one.join(timeout=30)
+    two.join(timeout=30)
+    assert (one.error, two.error) == (None, None)
+
+
+def test_a_cancellation_saved_while_its_month_is_paid_waits_and_is_refused(
+    monkeypatch, small
+):
+    """Both passed: a cancellation into a month paid for, whose final invoice
+    can no longer return the deposit nor take the credits still waiting."""
+    race = _Race(small)
+    # Stops once the payment is written, under the locks mark_paid holds.
+    checked, go_on = concurrency.hold_first_call(monkeypatch, Invoice, "save")
+
+    _run_in_turn(race.mark_paid, race.cancel, checked, go_on)
+
+    assert race.pages["payment"].status_code == 302
+    page = race.pages["cancellation"]
+    assert page.status_code == 200  # the form again, with why, and what was typed
+    (error,) = page.context["adminform"].form.errors["cancelled_on"]
+    assert f"（請求書番号 {race.invoice.number_display}）は入金済みのため" in error
+    shown = form_values(page.content.decode(), "client_form")
+    assert (shown["status"], shown["cancelled_on"]) == (
+        "cancelled",
+        race.last_day.isoformat(),
+    )
+    race.client.refresh_from_db()
+    assert race.client.cancelled_on is None
+    race.invoice.refresh_from_db()
+    assert race.invoice.status == InvoiceStatus.PAID
+
+
+def test_a_reissue_while_a_cancellation_into_its_month_is_saved_is_the_final_one(
+    monkeypatch, small
+):
+    """The reissue read the client before the cancellation committed: it was
+    built as an ordinary month, keeping the deposit of a client who has left."""
+    race = _Race(small, paid_before=True)
+    assert not race.invoice.lines.filter(kind=LineKind.DEPOSIT_RETURN).exists()
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
+    )
+
+    _run_in_turn(race.cancel, race.void, checked, go_on)
+
+    assert race.pages["cancellation"].status_code == 302
+    assert race.pages["void"].status_code == 302
+    race.client.refresh_from_db()
+    assert race.client.cancelled_on == race.last_day
+    reissued = _live(race.client, race.month)
+    assert reissued.replaces_id == race.invoice.pk
+    assert reissued.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
