@@ -186,8 +186,18 @@ class ClientAdmin(SimpleHistoryAdmin):
         if obj.pk is None:
             return "—"
         today = japan_today()
-        this_month = selectors.plan_in_force(client=obj, month=today)
-        coming = selectors.plan_in_force(client=obj, month=next_month(today))
+        # No plan for a month the contract does not reach: the one before it
+        # would otherwise be shown as going on.
+        this_month = (
+            None
+            if obj.contract_ended_before(month_start(today))
+            else selectors.plan_in_force(client=obj, month=today)
+        )
+        coming = (
+            None
+            if obj.contract_ended_before(next_month(today))
+            else selectors.plan_in_force(client=obj, month=next_month(today))
+        )
         text = _("今月: %(now)s / 来月: %(next)s（直近12か月の変更 %(count)d 回）") % {
             "now": this_month.plan.name if this_month else "—",
             "next": coming.plan.name if coming else "—",
@@ -226,6 +236,36 @@ class ClientAdmin(SimpleHistoryAdmin):
             persons_yen=f"{extras.extra_recipients_yen:,}",
             total=f"{extras.total_yen:,}",
         )
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        # A cancellation before a plan change already registered drops the
+        # change (the client may cancel at any month end; the change would
+        # start after the contract). Said once the page is saved (a save that
+        # fails after this point is tried again, config.admin_site).
+        request.plans_dropped = (
+            services.drop_plans_after_contract_end(client=obj) if change else []
+        )
+
+    def response_change(self, request, obj):  # type: ignore[no-untyped-def]
+        for client_plan in getattr(request, "plans_dropped", []):
+            self.message_user(
+                request,
+                _(
+                    "解約日（%(day)s）より後の %(month)s からのプラン「%(plan)s」は"
+                    "契約の終了後のため、登録を取り消しました。解約を取りやめる場合は、"
+                    "プラン変更を登録し直してください。"
+                )
+                % {
+                    "day": f"{obj.cancelled_on:%Y-%m-%d}",
+                    "month": date_format(
+                        client_plan.effective_month, "YEAR_MONTH_FORMAT"
+                    ),
+                    "plan": client_plan.plan.name,
+                },
+                messages.WARNING,
+            )
+        return super().response_change(request, obj)
 
     @admin.action(description=_("プラン変更を登録する（翌月1日から適用）"))
     def schedule_plan_change(self, request: HttpRequest, queryset: QuerySet[Client]):

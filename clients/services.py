@@ -347,6 +347,30 @@ def set_plan(
     )
 
 
+@transaction.atomic
+def drop_plans_after_contract_end(*, client: Client) -> list[ClientPlan]:
+    """Remove the plans registered from a month the contract no longer reaches
+    (a plan change scheduled for next month, then a cancellation at the end of
+    this one): the rows removed, oldest first.
+
+    A cancellation may be given at any month end, whatever change was asked
+    for before it; the change would start after the contract and be billed to
+    no one, and new ones are refused (``_refuse_after_contract_end``). History
+    keeps the rows removed.
+    """
+    client = Client.objects.lock(client.pk)
+    if client.cancelled_on is None:
+        return []
+    dropped = list(
+        client.plan_history.filter(effective_month__gt=client.cancelled_on)
+        .select_related("plan")
+        .order_by("effective_month")
+    )
+    for client_plan in dropped:
+        client_plan.delete()  # one by one: each deletion is in its history
+    return dropped
+
+
 def first_plan_month(*, client: Client, today: dt.date | None = None) -> dt.date:
     """The month a new client's first plan starts: that of its trial, or of its
     contract (the trial and any days before the contract are not billed)."""

@@ -170,3 +170,56 @@ def test_a_cancellation_cannot_end_before_a_number_lent_to_the_client(admin_clie
     assert admin_client.post(url, data).status_code == 302
     client.refresh_from_db()
     assert client.cancelled_on == month_end(today)
+
+
+def _plan_summary(page) -> str:
+    text = page.content.decode()
+    start = text.index("今月: ")
+    return text[start : text.index("）", start) + 1]
+
+
+def test_a_cancellation_before_a_scheduled_plan_change_drops_the_change(
+    admin_client, plans
+):
+    """The page showed 来月: ハーフ for a client whose contract ended before it,
+    and the change stayed registered for a month billed to no one."""
+    today = japan_today()
+    client = ClientFactory(contract_started_on=dt.date(2025, 1, 11))
+    start_plan(client=client, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    set_plan(client=client, plan=plans["half"])  # from next month
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    data.update(status="cancelled", cancelled_on=month_end(today).isoformat())
+
+    page = admin_client.post(url, data, follow=True)
+
+    assert page.status_code == 200
+    assert (
+        f"解約日（{month_end(today):%Y-%m-%d}）より後の "
+        f"{next_month(today):%Y年%-m月} からのプラン「ハーフ」は契約の終了後のため、"
+        "登録を取り消しました。"
+    ) in page.content.decode()
+    client.refresh_from_db()
+    assert client.cancelled_on == month_end(today)
+    assert list(client.plan_history.values_list("plan__code", flat=True)) == ["small"]
+    summary = _plan_summary(admin_client.get(url))
+    assert summary.startswith("今月: スモール / 来月: —")
+
+
+def test_a_cancellation_after_a_scheduled_plan_change_keeps_it(admin_client, plans):
+    today = japan_today()
+    client = ClientFactory(contract_started_on=dt.date(2025, 1, 11))
+    start_plan(client=client, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    set_plan(client=client, plan=plans["half"])
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    last_day = month_end(next_month(today))  # the new plan's one month
+    data.update(status="cancelled", cancelled_on=last_day.isoformat())
+
+    page = admin_client.post(url, data, follow=True)
+
+    assert "登録を取り消しました" not in page.content.decode()
+    assert client.plan_history.count() == 2
+    assert _plan_summary(admin_client.get(url)).startswith(
+        "今月: スモール / 来月: ハーフ"
+    )
