@@ -4,6 +4,9 @@ Every ModelAdmin registered here (ours and the libraries') gets the guards below
 so no admin class has to remember them.
 """
 
+import logging
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -11,6 +14,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.http import Http404
 from django.shortcuts import redirect
@@ -20,6 +24,8 @@ from simple_history.models import HistoricalChanges
 
 from clients.dates import JapaneseDateField
 from config.row_ids import parse_row_id
+
+logger = logging.getLogger(__name__)
 
 
 class GuardedChangeList(ChangeList):
@@ -113,6 +119,35 @@ class PermissionNamesMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+# What the database says when a save breaks a rule between rows: SQLSTATE
+# (PostgreSQL) or SQLite's extended code. Only these become the form's error;
+# any other IntegrityError (a row referred to that was deleted, a missing
+# value) is a fault in the code, and stays a server error.
+_UNIQUE_SQLSTATES = {"23505", "23P01"}  # unique, exclusion
+_CHECK_SQLSTATE = "23514"
+_UNIQUE_SQLITE = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+_CHECK_SQLITE = "SQLITE_CONSTRAINT_CHECK"
+
+
+def _constraint_refusal(error: IntegrityError) -> tuple[str, str] | None:
+    """("unique" or "check", the constraint's name if known) when ``error`` is
+    a constraint refusing the row, else None."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:  # psycopg
+        diag = getattr(cause, "diag", None)
+        name = getattr(diag, "constraint_name", None) or ""
+        if sqlstate in _UNIQUE_SQLSTATES:
+            return "unique", name
+        return ("check", name) if sqlstate == _CHECK_SQLSTATE else None
+    code = getattr(cause, "sqlite_errorname", None)
+    # SQLite names a check ("CHECK constraint failed: name"), not a unique index.
+    _failed, _sep, name = str(cause).partition("constraint failed: ")
+    if code in _UNIQUE_SQLITE:
+        return "unique", ""
+    return ("check", name.strip()) if code == _CHECK_SQLITE else None
+
+
 class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
     def get_changelist(self, request, **kwargs):  # type: ignore[no-untyped-def]
         return GuardedChangeList
@@ -126,23 +161,84 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
             return None  # the list is shown again
         return super().response_action(request, queryset)  # type: ignore[misc]
 
-    def add_view(self, request, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        # A double click posts the form twice: both pass the form's unique check,
-        # and the second INSERT meets the first row (a 500 on PostgreSQL).
-        try:
-            with transaction.atomic():
-                return super().add_view(request, form_url, extra_context)  # type: ignore[misc]
-        except IntegrityError:
-            self.message_user(  # type: ignore[attr-defined]
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        # The add and change pages (Django's view runs in one transaction).
+        return self._refused_on_the_form(
+            request,
+            partial(
+                super().changeform_view,  # type: ignore[misc]
                 request,
-                _(
-                    "同じ内容がすでに保存されています（二重に送信された可能性があります）。"
-                    "一覧で確認してください。"
-                ),
-                messages.WARNING,
+                object_id,
+                form_url,
+                extra_context,
+            ),
+        )
+
+    def _refused_on_the_form(self, request, view):  # type: ignore[no-untyped-def]
+        """``view``, whose save a database constraint refused, shown again as
+        the form with why and with what was typed, instead of a server error.
+
+        Two admins at once (or a double click) both pass the form's checks,
+        and the second save meets the first one's row: two recipients edited
+        into copies, two numbers into the same digits. A unique index waits
+        for the first to commit, so the same request again meets that row in
+        its form's own checks, which say so on its field. A rule the form
+        does not check, or a check constraint (of the row alone, so the same
+        again), is said above the form. Each try rolls back entirely.
+        """
+        try:
+            return view()
+        except IntegrityError as error:
+            refusal = _constraint_refusal(error)
+            if refusal is None:
+                raise
+        if refusal[0] == "unique":
+            try:
+                return view()
+            except IntegrityError as error:
+                refusal = _constraint_refusal(error)
+                if refusal is None:
+                    raise
+        logger.warning(
+            "%s: the form did not check the rule the database refused (%s %s)",
+            request.path,
+            *refusal,
+        )
+        request.refused_by_database = self._refusal_message(*refusal)
+        return view()
+
+    def _refusal_message(self, kind: str, name: str) -> str:
+        # The constraint's own words when it has some (clients.models).
+        models_saved = [self.model] + [inline.model for inline in self.inlines]  # type: ignore[attr-defined]
+        for model in models_saved:
+            for constraint in model._meta.constraints:
+                if (
+                    constraint.name == name
+                    and constraint.violation_error_message
+                    is not constraint.default_violation_error_message
+                ):
+                    return str(constraint.get_violation_error_message())
+        if kind == "unique":
+            return _(
+                "同じ内容がすでに保存されています（別の画面で同時に保存されたか、"
+                "二重に送信された可能性があります）。入力内容を確認してください。"
             )
-            opts = self.model._meta  # type: ignore[attr-defined]
-            return redirect(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        return _("入力内容がデータベースの規則に合わないため、保存できませんでした。")
+
+    def get_form(self, request, obj=None, **kwargs):  # type: ignore[no-untyped-def]
+        form = super().get_form(request, obj, **kwargs)  # type: ignore[misc]
+        refusal = getattr(request, "refused_by_database", None)
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):  # type: ignore[misc, valid-type]
+            def clean(self):  # type: ignore[no-untyped-def]
+                cleaned = super().clean()
+                self.add_error(None, ValidationError(refusal, code="refused"))
+                return cleaned
+
+        RefusedForm.__name__ = form.__name__
+        return RefusedForm
 
     def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
         # django-simple-history's view parsed the id unchecked ("a" was a 500).
@@ -184,11 +280,14 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
             )
         # One transaction, as Django's change view: the rows the form locks
         # stay locked until the revert is saved, and a failed save leaves
-        # nothing half written.
-        with transaction.atomic():
-            return super().history_form_view(  # type: ignore[misc]
-                request, object_id, version_id, extra_context
-            )
+        # nothing half written (and is shown on the form, as on the change page).
+        revert = super().history_form_view  # type: ignore[misc]
+
+        def in_one_transaction():  # type: ignore[no-untyped-def]
+            with transaction.atomic():
+                return revert(request, object_id, version_id, extra_context)
+
+        return self._refused_on_the_form(request, in_one_transaction)
 
 
 class AdminSite(admin.AdminSite):

@@ -2,10 +2,12 @@
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import IntegrityError
 from django.forms.models import BaseModelForm
 
 from clients.models import Client, LentNumber
 from tests.factories import CallFactory, ClientFactory, NumberAssignmentFactory
+from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -78,21 +80,97 @@ def test_a_history_page_still_shows(admin_client):
     assert response.status_code == 200
 
 
-def test_a_double_submitted_add_form_says_so_instead_of_a_500(
+def _typed(page, form_id: str) -> dict:
+    shown = form_values(page.content.decode(), form_id)
+    shown.pop("csrfmiddlewaretoken")
+    return shown
+
+
+def _skip_first_check(monkeypatch, owner, name):
+    """``owner.name`` does nothing the first time: the check passed while
+    another admin's row was not yet committed."""
+    original = getattr(owner, name)
+    calls = []
+
+    def once_skipped(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            return original(*args, **kwargs)
+        return None
+
+    monkeypatch.setattr(owner, name, once_skipped)
+
+
+def test_a_unique_rule_met_after_the_forms_check_is_the_forms_error(
     admin_client, monkeypatch
 ):
-    """Two posts of one form both pass its unique check before either saves
-    (a double click): the second INSERT meets the first row."""
+    """Two admins (or a double click) both pass the form's unique check before
+    either saves: the second INSERT met the first row, a server error."""
+    LentNumber.objects.create(number="+81355554000", kind=LentNumber.Kind.TOKYO_03)
+    _skip_first_check(monkeypatch, BaseModelForm, "validate_unique")
+    data = {"number": "03-5555-4000", "kind": LentNumber.Kind.TOKYO_03, "note": "横"}
+
+    page = admin_client.post("/admin/clients/lentnumber/add/", data)
+
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["number"] == [
+        "この 番号（E.164） を持った 貸出番号 が既に存在します。"
+    ]
+    assert _typed(page, "lentnumber_form") == data
+    assert LentNumber.objects.filter(number="+81355554000").count() == 1
+
+
+def test_a_unique_rule_the_form_does_not_check_is_said_above_it_with_the_input(
+    admin_client, monkeypatch
+):
     LentNumber.objects.create(number="+81355554000", kind=LentNumber.Kind.TOKYO_03)
     monkeypatch.setattr(BaseModelForm, "validate_unique", lambda form: None)
-    response = admin_client.post(
-        "/admin/clients/lentnumber/add/",
-        {"number": "03-5555-4000", "kind": LentNumber.Kind.TOKYO_03},
-        follow=True,
-    )
-    assert response.status_code == 200
-    assert "同じ内容がすでに保存されています" in response.content.decode()
+    data = {"number": "03-5555-4000", "kind": LentNumber.Kind.TOKYO_03, "note": "横"}
+
+    page = admin_client.post("/admin/clients/lentnumber/add/", data)
+
+    assert page.status_code == 200
+    assert page.context["adminform"].form.non_field_errors() == [
+        "同じ内容がすでに保存されています（別の画面で同時に保存されたか、"
+        "二重に送信された可能性があります）。入力内容を確認してください。"
+    ]
+    assert _typed(page, "lentnumber_form") == data
     assert LentNumber.objects.filter(number="+81355554000").count() == 1
+
+
+def test_a_check_rule_the_form_missed_is_said_in_the_rules_words(
+    admin_client, monkeypatch
+):
+    client = ClientFactory()
+    url = f"/admin/clients/client/{client.pk}/change/"
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    data.update(report_by_chatwork="on", chatwork_room_id="")
+    monkeypatch.setattr(Client, "validate_constraints", lambda *a, **k: None)
+
+    page = admin_client.post(url, data)
+
+    assert page.status_code == 200
+    assert page.context["adminform"].form.non_field_errors() == [
+        "チャットワークで報告するにはルームIDが必要です。"
+    ]
+    assert form_values(page.content.decode(), "client_form")["report_by_chatwork"]
+    client.refresh_from_db()
+    assert not client.report_by_chatwork
+
+
+def test_another_database_error_on_a_save_stays_an_error(admin_client, monkeypatch):
+    """Only a rule refusing the row is the form's: any other fault is not
+    dressed up as the admin's mistake."""
+
+    def fails(*args, **kwargs):
+        raise IntegrityError("insert or update violates foreign key constraint")
+
+    monkeypatch.setattr(LentNumber, "save", fails)
+    with pytest.raises(IntegrityError):
+        admin_client.post(
+            "/admin/clients/lentnumber/add/",
+            {"number": "03-5555-4000", "kind": LentNumber.Kind.TOKYO_03},
+        )
 
 
 def test_a_lent_number_keeps_its_digits_and_a_kind_fitting_its_use(admin_client):

@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from clients.models import Client, LentNumber, Plan, ReportRecipient
 from clients.months import japan_today
 from clients.services import assign_number
-from tests.factories import ClientFactory, LentNumberFactory
+from tests.factories import ClientFactory, LentNumberFactory, ReportRecipientFactory
 from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +133,38 @@ def test_revert_is_off_wherever_it_could_pass_a_rule_by():
     for model, model_admin in with_history.items():
         allowed = getattr(model_admin, "history_revert_allowed", False)
         assert allowed == (model in REVERTIBLE), model
+
+
+def test_a_revert_meeting_a_row_saved_meanwhile_is_refused_on_its_form(
+    admin_client, monkeypatch
+):
+    """A recipient reverted into a copy of another that was saved after the
+    revert's form was checked: the database's rule, not a server error."""
+    client = ClientFactory()
+    first = ReportRecipientFactory(client=client, name="山田太郎")
+    before = first.history.latest()
+    first.name = "山田次郎"
+    first.save()
+    ReportRecipientFactory(
+        client=client,
+        name="山田太郎",
+        pc_email=first.pc_email,
+        mobile_email=first.mobile_email,
+        active_from=first.active_from,
+    )
+    original = ReportRecipient.validate_constraints
+    checks = []
+
+    def passes_once(recipient, *args, **kwargs):  # the copy committed after it
+        checks.append(recipient)
+        if len(checks) > 1:
+            original(recipient, *args, **kwargs)
+
+    monkeypatch.setattr(ReportRecipient, "validate_constraints", passes_once)
+
+    _page, response = _revert(admin_client, first, before)
+
+    assert response.status_code == 200
+    assert "同じ報告先がすでに登録されています。" in response.content.decode()
+    first.refresh_from_db()
+    assert first.name == "山田次郎"

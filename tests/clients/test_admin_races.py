@@ -7,7 +7,7 @@ from django.test import Client as Browser
 from django.urls import reverse
 
 from clients import services
-from clients.admin import ClientAdmin, PlanAdmin
+from clients.admin import ClientAdmin, LentNumberAdmin, PlanAdmin, ReportRecipientAdmin
 from clients.forms import LentNumberAdminForm
 from clients.models import LentNumber, NumberAssignment, PlanPrice, ReportRecipient
 from clients.months import japan_today
@@ -17,6 +17,7 @@ from tests.factories import (
     ClientFactory,
     LentNumberFactory,
     PlanFactory,
+    ReportRecipientFactory,
 )
 from tests.html_forms import form_values
 
@@ -187,3 +188,83 @@ def test_a_price_added_on_the_plan_page_with_a_double_click_is_saved_once(
     (again,) = [page for page in pages if page.status_code == 200]
     assert PRICE_EXISTS in again.content.decode()
     assert PlanPrice.objects.filter(plan=plan).count() == 1
+
+
+def _edit_both_at_once(monkeypatch, admin_class, urls, form_id, changes):
+    """Two admins edit two rows into the same values: both pass their forms'
+    checks, the first saves and waits to commit, the second's save meets the
+    first's row in the database's unique rule. (pages, what each page showed)"""
+    browsers = [_browser(), _browser()]
+    posted = []
+    for browser, url in zip(browsers, urls, strict=True):
+        data = form_values(browser.get(url).content.decode(), form_id)
+        data.update(changes)
+        posted.append(data)
+    checked, go_on = concurrency.hold_first_call(monkeypatch, admin_class, "save_model")
+    pages = {}
+
+    def save(index):
+        pages[index] = browsers[index].post(urls[index], posted[index])
+
+    _run_in_turn(lambda: save(0), lambda: save(1), checked, go_on)
+    return pages
+
+
+def test_two_recipients_edited_into_copies_at_once_the_second_is_told_on_its_form(
+    monkeypatch,
+):
+    """The second got a server error, and lost what was typed."""
+    client = ClientFactory()
+    recipients = [
+        ReportRecipientFactory(client=client, name=name, active_from=japan_today())
+        for name in ("山田太郎", "山田花子")
+    ]
+    urls = [
+        reverse("admin:clients_reportrecipient_change", args=[r.pk]) for r in recipients
+    ]
+    copy = {"name": "山田一郎", "pc_email": "ichiro@example.jp", "mobile_email": ""}
+
+    pages = _edit_both_at_once(
+        monkeypatch, ReportRecipientAdmin, urls, "reportrecipient_form", copy
+    )
+
+    assert pages[0].status_code == 302
+    page = pages[1]
+    assert page.status_code == 200
+    assert page.context["adminform"].form.non_field_errors() == [
+        "同じ報告先がすでに登録されています。"
+    ]
+    shown = form_values(page.content.decode(), "reportrecipient_form")
+    assert (shown["name"], shown["pc_email"]) == ("山田一郎", "ichiro@example.jp")
+    assert sorted(
+        ReportRecipient.objects.filter(client=client).values_list("name", flat=True)
+    ) == ["山田一郎", "山田花子"]
+
+
+def test_two_numbers_edited_to_the_same_digits_at_once_the_second_is_told_on_its_form(
+    monkeypatch,
+):
+    numbers = [
+        LentNumberFactory(number=digits) for digits in ("+81355550001", "+81355550002")
+    ]
+    urls = [reverse("admin:clients_lentnumber_change", args=[n.pk]) for n in numbers]
+
+    pages = _edit_both_at_once(
+        monkeypatch,
+        LentNumberAdmin,
+        urls,
+        "lentnumber_form",
+        {"number": "03-5555-0003"},
+    )
+
+    assert pages[0].status_code == 302
+    page = pages[1]
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["number"] == [
+        "この 番号（E.164） を持った 貸出番号 が既に存在します。"
+    ]
+    shown = form_values(page.content.decode(), "lentnumber_form")
+    assert shown["number"] == "03-5555-0003"
+    numbers[1].refresh_from_db()
+    assert numbers[1].number == "+81355550002"
+    assert LentNumber.objects.filter(number="+81355550003").count() == 1
