@@ -4,6 +4,9 @@ import threading
 import time
 
 from django.db import connection, connections
+from django.test import Client as Browser
+
+from tests.factories import AdminFactory
 
 
 class Session(threading.Thread):
@@ -69,3 +72,23 @@ def hold_first_call(monkeypatch, owner, name: str, timeout: float = 10):
 
     monkeypatch.setattr(owner, name, held)
     return checked, go_on
+
+
+def admin_browser() -> Browser:
+    """A browser logged in as an admin of its own: one per admin at the screen."""
+    browser = Browser()
+    browser.force_login(AdminFactory())
+    return browser
+
+
+def run_in_turn(first, second, checked, go_on) -> None:
+    """``first`` until it stops at its hold (``hold_first_call``), then
+    ``second`` until it waits for a lock (or ends), then both to their end."""
+    one = start(first)
+    assert checked.wait(timeout=10)
+    two = start(second)
+    two.wait_until_blocked()
+    go_on.set()
+    one.join(timeout=30)
+    two.join(timeout=30)
+    assert (one.error, two.error) == (None, None)

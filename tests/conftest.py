@@ -1,6 +1,7 @@
 import pytest
 from django.conf import settings
 from django.core import mail  # noqa: F401
+from django.db import connection
 from django.utils import translation
 
 from tests import factories
@@ -13,6 +14,19 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """A test marked ``postgres`` is skipped on SQLite: mostly races, which
+    SQLite cannot show since it serializes writers by itself."""
+    marker = request.node.get_closest_marker("postgres")
+    if marker is not None and connection.vendor != "postgresql":
+        pytest.skip(
+            marker.kwargs.get(
+                "reason", "needs PostgreSQL: SQLite serializes writers by itself"
+            )
+        )
 
 
 @pytest.fixture

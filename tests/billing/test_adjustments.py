@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.urls import reverse
 
 from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
@@ -304,8 +303,6 @@ def test_a_credit_edited_while_the_month_is_being_built_is_deducted_as_edited(
     building drafts. The run had read the credit before the edit and writes its
     draft with -1,000 yen: the invoice the client gets deducts 1,000 yen for a
     credit that says 900."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     client, credit = _september_credit(plans)
     run, go_on = _october_run_held_after_loading()
     admin = concurrency.start(lambda: _edit_to_900(credit.pk))
@@ -328,8 +325,6 @@ def test_editing_a_credit_on_a_draft_while_the_month_is_rebuilt_fails_neither(
     then waits for the billing lock the run holds; the run then waits for the
     credit's row the admin updated. PostgreSQL kills one of them (deadlock
     detected): a 500 on the admin page, or a failed billing run."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     client, credit = _september_credit(plans)
     bill_month(month=OCTOBER, client_ids=[client.pk], today=LATER)
     run, go_on = _october_run_held_after_loading()

@@ -7,8 +7,6 @@ committed. The client's row lock, taken first by all of them, serialises them.""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test import Client as Browser
 from django.urls import reverse
 
 from billing import services as billing_services
@@ -17,22 +15,9 @@ from clients.models import Client
 from clients.months import japan_today, month_end, previous_month
 from tests import concurrency
 from tests.billing.factories import contracted_client
-from tests.factories import AdminFactory
 from tests.html_forms import form_values
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
-
-
-def _browser() -> Browser:
-    browser = Browser()
-    browser.force_login(AdminFactory())
-    return browser
 
 
 def _live(client: Client, month: dt.date) -> Invoice:
@@ -60,7 +45,10 @@ class _Race:
         billing_services.bill_month(month=self.month, issue=True)
         self.invoice = _live(self.client, self.month)
         self.last_day = month_end(self.month)
-        self.canceller, self.accountant = _browser(), _browser()
+        self.canceller, self.accountant = (
+            concurrency.admin_browser(),
+            concurrency.admin_browser(),
+        )
         self.change_url = reverse("admin:clients_client_change", args=[self.client.pk])
         self.cancellation = form_values(
             self.canceller.get(self.change_url).content.decode(), "client_form"
@@ -88,19 +76,6 @@ class _Race:
         )
 
 
-def _run_in_turn(first, second, checked, go_on) -> None:
-    """``first`` until it stops at its hold, then ``second`` until it waits for
-    a lock (or ends), then both to their end."""
-    one = concurrency.start(first)
-    assert checked.wait(timeout=10)
-    two = concurrency.start(second)
-    two.wait_until_blocked()
-    go_on.set()
-    one.join(timeout=30)
-    two.join(timeout=30)
-    assert (one.error, two.error) == (None, None)
-
-
 def test_a_cancellation_saved_while_its_month_is_paid_waits_and_is_refused(
     monkeypatch, small
 ):
@@ -110,7 +85,7 @@ def test_a_cancellation_saved_while_its_month_is_paid_waits_and_is_refused(
     # Stops once the payment is written, under the locks mark_paid holds.
     checked, go_on = concurrency.hold_first_call(monkeypatch, Invoice, "save")
 
-    _run_in_turn(race.mark_paid, race.cancel, checked, go_on)
+    concurrency.run_in_turn(race.mark_paid, race.cancel, checked, go_on)
 
     assert race.pages["payment"].status_code == 302
     page = race.pages["cancellation"]
@@ -139,7 +114,7 @@ def test_a_reissue_while_a_cancellation_into_its_month_is_saved_is_the_final_one
         monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
     )
 
-    _run_in_turn(race.cancel, race.void, checked, go_on)
+    concurrency.run_in_turn(race.cancel, race.void, checked, go_on)
 
     assert race.pages["cancellation"].status_code == 302
     assert race.pages["void"].status_code == 302

@@ -299,8 +299,6 @@ def test_no_statement_sends_more_parameters_with_more_clients(small, monkeypatch
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_leave_one_invoice_per_client(plans):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     clients = [contracted_client(plans["small"]) for _ in range(20)]
     for client in clients:
         calls(client, 21)
@@ -334,8 +332,6 @@ def test_concurrent_runs_leave_one_invoice_per_client(plans):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_issue_numbers_stay_gapless(plans):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     for _ in range(10):
         contracted_client(plans["small"])
     bill_month(month=OCTOBER)
@@ -374,8 +370,6 @@ def test_two_months_billed_at_once_apply_a_credit_and_a_deposit_once(plans):
     """October's run is held once it has read everything, and November's starts
     then. Were November's to go ahead, both would read the credit as not applied
     and the deposit as never billed, and both drafts would carry them."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     credited = contracted_client(plans["small"])
     bill_month(month=SEPTEMBER, issue=True, today=LATER)
     credit = add_adjustment(

@@ -2,8 +2,6 @@
 must see what the other saved, and the second never gets a server error."""
 
 import pytest
-from django.db import connection
-from django.test import Client as Browser
 from django.urls import reverse
 
 from clients import services
@@ -13,7 +11,6 @@ from clients.models import LentNumber, NumberAssignment, PlanPrice, ReportRecipi
 from clients.months import japan_today
 from tests import concurrency
 from tests.factories import (
-    AdminFactory,
     ClientFactory,
     LentNumberFactory,
     PlanFactory,
@@ -25,31 +22,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 PRICE_EXISTS = "この プラン と 適用開始日 を持った プラン料金 が既に存在します。"
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
-
-
-def _browser() -> Browser:
-    browser = Browser()
-    browser.force_login(AdminFactory())
-    return browser
-
-
-def _run_in_turn(first, second, checked, go_on):
-    """``first`` until it stops at its hold, then ``second`` until it waits for
-    a lock (or ends), then both to their end."""
-    one = concurrency.start(first)
-    assert checked.wait(timeout=10)
-    two = concurrency.start(second)
-    two.wait_until_blocked()
-    go_on.set()
-    one.join(timeout=30)
-    two.join(timeout=30)
-    assert (one.error, two.error) == (None, None)
-
-
 class _NumberRace:
     """One admin lends a 03 number for forwarding, another changes its kind to
     FAX. Both passed: a FAX number lent for forwarding, billed as a FAX (never
@@ -58,7 +30,10 @@ class _NumberRace:
     def __init__(self) -> None:
         self.client = ClientFactory(name="競合株式会社")
         self.number = LentNumberFactory(number="+81355550123")
-        self.lender, self.editor = _browser(), _browser()
+        self.lender, self.editor = (
+            concurrency.admin_browser(),
+            concurrency.admin_browser(),
+        )
         self.number_url = reverse(
             "admin:clients_lentnumber_change", args=[self.number.pk]
         )
@@ -91,7 +66,7 @@ def test_a_number_lent_while_its_kind_becomes_fax_is_refused(monkeypatch):
         monkeypatch, LentNumberAdminForm, "_keep_what_lending_relies_on"
     )
 
-    _run_in_turn(race.change_kind, race.lend, checked, go_on)
+    concurrency.run_in_turn(race.change_kind, race.lend, checked, go_on)
 
     assert race.pages["kind"].status_code == 302
     page = race.pages["lending"]
@@ -111,7 +86,7 @@ def test_a_kind_changed_while_the_number_is_lent_is_refused(monkeypatch):
         monkeypatch, services, "quarantine_ends_on"
     )
 
-    _run_in_turn(race.lend, race.change_kind, checked, go_on)
+    concurrency.run_in_turn(race.lend, race.change_kind, checked, go_on)
 
     assert race.pages["lending"].status_code == 302
     page = race.pages["kind"]
@@ -133,7 +108,7 @@ def test_a_recipient_added_on_the_client_page_with_a_double_click_is_saved_once(
     """Both requests passed the recipient's "entered once" check, and the second
     INSERT met the first row: a server error instead of the saved page."""
     client = ClientFactory()
-    browser = _browser()
+    browser = concurrency.admin_browser()
     url = reverse("admin:clients_client_change", args=[client.pk])
     data = form_values(browser.get(url).content.decode(), "client_form")
     data.update(
@@ -152,7 +127,7 @@ def test_a_recipient_added_on_the_client_page_with_a_double_click_is_saved_once(
     def save():
         pages.append(browser.post(url, data))
 
-    _run_in_turn(save, save, checked, go_on)
+    concurrency.run_in_turn(save, save, checked, go_on)
 
     assert sorted(page.status_code for page in pages) == [200, 302]
     (again,) = [page for page in pages if page.status_code == 200]
@@ -164,7 +139,7 @@ def test_a_price_added_on_the_plan_page_with_a_double_click_is_saved_once(
     monkeypatch,
 ):
     plan = PlanFactory()
-    browser = _browser()
+    browser = concurrency.admin_browser()
     url = reverse("admin:clients_plan_change", args=[plan.pk])
     data = form_values(browser.get(url).content.decode(), "plan_form")
     data.update(
@@ -182,7 +157,7 @@ def test_a_price_added_on_the_plan_page_with_a_double_click_is_saved_once(
     def save():
         pages.append(browser.post(url, data))
 
-    _run_in_turn(save, save, checked, go_on)
+    concurrency.run_in_turn(save, save, checked, go_on)
 
     assert sorted(page.status_code for page in pages) == [200, 302]
     (again,) = [page for page in pages if page.status_code == 200]
@@ -194,7 +169,7 @@ def _edit_both_at_once(monkeypatch, admin_class, urls, form_id, changes):
     """Two admins edit two rows into the same values: both pass their forms'
     checks, the first saves and waits to commit, the second's save meets the
     first's row in the database's unique rule. (pages, what each page showed)"""
-    browsers = [_browser(), _browser()]
+    browsers = [concurrency.admin_browser(), concurrency.admin_browser()]
     posted = []
     for browser, url in zip(browsers, urls, strict=True):
         data = form_values(browser.get(url).content.decode(), form_id)
@@ -206,7 +181,7 @@ def _edit_both_at_once(monkeypatch, admin_class, urls, form_id, changes):
     def save(index):
         pages[index] = browsers[index].post(urls[index], posted[index])
 
-    _run_in_turn(lambda: save(0), lambda: save(1), checked, go_on)
+    concurrency.run_in_turn(lambda: save(0), lambda: save(1), checked, go_on)
     return pages
 
 

@@ -7,8 +7,6 @@ held with no contract to bill it. The client's row lock serialises them."""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test import Client as Browser
 from django.urls import reverse
 
 from billing import services as billing_services
@@ -16,22 +14,10 @@ from clients import services
 from clients.models import Client, NumberAssignment
 from clients.months import japan_today, month_end, month_start
 from tests import concurrency
-from tests.factories import AdminFactory, ClientFactory, LentNumberFactory
+from tests.factories import ClientFactory, LentNumberFactory
 from tests.html_forms import form_values
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
-
-
-def _browser() -> Browser:
-    browser = Browser()
-    browser.force_login(AdminFactory())
-    return browser
 
 
 class _Race:
@@ -40,7 +26,10 @@ class _Race:
         self.number = LentNumberFactory(number="+81355550123")
         self.last_day = month_start(today) - dt.timedelta(days=1)
         self.today = today
-        self.lender, self.canceller = _browser(), _browser()
+        self.lender, self.canceller = (
+            concurrency.admin_browser(),
+            concurrency.admin_browser(),
+        )
         self.change_url = reverse("admin:clients_client_change", args=[client.pk])
         self.cancellation = form_values(
             self.canceller.get(self.change_url).content.decode(), "client_form"
@@ -78,15 +67,8 @@ def test_a_cancellation_saved_while_a_number_is_lent_waits_and_is_refused(
         monkeypatch, services, "quarantine_ends_on"
     )
 
-    lending = concurrency.start(race.lend)
-    assert checked.wait(timeout=10)  # the lending passed the contract check
-    cancelling = concurrency.start(race.cancel)
-    cancelling.wait_until_blocked()
-    go_on.set()
-    lending.join(timeout=30)
-    cancelling.join(timeout=30)
-
-    assert (lending.error, cancelling.error) == (None, None)
+    # the lending passed the contract check
+    concurrency.run_in_turn(race.lend, race.cancel, checked, go_on)
     assert race.pages["lending"].status_code == 302
     page = race.pages["cancellation"]
     assert page.status_code == 200  # the form again, with why, and what was typed
@@ -113,15 +95,8 @@ def test_a_number_lent_while_a_cancellation_is_saved_waits_and_is_refused(
         monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
     )
 
-    cancelling = concurrency.start(race.cancel)
-    assert checked.wait(timeout=10)  # the cancellation passed the numbers check
-    lending = concurrency.start(race.lend)
-    lending.wait_until_blocked()
-    go_on.set()
-    cancelling.join(timeout=30)
-    lending.join(timeout=30)
-
-    assert (cancelling.error, lending.error) == (None, None)
+    # the cancellation passed the numbers check
+    concurrency.run_in_turn(race.cancel, race.lend, checked, go_on)
     assert race.pages["cancellation"].status_code == 302
     page = race.pages["lending"]
     assert page.status_code == 200  # the lending form again, with why
@@ -166,15 +141,7 @@ def test_a_number_lent_while_a_cancellation_is_reverted_to_waits_and_is_refused(
     def revert_to_cancelled():
         race.pages["revert"] = race.canceller.post(url, {**revert, "_save": "1"})
 
-    reverting = concurrency.start(revert_to_cancelled)
-    assert checked.wait(timeout=10)
-    lending = concurrency.start(race.lend)
-    lending.wait_until_blocked()
-    go_on.set()
-    reverting.join(timeout=30)
-    lending.join(timeout=30)
-
-    assert (reverting.error, lending.error) == (None, None)
+    concurrency.run_in_turn(revert_to_cancelled, race.lend, checked, go_on)
     assert race.pages["revert"].status_code == 302
     assert race.pages["lending"].status_code == 200
     assert "契約の終了後に番号を貸し出すことはできません。" in (

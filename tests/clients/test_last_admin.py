@@ -4,7 +4,7 @@ only there, so the last one locked out would lock everyone out."""
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.forms import modelform_factory
 from django.urls import reverse
 
@@ -74,8 +74,6 @@ def test_other_users_are_edited_as_before(admin_client, operator):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_admins_demoting_each_other_at_once_leave_one():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     first, second = AdminFactory(), AdminFactory()
     form_class = modelform_factory(
         User, form=UserAdminChangeForm, fields=["username", "role", "is_active"]

@@ -4,7 +4,7 @@ import threading
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -183,8 +183,6 @@ def test_an_older_request_does_not_overwrite_a_newer_change(portal_user, plans):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_leaves_one_open_request_and_no_error(portal_user, plans):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     client = portal_user.client
     now = jst(2026, 11, 20, 10)
     errors = []
@@ -223,8 +221,6 @@ def test_an_admins_change_made_while_an_older_request_is_applied_wins(
     """The client asked for ハーフ on the 3rd. On the 20th one admin applies that
     request while another, on the phone, sets スタンダード: the phone call's
     change comes last and is the one billed, not overwritten by the request."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     client = portal_user.client
     now = jst(2026, 11, 20, 10)
     asked = services.request_plan_change(
@@ -271,8 +267,6 @@ def test_a_new_request_while_an_admin_applies_the_last_one_is_no_deadlock(
     then the client (the ClientPlan foreign key's check, at commit), while a new
     request locks the client, then the open request: PostgreSQL then found a
     deadlock and one of the two users got a 500."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     client = portal_user.client
     first = services.request_plan_change(
         client=client, plan=plans["half"], now=jst(2026, 11, 3, 10)

@@ -4,7 +4,7 @@ import threading
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -429,8 +429,6 @@ def test_the_database_keeps_one_open_request_per_recipient(portal_user):
 def test_two_requests_about_a_recipient_at_once_leave_one_open_and_no_error(
     portal_user,
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers by itself")
     client = portal_user.client
     yamada = ReportRecipientFactory(client=client)
     errors = []

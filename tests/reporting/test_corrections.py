@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -234,14 +234,12 @@ def _in_thread(target, errors):
     return threading.Thread(target=run)
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="two connections writing at once need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_correction_waiting_for_a_reclassification_is_still_reported():
     """A reclassifies a sales call as normal (its first report is queued); B
     corrects the callback number meanwhile. B must decide "told" after A's lock,
     or no message ever carries the corrected number."""
-    if connection.vendor != "postgresql":
-        pytest.skip("two connections writing at once need PostgreSQL")
     client, _ = client_with_recipients(1, report_by_email=True)
     call = CallFactory(
         client=client, category=Category.SALES, callback_number="+819011112222"

@@ -130,15 +130,13 @@ def test_a_database_error_reading_the_claimed_delivery_gives_the_claim_back(
     _assert_each_read_once_and_none_flagged(operator_client, call, arrived)
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="cuts a PostgreSQL connection")
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_cut_between_claim_and_send_gives_the_claim_back(
     short_waits, smtp_peer, operator_client
 ):
     """The server drops the relay's connection after the claim (a restart): the
     claim is given back on a new connection."""
-    if connection.vendor != "postgresql":
-        pytest.skip("cuts a PostgreSQL connection")
     client, _ = client_with_recipients(1)
     call, _ = save_reported_call(client=client)
     first = call.deliveries.order_by("id").first()  # the relay's first
