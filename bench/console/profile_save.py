@@ -3,10 +3,12 @@
 Runs the save through Django's full request handler (middleware, session, CSRF)
 against the benchmark database, and prints the SQL of one save plus the CPU time
 per save; ``--pyinstrument`` prints a call tree (``pip install pyinstrument``).
+``--page`` does the same for the console page the benchmark opens (the screen pop
+of a client with 100,000 past calls, with a caller who called before).
 
 Usage, after one run of bench/console_bench.py has seeded the database:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_perfc_bench \
-        .venv/bin/python bench/console/profile_save.py [--pyinstrument] [-n 500]
+        .venv/bin/python bench/console/profile_save.py [--page] [--pyinstrument] [-n 500]
 """
 
 import argparse
@@ -26,6 +28,11 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=500)
     parser.add_argument("--pyinstrument", action="store_true")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument(
+        "--page",
+        action="store_true",
+        help="the console page (screen pop) instead of the save",
+    )
     parser.add_argument(
         "--count-calls",
         action="store_true",
@@ -48,7 +55,7 @@ def main() -> None:
 
     from answering.models import Call
     from bench.console.models import BareRow
-    from bench.console_bench import CLIENT_NAME, OPERATOR, SAVE_FORM
+    from bench.console_bench import CLIENT_NAME, OPERATOR, REPEAT_CALLER, SAVE_FORM
     from clients.models import Client, User
     from reporting.models import Delivery
 
@@ -67,11 +74,20 @@ def main() -> None:
         response = browser.post(url, body, content_type=FORM_CONTENT_TYPE)
         assert response.status_code == 302, response.status_code
 
+    page_url = "/operator/calls/new?" + urlencode(
+        {"dialed": "03-5550-0000", "caller": REPEAT_CALLER}
+    )
+
+    def page() -> None:
+        response = browser.get(page_url)
+        assert response.status_code == 200, response.status_code
+
+    measured, name = (page, "page") if args.page else (save, "save")
     for _ in range(20):
-        save()
+        measured()
     with CaptureQueriesContext(connection) as queries:
-        save()
-    print(f"{len(queries)} queries in one save:")
+        measured()
+    print(f"{len(queries)} queries in one {name}:")
     for q in queries:
         print("  ", q["sql"][:160])
 
@@ -102,7 +118,7 @@ def main() -> None:
         )
         assert response.status_code == 201, response.status_code
 
-    for label, request in [("bare insert", bare), ("save", save)]:
+    for label, request in [("bare insert", bare), (name, measured)]:
         if args.count_calls:
             import cProfile
             import pstats
@@ -115,7 +131,7 @@ def main() -> None:
             calls = pstats.Stats(counter).total_calls  # type: ignore[attr-defined]
             print(f"{label}: {calls / 100:,.0f} Python function calls per request")
             continue
-        if profiler is not None and label != "save":
+        if profiler is not None and label != name:
             continue
         request()
         started, db_started = time.process_time(), db_cpu()
