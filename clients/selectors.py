@@ -139,13 +139,15 @@ def find_assignment_by_dialed(
     e164 = try_normalize_phone(dialed)
     if e164 is None:
         return None, None
-    assignment = (
+    # A number has at most one open assignment (number_one_open_assignment):
+    # no ordering to choose by, and none to compile on every screen pop.
+    found = (
         NumberAssignment.objects.current()
         .filter(number__number=e164)
         .select_related("client", "number")
-        .first()
+        .order_by()[:1]
     )
-    return e164, assignment
+    return e164, next(iter(found), None)
 
 
 _HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
