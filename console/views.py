@@ -285,7 +285,9 @@ def _client_panel_context(client: Client) -> dict[str, Any]:
         "client": client,
         # Cancelled with a month end still to come: answered as usual till then.
         "client_contract_ended": client.contract_ended_before(japan_today()),
-        "people": list(client.people.all()),
+        # What the panel and the addressee list show of each person: rows, not
+        # model instances, on a page opened on every call.
+        "people": list(client.people.values("name", "name_kana", "title", "note")),
     }
 
 
