@@ -19,6 +19,9 @@ Decisions:
   (client, month) backs it in the database.
 - Month-end close: ``bill_month`` and ``issue_invoices`` refuse a month that has
   not ended in Japan time (the current month and later).
+- On a server, everything that issues (``issue_invoices``, ``bill_month`` with
+  ``issue=True``, ``void_and_reissue``) refuses while the company settings are
+  still the demo ones (billing/company.py), before changing anything.
 """
 
 import datetime as dt
@@ -38,6 +41,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from answering.models import Call
+from billing.company import demo_company_settings
 from billing.due_dates import due_date_for
 from billing.models import (
     Adjustment,
@@ -478,6 +482,21 @@ def _refuse_unless_ended(month: dt.date, today: dt.date | None) -> None:
         )
 
 
+def _refuse_demo_company() -> None:
+    """On a server, never issue an invoice from the demo company (billing/company.py)."""
+    names = demo_company_settings()
+    if names:
+        raise ValidationError(
+            _(
+                "請求書に載せる自社の情報がデモ用の値のままのため、発行できません"
+                "（何も変更していません）。サーバーの環境変数 %(names)s に"
+                "自社の会社名と適格請求書発行事業者登録番号を設定し、"
+                "再起動してからやり直してください。"
+            ),
+            params={"names": "、".join(names)},
+        )
+
+
 def _lock_billing(month: dt.date) -> BillingRun:
     """Serialize everything that writes invoices (building drafts, issuing
     them), whatever the month: a second caller waits here until the first one
@@ -517,9 +536,12 @@ def bill_month(
     issued ones are left alone, and the second of two concurrent runs waits for
     the first and then refreshes its drafts. With ``issue=True`` the drafts are
     then issued (numbered) in the same transaction. Refuses (ValidationError) a
-    month that has not ended on ``today`` (default: today in Japan).
+    month that has not ended on ``today`` (default: today in Japan), and issuing
+    from the demo company on a server.
     """
     report = progress or _no_progress
+    if issue:
+        _refuse_demo_company()
     first = month_start(month)
     _refuse_unless_ended(first, today)
     run = _lock_billing(first)
@@ -855,6 +877,7 @@ def issue_invoices(
     # Imported here: the selectors module reads what this module writes.
     from billing.selectors import calls_changed_since_built
 
+    _refuse_demo_company()
     issued_on = today or japan_today()
     first = month_start(month)
     _refuse_unless_ended(first, issued_on)
@@ -1049,6 +1072,7 @@ def void_and_reissue(
     # may be changing now; it waits for that save and bills what it saved.
     # Then the invoice, then the billing lock (bill_month): never the other
     # way, and a billing run holding that lock never waits for a client.
+    _refuse_demo_company()  # before voiding: it reissues
     Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:

@@ -318,11 +318,20 @@ CHATWORK_FILE_PATH = env(
 )
 
 # The company, as printed on qualified invoices (適格請求書).
-COMPANY_NAME = env("COMPANY_NAME", default="株式会社デモ電話代行")
+# Demo values, for `make run`: a server (DEBUG off) still carrying them is
+# warned about by `check --deploy` and refuses to issue invoices
+# (billing/company.py). Not refused here: the image build's collectstatic and
+# CI start without them.
+COMPANY_DEMO_VALUES = {
+    "COMPANY_NAME": "株式会社デモ電話代行",
+    "COMPANY_REGISTRATION_NUMBER": "T1234567890123",
+}
+COMPANY_NAME = env("COMPANY_NAME", default=COMPANY_DEMO_VALUES["COMPANY_NAME"])
 COMPANY_ADDRESS = env("COMPANY_ADDRESS", default="東京都千代田区神田1-1-1")
 COMPANY_PHONE = env("COMPANY_PHONE", default="03-0000-0000")
 COMPANY_REGISTRATION_NUMBER = env(
-    "COMPANY_REGISTRATION_NUMBER", default="T1234567890123"
+    "COMPANY_REGISTRATION_NUMBER",
+    default=COMPANY_DEMO_VALUES["COMPANY_REGISTRATION_NUMBER"],
 )
 # Every issued invoice copies it, and a client cannot deduct the tax of an
 # invoice whose number is not one: T and 13 half-width digits, nothing else.

@@ -16,6 +16,20 @@ def _default_language():
     translation.deactivate()
 
 
+# The company the tests issue invoices from.
+TEST_COMPANY_NAME = "株式会社テスト電話秘書"
+TEST_COMPANY_REGISTRATION_NUMBER = "T5010001234567"
+
+
+@pytest.fixture(autouse=True)
+def _company(settings):
+    """pytest-django runs each test with DEBUG off, as on a server, where no
+    invoice is issued from the demo company (billing/company.py): the tests
+    have a company of their own."""
+    settings.COMPANY_NAME = TEST_COMPANY_NAME
+    settings.COMPANY_REGISTRATION_NUMBER = TEST_COMPANY_REGISTRATION_NUMBER
+
+
 @pytest.fixture(autouse=True)
 def _postgres_only(request):
     """A test marked ``postgres`` is skipped on SQLite: mostly races, which

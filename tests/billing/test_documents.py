@@ -43,7 +43,7 @@ def test_pdf_has_extractable_japanese_and_qualified_invoice_fields(invoice):
     assert data.startswith(b"%PDF")
     text = pdf_text(data)
     assert "株式会社山田商事" in text
-    assert "T1234567890123" in text
+    assert "T5010001234567" in text
     assert "適格請求書発行事業者登録番号" in text
     assert "請求書" in text
     # 2,960 + 4 × 148 = 3,552 at 10%; tax floor(3552 × 10 / 110) = 322.

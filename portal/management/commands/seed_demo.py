@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from answering.models import Call, Category, MissingReason
+from billing.company import demo_company_settings
 from billing.models import Invoice
 from billing.services import bill_month
 from clients.models import (
@@ -186,7 +187,9 @@ class Command(BaseCommand):
         # something to show. Issued invoices are never touched by a rerun.
         last_month = previous_month(month_start(today))
         if not Invoice.objects.filter(billing_month=last_month).exists():
-            bill_month(month=last_month, issue=True, today=today)
+            # Drafts only on a server (--force) still carrying the demo
+            # company, which issuing refuses.
+            bill_month(month=last_month, issue=not demo_company_settings(), today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"デモデータを用意しました（顧客 {len(clients)} 件、"

@@ -1,0 +1,43 @@
+"""The company that issues the invoices, as the settings give it.
+
+`make run` starts with a demo company (config/settings.py). On a server (DEBUG
+off) an invoice carrying it would be a qualified invoice (適格請求書) from a
+company that does not exist, with a registration number nobody holds: the
+client could not deduct its tax. ``check --deploy`` warns about it, and issuing
+refuses it (billing/services.py).
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+
+def demo_company_settings() -> list[str]:
+    """The company settings (environment variables) still at their demo values
+    on a server; none in debug, where the demo company is the point."""
+    if settings.DEBUG:
+        return []
+    return [
+        name
+        for name, demo in settings.COMPANY_DEMO_VALUES.items()
+        if getattr(settings, name) == demo
+    ]
+
+
+@checks.register("billing", deploy=True)
+def check_company_is_not_the_demo(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    names = demo_company_settings()
+    if not names:
+        return []
+    return [
+        checks.Warning(
+            f"The company on invoices is still the demo one ({', '.join(names)}): "
+            "no invoice can be issued (a qualified invoice carries the issuer's "
+            "own name and registration number).",
+            hint=f"Set {' and '.join(names)} in the environment.",
+            id="billing.W001",
+        )
+    ]

@@ -1,0 +1,215 @@
+"""A server (DEBUG off) still carrying the demo company of `make run` must not
+issue qualified invoices (適格請求書) from a company that does not exist:
+``check --deploy`` warns, and issuing refuses and says which variables to set."""
+
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.urls import reverse
+
+from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus
+from billing.services import bill_month, issue_invoices, void_and_reissue
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
+
+DEMO_NAME = "株式会社デモ電話代行"
+DEMO_NUMBER = "T1234567890123"
+
+# A server whose environment left the company at `make run`'s demo values.
+demo_server = override_settings(
+    DEBUG=False, COMPANY_NAME=DEMO_NAME, COMPANY_REGISTRATION_NUMBER=DEMO_NUMBER
+)
+# `make run`: debug, the demo company.
+demo_laptop = override_settings(
+    DEBUG=True, COMPANY_NAME=DEMO_NAME, COMPANY_REGISTRATION_NUMBER=DEMO_NUMBER
+)
+
+REFUSED = "デモ用の値のままのため、発行できません"
+
+
+def _last_number() -> int:
+    sequence = InvoiceNumberSequence.objects.filter(name="invoice").first()
+    return sequence.last_number if sequence else 0
+
+
+@pytest.fixture
+def draft(small):
+    client = contracted_client(small, name="株式会社山田商事")
+    calls(client, 21)
+    bill_month(month=OCTOBER)
+    return Invoice.objects.get(client=client)
+
+
+@pytest.fixture
+def issued(draft):
+    issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    return Invoice.objects.get(pk=draft.pk)
+
+
+def _deploy_warnings() -> list[checks.CheckMessage]:
+    return [
+        message
+        for message in checks.run_checks(include_deployment_checks=True)
+        if message.id == "billing.W001"
+    ]
+
+
+def test_check_deploy_warns_about_the_demo_company_on_a_server():
+    with demo_server:
+        [warning] = _deploy_warnings()
+    assert "COMPANY_NAME" in warning.msg
+    assert "COMPANY_REGISTRATION_NUMBER" in warning.msg
+    assert warning.level == checks.WARNING
+    with demo_server, override_settings(COMPANY_NAME="株式会社東京電話秘書"):
+        [warning] = _deploy_warnings()
+    assert "COMPANY_NAME" not in warning.msg
+    assert "COMPANY_REGISTRATION_NUMBER" in warning.msg
+
+
+def test_check_deploy_is_quiet_for_make_run_and_for_a_real_company():
+    with demo_laptop:
+        assert _deploy_warnings() == []
+    with override_settings(
+        DEBUG=False,
+        COMPANY_NAME="株式会社東京電話秘書",
+        COMPANY_REGISTRATION_NUMBER="T5010001234567",
+    ):
+        assert _deploy_warnings() == []
+    # Not a check of every start (runserver, migrate): a deploy check only.
+    with demo_server:
+        assert [m for m in checks.run_checks() if m.id == "billing.W001"] == []
+
+
+@pytest.mark.slow
+def test_manage_py_check_deploy_fails_on_the_demo_company_as_ci_runs_it():
+    """`.ci/run` runs ``check --deploy --fail-level WARNING`` with production
+    settings: without the company it fails, naming the variables."""
+    production = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_DEBUG": "False",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "answering.example.jp",
+    }
+    command = [
+        sys.executable,
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        "--tag",
+        "billing",
+    ]
+
+    def run(env):
+        return subprocess.run(
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    demo = run(production)
+    assert demo.returncode != 0
+    assert "billing.W001" in demo.stderr
+    assert "COMPANY_REGISTRATION_NUMBER" in demo.stderr
+    real = run(
+        production
+        | {
+            "COMPANY_NAME": "株式会社東京電話秘書",
+            "COMPANY_REGISTRATION_NUMBER": "T5010001234567",
+        }
+    )
+    assert real.returncode == 0, real.stderr
+
+
+def test_issuing_from_the_demo_company_on_a_server_numbers_nothing(draft):
+    with demo_server, pytest.raises(ValidationError) as refused:
+        issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    message = " ".join(refused.value.messages)
+    assert REFUSED in message
+    assert "COMPANY_NAME、COMPANY_REGISTRATION_NUMBER" in message
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.DRAFT
+    assert draft.number is None
+    assert _last_number() == 0
+
+
+def test_bill_month_issue_from_the_demo_company_on_a_server_writes_nothing(small):
+    contracted_client(small)
+    with demo_server, pytest.raises(ValidationError, match=REFUSED):
+        bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    assert not Invoice.objects.exists()
+
+
+def test_bill_month_command_issue_says_why_it_refuses(small):
+    contracted_client(small)
+    with demo_server, pytest.raises(CommandError, match="COMPANY_NAME"):
+        call_command("bill_month", "2026-10", "--issue", stdout=io.StringIO())
+    assert not Invoice.objects.exists()
+
+
+def test_void_and_reissue_from_the_demo_company_on_a_server_changes_nothing(issued):
+    with demo_server, pytest.raises(ValidationError, match=REFUSED):
+        void_and_reissue(invoice=issued, reason="宛名の誤り", today=LATER)
+    assert [(i.pk, i.status) for i in Invoice.objects.all()] == [
+        (issued.pk, InvoiceStatus.ISSUED)
+    ]
+    assert _last_number() == issued.number
+
+
+def test_make_run_still_issues_from_the_demo_company(draft):
+    with demo_laptop:
+        assert issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2)).issued == 1
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.ISSUED
+    assert draft.company_name == DEMO_NAME
+    assert draft.company_registration_number == DEMO_NUMBER
+
+
+def test_the_billing_page_says_which_variables_to_set(admin_client, draft):
+    with demo_server:
+        response = admin_client.post(
+            reverse("billing:issue"), {"month": "2026-10"}, follow=True
+        )
+    page = response.content.decode()
+    assert REFUSED in page
+    assert "COMPANY_NAME、COMPANY_REGISTRATION_NUMBER" in page
+    assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.DRAFT
+
+
+def test_the_invoice_page_refuses_void_and_reissue_and_says_why(admin_client, issued):
+    with demo_server:
+        response = admin_client.post(
+            reverse("billing:void", args=[issued.pk]),
+            {"void-reason": "宛名の誤り"},
+            follow=True,
+        )
+    assert response.redirect_chain == [
+        (reverse("billing:invoice", args=[issued.pk]), 302)
+    ]
+    page = response.content.decode()
+    assert REFUSED in page
+    assert "COMPANY_NAME" in page
+    assert Invoice.objects.get(pk=issued.pk).status == InvoiceStatus.ISSUED
+    assert Invoice.objects.count() == 1
+
+
+def test_seed_demo_forced_on_a_server_with_the_demo_company_leaves_drafts(db):
+    with demo_server:
+        call_command("seed_demo", force=True, verbosity=0, stdout=io.StringIO())
+    invoices = Invoice.objects.all()
+    assert invoices.exists()
+    assert not invoices.exclude(status=InvoiceStatus.DRAFT).exists()
