@@ -1,6 +1,7 @@
 """`make run` (manage.py run_embedded): it says it started only once the web
-server answers, says which port is taken instead, stops quietly on Ctrl-C, and
-leaves nothing running however it is stopped.
+server answers, says which port is taken instead, stops quietly on Ctrl-C (a
+second one included, and one during the migrate or the demo seed), and leaves
+nothing running however it is stopped.
 
 Ctrl-C reaches the terminal's whole process group: run_embedded, its web
 server and its relay. Each test starts the command in a process group (and
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 STARTUP_SECONDS = 120  # migrate, seed, and two Django processes on a busy machine
 STARTED = "起動しました"
+STOPPED = "停止しました。"  # the command's own last line (the relay says more)
 
 
 def _sigint(disposition):
@@ -79,42 +81,59 @@ def _env(database: Path, port: int) -> dict[str, str]:
     }
 
 
+def _manage(database: Path, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=settings.BASE_DIR,
+        env=_env(database, 0),
+        capture_output=True,
+        text=True,
+    )
+
+
 @pytest.fixture(scope="module")
-def seeded_database(tmp_path_factory) -> Path:
+def migrated_database(tmp_path_factory) -> Path:
+    database = tmp_path_factory.mktemp("migrated") / "db.sqlite3"
+    _manage(database, "migrate", "-v0").check_returncode()
+    return database
+
+
+@pytest.fixture(scope="module")
+def seeded_database(tmp_path_factory, migrated_database) -> Path:
     """A database migrated and seeded once (a second `make run`): each test's
     start then takes seconds instead of a first migrate's ten or more."""
     database = tmp_path_factory.mktemp("seeded") / "db.sqlite3"
-    for command in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=settings.BASE_DIR,
-            env=_env(database, 0),
-            check=True,
-            capture_output=True,
-        )
+    shutil.copy(migrated_database, database)
+    _manage(database, "seed_demo").check_returncode()
     return database
 
 
 def _start(
     tmp_path: Path,
-    seeded_database: Path,
+    database_to_copy: Path | None,
     *,
     port: int | None = None,
     sigint_ignored: bool = False,
     runserver_delay_seconds: float = 0,
+    sitecustomize: str = "",
     env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen, int]:
+    """run_embedded on a copy of ``database_to_copy`` (None: a first `make
+    run`, on no database yet); ``sitecustomize``: code its processes run first."""
     database = tmp_path / "db.sqlite3"
-    shutil.copy(seeded_database, database)
+    if database_to_copy is not None:
+        shutil.copy(database_to_copy, database)
     port = port or free_port()
     full_env = _env(database, port) | (env or {})
     if runserver_delay_seconds:
         # A busy laptop: the web server takes a while to import Django.
-        (tmp_path / "sitecustomize.py").write_text(
+        sitecustomize += (
             "import sys, time\n"
             "if 'runserver' in sys.argv:\n"
             f"    time.sleep({runserver_delay_seconds})\n"
         )
+    if sitecustomize:
+        (tmp_path / "sitecustomize.py").write_text(sitecustomize)
         full_env["PYTHONPATH"] = str(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_embedded"],
@@ -199,11 +218,106 @@ def test_ctrl_c_stops_everything_without_a_failure_message(
 
     assert "起動できなかった" not in log
     assert "Traceback" not in log
+    assert STOPPED in log.splitlines()
     assert process.returncode == 0, log
     # Stopped at once, not after the 10 s it gives a child before killing it.
     assert time.monotonic() - pressed_at < 8, log
     assert left == [], "processes left running"
     assert not _answers(port)
+
+
+# The relay, stopped, takes a few seconds to end, as after a send in progress.
+RELAY_SLOW_TO_END = """
+import atexit, sys, time
+if "run_relay" in sys.argv:
+    atexit.register(time.sleep, 4)
+"""
+
+
+def test_a_second_ctrl_c_while_stopping_waits_for_the_same_stop(
+    tmp_path, seeded_database
+):
+    process, port, output = _run_until_started(
+        tmp_path, seeded_database, sitecustomize=RELAY_SLOW_TO_END
+    )
+
+    os.killpg(process.pid, signal.SIGINT)
+    _read_until(process, output, lambda: "報告の送信を停止しました" in str(output))
+    os.killpg(process.pid, signal.SIGINT)  # impatient: "is it stopping?"
+    try:
+        process.wait(timeout=30)
+        log = output.closed(timeout=10)
+    finally:
+        left = _wait_for_session_to_end(process.pid, 10)
+
+    assert "Traceback" not in log
+    assert STOPPED in log.splitlines()
+    assert process.returncode == 0, log
+    assert left == [], "processes left running"
+    assert not _answers(port)
+
+
+# The first migration applied waits, as a long one would, before it is recorded.
+MIGRATION_IN_PROGRESS = """
+import sys, time
+if "run_embedded" in sys.argv:
+    from django.db.migrations.migration import Migration
+    _apply = Migration.apply
+    def apply(self, *args, **kwargs):
+        state = _apply(self, *args, **kwargs)
+        print("migration applied, not recorded", flush=True)
+        time.sleep(60)
+        return state
+    Migration.apply = apply
+"""
+# Says when the demo data starts to be made (which takes seconds).
+SEED_STARTS = """
+import sys
+if "run_embedded" in sys.argv:
+    from django.core import management
+    _call_command = management.call_command
+    def call_command(name, *args, **kwargs):
+        if name == "seed_demo":
+            print("seeding", flush=True)
+        return _call_command(name, *args, **kwargs)
+    management.call_command = call_command
+"""
+
+
+@pytest.mark.parametrize(
+    ("database", "sitecustomize", "marker"),
+    [
+        pytest.param(None, MIGRATION_IN_PROGRESS, "not recorded", id="migrate"),
+        pytest.param("migrated", SEED_STARTS, "seeding", id="seed"),
+    ],
+)
+def test_ctrl_c_while_preparing_stops_quietly_and_the_next_run_starts(
+    request, tmp_path, database, sitecustomize, marker
+):
+    copied = request.getfixturevalue("migrated_database") if database else None
+    process, port = _start(tmp_path, copied, sitecustomize=sitecustomize)
+    output = _Output(process)
+    _read_until(process, output, lambda: marker in str(output))
+
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+        log = output.closed(timeout=10)
+    finally:
+        left = _kill_session(process.pid)
+
+    assert "Traceback" not in log
+    assert "デモデータを用意しました" not in log  # stopped before the end
+    assert STOPPED in log.splitlines()
+    assert process.returncode == 0, log
+    assert left == [], "processes left running"
+    assert not _answers(port)
+    # Nothing half done: what was interrupted rolled back, and is done again.
+    database_file = tmp_path / "db.sqlite3"
+    migrated = _manage(database_file, "migrate", "-v0")
+    assert migrated.returncode == 0, migrated.stderr
+    seeded = _manage(database_file, "seed_demo")
+    assert "デモデータを用意しました" in seeded.stdout, seeded.stderr
 
 
 def test_started_is_said_once_the_web_server_answers(tmp_path, seeded_database):

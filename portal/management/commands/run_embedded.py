@@ -128,6 +128,22 @@ def _timeout_seconds(value: str | float) -> float:
     return seconds
 
 
+class _StopOnSignal:
+    """The handler of the signals that stop `make run`: the first one raises
+    KeyboardInterrupt wherever the command is (a migrate, the seed, the wait
+    for the children); any later one is ignored, as the stop is under way."""
+
+    def __init__(self) -> None:
+        self.signalled = False
+        self.requested = False  # set too when the command stops by itself
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.requested:
+            return
+        self.signalled = self.requested = True
+        raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = (
         "デモ環境を準備して、Webサーバーと報告の送信処理を起動します（Ctrl-Cで停止）。"
@@ -146,11 +162,59 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, startup_timeout: str | float, **options) -> None:
         host, port, ipv6 = _parse_addr(addr)
         timeout_seconds = _timeout_seconds(startup_timeout)
+        # Stopped by Ctrl-C, SIGTERM or SIGHUP (an IDE's stop button, a closed
+        # terminal) alike, from the first migrate on: the children are stopped
+        # too, never left holding the port. SIGINT is set as well: a script's
+        # background job (`make run &`) starts with it ignored, and then Ctrl-C
+        # stopped only the relay (which sets its own), taken here for a failure
+        # to start. The children start with these signals at their defaults.
+        stop = _StopOnSignal()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, stop)
+        processes: list[subprocess.Popen] = []
+        try:
+            self._run(processes, addr, host, port, ipv6, timeout_seconds)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            # From here on a signal is a second one, which waits for the same
+            # stop: it cut the waits below short with a traceback.
+            stop.requested = True
+            for p in processes:
+                if p.poll() is None:
+                    # runserver stops at once, the relay and Celery after the
+                    # send in progress.
+                    p.terminate()
+            for p in processes:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        stopped = (0, -signal.SIGINT, -signal.SIGTERM, None)
+        failed = [p for p in processes if p.returncode not in stopped]
+        if failed:
+            sys.exit(1)
+        if stop.signalled:
+            self.stdout.write("停止しました。")
+
+    def _run(
+        self,
+        processes: list[subprocess.Popen],
+        addr: str,
+        host: str,
+        port: int,
+        ipv6: bool,
+        timeout_seconds: float,
+    ) -> None:
+        """Prepare the demo, start the children into ``processes`` and watch
+        them until one ends (or a signal interrupts)."""
         # Said at once, not after a first migrate's wait.
         if _port_in_use(host, port, ipv6=ipv6):
             raise CommandError(_in_use_message(port))
         settings.VAR_DIR.mkdir(exist_ok=True)
         self.stdout.write("データベースを準備しています…")
+        # Interrupted, each migration and the seed's steps roll back whole (a
+        # transaction each): the next `make run` starts them again.
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo", stdout=self.stdout)
         # Asked again: another program may have taken the port during the
@@ -177,14 +241,6 @@ class Command(BaseCommand):
             )
         elif "run_relay" in get_commands():
             commands.append([python, "manage.py", "run_relay"])
-        # Stopped by Ctrl-C, SIGTERM or SIGHUP (an IDE's stop button, a closed
-        # terminal) alike: the children are stopped too, never left holding the
-        # port. SIGINT is set as well: a script's background job (`make run &`)
-        # starts with it ignored, and then Ctrl-C stopped only the relay (which
-        # sets its own), taken here for a failure to start. The children start
-        # with these signals at their defaults.
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.default_int_handler)
         # Each child in a process group of its own, so that Ctrl-C in the
         # terminal reaches this command alone, which stops each child once: a
         # second signal cut runserver's own stop short with a traceback, and
@@ -192,60 +248,41 @@ class Command(BaseCommand):
         # imports. Nothing else stops them if this command is killed hard, hence
         # the preexec_fn.
         preexec_fn = _stopped_with_this_process()
-        processes = [
-            subprocess.Popen(
-                cmd,
-                cwd=settings.BASE_DIR,
-                stdin=subprocess.DEVNULL,
-                process_group=0,
-                preexec_fn=preexec_fn,
-            )
-            for cmd in commands
-        ]
-        try:
-            # "Started" only once the web server answers: a newcomer who opens
-            # the URL at once must not get a connection refused.
-            deadline = time.monotonic() + timeout_seconds
-            while all(p.poll() is None for p in processes) and not _answers(
-                host, port, ipv6=ipv6
-            ):
-                if time.monotonic() > deadline:
-                    self.stderr.write(
-                        f"Webサーバーが{timeout_seconds:g}秒たってもポート {port} で"
-                        "応答しません。上に表示されたエラーを確かめてください"
-                        "（パソコンが混み合っているだけなら、"
-                        "RUN_STARTUP_TIMEOUT=180 make run のように待つ秒数を"
-                        "延ばせます）。停止します。"
-                    )
-                    sys.exit(1)
-                time.sleep(0.2)
-            if all(p.poll() is None for p in processes):
-                self.stdout.write(
-                    self.style.SUCCESS("\n電話代行システムを起動しました。")
+        for cmd in commands:
+            # One at a time: interrupted between two, the first is stopped too.
+            processes.append(
+                subprocess.Popen(
+                    cmd,
+                    cwd=settings.BASE_DIR,
+                    stdin=subprocess.DEVNULL,
+                    process_group=0,
+                    preexec_fn=preexec_fn,
                 )
-                self.stdout.write(demo_logins_text(f"http://{addr}/"))
-                self.stdout.write("  停止するには Ctrl-C を押してください。\n")
-                self.stdout.flush()
-            while all(p.poll() is None for p in processes):
-                time.sleep(0.5)
-            self.stderr.write(
-                f"起動できなかったか、途中で止まった処理があります（{addr} が"
-                "ほかのプログラムに使われていないか確かめてください）。停止します。"
             )
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for p in processes:
-                if p.poll() is None:
-                    # runserver stops at once, the relay and Celery after the
-                    # send in progress.
-                    p.terminate()
-            for p in processes:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        stopped = (0, -signal.SIGINT, -signal.SIGTERM, None)
-        failed = [p for p in processes if p.returncode not in stopped]
-        if failed:
-            sys.exit(1)
+        # "Started" only once the web server answers: a newcomer who opens
+        # the URL at once must not get a connection refused.
+        deadline = time.monotonic() + timeout_seconds
+        while all(p.poll() is None for p in processes) and not _answers(
+            host, port, ipv6=ipv6
+        ):
+            if time.monotonic() > deadline:
+                self.stderr.write(
+                    f"Webサーバーが{timeout_seconds:g}秒たってもポート {port} で"
+                    "応答しません。上に表示されたエラーを確かめてください"
+                    "（パソコンが混み合っているだけなら、"
+                    "RUN_STARTUP_TIMEOUT=180 make run のように待つ秒数を"
+                    "延ばせます）。停止します。"
+                )
+                sys.exit(1)
+            time.sleep(0.2)
+        if all(p.poll() is None for p in processes):
+            self.stdout.write(self.style.SUCCESS("\n電話代行システムを起動しました。"))
+            self.stdout.write(demo_logins_text(f"http://{addr}/"))
+            self.stdout.write("  停止するには Ctrl-C を押してください。\n")
+            self.stdout.flush()
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        self.stderr.write(
+            f"起動できなかったか、途中で止まった処理があります（{addr} が"
+            "ほかのプログラムに使われていないか確かめてください）。停止します。"
+        )
