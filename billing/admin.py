@@ -1,5 +1,8 @@
+import datetime as dt
+
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from billing import services
@@ -29,10 +32,35 @@ class InvoiceAdmin(SimpleHistoryAdmin):
     """Read-only: invoices are built, issued and voided by the billing services
     (the billing page), never edited by hand."""
 
-    list_display = ["client_name", "billing_month", "status", "number", "total_yen"]
+    list_display = [
+        "client_name",
+        "billing_month",
+        "status_label",
+        "number",
+        "total_yen",
+    ]
     list_filter = ["status", "billing_month"]
     search_fields = ["client_name", "number"]
     inlines = [InvoiceLineInline]
+
+    # A refund invoice whose refund was paid out is stored as paid; it reads
+    # 返金済み with its 返金日 (Invoice.status_label).
+    @admin.display(description=_("状態"), ordering="status")
+    def status_label(self, obj: Invoice) -> str:
+        return obj.status_label
+
+    @admin.display(description=_("返金日"))
+    def refunded_on(self, obj: Invoice) -> dt.date | None:
+        return obj.paid_on
+
+    def get_fields(self, request: HttpRequest, obj=None):  # type: ignore[no-untyped-def]
+        fields = list(super().get_fields(request, obj))
+        if obj is None:
+            return fields
+        fields = ["status_label" if f == "status" else f for f in fields]
+        if obj.refund_yen:
+            fields = ["refunded_on" if f == "paid_on" else f for f in fields]
+        return fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -38,12 +38,18 @@ class MonthForm(forms.Form):
         return month
 
 
-# The invoice page shows the next three forms together: a prefix each keeps
+# The invoice page shows the next forms together: a prefix each keeps
 # their fields' ids (and the labels pointing at them) apart.
 class MarkPaidForm(forms.Form):
     prefix = "paid"
 
     paid_on = JapaneseDateField(label=_("入金日"))
+
+
+class MarkRefundedForm(forms.Form):
+    prefix = "refund"
+
+    refunded_on = JapaneseDateField(label=_("返金日"))
 
 
 class VoidForm(forms.Form):

@@ -234,6 +234,21 @@ class Invoice(models.Model):
         """No payment is asked for: its due date means nothing to the client."""
         return self.total_yen <= 0
 
+    # A refund invoice, once the money is paid out, is settled like a paid one
+    # (the same status and date: what "owing" and the reissue rules read); only
+    # its words differ, chosen by the sign of its total.
+    @property
+    def status_label(self) -> str:
+        """The status as shown: a settled refund reads 返金済み."""
+        if self.status == InvoiceStatus.PAID and self.refund_yen:
+            return gettext("返金済み")
+        return str(self.get_status_display())
+
+    @property
+    def settled_on_label(self) -> str:
+        """What ``paid_on`` is called on this invoice: 返金日 for a refund."""
+        return gettext("返金日") if self.refund_yen else gettext("入金日")
+
     @property
     def replacement_note(self) -> str:
         """What a reissue says of the invoice it replaces, as Japanese invoices

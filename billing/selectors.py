@@ -296,6 +296,7 @@ class MonthOverview:
     drafts: int
     issued: int
     paid: int
+    refunded: int  # refund invoices (below zero) whose refund was paid out
     void: int
     draft_total_yen: int
     issued_total_yen: int
@@ -305,7 +306,8 @@ def month_overview(*, month: dt.date) -> MonthOverview:
     figures = Invoice.objects.for_month(month).aggregate(
         drafts=Count("id", filter=Q(status=InvoiceStatus.DRAFT)),
         issued=Count("id", filter=Q(status=InvoiceStatus.ISSUED)),
-        paid=Count("id", filter=Q(status=InvoiceStatus.PAID)),
+        paid=Count("id", filter=Q(status=InvoiceStatus.PAID, total_yen__gte=0)),
+        refunded=Count("id", filter=Q(status=InvoiceStatus.PAID, total_yen__lt=0)),
         void=Count("id", filter=Q(status=InvoiceStatus.VOID)),
         draft_total=Sum("total_yen", filter=Q(status=InvoiceStatus.DRAFT), default=0),
         issued_total=Sum(
@@ -318,6 +320,7 @@ def month_overview(*, month: dt.date) -> MonthOverview:
         drafts=figures["drafts"],
         issued=figures["issued"],
         paid=figures["paid"],
+        refunded=figures["refunded"],
         void=figures["void"],
         draft_total_yen=figures["draft_total"],
         issued_total_yen=figures["issued_total"],

@@ -1,4 +1,5 @@
-"""Monthly billing: build drafts in bulk, issue them, mark paid, void and reissue.
+"""Monthly billing: build drafts in bulk, issue them, mark paid or refunded, void
+and reissue.
 
 ``bill_month`` is the one service behind the beat task, ``manage.py bill_month``
 and the admin page. It loads everything for all billable clients in a fixed
@@ -1021,8 +1022,29 @@ def _number_drafts(
 def mark_paid(
     *, invoice: Invoice, paid_on: dt.date, today: dt.date | None = None
 ) -> Invoice:
-    """Record the payment of an issued invoice, received between its issue date
-    and ``today`` (default: today in Japan)."""
+    """Record the payment of an issued invoice that asks for one, received
+    between its issue date and ``today`` (default: today in Japan)."""
+    return _settle(invoice=invoice, on=paid_on, refund=False, today=today)
+
+
+@transaction.atomic
+def mark_refunded(
+    *, invoice: Invoice, refunded_on: dt.date, today: dt.date | None = None
+) -> Invoice:
+    """Record that the refund of an issued invoice whose total is below zero
+    was paid out to the client, between its issue date and ``today``.
+
+    A refund settled is stored as a paid invoice (the status the rules about
+    what is owed read, with its date in ``paid_on``); its pages say 返金済み.
+    """
+    return _settle(invoice=invoice, on=refunded_on, refund=True, today=today)
+
+
+def _settle(
+    *, invoice: Invoice, on: dt.date, refund: bool, today: dt.date | None
+) -> Invoice:
+    """Mark ``invoice`` paid (``refund``: refunded) on ``on``. An invoice of
+    0 yen neither asks for a payment nor owes a refund: nothing to record."""
     # The client first, then the invoice (the one lock order, see
     # ClientQuerySet.lock): the client's page refuses a cancellation into a
     # month already paid for under the client's lock, so a payment recorded at
@@ -1031,21 +1053,59 @@ def mark_paid(
     Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
+        if invoice.refund_yen:
+            raise ValidationError(_("この請求書はすでに返金済みです。"))
         raise ValidationError(_("この請求書はすでに入金済みです。"))
     if invoice.status != InvoiceStatus.ISSUED:
+        if refund:
+            raise ValidationError(_("発行済みの請求書だけを返金済みにできます。"))
         raise ValidationError(_("発行済みの請求書だけを入金済みにできます。"))
+    if invoice.total_yen == 0:
+        raise ValidationError(
+            _(
+                "この請求書は0円で、お支払いもご返金もないため、"
+                "入金・返金の記録は不要です。"
+            )
+        )
+    if refund and not invoice.refund_yen:
+        raise ValidationError(
+            _(
+                "この請求書はご請求（%(yen)s 円）のため、返金済みにはできません。"
+                "入金は「入金済みにする」で記録してください。"
+            )
+            % {"yen": f"{invoice.total_yen:,}"}
+        )
+    if not refund and invoice.refund_yen:
+        raise ValidationError(
+            _(
+                "この請求書はご返金（%(yen)s 円）のため、入金済みにはできません。"
+                "返金したら「返金済みにする」で返金日を記録してください。"
+            )
+            % {"yen": f"{invoice.refund_yen:,}"}
+        )
     assert invoice.issued_on is not None  # every issued invoice has one
-    if paid_on < invoice.issued_on:
+    field = "refunded_on" if refund else "paid_on"
+    if on < invoice.issued_on:
+        issued_on = {"issued_on": date_format(invoice.issued_on)}
         raise ValidationError(
             {
-                "paid_on": _("入金日は発行日（%(issued_on)s）より前にはできません。")
-                % {"issued_on": date_format(invoice.issued_on)}
+                field: _("返金日は発行日（%(issued_on)s）より前にはできません。")
+                % issued_on
+                if refund
+                else _("入金日は発行日（%(issued_on)s）より前にはできません。")
+                % issued_on
             }
         )
-    if paid_on > (today or japan_today()):
-        raise ValidationError({"paid_on": _("入金日に未来の日付は入れられません。")})
+    if on > (today or japan_today()):
+        raise ValidationError(
+            {
+                field: _("返金日に未来の日付は入れられません。")
+                if refund
+                else _("入金日に未来の日付は入れられません。")
+            }
+        )
     invoice.status = InvoiceStatus.PAID
-    invoice.paid_on = paid_on
+    invoice.paid_on = on
     invoice.save(update_fields=["status", "paid_on", "updated_at"])
     return invoice
 

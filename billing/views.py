@@ -1,5 +1,6 @@
-"""Billing pages for admins: preview a month's drafts, issue, mark paid, void
-and reissue, credit, and download PDF/CSV. Operators and clients get 403."""
+"""Billing pages for admins: preview a month's drafts, issue, mark paid (or a
+refund refunded), void and reissue, credit, and download PDF/CSV. Operators and
+clients get 403."""
 
 import uuid
 from typing import Any
@@ -17,7 +18,13 @@ from django.views.decorators.http import require_POST
 
 from billing import selectors, services
 from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
-from billing.forms import AdjustmentForm, MarkPaidForm, MonthForm, VoidForm
+from billing.forms import (
+    AdjustmentForm,
+    MarkPaidForm,
+    MarkRefundedForm,
+    MonthForm,
+    VoidForm,
+)
 from billing.models import Invoice, InvoiceStatus, a_later_invoice_will_come
 from billing.pdf import render_invoice_pdf
 from clients.access import admin_required
@@ -255,6 +262,7 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         if changed
         else "",
         "paid_form": MarkPaidForm(initial={"paid_on": japan_today()}),
+        "refund_form": MarkRefundedForm(initial={"refunded_on": japan_today()}),
         "void_form": VoidForm(),
         "adjust_form": AdjustmentForm(initial=adjust_initial),
         "corrections": corrections,
@@ -334,6 +342,23 @@ def mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
                     "advice": unsettled.advice,
                 },
             )
+    return redirect("billing:invoice", pk=invoice.pk)
+
+
+@admin_required
+@require_POST
+def mark_refunded(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    form = MarkRefundedForm(request.POST)
+    if not form.is_valid():
+        return _form_or_rerender(request, invoice, "refund_form", form)
+    try:
+        services.mark_refunded(
+            invoice=invoice, refunded_on=form.cleaned_data["refunded_on"]
+        )
+    except ValidationError as error:
+        return _refused(request, invoice, "refund_form", form, error)
+    messages.success(request, _("返金済みにしました。"))
     return redirect("billing:invoice", pk=invoice.pk)
 
 

@@ -81,6 +81,9 @@ EXPECTED: dict[str, Row] = {
     "billing:invoice_csv": admin_page(),
     "billing:invoice_calls": admin_page(),
     "billing:mark_paid": admin_page(method="POST", admin="redirect:/billing/invoices/"),
+    "billing:mark_refunded": admin_page(
+        method="POST", admin="redirect:/billing/invoices/"
+    ),
     "billing:void": admin_page(method="POST", admin="redirect:/billing/invoices/"),
     "billing:adjust": admin_page(method="POST", admin="redirect:/billing/invoices/"),
     "billing:usage": admin_page(),
@@ -155,6 +158,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
     }.get(name)
     if name.startswith("billing:invoice") or name in (
         "billing:mark_paid",
+        "billing:mark_refunded",
         "billing:void",
         "billing:adjust",
     ):
@@ -175,6 +179,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "billing:run": {"month": month},
         "billing:issue": {"month": month},
         "billing:mark_paid": {"paid-paid_on": japan_today().isoformat()},
+        "billing:mark_refunded": {"refund-refunded_on": japan_today().isoformat()},
         "billing:void": {"void-reason": "宛名の誤り"},
         "billing:adjust": {"adjust-amount_yen": "500", "adjust-reason": "返金"},
     }.get(name, {})
