@@ -81,12 +81,12 @@ class AdjustmentAdmin(SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         # A credit on an issued invoice is part of it: an issued invoice never
         # changes. A new credit corrects a wrong one.
-        if obj is not None and obj.applied_to and not obj.applied_to.is_draft:
+        if obj is not None and obj.carried_by_issued_invoice:
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        if obj is not None and obj.applied_to and not obj.applied_to.is_draft:
+        if obj is not None and obj.carried_by_issued_invoice:
             return False
         return super().has_delete_permission(request, obj)
 

@@ -490,6 +490,11 @@ class Adjustment(models.Model):
     def __str__(self) -> str:
         return f"{self.client} -{self.amount_yen:,}円 {self.reason}"
 
+    @property
+    def carried_by_issued_invoice(self) -> bool:
+        """Printed on an issued invoice: part of it, never changed again."""
+        return self.applied_to is not None and not self.applied_to.is_draft
+
     def clean(self) -> None:
         # On the field, so that the form shows it beside the amount (the
         # constraint's own error would stand apart from it).

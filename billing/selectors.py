@@ -685,6 +685,51 @@ def calls_changed_since_built(
     ]
 
 
+def credits_refusing_reissue(*, invoice: Invoice) -> str:
+    """Why the credits entered against ``invoice`` refuse its void and reissue
+    (empty when none do).
+
+    The reissue is built from current data: a credit recorded for what that
+    data now corrects (a call reclassified as a sales call) would come off the
+    client's bill a second time. Whether a credit is for such an error or for
+    something data never shows (a goodwill discount) only the admin knows, so
+    nothing is dropped nor kept for them: a credit still waiting, or deducted
+    by a draft, is deleted by the admin first (and entered again against the
+    reissue when it is for something else); one already deducted on an issued
+    invoice has been given, and its invoice can no longer be reissued.
+    """
+    credits = list(
+        invoice.corrections.select_related("applied_to").order_by("created_at", "id")
+    )
+    if not credits:
+        return ""
+
+    def named(adjustments: list[Adjustment]) -> str:
+        return "、".join(
+            _("-%(amount)s円（%(reason)s）")
+            % {"amount": f"{adjustment.amount_yen:,}", "reason": adjustment.reason}
+            for adjustment in adjustments
+        )
+
+    given = [c for c in credits if c.carried_by_issued_invoice]
+    if given:
+        numbers = sorted(
+            {c.applied_to.number_display for c in given if c.applied_to is not None}
+        )
+        return _(
+            "この請求書への訂正（減額）%(credits)s は、請求書 %(numbers)s で"
+            "減額済みです。今のデータで作り直すと同じ誤りの分が二重に減額される"
+            "おそれがあるため、この請求書は無効にして再発行できません。"
+            "さらに直す分は、訂正（減額）として登録してください。"
+        ) % {"credits": named(given), "numbers": "、".join(numbers)}
+    return _(
+        "この請求書には、次回の請求で減額する訂正 %(credits)s が登録されています。"
+        "再発行は今のデータで作り直すため、同じ誤りを直す訂正が残ると二重の減額に"
+        "なります。先に訂正を削除してから、無効にして再発行してください"
+        "（再発行でも直らない分の訂正は、再発行した請求書に登録し直してください）。"
+    ) % {"credits": named(credits)}
+
+
 def _months(months: Iterable[dt.date]) -> str:
     return "、".join(date_format(month, "YEAR_MONTH_FORMAT") for month in months)
 

@@ -68,7 +68,7 @@ from billing.pricing import (
     recipients_within,
     totals,
 )
-from billing.selectors import price_history_by_plan
+from billing.selectors import credits_refusing_reissue, price_history_by_plan
 from clients.models import (
     Client,
     ClientPlan,
@@ -1126,6 +1126,9 @@ def void_and_reissue(
     its final invoice: it takes every credit still waiting (a cancellation
     recorded after that month was issued) and, when no earlier invoice is
     unpaid or still a draft any more, returns the deposit the original kept.
+    Refused while credits are entered against the invoice
+    (``billing.selectors.credits_refusing_reissue``): the reissue would give
+    back again what they give back.
     """
     # The client first, as mark_paid: whether this month is the final one is
     # read from the client's cancellation, which a save of the client's page
@@ -1139,6 +1142,11 @@ def void_and_reissue(
         raise ValidationError(_("発行済み（未入金）の請求書だけを無効にできます。"))
     if not reason.strip():
         raise ValidationError(_("無効にする理由を入力してください。"))
+    # Under the invoice's lock, as add_adjustment takes it: no credit against
+    # it is recorded meanwhile.
+    refusal = credits_refusing_reissue(invoice=invoice)
+    if refusal:
+        raise ValidationError(refusal)
     _refuse_final_reissue_before_later_months(invoice)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = now or timezone.now()

@@ -266,7 +266,10 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "void_form": VoidForm(),
         "adjust_form": AdjustmentForm(initial=adjust_initial),
         "corrections": corrections,
-        "corrections_total_yen": sum(c.amount_yen for c in corrections),
+        # Shown instead of the void form, which would refuse it.
+        "void_refusal": selectors.credits_refusing_reissue(invoice=invoice)
+        if invoice.status == InvoiceStatus.ISSUED
+        else "",
         "reissues": list(invoice.reissues.all()),
         "unsettled": next(
             iter(selectors.unsettled_cancellations(invoice_ids=[invoice.pk])), None

@@ -362,10 +362,12 @@ def test_changes_that_cancel_out_say_no_change_without_a_reason(admin_client, sm
     assert "対応は不要です" in html
 
 
-def test_the_void_form_warns_of_credits_a_reissue_would_double(admin_client, small):
+def test_the_void_form_gives_way_to_the_credits_that_refuse_it(admin_client, small):
     invoice = _issued_then_corrected_to_sales(contracted_client(small))
-    assert "void-credits-warning" not in _invoice_page(admin_client, invoice)
+    void_url = reverse("billing:void", args=[invoice.pk])
+    html = _invoice_page(admin_client, invoice)
+    assert "void-refused" not in html and void_url in html
     add_adjustment(invoice=invoice, amount_yen=PER_CALL, reason="営業電話")
     html = _invoice_page(admin_client, invoice)
-    assert "この請求書には訂正（減額）が 1 件、合計 148 円登録されています" in html
-    assert "二重の減額になります" in html
+    assert 'id="void-refused"' in html and void_url not in html
+    assert "-148円（営業電話）" in html and "二重の減額" in html
