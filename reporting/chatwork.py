@@ -2,20 +2,27 @@
 
 ``POST {base}/rooms/{room_id}/messages`` with header ``X-ChatWorkToken`` and form
 field ``body``; 200 answers ``{"message_id": "..."}``. Chatwork has no idempotency
-key, so a request that timed out after it was sent may have been posted: the
-error says so and the caller flags the delivery.
+key, so a request that timed out or was cut off after it was sent may have been
+posted: the error says so (``maybe_posted``) and the caller flags the delivery.
+
+Every post opens a connection of its own and closes it once answered. A kept-alive
+connection that the server closed while it lay idle breaks like a post cut off
+after Chatwork took it, and the two could not be told apart; on a fresh
+connection, a break once the connection is up is the post's own. A handshake per
+report costs little at Chatwork's pace (10 posts per 10 seconds per room).
 """
 
 import datetime as dt
 import hashlib
 import logging
-import os
-import threading
+import ssl
 from pathlib import Path
 
 import requests
 from django.conf import settings
 from django.utils import timezone
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import SSLError as TlsError
 
 logger = logging.getLogger(__name__)
 
@@ -67,24 +74,34 @@ def _reset_time(response: requests.Response) -> dt.datetime:
     )
 
 
-# One HTTP session per process and thread: consecutive posts reuse the open
-# (TLS) connection instead of a new handshake each. Keyed by pid, so a worker
-# forked from a process that already posted never shares its parent's socket.
-_local = threading.local()
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Whether the request failed before any of it was written: the connection
+    was never made (refused, no such host), Chatwork's certificate was refused,
+    or the URL could not be built. Anything else broke on a connection that was
+    up, where the post may have reached Chatwork."""
+    if isinstance(exc, ValueError):
+        return True  # requests' InvalidURL, InvalidHeader, ...
+    # requests wraps urllib3's MaxRetryError, whose reason is the first error.
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    if isinstance(reason, TlsError) and reason.args:
+        reason = reason.args[0]
+    return isinstance(reason, (NewConnectionError, ssl.SSLCertVerificationError))
 
 
-def _session() -> requests.Session:
-    if getattr(_local, "pid", None) != os.getpid():
-        _local.session, _local.pid = requests.Session(), os.getpid()
-    return _local.session
-
-
-def close_session() -> None:
-    """Drop this thread's kept connection (tests do, before their peer stops)."""
-    session = getattr(_local, "session", None)
-    if session is not None:
-        session.close()
-    _local.session = _local.pid = None
+def _request_error(exc: requests.RequestException) -> ChatworkError:
+    if isinstance(exc, requests.ConnectTimeout):
+        return ChatworkError(f"接続タイムアウト: {exc}")
+    if _never_sent(exc):
+        return ChatworkError(f"接続エラー: {exc}")
+    if isinstance(exc, requests.Timeout):
+        return ChatworkError(
+            f"応答タイムアウト（投稿されている可能性があります）: {exc}",
+            maybe_posted=True,
+        )
+    return ChatworkError(
+        f"応答を受け取る前に接続が切れました（投稿されている可能性があります）: {exc}",
+        maybe_posted=True,
+    )
 
 
 def post_message(*, room_id: str, body: str) -> str:
@@ -96,21 +113,15 @@ def post_message(*, room_id: str, body: str) -> str:
     url = f"{settings.CHATWORK_API_BASE_URL.rstrip('/')}/rooms/{room_id}/messages"
     timeout = settings.CHATWORK_TIMEOUT_SECONDS
     try:
-        response = _session().post(
+        # requests.post: a session, and so a connection, for this post alone.
+        response = requests.post(
             url,
             headers={"X-ChatWorkToken": settings.CHATWORK_API_TOKEN},
             data={"body": body, "self_unread": "0"},
             timeout=(min(timeout, 5.0), timeout),
         )
-    except requests.ConnectTimeout as exc:
-        raise ChatworkError(f"接続タイムアウト: {exc}") from exc
-    except requests.ConnectionError as exc:
-        raise ChatworkError(f"接続エラー: {exc}") from exc
-    except requests.Timeout as exc:
-        # The request went out; Chatwork may have posted it.
-        raise ChatworkError(f"応答タイムアウト: {exc}", maybe_posted=True) from exc
     except requests.RequestException as exc:
-        raise ChatworkError(f"通信エラー: {exc}") from exc
+        raise _request_error(exc) from exc
 
     status = response.status_code
     detail = response.text[:300]

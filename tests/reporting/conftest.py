@@ -1,6 +1,6 @@
 import pytest
 
-from reporting import chatwork, mail, services
+from reporting import mail, services
 from tests.reporting.peers import ChatworkPeer, SmtpPeer
 
 
@@ -10,9 +10,8 @@ def _no_broker(settings):
     settings.CELERY_BROKER_URL = ""
     services._broker_down_until = 0.0
     yield
-    # Kept SMTP and Chatwork connections must not outlive the test's peers.
+    # A kept SMTP connection must not outlive the test's peers.
     mail.close_connection()
-    chatwork.close_session()
 
 
 def use_smtp_peer(settings, peer: SmtpPeer) -> None:

@@ -8,8 +8,10 @@ import asyncio
 import email
 import email.policy
 import json
+import os
 import re
 import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -127,7 +129,11 @@ class ChatworkPeer:
     to a function ``() -> seconds`` that delays when a request counts as arrived.
     After a post is stored, ``answer_delay`` seconds pass before the answer (a
     client's timeout then leaves it unsure), and ``garbled`` answers 200 with a
-    body that is not JSON.
+    body that is not JSON. ``reset_after_post`` stores the post and then resets
+    the connection instead of answering. A connection left idle longer than
+    ``keepalive_timeout`` seconds is closed by the server just as the next
+    request arrives on it: that request is met by a reset, unread and unposted
+    (the race a client reusing a kept-alive connection cannot see coming).
     """
 
     token = "test-chatwork-token"
@@ -141,6 +147,8 @@ class ChatworkPeer:
         self.transit = None
         self.answer_delay = 0.0
         self.garbled = False
+        self.reset_after_post = False
+        self.keepalive_timeout: float | None = None
         self.violations = 0
         self._next_id = 1000
         peer = self
@@ -152,6 +160,7 @@ class ChatworkPeer:
 
             def setup(self) -> None:
                 super().setup()
+                self.idle_since: float | None = None
                 with peer.lock:
                     peer.connections += 1
 
@@ -159,7 +168,15 @@ class ChatworkPeer:
                 pass
 
             def do_POST(self) -> None:
+                timeout = peer.keepalive_timeout
+                if (
+                    timeout is not None
+                    and self.idle_since is not None
+                    and time.monotonic() - self.idle_since > timeout
+                ):
+                    return reset_connection(self)
                 peer._handle(self)
+                self.idle_since = time.monotonic()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
@@ -235,6 +252,8 @@ class ChatworkPeer:
             message_id = str(self._next_id)
             self.posts.append({"room": room, "body": form["body"][0], "id": message_id})
             self.requests.append((now, room, 200))
+        if self.reset_after_post:
+            return reset_connection(h)
         if self.answer_delay:
             time.sleep(self.answer_delay)
         if self.garbled:
@@ -249,3 +268,11 @@ class ChatworkPeer:
     def count(self) -> int:
         with self.lock:
             return len(self.posts)
+
+
+def reset_connection(handler: BaseHTTPRequestHandler) -> None:
+    """Close the handler's connection at once with a reset (RST), not a FIN."""
+    handler.close_connection = True
+    sock = handler.connection
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    os.close(sock.detach())

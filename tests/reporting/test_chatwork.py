@@ -9,6 +9,7 @@ from django.utils import timezone
 from reporting import rate_limits, services
 from reporting.models import Delivery
 from tests.reporting.factories import client_with_recipients, save_reported_call
+from tests.reporting.peers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +37,57 @@ def test_posts_info_notation_with_token_and_body_field(chatwork_peer):
     assert d.provider_message_id == post["id"]
 
 
-def test_reports_to_chatwork_share_one_connection(chatwork_peer):
-    # No new TCP (and, at Chatwork, TLS) handshake per report.
+def test_a_connection_the_server_closed_while_idle_costs_no_report(chatwork_peer):
+    """Chatwork closes kept-alive connections left idle. A post sent on one just
+    as it closed was reset unread, and its report waited for a retry."""
+    chatwork_peer.keepalive_timeout = 0.2
     client = chatwork_client()
-    deliveries = [save_reported_call(client=client)[1][0] for _ in range(3)]
-    for d in deliveries:
-        assert services.deliver(delivery_id=d.pk) == "sent"
-    assert chatwork_peer.count() == 3
-    assert chatwork_peer.connections == 1
+    first, second = [save_reported_call(client=client)[1][0] for _ in range(2)]
+    assert services.deliver(delivery_id=first.pk) == "sent"
+    time.sleep(0.4)
+    assert services.deliver(delivery_id=second.pk) == "sent"
+
+    assert chatwork_peer.count() == 2
+    second.refresh_from_db()
+    assert second.status == Delivery.Status.SENT and not second.possible_duplicate
+
+
+def test_a_post_reset_after_chatwork_took_it_is_flagged_as_maybe_posted(
+    chatwork_peer, admin_client
+):
+    """The connection broke after the request went out: the room may have the
+    report. It was retried as if nothing had been posted, unflagged."""
+    chatwork_peer.reset_after_post = True
+    call, (d,) = save_reported_call(client=chatwork_client())
+
+    assert services.deliver(delivery_id=d.pk) == "retry"
+    assert chatwork_peer.count() == 1
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.PENDING and d.possible_duplicate
+    assert "投稿されている可能性があります" in d.last_error
+    page = admin_client.get(f"/reports/calls/{call.pk}/").content.decode()
+    assert "（重複送信の可能性）" in page
+
+    # A second unsure post: no third copy, an admin decides.
+    Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now())
+    assert services.deliver(delivery_id=d.pk) == "failed"
+    assert chatwork_peer.count() == 2
+    d.refresh_from_db()
+    assert "自動の再送を止めました" in d.last_error
+    page = admin_client.get("/reports/failed/").content.decode()
+    assert "（重複送信の可能性）" in page
+
+
+def test_a_refused_connection_is_retried_unflagged(settings):
+    """Nothing reached Chatwork: the retry is no possible duplicate."""
+    settings.CHATWORK_API_BASE_URL = f"http://127.0.0.1:{free_port()}/v2"
+    settings.CHATWORK_API_TOKEN = "test-chatwork-token"
+    _, (d,) = save_reported_call(client=chatwork_client())
+
+    assert services.deliver(delivery_id=d.pk) == "retry"
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.PENDING and not d.possible_duplicate
+    assert "接続エラー" in d.last_error
 
 
 def test_429_waits_for_the_reset_then_sends_once(chatwork_peer):
