@@ -130,7 +130,8 @@ class Delivery(models.Model):
         _("重複送信の可能性"),
         default=False,
         help_text=_(
-            "送信中に処理が止まったため再送しました。お客様に2通届いた可能性があります。"
+            "届いたか分からない送信（送信後に応答がない、接続が切れた、処理が"
+            "止まった）がありました。お客様に2通届いた可能性があります。"
         ),
     )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
