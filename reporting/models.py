@@ -9,6 +9,16 @@ from answering.models import Call
 from clients.models import Client, ReportRecipient
 
 
+def destination_key(address: str) -> str:
+    """What makes two deliveries go to one destination: the address, whatever
+    the channel and the case. An address re-typed in another case
+    (Taro@Example.jp, now taro@example.jp), or moved from the PC field to the
+    mobile one, is the same mailbox. (A Chatwork room is digits, an e-mail
+    address has an @: the two never meet.) The same rule in a query is
+    DeliveryQuerySet.to_destination()."""
+    return address.lower()
+
+
 class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def due(self, now: dt.datetime | None = None) -> "DeliveryQuerySet":
         """Deliveries a relay should try now.
@@ -22,24 +32,23 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
             | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
         ).in_turn()
 
+    def to_destination(self, address: str | OuterRef) -> "DeliveryQuerySet":
+        """Deliveries to the destination of ``address`` (destination_key's rule)."""
+        return self.filter(address__iexact=address)
+
     def in_turn(self) -> "DeliveryQuerySet":
         """Leave out corrections whose destination still waits for an earlier
         message of the same call (its report in backoff, an earlier correction):
         a client must never read a 訂正 before the report it corrects.
 
-        A destination is its address, whatever the channel: an address
-        re-typed in another case meanwhile (Taro@Example.jp, now
-        taro@example.jp), or moved from the mobile field to the PC one, is the
-        same mailbox. (A Chatwork room is digits, an e-mail address has an @:
-        the two never meet.) The subquery stays on delivery_call_status
-        (call_id, status): the few rows of one call are then compared.
+        The subquery stays on delivery_call_status (call_id, status): the few
+        rows of one call are then compared.
         """
         earlier_unsent = Delivery.objects.filter(
             call_id=OuterRef("call_id"),
-            address__iexact=OuterRef("address"),
             id__lt=OuterRef("id"),
             status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING],
-        )
+        ).to_destination(OuterRef("address"))
         return self.exclude(Q(kind=Delivery.Kind.CORRECTION) & Exists(earlier_unsent))
 
     def emails(self) -> "DeliveryQuerySet":

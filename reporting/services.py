@@ -37,7 +37,7 @@ from answering.services import (
 )
 from clients.models import Client, ReportRecipient, User
 from reporting import chatwork, mail, rate_limits, report_text
-from reporting.models import Delivery
+from reporting.models import Delivery, destination_key
 
 logger = logging.getLogger(__name__)
 
@@ -71,19 +71,18 @@ def _destinations(call: Call) -> list[tuple[str, str, int | None]]:
         )
         # An address given for a PC and for a mobile (of one person or two)
         # gets the PC report, once.
-        pc_addresses = {pc.lower() for _, pc, _ in recipients if pc}
+        pc_addresses = {destination_key(pc) for _, pc, _ in recipients if pc}
         for person_id, pc_email, mobile_email in recipients:
             if pc_email:
                 found.append((Channel.EMAIL_PC, pc_email, person_id))
-            if mobile_email and mobile_email.lower() not in pc_addresses:
+            if mobile_email and destination_key(mobile_email) not in pc_addresses:
                 found.append((Channel.EMAIL_MOBILE, mobile_email, person_id))
     if client.report_by_chatwork and client.chatwork_room_id:
         found.append((Channel.CHATWORK, client.chatwork_room_id, None))
     seen = set()
     unique: list[tuple[str, str, int | None]] = []
     for channel, address, recipient_id in found:
-        # One mailbox is one destination, whichever e-mail channel names it.
-        key = ("chatwork" if channel == Channel.CHATWORK else "email", address.lower())
+        key = destination_key(address)
         if key not in seen:
             seen.add(key)
             unique.append((channel, address, recipient_id))
@@ -129,36 +128,41 @@ def _create_deliveries(
     # call is now reclassified as a sales call (it then leaves the bill).
     if kind == Delivery.Kind.REPORT and not call.is_reported:
         return []
-    existing: set[tuple[str, str]] = set()
+    # Destinations compare as when the messages are sent (in_turn(),
+    # _told_before()): an address moved from the PC field to the mobile one, or
+    # re-typed in another case, is the mailbox that had the report.
+    existing: set[str] = set()
     if kind == Delivery.Kind.REPORT and not new_call:
-        existing = set(
-            call.deliveries.filter(kind=kind).values_list("channel", "address")
-        )
+        existing = {
+            destination_key(address)
+            for address in call.deliveries.filter(kind=kind).values_list(
+                "address", flat=True
+            )
+        }
     # A correction reads "the report we sent you, corrected": true only where
     # something of this call was sent or is still on its way (its report, or an
     # earlier correction, which carries the whole call); not where it failed. A
-    # destination is a channel and an address here (a mobile text is not a PC
-    # one): a recipient who replaced the one told, a changed address, a room
-    # added since has read nothing of it. What is on its way and then fails is seen to when this
-    # correction is sent (_as_first_message).
-    messaged: set[tuple[str, str]] = set()
+    # recipient who replaced the one told, a changed address, a room added since
+    # has read nothing of it. What is on its way and then fails is seen to when
+    # this correction is sent (_as_first_message).
+    messaged: set[str] = set()
     if kind == Delivery.Kind.CORRECTION:
         messaged = {
-            (channel, address.lower())
-            for channel, address in call.deliveries.exclude(
-                status=Status.FAILED
-            ).values_list("channel", "address")
+            destination_key(address)
+            for address in call.deliveries.exclude(status=Status.FAILED).values_list(
+                "address", flat=True
+            )
         }
     now = timezone.now()
     # Rendered once per channel and kind of text, not per address.
     texts: dict[tuple[str, bool], dict] = {}
     deliveries = []
     for channel, address, recipient_id in _destinations(call):
-        if (channel, address) in existing:
+        if destination_key(address) in existing:
             continue
         first_here = (
             kind == Delivery.Kind.CORRECTION
-            and (channel, address.lower()) not in messaged
+            and destination_key(address) not in messaged
         )
         # Never told of a call that is now a sales call: nothing to correct, and
         # sales calls are not reported.
@@ -438,11 +442,10 @@ def _told_before(delivery: Delivery) -> bool:
     last_status = (
         Delivery.objects.filter(
             call_id=delivery.call_id,
-            channel=delivery.channel,
-            address__iexact=delivery.address,
             id__lt=delivery.pk,
             status__in=[Status.SENT, Status.FAILED],
         )
+        .to_destination(delivery.address)
         .order_by("-id")
         .values_list("status", flat=True)
         .first()
@@ -691,7 +694,7 @@ def _current_address(delivery: Delivery) -> str:
             return address
     for address, _recipient_id in same_channel:
         # Another current recipient with the same address (listed once).
-        if address.lower() == delivery.address.lower():
+        if destination_key(address) == destination_key(delivery.address):
             return address
     return ""
 
@@ -753,9 +756,8 @@ def resend(*, delivery_id: int) -> ResendResult:
             )
         )
     if (
-        Delivery.objects.filter(
-            call_id=delivery.call_id, channel=delivery.channel, address__iexact=address
-        )
+        Delivery.objects.filter(call_id=delivery.call_id)
+        .to_destination(address)
         .exclude(status=Status.FAILED)
         .exists()
     ):

@@ -400,6 +400,49 @@ def test_a_new_address_of_the_same_recipient_has_not_read_the_report(smtp_peer):
     assert len(mobile) == 2 and mobile[1]["body"].startswith("【訂正】\n")
 
 
+def test_a_mailbox_moved_from_the_pc_field_to_the_mobile_one_reads_the_change(
+    smtp_peer,
+):
+    """The report reached the PC address; the admin then moved that address to
+    the mobile field. The same mailbox was sent the whole call again, as if it
+    had never read the report, instead of what changed."""
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    services.relay_due_deliveries()
+    mailbox = person.pc_email
+    person.pc_email, person.mobile_email = "", mailbox
+    person.save()
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+
+    report, correction = _mails_to(smtp_peer, mailbox)
+    assert "090-1111-2222" in report["body"]
+    assert correction["body"].startswith(
+        "【訂正】\n折り返し先: 「090-1111-2222」→「090-1111-3333」"
+    )
+    assert MOBILE_NOTE not in correction["body"]
+
+
+def test_a_mailbox_moved_from_the_mobile_field_to_the_pc_one_reads_the_change(
+    smtp_peer,
+):
+    """The same, the other way, with the address re-typed in capitals."""
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    services.relay_due_deliveries()
+    mailbox = person.mobile_email
+    person.pc_email, person.mobile_email = mailbox.upper(), ""
+    person.save()
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+
+    (report,) = _mails_to(smtp_peer, mailbox)
+    (correction,) = _mails_to(smtp_peer, mailbox.upper())
+    assert correction["subject"] == f"【訂正】{report['subject']}"
+    assert CORRECTION_LEAD in correction["body"]
+    assert "「090-1111-2222」→「090-1111-3333」" in correction["body"]
+
+
 def test_a_chatwork_room_that_never_had_the_report_reads_it_as_a_report(
     smtp_peer, chatwork_peer
 ):

@@ -58,6 +58,22 @@ def test_sales_calls_are_not_reported_and_queuing_twice_adds_nothing():
     assert call.deliveries.count() == 2
 
 
+def test_queuing_again_after_a_mailbox_moved_field_adds_no_second_report(smtp_peer):
+    """The address had the report by its PC field; moved to the mobile field,
+    queuing the call again sent the same mailbox the report a second time."""
+    client, (person,) = client_with_recipients(1)
+    person.mobile_email = ""
+    person.save()
+    call, _ = save_reported_call(client=client)
+    services.relay_due_deliveries()
+    person.pc_email, person.mobile_email = "", person.pc_email.upper()
+    person.save()
+    with transaction.atomic():
+        assert services.queue_call_reports(call=call) == []
+    services.relay_due_deliveries()
+    assert smtp_peer.count() == 1
+
+
 def test_deliveries_roll_back_with_the_call():
     client, _ = client_with_recipients(1)
     with pytest.raises(RuntimeError), transaction.atomic():
