@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from answering.models import Call, CallRevision
+from clients.locks import hold_billing_lock
 from clients.models import Client, User
 from clients.months import japan_today, month_bounds, month_start, previous_month
 from clients.phones import normalize_phone, try_normalize_phone
@@ -150,6 +151,13 @@ def correct_call(
         raise TypeError(f"correct_call() got unexpected fields: {sorted(unknown)}")
     # Lock the row: two people correcting at once must not lose either change.
     locked = Call.objects.select_for_update(no_key=True).get(pk=call.pk)
+    if _in_an_ended_month(locked.received_at, changes.get("received_at"), now=now):
+        # Billed (or about to be): wait for a billing run issuing that month,
+        # which compares its drafts with the calls, so that the invoice it
+        # issues matches them when it commits; a correction committed after
+        # it is listed against the issued invoice. This month's calls are in
+        # no invoice yet: their corrections never wait for billing.
+        hold_billing_lock(shared=True)
     # Taken once the lock is held: revisions then follow the versions they
     # replace (selectors.values_before finds them by this time).
     now = now or timezone.now()
@@ -201,6 +209,13 @@ def correct_call(
     return CallRevision.objects.create(
         call=locked, changed_by=corrected_by, changed_at=now, changes=diff
     )
+
+
+def _in_an_ended_month(*received: dt.datetime | None, now: dt.datetime | None) -> bool:
+    """Whether any of the ``received`` times lies before this month in Japan
+    time (a month is billed only once it has ended)."""
+    this_month_starts_at = month_bounds(month_start(japan_today(now)))[0]
+    return any(at is not None and at < this_month_starts_at for at in received)
 
 
 def _apply(call: Call, changes: dict[str, Any]) -> None:

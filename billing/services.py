@@ -17,7 +17,9 @@ Decisions:
 - Concurrent runs, of the same month or not, queue behind one lock
   (``_lock_billing``): runs of different months would otherwise both apply
   the same credit or bill the same deposit. The partial unique constraint on
-  (client, month) backs it in the database.
+  (client, month) backs it in the database. A correction of a call of a month
+  that has ended waits for that lock too (``clients.locks``): what a run
+  compares and issues is what is committed when it commits.
 - Month-end close: ``bill_month`` and ``issue_invoices`` refuse a month that has
   not ended in Japan time (the current month and later).
 - On a server, everything that issues (``issue_invoices``, ``bill_month`` with
@@ -69,6 +71,7 @@ from billing.pricing import (
     totals,
 )
 from billing.selectors import credits_refusing_reissue, price_history_by_plan
+from clients.locks import hold_billing_lock
 from clients.models import (
     Client,
     ClientPlan,
@@ -95,9 +98,6 @@ from clients.months import (
 WRITE_BATCH_SIZE: int | None = None
 # Invoices numbered per UPDATE (about three parameters each).
 ISSUE_BATCH_SIZE = 1000
-# The PostgreSQL advisory lock all billing runs queue behind (any fixed number
-# no other code uses as its key; this one spells "bill").
-BILLING_LOCK_KEY = 0x62696C6C
 # How many times a run builds again the invoices of clients whose calls changed
 # while it ran (each time only those clients, in a fraction of a second).
 RECOUNT_ATTEMPTS = 3
@@ -505,19 +505,9 @@ def _lock_billing(month: dt.date) -> BillingRun:
     not yet applied, a deposit not yet billed), so a lock per month would let
     an October and a November run both take them. Returns ``month``'s run row.
     """
-    _hold_billing_lock()
+    hold_billing_lock()
     run, _created = BillingRun.objects.get_or_create(billing_month=month)
     return run
-
-
-def _hold_billing_lock() -> None:
-    """Wait for whatever writes invoices now, and hold them off until commit."""
-    assert connection.in_atomic_block, "the lock lasts until the transaction ends"
-    if connection.vendor == "postgresql":
-        # Until commit or rollback. SQLite needs none: its transactions start
-        # IMMEDIATE (config/settings.py), one writer at a time.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BILLING_LOCK_KEY])
 
 
 @transaction.atomic
@@ -1307,7 +1297,7 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
     A draft that already deducts it is built again, so that it is issued with the
     credit as it now is, not as it was when the draft was made.
     """
-    _hold_billing_lock()  # a run building drafts may be reading the credit
+    hold_billing_lock()  # a run building drafts may be reading the credit
     draft = _draft_carrying(adjustment)
     # What the admin edits: where the credit sits was read before the lock.
     adjustment.save(
@@ -1321,7 +1311,7 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
 def delete_adjustment(*, adjustment: Adjustment) -> None:
     """Delete a credit that no issued invoice carries; a draft deducting it is
     built again without it."""
-    _hold_billing_lock()
+    hold_billing_lock()
     draft = _draft_carrying(adjustment)
     adjustment.delete()
     if draft is not None:

@@ -15,6 +15,7 @@ from answering.services import correct_call
 from billing.models import CountedCall, Invoice, LineKind
 from billing.selectors import calls_changed_since_built
 from billing.services import add_adjustment, bill_month, mark_paid, void_and_reissue
+from tests import concurrency
 from tests.billing.factories import (
     LATER,
     OCTOBER,
@@ -266,19 +267,32 @@ def test_a_call_logged_while_the_run_counts_is_billed_and_listed(plans):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_call_corrected_to_sales_while_the_run_counts_is_not_billed(plans):
+def test_a_call_corrected_to_sales_while_the_run_counts_waits_for_the_run(plans):
+    """The correction of an ended month's call waits for the run that issues
+    it: the invoice counts and lists the calls as they were when it was
+    issued, and the month's page then lists the correction against it."""
     client = contracted_client(plans["small"])
     calls(client, 25, at=jst(2026, 10, 20))
     _built_earlier()
     call = Call.objects.filter(client=client).first()
-    _run_october_while(
+    hold = HoldOnceLoaded(timeout=10)
+    run = concurrency.start(
+        lambda: bill_month(month=OCTOBER, issue=True, today=LATER, progress=hold)
+    )
+    assert hold.loaded.wait(timeout=10)
+    correction = concurrency.start(
         lambda: correct_call(
             call=call, corrected_by=None, changes={"category": Category.SALES}
         )
     )
+    correction.wait_until_blocked()
+    hold.go_on.set()
+    run.join(timeout=30)
+    correction.join(timeout=30)
+    assert (run.error, correction.error) == (None, None)
     invoice = Invoice.objects.get(client=client, billing_month=OCTOBER)
-    assert _counted_and_listed(invoice) == (24, 24)
-    assert calls_changed_since_built(month=OCTOBER) == []
+    assert _counted_and_listed(invoice) == (25, 25)
+    assert [c.call.pk for c in _only_change(invoice).changes] == [call.pk]
 
 
 def _issued_then_corrected_to_sales(client, *, paid=False):
