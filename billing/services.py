@@ -1297,6 +1297,16 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
     A draft that already deducts it is built again, so that it is issued with the
     credit as it now is, not as it was when the draft was made.
     """
+    # The invoice it corrects first, then the billing lock (the one lock
+    # order, clients.locks): saving the credit has the database check that
+    # invoice's row, which a void and reissue of it holds while it waits for
+    # the billing lock. Taken the other way round, each waited for the other.
+    # Issued or paid only (what a credit corrects): runs holding the billing
+    # lock delete and number drafts.
+    Invoice.objects.select_for_update(no_key=True).filter(
+        pk=adjustment.corrects_invoice_id,
+        status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID],
+    ).first()
     hold_billing_lock()  # a run building drafts may be reading the credit
     draft = _draft_carrying(adjustment)
     # What the admin edits: where the credit sits was read before the lock.

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from billing import services as billing_services
 from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
 from billing.services import (
     add_adjustment,
@@ -336,3 +337,55 @@ def test_editing_a_credit_on_a_draft_while_the_month_is_rebuilt_fails_neither(
     assert [str(e) for e in (run.error, admin.error) if e is not None] == []
     october = Invoice.objects.get(client=client, billing_month=OCTOBER)
     assert october.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -900
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_credit_moved_onto_an_invoice_being_reissued_fails_neither(
+    monkeypatch, plans
+):
+    """An admin moves a credit from September's invoice onto October's while
+    another admin voids and reissues October. The reissue locked October's
+    invoice, then waited for the billing lock; the credit's save held the
+    billing lock, then waited for October's row (the database checks the
+    invoice a credit now corrects): PostgreSQL killed one of them (deadlock
+    detected), a server error on one admin's page."""
+    client = contracted_client(plans["small"])
+    bill_month(month=SEPTEMBER, client_ids=[client.pk], issue=True, today=LATER)
+    bill_month(month=OCTOBER, client_ids=[client.pk], issue=True, today=LATER)
+    september, october = Invoice.objects.filter(client=client).order_by("number")
+    credit = add_adjustment(invoice=september, amount_yen=1000, reason="誤計上")
+    # Stops once October's invoice is locked, before the billing lock.
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, billing_services, "_refuse_final_reissue_before_later_months"
+    )
+    voider, editor = concurrency.admin_browser(), concurrency.admin_browser()
+    pages = {}
+
+    def reissue() -> None:
+        pages["void"] = voider.post(
+            reverse("billing:void", args=[october.pk]), {"void-reason": "宛名の誤り"}
+        )
+
+    def move() -> None:
+        pages["credit"] = editor.post(
+            reverse("admin:billing_adjustment_change", args=[credit.pk]),
+            {
+                "client": client.pk,
+                "corrects_invoice": october.pk,
+                "amount_yen": "1000",
+                "reason": "10月分の誤計上",
+            },
+        )
+
+    concurrency.run_in_turn(reissue, move, checked, go_on)
+
+    assert (pages["void"].status_code, pages["credit"].status_code) == (302, 302)
+    october.refresh_from_db()
+    assert october.status == InvoiceStatus.VOID
+    reissued = Invoice.objects.get(
+        client=client, billing_month=OCTOBER, status=InvoiceStatus.ISSUED
+    )
+    assert reissued.replaces_id == october.pk
+    credit.refresh_from_db()
+    assert (credit.corrects_invoice_id, credit.reason) == (october.pk, "10月分の誤計上")
