@@ -167,9 +167,10 @@ class ClientQuerySet(models.QuerySet["Client"]):
         Every writer of a client's plans and plan requests, of its lent
         numbers and of its invoices' payment and voiding takes it before
         anything else (the client's page too, ClientAdminForm): one lock order,
-        client before number or invoice (no deadlocks), and checks made under
-        it stay true. NO KEY: saving a call or a delivery for the client, or a
-        billing run inserting its invoice (a key-share lock), never waits on it.
+        client before number or invoice, and both before the billing lock
+        (``clients.locks``): no deadlocks, and checks made under it stay true.
+        NO KEY: saving a call or a delivery for the client, or a billing run
+        inserting its invoice (a key-share lock), never waits on it.
         """
         return self.select_for_update(no_key=True).get(pk=pk)
 
