@@ -216,8 +216,21 @@ class ClientAdmin(SimpleHistoryAdmin):
             return _("契約は %(day)s で終了しています（今月の請求はありません）。") % {
                 "day": f"{obj.cancelled_on:%Y-%m-%d}"
             }
-        extras = selectors.monthly_extras(client=obj, month=today)
-        return format_html(
+        # Counted as the invoice counts them: from the month's first billed
+        # day, so none of the free trial or of the days before the contract.
+        first_billed = obj.first_billed_day(today)
+        if first_billed is None:
+            starts = obj.billing_starts_on
+            if starts is None:
+                return _("契約開始日が未登録のため、今月の請求はありません。")
+            return _(
+                "請求は %(day)s からです（無料お試し期間・契約開始前のため、"
+                "今月の請求はありません）。"
+            ) % {"day": f"{starts:%Y-%m-%d}"}
+        extras = selectors.monthly_extras(
+            client=obj, month=today, first_day=first_billed
+        )
+        fees = format_html(
             _(
                 "番号 {numbers} 件（1件は基本料金に含む、追加 {extra_numbers} 件 × "
                 "{number_fee}円 = {numbers_yen}円）<br>"
@@ -235,6 +248,17 @@ class ClientAdmin(SimpleHistoryAdmin):
             person_fee=EXTRA_RECIPIENT_FEE_YEN,
             persons_yen=f"{extras.extra_recipients_yen:,}",
             total=f"{extras.total_yen:,}",
+        )
+        if first_billed == month_start(today):
+            return fees
+        return format_html(
+            "{}<br>{}",
+            _(
+                "%(day)s からの請求分（それより前は無料お試し期間・"
+                "契約開始前のため請求しません）"
+            )
+            % {"day": f"{first_billed:%Y-%m-%d}"},
+            fees,
         )
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]

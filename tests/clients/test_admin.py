@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import LentNumber, NumberAssignment, User
-from clients.months import japan_today, next_month
+from clients.months import japan_today, month_end, month_start, next_month
 from clients.services import release_number, start_plan
 from tests.factories import (
     CallFactory,
@@ -169,6 +169,75 @@ def test_client_page_shows_fee_effects_of_extra_numbers_and_recipients(admin_cli
     assert "追加 1 件 × 1,100円 = 1,100円" in text
     assert "追加 2 名 × 210円 = 420円" in text
     assert "1,520円" in text
+
+
+def _billed(client, month: dt.date):
+    """The client's invoice for ``month`` as billing makes it, or None."""
+    from billing.models import Invoice
+    from billing.services import bill_month
+
+    bill_month(month=month, today=next_month(month))
+    return Invoice.objects.filter(client=client, billing_month=month).first()
+
+
+def _extra_lines_yen(invoice) -> int:
+    """What an invoice charges for extra numbers and recipients."""
+    from billing.models import LineKind
+
+    return sum(
+        line.amount_yen
+        for line in invoice.lines.filter(
+            kind__in=[LineKind.EXTRA_NUMBER, LineKind.EXTRA_RECIPIENTS]
+        )
+    )
+
+
+def test_the_fee_effects_leave_out_the_free_trial_as_the_invoice_does(
+    admin_client, plans
+):
+    """A number returned and two recipients ended during the free trial were
+    counted as billed: 1,520円 a month shown, while the invoice charged none."""
+    month = month_start(japan_today())
+    trial_end = month + dt.timedelta(days=4)  # within the 10-day trial
+    client = ClientFactory(trial_started_on=month, contract_started_on=month)
+    start_plan(client=client, plan=plans["small"], first_month=month)
+    NumberAssignmentFactory(client=client, assigned_on=month)
+    NumberAssignmentFactory(client=client, assigned_on=month, released_on=trial_end)
+    for ended in (None, None, None, trial_end, trial_end):
+        ReportRecipientFactory(client=client, active_from=month, active_to=ended)
+
+    page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
+
+    text = page.content.decode()
+    assert "番号 1 件（1件は基本料金に含む、追加 0 件" in text
+    assert "報告先 最大 3 名（3名まで無料、追加 0 名" in text
+    assert "追加料金の合計: 0円／月" in text
+    first_billed = month + dt.timedelta(days=10)
+    assert f"{first_billed:%Y-%m-%d} からの請求分" in text
+    assert _extra_lines_yen(_billed(client, month)) == 0
+
+
+def test_the_fee_effects_say_nothing_is_billed_in_a_month_all_in_the_trial(
+    admin_client,
+):
+    month = month_start(japan_today())
+    trial_start = month_end(month) - dt.timedelta(days=2)
+    client = ClientFactory(
+        status="trial", trial_started_on=trial_start, contract_started_on=trial_start
+    )
+    for _ in range(2):
+        NumberAssignmentFactory(client=client, assigned_on=trial_start)
+
+    page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
+
+    text = page.content.decode()
+    first_billed = trial_start + dt.timedelta(days=10)
+    assert (
+        f"請求は {first_billed:%Y-%m-%d} からです（無料お試し期間・契約開始前のため、"
+        "今月の請求はありません）。"
+    ) in text
+    assert "追加料金の合計" not in text
+    assert _billed(client, month) is None
 
 
 def test_the_fee_block_speaks_english_to_an_english_admin(admin_client):
