@@ -185,7 +185,12 @@ class LentNumberAdminForm(LockedRowForm):
     # Locked (LockedRowForm): assign_number reads the kind and digits under the
     # number's lock, so a number cannot turn FAX, or get other digits, as it is
     # being lent.
-    number = PhoneNumberField(label=_("番号"), max_length=30)
+    number = PhoneNumberField(
+        label=_("番号"),
+        max_length=30,
+        # Django's own words name the field's storage format (E.164).
+        error_messages={"unique": _("この番号はすでに登録されています。")},
+    )
 
     class Meta:
         model = LentNumber

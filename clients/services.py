@@ -18,20 +18,10 @@ from clients.models import (
     LentNumber,
     NumberAssignment,
     Plan,
-    ReportRecipient,
 )
 from clients.months import japan_today, month_start, next_month
-from clients.phones import normalize_phone
 
 PLAN_CHANGE_WARNING_THRESHOLD = 2  # more changes than this in 12 months: warn admins
-
-
-@transaction.atomic
-def register_lent_number(*, number: str, kind: str, note: str = "") -> LentNumber:
-    e164 = normalize_phone(number)
-    if LentNumber.objects.filter(number=e164).exists():
-        raise ValidationError(_("この番号はすでに登録されています。"))
-    return LentNumber.objects.create(number=e164, kind=kind, note=note)
 
 
 def quarantine_ends_on(lent_number: LentNumber) -> dt.date | None:
@@ -463,17 +453,3 @@ def correct_plan(
     client_plan.plan = plan
     client_plan.save(update_fields=["plan"])
     return client_plan, previous
-
-
-@transaction.atomic
-def end_recipient(
-    *, recipient: ReportRecipient, last_day: dt.date | None = None
-) -> ReportRecipient:
-    """Stop sending reports to a person, keeping the row for the fee history."""
-    last_day = last_day or japan_today()
-    if last_day < recipient.active_from:
-        raise ValidationError(_("報告終了日は報告開始日以降にしてください。"))
-    recipient.active_to = last_day
-    recipient.full_clean()
-    recipient.save(update_fields=["active_to"])
-    return recipient

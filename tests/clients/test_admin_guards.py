@@ -114,7 +114,7 @@ def test_a_unique_rule_met_after_the_forms_check_is_the_forms_error(
 
     assert page.status_code == 200
     assert page.context["adminform"].form.errors["number"] == [
-        "この 番号（E.164） を持った 貸出番号 が既に存在します。"
+        "この番号はすでに登録されています。"
     ]
     assert _typed(page, "lentnumber_form") == data
     assert LentNumber.objects.filter(number="+81355554000").count() == 1

@@ -236,7 +236,7 @@ def test_two_numbers_edited_to_the_same_digits_at_once_the_second_is_told_on_its
     page = pages[1]
     assert page.status_code == 200
     assert page.context["adminform"].form.errors["number"] == [
-        "この 番号（E.164） を持った 貸出番号 が既に存在します。"
+        "この番号はすでに登録されています。"
     ]
     shown = form_values(page.content.decode(), "lentnumber_form")
     assert shown["number"] == "03-5555-0003"

@@ -3,11 +3,12 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from clients.models import LentNumber, NumberAssignment
 from clients.months import japan_today
 from clients.selectors import find_assignment_by_dialed, monthly_extras
-from clients.services import assign_number, register_lent_number, release_number
+from clients.services import assign_number, release_number
 from tests.factories import ClientFactory, LentNumberFactory, NumberAssignmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,12 +111,24 @@ def test_release_cannot_happen_twice_or_before_the_start():
         release_number(assignment=assignment, released_on=DAY, today=DAY)
 
 
-def test_registering_a_number_normalises_it_and_refuses_duplicates():
-    number = register_lent_number(number="03-5050-9999", kind="03")
+def test_registering_a_number_normalises_it_and_refuses_duplicates(admin_client):
+    """Numbers are registered on the admin's 貸出番号 page: the same number
+    typed in another format is the same number."""
+    url = reverse("admin:clients_lentnumber_add")
+    assert (
+        admin_client.post(url, {"number": "03-5050-9999", "kind": "03"}).status_code
+        == 302
+    )
+    number = LentNumber.objects.get()
     assert number.number == "+81350509999"
     assert number.display == "03-5050-9999"
-    with pytest.raises(ValidationError):
-        register_lent_number(number="+81350509999", kind="03")
+
+    again = admin_client.post(url, {"number": "+81350509999", "kind": "03"})
+
+    assert again.status_code == 200  # the form again, with why
+    errors = again.context["adminform"].form.errors
+    assert errors["number"] == ["この番号はすでに登録されています。"]
+    assert LentNumber.objects.count() == 1
 
 
 def test_dialed_number_in_any_format_finds_the_current_holder():

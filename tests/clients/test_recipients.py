@@ -8,16 +8,30 @@ from django.urls import reverse
 
 from clients.models import ReportRecipient
 from clients.selectors import monthly_extras
-from clients.services import end_recipient
 from tests.factories import ClientFactory, ReportRecipientFactory
 
 pytestmark = pytest.mark.django_db
 OCT = dt.date(2026, 10, 1)
 
 
-def test_ending_a_recipient_keeps_the_row_and_its_dates():
+def _end_on_its_page(admin_client, recipient: ReportRecipient, last_day: str):
+    """An admin types 報告終了日 on the recipient's page (the client's page has
+    the same row), the way a person stops receiving reports."""
+    return admin_client.post(
+        reverse("admin:clients_reportrecipient_change", args=[recipient.pk]),
+        {
+            "name": recipient.name,
+            "pc_email": recipient.pc_email,
+            "mobile_email": recipient.mobile_email,
+            "active_from": f"{recipient.active_from:%Y-%m-%d}",
+            "active_to": last_day,
+        },
+    )
+
+
+def test_ending_a_recipient_keeps_the_row_and_its_dates(admin_client):
     recipient = ReportRecipientFactory(active_from=dt.date(2026, 1, 1))
-    end_recipient(recipient=recipient, last_day=dt.date(2026, 10, 15))
+    assert _end_on_its_page(admin_client, recipient, "2026-10-15").status_code == 302
     recipient.refresh_from_db()
     assert recipient.active_to == dt.date(2026, 10, 15)
     assert recipient.is_active_on(dt.date(2026, 10, 15))
@@ -55,11 +69,15 @@ def test_a_recipient_needs_at_least_one_address():
         ReportRecipientFactory(pc_email="", mobile_email="")
 
 
-def test_end_before_start_is_refused_with_a_japanese_message():
+def test_end_before_start_is_refused_with_a_japanese_message(admin_client):
     recipient = ReportRecipientFactory(active_from=dt.date(2026, 5, 1))
-    with pytest.raises(ValidationError) as excinfo:
-        end_recipient(recipient=recipient, last_day=dt.date(2026, 4, 30))
-    assert "報告開始日以降" in excinfo.value.messages[0]
+    page = _end_on_its_page(admin_client, recipient, "2026-04-30")
+    assert page.status_code == 200  # the form again, with why
+    assert page.context["adminform"].form.non_field_errors() == [
+        "報告終了日は報告開始日以降にしてください。"
+    ]
+    recipient.refresh_from_db()
+    assert recipient.active_to is None
 
 
 def test_invalid_email_gets_a_japanese_error():
