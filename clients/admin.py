@@ -272,6 +272,12 @@ class ClientAdmin(SimpleHistoryAdmin):
         )
 
     def response_change(self, request, obj):  # type: ignore[no-untyped-def]
+        self.say_what_the_cancellation_dropped(request, obj)
+        return super().response_change(request, obj)
+
+    def say_what_the_cancellation_dropped(
+        self, request: HttpRequest, obj: Client
+    ) -> None:
         for client_plan in getattr(request, "plans_dropped", []):
             self.message_user(
                 request,
@@ -289,7 +295,6 @@ class ClientAdmin(SimpleHistoryAdmin):
                 },
                 messages.WARNING,
             )
-        return super().response_change(request, obj)
 
     @admin.action(description=_("プラン変更を登録する（翌月1日から適用）"))
     def schedule_plan_change(self, request: HttpRequest, queryset: QuerySet[Client]):

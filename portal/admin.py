@@ -7,8 +7,50 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from clients.models import Client
 from portal import services
 from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
+from reporting.admin import ClientWithDeliveriesAdmin
+
+# A cancellation saved on the client's page also closes the portal's plan
+# requests it leaves after the contract. clients sits below the portal and
+# knows nothing of its requests, so the portal extends the client page, as
+# reporting does (its bouncing addresses): the latest one, reporting's.
+admin.site.unregister(Client)
+
+
+@admin.register(Client)
+class ClientWithRequestsAdmin(ClientWithDeliveriesAdmin):
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        # In the page's transaction, with the plans the cancellation dropped.
+        request.plan_requests_closed = (
+            services.close_plan_requests_after_contract_end(client=obj)
+            if change
+            else []
+        )
+
+    def say_what_the_cancellation_dropped(
+        self, request: HttpRequest, obj: Client
+    ) -> None:
+        super().say_what_the_cancellation_dropped(request, obj)
+        for change_request in getattr(request, "plan_requests_closed", []):
+            self.message_user(
+                request,
+                _(
+                    "お客様の %(month)s からのプラン「%(plan)s」へのお申し込みは、"
+                    "解約日（%(day)s）より後の月のため取り下げました"
+                    "（お客様のポータルにも理由が表示されます）。"
+                )
+                % {
+                    "month": date_format(
+                        change_request.effective_month, "YEAR_MONTH_FORMAT"
+                    ),
+                    "plan": change_request.plan.name,
+                    "day": f"{obj.cancelled_on:%Y-%m-%d}",
+                },
+                messages.WARNING,
+            )
 
 
 class ChangeRequestAdmin(admin.ModelAdmin):

@@ -30,6 +30,7 @@ WITHDRAWN_NOTE = gettext_noop("お客様がお申し込みを取り消されま�
 REPLACED_RECIPIENT_NOTE = gettext_noop(
     "同じ報告先への新しいご依頼に置き換えられました。"
 )
+AFTER_CONTRACT_END_NOTE = gettext_noop("解約日より後の月のため取り下げました。")
 
 
 def _close_unprocessed(
@@ -83,6 +84,11 @@ def request_plan_change(
     closed as replaced, so admins only ever see one open request per month.
     """
     now = now or timezone.now()
+    # The contract as it is once the client is locked, not as the page read
+    # it: a cancellation saved meanwhile (the admin's client page holds the
+    # lock, then closes the requests it leaves after the contract) would
+    # otherwise let in a request for a month the contract does not reach.
+    client = Client.objects.lock(client.pk)
     if client.cancelled_on is not None and client.contract_ended_before(
         plan_change_effective_month(now=now)
     ):
@@ -113,6 +119,35 @@ def withdraw_plan_change(
         client=client, note=WITHDRAWN_NOTE, now=now or timezone.now()
     )
     return withdrawn
+
+
+@transaction.atomic
+def close_plan_requests_after_contract_end(
+    *, client: Client, now: dt.datetime | None = None
+) -> list[PlanChangeRequest]:
+    """Close the client's open plan requests for a month its contract no
+    longer reaches (asked for, then a cancellation dated before that month):
+    the requests closed, oldest month first.
+
+    Applying one is refused (the plan would start after the contract), so it
+    would stay open for good; closed, the client reads why in the portal. The
+    plans already registered for those months go the same way
+    (clients.services.drop_plans_after_contract_end).
+    """
+    client = Client.objects.lock(client.pk)
+    if client.cancelled_on is None:
+        return []
+    closed = list(
+        PlanChangeRequest.objects.filter(
+            client=client,
+            status=RequestStatus.OPEN,
+            effective_month__gt=client.cancelled_on,
+        )
+        .select_related("plan")
+        .order_by("effective_month", "id")
+    )
+    _close_unprocessed(closed, note=AFTER_CONTRACT_END_NOTE, now=now or timezone.now())
+    return closed
 
 
 @transaction.atomic

@@ -321,23 +321,30 @@ def plan(request: HttpRequest) -> HttpResponse:
         )
         return redirect("portal:plan")
     if request.method == "POST" and form.is_valid():
-        change_request = services.request_plan_change(
-            client=client,
-            plan=form.cleaned_data["plan"],
-            message=form.cleaned_data["message"],
-            requested_by=request.user,
-        )
-        messages.success(
-            request,
-            _("プラン変更（%(plan)s）を受け付けました。%(month)s分から適用されます。")
-            % {
-                "plan": change_request.plan.name,
-                "month": date_format(
-                    change_request.effective_month, "YEAR_MONTH_FORMAT"
-                ),
-            },
-        )
-        return redirect("portal:plan")
+        try:
+            change_request = services.request_plan_change(
+                client=client,
+                plan=form.cleaned_data["plan"],
+                message=form.cleaned_data["message"],
+                requested_by=request.user,
+            )
+        except ValidationError as exc:
+            # A cancellation saved since this page read the contract.
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "プラン変更（%(plan)s）を受け付けました。%(month)s分から適用されます。"
+                )
+                % {
+                    "plan": change_request.plan.name,
+                    "month": date_format(
+                        change_request.effective_month, "YEAR_MONTH_FORMAT"
+                    ),
+                },
+            )
+            return redirect("portal:plan")
     plans = []
     for candidate in Plan.objects.all():
         try:

@@ -5,9 +5,11 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import connections
+from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
+from clients.models import Client
 from clients.months import japan_today, month_end, month_start
 from clients.selectors import plan_in_force
 from clients.services import set_plan
@@ -15,6 +17,7 @@ from portal import services
 from portal.models import PlanChangeRequest, RequestStatus
 from tests import concurrency
 from tests.factories import AdminFactory
+from tests.html_forms import form_values
 from tests.portal.conftest import jst
 
 pytestmark = pytest.mark.django_db
@@ -350,3 +353,116 @@ def test_a_contract_ending_this_month_takes_no_plan_change_for_next_month(
     assert "プランの変更はお申し込みいただけません" in page
     portal.post(reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""})
     assert not PlanChangeRequest.objects.filter(client=client).exists()
+
+
+def _cancel_on_the_client_page(client, last_day: dt.date):
+    """An admin, in a browser of its own, saves the client's cancellation."""
+    admin = concurrency.admin_browser()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin.get(url).content.decode(), "client_form")
+    data.update(status="cancelled", cancelled_on=last_day.isoformat())
+    return admin.post(url, data, follow=True)
+
+
+def test_a_cancellation_before_the_month_a_client_asked_for_closes_the_request(
+    portal, portal_user, plans
+):
+    """The request stayed open for a month the contract no longer reaches: the
+    admin could not apply it, and the client waited for an answer."""
+    client = portal_user.client
+    portal.post(reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""})
+    asked = PlanChangeRequest.objects.get(client=client)
+    last_day = month_end(japan_today())
+
+    page = _cancel_on_the_client_page(client, last_day)
+
+    assert page.status_code == 200
+    assert (
+        f"お客様の {asked.effective_month:%Y年%-m月} からのプラン「ハーフ」への"
+        f"お申し込みは、解約日（{last_day:%Y-%m-%d}）より後の月のため取り下げました"
+    ) in page.content.decode()
+    asked.refresh_from_db()
+    assert asked.status == RequestStatus.REJECTED
+    assert asked.processed_by is None  # nobody processed it: the contract ended
+    detail = portal.get(reverse("portal:plan_request", args=[asked.pk]))
+    assert "解約日より後の月のため取り下げました。" in detail.content.decode()
+
+
+def test_a_cancellation_after_the_month_a_client_asked_for_keeps_the_request(
+    portal, portal_user, plans
+):
+    client = portal_user.client
+    portal.post(reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""})
+    asked = PlanChangeRequest.objects.get(client=client)
+
+    page = _cancel_on_the_client_page(client, month_end(asked.effective_month))
+
+    assert "取り下げました" not in page.content.decode()
+    asked.refresh_from_db()
+    assert asked.status == RequestStatus.OPEN
+
+
+def test_a_request_sent_as_a_cancellation_is_saved_is_refused_with_why(
+    portal, portal_user, plans, monkeypatch
+):
+    """The page read the contract before an admin's cancellation was saved: the
+    request was recorded for a month the contract does not reach."""
+    client = portal_user.client
+    last_day = month_end(japan_today())
+    request_plan_change = services.request_plan_change
+
+    def cancelled_meanwhile(**kwargs):
+        Client.objects.filter(pk=client.pk).update(
+            status=Client.Status.CANCELLED, cancelled_on=last_day
+        )
+        return request_plan_change(**kwargs)
+
+    monkeypatch.setattr(services, "request_plan_change", cancelled_meanwhile)
+
+    page = portal.post(
+        reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""}
+    )
+
+    assert page.status_code == 200  # the form again, with why
+    day = last_day
+    assert (
+        f"ご契約は{day.year}年{day.month}月{day.day}日で終了するため、"
+        "プランは変更できません。"
+    ) in page.content.decode()
+    assert not PlanChangeRequest.objects.filter(client=client).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_request_sent_while_an_admin_saves_a_cancellation_is_refused(
+    portal_user, plans, monkeypatch
+):
+    """The portal read the contract before the admin's save committed, and
+    recorded a request for a month the contract does not reach, after the
+    admin's page had closed the open ones."""
+    client = portal_user.client
+    last_day = month_end(japan_today())
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, services, "close_plan_requests_after_contract_end"
+    )
+    portal = Browser()
+    portal.force_login(portal_user)
+    pages = {}
+
+    def cancel():
+        pages["cancel"] = _cancel_on_the_client_page(client, last_day)
+
+    def ask():
+        pages["ask"] = portal.post(
+            reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""}
+        )
+
+    concurrency.run_in_turn(cancel, ask, checked, go_on)
+
+    assert pages["cancel"].status_code == 200
+    asked = pages["ask"]
+    assert asked.status_code == 200  # the form again, with why
+    assert "プランは変更できません。" in asked.content.decode()
+    assert not PlanChangeRequest.objects.filter(
+        client=client, status=RequestStatus.OPEN
+    ).exists()
