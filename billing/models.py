@@ -240,9 +240,20 @@ class Invoice(models.Model):
     @property
     def status_label(self) -> str:
         """The status as shown: a settled refund reads 返金済み."""
-        if self.status == InvoiceStatus.PAID and self.refund_yen:
-            return gettext("返金済み")
+        if self.status == InvoiceStatus.PAID:
+            return self.settled_label
         return str(self.get_status_display())
+
+    @property
+    def settled_label(self) -> str:
+        """What this invoice is called once settled, for every text that speaks
+        of it: 返金済み for a refund, 入金済み otherwise."""
+        return gettext("返金済み") if self.refund_yen else gettext("入金済み")
+
+    @property
+    def unsettled_label(self) -> str:
+        """What this invoice is called while not settled: 未返金 for a refund."""
+        return gettext("未返金") if self.refund_yen else gettext("未入金")
 
     @property
     def settled_on_label(self) -> str:
@@ -516,9 +527,13 @@ class Adjustment(models.Model):
                 {
                     "corrects_invoice": _(
                         "この顧客は解約済みで、訂正を反映する今後の請求書がありません。"
-                        "未入金なら請求書を無効にして再発行し、入金済みなら返金で"
-                        "対応してください。"
+                        "%(unsettled)sなら請求書を無効にして再発行し、%(settled)sなら"
+                        "返金で対応してください。"
                     )
+                    % {
+                        "unsettled": invoice.unsettled_label,
+                        "settled": invoice.settled_label,
+                    }
                 }
             )
         # A credit gives back part of what the corrected invoice charged at

@@ -787,9 +787,9 @@ class UnsettledCancellation:
                     "（この月の請求はないため、再発行はされません）。"
                 ) % {"day": day}
             return _(
-                "解約日（%(day)s）より後の月の請求書が入金済みです。"
+                "解約日（%(day)s）より後の月の請求書が%(settled)sです。"
                 "返金などでご対応ください。"
-            ) % {"day": day}
+            ) % {"day": day, "settled": self.invoice.settled_label}
         amounts = {
             "deposit": f"{self.deposit_yen:,}",
             "credits": f"{self.credits_yen:,}",
@@ -836,9 +836,9 @@ class UnsettledCancellation:
                     "再発行した請求書で保証金が返金されます。"
                 )
             return held + _(
-                "この請求書は入金済みで再発行できないため、入金を確認してから、"
+                "この請求書は%(settled)sで再発行できないため、入金を確認してから、"
                 "保証金の返金はシステムの外（振込など）でご対応ください。"
-            )
+            ) % {"settled": self.invoice.settled_label}
         items = []
         if self.deposit_yen:
             items.append(_("保証金の返金 %(deposit)s 円") % amounts)
@@ -858,9 +858,9 @@ class UnsettledCancellation:
                 "無効にして再発行すると、再発行した請求書で精算されます。"
             )
         return missing + _(
-            "入金済みのため再発行できません。"
+            "%(settled)sのため再発行できません。"
             "返金はシステムの外（振込など）でご対応ください。"
-        )
+        ) % {"settled": self.invoice.settled_label}
 
 
 def unsettled_cancellations(

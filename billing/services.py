@@ -1043,9 +1043,10 @@ def _settle(
     Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
-        if invoice.refund_yen:
-            raise ValidationError(_("この請求書はすでに返金済みです。"))
-        raise ValidationError(_("この請求書はすでに入金済みです。"))
+        raise ValidationError(
+            _("この請求書はすでに%(settled)sです。")
+            % {"settled": invoice.settled_label}
+        )
     if invoice.status != InvoiceStatus.ISSUED:
         if refund:
             raise ValidationError(_("発行済みの請求書だけを返金済みにできます。"))
@@ -1129,7 +1130,10 @@ def void_and_reissue(
     Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
-        raise ValidationError(_("発行済み（未入金）の請求書だけを無効にできます。"))
+        raise ValidationError(
+            _("発行済み（%(unsettled)s）の請求書だけを無効にできます。")
+            % {"unsettled": invoice.unsettled_label}
+        )
     if not reason.strip():
         raise ValidationError(_("無効にする理由を入力してください。"))
     # Under the invoice's lock, as add_adjustment takes it: no credit against
@@ -1232,7 +1236,7 @@ def refuse_cancellation_into_paid_months(
     earliest = month_end(next_month(paid.billing_month))
     raise ValidationError(
         _(
-            "%(month)s分の請求書（請求書番号 %(number)s）は入金済みのため、"
+            "%(month)s分の請求書（請求書番号 %(number)s）は%(settled)sのため、"
             "解約日をそれより前にすると、保証金の返金と未反映の訂正を精算する"
             "最終の請求書を発行できません。解約日は %(earliest)s 以降の月末に"
             "してください。"
@@ -1240,6 +1244,7 @@ def refuse_cancellation_into_paid_months(
         % {
             "month": date_format(paid.billing_month, "YEAR_MONTH_FORMAT"),
             "number": paid.number_display,
+            "settled": paid.settled_label,
             "earliest": date_format(earliest),
         }
     )

@@ -216,17 +216,27 @@ def _change_advice(
                 "訂正（減額）として次回の請求で差し引くこともできます。"
             )
         return _("反映するには、無効にして再発行してください。")
+    settled = {"settled": invoice.settled_label}
     if credit_possible:
-        return _(
-            "入金済みのため、請求しすぎの分を訂正（減額）として登録してください。"
-            "次回の請求で差し引かれます。"
+        return (
+            _(
+                "%(settled)sのため、請求しすぎの分を訂正（減額）として登録してください。"
+                "次回の請求で差し引かれます。"
+            )
+            % settled
         )
     if changed.difference_yen < 0:
-        return _(
-            "入金済みで、この顧客への次回の請求はありません。"
-            "請求しすぎの分は返金などでご対応ください。"
+        return (
+            _(
+                "%(settled)sで、この顧客への次回の請求はありません。"
+                "請求しすぎの分は返金などでご対応ください。"
+            )
+            % settled
         )
-    return _("入金済みのため、再発行できません。不足分はこの画面からは請求されません。")
+    return (
+        _("%(settled)sのため、再発行できません。不足分はこの画面からは請求されません。")
+        % settled
+    )
 
 
 def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyped-def]

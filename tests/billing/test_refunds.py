@@ -8,19 +8,26 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client as DjangoClient
 from django.urls import reverse
+from django.utils import timezone
 
+from answering.models import Call
+from answering.services import correct_call
 from billing.models import Invoice, InvoiceStatus
+from billing.selectors import unsettled_cancellations
 from billing.services import (
     add_adjustment,
     bill_month,
     mark_paid,
     mark_refunded,
+    refuse_cancellation_into_paid_months,
+    void_and_reissue,
 )
 from clients.models import Client
-from tests.billing.factories import LATER, OCTOBER, contracted_client
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import ClientPlanFactory, ClientUserFactory
 
 SEPTEMBER = dt.date(2026, 9, 1)
+NOVEMBER = dt.date(2026, 11, 1)
 ISSUED_ON = dt.date(2026, 11, 2)
 REFUNDED_ON = dt.date(2026, 11, 25)
 
@@ -179,3 +186,123 @@ def test_a_paid_invoice_still_reads_paid(admin_client, small):
     assert "入金日: 2026年11月25日" in page and "返金" not in page
     change = _page(admin_client, "admin:billing_invoice_change", invoice)
     assert "入金済み" in change and "入金日" in change and "返金日" not in change
+
+
+# Every advice about a settled invoice speaks of a refund paid out, not of a
+# payment received, when the invoice is a refund.
+
+
+def _refunded(invoice, on=REFUNDED_ON):
+    return mark_refunded(invoice=invoice, refunded_on=on, today=LATER)
+
+
+@pytest.fixture
+def credited(small):
+    """Not cancelled: September (25 calls, 3,700 yen) paid, then credited in
+    full, which takes October (2,960 and a 300 yen surcharge) below zero."""
+    client = contracted_client(small, name="株式会社返金商事")
+    calls(client, 25, at=jst(2026, 9, 15))
+    calls(client, 1, at=jst(2026, 10, 5), surcharge_yen=300, surcharge_reason="長時間")
+    earlier = timezone.now() - dt.timedelta(days=3)
+    Call.objects.update(created_at=earlier, updated_at=earlier)
+    bill_month(month=SEPTEMBER, issue=True, today=dt.date(2026, 10, 2))
+    september = Invoice.objects.get(client=client, billing_month=SEPTEMBER)
+    mark_paid(invoice=september, paid_on=dt.date(2026, 10, 20), today=LATER)
+    add_adjustment(invoice=september, amount_yen=3700, reason="誤請求")
+    bill_month(month=OCTOBER, issue=True, today=ISSUED_ON)
+    october = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    assert october.total_yen == 2960 + 300 - 3700
+    return october
+
+
+def test_a_refunded_invoice_cannot_be_voided_and_says_refunded(refund):
+    _refunded(refund)
+    with pytest.raises(ValidationError) as refused:
+        void_and_reissue(invoice=refund, reason="宛名の誤り", today=LATER)
+    assert refused.value.messages == [
+        "発行済み（未返金）の請求書だけを無効にできます。"
+    ]
+
+
+def test_changed_calls_on_a_refunded_invoice_say_refunded(admin_client, credited):
+    _refunded(credited)
+    call = Call.objects.get(client=credited.client, surcharge_yen=300)
+    correct_call(
+        call=call,
+        corrected_by=None,
+        changes={"surcharge_yen": 0, "surcharge_reason": ""},
+    )
+    page = _page(admin_client, "billing:invoice", credited)
+    assert (
+        "返金済みのため、請求しすぎの分を訂正（減額）として登録してください。" in page
+    )
+    assert "入金済み" not in page
+
+
+def test_a_late_call_on_a_refunded_final_invoice_says_refunded(admin_client, refund):
+    _refunded(refund)
+    calls(
+        refund.client,
+        1,
+        at=jst(2026, 10, 30),
+        surcharge_yen=300,
+        surcharge_reason="長時間",
+    )
+    page = _page(admin_client, "billing:invoice", refund)
+    assert "返金済みのため、再発行できません。" in page
+    assert "入金済み" not in page
+
+
+def test_a_credit_for_a_cancelled_clients_refund_speaks_of_refunds(refund):
+    with pytest.raises(ValidationError) as refused:
+        add_adjustment(invoice=refund, amount_yen=100, reason="誤請求")
+    assert (
+        "未返金なら請求書を無効にして再発行し、返金済みなら返金で対応してください。"
+        in refused.value.messages[0]
+    )
+
+
+def test_a_cancellation_into_a_refunded_month_says_refunded(credited):
+    _refunded(credited)
+    with pytest.raises(ValidationError) as refused:
+        refuse_cancellation_into_paid_months(
+            client_id=credited.client_id, cancelled_on=dt.date(2026, 10, 31)
+        )
+    assert (
+        f"2026年10月分の請求書（請求書番号 {credited.number_display}）は"
+        "返金済みのため、" in refused.value.messages[0]
+    )
+
+
+def test_settlement_advice_on_a_refunded_final_invoice_says_refunded(small):
+    """Cancelled at the end of November, October (with the deposit) unpaid and
+    credited in full: November, the final invoice, is a refund that keeps the
+    deposit held, refunded before October is paid."""
+    client = contracted_client(small, cancelled_on=dt.date(2026, 11, 30))
+    calls(client, 21)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    october = Invoice.objects.get(client=client, billing_month=OCTOBER)
+    add_adjustment(invoice=october, amount_yen=3108, reason="誤請求")
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 1))
+    november = Invoice.objects.get(client=client, billing_month=NOVEMBER)
+    assert november.total_yen == 2960 - 3108
+    _refunded(november, dt.date(2026, 12, 10))
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.advice.endswith(
+        "この請求書は返金済みで再発行できないため、入金を確認してから、"
+        "保証金の返金はシステムの外（振込など）でご対応ください。"
+    )
+    mark_paid(invoice=october, paid_on=dt.date(2026, 12, 20), today=LATER)
+    (unsettled,) = unsettled_cancellations(month=NOVEMBER)
+    assert unsettled.advice.endswith(
+        "返金済みのため再発行できません。返金はシステムの外（振込など）でご対応ください。"
+    )
+
+
+def test_a_refunded_invoice_beyond_the_contract_says_refunded(refund):
+    _refunded(refund)
+    Client.objects.filter(pk=refund.client_id).update(cancelled_on=dt.date(2026, 9, 30))
+    (unsettled,) = unsettled_cancellations(month=OCTOBER)
+    assert unsettled.advice.startswith(
+        "解約日（2026年9月30日）より後の月の請求書が返金済みです。"
+    )
