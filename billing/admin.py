@@ -6,7 +6,15 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from billing import services
-from billing.models import Adjustment, BillingRun, Invoice, InvoiceLine
+from billing.models import (
+    PAID_BY_CLIENT,
+    REFUNDED_TO_CLIENT,
+    Adjustment,
+    BillingRun,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
 
 
 class InvoiceLineInline(admin.TabularInline):
@@ -27,6 +35,34 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
+class InvoiceStatusFilter(admin.SimpleListFilter):
+    """The statuses as the invoices read them: a refund paid out, stored as
+    paid, is 返金済み and not among the invoices the clients paid."""
+
+    title = _("状態")
+    parameter_name = "status"
+    REFUNDED = "refunded"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [
+            (InvoiceStatus.DRAFT, InvoiceStatus.DRAFT.label),
+            (InvoiceStatus.ISSUED, InvoiceStatus.ISSUED.label),
+            (InvoiceStatus.PAID, InvoiceStatus.PAID.label),
+            (self.REFUNDED, _("返金済み")),
+            (InvoiceStatus.VOID, InvoiceStatus.VOID.label),
+        ]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        value = self.value()
+        if value == InvoiceStatus.PAID:
+            return queryset.filter(PAID_BY_CLIENT)
+        if value == self.REFUNDED:
+            return queryset.filter(REFUNDED_TO_CLIENT)
+        if value in InvoiceStatus.values:
+            return queryset.filter(status=value)
+        return queryset  # none chosen (or a value of no choice): all
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(SimpleHistoryAdmin):
     """Read-only: invoices are built, issued and voided by the billing services
@@ -39,7 +75,7 @@ class InvoiceAdmin(SimpleHistoryAdmin):
         "number",
         "total_yen",
     ]
-    list_filter = ["status", "billing_month"]
+    list_filter = [InvoiceStatusFilter, "billing_month"]
     search_fields = ["client_name", "number"]
     inlines = [InvoiceLineInline]
 

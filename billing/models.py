@@ -38,6 +38,13 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", _("無効")
 
 
+# A refund invoice whose refund was paid out is stored as paid (what the rules
+# about what is owed read); the sign of its total tells the two apart, as its
+# words do (Invoice.settled_label).
+PAID_BY_CLIENT = Q(status=InvoiceStatus.PAID, total_yen__gte=0)
+REFUNDED_TO_CLIENT = Q(status=InvoiceStatus.PAID, total_yen__lt=0)
+
+
 # What may still be written once an invoice is issued: the status moves only.
 FIELDS_WRITABLE_AFTER_ISSUE = frozenset(
     {"status", "paid_on", "voided_at", "void_reason", "updated_at"}

@@ -39,6 +39,8 @@ from django.utils.translation import gettext as _
 
 from answering.models import Call, CallRevision, Category
 from billing.models import (
+    PAID_BY_CLIENT,
+    REFUNDED_TO_CLIENT,
     Adjustment,
     CountedCall,
     Invoice,
@@ -306,8 +308,8 @@ def month_overview(*, month: dt.date) -> MonthOverview:
     figures = Invoice.objects.for_month(month).aggregate(
         drafts=Count("id", filter=Q(status=InvoiceStatus.DRAFT)),
         issued=Count("id", filter=Q(status=InvoiceStatus.ISSUED)),
-        paid=Count("id", filter=Q(status=InvoiceStatus.PAID, total_yen__gte=0)),
-        refunded=Count("id", filter=Q(status=InvoiceStatus.PAID, total_yen__lt=0)),
+        paid=Count("id", filter=PAID_BY_CLIENT),
+        refunded=Count("id", filter=REFUNDED_TO_CLIENT),
         void=Count("id", filter=Q(status=InvoiceStatus.VOID)),
         draft_total=Sum("total_yen", filter=Q(status=InvoiceStatus.DRAFT), default=0),
         issued_total=Sum(

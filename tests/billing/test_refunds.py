@@ -306,3 +306,27 @@ def test_a_refunded_invoice_beyond_the_contract_says_refunded(refund):
     assert unsettled.advice.startswith(
         "解約日（2026年9月30日）より後の月の請求書が返金済みです。"
     )
+
+
+def test_the_admin_filters_refunded_invoices_apart_from_paid_ones(
+    admin_client, refund, small
+):
+    september = Invoice.objects.get(client=refund.client, billing_month=SEPTEMBER)
+    _refunded(refund)
+    unpaid = contracted_client(small, name="株式会社未払商事")
+    bill_month(month=OCTOBER, client_ids=[unpaid.pk], issue=True, today=ISSUED_ON)
+    issued = Invoice.objects.get(client=unpaid)
+    changelist = reverse("admin:billing_invoice_changelist")
+
+    def listed(status):
+        response = admin_client.get(changelist, {"status": status})
+        assert response.status_code == 200
+        return {invoice.pk for invoice in response.context["cl"].result_list}
+
+    assert listed("paid") == {september.pk}
+    assert listed("refunded") == {refund.pk}
+    assert listed("issued") == {issued.pk}
+    page = admin_client.get(changelist).content.decode()
+    assert '?status=refunded"' in page and "返金済み</a>" in page
+    # A value of no choice (an old bookmark, a typo) lists everything.
+    assert listed("bogus") == {september.pk, refund.pk, issued.pk}
