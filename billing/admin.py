@@ -1,7 +1,8 @@
 import datetime as dt
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -137,6 +138,21 @@ class AdjustmentAdmin(SimpleHistoryAdmin):
             created_by=request.user,
         )
         obj.pk = created.pk
+
+    def response_delete(self, request, obj_display, obj_id) -> HttpResponse:  # type: ignore[no-untyped-def]
+        # The invoice page links here with ?next= (its own path): the admin goes
+        # back to the invoice, not to the list of credits. The confirmation
+        # form posts to this same URL, query string included. Only a path of
+        # this site is followed.
+        response = super().response_delete(request, obj_display, obj_id)
+        back = request.GET.get("next", "")
+        if (
+            isinstance(response, HttpResponseRedirect)
+            and back.startswith("/")
+            and url_has_allowed_host_and_scheme(back, allowed_hosts=None)
+        ):
+            return HttpResponseRedirect(back)
+        return response
 
     # Deleted one by one, so that a draft deducting one is built again.
     def delete_model(self, request, obj) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,9 @@ same call still waits for the next invoice. Both together refunded it twice."""
 
 import contextlib
 import datetime as dt
+import re
+from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -137,3 +140,40 @@ def test_the_invoice_page_says_why_it_cannot_be_reissued(admin_client, october):
     )
     assert "削除してから" in response.content.decode()
     assert _live(october.client, OCTOBER) == october
+
+
+def _delete_link(html: str, credit) -> str:
+    delete = reverse("admin:billing_adjustment_delete", args=[credit.pk])
+    match = re.search(rf'href="({re.escape(delete)}[^"]*)"', html)
+    assert match, html
+    return unescape(match.group(1))
+
+
+def test_deleting_the_credit_from_the_invoice_page_returns_to_it(admin_client, october):
+    invoice_url = reverse("billing:invoice", args=[october.pk])
+    credit = Adjustment.objects.get()
+    link = _delete_link(admin_client.get(invoice_url).content.decode(), credit)
+    assert admin_client.get(link).status_code == 200  # the admin's confirmation
+    response = admin_client.post(link, {"post": "yes"}, follow=True)
+    assert response.redirect_chain == [(invoice_url, 302)]
+    html = response.content.decode()
+    assert not Adjustment.objects.exists()
+    assert "削除しました" in html
+    # Nothing refuses the reissue any more: the void form is back.
+    assert 'id="void-refused"' not in html
+    assert reverse("billing:void", args=[october.pk]) in html
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:x"],
+)
+def test_deleting_a_credit_never_leaves_the_site(admin_client, october, next_url):
+    credit = Adjustment.objects.get()
+    delete = reverse("admin:billing_adjustment_delete", args=[credit.pk])
+    response = admin_client.post(
+        f"{delete}?{urlencode({'next': next_url})}", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("admin:billing_adjustment_changelist")
+    assert not Adjustment.objects.exists()
