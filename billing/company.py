@@ -25,6 +25,16 @@ def demo_company_settings() -> list[str]:
     ]
 
 
+def own_company_settings() -> list[str]:
+    """The company settings a server (DEBUG off) has set to values of its own:
+    its invoices are real qualified invoices, whose numbers run without gaps.
+    None in debug."""
+    if settings.DEBUG:
+        return []
+    demo = demo_company_settings()
+    return [name for name in settings.COMPANY_DEMO_VALUES if name not in demo]
+
+
 @checks.register("billing", deploy=True)
 def check_company_is_not_the_demo(
     app_configs: Any = None, **kwargs: Any

@@ -30,6 +30,15 @@ def _company(settings):
     settings.COMPANY_REGISTRATION_NUMBER = TEST_COMPANY_REGISTRATION_NUMBER
 
 
+@pytest.fixture
+def demo_company(_company, settings):
+    """The company left at `make run`'s demo values: the only one, with DEBUG
+    off, on which seed_demo (--force) makes the demo (its invoices stay
+    drafts)."""
+    for name, demo in settings.COMPANY_DEMO_VALUES.items():
+        setattr(settings, name, demo)
+
+
 @pytest.fixture(autouse=True)
 def _postgres_only(request):
     """A test marked ``postgres`` is skipped on SQLite: mostly races, which

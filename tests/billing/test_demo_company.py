@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
+from clients.models import User
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
 
 DEMO_NAME = "株式会社デモ電話代行"
@@ -213,3 +214,41 @@ def test_seed_demo_forced_on_a_server_with_the_demo_company_leaves_drafts(db):
     invoices = Invoice.objects.all()
     assert invoices.exists()
     assert not invoices.exclude(status=InvoiceStatus.DRAFT).exists()
+
+
+# A server with the company's own name and registration number (DEBUG off, as
+# the tests run): its invoice numbers are real and run without gaps.
+REAL_COMPANY_REFUSED = "デモデータは作成しません（--force を付けても同じです）"
+
+
+def test_seed_demo_is_refused_on_a_server_with_a_real_company_even_forced(small):
+    contracted_client(small)  # a real client, billable for last month
+    with pytest.raises(CommandError) as refused:
+        call_command("seed_demo", force=True, verbosity=0, stdout=io.StringIO())
+    message = str(refused.value)
+    assert REAL_COMPANY_REFUSED in message
+    assert "COMPANY_NAME、COMPANY_REGISTRATION_NUMBER" in message
+    # Nothing made: no demo login, no invoice, no invoice number used.
+    assert not User.objects.filter(username="admin").exists()
+    assert not Invoice.objects.exists()
+    assert _last_number() == 0
+
+
+def test_seed_demo_is_refused_when_only_one_company_value_is_real(db):
+    with (
+        override_settings(COMPANY_NAME=DEMO_NAME),
+        pytest.raises(CommandError, match=REAL_COMPANY_REFUSED) as refused,
+    ):
+        call_command("seed_demo", force=True, verbosity=0, stdout=io.StringIO())
+    assert "COMPANY_REGISTRATION_NUMBER" in str(refused.value)
+    assert "COMPANY_NAME" not in str(refused.value)
+    assert not User.objects.exists()
+
+
+def test_make_run_seeds_and_issues_the_demo_invoices(db):
+    with demo_laptop:
+        call_command("seed_demo", verbosity=0, stdout=io.StringIO())
+    assert User.objects.filter(username="admin").exists()
+    issued = Invoice.objects.exclude(status=InvoiceStatus.DRAFT)
+    assert issued.exists()
+    assert set(issued.values_list("company_name", flat=True)) == {DEMO_NAME}

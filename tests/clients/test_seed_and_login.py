@@ -7,7 +7,7 @@ from answering.models import Call, Category
 from clients.models import Client, LentNumber, Plan, User
 from clients.months import JST, is_answering_day
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_company")]
 
 
 def _counts():

@@ -14,7 +14,7 @@ from clients.models import User
 from reporting.models import Delivery
 from reporting.services import record_correction
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_company")]
 
 
 @pytest.fixture

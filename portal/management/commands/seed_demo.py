@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from answering.models import Call, Category, MissingReason
-from billing.company import demo_company_settings
+from billing.company import demo_company_settings, own_company_settings
 from billing.models import Invoice
 from billing.services import bill_month
 from clients.models import (
@@ -164,10 +164,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="DEBUG が無効（本番設定）でも作成する。公開されたパスワードの管理者ができます",
+            help=(
+                "DEBUG が無効（本番設定）でも、会社情報がデモ用の値のままなら作成する。"
+                "公開されたパスワードの管理者ができます"
+            ),
         )
 
     def handle(self, *args, force: bool = False, **options) -> None:
+        own_company = own_company_settings()
+        if own_company:
+            # Even with --force: its demo invoices would take real invoice
+            # numbers, which must run without gaps of meaningless invoices.
+            raise CommandError(
+                "このサーバーには自社の会社情報（環境変数 "
+                f"{'、'.join(own_company)}）が設定されているため、"
+                "デモデータは作成しません（--force を付けても同じです）。"
+                "デモの請求書が本物の請求書番号を使い、番号に意味のない請求書が"
+                "混ざってしまいます。デモは DJANGO_DEBUG を有効にした手元の環境"
+                "（make run）で作成してください。"
+            )
         if not settings.DEBUG and not force:
             # Run against production by mistake, it would create an admin with
             # the password printed in the README.
@@ -187,8 +202,8 @@ class Command(BaseCommand):
         # something to show. Issued invoices are never touched by a rerun.
         last_month = previous_month(month_start(today))
         if not Invoice.objects.filter(billing_month=last_month).exists():
-            # Drafts only on a server (--force) still carrying the demo
-            # company, which issuing refuses.
+            # Drafts only on a server (--force): it still carries the demo
+            # company (a real one is refused above), which issuing refuses.
             bill_month(month=last_month, issue=not demo_company_settings(), today=today)
         self.stdout.write(
             self.style.SUCCESS(
