@@ -398,6 +398,7 @@ class InvoiceLine(models.Model):
 
 
 ADJUSTMENT_NOT_POSITIVE = _("減額する金額は1円以上にしてください。")
+ADJUSTMENT_INVOICE_NOT_ISSUED = _("発行済みの請求書を選んでください。")
 
 
 class CountedCall(models.Model):
@@ -522,9 +523,7 @@ class Adjustment(models.Model):
         if invoice is None:
             return
         if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
-            raise ValidationError(
-                {"corrects_invoice": _("発行済みの請求書を選んでください。")}
-            )
+            raise ValidationError({"corrects_invoice": ADJUSTMENT_INVOICE_NOT_ISSUED})
         if self.client_id and invoice.client_id != self.client_id:
             raise ValidationError(
                 {"corrects_invoice": _("この顧客の請求書を選んでください。")}

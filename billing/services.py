@@ -47,6 +47,7 @@ from answering.models import Call
 from billing.company import demo_company_settings
 from billing.due_dates import due_date_for
 from billing.models import (
+    ADJUSTMENT_INVOICE_NOT_ISSUED,
     Adjustment,
     BillingRun,
     CountedCall,
@@ -1300,7 +1301,10 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
     """Save an admin's edit of a credit that no issued invoice carries yet.
 
     A draft that already deducts it is built again, so that it is issued with the
-    credit as it now is, not as it was when the draft was made.
+    credit as it now is, not as it was when the draft was made. Refuses
+    (ValidationError, as ``Adjustment.clean``) what the admin's form could not
+    see before the locks: the invoice voided, the credit issued, or other
+    credits that leave less to give back.
     """
     # The invoice it corrects first, then the billing lock (the one lock
     # order, clients.locks): saving the credit has the database check that
@@ -1308,12 +1312,27 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
     # the billing lock. Taken the other way round, each waited for the other.
     # Issued or paid only (what a credit corrects): runs holding the billing
     # lock delete and number drafts.
-    Invoice.objects.select_for_update(no_key=True).filter(
-        pk=adjustment.corrects_invoice_id,
-        status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID],
-    ).first()
+    corrected = (
+        Invoice.objects.select_for_update(no_key=True)
+        .filter(
+            pk=adjustment.corrects_invoice_id,
+            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID],
+        )
+        .first()
+    )
+    if corrected is None:
+        # Voided since the admin's form checked it: a credit saved against a
+        # void invoice escapes the refusal of its reissue (which no longer
+        # sees it) and gives the money back twice.
+        raise ValidationError({"corrects_invoice": ADJUSTMENT_INVOICE_NOT_ISSUED})
     hold_billing_lock()  # a run building drafts may be reading the credit
     draft = _draft_carrying(adjustment)
+    # The form's checks again, under the locks, with the rows as they are now:
+    # credits entered against the invoice meanwhile count towards what it can
+    # still give back (add_adjustment and this edit queue on its row).
+    adjustment.corrects_invoice = corrected
+    adjustment.applied_to = draft
+    adjustment.clean()
     # What the admin edits: where the credit sits was read before the lock.
     adjustment.save(
         update_fields=["client", "corrects_invoice", "amount_yen", "reason"]

@@ -175,19 +175,28 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
         )
 
     def _refused_on_the_form(self, request, view):  # type: ignore[no-untyped-def]
-        """``view``, whose save a database constraint refused, shown again as
-        the form with why and with what was typed, instead of a server error.
+        """``view``, whose save was refused, shown again as the form with why
+        and with what was typed, instead of a server error.
 
-        Two admins at once (or a double click) both pass the form's checks,
-        and the second save meets the first one's row: two recipients edited
-        into copies, two numbers into the same digits. A unique index waits
-        for the first to commit, so the same request again meets that row in
-        its form's own checks, which say so on its field. A rule the form
-        does not check, or a check constraint (of the row alone, so the same
-        again), is said above the form. Each try rolls back entirely.
+        A service refuses (ValidationError) what its checks, made again under
+        its locks, find after the form's: another admin's save committed in
+        between (a credit's invoice voided, or its draft issued). Said on the
+        form, unless the form's own checks now see it themselves.
+
+        A database constraint refuses (IntegrityError) what the form does not
+        check under a lock. Two admins at once (or a double click) both pass
+        the form's checks, and the second save meets the first one's row: two
+        recipients edited into copies, two numbers into the same digits. A
+        unique index waits for the first to commit, so the same request again
+        meets that row in its form's own checks, which say so on its field. A
+        rule the form does not check, or a check constraint (of the row alone,
+        so the same again), is said above the form. Each try rolls back
+        entirely.
         """
         try:
             return view()
+        except ValidationError as refusal:
+            return self._shown_again(request, view, refusal)
         except IntegrityError as error:
             refusal = _constraint_refusal(error)
             if refusal is None:
@@ -204,8 +213,30 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
             request.path,
             *refusal,
         )
-        request.refused_by_database = self._refusal_message(*refusal)
+        message = self._refusal_message(*refusal)
+        return self._shown_again(
+            request, view, ValidationError(message, code="refused")
+        )
+
+    def _shown_again(self, request, view, refusal: ValidationError):  # type: ignore[no-untyped-def]
+        # Read by get_form and by the permissions below, for this request only.
+        request.refused_save = (self, refusal)
         return view()
+
+    def _refused_save(self, request) -> ValidationError | None:  # type: ignore[no-untyped-def]
+        admin_and_refusal = getattr(request, "refused_save", None)
+        if admin_and_refusal is None or admin_and_refusal[0] is not self:
+            return None
+        return admin_and_refusal[1]
+
+    # The refused form is shown again as it was sent, although its row may
+    # have become one the admin can no longer change (the refusal says so: a
+    # credit issued meanwhile): Django would answer 403. The form shown again
+    # saves nothing (get_form), and the admin could send it a moment ago.
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        if self._refused_save(request) is not None:
+            return True
+        return super().has_change_permission(request, obj)  # type: ignore[misc]
 
     def _refusal_message(self, kind: str, name: str) -> str:
         # The constraint's own words when it has some (clients.models).
@@ -227,18 +258,35 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
 
     def get_form(self, request, obj=None, **kwargs):  # type: ignore[no-untyped-def]
         form = super().get_form(request, obj, **kwargs)  # type: ignore[misc]
-        refusal = getattr(request, "refused_by_database", None)
+        refusal = self._refused_save(request)
         if refusal is None:
             return form
 
         class RefusedForm(form):  # type: ignore[misc, valid-type]
-            def clean(self):  # type: ignore[no-untyped-def]
-                cleaned = super().clean()
-                self.add_error(None, ValidationError(refusal, code="refused"))
-                return cleaned
+            def full_clean(self) -> None:
+                super().full_clean()
+                if not self.is_bound or self._errors:
+                    return  # the form's own checks said it, on their fields
+                if not hasattr(refusal, "error_dict"):
+                    self.add_error(None, refusal)
+                    return
+                for field, errors in refusal.error_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
 
         RefusedForm.__name__ = form.__name__
         return RefusedForm
+
+    def delete_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        # A service's refusal of the delete (made under its locks: a credit
+        # issued since the page was opened) is said on the row's page.
+        try:
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        except ValidationError as refusal:
+            self.message_user(request, " ".join(refusal.messages), messages.ERROR)  # type: ignore[attr-defined]
+            opts = self.model._meta  # type: ignore[attr-defined]
+            return redirect(
+                f"admin:{opts.app_label}_{opts.model_name}_change", object_id
+            )
 
     def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
         # django-simple-history's view parsed the id unchecked ("a" was a 500).

@@ -339,17 +339,30 @@ def test_editing_a_credit_on_a_draft_while_the_month_is_rebuilt_fails_neither(
     assert october.lines.get(kind=LineKind.ADJUSTMENT).amount_yen == -900
 
 
+# --- a credit edited in the admin while another admin acts (PostgreSQL) ---
+
+
+def _kept_on_the_form(page, message: str, *typed: str) -> None:
+    """The change page shown again, saying ``message``, with what was typed."""
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert message in html
+    for value in typed:
+        assert f'value="{value}"' in html
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_credit_moved_onto_an_invoice_being_reissued_fails_neither(
+def test_a_credit_moved_onto_an_invoice_being_reissued_is_refused_on_the_form(
     monkeypatch, plans
 ):
     """An admin moves a credit from September's invoice onto October's while
-    another admin voids and reissues October. The reissue locked October's
-    invoice, then waited for the billing lock; the credit's save held the
-    billing lock, then waited for October's row (the database checks the
-    invoice a credit now corrects): PostgreSQL killed one of them (deadlock
-    detected), a server error on one admin's page."""
+    another admin voids and reissues October. The move waits for the reissue
+    (it locks October's invoice first: taken the other way round, the two
+    deadlocked), then was saved against the voided invoice: the reissue had
+    checked that no credit was against it, and the client got the 1,000 yen
+    back on the next invoice for a month the reissue billed afresh. It is now
+    refused on the credit's form, with what the admin typed."""
     client = contracted_client(plans["small"])
     bill_month(month=SEPTEMBER, client_ids=[client.pk], issue=True, today=LATER)
     bill_month(month=OCTOBER, client_ids=[client.pk], issue=True, today=LATER)
@@ -380,7 +393,10 @@ def test_a_credit_moved_onto_an_invoice_being_reissued_fails_neither(
 
     concurrency.run_in_turn(reissue, move, checked, go_on)
 
-    assert (pages["void"].status_code, pages["credit"].status_code) == (302, 302)
+    assert pages["void"].status_code == 302
+    _kept_on_the_form(
+        pages["credit"], "発行済みの請求書を選んでください。", "10月分の誤計上"
+    )
     october.refresh_from_db()
     assert october.status == InvoiceStatus.VOID
     reissued = Invoice.objects.get(
@@ -388,4 +404,140 @@ def test_a_credit_moved_onto_an_invoice_being_reissued_fails_neither(
     )
     assert reissued.replaces_id == october.pk
     credit.refresh_from_db()
-    assert (credit.corrects_invoice_id, credit.reason) == (october.pk, "10月分の誤計上")
+    assert (credit.corrects_invoice_id, credit.reason) == (september.pk, "誤計上")
+    assert not october.corrections.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_credit_raised_while_another_is_entered_is_refused_beyond_the_total(
+    monkeypatch, plans
+):
+    """September billed 2,960 yen at 10%. One admin raises a 1,000 yen credit
+    against it to 2,500 while another enters a second credit of 1,000: each
+    form saw room for its own, and both were saved, 3,500 yen given back for
+    an invoice of 2,960. The raise, second, is refused on its form."""
+    client, credit = _september_credit(plans)
+    september = credit.corrects_invoice
+    assert september.taxable_10_yen == 2960
+    # Stops once the second credit is saved, its invoice locked.
+    checked, go_on = concurrency.hold_first_call(monkeypatch, Adjustment, "save")
+    entering, raising = concurrency.admin_browser(), concurrency.admin_browser()
+    pages = {}
+
+    def enter() -> None:
+        pages["adjust"] = entering.post(
+            reverse("billing:adjust", args=[september.pk]),
+            {"adjust-amount_yen": "1000", "adjust-reason": "通話料の誤り"},
+        )
+
+    def raise_credit() -> None:
+        pages["credit"] = raising.post(
+            reverse("admin:billing_adjustment_change", args=[credit.pk]),
+            {
+                "client": client.pk,
+                "corrects_invoice": september.pk,
+                "amount_yen": "2500",
+                "reason": "誤計上（全額）",
+            },
+        )
+
+    concurrency.run_in_turn(enter, raise_credit, checked, go_on)
+
+    assert pages["adjust"].status_code == 302
+    _kept_on_the_form(pages["credit"], "1,960 円まで", "2500", "誤計上（全額）")
+    assert sorted(september.corrections.values_list("amount_yen", flat=True)) == [
+        1000,
+        1000,
+    ]
+
+
+def _october_issue_held(monkeypatch):
+    """October's issue, started in a session and held once it has numbered
+    October's draft (under the billing lock). Returns (session, go_on)."""
+    numbered, go_on = concurrency.hold_first_call(
+        monkeypatch, billing_services, "_number_drafts"
+    )
+    issue = concurrency.start(lambda: issue_invoices(month=OCTOBER, today=LATER))
+    assert numbered.wait(timeout=10)
+    return issue, go_on
+
+
+def _october_drafted(plans):
+    """A September credit of 1,000 yen deducted by October's draft."""
+    client, credit = _september_credit(plans)
+    bill_month(month=OCTOBER, client_ids=[client.pk], today=LATER)
+    credit.refresh_from_db()
+    assert credit.applied_to.is_draft
+    return client, credit
+
+
+ISSUED_MEANWHILE = (
+    "この訂正は発行済みの請求書に反映されたため、変更も削除もできません。"
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_credit_edited_while_its_draft_is_issued_is_refused_on_the_form(
+    monkeypatch, plans
+):
+    """October's draft deducts the credit; an admin edits the credit while
+    another issues October. The edit waits for the issue, then is refused: a
+    server error on the admin's page until now."""
+    client, credit = _october_drafted(plans)
+    issue, go_on = _october_issue_held(monkeypatch)
+    pages = {}
+
+    def edit() -> None:
+        pages["credit"] = concurrency.admin_browser().post(
+            reverse("admin:billing_adjustment_change", args=[credit.pk]),
+            {
+                "client": client.pk,
+                "corrects_invoice": credit.corrects_invoice_id,
+                "amount_yen": "900",
+                "reason": "誤計上（一部）",
+            },
+        )
+
+    editor = concurrency.start(edit)
+    editor.wait_until_blocked()
+    go_on.set()
+    issue.join(timeout=30)
+    editor.join(timeout=30)
+    assert (issue.error, editor.error) == (None, None)
+
+    _kept_on_the_form(pages["credit"], ISSUED_MEANWHILE, "900", "誤計上（一部）")
+    credit.refresh_from_db()
+    assert (credit.amount_yen, credit.applied_to.status) == (1000, InvoiceStatus.ISSUED)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_credit_deleted_while_its_draft_is_issued_is_refused_on_its_page(
+    monkeypatch, plans
+):
+    """As above, for the delete: the admin is taken to the credit's page,
+    which says why, instead of a server error."""
+    _client, credit = _october_drafted(plans)
+    issue, go_on = _october_issue_held(monkeypatch)
+    browser = concurrency.admin_browser()
+    pages = {}
+
+    def delete() -> None:
+        pages["delete"] = browser.post(
+            reverse("admin:billing_adjustment_delete", args=[credit.pk]),
+            {"post": "yes"},
+        )
+
+    deleter = concurrency.start(delete)
+    deleter.wait_until_blocked()
+    go_on.set()
+    issue.join(timeout=30)
+    deleter.join(timeout=30)
+    assert (issue.error, deleter.error) == (None, None)
+
+    change = reverse("admin:billing_adjustment_change", args=[credit.pk])
+    assert (pages["delete"].status_code, pages["delete"]["Location"]) == (302, change)
+    assert ISSUED_MEANWHILE in browser.get(change).content.decode()
+    assert Adjustment.objects.filter(pk=credit.pk).exists()
