@@ -110,7 +110,7 @@ def log_call(
     # Validation runs no query, so it needs no transaction: a broken rule raises
     # before anything is written, and never marks a caller's transaction.
     _validate(call, now=now)
-    _insert_call(call)
+    _insert_call(call, now=now)
     return call
 
 
@@ -118,7 +118,14 @@ def log_call(
 # console's transaction (record_call) a savepoint would cost two round trips.
 # A failed INSERT marks the enclosing transaction for rollback, as Model.save does.
 @transaction.atomic(savepoint=False)
-def _insert_call(call: Call) -> None:
+def _insert_call(call: Call, *, now: dt.datetime) -> None:
+    if _in_an_ended_month(call.received_at, now=now):
+        # Logged late into a month that has ended, as a correction of one of
+        # its calls (correct_call): wait for a billing run issuing that month,
+        # so that the invoice it issues has the call, or the call is listed
+        # against the issued invoice. A call of this month (the operators'
+        # hot path) is in no invoice yet, and never waits: no query for it.
+        hold_billing_lock(shared=True)
     call.save(force_insert=True)
 
 

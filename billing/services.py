@@ -18,8 +18,9 @@ Decisions:
   (``_lock_billing``): runs of different months would otherwise both apply
   the same credit or bill the same deposit. The partial unique constraint on
   (client, month) backs it in the database. A correction of a call of a month
-  that has ended waits for that lock too (``clients.locks``): what a run
-  compares and issues is what is committed when it commits.
+  that has ended, or a call logged late into one, waits for that lock too
+  (``clients.locks``): what a run compares and issues is what is committed
+  when it commits.
 - Month-end close: ``bill_month`` and ``issue_invoices`` refuse a month that has
   not ended in Japan time (the current month and later).
 - On a server, everything that issues (``issue_invoices``, ``bill_month`` with
@@ -100,7 +101,9 @@ WRITE_BATCH_SIZE: int | None = None
 # Invoices numbered per UPDATE (about three parameters each).
 ISSUE_BATCH_SIZE = 1000
 # How many times a run builds again the invoices of clients whose calls changed
-# while it ran (each time only those clients, in a fraction of a second).
+# while it ran (each time only those clients, in a fraction of a second). Saves
+# of an ended month's calls wait for the run (answering.services); one that
+# began in the month's last second, before its month ended, does not.
 RECOUNT_ATTEMPTS = 3
 
 Progress = Callable[[str], None]
@@ -642,7 +645,9 @@ def bill_month(
     if invoices and connection.vendor == "postgresql" and _attempt < RECOUNT_ATTEMPTS:
         # Each statement reads the calls as they are when it starts: a call
         # logged or reclassified between the count and the list is in one of
-        # them only. The few clients it touched are built again.
+        # them only (a save begun just before the month ended, which did not
+        # wait for the billing lock). The few clients it touched are built
+        # again.
         counted = {
             invoice.pk: line.counted_calls or 0
             for invoice, lines in zip(invoices, line_drafts, strict=True)

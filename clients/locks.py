@@ -2,7 +2,7 @@
 
 Here, at the bottom of the apps, because both billing (which holds it while it
 builds or issues invoices) and answering (whose corrections of a billed month's
-calls wait for it) take it.
+calls, and calls logged late into one, wait for it) take it.
 
 The one lock order: a client's row (``ClientQuerySet.lock``), then a lent
 number's or an invoice's row, then this lock. A holder of the billing lock never
@@ -19,8 +19,8 @@ BILLING_LOCK_KEY = 0x62696C6C
 def hold_billing_lock(*, shared: bool = False) -> None:
     """Wait for whatever writes invoices now, and hold them off until commit.
 
-    ``shared``: for a change to what invoices bill (a call corrected in a month
-    that has ended). Such changes do not wait for one another, only for a
+    ``shared``: for a change to what invoices bill (a call corrected in, or
+    logged late into, a month that has ended). Such changes do not wait for one another, only for a
     billing run, and a run waits for them: a run reads the calls as committed
     and none changes until the run has committed.
     """

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from answering.models import Call, Category
-from answering.services import correct_call
+from answering.services import correct_call, log_call
 from billing.models import CountedCall, Invoice, LineKind
 from billing.selectors import calls_changed_since_built
 from billing.services import add_adjustment, bill_month, mark_paid, void_and_reissue
@@ -250,14 +250,26 @@ def _counted_and_listed(invoice):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_call_logged_while_the_run_counts_is_billed_and_listed(plans):
+def test_a_call_logged_as_the_month_ends_while_the_run_counts_is_billed(plans):
     """PostgreSQL reads each statement as it starts: a call saved between the
-    count and the list was in the list only, billed nowhere and never shown."""
+    count and the list was in the list only, billed nowhere and never shown.
+
+    A call logged late into an ended month waits for the run (log_call); one
+    whose save began in the month's last second, when its month had not
+    ended, does not, and may commit while a run started just after midnight
+    counts: the run builds that client's invoice again (RECOUNT_ATTEMPTS)."""
     client = contracted_client(plans["small"])
     calls(client, 25, at=jst(2026, 10, 20))
     _built_earlier()
     _run_october_while(
-        lambda: CallFactory(client=client, received_at=jst(2026, 10, 31, 17, 50))
+        lambda: log_call(
+            client=client,
+            logged_by=None,
+            now=jst(2026, 10, 31, 23, 59, 59),
+            caller_name="山田",
+            callback_number="03-1234-5678",
+            purpose="見積りの件",
+        )
     )
     invoice = Invoice.objects.get(client=client, billing_month=OCTOBER)
     assert _counted_and_listed(invoice) == (26, 26)

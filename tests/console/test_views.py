@@ -1128,6 +1128,18 @@ def test_console_page_and_save_use_a_fixed_number_of_queries(operator_client, ac
     assert newest.deliveries.count() == 4  # 2 persons x (PC + mobile)
 
 
+@pytest.mark.postgres
+def test_a_call_of_this_month_is_saved_without_the_billing_lock(operator_client, acme):
+    """The operators' hot path: only a call logged late into a month that has
+    ended waits for a billing run of that month (answering.services); a call
+    received now asks for no lock, a query of its own."""
+    ReportRecipientFactory(client=acme)
+    with CaptureQueriesContext(connection) as ctx:
+        response = operator_client.post(f"{NEW}?client={acme.pk}", FORM)
+    assert response.status_code == 302
+    assert [q["sql"] for q in ctx.captured_queries if "advisory" in q["sql"]] == []
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"
 )
