@@ -201,5 +201,9 @@ class RecipientChangeRequest(ChangeRequest):
         ]
 
     def __str__(self) -> str:
-        who = self.name or (self.recipient.name if self.recipient else "")
-        return f"{self.client} {self.get_kind_display()} {who}"
+        return f"{self.client} {self.get_kind_display()} {self.who}"
+
+    @property
+    def who(self) -> str:
+        """The person the request is about: the name given, or the recipient's."""
+        return self.name or (self.recipient.name if self.recipient else "")

@@ -172,15 +172,12 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
 
 def _request_summary(change_request: RecipientChangeRequest) -> str:
     """「2026/11/01 10:00 停止（山田太郎）」: which request, for a message."""
-    who = change_request.name or (
-        change_request.recipient.name if change_request.recipient else ""
-    )
     return _("%(when)s %(kind)s（%(who)s）") % {
         "when": date_format(
             timezone.localtime(change_request.requested_at), "SHORT_DATETIME_FORMAT"
         ),
         "kind": change_request.get_kind_display(),
-        "who": who,
+        "who": change_request.who,
     }
 
 
