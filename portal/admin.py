@@ -12,10 +12,10 @@ from portal import services
 from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
 from reporting.admin import ClientWithDeliveriesAdmin
 
-# A cancellation saved on the client's page also closes the portal's plan
-# requests it leaves after the contract. clients sits below the portal and
-# knows nothing of its requests, so the portal extends the client page, as
-# reporting does (its bouncing addresses): the latest one, reporting's.
+# A cancellation saved on the client's page also closes the portal's requests
+# it leaves after the contract. clients sits below the portal and knows nothing
+# of its requests, so the portal extends the client page, as reporting does
+# (its bouncing addresses): the latest one, reporting's.
 admin.site.unregister(Client)
 
 
@@ -24,17 +24,21 @@ class ClientWithRequestsAdmin(ClientWithDeliveriesAdmin):
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
         # In the page's transaction, with the plans the cancellation dropped.
-        request.plan_requests_closed = (
-            services.close_plan_requests_after_contract_end(client=obj)
-            if change
-            else []
+        request.requests_closed = (
+            services.close_requests_after_contract_end(client=obj) if change else None
         )
 
     def say_what_the_cancellation_dropped(
         self, request: HttpRequest, obj: Client
     ) -> None:
         super().say_what_the_cancellation_dropped(request, obj)
-        for change_request in getattr(request, "plan_requests_closed", []):
+        closed: services.RequestsClosed | None = getattr(
+            request, "requests_closed", None
+        )
+        if closed is None:
+            return
+        day = f"{obj.cancelled_on:%Y-%m-%d}"
+        for plan_request in closed.plan_requests:
             self.message_user(
                 request,
                 _(
@@ -44,10 +48,26 @@ class ClientWithRequestsAdmin(ClientWithDeliveriesAdmin):
                 )
                 % {
                     "month": date_format(
-                        change_request.effective_month, "YEAR_MONTH_FORMAT"
+                        plan_request.effective_month, "YEAR_MONTH_FORMAT"
                     ),
-                    "plan": change_request.plan.name,
-                    "day": f"{obj.cancelled_on:%Y-%m-%d}",
+                    "plan": plan_request.plan.name,
+                    "day": day,
+                },
+                messages.WARNING,
+            )
+        for recipient_request in closed.recipient_requests:
+            self.message_user(
+                request,
+                _(
+                    "お客様の報告先の%(kind)sのご依頼（%(who)s、希望日 %(desired)s）は、"
+                    "解約日（%(day)s）より後のため取り下げました"
+                    "（お客様のポータルにも理由が表示されます）。"
+                )
+                % {
+                    "kind": recipient_request.get_kind_display(),
+                    "who": recipient_request.who,
+                    "desired": f"{recipient_request.desired_on:%Y-%m-%d}",
+                    "day": day,
                 },
                 messages.WARNING,
             )

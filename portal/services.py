@@ -31,6 +31,9 @@ REPLACED_RECIPIENT_NOTE = gettext_noop(
     "同じ報告先への新しいご依頼に置き換えられました。"
 )
 AFTER_CONTRACT_END_NOTE = gettext_noop("解約日より後の月のため取り下げました。")
+DESIRED_AFTER_CONTRACT_END_NOTE = gettext_noop(
+    "希望日が解約日より後のため取り下げました。"
+)
 
 
 def _close_unprocessed(
@@ -121,23 +124,36 @@ def withdraw_plan_change(
     return withdrawn
 
 
-@transaction.atomic
-def close_plan_requests_after_contract_end(
-    *, client: Client, now: dt.datetime | None = None
-) -> list[PlanChangeRequest]:
-    """Close the client's open plan requests for a month its contract no
-    longer reaches (asked for, then a cancellation dated before that month):
-    the requests closed, oldest month first.
+@dataclass(frozen=True)
+class RequestsClosed:
+    """The open requests a cancellation left after the contract, now closed."""
 
-    Applying one is refused (the plan would start after the contract), so it
-    would stay open for good; closed, the client reads why in the portal. The
-    plans already registered for those months go the same way
+    # Oldest month first.
+    plan_requests: list[PlanChangeRequest]
+    # Earliest desired date first.
+    recipient_requests: list[RecipientChangeRequest]
+
+
+@transaction.atomic
+def close_requests_after_contract_end(
+    *, client: Client, now: dt.datetime | None = None
+) -> RequestsClosed:
+    """Close the client's open requests for a time its contract no longer
+    reaches (asked for, then a cancellation dated before it): plan requests for
+    a month after the contract's last day, recipient requests whose desired
+    date (希望日) is after it.
+
+    Applying a plan request is refused (the plan would start after the
+    contract), and a recipient change after the contract changes nothing, so
+    they would stay open for good; closed, the client reads why in the portal.
+    The plans already registered for those months go the same way
     (clients.services.drop_plans_after_contract_end).
     """
     client = Client.objects.lock(client.pk)
     if client.cancelled_on is None:
-        return []
-    closed = list(
+        return RequestsClosed(plan_requests=[], recipient_requests=[])
+    now = now or timezone.now()
+    plan_requests = list(
         PlanChangeRequest.objects.filter(
             client=client,
             status=RequestStatus.OPEN,
@@ -146,8 +162,22 @@ def close_plan_requests_after_contract_end(
         .select_related("plan")
         .order_by("effective_month", "id")
     )
-    _close_unprocessed(closed, note=AFTER_CONTRACT_END_NOTE, now=now or timezone.now())
-    return closed
+    _close_unprocessed(plan_requests, note=AFTER_CONTRACT_END_NOTE, now=now)
+    recipient_requests = list(
+        RecipientChangeRequest.objects.filter(
+            client=client,
+            status=RequestStatus.OPEN,
+            desired_on__gt=client.cancelled_on,
+        )
+        .select_related("recipient")
+        .order_by("desired_on", "id")
+    )
+    _close_unprocessed(
+        recipient_requests, note=DESIRED_AFTER_CONTRACT_END_NOTE, now=now
+    )
+    return RequestsClosed(
+        plan_requests=plan_requests, recipient_requests=recipient_requests
+    )
 
 
 @transaction.atomic

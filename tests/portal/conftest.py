@@ -1,10 +1,13 @@
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from clients.months import JST
 from clients.services import start_plan
+from tests import concurrency
 from tests.factories import ClientFactory, ClientUserFactory
+from tests.html_forms import form_values
 
 
 @pytest.fixture
@@ -24,3 +27,12 @@ def portal(client, portal_user):
 
 def jst(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=JST)
+
+
+def cancel_on_the_client_page(client, last_day: dt.date):
+    """An admin, in a browser of its own, saves the client's cancellation."""
+    admin = concurrency.admin_browser()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin.get(url).content.decode(), "client_form")
+    data.update(status="cancelled", cancelled_on=last_day.isoformat())
+    return admin.post(url, data, follow=True)

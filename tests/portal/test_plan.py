@@ -17,8 +17,7 @@ from portal import services
 from portal.models import PlanChangeRequest, RequestStatus
 from tests import concurrency
 from tests.factories import AdminFactory
-from tests.html_forms import form_values
-from tests.portal.conftest import jst
+from tests.portal.conftest import cancel_on_the_client_page, jst
 
 pytestmark = pytest.mark.django_db
 
@@ -355,15 +354,6 @@ def test_a_contract_ending_this_month_takes_no_plan_change_for_next_month(
     assert not PlanChangeRequest.objects.filter(client=client).exists()
 
 
-def _cancel_on_the_client_page(client, last_day: dt.date):
-    """An admin, in a browser of its own, saves the client's cancellation."""
-    admin = concurrency.admin_browser()
-    url = reverse("admin:clients_client_change", args=[client.pk])
-    data = form_values(admin.get(url).content.decode(), "client_form")
-    data.update(status="cancelled", cancelled_on=last_day.isoformat())
-    return admin.post(url, data, follow=True)
-
-
 def test_a_cancellation_before_the_month_a_client_asked_for_closes_the_request(
     portal, portal_user, plans
 ):
@@ -374,7 +364,7 @@ def test_a_cancellation_before_the_month_a_client_asked_for_closes_the_request(
     asked = PlanChangeRequest.objects.get(client=client)
     last_day = month_end(japan_today())
 
-    page = _cancel_on_the_client_page(client, last_day)
+    page = cancel_on_the_client_page(client, last_day)
 
     assert page.status_code == 200
     assert (
@@ -395,7 +385,7 @@ def test_a_cancellation_after_the_month_a_client_asked_for_keeps_the_request(
     portal.post(reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""})
     asked = PlanChangeRequest.objects.get(client=client)
 
-    page = _cancel_on_the_client_page(client, month_end(asked.effective_month))
+    page = cancel_on_the_client_page(client, month_end(asked.effective_month))
 
     assert "取り下げました" not in page.content.decode()
     asked.refresh_from_db()
@@ -443,14 +433,14 @@ def test_a_request_sent_while_an_admin_saves_a_cancellation_is_refused(
     client = portal_user.client
     last_day = month_end(japan_today())
     checked, go_on = concurrency.hold_first_call(
-        monkeypatch, services, "close_plan_requests_after_contract_end"
+        monkeypatch, services, "close_requests_after_contract_end"
     )
     portal = Browser()
     portal.force_login(portal_user)
     pages = {}
 
     def cancel():
-        pages["cancel"] = _cancel_on_the_client_page(client, last_day)
+        pages["cancel"] = cancel_on_the_client_page(client, last_day)
 
     def ask():
         pages["ask"] = portal.post(

@@ -5,14 +5,17 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
-from django.test import Client
+from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
+from clients.models import Client
 from clients.months import japan_today, month_end, month_start
 from portal import services
 from portal.models import RecipientChangeRequest, RequestStatus
+from tests import concurrency
 from tests.factories import ReportRecipientFactory
+from tests.portal.conftest import cancel_on_the_client_page
 from tests.portal.factories import RecipientChangeRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +117,7 @@ def test_stopping_needs_one_of_the_clients_own_recipients(portal, portal_user):
 
 
 def test_admin_marks_a_request_done_and_the_client_sees_it(admin_client, portal_user):
-    client = Client()
+    client = Browser()
     client.force_login(portal_user)
     client.post(
         reverse("portal:recipients"),
@@ -132,7 +135,7 @@ def test_admin_marks_a_request_done_and_the_client_sees_it(admin_client, portal_
 
 
 def test_admin_pages_for_requests_render(admin_client, portal_user):
-    client = Client()
+    client = Browser()
     client.force_login(portal_user)
     client.post(
         reverse("portal:recipients"),
@@ -473,3 +476,126 @@ def test_an_address_typed_in_full_width_is_read_as_half_width(portal):
     )
     assert response.status_code == 302
     assert RecipientChangeRequest.objects.get().pc_email == "yamada@example.jp"
+
+
+# A cancellation closes the requests for a day after the contract's last one.
+
+
+def _ask(portal, **typed) -> RecipientChangeRequest:
+    response = portal.post(reverse("portal:recipients"), typed)
+    assert response.status_code == 302
+    return RecipientChangeRequest.objects.latest("id")
+
+
+def test_a_cancellation_before_a_desired_date_closes_the_request_with_why(
+    portal, portal_user
+):
+    """A request for a day the contract no longer reaches stayed open: the
+    client waited for a change that could never happen."""
+    client = portal_user.client
+    yamada = ReportRecipientFactory(client=client, name="山田")
+    last_day = month_end(japan_today())
+    after = _ask(
+        portal,
+        kind="remove",
+        recipient=yamada.pk,
+        desired_on=f"{last_day + dt.timedelta(days=5)}",
+    )
+    on_the_last_day = _ask(
+        portal,
+        kind="add",
+        name="最後の日の人",
+        pc_email="last@example.jp",
+        desired_on=f"{last_day}",
+    )
+    undated = _ask(portal, kind="add", name="日付なしの人", pc_email="n@example.jp")
+
+    page = cancel_on_the_client_page(client, last_day)
+
+    assert page.status_code == 200
+    assert (
+        f"お客様の報告先の停止のご依頼（山田、希望日 "
+        f"{last_day + dt.timedelta(days=5):%Y-%m-%d}）は、"
+        f"解約日（{last_day:%Y-%m-%d}）より後のため取り下げました"
+    ) in page.content.decode()
+    after.refresh_from_db()
+    assert after.status == RequestStatus.REJECTED
+    assert after.processed_by is None  # nobody processed it: the contract ended
+    detail = portal.get(reverse("portal:recipient_request", args=[after.pk]))
+    assert "希望日が解約日より後のため取り下げました。" in detail.content.decode()
+    # Due by the contract's last day, or as soon as possible: still to be done.
+    assert set(_open(client)) == {on_the_last_day, undated}
+    assert "最後の日の人" not in page.content.decode()
+
+
+def test_a_request_sent_as_a_cancellation_is_saved_is_refused_on_the_date(
+    portal, portal_user, monkeypatch
+):
+    """The page read the contract before an admin's cancellation was saved."""
+    client = portal_user.client
+    last_day = month_end(japan_today())
+    request_recipient_change = services.request_recipient_change
+
+    def cancelled_meanwhile(**kwargs):
+        Client.objects.filter(pk=client.pk).update(
+            status=Client.Status.CANCELLED, cancelled_on=last_day
+        )
+        return request_recipient_change(**kwargs)
+
+    monkeypatch.setattr(services, "request_recipient_change", cancelled_meanwhile)
+
+    typed = {
+        "kind": "add",
+        "name": "来月の人",
+        "pc_email": "next@example.jp",
+        "desired_on": f"{last_day + dt.timedelta(days=1)}",
+    }
+    page = portal.post(reverse("portal:recipients"), typed)
+
+    assert page.status_code == 200  # the form again, with why
+    assert page.context["form"].errors["desired_on"] == [
+        f"ご契約は{last_day.year}年{last_day.month}月{last_day.day}日で終了します。"
+        "希望日はそれまでの日付にしてください。"
+    ]
+    assert "来月の人" in page.content.decode()
+    assert not RecipientChangeRequest.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_request_sent_while_an_admin_saves_a_cancellation_is_refused(
+    portal_user, monkeypatch
+):
+    """The portal read the contract before the admin's save committed, and
+    recorded a request for a day after the contract, once the admin's page had
+    closed the open ones."""
+    client = portal_user.client
+    last_day = month_end(japan_today())
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, services, "close_requests_after_contract_end"
+    )
+    portal = Browser()
+    portal.force_login(portal_user)
+    pages = {}
+
+    def cancel():
+        pages["cancel"] = cancel_on_the_client_page(client, last_day)
+
+    def ask():
+        pages["ask"] = portal.post(
+            reverse("portal:recipients"),
+            {
+                "kind": "add",
+                "name": "来月の人",
+                "pc_email": "next@example.jp",
+                "desired_on": f"{last_day + dt.timedelta(days=1)}",
+            },
+        )
+
+    concurrency.run_in_turn(cancel, ask, checked, go_on)
+
+    assert pages["cancel"].status_code == 200
+    asked = pages["ask"]
+    assert asked.status_code == 200  # the form again, with why
+    assert "希望日はそれまでの日付にしてください。" in asked.content.decode()
+    assert not RecipientChangeRequest.objects.exists()
