@@ -428,11 +428,11 @@ def _finish(delivery: Delivery, **fields: Any) -> bool:
     return bool(done)
 
 
-def _corrected_report(delivery: Delivery) -> dict:
-    """Subject and body of the call as it is now, as a report saying it is the
-    corrected content, for ``delivery``'s channel."""
+def _call_as_it_is_now(delivery: Delivery, *, channel: str, corrected: bool) -> dict:
+    """Subject and body of ``delivery``'s call as it is now, for ``channel``: as
+    a report, saying it is the corrected content if ``corrected``."""
     call = Call.objects.select_related("client").get(pk=delivery.call_id)
-    return _render(call, delivery.channel, None, corrected=True)
+    return _render(call, channel, None, corrected=corrected)
 
 
 def _told_before(delivery: Delivery) -> bool:
@@ -461,7 +461,7 @@ def _as_first_message(delivery: Delivery) -> None:
     then (in_turn() holds this one until it has ended)."""
     if delivery.kind != Delivery.Kind.CORRECTION or _told_before(delivery):
         return
-    text = _corrected_report(delivery)
+    text = _call_as_it_is_now(delivery, channel=delivery.channel, corrected=True)
     if (text["subject"], text["body"]) == (delivery.subject, delivery.body):
         return
     Delivery.objects.filter(pk=delivery.pk).update(**text)
@@ -675,28 +675,29 @@ def relay_due_deliveries(
             return outcomes
 
 
-def _current_address(delivery: Delivery) -> str:
-    """Where the delivery's destination receives reports today ("" if nowhere).
+def _current_destination(delivery: Delivery) -> tuple[str, str] | None:
+    """Where the delivery's destination receives reports today: (channel,
+    address), None if nowhere.
 
     The rule that queues reports (_destinations): a recipient who has left, or a
-    channel the client has switched off since, receives nothing.
+    channel the client has switched off since, receives nothing. The
+    destination is its mailbox, whatever field holds it now
+    (destination_key()): an address moved from the PC field to the mobile one,
+    or now another recipient's, still reads reports. Else what replaced it:
+    the client's room, the recipient's new address in the delivery's field
+    (after a bounce the client gives another one).
     """
-    same_channel = [
-        (address, recipient_id)
-        for channel, address, recipient_id in _destinations(delivery.call)
-        if channel == delivery.channel
-    ]
-    for address, recipient_id in same_channel:
-        if (
-            delivery.channel == Channel.CHATWORK
-            or recipient_id == delivery.recipient_id
+    current = _destinations(delivery.call)
+    mailbox = destination_key(delivery.address)
+    for channel, address, _recipient_id in current:
+        if destination_key(address) == mailbox:
+            return channel, address
+    for channel, address, recipient_id in current:
+        if channel == delivery.channel and (
+            channel == Channel.CHATWORK or recipient_id == delivery.recipient_id
         ):
-            return address
-    for address, _recipient_id in same_channel:
-        # Another current recipient with the same address (listed once).
-        if destination_key(address) == destination_key(delivery.address):
-            return address
-    return ""
+            return channel, address
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -747,14 +748,15 @@ def resend(*, delivery_id: int) -> ResendResult:
                 "報告は再送しませんでした。"
             )
         )
-    address = _current_address(delivery)
-    if not address:
+    destination = _current_destination(delivery)
+    if destination is None:
         return ResendResult(
             refused=_(
                 "この宛先は今は報告先ではないため（終了した報告先、または止めた"
                 "報告方法）、再送しませんでした。"
             )
         )
+    channel, address = destination
     if (
         Delivery.objects.filter(call_id=delivery.call_id)
         .to_destination(address)
@@ -771,12 +773,20 @@ def resend(*, delivery_id: int) -> ResendResult:
             % {"address": address}
         )
     text = {}
-    if CallRevision.objects.filter(
+    corrected_since = CallRevision.objects.filter(
         call_id=delivery.call_id, changed_at__gt=delivery.created_at
-    ).exists():
+    ).exists()
+    if corrected_since or channel != delivery.channel:
         # Corrected since this was queued: what it says is out of date (a wrong
-        # callback number, say). It goes out as the call is now.
-        text = _corrected_report(delivery)
+        # callback number, say). It goes out as the call is now. A mailbox now
+        # in the other field gets that field's text (the full one for a PC, the
+        # short one for a mobile), as queuing would give it today: the call as
+        # it is now, as a report, or, a correction, as the corrected content.
+        text = _call_as_it_is_now(
+            delivery,
+            channel=channel,
+            corrected=corrected_since or delivery.kind == Delivery.Kind.CORRECTION,
+        )
         if delivery.is_email and (text["subject"], text["body"]) != (
             delivery.subject,
             delivery.body,
@@ -792,6 +802,7 @@ def resend(*, delivery_id: int) -> ResendResult:
         next_attempt_at=timezone.now(),
         failed_at=None,
         bounced=False,
+        channel=channel,
         address=address,
         **text,
     )

@@ -345,6 +345,50 @@ def _sent_to(smtp_peer, address):
     return [m for m in smtp_peer.messages if m["to"] == [address]]
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (("pc", ""), ("", "pc")),  # moved to the mobile field
+        (("", "mobile"), ("mobile", "")),  # moved to the PC field
+        (("pc", "mobile"), ("mobile", "pc")),  # the two fields swapped
+    ],
+    ids=["pc-to-mobile", "mobile-to-pc", "swapped"],
+)
+def test_a_report_resent_after_its_mailbox_moved_field_reaches_that_mailbox(
+    smtp_peer, before, after
+):
+    """The mailbox refused the report, was fixed, and the admin moved its
+    address to the recipient's other field: 再送 was refused as no longer a
+    destination (or, fields swapped, as sent already to the other address),
+    and the mailbox never had the call. It gets the text of its field now:
+    the full report on a PC, the short one on a mobile."""
+    client, (person,) = client_with_recipients(1)
+    addresses = {"pc": "pc@example.jp", "mobile": "mobile@example.jp", "": ""}
+    person.pc_email, person.mobile_email = (addresses[key] for key in before)
+    person.save()
+    failing = addresses[before[0] or before[1]]
+    smtp_peer.bounce = {failing}
+    call, _ = save_reported_call(client=client, purpose="見積り")
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(address=failing)
+    assert failed.status == Delivery.Status.FAILED
+    smtp_peer.bounce = set()
+    person.pc_email, person.mobile_email = (addresses[key] for key in after)
+    person.save()
+
+    result = services.resend(delivery_id=failed.pk)
+    services.relay_due_deliveries()
+
+    assert result.address == failing
+    (mail,) = _sent_to(smtp_peer, failing)
+    now_on_a_pc = person.pc_email == failing
+    assert ("■ご用件: 見積り" in mail["body"]) is now_on_a_pc
+    assert "見積り" in mail["body"]
+    assert "訂正" not in mail["subject"] + mail["body"]
+    # Nothing more: the other address (swapped) had the report already.
+    assert smtp_peer.count() == len([key for key in before if key])
+
+
 def test_a_report_is_not_resent_once_its_call_is_corrected_to_sales(smtp_peer):
     """The PC address bounced, then the call became a sales call: 再送 sent the
     client a report of a sales call (■分類: 営業電話), which is never reported."""
