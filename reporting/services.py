@@ -98,31 +98,26 @@ def _render(
 ) -> dict:
     """Subject and body for one channel (the same for every address on it)."""
     correction = changes is not None
-    if channel == Channel.CHATWORK:
-        body = report_text.chatwork_body(call, changes=changes, corrected=corrected)
-        return {"subject": "", "body": body}
-    return {
-        "subject": report_text.subject(call, correction=correction),
-        "body": report_text.email_body(
-            call,
-            mobile=channel == Channel.EMAIL_MOBILE,
-            changes=changes,
-            corrected=corrected,
-        ),
-    }
+    # Reports go to Japanese clients: their words (category and reason labels)
+    # never follow the language of the screen of the operator who saved the
+    # call, or of the admin who resends it.
+    with translation.override(settings.LANGUAGE_CODE):
+        if channel == Channel.CHATWORK:
+            body = report_text.chatwork_body(call, changes=changes, corrected=corrected)
+            return {"subject": "", "body": body}
+        return {
+            "subject": report_text.subject(call, correction=correction),
+            "body": report_text.email_body(
+                call,
+                mobile=channel == Channel.EMAIL_MOBILE,
+                changes=changes,
+                corrected=corrected,
+            ),
+        }
 
 
 def _create(
     call: Call, *, kind: str, changes: dict[str, Any] | None, new_call: bool = False
-) -> list[Delivery]:
-    # Reports go to Japanese clients: their words (category and reason labels)
-    # never follow the language of the operator's screen.
-    with translation.override(settings.LANGUAGE_CODE):
-        return _create_deliveries(call, kind=kind, changes=changes, new_call=new_call)
-
-
-def _create_deliveries(
-    call: Call, *, kind: str, changes: dict[str, Any] | None, new_call: bool
 ) -> list[Delivery]:
     # A correction goes to a client who was told about the call, even when the
     # call is now reclassified as a sales call (it then leaves the bill).
@@ -288,7 +283,7 @@ def record_correction(
             for field, pair in revision.changes.items()
             if field in REPORTED_FIELDS
         }
-        with translation.override(settings.LANGUAGE_CODE):  # field names, as in _create
+        with translation.override(settings.LANGUAGE_CODE):  # field names, as in _render
             readable = readable_changes(reported)
         queue_correction_report(
             call=call,

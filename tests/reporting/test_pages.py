@@ -10,9 +10,10 @@ from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from answering.models import Category
 from reporting import services
 from reporting.models import Delivery
-from tests.factories import ClientUserFactory
+from tests.factories import AdminFactory, ClientUserFactory
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -236,6 +237,30 @@ def test_the_resend_message_names_the_address_it_goes_to(admin_client, smtp_peer
     assert [str(m) for m in response.context["messages"]] == [
         "new-pc@example.jp への再送を予約しました。"
     ]
+
+
+def test_a_report_resent_from_an_english_screen_is_in_japanese(admin_client, smtp_peer):
+    """The call was corrected since the report failed, so the resend writes it
+    anew; on an admin's screen in English its category read "Possibly sales"."""
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    call, _ = save_reported_call(client=client, category=Category.GREY)
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
+    services.record_correction(
+        call=call, corrected_by=AdminFactory(), changes={"purpose": "見積りと納期"}
+    )
+    smtp_peer.bounce = set()
+
+    response = admin_client.post(
+        f"/reports/deliveries/{failed.pk}/resend/", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    services.relay_due_deliveries()
+
+    assert response.status_code == 302
+    (mail,) = [m for m in smtp_peer.messages if m["to"] == [person.pc_email]]
+    assert "■分類: 営業の可能性あり" in mail["body"]
+    assert "見積りと納期" in mail["body"]
 
 
 def test_the_admin_action_says_why_some_were_not_resent(admin_client, smtp_peer):
