@@ -752,14 +752,18 @@ def resend(*, delivery_id: int) -> ResendResult:
             )
         )
     channel, address = destination
-    if (
+    # That address has this call already (or is being sent it): a correction
+    # queued after this failure went out as the corrected call. What a failed
+    # correction corrects is no reason: only a later message carries its
+    # changes (as the corrected call, _as_first_message).
+    already_there = (
         Delivery.objects.filter(call_id=delivery.call_id)
         .to_destination(address)
         .exclude(status=Status.FAILED)
-        .exists()
-    ):
-        # That address has this call already (or is being sent it): a
-        # correction queued after this failure went out as the corrected call.
+    )
+    if delivery.kind == Delivery.Kind.CORRECTION:
+        already_there = already_there.filter(id__gt=delivery.pk)
+    if already_there.exists():
         return ResendResult(
             refused=_(
                 "この宛先（%(address)s）にはこの受電の報告をその後の訂正で送っている"

@@ -672,6 +672,62 @@ def test_a_failed_report_is_not_resent_where_its_correction_brought_the_call(
     assert "見積りと納期" in mail["body"]
 
 
+def test_a_failed_correction_is_resent_where_the_report_arrived(smtp_peer):
+    """The report arrived, its 訂正 (the callback number) was refused as spam:
+    再送 was refused as if a later 訂正 had brought the call there, counting the
+    report itself, and the client kept calling back the wrong number."""
+    client, (person,) = client_with_recipients(1)
+    person.mobile_email = ""
+    person.save()
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    services.relay_due_deliveries()
+    smtp_peer.data_reply = "554 5.7.1 Message rejected as spam"
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(kind="correction")
+    assert failed.status == Delivery.Status.FAILED
+    smtp_peer.data_reply = ""
+
+    assert services.resend(delivery_id=failed.pk).queued
+    services.relay_due_deliveries()
+
+    report, correction = _mails_to(smtp_peer, person.pc_email)
+    assert correction["subject"] == f"【訂正】{report['subject']}"
+    assert "「090-1111-2222」→「090-1111-3333」" in correction["body"]
+
+
+def test_a_correction_resent_after_its_mailbox_moved_to_the_mobile_field(
+    smtp_peer,
+):
+    """The report reached the PC address, its 訂正 was refused as spam, and the
+    admin moved the address to the mobile field: 再送 goes there, as the call
+    as corrected in the mobile's short text (the PC text of the changes
+    would not fit a phone, and no mobile text of them was ever written)."""
+    client, (person,) = client_with_recipients(1)
+    person.mobile_email = ""
+    person.save()
+    call, _ = save_reported_call(client=client, callback_number="+819011112222")
+    services.relay_due_deliveries()
+    smtp_peer.data_reply = "554 5.7.1 Message rejected as spam"
+    _correct(call, callback_number="09011113333")
+    services.relay_due_deliveries()
+    failed = call.deliveries.get(kind="correction")
+    assert failed.status == Delivery.Status.FAILED
+    smtp_peer.data_reply = ""
+    mailbox = person.pc_email
+    person.pc_email, person.mobile_email = "", mailbox
+    person.save()
+
+    assert services.resend(delivery_id=failed.pk).queued
+    services.relay_due_deliveries()
+
+    report, correction = _mails_to(smtp_peer, mailbox)
+    assert MOBILE_NOTE in correction["body"]
+    assert "090-1111-3333" in correction["body"]
+    assert "2222" not in correction["body"]
+    assert len(correction["body"]) < len(report["body"])  # the short text
+
+
 def test_a_report_of_an_erased_call_is_not_resent_blank(smtp_peer):
     client, (person,) = client_with_recipients(1)
     call, _ = save_reported_call(
