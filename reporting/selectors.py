@@ -1,13 +1,14 @@
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from answering.models import Call
 from clients.models import Client, ReportRecipient
-from reporting.models import Delivery
+from reporting.models import Delivery, destination_key
 
 Status = Delivery.Status
 
@@ -70,64 +71,76 @@ def bouncing_addresses(client: Client | None = None) -> list[BouncingAddress]:
     """E-mail addresses whose mail server refuses our reports for good (5xx).
 
     An address counts while its latest bounce is newer than its latest
-    successful delivery; one report getting through clears it. Without a
-    client, every client's bouncing addresses (for the failed-deliveries page).
+    successful delivery; one report getting through clears it. An address is
+    its mailbox (destination_key()): re-typed in another case, or moved to the
+    recipient's other field, it still bounces, and is named as the recipient
+    has it now. Without a client, every client's bouncing addresses (for the
+    failed-deliveries page).
     """
     emails = Delivery.objects.emails()
     if client is not None:
         emails = emails.filter(client=client)
-    bounced = (
+    bounced_rows = list(
         emails.filter(status=Status.FAILED, bounced=True)
         .order_by()
         .values("client_id", "client__name", "address")
         .annotate(bounces=Count("id"), last_bounced_at=Max("failed_at"))
     )
-    bounced_rows = list(bounced)
     if not bounced_rows:
         return []
     # An address the client has since replaced is no longer asked about.
     recipients = ReportRecipient.objects.active_on(timezone.localdate())
     if client is not None:
         recipients = recipients.filter(client=client)
-    in_use = set()
-    for client_id, pc_email, mobile_email in recipients.values_list(
+    in_use: dict[tuple[int, str], str] = {}
+    for client_id, pc_email, mobile_email in recipients.order_by("id").values_list(
         "client_id", "pc_email", "mobile_email"
     ):
-        in_use |= {(client_id, pc_email), (client_id, mobile_email)}
-    bounced_rows = [
-        row for row in bounced_rows if (row["client_id"], row["address"]) in in_use
-    ]
-    if not bounced_rows:
+        for address in (pc_email, mobile_email):
+            if address:
+                in_use.setdefault((client_id, destination_key(address)), address)
+    # Counted per mailbox: its bounces under every spelling.
+    mailboxes: dict[tuple[int, str], list[Any]] = {}
+    for row in bounced_rows:
+        key = (row["client_id"], destination_key(row["address"]))
+        if key in in_use:
+            mailboxes.setdefault(key, []).append(row)
+    if not mailboxes:
         return []
-    addresses = {row["address"] for row in bounced_rows}
-    last_ok = {
-        (row["client_id"], row["address"]): row["last_sent_at"]
-        for row in emails.filter(status=Status.SENT, address__in=addresses)
+    last_ok: dict[tuple[int, str], dt.datetime] = {}
+    for client_id, address, sent_at in (
+        emails.filter(status=Status.SENT, client_id__in={key[0] for key in mailboxes})
         .order_by()
         .values("client_id", "address")
         .annotate(last_sent_at=Max("sent_at"))
-    }
+        .values_list("client_id", "address", "last_sent_at")
+    ):
+        key = (client_id, destination_key(address))
+        if sent_at is not None and (key not in last_ok or sent_at > last_ok[key]):
+            last_ok[key] = sent_at
     last_errors = {
-        (d.client_id, d.address): d.last_error
-        for d in emails.filter(
-            status=Status.FAILED, bounced=True, address__in=addresses
+        (client_id, destination_key(address)): last_error
+        for client_id, address, last_error in emails.filter(
+            status=Status.FAILED,
+            bounced=True,
+            address__in={row["address"] for rows in mailboxes.values() for row in rows},
         )
         .order_by("failed_at", "id")
-        .only("client_id", "address", "last_error")
+        .values_list("client_id", "address", "last_error")
     }
     result = []
-    for row in bounced_rows:
-        key = (row["client_id"], row["address"])
+    for key, rows in mailboxes.items():
+        last_bounced_at = max(row["last_bounced_at"] for row in rows)
         ok_at = last_ok.get(key)
-        if ok_at is not None and ok_at > row["last_bounced_at"]:
+        if ok_at is not None and ok_at > last_bounced_at:
             continue
         result.append(
             BouncingAddress(
-                client_id=row["client_id"],
-                client_name=row["client__name"],
-                address=row["address"],
-                bounces=row["bounces"],
-                last_bounced_at=row["last_bounced_at"],
+                client_id=rows[0]["client_id"],
+                client_name=rows[0]["client__name"],
+                address=in_use[key],
+                bounces=sum(row["bounces"] for row in rows),
+                last_bounced_at=last_bounced_at,
                 last_error=last_errors.get(key, ""),
             )
         )

@@ -292,6 +292,41 @@ def test_bounce_fails_at_once_and_shows_for_the_client(smtp_peer, client):
     assert selectors.bouncing_addresses(client) == []
 
 
+def test_a_bouncing_address_retyped_in_another_case_still_shows_as_bouncing(
+    smtp_peer, admin_client
+):
+    """The admin re-typed Taro@Example.jp as taro@example.jp: the same mailbox,
+    still refusing reports, dropped off the client's admin page (and the failed
+    reports page). Only a report that gets through to it clears it."""
+    client, (person,) = client_with_recipients(1)
+    person.pc_email, person.mobile_email = "Taro@Example.jp", ""
+    person.save()
+    smtp_peer.bounce = {"Taro@Example.jp"}
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+    failed = Delivery.objects.get(client=client, status=Delivery.Status.FAILED)
+    assert failed.bounced
+
+    person.pc_email = "taro@example.jp"
+    person.save()
+    client_page = reverse("admin:clients_client_change", args=[client.pk])
+    failed_at = timezone.localtime(failed.failed_at)
+    warning = (
+        '<ul class="bouncing"><li><strong>taro@example.jp</strong>'
+        f"（1件不達、最終 {failed_at:%Y/%m/%d %H:%M}）"
+    )
+    assert warning in admin_client.get(client_page).content.decode()
+    failed_page = admin_client.get(reverse("reporting:failed")).content.decode()
+    assert f"<strong>{client.name}</strong>: taro@example.jp（1件不達" in failed_page
+
+    save_reported_call(client=client)  # the client fixed its mailbox
+    services.relay_due_deliveries()
+    assert smtp_peer.by_address() == {"taro@example.jp": 1}
+    assert '<ul class="bouncing">' not in (
+        admin_client.get(client_page).content.decode()
+    )
+
+
 def test_one_mailbox_named_twice_gets_one_report(smtp_peer):
     """An address given as a person's PC and mobile mail, or by two people, got
     the report twice (once per e-mail channel)."""
