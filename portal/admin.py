@@ -35,8 +35,8 @@ class ClientWithRequestsAdmin(ClientWithDeliveriesAdmin):
         closed: services.RequestsClosed | None = getattr(
             request, "requests_closed", None
         )
-        if closed is None:
-            return
+        if closed is None or obj.cancelled_on is None:
+            return  # a page saved without a cancellation closes nothing
         day = f"{obj.cancelled_on:%Y-%m-%d}"
         for plan_request in closed.plan_requests:
             self.message_user(

@@ -14,7 +14,8 @@ from clients.months import japan_today, month_end, month_start
 from portal import services
 from portal.models import RecipientChangeRequest, RequestStatus
 from tests import concurrency
-from tests.factories import ReportRecipientFactory
+from tests.factories import ClientFactory, ReportRecipientFactory
+from tests.html_forms import form_values
 from tests.portal.conftest import cancel_on_the_client_page
 from tests.portal.factories import RecipientChangeRequestFactory
 
@@ -526,6 +527,18 @@ def test_a_cancellation_before_a_desired_date_closes_the_request_with_why(
     # Due by the contract's last day, or as soon as possible: still to be done.
     assert set(_open(client)) == {on_the_last_day, undated}
     assert "最後の日の人" not in page.content.decode()
+
+
+def test_a_client_page_saved_without_a_cancellation_is_saved(admin_client):
+    """Any save of the page of a client with no cancellation date was a server
+    error: the warnings about withdrawn requests wrote out the missing date."""
+    client = ClientFactory(name="旧社名")
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    data["name"] = "新社名"
+    assert admin_client.post(url, data).status_code == 302
+    client.refresh_from_db()
+    assert client.name == "新社名"
 
 
 def test_a_request_sent_as_a_cancellation_is_saved_is_refused_on_the_date(
