@@ -15,7 +15,6 @@ from clients import selectors, services
 from clients.forms import (
     AssignNumberForm,
     ClientAdminForm,
-    InlineRowForm,
     JapaneseDuplicatesFormSet,
     LentNumberAdminForm,
     PlanAdminForm,
@@ -24,6 +23,7 @@ from clients.forms import (
     PlanPriceFormSet,
     ReleaseNumberForm,
     ReportRecipientAdminForm,
+    ReportRecipientInlineForm,
     UserAdminChangeForm,
 )
 from clients.models import (
@@ -90,7 +90,7 @@ class ClientPersonInline(admin.TabularInline):
 
 class ReportRecipientInline(admin.TabularInline):
     model = ReportRecipient
-    form = InlineRowForm
+    form = ReportRecipientInlineForm
     formset = JapaneseDuplicatesFormSet
     extra = 0
     can_delete = False  # end a recipient with 報告終了日; the fee history needs the row

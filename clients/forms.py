@@ -1,4 +1,5 @@
 import datetime as dt
+import unicodedata
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
@@ -39,6 +40,16 @@ class PhoneNumberField(forms.CharField):
         if value in self.empty_values:
             return ""
         return normalize_phone(value)
+
+
+class TypedEmailField(forms.EmailField):
+    """An address as a Japanese keyboard may type it: full-width letters and
+    ＠ (ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ) are read as their half-width forms."""
+
+    def to_python(self, value: Any) -> str:
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFKC", value)
+        return super().to_python(value)
 
 
 class LockedRowForm(forms.ModelForm):
@@ -346,7 +357,20 @@ class PlanPriceFormSet(JapaneseDuplicatesFormSet):
             form.fields["DELETE"].disabled = True  # a price in force stays
 
 
+# A recipient's addresses read as on the portal's request form (TypedEmailField),
+# on the client's page (an inline row) and on the recipient's own page.
+RECIPIENT_FIELD_CLASSES = {"pc_email": TypedEmailField, "mobile_email": TypedEmailField}
+
+
+class ReportRecipientInlineForm(InlineRowForm):
+    class Meta:
+        field_classes = RECIPIENT_FIELD_CLASSES
+
+
 class ReportRecipientAdminForm(forms.ModelForm):
+    class Meta:
+        field_classes = RECIPIENT_FIELD_CLASSES
+
     def _get_validation_exclusions(self) -> set[str]:
         # The client is read-only on a recipient's own page, so Django would
         # leave out every rule naming it: a recipient edited into a copy of

@@ -1,12 +1,11 @@
 import datetime as dt
-import unicodedata
-from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import REPORTED_CATEGORIES, Category
 from clients.dates import JapaneseDateField
+from clients.forms import TypedEmailField
 from clients.models import (
     Client,
     Plan,
@@ -20,16 +19,6 @@ from portal.models import (
     validate_desired_on,
 )
 from portal.selectors import HistoryFilters
-
-
-class TypedEmailField(forms.EmailField):
-    """An address as a Japanese keyboard may type it: full-width letters and
-    ＠ (ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ) are read as their half-width forms."""
-
-    def to_python(self, value: Any) -> str:
-        if isinstance(value, str):
-            value = unicodedata.normalize("NFKC", value)
-        return super().to_python(value)
 
 
 class HistoryFilterForm(forms.Form):

@@ -7,8 +7,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from clients.models import ReportRecipient
+from clients.months import japan_today
 from clients.selectors import monthly_extras
 from tests.factories import ClientFactory, ReportRecipientFactory
+from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
 OCT = dt.date(2026, 10, 1)
@@ -194,3 +196,52 @@ def test_a_duplicate_recipient_row_on_the_client_page_is_explained_in_japanese(
         assert code_name not in errors  # ... in words an admin reads
     assert "氏名・" in errors
     assert not ReportRecipient.objects.filter(client=client).exists()
+
+
+# An address typed on a Japanese keyboard is read as the portal's form reads it.
+
+
+def test_the_client_page_reads_a_full_width_address_as_half_width(admin_client):
+    """taro@ＥＸＡＭＰＬＥ.jp was saved as typed (another mailbox than
+    taro@example.jp to the reports), and ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ refused,
+    where the portal's request form reads both as half-width."""
+    client = ClientFactory()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    row = int(data["recipients-TOTAL_FORMS"])
+    data["recipients-TOTAL_FORMS"] = str(row + 1)
+    data.update(
+        {
+            f"recipients-{row}-name": "山田太郎",
+            f"recipients-{row}-pc_email": "taro@ＥＸＡＭＰＬＥ.jp",
+            f"recipients-{row}-mobile_email": "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ",
+            f"recipients-{row}-active_from": f"{japan_today():%Y-%m-%d}",
+        }
+    )
+    assert admin_client.post(url, data).status_code == 302
+    recipient = client.recipients.get()
+    # Half-width: the mailbox of taro@example.jp, whatever the case.
+    assert (recipient.pc_email, recipient.mobile_email) == (
+        "taro@EXAMPLE.jp",
+        "taro@docomo.ne.jp",
+    )
+
+
+def test_the_recipient_page_reads_a_full_width_address_as_half_width(admin_client):
+    recipient = ReportRecipientFactory(active_from=dt.date(2026, 1, 1))
+    response = admin_client.post(
+        reverse("admin:clients_reportrecipient_change", args=[recipient.pk]),
+        {
+            "name": recipient.name,
+            "pc_email": "taro@ＥＸＡＭＰＬＥ.jp",
+            "mobile_email": "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ",
+            "active_from": "2026-01-01",
+        },
+    )
+    assert response.status_code == 302
+    recipient.refresh_from_db()
+    # Half-width: the mailbox of taro@example.jp, whatever the case.
+    assert (recipient.pc_email, recipient.mobile_email) == (
+        "taro@EXAMPLE.jp",
+        "taro@docomo.ne.jp",
+    )
