@@ -1,7 +1,9 @@
 import datetime as dt
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,8 +35,11 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         ).in_turn()
 
     def to_destination(self, address: str | OuterRef) -> "DeliveryQuerySet":
-        """Deliveries to the destination of ``address`` (destination_key's rule)."""
-        return self.filter(address__iexact=address)
+        """Deliveries to the destination of ``address``: destination_key's rule,
+        LOWER() of both. (``iexact`` is a LIKE on SQLite, which folds ASCII
+        letters only; LOWER() there is Python's, reporting.apps.)"""
+        typed = address if isinstance(address, OuterRef) else Value(address)
+        return self.filter(Exact(Lower("address"), Lower(typed)))
 
     def in_turn(self) -> "DeliveryQuerySet":
         """Leave out corrections whose destination still waits for an earlier
