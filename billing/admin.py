@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -158,9 +159,17 @@ class AdjustmentAdmin(SimpleHistoryAdmin):
     def delete_model(self, request, obj) -> None:  # type: ignore[no-untyped-def]
         services.delete_adjustment(adjustment=obj)
 
+    # Within the bulk delete's one transaction (config.admin_site): a refusal
+    # undoes the credits deleted before it, and names the credit refused.
     def delete_queryset(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
         for adjustment in queryset:
-            services.delete_adjustment(adjustment=adjustment)
+            try:
+                services.delete_adjustment(adjustment=adjustment)
+            except ValidationError as refusal:
+                raise ValidationError(
+                    _("「%(credit)s」: %(reason)s")
+                    % {"credit": adjustment, "reason": " ".join(refusal.messages)}
+                ) from refusal
 
 
 @admin.register(BillingRun)

@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -541,3 +543,106 @@ def test_a_credit_deleted_while_its_draft_is_issued_is_refused_on_its_page(
     assert (pages["delete"].status_code, pages["delete"]["Location"]) == (302, change)
     assert ISSUED_MEANWHILE in browser.get(change).content.decode()
     assert Adjustment.objects.filter(pk=credit.pk).exists()
+
+
+# --- several credits deleted at once from the admin's list ---------------
+
+
+def _free_credit(small):
+    """Another client's credit, on no invoice yet: deletable at any time."""
+    client = contracted_client(small, name="別件株式会社")
+    bill_month(month=SEPTEMBER, client_ids=[client.pk], issue=True, today=LATER)
+    september = Invoice.objects.get(client=client, billing_month=SEPTEMBER)
+    return add_adjustment(invoice=september, amount_yen=500, reason="重複請求")
+
+
+def _delete_selected(browser, *credits):
+    """The list's bulk delete, confirmed."""
+    return browser.post(
+        reverse("admin:billing_adjustment_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [credit.pk for credit in credits],
+            "post": "yes",
+        },
+    )
+
+
+def _refused_and_kept(browser, page, refused, *credits) -> None:
+    changelist = reverse("admin:billing_adjustment_changelist")
+    assert (page.status_code, page["Location"]) == (302, changelist)
+    html = browser.get(changelist).content.decode()
+    assert f"「{refused}」: {ISSUED_MEANWHILE}" in html
+    assert "選択した項目は1件も削除していません。" in html
+    assert set(Adjustment.objects.values_list("pk", flat=True)) == {
+        credit.pk for credit in credits
+    }
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_a_bulk_delete_refused_for_one_credit_deletes_none(
+    admin_client, monkeypatch, small, credit_on_a_draft
+):
+    """Two credits selected in the list; October's draft carrying one of them
+    is issued between the deletion's checks and the deletions. The other
+    credit (listed first, the newer) was deleted for good, then the refusal
+    was a server error. Now neither is deleted, and the list says why."""
+    on_the_draft, october = credit_on_a_draft
+    free = _free_credit(small)
+    model_admin = admin.site.get_model_admin(Adjustment)
+    log_deletions = model_admin.log_deletions
+
+    def issued_meanwhile(request, queryset):  # type: ignore[no-untyped-def]
+        # (In this request's transaction, so undone with it: the PostgreSQL
+        # test below has another admin issue it.)
+        issue_invoices(month=OCTOBER, invoice_ids=[october.pk], today=LATER)
+        return log_deletions(request, queryset)
+
+    monkeypatch.setattr(model_admin, "log_deletions", issued_meanwhile)
+    page = _delete_selected(admin_client, free, on_the_draft)
+    _refused_and_kept(admin_client, page, on_the_draft, free, on_the_draft)
+
+
+def test_a_bulk_delete_of_credits_on_no_issued_invoice_deletes_them_all(
+    admin_client, small, credit_on_a_draft
+):
+    on_the_draft, october = credit_on_a_draft
+    free = _free_credit(small)
+    page = _delete_selected(admin_client, free, on_the_draft)
+    assert page.status_code == 302
+    assert not Adjustment.objects.exists()
+    issued = _issued_october(october)
+    assert not issued.lines.filter(kind=LineKind.ADJUSTMENT).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_delete_while_a_credits_draft_is_issued_deletes_none(monkeypatch, plans):
+    """As above, with October issued by another admin at that moment: the
+    bulk delete waits for the issue, then refuses all of it."""
+    _client, on_the_draft = _october_drafted(plans)
+    free = _free_credit(plans["small"])
+    october = on_the_draft.applied_to
+    numbered, go_on = concurrency.hold_first_call(
+        monkeypatch, billing_services, "_number_drafts"
+    )
+    issue = concurrency.start(
+        lambda: issue_invoices(month=OCTOBER, invoice_ids=[october.pk], today=LATER)
+    )
+    assert numbered.wait(timeout=10)
+    browser = concurrency.admin_browser()
+    pages = {}
+
+    def delete() -> None:
+        pages["delete"] = _delete_selected(browser, free, on_the_draft)
+
+    deleter = concurrency.start(delete)
+    deleter.wait_until_blocked()
+    go_on.set()
+    issue.join(timeout=30)
+    deleter.join(timeout=30)
+    assert (issue.error, deleter.error) == (None, None)
+
+    _refused_and_kept(browser, pages["delete"], on_the_draft, free, on_the_draft)
+    october.refresh_from_db()
+    assert october.status == InvoiceStatus.ISSUED
