@@ -1272,7 +1272,12 @@ def add_adjustment(
     form sent twice (same ``submission_id``) records the credit once: the second
     time returns the credit the first one recorded.
     """
+    # The client's row first (the one lock order, clients.locks): a
+    # cancellation being saved holds it, and the credit must see its date
+    # (a later invoice to carry it, Adjustment.clean).
+    client = Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    invoice.client = client
     if submission_id is not None:
         # Under the invoice's lock, so a first sending still running has
         # committed by now. Before validating: the credit counted twice could
@@ -1311,7 +1316,11 @@ def change_adjustment(*, adjustment: Adjustment) -> None:
     see before the locks: the invoice voided, the credit issued, or other
     credits that leave less to give back.
     """
-    # The invoice it corrects first, then the billing lock (the one lock
+    # The client's row first, as add_adjustment: the cancellation date the
+    # checks below read stays as it is until the credit is saved. The client
+    # typed on the form: the checks refuse an invoice of another client.
+    Client.objects.lock(adjustment.client_id)
+    # Then the invoice it corrects, then the billing lock (the one lock
     # order, clients.locks): saving the credit has the database check that
     # invoice's row, which a void and reissue of it holds while it waits for
     # the billing lock. Taken the other way round, each waited for the other.

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from billing import services as billing_services
-from billing.models import Invoice, InvoiceStatus, LineKind
+from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
 from clients.models import Client
 from clients.months import japan_today, month_end, previous_month
 from tests import concurrency
@@ -123,3 +123,68 @@ def test_a_reissue_while_a_cancellation_into_its_month_is_saved_is_the_final_one
     reissued = _live(race.client, race.month)
     assert reissued.replaces_id == race.invoice.pk
     assert reissued.lines.get(kind=LineKind.DEPOSIT_RETURN).amount_yen == -2960
+
+
+NO_LATER_INVOICE = "この顧客は解約済みで、訂正を反映する今後の請求書がありません。"
+
+
+def test_a_credit_entered_while_a_cancellation_is_saved_waits_and_is_refused(
+    monkeypatch, small
+):
+    """The credit read the client before the cancellation committed: it was
+    recorded against the final month's invoice, and no later invoice would
+    ever deduct it."""
+    race = _Race(small)
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
+    )
+
+    def enter_credit() -> None:
+        race.pages["credit"] = race.accountant.post(
+            reverse("billing:adjust", args=[race.invoice.pk]),
+            {"adjust-amount_yen": "1000", "adjust-reason": "通話料の誤り"},
+        )
+
+    concurrency.run_in_turn(race.cancel, enter_credit, checked, go_on)
+
+    assert race.pages["cancellation"].status_code == 302
+    invoice_page = reverse("billing:invoice", args=[race.invoice.pk])
+    assert (race.pages["credit"].status_code, race.pages["credit"]["Location"]) == (
+        302,
+        invoice_page,
+    )
+    assert NO_LATER_INVOICE in race.accountant.get(invoice_page).content.decode()
+    assert not Adjustment.objects.exists()
+
+
+def test_a_credit_raised_while_a_cancellation_is_saved_waits_and_is_refused(
+    monkeypatch, small
+):
+    """As above, for a credit entered earlier and raised in the Django admin."""
+    race = _Race(small)
+    credit = billing_services.add_adjustment(
+        invoice=race.invoice, amount_yen=1000, reason="通話料の誤り"
+    )
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
+    )
+
+    def raise_credit() -> None:
+        race.pages["credit"] = race.accountant.post(
+            reverse("admin:billing_adjustment_change", args=[credit.pk]),
+            {
+                "client": race.client.pk,
+                "corrects_invoice": race.invoice.pk,
+                "amount_yen": "1500",
+                "reason": "通話料の誤り（全額）",
+            },
+        )
+
+    concurrency.run_in_turn(race.cancel, raise_credit, checked, go_on)
+
+    assert race.pages["cancellation"].status_code == 302
+    page = race.pages["credit"]
+    assert page.status_code == 200  # the form again, with why
+    assert NO_LATER_INVOICE in page.content.decode()
+    credit.refresh_from_db()
+    assert (credit.amount_yen, credit.reason) == (1000, "通話料の誤り")
