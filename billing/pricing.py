@@ -108,66 +108,6 @@ def price_on(prices: Sequence[PriceSnapshot], day: dt.date) -> PriceSnapshot | N
     return prices[index - 1] if index else None
 
 
-DayRun = tuple[dt.date, dt.date]  # first and last day, both included
-
-
-def days_switched_on(
-    changes: Sequence[tuple[dt.datetime, bool]],
-    *,
-    first: dt.date,
-    last: dt.date,
-    before: bool,
-) -> list[DayRun]:
-    """The runs of days from ``first`` to ``last`` on which a client setting
-    was on at some moment (Japan time), from its recorded values: ``changes``
-    is (when, value from then on), oldest first, as the setting's history
-    holds them. Before its first record nothing says what it was (a row made
-    before history was kept, or changed without it): ``before`` is taken, the
-    value the row has now.
-
-    Like a plan's ``effective_month`` or a price's ``valid_from``: what held in
-    the month, not what holds today.
-    """
-    times = [when for when, _value in changes]
-    runs: list[DayRun] = []
-    day = first
-    while day <= last:
-        starts = dt.datetime.combine(day, dt.time.min, tzinfo=JST)
-        ends = starts + dt.timedelta(days=1)
-        at_start = bisect.bisect_right(times, starts) - 1
-        on = (changes[at_start][1] if at_start >= 0 else before) or any(
-            value for when, value in changes if starts < when < ends
-        )
-        if on:
-            if runs and runs[-1][1] == day - dt.timedelta(days=1):
-                runs[-1] = (runs[-1][0], day)
-            else:
-                runs.append((day, day))
-        day += dt.timedelta(days=1)
-    return runs
-
-
-def recipients_within(
-    recipients: Sequence[ReportRecipient], runs: Sequence[DayRun]
-) -> list[ReportRecipient]:
-    """``recipients`` cut to the days of ``runs`` (unsaved rows, for counting
-    persons day by day): a person counts only on days reports went by e-mail."""
-    cut: list[ReportRecipient] = []
-    for recipient in recipients:
-        for run_first, run_last in runs:
-            active_from = max(recipient.active_from, run_first)
-            active_to = min(recipient.active_to or run_last, run_last)
-            if active_from <= active_to:
-                cut.append(
-                    ReportRecipient(
-                        client_id=recipient.client_id,
-                        active_from=active_from,
-                        active_to=active_to,
-                    )
-                )
-    return cut
-
-
 @dataclass(frozen=True)
 class HeldNumber:
     """A number held on a billed day of the month (not only in the trial)."""

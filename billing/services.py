@@ -66,10 +66,8 @@ from billing.pricing import (
     Surcharge,
     Totals,
     build_lines,
-    days_switched_on,
     months_not_billed,
     price_on,
-    recipients_within,
     totals,
 )
 from billing.selectors import credits_refusing_reissue, price_history_by_plan
@@ -78,18 +76,17 @@ from clients.models import (
     Client,
     ClientPlan,
     NumberAssignment,
-    ReportRecipient,
     User,
     billable_from,
 )
 from clients.months import (
     JST,
     japan_today,
-    month_bounds,
     month_end,
     month_start,
     next_month,
 )
+from clients.selectors import fee_recipients
 
 # Rows per INSERT statement: None = all rows in one statement per table. On
 # PostgreSQL, Django sends a bulk INSERT as one array per column (UNNEST), so the
@@ -186,7 +183,6 @@ def _load_month(
             "trial_started_on",
             "contract_started_on",
             "cancelled_on",
-            "report_by_email",
         ).order_by("id")
     )
     ids = clients.values("id")  # a subquery: no parameter list, whatever the size
@@ -210,40 +206,7 @@ def _load_month(
 
     prices = price_history_by_plan()
 
-    # E-mail recipients cost only on the days a client reported by e-mail: a
-    # client on Chatwork alone is not billed for people who receive nothing.
-    # The setting has no dates of its own: for a client that changed it since
-    # the month began, its history says which days of the month it was on (a
-    # reissue or a late run bills the month as it was, not as it is today).
-    month_starts_at, _month_ends_at = month_bounds(first)
-    historical = Client.history.model
-    changed = historical.objects.filter(
-        id__in=ids, history_date__gte=month_starts_at
-    ).values("id")
-    report_changes: dict[int, list[tuple[dt.datetime, bool]]] = defaultdict(list)
-    for client_id, history_date, by_email in (
-        historical.objects.filter(id__in=changed)
-        .order_by("id", "history_date", "history_id")
-        .values_list("id", "history_date", "report_by_email")
-    ):
-        report_changes[client_id].append((history_date, by_email))
-    recipients: dict[int, list[ReportRecipient]] = defaultdict(list)
-    for recipient in (
-        ReportRecipient.objects.filter(client__in=ids, active_from__lte=last)
-        .filter(Q(client__report_by_email=True) | Q(client__in=changed))
-        .filter(Q(active_to__isnull=True) | Q(active_to__gte=first))
-        .only("id", "client_id", "active_from", "active_to")
-    ):
-        recipients[recipient.client_id].append(recipient)
-    by_email_now = {row["id"]: row["report_by_email"] for row in client_rows}
-    for client_id, changes in report_changes.items():
-        if client_id in recipients:
-            recipients[client_id] = recipients_within(
-                recipients[client_id],
-                days_switched_on(
-                    changes, first=first, last=last, before=by_email_now[client_id]
-                ),
-            )
+    recipients = fee_recipients(clients=clients, month=first)
 
     starts: dict[int, dt.date] = {}
     skipped = 0

@@ -1,12 +1,14 @@
 """Reads about clients that other apps and pages share."""
 
+import bisect
 import datetime as dt
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
@@ -17,7 +19,7 @@ from clients.models import (
     NumberAssignment,
     ReportRecipient,
 )
-from clients.months import month_end, month_start
+from clients.months import JST, month_bounds, month_end, month_start
 from clients.phones import partial_number_condition, try_normalize_phone
 
 T = TypeVar("T")
@@ -70,6 +72,118 @@ def numbers_held_in_month(
     )
 
 
+DayRun = tuple[dt.date, dt.date]  # first and last day, both included
+
+
+def days_switched_on(
+    changes: Sequence[tuple[dt.datetime, bool]],
+    *,
+    first: dt.date,
+    last: dt.date,
+    before: bool,
+) -> list[DayRun]:
+    """The runs of days from ``first`` to ``last`` on which a client setting
+    was on at some moment (Japan time), from its recorded values: ``changes``
+    is (when, value from then on), oldest first, as the setting's history
+    holds them. Before its first record nothing says what it was (a row made
+    before history was kept, or changed without it): ``before`` is taken, the
+    value the row has now.
+
+    Like a plan's ``effective_month`` or a price's ``valid_from``: what held in
+    the month, not what holds today.
+    """
+    times = [when for when, _value in changes]
+    runs: list[DayRun] = []
+    day = first
+    while day <= last:
+        starts = dt.datetime.combine(day, dt.time.min, tzinfo=JST)
+        ends = starts + dt.timedelta(days=1)
+        at_start = bisect.bisect_right(times, starts) - 1
+        on = (changes[at_start][1] if at_start >= 0 else before) or any(
+            value for when, value in changes if starts < when < ends
+        )
+        if on:
+            if runs and runs[-1][1] == day - dt.timedelta(days=1):
+                runs[-1] = (runs[-1][0], day)
+            else:
+                runs.append((day, day))
+        day += dt.timedelta(days=1)
+    return runs
+
+
+def recipients_within(
+    recipients: Sequence[ReportRecipient], runs: Sequence[DayRun]
+) -> list[ReportRecipient]:
+    """``recipients`` cut to the days of ``runs`` (unsaved rows, for counting
+    persons day by day): a person counts only on days reports went by e-mail."""
+    cut: list[ReportRecipient] = []
+    for recipient in recipients:
+        for run_first, run_last in runs:
+            active_from = max(recipient.active_from, run_first)
+            active_to = min(recipient.active_to or run_last, run_last)
+            if active_from <= active_to:
+                cut.append(
+                    ReportRecipient(
+                        client_id=recipient.client_id,
+                        active_from=active_from,
+                        active_to=active_to,
+                    )
+                )
+    return cut
+
+
+def fee_recipients(
+    *, clients: QuerySet[Client], month: dt.date
+) -> dict[int, list[ReportRecipient]]:
+    """The report recipients each of ``clients`` pays for in ``month``, by client
+    id: only on the days it reported by e-mail. What invoices bill, and what the
+    pages showing a month's fee count (``monthly_extras``).
+
+    A client on Chatwork alone is not billed for people who receive nothing.
+    The setting has no dates of its own: for a client that changed it since the
+    month began, its history says which days of the month it was on (a reissue
+    or a late run bills the month as it was, not as it is today; a page shows
+    the days before a switch as they were). Subqueries only: no statement grows
+    with the number of clients.
+    """
+    first, last = month_start(month), month_end(month)
+    ids = clients.values("id")
+    month_starts_at, _month_ends_at = month_bounds(first)
+    historical = Client.history.model
+    changed = historical.objects.filter(
+        id__in=ids, history_date__gte=month_starts_at
+    ).values("id")
+    report_changes: dict[int, list[tuple[dt.datetime, bool]]] = defaultdict(list)
+    for client_id, history_date, by_email in (
+        historical.objects.filter(id__in=changed)
+        .order_by("id", "history_date", "history_id")
+        .values_list("id", "history_date", "report_by_email")
+    ):
+        report_changes[client_id].append((history_date, by_email))
+    recipients: dict[int, list[ReportRecipient]] = defaultdict(list)
+    for recipient in (
+        ReportRecipient.objects.filter(client__in=ids, active_from__lte=last)
+        .filter(Q(client__report_by_email=True) | Q(client__in=changed))
+        .filter(Q(active_to__isnull=True) | Q(active_to__gte=first))
+        .only("id", "client_id", "active_from", "active_to")
+    ):
+        recipients[recipient.client_id].append(recipient)
+    if not report_changes:
+        return recipients
+    by_email_now = dict(
+        Client.objects.filter(id__in=changed).values_list("id", "report_by_email")
+    )
+    for client_id, changes in report_changes.items():
+        if client_id in recipients:
+            recipients[client_id] = recipients_within(
+                recipients[client_id],
+                days_switched_on(
+                    changes, first=first, last=last, before=by_email_now[client_id]
+                ),
+            )
+    return recipients
+
+
 @dataclass(frozen=True)
 class MonthlyExtras:
     """What extra numbers and recipients add to a client's monthly fee."""
@@ -118,8 +232,10 @@ def monthly_extras(
             is_fax=lambda a: a.use == NumberAssignment.Use.FAX,
         )
     )
-    # Recipients cost only a client that reports by e-mail (as billing counts).
-    recipients = list(client.recipients.all()) if client.report_by_email else []
+    # As invoices count them: on the days the client reported by e-mail.
+    recipients = fee_recipients(
+        clients=Client.objects.filter(pk=client.pk), month=month
+    ).get(client.pk, [])
     peak = recipient_peak(recipients=recipients, month=month, first_day=first_day)
     extra_recipients = extra_recipient_persons(peak)
     return MonthlyExtras(

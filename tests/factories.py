@@ -17,6 +17,7 @@ from clients.models import (
     ReportRecipient,
     User,
 )
+from clients.months import JST
 
 PASSWORD = "test-pass-2026"
 
@@ -170,3 +171,17 @@ class CallFactory(factory.django.DjangoModelFactory):
     callback_number = "+819012345678"
     caller_number = "+819012345678"
     purpose = "折り返しのお願い"
+
+
+def history_since_2025(client: Client) -> None:
+    """Date the client's creation in its history back to when it was made."""
+    client.history.update(history_date=dt.datetime(2025, 1, 1, tzinfo=JST))
+
+
+def switch_reports(client: Client, *, email: bool, at: dt.datetime) -> None:
+    """The client moves its reports to e-mail (or to Chatwork) at ``at``, as its
+    history records it."""
+    client.report_by_email, client.report_by_chatwork = email, not email
+    client.chatwork_room_id = "" if email else "12345"
+    client._history_date = at  # type: ignore[attr-defined]
+    client.save()

@@ -27,7 +27,12 @@ from billing.services import (
 )
 from clients.models import Client
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
-from tests.factories import NumberAssignmentFactory, ReportRecipientFactory
+from tests.factories import (
+    NumberAssignmentFactory,
+    ReportRecipientFactory,
+    history_since_2025,
+    switch_reports,
+)
 
 SEPTEMBER = dt.date(2026, 9, 1)
 NOVEMBER = dt.date(2026, 11, 1)
@@ -425,18 +430,6 @@ def test_two_months_billed_at_once_apply_a_credit_and_a_deposit_once(plans):
     ) == [OCTOBER]
 
 
-def _since_2025(client):
-    """Date the client's creation in its history back to when it was made."""
-    client.history.update(history_date=jst(2025, 1, 1))
-
-
-def _switch_reports(client, *, email, at):
-    client.report_by_email, client.report_by_chatwork = email, not email
-    client.chatwork_room_id = "" if email else "12345"
-    client._history_date = at
-    client.save()
-
-
 def test_a_reissue_bills_the_report_recipients_as_the_month_had_them(small):
     """October reported by e-mail to five persons (two beyond the free three):
     its reissue, made after the client moved to Chatwork in November, still
@@ -446,12 +439,12 @@ def test_a_reissue_bills_the_report_recipients_as_the_month_had_them(small):
         small, report_by_email=False, report_by_chatwork=True, chatwork_room_id="1"
     )
     for client in (by_email, by_chatwork):
-        _since_2025(client)
+        history_since_2025(client)
         for _ in range(5):
             ReportRecipientFactory(client=client)
     bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
-    _switch_reports(by_email, email=False, at=jst(2026, 11, 3))
-    _switch_reports(by_chatwork, email=True, at=jst(2026, 11, 3))
+    switch_reports(by_email, email=False, at=jst(2026, 11, 3))
+    switch_reports(by_chatwork, email=True, at=jst(2026, 11, 3))
     for client, fee_yen in ((by_email, 420), (by_chatwork, 0)):
         october = Invoice.objects.get(client=client)
         assert (
@@ -478,22 +471,22 @@ def test_recipients_cost_only_on_the_days_reports_went_by_email(small):
     client = contracted_client(
         small, report_by_email=False, report_by_chatwork=True, chatwork_room_id="1"
     )
-    _since_2025(client)
+    history_since_2025(client)
     for _ in range(3):
         ReportRecipientFactory(client=client)
     for _ in range(2):
         ReportRecipientFactory(client=client, active_to=dt.date(2026, 10, 10))
-    _switch_reports(client, email=True, at=jst(2026, 10, 20))
+    switch_reports(client, email=True, at=jst(2026, 10, 20))
     bill_month(month=OCTOBER, today=LATER)
     invoice = Invoice.objects.get(client=client)
     assert not invoice.lines.filter(kind=LineKind.EXTRA_RECIPIENTS)
     # The other way round: by e-mail to five until the 15th, then Chatwork.
-    _switch_reports(client, email=False, at=jst(2026, 11, 3))
+    switch_reports(client, email=False, at=jst(2026, 11, 3))
     other = contracted_client(small)
-    _since_2025(other)
+    history_since_2025(other)
     for _ in range(5):
         ReportRecipientFactory(client=other, active_to=dt.date(2026, 10, 20))
-    _switch_reports(other, email=False, at=jst(2026, 10, 15, 18))
+    switch_reports(other, email=False, at=jst(2026, 10, 15, 18))
     bill_month(month=OCTOBER, today=LATER)
     extra = Invoice.objects.get(client=other).lines.get(kind=LineKind.EXTRA_RECIPIENTS)
     assert (extra.quantity, extra.amount_yen) == (2, 420)

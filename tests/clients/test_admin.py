@@ -6,7 +6,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import LentNumber, NumberAssignment, User
-from clients.months import japan_today, month_end, month_start, next_month
+from clients.months import (
+    japan_today,
+    month_bounds,
+    month_end,
+    month_start,
+    next_month,
+)
 from clients.services import release_number, start_plan
 from tests.factories import (
     CallFactory,
@@ -15,6 +21,8 @@ from tests.factories import (
     NumberAssignmentFactory,
     OperatorFactory,
     ReportRecipientFactory,
+    history_since_2025,
+    switch_reports,
 )
 from tests.html_forms import form_values
 
@@ -215,6 +223,29 @@ def test_the_fee_effects_leave_out_the_free_trial_as_the_invoice_does(
     first_billed = month + dt.timedelta(days=10)
     assert f"{first_billed:%Y-%m-%d} からの請求分" in text
     assert _extra_lines_yen(_billed(client, month)) == 0
+
+
+def test_the_fee_effects_count_recipients_as_billing_does_after_a_switch(
+    admin_client, plans
+):
+    """Five persons got the reports by e-mail until the client moved to
+    Chatwork this month: the month's invoice bills two of them (420円), the
+    page counted none, from the setting as it is now."""
+    month = month_start(japan_today())
+    client = ClientFactory()
+    start_plan(client=client, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    for _ in range(5):
+        ReportRecipientFactory(client=client, active_from=dt.date(2025, 1, 1))
+    history_since_2025(client)
+    # Early on the 1st: the 1st went by e-mail.
+    switched_at = month_bounds(month)[0] + dt.timedelta(minutes=1)
+    switch_reports(client, email=False, at=switched_at)
+
+    page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
+
+    text = page.content.decode()
+    assert "報告先 最大 5 名（3名まで無料、追加 2 名 × 210円 = 420円）" in text
+    assert _extra_lines_yen(_billed(client, month)) == 420
 
 
 def test_the_fee_effects_say_nothing_is_billed_in_a_month_all_in_the_trial(

@@ -10,11 +10,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import Client
-from clients.months import japan_today, month_end, month_start
+from clients.months import japan_today, month_bounds, month_end, month_start
 from portal import services
 from portal.models import RecipientChangeRequest, RequestStatus
 from tests import concurrency
-from tests.factories import ClientFactory, ReportRecipientFactory
+from tests.factories import (
+    ClientFactory,
+    ReportRecipientFactory,
+    history_since_2025,
+    switch_reports,
+)
 from tests.html_forms import form_values
 from tests.portal.conftest import cancel_on_the_client_page
 from tests.portal.factories import RecipientChangeRequestFactory
@@ -36,6 +41,22 @@ def test_the_page_lists_current_recipients_and_the_fee_over_three(portal, portal
     assert "3名まで無料" in body
     assert "月210円" in body
     assert "今月の最大人数: 4名（追加料金の対象 1名、210円）" in body
+
+
+def test_the_fee_shown_counts_the_days_reported_by_email_as_the_invoice_does(
+    portal, portal_user
+):
+    """By e-mail to five persons this month until the client moved to
+    Chatwork: the invoice bills two of them, the page said none."""
+    client = portal_user.client
+    for _ in range(5):
+        ReportRecipientFactory(client=client, active_from=dt.date(2025, 1, 1))
+    history_since_2025(client)
+    # Early on the 1st: the 1st went by e-mail.
+    month_starts_at = month_bounds(month_start(japan_today()))[0]
+    switch_reports(client, email=False, at=month_starts_at + dt.timedelta(minutes=1))
+    body = portal.get(reverse("portal:recipients")).content.decode()
+    assert "今月の最大人数: 5名（追加料金の対象 2名、420円）" in body
 
 
 def test_the_fee_shown_counts_from_the_first_billed_day_as_the_invoice_does(
