@@ -65,6 +65,23 @@ class CallQuerySet(models.QuerySet["Call"]):
     def between(self, start: dt.datetime, end: dt.datetime) -> "CallQuerySet":
         return self.filter(received_at__gte=start, received_at__lt=end)
 
+    def nuisance_to(self, *, client_id: int) -> "CallQuerySet":
+        """Nuisance calls to one client from a number the phone system showed:
+        what makes a repeat harasser, wherever it is counted (the console's
+        warning, the report's "N 件目", the portal and the admin). A withheld
+        number (非通知) is no one caller, so it never adds up."""
+        return self.filter(client_id=client_id, category=Category.NUISANCE).exclude(
+            caller_number=""
+        )
+
+    def up_to(self, call: "Call") -> "CallQuerySet":
+        """Calls received no later than ``call`` (itself included), in the
+        history's order of (received_at, id)."""
+        return self.filter(
+            Q(received_at__lt=call.received_at)
+            | Q(received_at=call.received_at, id__lte=call.pk)
+        )
+
 
 def _present_or_reason(field: str) -> Q:
     return ~Q(**{field: ""}) | ~Q(**{f"{field}_missing_reason": ""})

@@ -2,15 +2,17 @@
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Subquery
+from django.db.models import Count, Max, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Category
 from clients.models import Client, LentNumber, NumberAssignment
 from clients.months import JST, japan_today
+from clients.phones import format_phone
 from clients.selectors import find_assignment_by_dialed
 from clients.services import quarantine_ends_on
 
@@ -127,7 +129,8 @@ def caller_history(
         return CallerHistory(calls=[], nuisance_count=0)
     from_caller = Call.objects.filter(client=client, caller_number=caller_number)
     nuisance_count = (
-        from_caller.filter(category=Category.NUISANCE)
+        Call.objects.nuisance_to(client_id=client.pk)
+        .filter(caller_number=caller_number)
         .order_by()
         .values("client_id")
         .annotate(n=Count("id"))
@@ -144,6 +147,73 @@ def caller_history(
     return CallerHistory(
         calls=[*calls], nuisance_count=(calls[0].nuisance_count or 0) if calls else 0
     )
+
+
+def nuisance_ordinal(call: Call) -> int:
+    """Which of its number's nuisance calls to the client ``call`` is (3 for the
+    third), counted in the order received; 0 for any other call or a withheld
+    number. One query, and only for a nuisance call: reports are rendered in
+    the operator's save."""
+    if not call.is_nuisance or not call.caller_number:
+        return 0
+    return (
+        Call.objects.nuisance_to(client_id=call.client_id)
+        .filter(caller_number=call.caller_number)
+        .up_to(call)
+        .count()
+    )
+
+
+def nuisance_counts(*, client_id: int, caller_numbers: Iterable[str]) -> dict[str, int]:
+    """How many nuisance calls each of ``caller_numbers`` made to the client, all
+    time, in one query (numbers with none are left out)."""
+    numbers = {number for number in caller_numbers if number}
+    if not numbers:
+        return {}
+    return dict(
+        Call.objects.nuisance_to(client_id=client_id)
+        .filter(caller_number__in=numbers)
+        .order_by()
+        .values("caller_number")
+        .annotate(n=Count("id"))
+        .values_list("caller_number", "n")
+    )
+
+
+@dataclass(frozen=True)
+class NuisanceCaller:
+    caller_number: str
+    call_count: int
+    last_received_at: dt.datetime
+
+    @property
+    def display(self) -> str:
+        return format_phone(self.caller_number)
+
+
+TOP_NUISANCE_CALLERS = 10
+
+
+def top_nuisance_callers(
+    *, client_id: int, limit: int = TOP_NUISANCE_CALLERS
+) -> list[NuisanceCaller]:
+    """The numbers that made the most nuisance calls to the client (most first,
+    then the latest), with their last call: one query."""
+    rows = (
+        Call.objects.nuisance_to(client_id=client_id)
+        .order_by()
+        .values("caller_number")
+        .annotate(n=Count("id"), last=Max("received_at"))
+        .order_by("-n", "-last", "caller_number")[:limit]
+    )
+    return [
+        NuisanceCaller(
+            caller_number=row["caller_number"],
+            call_count=row["n"],
+            last_received_at=row["last"],
+        )
+        for row in rows
+    ]
 
 
 def calls_on_day(

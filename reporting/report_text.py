@@ -37,6 +37,11 @@ CORRECTED_MOBILE_NOTE = "※訂正後の内容です"
 # read as 未確認, nor its address as 指定なし.
 ERASED_LABEL = "お名前・折り返し先・ご用件など"
 
+# A nuisance call says where it came from, so the client can deal with the
+# caller (DOMAIN: harassment targets the client), and how often that number has.
+CALLER_NUMBER_LABEL = "発信者番号"
+WITHHELD = "非通知"
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 
@@ -134,13 +139,29 @@ def _demeanour(call: Call) -> str:
     return "・".join(labels)
 
 
-def _fields(call: Call) -> list[tuple[str, str]]:
+def _nuisance_caller_lines(call: Call, nuisance_ordinal: int) -> list[str]:
+    """A nuisance call's number as the phone system gave it, and, when that
+    number called with nuisance before, which of its calls this is."""
+    if not call.is_nuisance or call.personal_data_erased_at:
+        return []
+    lines = [call.caller_number_display or WITHHELD]
+    if nuisance_ordinal > 1:
+        lines.append(
+            f"この番号からのいたずら・嫌がらせ・無言は {nuisance_ordinal} 件目です"
+        )
+    return lines
+
+
+def _fields(call: Call, nuisance_ordinal: int = 0) -> list[tuple[str, str]]:
     """(label, value) pairs shared by the PC e-mail and Chatwork."""
     fields = [("日時", _when(call))]
     if call.personal_data_erased_at:
         fields.append((ERASED_LABEL, _erased(call)))
     else:
         fields += _caller_fields(call)
+    caller_lines = _nuisance_caller_lines(call, nuisance_ordinal)
+    if caller_lines:
+        fields.append((CALLER_NUMBER_LABEL, "\n".join(caller_lines)))
     demeanour = _demeanour(call)
     if demeanour:
         fields.append(("ご様子", demeanour))
@@ -185,11 +206,18 @@ def email_body(
     mobile: bool = False,
     changes: dict[str, Any] | None = None,
     corrected: bool = False,
+    nuisance_ordinal: int = 0,
 ) -> str:
     """A report, or with ``changes`` its correction (訂正). ``corrected``: the
-    report of a corrected call to a destination that never had the first."""
+    report of a corrected call to a destination that never had the first.
+    ``nuisance_ordinal``: answering.selectors.nuisance_ordinal of the call."""
     if mobile:
-        return _mobile_body(call, changes=changes, corrected=corrected)
+        return _mobile_body(
+            call,
+            changes=changes,
+            corrected=corrected,
+            nuisance_ordinal=nuisance_ordinal,
+        )
     lines = [f"{call.client.name} 御中", ""]
     if changes is not None:
         lines += ["先にお送りしたご報告を、次のとおり訂正いたします。", ""]
@@ -200,7 +228,7 @@ def email_body(
         if corrected:
             lines.append(f"なお、{CORRECTED_NOTE}")
         lines.append("")
-    for label, value in _fields(call):
+    for label, value in _fields(call, nuisance_ordinal):
         value_lines = str(value).splitlines() or [""]
         if len(value_lines) == 1:
             lines.append(f"■{label}: {value_lines[0]}")
@@ -211,7 +239,13 @@ def email_body(
     return "\n".join(lines) + "\n"
 
 
-def _mobile_body(call: Call, *, changes: dict[str, Any] | None, corrected: bool) -> str:
+def _mobile_body(
+    call: Call,
+    *,
+    changes: dict[str, Any] | None,
+    corrected: bool,
+    nuisance_ordinal: int,
+) -> str:
     # A phone screen: the few facts needed to call back, nothing else.
     lines = []
     if changes is not None:
@@ -226,6 +260,10 @@ def _mobile_body(call: Call, *, changes: dict[str, Any] | None, corrected: bool)
         lines.append(f"{ERASED_LABEL}: {_erased(call)}")
     else:
         lines += _mobile_caller_lines(call)
+    caller_lines = _nuisance_caller_lines(call, nuisance_ordinal)
+    if caller_lines:
+        lines.append(f"{CALLER_NUMBER_LABEL} {caller_lines[0]}")
+        lines += caller_lines[1:]
     demeanour = _demeanour(call)
     if demeanour:
         lines.append(f"様子: {demeanour}")
@@ -265,6 +303,7 @@ def chatwork_body(
     *,
     changes: dict[str, Any] | None = None,
     corrected: bool = False,
+    nuisance_ordinal: int = 0,
 ) -> str:
     title = subject(call, correction=changes is not None)
     lines = []
@@ -273,7 +312,7 @@ def chatwork_body(
         lines += ["", "訂正後の内容:"]
     elif corrected:
         lines += [CORRECTED_NOTE, ""]
-    for label, value in _fields(call):
+    for label, value in _fields(call, nuisance_ordinal):
         lines.append(f"{label}: {value}")
     text = "\n".join(_chatwork_safe(line) for line in lines)
     return f"[info][title]{_chatwork_safe(title)}[/title]{text}[/info]"

@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from answering.models import Call, CallRevision, readable_changes
+from answering.selectors import nuisance_ordinal
 from answering.services import (
     REPORTED_FIELDS,
     correct_call,
@@ -95,15 +96,25 @@ def _render(
     changes: dict[str, Any] | None,
     *,
     corrected: bool = False,
+    nuisance_ordinal: int = 0,
 ) -> dict:
-    """Subject and body for one channel (the same for every address on it)."""
+    """Subject and body for one channel (the same for every address on it).
+
+    ``nuisance_ordinal`` is counted once by the caller (nuisance_ordinal()) and
+    written into the text: a resend of the text says what it said when queued.
+    """
     correction = changes is not None
     # Reports go to Japanese clients: their words (category and reason labels)
     # never follow the language of the screen of the operator who saved the
     # call, or of the admin who resends it.
     with translation.override(settings.LANGUAGE_CODE):
         if channel == Channel.CHATWORK:
-            body = report_text.chatwork_body(call, changes=changes, corrected=corrected)
+            body = report_text.chatwork_body(
+                call,
+                changes=changes,
+                corrected=corrected,
+                nuisance_ordinal=nuisance_ordinal,
+            )
             return {"subject": "", "body": body}
         return {
             "subject": report_text.subject(call, correction=correction),
@@ -112,6 +123,7 @@ def _render(
                 mobile=channel == Channel.EMAIL_MOBILE,
                 changes=changes,
                 corrected=corrected,
+                nuisance_ordinal=nuisance_ordinal,
             ),
         }
 
@@ -151,6 +163,8 @@ def _create(
     now = timezone.now()
     # Rendered once per channel and kind of text, not per address.
     texts: dict[tuple[str, bool], dict] = {}
+    # Counted once, on the first text: a query only for a nuisance call.
+    ordinal: int | None = None
     deliveries = []
     for channel, address, recipient_id in _destinations(call):
         if destination_key(address) in existing:
@@ -164,11 +178,13 @@ def _create(
         if first_here and not call.is_reported:
             continue
         if (channel, first_here) not in texts:
+            if ordinal is None:
+                ordinal = nuisance_ordinal(call)
             texts[channel, first_here] = (
                 # The call as it is now, as a report that says it was corrected.
-                _render(call, channel, None, corrected=True)
+                _render(call, channel, None, corrected=True, nuisance_ordinal=ordinal)
                 if first_here
-                else _render(call, channel, changes)
+                else _render(call, channel, changes, nuisance_ordinal=ordinal)
             )
         deliveries.append(
             Delivery(
@@ -427,7 +443,13 @@ def _call_as_it_is_now(delivery: Delivery, *, channel: str, corrected: bool) -> 
     """Subject and body of ``delivery``'s call as it is now, for ``channel``: as
     a report, saying it is the corrected content if ``corrected``."""
     call = Call.objects.select_related("client").get(pk=delivery.call_id)
-    return _render(call, channel, None, corrected=corrected)
+    return _render(
+        call,
+        channel,
+        None,
+        corrected=corrected,
+        nuisance_ordinal=nuisance_ordinal(call),
+    )
 
 
 def _told_before(delivery: Delivery) -> bool:
