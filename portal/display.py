@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from answering.models import Call, Category
 from clients.months import JST
@@ -36,13 +37,24 @@ class HistoryRow:
     addressee: str
     purpose: str
     report_failed: bool = False
+    # A nuisance call only: the number it came from (非通知 when withheld), and
+    # how many nuisance calls that number made to the client.
+    caller_number: str = ""
+    caller_display: str = ""
+    nuisance_count: int = 0
 
 
 def history_rows(
-    calls: list[Call], *, report_status: dict[int, str] | None = None
+    calls: list[Call],
+    *,
+    report_status: dict[int, str] | None = None,
+    nuisance_counts: dict[str, int] | None = None,
 ) -> list[HistoryRow]:
-    """``report_status``: ``reporting.selectors.report_status_by_call`` output."""
+    """``report_status``: ``reporting.selectors.report_status_by_call`` output;
+    ``nuisance_counts``: ``answering.selectors.nuisance_counts`` output."""
     report_status = report_status or {}
+    nuisance_counts = nuisance_counts or {}
+    withheld = _("非通知")
     labels = {c.value: str(c.label) for c in Category}
     return [
         HistoryRow(
@@ -60,6 +72,15 @@ def history_rows(
             addressee=call.addressee,
             purpose=Truncator(call.purpose).chars(PURPOSE_PREVIEW_CHARS),
             report_failed=report_status.get(call.pk) == FAILED,
+            **(
+                {
+                    "caller_number": call.caller_number,
+                    "caller_display": phone_display(call.caller_number) or withheld,
+                    "nuisance_count": nuisance_counts.get(call.caller_number, 0),
+                }
+                if call.is_nuisance
+                else {}
+            ),
         )
         for call in calls
     ]

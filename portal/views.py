@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from answering.models import Call
+from answering.selectors import nuisance_counts
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
 from billing.selectors import (
@@ -89,6 +90,7 @@ def _render_call_list(
     page: selectors.HistoryPage | None,
     status: int = 200,
 ) -> HttpResponse:
+    calls = page.calls if page else []
     return render(
         request,
         "portal/call_list.html",
@@ -96,8 +98,13 @@ def _render_call_list(
             "form": form,
             "page": page,
             "rows": display.history_rows(
-                page.calls,
-                report_status=report_status_by_call([c.pk for c in page.calls]),
+                calls,
+                report_status=report_status_by_call([c.pk for c in calls]),
+                # Repeat harassers: one query, for the nuisance calls on the page.
+                nuisance_counts=nuisance_counts(
+                    client_id=client.pk,
+                    caller_numbers=[c.caller_number for c in calls if c.is_nuisance],
+                ),
             )
             if page
             else [],
