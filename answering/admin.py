@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, CallRevision
+from clients.phones import try_normalize_phone
 
 
 class CallRevisionInline(admin.TabularInline):
@@ -22,11 +25,16 @@ class CallAdmin(admin.ModelAdmin):
         "category",
         "caller_name",
         "callback_number",
+        "caller_number_shown",
         "surcharge_yen",
         "logged_by",
     ]
     list_filter = ["category", "received_at"]
     search_fields = ["caller_name", "caller_company", "callback_number", "client__name"]
+    search_help_text = _(
+        "お名前・会社名・顧客名、または電話番号（発信者番号・折り返し先。"
+        "090-1234-5678、09012345678、+8190… のどの形でも）"
+    )
     date_hierarchy = "received_at"
     list_select_related = ["client", "logged_by"]
     raw_id_fields = ["client"]
@@ -37,6 +45,22 @@ class CallAdmin(admin.ModelAdmin):
         "personal_data_erased_at",
     ]
     inlines = [CallRevisionInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        # Numbers are stored in E.164: one typed in any format is found by
+        # equality, as the phone system gave it or as the caller said it.
+        # Within ``queryset``: the list's filters (a client, a category) hold.
+        e164 = try_normalize_phone(search_term)
+        if e164:
+            found |= queryset.filter(Q(caller_number=e164) | Q(callback_number=e164))
+        return found, may_have_duplicates
+
+    @admin.display(description=_("発信者番号"), ordering="caller_number")
+    def caller_number_shown(self, obj: Call) -> str:
+        return obj.caller_number_display or "—"
 
     def has_add_permission(self, request) -> bool:
         # Calls are logged in the console, which checks the received time and

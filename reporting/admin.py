@@ -1,12 +1,15 @@
 from collections import Counter
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from answering.selectors import top_nuisance_callers
 from clients.admin import ClientAdmin
 from clients.models import Client
 from reporting import selectors, services
@@ -130,18 +133,60 @@ class DeliveryAdmin(admin.ModelAdmin):
             )
 
 
-# The client page shows addresses that keep bouncing. clients sits below
-# reporting, so reporting extends the client admin rather than the reverse.
+def nuisance_callers_display(client: Client) -> SafeString:
+    """HTML table of the numbers that made the most nuisance calls to the client,
+    each linked to the list of the client's calls from it."""
+    callers = top_nuisance_callers(client_id=client.pk)
+    if not callers:
+        return format_html("{}", _("なし"))
+    calls_url = reverse("admin:answering_call_changelist")
+    return format_html(
+        '<table class="nuisance-callers"><thead><tr><th>{}</th><th>{}</th>'
+        "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("発信者番号"),
+        _("件数"),
+        _("最後の受電"),
+        format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    f"{calls_url}?"
+                    + urlencode({"client__id__exact": client.pk, "q": c.display}),
+                    c.display,
+                    c.call_count,
+                    f"{timezone.localtime(c.last_received_at):%Y/%m/%d %H:%M}",
+                )
+                for c in callers
+            ),
+        ),
+    )
+
+
+# The client page shows addresses that keep bouncing, and who keeps harassing
+# the client. clients sits below reporting (and answering), so reporting
+# extends the client admin rather than the reverse.
 class ClientWithDeliveriesAdmin(ClientAdmin):
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "bouncing_addresses"]
+        return [
+            *super().get_readonly_fields(request, obj),
+            "bouncing_addresses",
+            "nuisance_callers",
+        ]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         return [
             *fieldsets,
             (_("報告の不達"), {"fields": ["bouncing_addresses"]}),
+            (_("いたずら・嫌がらせ・無言"), {"fields": ["nuisance_callers"]}),
         ]
+
+    @admin.display(description=_("件数の多い発信者番号"))
+    def nuisance_callers(self, obj: Client) -> SafeString:
+        if obj.pk is None:
+            return format_html("{}", "—")
+        return nuisance_callers_display(obj)
 
     @admin.display(description=_("不達が続いているメールアドレス"))
     def bouncing_addresses(self, obj: Client) -> SafeString:
