@@ -208,7 +208,7 @@ def test_the_invoice_page_refuses_void_and_reissue_and_says_why(admin_client, is
     assert Invoice.objects.count() == 1
 
 
-def test_seed_demo_forced_on_a_server_with_the_demo_company_leaves_drafts(db):
+def test_seed_demo_forced_on_a_server_with_the_demo_company_leaves_drafts(plans):
     with demo_server:
         call_command("seed_demo", force=True, verbosity=0, stdout=io.StringIO())
     invoices = Invoice.objects.all()
@@ -245,7 +245,7 @@ def test_seed_demo_is_refused_when_only_one_company_value_is_real(db):
     assert not User.objects.exists()
 
 
-def test_make_run_seeds_and_issues_the_demo_invoices(db):
+def test_make_run_seeds_and_issues_the_demo_invoices(plans):
     with demo_laptop:
         call_command("seed_demo", verbosity=0, stdout=io.StringIO())
     assert User.objects.filter(username="admin").exists()

@@ -4,10 +4,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from answering.models import Call, Category
-from clients.models import Client, LentNumber, Plan, User
+from clients.models import Client, LentNumber, Plan, PlanPrice, User
 from clients.months import JST, is_answering_day
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_company")]
+# The plans the migrations make on every database (the tests run without them).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_company", "plans")]
 
 
 def _counts():
@@ -103,3 +104,12 @@ def test_demo_calls_come_when_the_service_answers():
         assert received.date() >= call.client.trial_started_on, received
     trial = Client.objects.get(status="trial")
     assert trial.calls.exists()
+
+
+def test_seed_demo_without_plans_asks_for_the_migrations():
+    """The demo uses the plans the migrations make; it keeps no prices of its own."""
+    PlanPrice.objects.all().delete()
+    Plan.objects.all().delete()
+    with pytest.raises(CommandError, match="先に manage.py migrate を実行してください"):
+        call_command("seed_demo", force=True, verbosity=0)
+    assert not Client.objects.exists()

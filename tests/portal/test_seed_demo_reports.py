@@ -14,7 +14,8 @@ from clients.models import User
 from reporting.models import Delivery
 from reporting.services import record_correction
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_company")]
+# The plans the migrations make on every database (the tests run without them).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_company", "plans")]
 
 
 @pytest.fixture

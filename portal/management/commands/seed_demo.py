@@ -1,5 +1,6 @@
-"""Demo data for a newcomer's laptop: plans, clients in every state, numbers,
-recipients, a few hundred calls over the last two months, and one login per role.
+"""Demo data for a newcomer's laptop: clients in every state on the plans the
+migrations made, numbers, recipients, a few hundred calls over the last two
+months, and one login per role.
 
 Idempotent: a second run finds what the first one made and adds nothing.
 """
@@ -24,7 +25,6 @@ from clients.models import (
     LentNumber,
     NumberAssignment,
     Plan,
-    PlanPrice,
     ReportRecipient,
     User,
 )
@@ -48,28 +48,6 @@ DEMO_LOGINS = [
     ("operator", User.Role.OPERATOR, "オペレーター（受電画面）"),
     ("admin", User.Role.ADMIN, "管理者（管理画面・請求）"),
     ("client", User.Role.CLIENT, "お客様（ポータル）"),
-]
-
-PLANS = [
-    # code, name, order, [(valid_from, fee, included, per_call)]
-    (
-        "small",
-        "スモール",
-        1,
-        [(dt.date(2020, 1, 1), 2900, 20, 145), (dt.date(2024, 4, 1), 2960, 20, 148)],
-    ),
-    (
-        "half",
-        "ハーフ",
-        2,
-        [(dt.date(2020, 1, 1), 5600, 40, 140), (dt.date(2024, 4, 1), 5720, 40, 143)],
-    ),
-    (
-        "standard",
-        "スタンダード",
-        3,
-        [(dt.date(2020, 1, 1), 10800, 80, 135), (dt.date(2024, 4, 1), 11040, 80, 138)],
-    ),
 ]
 
 CLIENTS = [
@@ -213,22 +191,14 @@ class Command(BaseCommand):
         )
 
     def _plans(self) -> dict[str, Plan]:
-        plans = {}
-        for code, name, order, prices in PLANS:
-            plan, _ = Plan.objects.get_or_create(
-                code=code, defaults={"name": name, "display_order": order}
+        """The plans and prices the migrations made (or an admin entered)."""
+        plans = {plan.code: plan for plan in Plan.objects.all()}
+        missing = sorted({spec["plan"] for spec in CLIENTS} - plans.keys())
+        if missing:
+            raise CommandError(
+                f"プラン（{'、'.join(missing)}）がありません。"
+                "先に manage.py migrate を実行してください。"
             )
-            for valid_from, fee, included, per_call in prices:
-                PlanPrice.objects.get_or_create(
-                    plan=plan,
-                    valid_from=valid_from,
-                    defaults={
-                        "monthly_fee_yen": fee,
-                        "included_calls": included,
-                        "per_call_yen": per_call,
-                    },
-                )
-            plans[code] = plan
         return plans
 
     def _client(self, spec: dict, plans: dict[str, Plan], today: dt.date) -> Client:
