@@ -150,6 +150,17 @@ class MonthToDateUsage:
     projected_total_yen: int
 
     @property
+    def awaiting_plan(self) -> bool:
+        """Billed from a day already passed, but with no plan, or no price of
+        it, for that day: unlike the free trial, the month will be charged once
+        an admin registers one."""
+        return (
+            not self.billed
+            and self.billable_from is not None
+            and self.billable_from <= self.today
+        )
+
+    @property
     def total_so_far_yen(self) -> int:
         return (
             self.plan_fee_yen

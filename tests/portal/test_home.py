@@ -4,8 +4,16 @@ import pytest
 from django.urls import reverse
 
 from answering.models import Category
+from clients.months import japan_today, month_start, next_month
+from clients.services import start_plan
 from portal.selectors import month_usage
-from tests.factories import CallFactory
+from tests.factories import (
+    CallFactory,
+    ClientFactory,
+    ClientUserFactory,
+    PlanFactory,
+    PlanPriceFactory,
+)
 from tests.portal.conftest import jst
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +57,51 @@ def test_home_page_shows_the_meter_and_the_sales_count(portal, portal_user):
     assert "1件 / 基本料金内 20件" in body
     assert "無料でお断りした件数: 2件" in body
     assert 'value="1"' in body  # the meter
+
+
+TRIAL = "現在は無料お試し期間中、または契約開始前のため、料金はかかりません。"
+AWAITING_PLAN = "ご契約プランの登録を確認中です。料金はプランの登録後にお知らせします。"
+
+
+def home_of(client, browser) -> str:
+    browser.force_login(ClientUserFactory(client=client))
+    return browser.get(reverse("portal:home")).content.decode()
+
+
+def test_a_contract_without_a_plan_is_not_told_it_is_free(client, db):
+    """Under contract since 2025 with no plan registered: billing skips the
+    month until an admin registers one; the client read that it was in its
+    free trial."""
+    customer = ClientFactory()
+
+    body = home_of(customer, client)
+
+    assert AWAITING_PLAN in body
+    assert TRIAL not in body
+
+
+def test_a_plan_without_a_price_on_the_first_billed_day_is_not_told_it_is_free(
+    client, db
+):
+    customer = ClientFactory()
+    small = PlanFactory(code="small")
+    PlanPriceFactory(plan=small, valid_from=next_month(month_start(japan_today())))
+    start_plan(client=customer, plan=small, first_month=dt.date(2025, 1, 1))
+
+    body = home_of(customer, client)
+
+    assert AWAITING_PLAN in body
+    assert TRIAL not in body
+
+
+def test_the_free_trial_is_still_told_it_is_free(client, plans):
+    today = japan_today()
+    customer = ClientFactory(
+        status="trial", trial_started_on=today, contract_started_on=None
+    )
+    start_plan(client=customer, plan=plans["small"], first_month=month_start(today))
+
+    body = home_of(customer, client)
+
+    assert TRIAL in body
+    assert AWAITING_PLAN not in body
