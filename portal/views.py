@@ -349,10 +349,11 @@ def plan(request: HttpRequest) -> HttpResponse:
                 },
             )
             return redirect("portal:plan")
+    # The prices a change would be billed at: those of the month it applies from.
     plans = []
     for candidate in Plan.objects.all():
         try:
-            price = candidate.price_on(today)
+            price = candidate.price_on(effective_month)
         except candidate.prices.model.DoesNotExist:
             continue
         plans.append({"plan": candidate, "price": price})

@@ -9,8 +9,8 @@ from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
-from clients.models import Client
-from clients.months import japan_today, month_end, month_start
+from clients.models import Client, PlanPrice
+from clients.months import japan_today, month_end, month_start, next_month
 from clients.selectors import plan_in_force
 from clients.services import set_plan
 from portal import services
@@ -456,3 +456,28 @@ def test_a_request_sent_while_an_admin_saves_a_cancellation_is_refused(
     assert not PlanChangeRequest.objects.filter(
         client=client, status=RequestStatus.OPEN
     ).exists()
+
+
+def test_the_plan_table_shows_the_prices_of_the_month_a_change_applies_from(
+    portal, plans
+):
+    """A change asked for today is billed from the 1st of next month: a price
+    starting then was hidden behind today's, which the client would never pay."""
+    effective = next_month(month_start(japan_today()))
+    PlanPrice.objects.create(
+        plan=plans["half"],
+        valid_from=effective,
+        monthly_fee_yen=6000,
+        included_calls=45,
+        per_call_yen=150,
+    )
+
+    body = portal.get(reverse("portal:plan")).content.decode()
+
+    table = body[body.index("<caption>") : body.index("</table>")]
+    assert f"{effective.year}年{effective.month}月分からの料金" in table
+    half = table[table.index("ハーフ") : table.index("スタンダード")]
+    assert "6,000円" in half
+    assert "45件" in half
+    assert "150円" in half
+    assert "5,720円" not in half
