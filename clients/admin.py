@@ -232,13 +232,15 @@ class ClientAdmin(SimpleHistoryAdmin):
         )
         fees = format_html(
             _(
-                "番号 {numbers} 件（1件は基本料金に含む、追加 {extra_numbers} 件 × "
+                "番号 {numbers} 件（基本料金に含む電話番号 {included_numbers} 件、"
+                "追加 {extra_numbers} 件 × "
                 "{number_fee}円 = {numbers_yen}円）<br>"
                 "報告先 最大 {peak} 名（{free}名まで無料、追加 {extra_persons} 名 × "
                 "{person_fee}円 = {persons_yen}円）<br>"
                 "<strong>追加料金の合計: {total}円／月</strong>"
             ),
             numbers=extras.numbers_held,
+            included_numbers=extras.included_numbers,
             extra_numbers=extras.extra_numbers,
             number_fee=f"{EXTRA_NUMBER_FEE_YEN:,}",
             numbers_yen=f"{extras.extra_numbers_yen:,}",

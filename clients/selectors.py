@@ -196,6 +196,11 @@ class MonthlyExtras:
     extra_recipients_yen: int
 
     @property
+    def included_numbers(self) -> int:
+        """0 or 1: the number the plan includes (see ``charged_numbers``)."""
+        return self.numbers_held - self.extra_numbers
+
+    @property
     def total_yen(self) -> int:
         return self.extra_numbers_yen + self.extra_recipients_yen
 

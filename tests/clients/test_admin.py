@@ -217,12 +217,49 @@ def test_the_fee_effects_leave_out_the_free_trial_as_the_invoice_does(
     page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
 
     text = page.content.decode()
-    assert "番号 1 件（1件は基本料金に含む、追加 0 件" in text
+    assert "番号 1 件（基本料金に含む電話番号 1 件、追加 0 件" in text
     assert "報告先 最大 3 名（3名まで無料、追加 0 名" in text
     assert "追加料金の合計: 0円／月" in text
     first_billed = month + dt.timedelta(days=10)
     assert f"{first_billed:%Y-%m-%d} からの請求分" in text
     assert _extra_lines_yen(_billed(client, month)) == 0
+
+
+@pytest.mark.parametrize(
+    ("uses", "expected"),
+    [
+        # The included number is a phone number: a FAX alone is charged.
+        (
+            ["fax"],
+            "番号 1 件（基本料金に含む電話番号 0 件、追加 1 件 × 1,100円 = 1,100円）",
+        ),
+        (
+            ["forwarding", "fax"],
+            "番号 2 件（基本料金に含む電話番号 1 件、追加 1 件 × 1,100円 = 1,100円）",
+        ),
+    ],
+    ids=["fax-only", "phone-and-fax"],
+)
+def test_the_fee_effects_of_a_fax_number_say_what_the_invoice_charges(
+    admin_client, plans, uses, expected
+):
+    """A client whose only number was a FAX read 「1件は基本料金に含む」 while
+    its invoice charged the FAX 1,100円."""
+    month = month_start(japan_today())
+    client = ClientFactory()
+    start_plan(client=client, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    for use in uses:
+        NumberAssignmentFactory(
+            client=client,
+            use=use,
+            number__kind=LentNumber.Kind.FAX if use == "fax" else "03",
+            assigned_on=dt.date(2025, 1, 1),
+        )
+
+    page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
+
+    assert expected in page.content.decode()
+    assert _extra_lines_yen(_billed(client, month)) == 1100
 
 
 def test_the_fee_effects_count_recipients_as_billing_does_after_a_switch(
