@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from clients.models import Client
+from clients.models import Client, PaymentMethod
 from clients.months import month_start
 
 
@@ -120,6 +120,12 @@ class Invoice(models.Model):
     company_registration_number = models.CharField(
         _("登録番号"), max_length=14, blank=True
     )
+    # How the client pays, copied from the client when the invoice is issued
+    # (empty on drafts, and on invoices issued before it was recorded).
+    payment_method = models.CharField(
+        _("お支払い方法"), max_length=20, choices=PaymentMethod.choices, blank=True
+    )
+    company_bank_account = models.CharField(_("振込先"), max_length=200, blank=True)
     period_start = models.DateField(_("対象期間（開始）"))
     period_end = models.DateField(_("対象期間（終了）"))
     taxable_10_yen = models.IntegerField(_("10%対象合計（税込・円）"), default=0)
@@ -266,6 +272,44 @@ class Invoice(models.Model):
     def settled_on_label(self) -> str:
         """What ``paid_on`` is called on this invoice: 返金日 for a refund."""
         return gettext("返金日") if self.refund_yen else gettext("入金日")
+
+    @property
+    def payment_instructions(self) -> str:
+        """How the client settles this invoice, in the active language: how it
+        pays and by when, or that nothing is to be paid and a refund comes to
+        it. From the invoice's own copy of the payment method, so it never
+        changes once issued. Empty when a payment is asked for but the method
+        is not known: a draft, or an invoice issued before it was recorded
+        (those show their due date only)."""
+        method = self.payment_method
+        if self.refund_yen:
+            if method == PaymentMethod.DIRECT_DEBIT:
+                return gettext(
+                    "お支払いは不要です。ご返金額はご登録の口座にお振込みいたします。"
+                )
+            return gettext("お支払いは不要です。ご返金の方法は別途ご案内いたします。")
+        if self.nothing_to_pay:
+            return gettext("お支払いは不要です。")
+        if not method:
+            return ""
+        due = date_format(self.due_on, gettext("Y年n月j日"))
+        if method == PaymentMethod.DIRECT_DEBIT:
+            return gettext("ご登録の口座から %(due)s に引き落とします。") % {"due": due}
+        return gettext(
+            "お支払期限（%(due)s）までに振込先の口座へお振込みください"
+            "（振込手数料はご負担ください）。"
+        ) % {"due": due}
+
+    @property
+    def transfer_account(self) -> str:
+        """The company's bank account the client pays into (the invoice's copy),
+        or "" when it pays otherwise or pays nothing."""
+        if (
+            self.payment_method == PaymentMethod.BANK_TRANSFER
+            and not self.nothing_to_pay
+        ):
+            return self.company_bank_account
+        return ""
 
     @property
     def replacement_note(self) -> str:

@@ -216,34 +216,35 @@ def _render_pdf(invoice: Invoice) -> bytes:
     # A final invoice returning the deposit (or one with large credits) can
     # come to less than nothing: a refund, not an amount to pay by a date.
     if invoice.refund_yen:
-        amount_row = [_("ご返金額"), _yen(invoice.refund_yen)]
-        payment_row = [
-            _("お支払い"),
-            _("お支払いは不要です。ご返金の方法は別途ご案内いたします。"),
-        ]
-    elif invoice.nothing_to_pay:
-        amount_row = [_("ご請求金額（税込）"), _yen(invoice.total_yen)]
-        payment_row = [_("お支払い"), _("お支払いは不要です。")]
+        summary_rows: list[list] = [[_("ご返金額"), _yen(invoice.refund_yen)]]
     else:
-        amount_row = [_("ご請求金額（税込）"), _yen(invoice.total_yen)]
-        payment_row = [_("お支払期限"), _date(invoice.due_on)]
-    summary = Table(
-        [
-            amount_row,
-            payment_row,
+        summary_rows = [[_("ご請求金額（税込）"), _yen(invoice.total_yen)]]
+    if not invoice.nothing_to_pay:
+        summary_rows.append([_("お支払期限"), _date(invoice.due_on)])
+    if invoice.payment_instructions:
+        summary_rows.append(
             [
-                _("対象期間"),
-                _("%(start)s〜%(end)s（電話代行サービス %(year)d年%(month)d月分）")
-                % {
-                    "start": _date(invoice.period_start),
-                    "end": _date(invoice.period_end),
-                    "year": invoice.billing_month.year,
-                    "month": invoice.billing_month.month,
-                },
-            ],
-        ],
-        colWidths=[40 * mm, 134 * mm],
+                _("お支払い"),
+                _text(invoice.payment_instructions, styles["cell"]),
+            ]
+        )
+    if invoice.transfer_account:
+        summary_rows.append(
+            [_("振込先"), _text(invoice.transfer_account, styles["cell"])]
+        )
+    summary_rows.append(
+        [
+            _("対象期間"),
+            _("%(start)s〜%(end)s（電話代行サービス %(year)d年%(month)d月分）")
+            % {
+                "start": _date(invoice.period_start),
+                "end": _date(invoice.period_end),
+                "year": invoice.billing_month.year,
+                "month": invoice.billing_month.month,
+            },
+        ]
     )
+    summary = Table(summary_rows, colWidths=[40 * mm, 134 * mm])
     summary.setStyle(
         TableStyle(
             [

@@ -38,7 +38,18 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -966,6 +977,13 @@ def _number_drafts(
             due_on=due_on,
             company_name=settings.COMPANY_NAME,
             company_registration_number=settings.COMPANY_REGISTRATION_NUMBER,
+            # The client's payment method as of the issue; the invoice keeps it.
+            payment_method=Subquery(
+                Client.objects.filter(pk=OuterRef("client_id")).values(
+                    "payment_method"
+                )[:1]
+            ),
+            company_bank_account=settings.COMPANY_BANK_ACCOUNT,
             updated_at=timezone.now(),
         )
         # The audit trail records the issue too (a plain UPDATE bypasses it).

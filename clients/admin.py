@@ -167,6 +167,7 @@ class ClientAdmin(SimpleHistoryAdmin):
             {"fields": ["report_by_email", "report_by_chatwork", "chatwork_room_id"]},
         ),
         (_("電話番号"), {"fields": ["own_number"]}),
+        (_("請求"), {"fields": ["payment_method"]}),
     ]
     inlines = [
         ClientPersonInline,

@@ -95,6 +95,7 @@ class ClientAdminForm(LockedRowForm):
             "report_by_chatwork",
             "chatwork_room_id",
             "own_number",
+            "payment_method",
         ]
 
     def clean_cancelled_on(self) -> dt.date | None:

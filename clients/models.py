@@ -175,11 +175,20 @@ class ClientQuerySet(models.QuerySet["Client"]):
         return self.select_for_update(no_key=True).get(pk=pk)
 
 
+class PaymentMethod(models.TextChoices):
+    """How a client pays its invoices. An issued invoice keeps its own copy."""
+
+    DIRECT_DEBIT = "direct_debit", _("口座振替")
+    BANK_TRANSFER = "bank_transfer", _("銀行振込")
+
+
 class Client(models.Model):
     class Status(models.TextChoices):
         TRIAL = "trial", _("無料お試し中")
         ACTIVE = "active", _("契約中")
         CANCELLED = "cancelled", _("解約")
+
+    PaymentMethod = PaymentMethod
 
     name = models.CharField(_("会社名"), max_length=200)
     name_kana = models.CharField(_("会社名（カナ）"), max_length=200, blank=True)
@@ -225,6 +234,12 @@ class Client(models.Model):
                 _("チャットワークのルームIDは半角数字で入力してください。"),
             )
         ],
+    )
+    payment_method = models.CharField(
+        _("お支払い方法"),
+        max_length=20,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.BANK_TRANSFER,
     )
     operator_notes = models.TextField(
         _("応答メモ"),

@@ -329,6 +329,12 @@ COMPANY_DEMO_VALUES = {
 COMPANY_NAME = env("COMPANY_NAME", default=COMPANY_DEMO_VALUES["COMPANY_NAME"])
 COMPANY_ADDRESS = env("COMPANY_ADDRESS", default="東京都千代田区神田1-1-1")
 COMPANY_PHONE = env("COMPANY_PHONE", default="03-0000-0000")
+# Where clients paying by bank transfer (銀行振込) send the money: free text as
+# printed on invoices (bank, branch, account type and number, holder in kana).
+COMPANY_BANK_ACCOUNT = env(
+    "COMPANY_BANK_ACCOUNT",
+    default="デモ銀行 本店 普通 1234567 カ）デモデンワダイコウ",
+)
 COMPANY_REGISTRATION_NUMBER = env(
     "COMPANY_REGISTRATION_NUMBER",
     default=COMPANY_DEMO_VALUES["COMPANY_REGISTRATION_NUMBER"],
