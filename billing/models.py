@@ -45,9 +45,19 @@ PAID_BY_CLIENT = Q(status=InvoiceStatus.PAID, total_yen__gte=0)
 REFUNDED_TO_CLIENT = Q(status=InvoiceStatus.PAID, total_yen__lt=0)
 
 
-# What may still be written once an invoice is issued: the status moves only.
+# What may still be written once an invoice is issued: the status moves, and
+# the record of the notice telling the client (billing.notices), which changes
+# nothing the invoice says.
 FIELDS_WRITABLE_AFTER_ISSUE = frozenset(
-    {"status", "paid_on", "voided_at", "void_reason", "updated_at"}
+    {
+        "status",
+        "paid_on",
+        "voided_at",
+        "void_reason",
+        "updated_at",
+        "notice_claimed_at",
+        "notified_at",
+    }
 )
 
 
@@ -149,6 +159,14 @@ class Invoice(models.Model):
     # before that was done list them from current data.
     calls_recorded = models.BooleanField(
         _("対象の受電を記録済み"), default=False, editable=False
+    )
+    # The e-mail telling the client it was issued (billing.notices): claimed by
+    # one run at a time, then marked sent.
+    notice_claimed_at = models.DateTimeField(
+        _("発行のお知らせの送信開始日時"), null=True, blank=True, editable=False
+    )
+    notified_at = models.DateTimeField(
+        _("発行のお知らせの送信日時"), null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)

@@ -56,7 +56,13 @@ from billing.pricing import (
     price_on,
     usage_charges,
 )
-from clients.models import Client, ClientPlan, PlanPrice, billable_from
+from clients.models import (
+    Client,
+    ClientPlan,
+    PlanPrice,
+    ReportRecipient,
+    billable_from,
+)
 from clients.months import (
     JST,
     japan_today,
@@ -990,3 +996,18 @@ def unsettled_cancellations(
                 )
             )
     return result
+
+
+def invoice_notice_addresses(*, client: Client, today: dt.date) -> list[str]:
+    """Where a client's invoice notices go: the PC addresses of its report
+    recipients active ``today``, each once (the first spelling kept)."""
+    addresses: dict[str, str] = {}
+    for address in (
+        ReportRecipient.objects.filter(client=client)
+        .active_on(today)
+        .exclude(pc_email="")
+        .order_by("active_from", "id")
+        .values_list("pc_email", flat=True)
+    ):
+        addresses.setdefault(address.casefold(), address)
+    return list(addresses.values())

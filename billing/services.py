@@ -29,6 +29,7 @@ Decisions:
 """
 
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -70,6 +71,7 @@ from billing.models import (
     LineKind,
     invoice_number_display,
 )
+from billing.notices import NoticeError, send_notice
 from billing.pricing import (
     ClientMonth,
     Credit,
@@ -81,7 +83,11 @@ from billing.pricing import (
     price_on,
     totals,
 )
-from billing.selectors import credits_refusing_reissue, price_history_by_plan
+from billing.selectors import (
+    credits_refusing_reissue,
+    invoice_notice_addresses,
+    price_history_by_plan,
+)
 from clients.locks import hold_billing_lock
 from clients.models import (
     Client,
@@ -98,6 +104,8 @@ from clients.months import (
     next_month,
 )
 from clients.selectors import fee_recipients
+
+logger = logging.getLogger(__name__)
 
 # Rows per INSERT statement: None = all rows in one statement per table. On
 # PostgreSQL, Django sends a bulk INSERT as one array per column (UNNEST), so the
@@ -1370,3 +1378,90 @@ def _draft_carrying(adjustment: Adjustment) -> Invoice | None:
 
 def _rebuild(draft: Invoice) -> None:
     bill_month(month=draft.billing_month, client_ids=[draft.client_id])
+
+
+# A notice claimed longer ago than this was left by a run that died before
+# marking it: another run may take it (every step of a send waits at most
+# EMAIL_TIMEOUT, so a live run is long done).
+NOTICE_CLAIM_TIMEOUT = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class NoticeSummary:
+    """What ``send_invoice_notices`` did, invoice by invoice ("client name
+    (invoice number)"): ``failed`` with the error, retried by the next run;
+    ``no_address``: clients with no active recipient PC address, not sent."""
+
+    sent: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    no_address: tuple[str, ...] = ()
+
+
+def send_invoice_notices(
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> NoticeSummary:
+    """E-mail each issued invoice that was not yet notified to its client's
+    active report recipients (PC addresses): the month, number, total, due
+    date, how to pay, and a link to it in the portal; record ``notified_at``.
+
+    Not one transaction, on purpose: each invoice is claimed with a conditional
+    UPDATE (so two runs never send the same one), sent outside any transaction
+    (SMTP may be slow), then marked. A failed send releases the claim and is
+    logged: the next run tries again. Invoices issued before the payment method
+    was recorded are left alone (they say nothing of how to pay).
+    """
+    now = now or timezone.now()
+    today = japan_today(now)
+    report = progress or (lambda message: None)
+    sent: list[str] = []
+    failed: list[str] = []
+    no_address: list[str] = []
+    waiting = (
+        Invoice.objects.filter(status=InvoiceStatus.ISSUED, notified_at__isnull=True)
+        .exclude(payment_method="")
+        .order_by("client__name_kana", "client__name", "number")
+        .values_list("pk", flat=True)
+    )
+    for invoice_id in list(waiting):
+        claimed = (
+            Invoice.objects.filter(
+                pk=invoice_id, status=InvoiceStatus.ISSUED, notified_at__isnull=True
+            )
+            .filter(
+                Q(notice_claimed_at__isnull=True)
+                | Q(notice_claimed_at__lt=now - NOTICE_CLAIM_TIMEOUT)
+            )
+            .update(notice_claimed_at=now)
+        )
+        if not claimed:  # another run has it, or it was paid or voided meanwhile
+            continue
+        invoice = Invoice.objects.select_related("client").get(pk=invoice_id)
+        label = f"{invoice.client_name} ({invoice.number_display})"
+        to = invoice_notice_addresses(client=invoice.client, today=today)
+        if not to:
+            _release_notice_claim(invoice_id, claimed_at=now)
+            no_address.append(label)
+            continue
+        try:
+            send_notice(invoice=invoice, to=to)
+        except NoticeError as exc:
+            logger.warning("Invoice notice %s not sent: %s", invoice_id, exc)
+            _release_notice_claim(invoice_id, claimed_at=now)
+            failed.append(f"{label}: {exc}")
+            continue
+        Invoice.objects.filter(pk=invoice_id, notice_claimed_at=now).update(
+            notified_at=timezone.now()
+        )
+        sent.append(label)
+        report(f"{label} → {', '.join(to)}")
+    return NoticeSummary(
+        sent=tuple(sent), failed=tuple(failed), no_address=tuple(no_address)
+    )
+
+
+def _release_notice_claim(invoice_id: int, *, claimed_at: dt.datetime) -> None:
+    Invoice.objects.filter(pk=invoice_id, notice_claimed_at=claimed_at).update(
+        notice_claimed_at=None
+    )

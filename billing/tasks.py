@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from billing import services
 from billing.services import bill_month
 from clients.months import japan_today, previous_month
 
@@ -25,4 +26,16 @@ def bill_previous_month() -> dict:
         "clients_skipped": summary.clients_skipped,
         "total_yen": summary.total_yen,
         "issued": summary.issued,
+    }
+
+
+@shared_task
+def send_invoice_notices() -> dict:
+    """On INVOICE_NOTICE_DAY (Japan time): tell each client its issued invoice
+    is in the portal and how to pay it. Safe to run twice."""
+    summary = services.send_invoice_notices()
+    return {
+        "sent": len(summary.sent),
+        "failed": list(summary.failed),
+        "no_address": list(summary.no_address),
     }

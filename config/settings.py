@@ -274,6 +274,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
 }
+# Day of the month (Japan time) the invoice notices go out (billing.notices):
+# the company sends them around the 10th-15th. At most 28, so every month has it.
+INVOICE_NOTICE_DAY = env.int("INVOICE_NOTICE_DAY", default=10)
+if not 1 <= INVOICE_NOTICE_DAY <= 28:
+    raise ImproperlyConfigured(
+        f"INVOICE_NOTICE_DAY must be a day from 1 to 28 (got {INVOICE_NOTICE_DAY})."
+    )
+# The portal's address as clients reach it, for links in e-mails (no trailing
+# slash). Empty: the invoice notice names the portal without a link.
+PORTAL_BASE_URL = env(
+    "PORTAL_BASE_URL", default="http://localhost:8000" if DEBUG else ""
+).rstrip("/")
 CELERY_BEAT_SCHEDULE = {
     "relay-due-deliveries": {
         "task": "reporting.tasks.relay_due_deliveries",
@@ -294,6 +306,11 @@ CELERY_BEAT_SCHEDULE = {
     "release-numbers-of-ended-contracts": {
         "task": "clients.tasks.release_numbers_of_ended_contracts",
         "schedule": crontab(minute=5),
+    },
+    # Tells each client its issued invoice is in the portal, and how to pay.
+    "send-invoice-notices": {
+        "task": "billing.tasks.send_invoice_notices",
+        "schedule": crontab(minute=0, hour=9, day_of_month=INVOICE_NOTICE_DAY),
     },
     # Logins last SESSION_HOURS: their rows would pile up by the thousand.
     "clear-expired-sessions": {

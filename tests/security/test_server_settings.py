@@ -75,6 +75,9 @@ def test_what_starts_and_what_is_refused(env, starts):
         ({"REPORT_MAX_ATTEMPTS": "0"}, "REPORT_MAX_ATTEMPTS"),
         ({"REPORT_RELAY_BATCH": "-1"}, "REPORT_RELAY_BATCH"),
         ({"NUMBER_QUARANTINE_DAYS": "-5"}, "NUMBER_QUARANTINE_DAYS"),
+        # Not every month has a 29th: a month would pass without notices.
+        ({"INVOICE_NOTICE_DAY": "29"}, "INVOICE_NOTICE_DAY"),
+        ({"INVOICE_NOTICE_DAY": "0"}, "INVOICE_NOTICE_DAY"),
         # Printed on every qualified invoice: a digit short, or without its T.
         ({"COMPANY_REGISTRATION_NUMBER": "T123456789012"}, "COMPANY_REGISTRATION"),
         ({"COMPANY_REGISTRATION_NUMBER": "1234567890123"}, "COMPANY_REGISTRATION"),

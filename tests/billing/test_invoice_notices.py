@@ -1,0 +1,163 @@
+"""The e-mail that tells a client its invoice was issued and how to pay it,
+sent to a real local SMTP server (the reporting tests' peer)."""
+
+import datetime as dt
+import logging
+from io import StringIO
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.urls import reverse
+
+from billing.models import Invoice
+from billing.services import bill_month, mark_paid, send_invoice_notices
+from clients.models import PaymentMethod
+from tests.billing.factories import OCTOBER, calls, contracted_client
+from tests.factories import ReportRecipientFactory
+from tests.reporting.conftest import use_smtp_peer
+from tests.reporting.peers import SmtpPeer
+
+pytestmark = pytest.mark.django_db
+
+BANK = "みずほ銀行 神田支店 普通 7654321 カ）トウキヨウデンワヒシヨ"
+NOTICE_DAY = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def smtp_peer(settings):
+    peer = SmtpPeer().start()
+    use_smtp_peer(settings, peer)
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(autouse=True)
+def _bank_and_portal(settings):
+    settings.COMPANY_BANK_ACCOUNT = BANK
+    settings.PORTAL_BASE_URL = "https://portal.example.jp"
+
+
+def _issued(plan, **fields) -> Invoice:
+    client = contracted_client(plan, **fields)
+    calls(client, 3)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    return Invoice.objects.get(client=client, billing_month=OCTOBER)
+
+
+def test_the_client_is_told_of_its_invoice_once_at_its_recipients_pc_addresses(
+    small, smtp_peer, admin_client
+):
+    invoice = _issued(small, name="株式会社山田商事")
+    ReportRecipientFactory(
+        client=invoice.client, pc_email="yamada@example.jp", mobile_email="m@ex.jp"
+    )
+    ReportRecipientFactory(client=invoice.client, pc_email="", mobile_email="k@ex.jp")
+    ReportRecipientFactory(
+        client=invoice.client,
+        pc_email="left@example.jp",
+        active_to=dt.date(2026, 10, 31),
+    )
+
+    summary = send_invoice_notices(now=NOTICE_DAY)
+    assert len(summary.sent) == 1 and not summary.failed and not summary.no_address
+    assert smtp_peer.count() == 1
+    message = smtp_peer.messages[0]
+    assert message["to"] == ["yamada@example.jp"]
+    assert "2026年10月分のご請求書を発行しました" in message["subject"]
+    body = message["body"]
+    assert "株式会社山田商事 御中" in body
+    assert f"請求書番号: {invoice.number_display}" in body
+    assert f"ご請求金額（税込）: {invoice.total_yen:,}円" in body
+    assert "お支払期限: 2026年11月30日" in body
+    assert "お支払い方法: 銀行振込" in body
+    assert "（振込手数料はご負担ください）" in body
+    assert f"振込先: {BANK}" in body
+    assert f"https://portal.example.jp/portal/invoices/{invoice.pk}/" in body
+
+    invoice.refresh_from_db()
+    assert invoice.notified_at is not None
+    page = admin_client.get(reverse("billing:invoice", args=[invoice.pk]))
+    assert "にメールで送信済み" in page.content.decode()
+
+    again = send_invoice_notices(now=NOTICE_DAY + dt.timedelta(hours=1))
+    assert again.sent == () and smtp_peer.count() == 1
+
+
+def test_a_direct_debit_client_is_told_when_its_account_is_debited(small, smtp_peer):
+    invoice = _issued(small, payment_method=PaymentMethod.DIRECT_DEBIT)
+    ReportRecipientFactory(client=invoice.client)
+
+    send_invoice_notices(now=NOTICE_DAY)
+
+    body = smtp_peer.messages[0]["body"]
+    assert "お支払い方法: 口座振替" in body
+    assert "ご登録の口座から 2026年11月30日 に引き落とします。" in body
+    assert BANK not in body and "お振込みください" not in body
+
+
+def test_a_failed_send_is_logged_and_sent_by_the_next_run(
+    small, smtp_peer, caplog, admin_client
+):
+    invoice = _issued(small)
+    ReportRecipientFactory(client=invoice.client, pc_email="yamada@example.jp")
+    smtp_peer.mode = "temp"  # 451 at RCPT
+
+    with caplog.at_level(logging.WARNING, logger="billing.services"):
+        summary = send_invoice_notices(now=NOTICE_DAY)
+
+    assert len(summary.failed) == 1 and summary.sent == ()
+    assert str(invoice.pk) in caplog.text
+    invoice.refresh_from_db()
+    assert invoice.notified_at is None
+    page = admin_client.get(reverse("billing:invoice", args=[invoice.pk]))
+    assert "未送信" in page.content.decode()
+
+    smtp_peer.mode = "ok"
+    summary = send_invoice_notices(now=NOTICE_DAY + dt.timedelta(minutes=1))
+    assert len(summary.sent) == 1
+    assert smtp_peer.by_address() == {"yamada@example.jp": 1}
+
+
+def test_an_invoice_another_run_is_sending_is_left_to_it(small, smtp_peer):
+    invoice = _issued(small)
+    ReportRecipientFactory(client=invoice.client)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        notice_claimed_at=NOTICE_DAY - dt.timedelta(minutes=1)
+    )
+
+    assert send_invoice_notices(now=NOTICE_DAY).sent == ()
+    assert smtp_peer.count() == 0
+    # A claim left by a run that died long ago is taken over.
+    later = NOTICE_DAY + dt.timedelta(hours=1)
+    assert len(send_invoice_notices(now=later).sent) == 1
+    assert smtp_peer.count() == 1
+
+
+def test_the_command_lists_clients_with_no_address_and_paid_invoices_are_skipped(
+    small, smtp_peer
+):
+    lost = _issued(small, name="株式会社宛先無し")
+    paid = _issued(small, name="株式会社支払済み")
+    ReportRecipientFactory(client=paid.client)
+    mark_paid(invoice=paid, paid_on=dt.date(2026, 11, 5), today=dt.date(2026, 11, 9))
+    told = _issued(small, name="株式会社報告先有り")
+    ReportRecipientFactory(client=told.client, pc_email="told@example.jp")
+
+    out = StringIO()
+    call_command("send_invoice_notices", stdout=out)
+
+    text = out.getvalue()
+    assert "送信 1 件、送信失敗 0 件（次回再送）、宛先なし 1 件" in text
+    assert f"宛先なし: 株式会社宛先無し ({lost.number_display})" in text
+    assert "told@example.jp" in text
+    assert smtp_peer.by_address() == {"told@example.jp": 1}
+    lost.refresh_from_db()
+    assert lost.notified_at is None and lost.notice_claimed_at is None
+
+
+def test_the_notice_job_runs_on_the_configured_day():
+    job = django_settings.CELERY_BEAT_SCHEDULE["send-invoice-notices"]
+    assert job["task"] == "billing.tasks.send_invoice_notices"
+    assert job["schedule"].day_of_month == {django_settings.INVOICE_NOTICE_DAY}
+    assert django_settings.INVOICE_NOTICE_DAY == 10
