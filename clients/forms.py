@@ -474,11 +474,27 @@ class AddressLimitMixin:
         return super().clean()  # type: ignore[misc]
 
 
-class LoginForm(AddressLimitMixin, auth_forms.AuthenticationForm):
+class UsernameLengthMixin:
+    """Refuses a username longer than any user's as a wrong login, before the
+    password is checked. Django's form reads one of any length and hands it to
+    authenticate(); django-axes then records the failure in a 255-character
+    column, which PostgreSQL refused: a server error instead of the login page."""
+
+    fields: dict[str, forms.Field]
+    cleaned_data: dict[str, Any]
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        if len(username) > self.fields["username"].max_length:  # type: ignore[attr-defined]
+            raise self.get_invalid_login_error()  # type: ignore[attr-defined]
+        return super().clean()  # type: ignore[misc]
+
+
+class LoginForm(AddressLimitMixin, UsernameLengthMixin, auth_forms.AuthenticationForm):
     pass
 
 
-class AdminLoginForm(AddressLimitMixin, AdminAuthenticationForm):
+class AdminLoginForm(AddressLimitMixin, UsernameLengthMixin, AdminAuthenticationForm):
     pass
 
 

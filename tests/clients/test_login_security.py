@@ -70,3 +70,14 @@ def test_password_validators_refuse_weak_passwords():
     with pytest.raises(ValidationError):
         validate_password("short")
     validate_password("Kd83-ms9q-Zp2x")
+
+
+@pytest.mark.parametrize("url", ["/login/", "/admin/login/"])
+def test_a_username_longer_than_any_is_a_wrong_login(client, url):
+    """PostgreSQL refused to record the failure of such a login (a 500)."""
+    username = "a" * 300
+    answer = client.post(url, {"username": username, "password": "x"})
+    assert answer.status_code == 200
+    body = answer.content.decode()
+    assert "正しいユーザー名とパスワードを入力してください" in body
+    assert f'value="{username}"' in body
