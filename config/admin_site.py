@@ -103,7 +103,33 @@ def permission_label(permission: Permission) -> str:
     return f"{model._meta.app_config.verbose_name} | {model_name} | {name}"
 
 
-class PermissionsField(forms.ModelMultipleChoiceField):
+class RowIdsField(forms.ModelMultipleChoiceField):
+    """A many-to-many picker that refuses an id past 64 bits as no row's.
+
+    Django checks each id alone, which SQLite (the embedded default) answers
+    for any number, then fetches them together, where SQLite refused one past
+    64 bits (OverflowError): a server error instead of the form's error.
+    """
+
+    def _check_values(self, value):  # type: ignore[no-untyped-def]
+        key = self.queryset.model._meta.pk
+        if self.to_field_name is not None or not isinstance(key, models.IntegerField):
+            return super()._check_values(value)
+        for pk in value:
+            try:
+                number = int(pk)
+            except (TypeError, ValueError):
+                continue  # Django's own check names it
+            if abs(number) > models.BigIntegerField.MAX_BIGINT:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
+class PermissionsField(RowIdsField):
     def label_from_instance(self, obj: Permission) -> str:  # type: ignore[override]
         return permission_label(obj)
 
@@ -150,6 +176,10 @@ def _constraint_refusal(error: IntegrityError) -> tuple[str, str] | None:
 
 
 class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
+    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("form_class", RowIdsField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     def get_changelist(self, request, **kwargs):  # type: ignore[no-untyped-def]
         return GuardedChangeList
 
