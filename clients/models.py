@@ -85,7 +85,9 @@ def validate_sendable_email(address: str) -> None:
     (a label of one zero-width space): reports to them could never be sent."""
     try:
         sanitize_address(address, settings.DEFAULT_CHARSET)
-    except ValueError as exc:  # UnicodeError too
+    # RecursionError: the header parser recurses once per nested comment, and
+    # 250 "(" (within the field's length) exhausted it, a server error.
+    except (ValueError, RecursionError) as exc:  # UnicodeError too
         raise ValidationError(
             _("このメールアドレスには送信できません。入力をご確認ください。"),
             code="unsendable_email",
