@@ -47,6 +47,7 @@ HOSTILE = [
     "9999-12-31",
     "2026-13-01T25:61",
     "あ" * 5000,
+    "(" * 250,  # nested comments, to a mail address parser
     "<script>alert(1)</script>",
     "%00",
 ]

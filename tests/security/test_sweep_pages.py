@@ -276,6 +276,11 @@ REFUSED = [
     ),
     (
         "portal:recipients",
+        {"kind": "add", "name": "山田太郎", "mobile_email": "(" * 250},
+        {"name": "山田太郎"},
+    ),
+    (
+        "portal:recipients",
         {
             "kind": "add",
             "name": "山田太郎",
