@@ -1025,6 +1025,36 @@ def mark_refunded(
     return _settle(invoice=invoice, on=refunded_on, refund=True, today=today)
 
 
+def settlement_refusal(*, invoice: Invoice, refund: bool) -> str | None:
+    """Why ``invoice`` cannot be marked paid (``refund``: refunded) whatever the
+    date, or None. Read again under the locks by ``_settle``; the invoice page
+    also asks it for a form the page does not show (a stale page)."""
+    if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
+        return _("この請求書はすでに%(settled)sです。") % {
+            "settled": invoice.settled_label
+        }
+    if invoice.status != InvoiceStatus.ISSUED:
+        if refund:
+            return _("発行済みの請求書だけを返金済みにできます。")
+        return _("発行済みの請求書だけを入金済みにできます。")
+    if invoice.total_yen == 0:
+        return _(
+            "この請求書は0円で、お支払いもご返金もないため、"
+            "入金・返金の記録は不要です。"
+        )
+    if refund and not invoice.refund_yen:
+        return _(
+            "この請求書はご請求（%(yen)s 円）のため、返金済みにはできません。"
+            "入金は「入金済みにする」で記録してください。"
+        ) % {"yen": f"{invoice.total_yen:,}"}
+    if not refund and invoice.refund_yen:
+        return _(
+            "この請求書はご返金（%(yen)s 円）のため、入金済みにはできません。"
+            "返金したら「返金済みにする」で返金日を記録してください。"
+        ) % {"yen": f"{invoice.refund_yen:,}"}
+    return None
+
+
 def _settle(
     *, invoice: Invoice, on: dt.date, refund: bool, today: dt.date | None
 ) -> Invoice:
@@ -1037,38 +1067,9 @@ def _settle(
     # the invoice paid. Locking only the invoice, both committed.
     Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status == InvoiceStatus.PAID:  # e.g. a second click on the button
-        raise ValidationError(
-            _("この請求書はすでに%(settled)sです。")
-            % {"settled": invoice.settled_label}
-        )
-    if invoice.status != InvoiceStatus.ISSUED:
-        if refund:
-            raise ValidationError(_("発行済みの請求書だけを返金済みにできます。"))
-        raise ValidationError(_("発行済みの請求書だけを入金済みにできます。"))
-    if invoice.total_yen == 0:
-        raise ValidationError(
-            _(
-                "この請求書は0円で、お支払いもご返金もないため、"
-                "入金・返金の記録は不要です。"
-            )
-        )
-    if refund and not invoice.refund_yen:
-        raise ValidationError(
-            _(
-                "この請求書はご請求（%(yen)s 円）のため、返金済みにはできません。"
-                "入金は「入金済みにする」で記録してください。"
-            )
-            % {"yen": f"{invoice.total_yen:,}"}
-        )
-    if not refund and invoice.refund_yen:
-        raise ValidationError(
-            _(
-                "この請求書はご返金（%(yen)s 円）のため、入金済みにはできません。"
-                "返金したら「返金済みにする」で返金日を記録してください。"
-            )
-            % {"yen": f"{invoice.refund_yen:,}"}
-        )
+    refusal = settlement_refusal(invoice=invoice, refund=refund)
+    if refusal:
+        raise ValidationError(refusal)
     assert invoice.issued_on is not None  # every issued invoice has one
     field = "refunded_on" if refund else "paid_on"
     if on < invoice.issued_on:

@@ -310,6 +310,17 @@ def _form_or_rerender(request, invoice, name, form):  # type: ignore[no-untyped-
     )
 
 
+def _settle_form_or_refusal(request, invoice, name, form):  # type: ignore[no-untyped-def]
+    """A settlement form with a bad date, shown again; or, when the invoice
+    cannot be settled that way at all (the page, sent from a stale screen,
+    shows no such form), why not, whatever the date."""
+    refusal = services.settlement_refusal(invoice=invoice, refund=name == "refund_form")
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("billing:invoice", pk=invoice.pk)
+    return _form_or_rerender(request, invoice, name, form)
+
+
 def _refused(request, invoice, name, form, error):  # type: ignore[no-untyped-def]
     """Show why a service refused what the form asked.
 
@@ -334,7 +345,7 @@ def mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _get_invoice(pk)
     form = MarkPaidForm(request.POST)
     if not form.is_valid():
-        return _form_or_rerender(request, invoice, "paid_form", form)
+        return _settle_form_or_refusal(request, invoice, "paid_form", form)
     try:
         services.mark_paid(invoice=invoice, paid_on=form.cleaned_data["paid_on"])
     except ValidationError as error:
@@ -364,7 +375,7 @@ def mark_refunded(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _get_invoice(pk)
     form = MarkRefundedForm(request.POST)
     if not form.is_valid():
-        return _form_or_rerender(request, invoice, "refund_form", form)
+        return _settle_form_or_refusal(request, invoice, "refund_form", form)
     try:
         services.mark_refunded(
             invoice=invoice, refunded_on=form.cleaned_data["refunded_on"]

@@ -177,6 +177,31 @@ def test_the_refund_page_offers_refunded_and_shows_it_everywhere(admin_client, r
     assert "入金済み" not in change and "入金日" not in change
 
 
+def test_a_bad_date_is_said_on_the_form_the_page_shows_or_why_there_is_none(
+    admin_client, refund
+):
+    # The refund's own form: the error beside what was typed.
+    response = admin_client.post(
+        reverse("billing:mark_refunded", args=[refund.pk]),
+        {"refund-refunded_on": "2026-02-30"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        'value="2026-02-30"' in page and "2026-02-30 という日付はありません。" in page
+    )
+    # 入金済みにする from a page opened before the invoice was known to be a
+    # refund (it shows no such form): why it cannot be, not a silent page.
+    response = admin_client.post(
+        reverse("billing:mark_paid", args=[refund.pk]),
+        {"paid-paid_on": "2026-02-30"},
+        follow=True,
+    )
+    assert "入金済みにはできません" in response.content.decode()
+    refund.refresh_from_db()
+    assert refund.status == InvoiceStatus.ISSUED
+
+
 def test_a_paid_invoice_still_reads_paid(admin_client, small):
     client = contracted_client(small)
     bill_month(month=OCTOBER, issue=True, today=ISSUED_ON)

@@ -96,6 +96,9 @@ PAGES: dict[str, Page] = {
     "billing:mark_paid": Page(
         "admin", "POST", "invoice", fields={"paid-paid_on": hostile_or(*DAYS)}
     ),
+    "billing:mark_refunded": Page(
+        "admin", "POST", "invoice", fields={"refund-refunded_on": hostile_or(*DAYS)}
+    ),
     "billing:void": Page("admin", "POST", "invoice", fields={"void-reason": value}),
     "billing:adjust": Page(
         "admin",
