@@ -48,9 +48,10 @@ def assign_number(
     """Lend a number to a client for exactly one use.
 
     Refuses a number that another (or the same) client holds, one still resting
-    after its last release, a use that does not fit the kind of number, a start
-    after the client's contract ended, and a start in the future: the screen pop
-    would open the new client at once.
+    after its last release, a use that does not fit the kind of number (listed
+    use is for Tokyo 03 numbers only), a start after the client's contract
+    ended, and a start in the future: the screen pop would open the new client
+    at once.
     """
     today = japan_today()
     assigned_on = assigned_on or today
@@ -103,6 +104,19 @@ def assign_number(
     if is_fax_number != (use == NumberAssignment.Use.FAX):
         raise ValidationError(
             _("FAX番号はFAX用途にだけ、電話番号は転送利用か表記利用にだけ使えます。")
+        )
+    # The company holds only Tokyo Chiyoda 03 numbers for clients to print as
+    # their own; a 050 number is lent for forwarding only.
+    if (
+        use == NumberAssignment.Use.LISTED
+        and lent_number.kind != LentNumber.Kind.TOKYO_03
+    ):
+        raise ValidationError(
+            _(
+                "%(number)s は東京03番号ではありません。表記利用（名刺などに自社番号として"
+                "表記）には東京03番号だけを貸し出せます。050番号は転送利用でお使いください。"
+            )
+            % {"number": lent_number.display}
         )
     return NumberAssignment.objects.create(
         number=lent_number, client=client, use=use, assigned_on=assigned_on

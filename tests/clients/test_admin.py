@@ -92,12 +92,17 @@ def test_assign_number_action_lends_and_shows_the_extra_fee(admin_client):
     assert number.assignments.current().get().client == client
 
 
-@pytest.mark.parametrize("state", ["other_client", "second_use", "quarantine"])
+@pytest.mark.parametrize(
+    "state", ["other_client", "second_use", "quarantine", "listed_050"]
+)
 def test_assign_number_action_refuses_with_a_clear_message(admin_client, state):
     client = ClientFactory(name="申込者")
     number = LentNumberFactory()
     today = japan_today()
-    if state == "other_client":
+    if state == "listed_050":
+        number = LentNumberFactory(number="+815030009002", kind=LentNumber.Kind.IP_050)
+        expected = "表記利用（名刺などに自社番号として表記）には東京03番号だけ"
+    elif state == "other_client":
         NumberAssignmentFactory(number=number, client=ClientFactory(name="先客"))
         expected = "別の顧客（先客）に貸出中"
     elif state == "second_use":

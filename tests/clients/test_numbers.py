@@ -100,6 +100,25 @@ def test_fax_numbers_serve_only_fax_and_phone_numbers_never_fax():
     assert assign_number(lent_number=fax, client=client, use="fax", assigned_on=DAY).pk
 
 
+def test_listed_use_takes_only_a_tokyo_03_number():
+    """The company has only Chiyoda 03 numbers for clients to print as their
+    own: a 050 number is lent for forwarding, never for listed use."""
+    ip = LentNumberFactory(number="+815030009001", kind=LentNumber.Kind.IP_050)
+    client = ClientFactory()
+    with pytest.raises(ValidationError) as excinfo:
+        assign_number(lent_number=ip, client=client, use="listed", assigned_on=DAY)
+    assert "表記利用" in excinfo.value.messages[0]
+    assert "東京03番号" in excinfo.value.messages[0]
+    assert not ip.assignments.exists()
+    assert assign_number(
+        lent_number=ip, client=client, use="forwarding", assigned_on=DAY
+    ).pk
+    tokyo = LentNumberFactory(kind=LentNumber.Kind.TOKYO_03)
+    assert assign_number(
+        lent_number=tokyo, client=client, use="listed", assigned_on=DAY
+    ).pk
+
+
 def test_release_cannot_happen_twice_or_before_the_start():
     assignment = NumberAssignmentFactory(assigned_on=DAY)
     with pytest.raises(ValidationError):

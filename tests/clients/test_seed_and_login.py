@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from answering.models import Call, Category
-from clients.models import Client, LentNumber, Plan, PlanPrice, User
+from clients.models import Client, LentNumber, NumberAssignment, Plan, PlanPrice, User
 from clients.months import JST, is_answering_day
 
 # The plans the migrations make on every database (the tests run without them).
@@ -37,6 +37,12 @@ def test_seed_demo_is_idempotent_and_covers_every_state():
         "admin",
         "client",
     }
+    # Lent as the admin's action would: listed use only on Tokyo 03 numbers.
+    assert set(
+        NumberAssignment.objects.filter(use="listed").values_list(
+            "number__kind", flat=True
+        )
+    ) == {"03"}
     small = Plan.objects.get(code="small").prices.order_by("-valid_from").first()
     assert (small.monthly_fee_yen, small.included_calls, small.per_call_yen) == (
         2960,

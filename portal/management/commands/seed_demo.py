@@ -102,7 +102,7 @@ CLIENTS = [
         "plan": "small",
         "chatwork": False,
         "own": "",
-        "numbers": [("050-3000-1005", "050", "listed")],
+        "numbers": [("03-5050-1005", "03", "listed")],
         "people": [("日向 葵", "院長")],
         "recipients": 1,
         "notes": "予約の電話はお名前・希望日時・症状を伺う。",
