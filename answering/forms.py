@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import BigIntegerField
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,7 @@ from answering.services import (
 )
 from clients.dates import JapaneseDateField, JapaneseDateTimeField
 from clients.models import validate_plausible_date
+from clients.months import is_answering_time, japan_now
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 
 # How a datetime-local input shows and sends a time: to the minute.
@@ -143,6 +145,11 @@ class CallForm(forms.Form):
             )
         },
     )
+    # Shown with the warning on a typed time outside the service's hours: late
+    # evening overflow happens, so the time is never refused, only confirmed.
+    confirm_off_hours = forms.BooleanField(
+        label=_("受付時間外の時刻で保存する"), required=False
+    )
     # From the screen pop; kept through a validation error.
     caller_number = forms.CharField(
         required=False, max_length=30, widget=forms.HiddenInput
@@ -171,6 +178,8 @@ class CallForm(forms.Form):
     ) -> None:
         self.instance = instance
         self.now = now
+        # Set by clean(): the typed received time is outside the service's hours.
+        self.off_hours = False
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = initial_from_call(instance)
         super().__init__(*args, **kwargs)
@@ -277,6 +286,7 @@ class CallForm(forms.Form):
                     if self.instance is not None
                     else Call._meta.get_field(name).get_default()
                 )
+        self._ask_about_an_off_hours_time(cleaned)
         if cleaned.get("received_at") is None and cleaned.get("started_at"):
             cleaned["received_at"] = cleaned["started_at"]
         fields = {
@@ -295,6 +305,29 @@ class CallForm(forms.Form):
                     for message in messages:
                         self.add_error(field, message)
         return cleaned
+
+    def _ask_about_an_off_hours_time(self, cleaned: dict[str, Any]) -> None:
+        """A typed time outside weekday 9:00-18:00 (Japan time, holidays off) is
+        often a slip (03:00 for 15:00, or the wrong day): saved only once the
+        operator confirms it. A blank time (when she started) is never asked
+        about, nor a correction's time left as it was."""
+        typed = cleaned.get("received_at")
+        if typed is None or is_answering_time(typed):
+            return
+        if self.instance is not None and typed == self.instance.received_at:
+            return
+        self.off_hours = True
+        if not cleaned.get("confirm_off_hours"):
+            self.add_error(
+                "received_at",
+                _(
+                    "%(when)s は受付時間外です（受付は平日 9:00〜18:00、祝日を除く）。"
+                    "日付や時刻の打ち間違い（15:00 を 03:00 など）がないか確かめてください。"
+                    "このままで正しければ「受付時間外の時刻で保存する」にチェックを入れて"
+                    "保存してください。"
+                )
+                % {"when": date_format(japan_now(typed), "Y/m/d（D）H:i")},
+            )
 
     def call_fields(self) -> dict[str, Any]:
         """Keyword arguments for ``log_call`` / ``correct_call``."""

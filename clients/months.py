@@ -24,9 +24,23 @@ def japanese_holidays(year: int) -> frozenset[dt.date]:
     return frozenset(holidays.country_holidays("JP", years=year).keys())
 
 
+ANSWERING_OPENS = dt.time(9, 0)
+ANSWERING_CLOSES = dt.time(18, 0)
+
+
 def is_answering_day(day: dt.date) -> bool:
     """Calls are answered on weekdays, 9:00 to 18:00, except national holidays."""
     return day.weekday() < 5 and day not in japanese_holidays(day.year)
+
+
+def is_answering_time(moment: dt.datetime) -> bool:
+    """Within the service's hours, Japan time. 18:00 itself counts: a time is
+    typed to the minute, and a call that rang at 18:00 was still answered."""
+    local = japan_now(moment)
+    return (
+        is_answering_day(local.date())
+        and ANSWERING_OPENS <= local.time() <= ANSWERING_CLOSES
+    )
 
 
 def japan_now(now: dt.datetime | None = None) -> dt.datetime:

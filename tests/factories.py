@@ -17,7 +17,7 @@ from clients.models import (
     ReportRecipient,
     User,
 )
-from clients.months import JST
+from clients.months import JST, is_answering_day, japan_now
 
 PASSWORD = "test-pass-2026"
 
@@ -185,3 +185,19 @@ def switch_reports(client: Client, *, email: bool, at: dt.datetime) -> None:
     client.chatwork_room_id = "" if email else "12345"
     client._history_date = at  # type: ignore[attr-defined]
     client.save()
+
+
+def answered_at(before: dt.datetime | None = None) -> dt.datetime:
+    """The latest minute up to ``before`` (default now) at which the service
+    answers calls (weekday, not a holiday, 9:00-17:00 Japan time, leaving a
+    margin before 18:00): a received time typed in a test that must not be
+    asked about as outside the service's hours."""
+    local = japan_now(before).replace(second=0, microsecond=0)
+    day = local.date()
+    while True:
+        if is_answering_day(day):
+            opens = dt.datetime.combine(day, dt.time(9, 0), tzinfo=JST)
+            candidate = min(local, opens.replace(hour=17))
+            if candidate >= opens:
+                return candidate
+        day -= dt.timedelta(days=1)

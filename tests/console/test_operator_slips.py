@@ -12,7 +12,7 @@ from answering.models import Call, readable_changes
 from clients.months import JST
 from tests.console.test_views import FORM, NEW
 from tests.console.test_views import save_form as _save
-from tests.factories import PASSWORD, CallFactory, ClientFactory
+from tests.factories import PASSWORD, CallFactory, ClientFactory, answered_at
 from tests.html_forms import form_values
 
 
@@ -145,7 +145,7 @@ def test_a_caller_is_kept_from_an_unknown_number_to_the_client_picked(
 def test_the_saved_banner_shows_the_date_of_a_call_logged_for_another_day(
     operator_client, acme
 ):
-    yesterday = timezone.localtime() - dt.timedelta(days=1)
+    yesterday = answered_at(timezone.now() - dt.timedelta(days=1))
     response = _save(operator_client, acme, received_at=f"{yesterday:%Y-%m-%dT%H:%M}")
     page = operator_client.get(response["Location"]).content.decode()
     assert f"{yesterday:%Y-%m-%d %H:%M}" in page

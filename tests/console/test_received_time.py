@@ -8,9 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from answering.forms import CallForm
 from answering.models import Call
+from clients.months import JST, japan_today
+from tests.console.test_views import FORM
 from tests.console.test_views import save_form as _save
-from tests.factories import CallFactory
+from tests.factories import CallFactory, answered_at
+from tests.html_forms import form_values
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -26,7 +30,7 @@ def test_a_blank_received_time_is_when_the_operator_started(operator_client, acm
 
 
 def test_a_received_time_typed_by_the_operator_wins(operator_client, acme):
-    typed = timezone.localtime() - dt.timedelta(days=1)
+    typed = answered_at(timezone.now() - dt.timedelta(days=1))
     response = _save(
         operator_client,
         acme,
@@ -40,7 +44,7 @@ def test_a_received_time_typed_by_the_operator_wins(operator_client, acme):
 def test_a_received_time_typed_as_text_is_read_year_first(operator_client, acme):
     """Where the browser shows no picker the time is typed: Django's formats read
     "01/11/2026 10:00" as 11 January, and took 2026/11/01 for no time at all."""
-    typed = timezone.localtime() - dt.timedelta(days=1)
+    typed = answered_at(timezone.now() - dt.timedelta(days=1))
     response = _save(operator_client, acme, received_at=f"{typed:%Y/%m/%d %H:%M}")
     assert response.status_code == 302
     assert Call.objects.get().received_at == typed.replace(second=0, microsecond=0)
@@ -56,7 +60,7 @@ def test_a_received_time_typed_as_text_is_read_year_first(operator_client, acme)
     assert Call.objects.count() == 1
     # Full-width, and on the English screens too (whose own formats put the
     # month first).
-    earlier = typed - dt.timedelta(hours=1)
+    earlier = answered_at(typed - dt.timedelta(hours=1))
     full_width = f"{earlier:%Y/%m/%d %H:%M}".translate(
         str.maketrans("0123456789/:", "０１２３４５６７８９／：")
     )
@@ -135,3 +139,104 @@ def test_console_pages_are_not_kept_by_the_browser(operator_client, acme):
 
 def test_the_failed_reports_page_is_not_kept_by_the_browser(admin_client):
     assert "no-store" in admin_client.get(reverse("reporting:failed"))["Cache-Control"]
+
+
+# --- a typed time outside the service's hours ----------------------------------
+
+
+def _last_sunday_at(hour: int) -> dt.datetime:
+    """The last Sunday before today (Japan time) at ``hour``:00."""
+    today = japan_today()
+    sunday = today - dt.timedelta(days=(today.weekday() + 1) % 7 or 7)
+    return dt.datetime.combine(sunday, dt.time(hour), tzinfo=JST)
+
+
+def test_a_typed_time_outside_the_service_hours_is_saved_only_once_confirmed(
+    operator_client, acme
+):
+    """Sunday 03:00 is likely a slip for 15:00: the operator is warned, keeps
+    everything typed, and saves it as it is once she ticks the box."""
+    slip = _last_sunday_at(3)
+    shown = f"{slip:%Y-%m-%dT%H:%M}"
+    assert 'name="confirm_off_hours"' not in (
+        operator_client.get(
+            f"{reverse('console:call_new')}?client={acme.pk}"
+        ).content.decode()
+    )
+    page = _save(operator_client, acme, received_at=shown, purpose="請求書の件")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "受付時間外です（受付は平日 9:00〜18:00、祝日を除く）" in text
+    assert "受付時間外の時刻で保存する" in text
+    values = form_values(text, "call-form")
+    assert "confirm_off_hours" not in values  # shown, not ticked for her
+    assert (values["received_at"], values["caller_name"], values["purpose"]) == (
+        shown,
+        "山田",
+        "請求書の件",
+    )
+    assert not Call.objects.exists()
+
+    confirmed = operator_client.post(
+        f"{reverse('console:call_new')}?client={acme.pk}",
+        {**values, "confirm_off_hours": "on"},
+    )
+    assert confirmed.status_code == 302
+    call = Call.objects.get()
+    assert (call.received_at, call.purpose) == (slip, "請求書の件")
+
+
+@pytest.mark.parametrize(
+    ("typed", "asked"),
+    [
+        ("2026-11-24T10:00", False),  # Tuesday
+        ("2026-11-24T09:00", False),
+        ("2026-11-24T18:00", False),  # the last minute answered
+        ("2026-11-24T08:59", True),
+        ("2026-11-24T18:01", True),
+        ("2026-11-24T03:00", True),
+        ("2026-11-21T10:00", True),  # Saturday
+        ("2026-11-23T10:00", True),  # Monday, Labour Thanksgiving Day
+    ],
+)
+def test_the_service_hours_are_weekdays_9_to_18_japan_time_but_holidays(typed, asked):
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=JST)
+    data = {**FORM, "received_at": typed}
+    form = CallForm(data, now=now)
+    assert form.is_valid() is not asked
+    assert form.off_hours is asked
+    confirmed = CallForm({**data, "confirm_off_hours": "on"}, now=now)
+    assert confirmed.is_valid()
+    assert confirmed.call_fields()["received_at"] == dt.datetime.fromisoformat(
+        typed
+    ).replace(tzinfo=JST)
+
+
+def test_a_blank_received_time_is_never_asked_about(db):
+    """Left blank, the time is when the operator started: late evening overflow
+    is answered, and nothing was typed that could be a slip."""
+    now = dt.datetime(2026, 11, 22, 3, 0, tzinfo=JST)  # a Sunday night
+    started = _iso(now - dt.timedelta(minutes=4))
+    form = CallForm({**FORM, "started_at": started}, now=now)
+    assert form.is_valid(), form.errors
+    assert not form.off_hours
+    assert form.call_fields()["received_at"] == now - dt.timedelta(minutes=4)
+
+
+def test_a_correction_asks_only_when_its_time_is_changed(operator_client, acme):
+    call = CallFactory(client=acme, received_at=_last_sunday_at(22))
+    url = reverse("console:call_edit", args=[call.pk])
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    assert operator_client.post(url, {**values, "purpose": "別件"}).status_code == 302
+    values = form_values(operator_client.get(url).content.decode(), "call-form")
+    moved = f"{_last_sunday_at(23):%Y-%m-%dT%H:%M}"
+    page = operator_client.post(url, {**values, "received_at": moved})
+    assert "受付時間外です" in page.content.decode()
+    call.refresh_from_db()
+    assert call.received_at == _last_sunday_at(22)
+    done = operator_client.post(
+        url, {**values, "received_at": moved, "confirm_off_hours": "on"}
+    )
+    assert done.status_code == 302
+    call.refresh_from_db()
+    assert call.received_at == _last_sunday_at(23)

@@ -19,6 +19,7 @@ from tests.factories import (
     NumberAssignmentFactory,
     OperatorFactory,
     ReportRecipientFactory,
+    answered_at,
 )
 from tests.html_forms import form_values
 
@@ -673,7 +674,7 @@ def test_a_future_received_time_is_refused(operator_client, acme):
 
 
 def test_a_late_call_keeps_the_time_it_was_received(operator_client, acme):
-    earlier = timezone.localtime() - dt.timedelta(hours=1)
+    earlier = answered_at(timezone.now() - dt.timedelta(hours=1))
     operator_client.post(
         f"{NEW}?client={acme.pk}",
         {**FORM, "received_at": earlier.strftime("%Y-%m-%dT%H:%M")},
@@ -804,14 +805,15 @@ def test_a_time_the_other_operator_corrected_is_taken_in(acme):
     # Logged live: the time has seconds, which the form does not show.
     call = CallFactory(
         client=acme,
-        received_at=timezone.now().replace(second=23, microsecond=123456)
-        - dt.timedelta(hours=2),
+        received_at=answered_at(timezone.now() - dt.timedelta(hours=2)).replace(
+            second=23, microsecond=123456
+        ),
     )
     url = reverse("console:call_edit", args=[call.pk])
     first, second = _two_operators()
     seen_by_first = form_values(first.get(url).content.decode(), "call-form")
     seen_by_second = form_values(second.get(url).content.decode(), "call-form")
-    earlier = timezone.localtime(call.received_at) - dt.timedelta(hours=1)
+    earlier = answered_at(call.received_at - dt.timedelta(hours=1))
     earlier_shown = earlier.strftime("%Y-%m-%dT%H:%M")
     assert (
         first.post(url, {**seen_by_first, "received_at": earlier_shown}).status_code

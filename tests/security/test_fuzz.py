@@ -78,6 +78,7 @@ CALL_FIELDS = {
     "surcharge_yen": text,
     "surcharge_reason": text,
     "received_at": text,
+    "confirm_off_hours": text,
     "caller_number": text,
     "dialed_number": text,
 }
