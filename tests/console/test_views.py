@@ -682,6 +682,14 @@ def test_a_late_call_keeps_the_time_it_was_received(operator_client, acme):
     assert Call.objects.get().received_at == earlier.replace(second=0, microsecond=0)
 
 
+def test_the_rule_banner_uses_the_company_s_script(operator_client, acme):
+    """The seeds' words: the person is out and we will call back, never "away
+    from the desk", which an answering service cannot know."""
+    page = operator_client.get(f"{NEW}?client={acme.pk}").content.decode()
+    assert "「担当外出中により、こちらより折り返しご連絡いたします」" in page
+    assert "席を外して" not in page
+
+
 # --- corrections -------------------------------------------------------------
 
 
