@@ -25,7 +25,9 @@ REPORTED_CATEGORIES = (Category.NORMAL, Category.GREY, Category.NUISANCE)
 
 
 class MissingReason(models.TextChoices):
-    REFUSED = "refused", _("先方が名乗らなかった・教えてもらえなかった")
+    # Shown after the name, the callback number or the purpose alike (reports,
+    # portal, console): worded to fit each, as the seeds put it.
+    REFUSED = "refused", _("お聞きしましたが、お伝えいただけませんでした")
     HUNG_UP = "hung_up", _("お伺いする前に切られた")
     CLIENT_KNOWS = "client_knows", _("番号はご存じとのこと")
     OTHER = "other", _("その他")

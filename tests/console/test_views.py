@@ -690,6 +690,13 @@ def test_the_rule_banner_uses_the_company_s_script(operator_client, acme):
     assert "席を外して" not in page
 
 
+def test_refused_reads_right_beside_every_item(operator_client, acme):
+    """The name, the callback number and the purpose share one "refused"."""
+    page = operator_client.get(f"{NEW}?client={acme.pk}").content.decode()
+    assert page.count("お聞きしましたが、お伝えいただけませんでした") == 3
+    assert "名乗らなかった" not in page
+
+
 # --- corrections -------------------------------------------------------------
 
 

@@ -303,6 +303,24 @@ def test_the_list_shows_what_could_not_be_obtained_as_a_dash(portal, portal_user
     assert portal.get(reverse("portal:calls")).status_code == 200
 
 
+def test_a_call_says_why_its_callback_number_and_purpose_are_missing(
+    portal, portal_user
+):
+    call = CallFactory(
+        client=portal_user.client,
+        callback_number="",
+        callback_number_missing_reason=MissingReason.REFUSED,
+        purpose="",
+        purpose_missing_reason=MissingReason.REFUSED,
+    )
+    body = portal.get(reverse("portal:call", args=[call.pk])).content.decode()
+    assert (
+        body.count("伺えませんでした（お聞きしましたが、お伝えいただけませんでした）")
+        == 2
+    )
+    assert "名乗らなかった" not in body
+
+
 @pytest.mark.parametrize(
     "typed", ["1999-12-31", "2101-01-01", "3000-01-01", "9999-12-31"]
 )

@@ -11,6 +11,7 @@ from answering.models import Category, MissingReason
 from clients.models import ReportRecipient
 from reporting import mail, selectors, services
 from reporting.models import Delivery
+from reporting.report_text import chatwork_body, email_body
 from tests.factories import (
     AdminFactory,
     CallFactory,
@@ -169,7 +170,7 @@ def test_mail_says_what_the_client_needs(smtp_peer):
         "請求書の件で至急折り返しがほしい",
         "鈴木様宛",
         "お急ぎ・お怒り",
-        "お名前: 先方が名乗らなかった・教えてもらえなかった",
+        "お名前: お聞きしましたが、お伝えいただけませんでした",
         "300円（30分以上の長電話）",
     ]:
         assert text in pc["body"], text
@@ -177,9 +178,33 @@ def test_mail_says_what_the_client_needs(smtp_peer):
     # Shorter for a phone's screen, but with everything the report must say: a
     # person with only a mobile address gets nothing else.
     assert len(mobile["body"]) < len(pc["body"])
-    assert "お名前: 先方が名乗らなかった" in mobile["body"]
+    assert "お名前: お聞きしましたが、お伝えいただけませんでした" in mobile["body"]
     assert "様子: お急ぎ・お怒り" in mobile["body"]
     assert "割増 300円（30分以上の長電話）" in mobile["body"]
+
+
+def test_a_refused_callback_number_and_purpose_read_right_in_the_report():
+    """ "Refused" follows the callback number and the purpose as well as the
+    name: it must not say the caller did not give their name."""
+    client, _people = client_with_recipients(1)
+    call = CallFactory(
+        client=client,
+        caller_name="",
+        caller_name_missing_reason=MissingReason.REFUSED,
+        callback_number="",
+        callback_number_missing_reason=MissingReason.REFUSED,
+        purpose="",
+        purpose_missing_reason=MissingReason.REFUSED,
+    )
+    pc, mobile = email_body(call), email_body(call, mobile=True)
+    chatwork = chatwork_body(call)
+    refused = "お聞きしましたが、お伝えいただけませんでした"
+    for label in ("お名前", "折り返し先", "ご用件"):
+        assert f"{label}: {refused}" in pc, label
+        assert f"{label}: {refused}" in chatwork, label
+    assert f"TEL: {refused}" in mobile
+    for body in (pc, mobile, chatwork):
+        assert "名乗らなかった" not in body
 
 
 def test_correction_says_what_changed(smtp_peer):
