@@ -80,6 +80,23 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
             | Q(status=InvoiceStatus.ISSUED, total_yen__gt=0)
         )
 
+    def notice_due(self, today: dt.date) -> "InvoiceQuerySet":
+        """Issued invoices whose notice (billing.notices) is due on ``today``
+        (Japan time) and not sent yet: from INVOICE_NOTICE_DAY of the month
+        each was issued in, so one issued after that day (a reissue, a month
+        issued late), or one whose send failed, goes out with the next daily
+        run. Not those issued before the payment method was recorded: they say
+        nothing of how to pay."""
+        if today.day >= settings.INVOICE_NOTICE_DAY:
+            issued_by = today
+        else:  # this month's notices are not due yet; earlier months' are
+            issued_by = month_start(today) - dt.timedelta(days=1)
+        return self.filter(
+            status=InvoiceStatus.ISSUED,
+            notified_at__isnull=True,
+            issued_on__lte=issued_by,
+        ).exclude(payment_method="")
+
     def update(self, **kwargs):  # type: ignore[no-untyped-def]
         if (
             not set(kwargs) <= FIELDS_WRITABLE_AFTER_ISSUE

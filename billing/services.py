@@ -1403,15 +1403,16 @@ def send_invoice_notices(
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> NoticeSummary:
-    """E-mail each issued invoice that was not yet notified to its client's
-    active report recipients (PC addresses): the month, number, total, due
-    date, how to pay, and a link to it in the portal; record ``notified_at``.
+    """E-mail each issued invoice whose notice is due and not yet sent
+    (``InvoiceQuerySet.notice_due``: from INVOICE_NOTICE_DAY of the month it
+    was issued in) to its client's active report recipients (PC addresses):
+    the month, number, total, due date, how to pay, and a link to it in the
+    portal; record ``notified_at``. Run daily.
 
     Not one transaction, on purpose: each invoice is claimed with a conditional
     UPDATE (so two runs never send the same one), sent outside any transaction
     (SMTP may be slow), then marked. A failed send releases the claim and is
-    logged: the next run tries again. Invoices issued before the payment method
-    was recorded are left alone (they say nothing of how to pay).
+    logged: the next run (the next day) tries again.
     """
     now = now or timezone.now()
     today = japan_today(now)
@@ -1420,8 +1421,7 @@ def send_invoice_notices(
     failed: list[str] = []
     no_address: list[str] = []
     waiting = (
-        Invoice.objects.filter(status=InvoiceStatus.ISSUED, notified_at__isnull=True)
-        .exclude(payment_method="")
+        Invoice.objects.notice_due(today)
         .order_by("client__name_kana", "client__name", "number")
         .values_list("pk", flat=True)
     )

@@ -31,8 +31,9 @@ def bill_previous_month() -> dict:
 
 @shared_task
 def send_invoice_notices() -> dict:
-    """On INVOICE_NOTICE_DAY (Japan time): tell each client its issued invoice
-    is in the portal and how to pay it. Safe to run twice."""
+    """Daily (Japan time): tell each client its issued invoice is in the
+    portal and how to pay it, from INVOICE_NOTICE_DAY of the month it was
+    issued in. Safe to run twice."""
     summary = services.send_invoice_notices()
     return {
         "sent": len(summary.sent),

@@ -274,8 +274,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
 }
-# Day of the month (Japan time) the invoice notices go out (billing.notices):
-# the company sends them around the 10th-15th. At most 28, so every month has it.
+# Day of the month (Japan time) from which the invoice notices of the month's
+# issued invoices go out (billing.notices): the company sends them around the
+# 10th-15th. At most 28, so every month has it.
 INVOICE_NOTICE_DAY = env.int("INVOICE_NOTICE_DAY", default=10)
 if not 1 <= INVOICE_NOTICE_DAY <= 28:
     raise ImproperlyConfigured(
@@ -308,9 +309,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
     },
     # Tells each client its issued invoice is in the portal, and how to pay.
+    # Daily: those due from INVOICE_NOTICE_DAY, and any issued later (a
+    # reissue, a month issued late) or whose send failed, the next morning.
     "send-invoice-notices": {
         "task": "billing.tasks.send_invoice_notices",
-        "schedule": crontab(minute=0, hour=9, day_of_month=INVOICE_NOTICE_DAY),
+        "schedule": crontab(minute=0, hour=9),
     },
     # Logins last SESSION_HOURS: their rows would pile up by the thousand.
     "clear-expired-sessions": {

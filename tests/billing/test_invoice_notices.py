@@ -11,8 +11,14 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from billing.models import Invoice
-from billing.services import bill_month, mark_paid, send_invoice_notices
+from billing.services import (
+    bill_month,
+    mark_paid,
+    send_invoice_notices,
+    void_and_reissue,
+)
 from clients.models import PaymentMethod
+from clients.months import JST
 from tests.billing.factories import OCTOBER, calls, contracted_client
 from tests.factories import ReportRecipientFactory
 from tests.reporting.conftest import use_smtp_peer
@@ -96,7 +102,7 @@ def test_a_direct_debit_client_is_told_when_its_account_is_debited(small, smtp_p
     assert BANK not in body and "お振込みください" not in body
 
 
-def test_a_failed_send_is_logged_and_sent_by_the_next_run(
+def test_a_failed_send_is_logged_and_sent_by_the_next_days_run(
     small, smtp_peer, caplog, admin_client
 ):
     invoice = _issued(small)
@@ -114,7 +120,7 @@ def test_a_failed_send_is_logged_and_sent_by_the_next_run(
     assert "未送信" in page.content.decode()
 
     smtp_peer.mode = "ok"
-    summary = send_invoice_notices(now=NOTICE_DAY + dt.timedelta(minutes=1))
+    summary = send_invoice_notices(now=NOTICE_DAY + dt.timedelta(days=1))
     assert len(summary.sent) == 1
     assert smtp_peer.by_address() == {"yamada@example.jp": 1}
 
@@ -156,8 +162,52 @@ def test_the_command_lists_clients_with_no_address_and_paid_invoices_are_skipped
     assert lost.notified_at is None and lost.notice_claimed_at is None
 
 
-def test_the_notice_job_runs_on_the_configured_day():
+def _at_9_in_japan(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, 9, 0, tzinfo=JST)
+
+
+def test_the_notice_job_runs_every_morning():
     job = django_settings.CELERY_BEAT_SCHEDULE["send-invoice-notices"]
     assert job["task"] == "billing.tasks.send_invoice_notices"
-    assert job["schedule"].day_of_month == {django_settings.INVOICE_NOTICE_DAY}
+    assert job["schedule"].day_of_month == set(range(1, 32))
+    assert job["schedule"].hour == {9} and job["schedule"].minute == {0}
     assert django_settings.INVOICE_NOTICE_DAY == 10
+
+
+def test_a_months_notices_wait_for_the_notice_day(small, smtp_peer):
+    invoice = _issued(small)  # on November 2nd
+    ReportRecipientFactory(client=invoice.client)
+
+    assert send_invoice_notices(now=_at_9_in_japan(dt.date(2026, 11, 9))).sent == ()
+    assert smtp_peer.count() == 0
+    summary = send_invoice_notices(now=_at_9_in_japan(dt.date(2026, 11, 10)))
+    assert len(summary.sent) == 1 and smtp_peer.count() == 1
+
+
+def test_a_reissue_after_the_notice_day_is_notified_the_next_morning(small, smtp_peer):
+    original = _issued(small)
+    ReportRecipientFactory(client=original.client, pc_email="yamada@example.jp")
+    send_invoice_notices(now=_at_9_in_japan(dt.date(2026, 11, 10)))
+    reissue = void_and_reissue(
+        invoice=original, reason="宛名の誤り", today=dt.date(2026, 11, 20)
+    )
+
+    send_invoice_notices(now=_at_9_in_japan(dt.date(2026, 11, 21)))
+
+    assert smtp_peer.count() == 2
+    assert f"請求書番号: {reissue.number_display}" in smtp_peer.messages[1]["body"]
+    reissue.refresh_from_db()
+    assert reissue.notified_at is not None
+
+
+def test_a_month_issued_late_is_notified_in_the_next_month_before_its_day(
+    small, smtp_peer
+):
+    client = contracted_client(small)
+    calls(client, 3)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 25))
+    ReportRecipientFactory(client=client)
+
+    summary = send_invoice_notices(now=_at_9_in_japan(dt.date(2026, 12, 1)))
+
+    assert len(summary.sent) == 1 and smtp_peer.count() == 1

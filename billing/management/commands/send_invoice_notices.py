@@ -6,7 +6,9 @@ from billing.services import send_invoice_notices
 class Command(BaseCommand):
     help = (
         "発行済みでまだお知らせしていない請求書を、顧客の報告先（PCアドレス）に"
-        "メールでお知らせします。2回実行しても二重には送りません。"
+        "メールでお知らせします。発行した月の INVOICE_NOTICE_DAY 日以降（それより"
+        "前の月に発行したものはすぐ）に送ります。毎日実行され、送信に失敗したものは"
+        "翌日に再送します。2回実行しても二重には送りません。"
     )
 
     def handle(self, *args, **options) -> None:
