@@ -2,8 +2,9 @@
 
 `make run` starts with a demo company (config/settings.py). On a server (DEBUG
 off) an invoice carrying it would be a qualified invoice (適格請求書) from a
-company that does not exist, with a registration number nobody holds: the
-client could not deduct its tax. ``check --deploy`` warns about it, and issuing
+company that does not exist, with a registration number nobody holds (the
+client could not deduct its tax) and a bank account nobody owns (the client's
+transfer would go astray). ``check --deploy`` warns about it, and issuing
 refuses it (billing/services.py).
 """
 
@@ -46,7 +47,7 @@ def check_company_is_not_the_demo(
         checks.Warning(
             f"The company on invoices is still the demo one ({', '.join(names)}): "
             "no invoice can be issued (a qualified invoice carries the issuer's "
-            "own name and registration number).",
+            "own name and registration number, and the account clients pay into).",
             hint=f"Set {' and '.join(names)} in the environment.",
             id="billing.W001",
         )

@@ -345,6 +345,10 @@ CHATWORK_FILE_PATH = env(
 COMPANY_DEMO_VALUES = {
     "COMPANY_NAME": "株式会社デモ電話代行",
     "COMPANY_REGISTRATION_NUMBER": "T1234567890123",
+    # Required even if every client pays by direct debit: an invoice copies it
+    # whatever the method, a client may be switched to bank transfer at any
+    # time, and a failed debit is paid by transfer.
+    "COMPANY_BANK_ACCOUNT": "デモ銀行 本店 普通 1234567 カ）デモデンワダイコウ",
 }
 COMPANY_NAME = env("COMPANY_NAME", default=COMPANY_DEMO_VALUES["COMPANY_NAME"])
 COMPANY_ADDRESS = env("COMPANY_ADDRESS", default="東京都千代田区神田1-1-1")
@@ -352,8 +356,7 @@ COMPANY_PHONE = env("COMPANY_PHONE", default="03-0000-0000")
 # Where clients paying by bank transfer (銀行振込) send the money: free text as
 # printed on invoices (bank, branch, account type and number, holder in kana).
 COMPANY_BANK_ACCOUNT = env(
-    "COMPANY_BANK_ACCOUNT",
-    default="デモ銀行 本店 普通 1234567 カ）デモデンワダイコウ",
+    "COMPANY_BANK_ACCOUNT", default=COMPANY_DEMO_VALUES["COMPANY_BANK_ACCOUNT"]
 )
 COMPANY_REGISTRATION_NUMBER = env(
     "COMPANY_REGISTRATION_NUMBER",

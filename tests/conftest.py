@@ -19,6 +19,7 @@ def _default_language():
 # The company the tests issue invoices from.
 TEST_COMPANY_NAME = "株式会社テスト電話秘書"
 TEST_COMPANY_REGISTRATION_NUMBER = "T5010001234567"
+TEST_COMPANY_BANK_ACCOUNT = "テスト銀行 本店 普通 7654321 カ）テストデンワヒシヨ"
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,7 @@ def _company(settings):
     have a company of their own."""
     settings.COMPANY_NAME = TEST_COMPANY_NAME
     settings.COMPANY_REGISTRATION_NUMBER = TEST_COMPANY_REGISTRATION_NUMBER
+    settings.COMPANY_BANK_ACCOUNT = TEST_COMPANY_BANK_ACCOUNT
 
 
 @pytest.fixture

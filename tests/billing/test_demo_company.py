@@ -19,20 +19,26 @@ from django.urls import reverse
 
 from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
-from clients.models import User
+from clients.models import Client, PaymentMethod, User
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
 
 DEMO_NAME = "株式会社デモ電話代行"
 DEMO_NUMBER = "T1234567890123"
+DEMO_BANK = "デモ銀行 本店 普通 1234567 カ）デモデンワダイコウ"
+DEMO_COMPANY = {
+    "COMPANY_NAME": DEMO_NAME,
+    "COMPANY_REGISTRATION_NUMBER": DEMO_NUMBER,
+    "COMPANY_BANK_ACCOUNT": DEMO_BANK,
+}
+ALL_DEMO_NAMES = "COMPANY_NAME、COMPANY_REGISTRATION_NUMBER、COMPANY_BANK_ACCOUNT"
 
 # A server whose environment left the company at `make run`'s demo values.
-demo_server = override_settings(
-    DEBUG=False, COMPANY_NAME=DEMO_NAME, COMPANY_REGISTRATION_NUMBER=DEMO_NUMBER
-)
+demo_server = override_settings(DEBUG=False, **DEMO_COMPANY)
 # `make run`: debug, the demo company.
-demo_laptop = override_settings(
-    DEBUG=True, COMPANY_NAME=DEMO_NAME, COMPANY_REGISTRATION_NUMBER=DEMO_NUMBER
-)
+demo_laptop = override_settings(DEBUG=True, **DEMO_COMPANY)
+# A server whose own name and registration number were set, but not the bank
+# account its clients pay into.
+demo_bank_server = override_settings(DEBUG=False, COMPANY_BANK_ACCOUNT=DEMO_BANK)
 
 REFUSED = "デモ用の値のままのため、発行できません"
 
@@ -69,11 +75,16 @@ def test_check_deploy_warns_about_the_demo_company_on_a_server():
         [warning] = _deploy_warnings()
     assert "COMPANY_NAME" in warning.msg
     assert "COMPANY_REGISTRATION_NUMBER" in warning.msg
+    assert "COMPANY_BANK_ACCOUNT" in warning.msg
     assert warning.level == checks.WARNING
     with demo_server, override_settings(COMPANY_NAME="株式会社東京電話秘書"):
         [warning] = _deploy_warnings()
     assert "COMPANY_NAME" not in warning.msg
     assert "COMPANY_REGISTRATION_NUMBER" in warning.msg
+    with demo_bank_server:
+        [warning] = _deploy_warnings()
+    assert "COMPANY_BANK_ACCOUNT" in warning.msg
+    assert "COMPANY_NAME" not in warning.msg
 
 
 def test_check_deploy_is_quiet_for_make_run_and_for_a_real_company():
@@ -83,6 +94,7 @@ def test_check_deploy_is_quiet_for_make_run_and_for_a_real_company():
         DEBUG=False,
         COMPANY_NAME="株式会社東京電話秘書",
         COMPANY_REGISTRATION_NUMBER="T5010001234567",
+        COMPANY_BANK_ACCOUNT="みずほ銀行 神田支店 普通 7654321 カ）トウキヨウデンワヒシヨ",
     ):
         assert _deploy_warnings() == []
     # Not a check of every start (runserver, migrate): a deploy check only.
@@ -126,11 +138,13 @@ def test_manage_py_check_deploy_fails_on_the_demo_company_as_ci_runs_it():
     assert demo.returncode != 0
     assert "billing.W001" in demo.stderr
     assert "COMPANY_REGISTRATION_NUMBER" in demo.stderr
+    assert "COMPANY_BANK_ACCOUNT" in demo.stderr
     real = run(
         production
         | {
             "COMPANY_NAME": "株式会社東京電話秘書",
             "COMPANY_REGISTRATION_NUMBER": "T5010001234567",
+            "COMPANY_BANK_ACCOUNT": "みずほ銀行 神田支店 普通 7654321 カ）トウキヨウ",
         }
     )
     assert real.returncode == 0, real.stderr
@@ -141,10 +155,26 @@ def test_issuing_from_the_demo_company_on_a_server_numbers_nothing(draft):
         issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
     message = " ".join(refused.value.messages)
     assert REFUSED in message
-    assert "COMPANY_NAME、COMPANY_REGISTRATION_NUMBER" in message
+    assert ALL_DEMO_NAMES in message
     draft.refresh_from_db()
     assert draft.status == InvoiceStatus.DRAFT
     assert draft.number is None
+    assert _last_number() == 0
+
+
+def test_issuing_with_the_demo_bank_account_on_a_server_numbers_nothing(draft):
+    """Even for a client paying by direct debit: the invoice copies the account
+    whatever the method, and a failed debit is paid by transfer."""
+    Client.objects.filter(pk=draft.client_id).update(
+        payment_method=PaymentMethod.DIRECT_DEBIT
+    )
+    with demo_bank_server, pytest.raises(ValidationError) as refused:
+        issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    message = " ".join(refused.value.messages)
+    assert REFUSED in message
+    assert "COMPANY_BANK_ACCOUNT" in message and "COMPANY_NAME" not in message
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.DRAFT and draft.number is None
     assert _last_number() == 0
 
 
@@ -187,7 +217,7 @@ def test_the_billing_page_says_which_variables_to_set(admin_client, draft):
         )
     page = response.content.decode()
     assert REFUSED in page
-    assert "COMPANY_NAME、COMPANY_REGISTRATION_NUMBER" in page
+    assert ALL_DEMO_NAMES in page
     assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.DRAFT
 
 
@@ -227,7 +257,7 @@ def test_seed_demo_is_refused_on_a_server_with_a_real_company_even_forced(small)
         call_command("seed_demo", force=True, verbosity=0, stdout=io.StringIO())
     message = str(refused.value)
     assert REAL_COMPANY_REFUSED in message
-    assert "COMPANY_NAME、COMPANY_REGISTRATION_NUMBER" in message
+    assert ALL_DEMO_NAMES in message
     # Nothing made: no demo login, no invoice, no invoice number used.
     assert not User.objects.filter(username="admin").exists()
     assert not Invoice.objects.exists()
