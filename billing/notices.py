@@ -45,6 +45,13 @@ def _notice_body(invoice: Invoice) -> str:
         "",
         _("請求書番号: %(number)s") % {"number": invoice.number_display},
     ]
+    if invoice.replaces is not None:
+        # The client may hold the voided one's notice (sent before, or while,
+        # it was voided): say this one takes its place.
+        lines.append(
+            _("請求書番号 %(number)s は無効となり、本請求書に差し替えました。")
+            % {"number": invoice.replaces.number_display}
+        )
     if invoice.refund_yen:
         lines.append(_("ご返金額: %(yen)s円") % {"yen": f"{invoice.refund_yen:,}"})
     else:

@@ -1438,7 +1438,9 @@ def send_invoice_notices(
         )
         if not claimed:  # another run has it, or it was paid or voided meanwhile
             continue
-        invoice = Invoice.objects.select_related("client").get(pk=invoice_id)
+        invoice = Invoice.objects.select_related("client", "replaces").get(
+            pk=invoice_id
+        )
         label = f"{invoice.client_name} ({invoice.number_display})"
         to = invoice_notice_addresses(client=invoice.client, today=today)
         if not to:

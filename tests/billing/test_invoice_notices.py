@@ -200,6 +200,25 @@ def test_a_reissue_after_the_notice_day_is_notified_the_next_morning(small, smtp
     assert reissue.notified_at is not None
 
 
+def test_the_reissues_notice_says_it_replaces_the_voided_invoice(small, smtp_peer):
+    original = _issued(small)
+    ReportRecipientFactory(client=original.client, pc_email="yamada@example.jp")
+    send_invoice_notices(now=NOTICE_DAY)
+    reissue = void_and_reissue(
+        invoice=original, reason="宛名の誤り", today=dt.date(2026, 11, 10)
+    )
+
+    send_invoice_notices(now=NOTICE_DAY + dt.timedelta(days=1))
+
+    first, second = (message["body"] for message in smtp_peer.messages)
+    replaced = (
+        f"請求書番号 {original.number_display} は無効となり、本請求書に差し替えました。"
+    )
+    assert replaced not in first
+    assert f"請求書番号: {reissue.number_display}" in second
+    assert replaced in second
+
+
 def test_a_month_issued_late_is_notified_in_the_next_month_before_its_day(
     small, smtp_peer
 ):
