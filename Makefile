@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy $(wildcard */services.py */selectors.py */tasks.py */pricing.py */tax.py */due_dates.py)
+	$(BIN)/mypy $(wildcard */services.py */services/*.py */selectors.py */tasks.py */pricing.py */tax.py */due_dates.py)
 
 # English UI: the catalogue in locale/en (needs GNU gettext: apt-get install gettext).
 # `make messages` collects new UI strings into it and compiles it after translating;

@@ -4,14 +4,16 @@
 off) an invoice carrying it would be a qualified invoice (適格請求書) from a
 company that does not exist, with a registration number nobody holds (the
 client could not deduct its tax) and a bank account nobody owns (the client's
-transfer would go astray). ``check --deploy`` warns about it, and issuing
-refuses it (billing/services.py).
+transfer would go astray). ``check --deploy`` warns about it, and everything
+that issues refuses it (``refuse_demo_company``).
 """
 
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 
 def demo_company_settings() -> list[str]:
@@ -34,6 +36,22 @@ def own_company_settings() -> list[str]:
         return []
     demo = demo_company_settings()
     return [name for name in settings.COMPANY_DEMO_VALUES if name not in demo]
+
+
+def refuse_demo_company() -> None:
+    """On a server, never issue an invoice from the demo company: raises
+    ValidationError naming the variables to set."""
+    names = demo_company_settings()
+    if names:
+        raise ValidationError(
+            _(
+                "請求書に載せる自社の情報がデモ用の値のままのため、発行できません"
+                "（何も変更していません）。サーバーの環境変数 %(names)s に"
+                "自社の値（会社名、適格請求書発行事業者登録番号、振込先口座）を"
+                "設定し、再起動してからやり直してください。"
+            ),
+            params={"names": "、".join(names)},
+        )
 
 
 @checks.register("billing", deploy=True)

@@ -8,7 +8,6 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from billing import services as billing_services
 from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
 from billing.services import (
     add_adjustment,
@@ -16,6 +15,8 @@ from billing.services import (
     change_adjustment,
     delete_adjustment,
     issue_invoices,
+    numbering,
+    settlement,
 )
 from clients.models import Client
 from tests import concurrency
@@ -372,7 +373,7 @@ def test_a_credit_moved_onto_an_invoice_being_reissued_is_refused_on_the_form(
     credit = add_adjustment(invoice=september, amount_yen=1000, reason="誤計上")
     # Stops once October's invoice is locked, before the billing lock.
     checked, go_on = concurrency.hold_first_call(
-        monkeypatch, billing_services, "_refuse_final_reissue_before_later_months"
+        monkeypatch, settlement, "_refuse_final_reissue_before_later_months"
     )
     voider, editor = concurrency.admin_browser(), concurrency.admin_browser()
     pages = {}
@@ -458,7 +459,7 @@ def _october_issue_held(monkeypatch):
     """October's issue, started in a session and held once it has numbered
     October's draft (under the billing lock). Returns (session, go_on)."""
     numbered, go_on = concurrency.hold_first_call(
-        monkeypatch, billing_services, "_number_drafts"
+        monkeypatch, numbering, "number_drafts"
     )
     issue = concurrency.start(lambda: issue_invoices(month=OCTOBER, today=LATER))
     assert numbered.wait(timeout=10)
@@ -624,7 +625,7 @@ def test_a_bulk_delete_while_a_credits_draft_is_issued_deletes_none(monkeypatch,
     free = _free_credit(plans["small"])
     october = on_the_draft.applied_to
     numbered, go_on = concurrency.hold_first_call(
-        monkeypatch, billing_services, "_number_drafts"
+        monkeypatch, numbering, "number_drafts"
     )
     issue = concurrency.start(
         lambda: issue_invoices(month=OCTOBER, invoice_ids=[october.pk], today=LATER)

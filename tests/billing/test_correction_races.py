@@ -11,10 +11,9 @@ import pytest
 
 from answering.models import Call, Category
 from answering.services import correct_call, log_call
-from billing import services as billing_services
 from billing.models import Invoice, InvoiceStatus, LineKind
 from billing.selectors import calls_changed_since_built, counted_calls_for_invoice
-from billing.services import bill_month, issue_invoices
+from billing.services import bill_month, issue_invoices, numbering
 from tests import concurrency
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 
@@ -46,7 +45,7 @@ def test_a_call_reclassified_as_sales_while_the_month_is_issued_waits_for_it(
     correction against the issued invoice (as for any later correction)."""
     draft, call = over_by_one
     numbered, go_on = concurrency.hold_first_call(
-        monkeypatch, billing_services, "_number_drafts"
+        monkeypatch, numbering, "number_drafts"
     )
     issue = concurrency.start(lambda: issue_invoices(month=OCTOBER, today=LATER))
     assert numbered.wait(timeout=10)
@@ -147,7 +146,7 @@ def test_a_call_of_this_month_is_saved_while_the_last_one_is_issued(
     draft, _call = over_by_one
     client = draft.client
     numbered, go_on = concurrency.hold_first_call(
-        monkeypatch, billing_services, "_number_drafts"
+        monkeypatch, numbering, "number_drafts"
     )
     issue = concurrency.start(lambda: issue_invoices(month=OCTOBER, today=LATER))
     assert numbered.wait(timeout=10)

@@ -109,7 +109,7 @@ def test_a_failed_send_is_logged_and_sent_by_the_next_days_run(
     ReportRecipientFactory(client=invoice.client, pc_email="yamada@example.jp")
     smtp_peer.mode = "temp"  # 451 at RCPT
 
-    with caplog.at_level(logging.WARNING, logger="billing.services"):
+    with caplog.at_level(logging.WARNING, logger="billing.services.invoice_notices"):
         summary = send_invoice_notices(now=NOTICE_DAY)
 
     assert len(summary.failed) == 1 and summary.sent == ()

@@ -11,10 +11,9 @@ from django.urls import reverse
 
 from answering.models import Call, Category
 from answering.services import correct_call
-from billing import services as billing_services
 from billing.models import CountedCall, Invoice, InvoiceStatus, LineKind
 from billing.selectors import counted_calls_for_invoice
-from billing.services import add_adjustment, bill_month, issue_invoices
+from billing.services import add_adjustment, bill_month, issue_invoices, numbering
 from clients.models import Client, ClientPlan
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.factories import CallFactory, NumberAssignmentFactory
@@ -253,14 +252,14 @@ def _issue_statements(month):
     return len(sizes), max(sizes)
 
 
-@pytest.mark.parametrize("batch_size", [1, billing_services.ISSUE_BATCH_SIZE])
+@pytest.mark.parametrize("batch_size", [1, numbering.ISSUE_BATCH_SIZE])
 def test_issuing_costs_the_same_statements_whatever_the_number_of_clients(
     small, monkeypatch, batch_size
 ):
     """In one batch, as many statements for 31 clients as for one; in batches
     of one invoice, no statement carries more parameters (PostgreSQL takes at
     most 65,535 in one)."""
-    monkeypatch.setattr(billing_services, "ISSUE_BATCH_SIZE", batch_size)
+    monkeypatch.setattr(numbering, "ISSUE_BATCH_SIZE", batch_size)
     first = contracted_client(small)
     # August issued: the number sequence exists, the deposit is billed.
     bill_month(month=dt.date(2026, 8, 1), issue=True, today=LATER)

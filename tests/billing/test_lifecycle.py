@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from billing import services as billing_services
 from billing.models import (
     BillingRun,
     Invoice,
@@ -23,6 +22,7 @@ from billing.services import (
     bill_month,
     issue_invoices,
     mark_paid,
+    numbering,
     void_and_reissue,
 )
 from clients.models import Client
@@ -290,7 +290,7 @@ def test_no_statement_sends_more_parameters_with_more_clients(small, monkeypatch
     # PostgreSQL takes at most 65,535 parameters per statement (server-side
     # binding): a list of every client's or draft's id would break a big month.
     # Invoices are numbered in batches; one per batch shows any other growth.
-    monkeypatch.setattr(billing_services, "ISSUE_BATCH_SIZE", 1)
+    monkeypatch.setattr(numbering, "ISSUE_BATCH_SIZE", 1)
     _make_clients(small, 1)
     # First run, then a rerun that replaces the drafts and issues them.
     one = [_most_parameters(OCTOBER), _most_parameters(OCTOBER, issue=True)]
@@ -387,7 +387,7 @@ def test_two_months_billed_at_once_apply_a_credit_and_a_deposit_once(plans):
 
     def hold_october_once_loaded(message: str) -> None:
         messages.append(message)
-        if len(messages) == 2:  # the one after _load_month
+        if len(messages) == 2:  # the one after load_month
             october_loaded.set()
             october_goes_on.wait(timeout=10)
 
