@@ -24,7 +24,7 @@ class CallAdmin(admin.ModelAdmin):
         "client",
         "category",
         "caller_name",
-        "callback_number",
+        "callback_number_shown",
         "caller_number_shown",
         "surcharge_yen",
         "logged_by",
@@ -57,6 +57,10 @@ class CallAdmin(admin.ModelAdmin):
         if e164:
             found |= queryset.filter(Q(caller_number=e164) | Q(callback_number=e164))
         return found, may_have_duplicates
+
+    @admin.display(description=_("折り返し先"), ordering="callback_number")
+    def callback_number_shown(self, obj: Call) -> str:
+        return obj.callback_number_display or "—"
 
     @admin.display(description=_("発信者番号"), ordering="caller_number")
     def caller_number_shown(self, obj: Call) -> str:

@@ -137,3 +137,10 @@ def test_the_client_page_costs_the_same_however_many_harassers(admin_client):
     page, many = _client_page(admin_client, acme)
     assert none == one == many
     assert len(_nuisance_section(page)) == 10
+
+
+def test_the_call_list_shows_the_callback_number_hyphenated(admin_client):
+    CallFactory(caller_name="折り返し希望", callback_number="+819087654321")
+    page = admin_client.get(CALLS).content.decode()
+    assert "090-8765-4321" in page
+    assert "+819087654321" not in page
