@@ -10,17 +10,17 @@ from django.utils.translation import gettext_lazy as _
 from clients.models import Client
 from portal import services
 from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
-from reporting.admin import ClientWithDeliveriesAdmin
+from reporting.admin import ClientWithBouncesAndNuisanceCallersAdmin
 
 # A cancellation saved on the client's page also closes the portal's requests
 # it leaves after the contract. clients sits below the portal and knows nothing
 # of its requests, so the portal extends the client page, as reporting does
-# (its bouncing addresses): the latest one, reporting's.
+# (its bouncing addresses and nuisance callers): the latest one, reporting's.
 admin.site.unregister(Client)
 
 
 @admin.register(Client)
-class ClientWithRequestsAdmin(ClientWithDeliveriesAdmin):
+class ClientWithRequestsAdmin(ClientWithBouncesAndNuisanceCallersAdmin):
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
         # In the page's transaction, with the plans the cancellation dropped.

@@ -166,7 +166,7 @@ def nuisance_callers_display(client: Client) -> SafeString:
 # The client page shows addresses that keep bouncing, and who keeps harassing
 # the client. clients sits below reporting (and answering), so reporting
 # extends the client admin rather than the reverse.
-class ClientWithDeliveriesAdmin(ClientAdmin):
+class ClientWithBouncesAndNuisanceCallersAdmin(ClientAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [
             *super().get_readonly_fields(request, obj),
@@ -196,4 +196,4 @@ class ClientWithDeliveriesAdmin(ClientAdmin):
 
 
 admin.site.unregister(Client)
-admin.site.register(Client, ClientWithDeliveriesAdmin)
+admin.site.register(Client, ClientWithBouncesAndNuisanceCallersAdmin)
