@@ -85,6 +85,15 @@ class CallQuerySet(models.QuerySet["Call"]):
         )
 
 
+def caller_number_text(caller_number: str, *, erased: bool) -> str:
+    """A call's 発信者番号 as clients read it: hyphenated, 非通知 when the phone
+    system showed none, and blank once the caller's data is erased (it was
+    shown then, and is gone now)."""
+    if erased:
+        return ""
+    return format_phone(caller_number) or str(_("非通知"))
+
+
 def _present_or_reason(field: str) -> Q:
     return ~Q(**{field: ""}) | ~Q(**{f"{field}_missing_reason": ""})
 

@@ -6,6 +6,8 @@ cells (a caller's name such as ``=HYPERLINK(...)``) neutralised.
 
 from django.utils.translation import gettext as _
 
+from answering.models import caller_number_text
+from answering.selectors import nuisance_counts_among
 from billing.models import Invoice, TaxCategory
 from billing.selectors import counted_calls_for_invoice
 from clients.months import JST
@@ -53,15 +55,22 @@ def render_counted_calls_csv(invoice: Invoice) -> str:
             _("会社名"),
             _("割増料金"),
             _("割増の理由"),
+            # Added later: last, so admins' spreadsheets keep their columns.
+            _("発信者番号"),
+            _("この番号からのいたずら等の件数"),
         ]
     ]
-    for call in counted_calls_for_invoice(invoice).only(
+    calls = counted_calls_for_invoice(invoice)
+    counts = nuisance_counts_among(client_id=invoice.client_id, calls=calls)
+    for call in calls.only(
         "received_at",
         "category",
         "caller_name",
         "caller_company",
         "surcharge_yen",
         "surcharge_reason",
+        "caller_number",
+        "personal_data_erased_at",
     ):
         rows.append(
             [
@@ -71,6 +80,11 @@ def render_counted_calls_csv(invoice: Invoice) -> str:
                 call.caller_company,
                 call.surcharge_yen,
                 call.surcharge_reason,
+                caller_number_text(
+                    call.caller_number,
+                    erased=call.personal_data_erased_at is not None,
+                ),
+                counts.get(call.caller_number, "") if call.is_nuisance else "",
             ]
         )
     return csv_text(rows)

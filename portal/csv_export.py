@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from django.utils.translation import gettext as _
 
-from answering.models import Category, MissingReason
+from answering.models import Category, MissingReason, caller_number_text
 from clients.months import JST
 from clients.spreadsheet import BOM, neutralise
 from portal.display import phone_display
@@ -41,6 +41,8 @@ def header() -> list[str]:
         _("伺えなかった項目と理由"),
         _("割増料金（円）"),
         _("割増の理由"),
+        # Added later: last, so clients' spreadsheets keep their columns.
+        _("この番号からのいたずら等の件数"),
     ]
 
 
@@ -65,11 +67,15 @@ EXPORT_FIELDS = (
     "missing_note",
     "surcharge_yen",
     "surcharge_reason",
+    "personal_data_erased_at",
 )
 
 
-def call_rows(values: Iterable[tuple]) -> Iterator[list[str]]:
-    """CSV rows from ``values_list(*EXPORT_FIELDS)`` tuples."""
+def call_rows(
+    values: Iterable[tuple], *, nuisance_counts: dict[str, int]
+) -> Iterator[list[str]]:
+    """CSV rows from ``values_list(*EXPORT_FIELDS)`` tuples; ``nuisance_counts``:
+    ``answering.selectors.nuisance_counts_among`` of the same calls."""
     categories = {c.value: str(c.label) for c in Category}
     reasons = {r.value: str(r.label) for r in MissingReason}
     urgent, angry, troubled = _("お急ぎ"), _("お怒り"), _("お困り")
@@ -93,6 +99,7 @@ def call_rows(values: Iterable[tuple]) -> Iterator[list[str]]:
         missing_note,
         surcharge_yen,
         surcharge_reason,
+        erased_at,
     ) in values:
         missing = []
         if name_missing:
@@ -118,13 +125,16 @@ def call_rows(values: Iterable[tuple]) -> Iterator[list[str]]:
             caller_name,
             caller_company,
             phone_display(callback_number),
-            phone_display(caller_number),
+            caller_number_text(caller_number, erased=erased_at is not None),
             addressee,
             purpose,
             " / ".join(demeanour),
             " / ".join(missing),
             str(surcharge_yen) if surcharge_yen else "",
             surcharge_reason,
+            str(nuisance_counts.get(caller_number, ""))
+            if category == Category.NUISANCE
+            else "",
         ]
 
 

@@ -9,9 +9,8 @@ from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.text import Truncator
-from django.utils.translation import gettext as _
 
-from answering.models import Call, Category
+from answering.models import Call, Category, caller_number_text
 from clients.months import JST
 from clients.phones import format_phone
 from reporting.selectors import FAILED
@@ -37,8 +36,8 @@ class HistoryRow:
     addressee: str
     purpose: str
     report_failed: bool = False
-    # A nuisance call only: the number it came from (非通知 when withheld), and
-    # how many nuisance calls that number made to the client.
+    # A nuisance call only: the number it came from (非通知 when withheld, blank
+    # once erased), and how many nuisance calls that number made to the client.
     caller_number: str = ""
     caller_display: str = ""
     nuisance_count: int = 0
@@ -54,7 +53,6 @@ def history_rows(
     ``nuisance_counts``: ``answering.selectors.nuisance_counts`` output."""
     report_status = report_status or {}
     nuisance_counts = nuisance_counts or {}
-    withheld = _("非通知")
     labels = {c.value: str(c.label) for c in Category}
     return [
         HistoryRow(
@@ -75,7 +73,10 @@ def history_rows(
             **(
                 {
                     "caller_number": call.caller_number,
-                    "caller_display": phone_display(call.caller_number) or withheld,
+                    "caller_display": caller_number_text(
+                        call.caller_number,
+                        erased=call.personal_data_erased_at is not None,
+                    ),
                     "nuisance_count": nuisance_counts.get(call.caller_number, 0),
                 }
                 if call.is_nuisance

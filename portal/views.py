@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from answering.models import Call
-from answering.selectors import nuisance_counts
+from answering.selectors import nuisance_counts, nuisance_counts_among
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
 from billing.selectors import (
@@ -155,8 +155,12 @@ def call_export(request: HttpRequest) -> HttpResponse:
     calls = selectors.calls_for_export(
         client=client, filters=filters, fields=csv_export.EXPORT_FIELDS
     )
+    counts = nuisance_counts_among(
+        client_id=client.pk,
+        calls=selectors.filtered_calls(client=client, filters=filters),
+    )
     response = StreamingHttpResponse(
-        csv_export.stream_csv(csv_export.call_rows(calls)),
+        csv_export.stream_csv(csv_export.call_rows(calls, nuisance_counts=counts)),
         content_type="text/csv; charset=utf-8",
     )
     filename = f"calls-{japan_today():%Y%m%d}.csv"
@@ -492,13 +496,11 @@ def invoice_calls(request: HttpRequest, invoice_id: int) -> HttpResponse:
 @client_required
 def invoice_calls_csv(request: HttpRequest, invoice_id: int) -> HttpResponse:
     invoice = _client_invoice(request, invoice_id)
-    calls = (
-        counted_calls_for_invoice(invoice)
-        .values_list(*csv_export.EXPORT_FIELDS)
-        .iterator(chunk_size=2000)
-    )
+    counted = counted_calls_for_invoice(invoice)
+    calls = counted.values_list(*csv_export.EXPORT_FIELDS).iterator(chunk_size=2000)
+    counts = nuisance_counts_among(client_id=invoice.client_id, calls=counted)
     response = StreamingHttpResponse(
-        csv_export.stream_csv(csv_export.call_rows(calls)),
+        csv_export.stream_csv(csv_export.call_rows(calls, nuisance_counts=counts)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (

@@ -7,7 +7,9 @@ import os
 
 import pypdf
 import pytest
+from django.db import connection
 from django.test import Client as DjangoClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -186,6 +188,53 @@ def test_counted_calls_csv_neutralises_formula_like_caller_text(small):
     text = render_counted_calls_csv(Invoice.objects.get(client=client))
     assert text.startswith("\ufeff")
     assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
+
+
+def _counted_calls_csv(invoice) -> list[list[str]]:
+    text = render_counted_calls_csv(invoice)
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def test_counted_calls_csv_gives_numbers_and_nuisance_repeat_counts(small):
+    client = contracted_client(small)
+    caller = "+819011112222"
+    calls(client, 2, category=Category.NUISANCE, caller_number=caller)
+    calls(client, 1, category=Category.NUISANCE, caller_number="")
+    calls(client, 1, caller_number=caller, caller_name="普通の電話")
+    # The same number's harassment in November counts too: all time, as the
+    # client's page and the portal count it.
+    calls(
+        client, 1, category=Category.NUISANCE, caller_number=caller, at=jst(2026, 11, 2)
+    )
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    rows = _counted_calls_csv(Invoice.objects.get(client=client))
+    # The earlier columns stay where admins' spreadsheets expect them.
+    assert rows[0] == [
+        *["受電日時", "分類", "お名前", "会社名", "割増料金", "割増の理由"],
+        *["発信者番号", "この番号からのいたずら等の件数"],
+    ]
+    assert sorted(tuple(row[6:]) for row in rows[1:]) == [
+        ("090-1111-2222", ""),  # the normal call
+        ("090-1111-2222", "3"),
+        ("090-1111-2222", "3"),
+        ("非通知", ""),
+    ]
+
+
+def test_counted_calls_csv_takes_as_many_queries_for_many_numbers(small):
+    few, many = contracted_client(small), contracted_client(small)
+    calls(few, 1, category=Category.NUISANCE, caller_number="+819011112222")
+    for i in range(40):
+        calls(many, 1, category=Category.NUISANCE, caller_number=f"+8190{i:08d}")
+    calls(many, 20)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    queries = {}
+    for client in (few, many):
+        invoice = Invoice.objects.get(client=client)
+        with CaptureQueriesContext(connection) as ctx:
+            rows = _counted_calls_csv(invoice)
+        queries[len(rows) - 1] = len(ctx.captured_queries)
+    assert queries[60] == queries[1]
 
 
 def test_a_reissue_names_the_invoice_it_replaces_in_its_pdf(invoice):

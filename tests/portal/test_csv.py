@@ -2,12 +2,14 @@ import csv
 import io
 
 import pytest
+from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from answering.models import Category, MissingReason
+from answering.models import Call, Category, MissingReason
 from clients.spreadsheet import neutralise
-from tests.factories import CallFactory
+from tests.factories import CallFactory, ClientFactory
 from tests.portal.conftest import jst
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +129,95 @@ def test_invalid_filters_give_a_clear_error_not_a_file(portal):
     response = portal.get(reverse("portal:calls_csv"), {"date_from": "yesterday"})
     assert response.status_code == 400
     assert "CSV を作成できませんでした" in response.content.decode()
+
+
+# The columns clients' spreadsheets were built on: new ones only come after.
+FIRST_COLUMNS = [
+    "受電日時",
+    "分類",
+    "お名前",
+    "会社名",
+    "折り返し先",
+    "発信者番号",
+    "宛先",
+    "用件",
+    "様子",
+    "伺えなかった項目と理由",
+    "割増料金（円）",
+    "割増の理由",
+]
+CALLER = "+819011112222"
+
+
+def _nuisance(client, day, caller_number=CALLER, **kwargs):
+    return CallFactory(
+        client=client,
+        category=Category.NUISANCE,
+        received_at=jst(2026, 10, day, 10),
+        caller_number=caller_number,
+        **kwargs,
+    )
+
+
+def test_each_row_gives_the_callers_number_and_a_nuisance_calls_repeat_count(
+    portal, portal_user
+):
+    client = portal_user.client
+    _nuisance(client, 1, caller_name="一回目")
+    _nuisance(client, 2, caller_name="二回目")
+    _nuisance(client, 3, caller_number="", caller_name="非通知のいたずら")
+    CallFactory(client=client, caller_number=CALLER, caller_name="普通の電話")
+    CallFactory(client=client, caller_number="", caller_name="非通知の普通の電話")
+    # Erased past the retention period: its number was shown, and is gone.
+    _nuisance(
+        client,
+        4,
+        caller_number="",
+        caller_name="",
+        personal_data_erased_at=jst(2026, 11, 1, 0),
+    )
+    # Another client's harassment from the same number does not add up here.
+    _nuisance(ClientFactory(), 5)
+    _text, rows = read_csv(portal.get(reverse("portal:calls_csv")))
+    assert rows[0][: len(FIRST_COLUMNS)] == FIRST_COLUMNS
+    assert rows[0][len(FIRST_COLUMNS) :] == ["この番号からのいたずら等の件数"]
+    cells = {row[2]: (row[5], row[-1]) for row in rows[1:]}
+    assert cells == {
+        "一回目": ("090-1111-2222", "2"),
+        "二回目": ("090-1111-2222", "2"),
+        "非通知のいたずら": ("非通知", ""),
+        "普通の電話": ("090-1111-2222", ""),
+        "非通知の普通の電話": ("非通知", ""),
+        "": ("", ""),
+    }
+
+
+def _export_queries(portal) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        read_csv(portal.get(reverse("portal:calls_csv")))
+    return len(ctx.captured_queries)
+
+
+def test_repeat_counts_take_one_query_however_many_rows_and_numbers(
+    portal, portal_user
+):
+    client = portal_user.client
+    _nuisance(client, 1)
+    one_number = _export_queries(portal)
+    Call.objects.bulk_create(
+        [
+            Call(
+                client=client,
+                category=Category.NUISANCE,
+                received_at=jst(2026, 10, 3, 9, i),
+                caller_number=f"+8190{i % 30:08d}",
+                caller_name="無言",
+                purpose="無言",
+                callback_number_missing_reason="hung_up",
+            )
+            for i in range(60)
+        ]
+    )
+    _text, rows = read_csv(portal.get(reverse("portal:calls_csv")))
+    assert {row[-1] for row in rows[1:]} == {"1", "2"}
+    assert _export_queries(portal) == one_number

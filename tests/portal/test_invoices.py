@@ -1,4 +1,6 @@
+import csv
 import datetime as dt
+import io
 from io import BytesIO
 
 import pytest
@@ -107,6 +109,27 @@ def test_the_counted_calls_of_an_invoice(portal, october_invoice):
     assert text.count("\r\n") == 26  # header + 25 calls
     assert "090-1234-5678" in text and "+819012345678" not in text
     assert "営業電話の人" not in text
+
+
+def test_the_counted_calls_csv_gives_numbers_and_nuisance_repeat_counts(
+    portal, portal_user, october_invoice
+):
+    client = portal_user.client
+    Call.objects.filter(
+        client=client, caller_name__in=["十月1", "十月2", "十月3"]
+    ).update(category=Category.NUISANCE, caller_number="+819011112222")
+    Call.objects.filter(client=client, caller_name="十月4").update(caller_number="")
+    response = portal.get(
+        reverse("portal:invoice_calls_csv", args=[october_invoice.pk])
+    )
+    text = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][5] == "発信者番号"
+    assert rows[0][-1] == "この番号からのいたずら等の件数"
+    cells = {row[2]: (row[5], row[-1]) for row in rows[1:]}
+    assert cells["十月1"] == ("090-1111-2222", "3")
+    assert cells["十月4"] == ("非通知", "")
+    assert cells["十月5"] == ("090-1234-5678", "")
 
 
 def test_home_shows_the_projected_bill_from_billing(portal, portal_user):

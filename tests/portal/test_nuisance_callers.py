@@ -63,6 +63,20 @@ def test_a_nuisance_call_shows_its_number_and_how_often_it_called(portal, portal
     assert page.count(f'href="{link}"') == 2
 
 
+def test_an_erased_nuisance_call_does_not_read_as_withheld(portal, portal_user):
+    # Past the retention period its number is gone: it was not 非通知.
+    _nuisance(
+        portal_user.client,
+        1,
+        caller_number="",
+        caller_name="",
+        personal_data_erased_at=jst(2026, 11, 1, 0),
+    )
+    response = portal.get(reverse("portal:calls"))
+    assert response.context["rows"][0].caller_display == ""
+    assert "非通知" not in response.content.decode()
+
+
 def test_the_number_link_lists_the_calls_from_that_number_of_this_client_only(
     portal, portal_user
 ):
