@@ -115,6 +115,10 @@
     return el.tagName === "INPUT" &&
       /^(text|tel|search|email|number|datetime-local)$/.test(el.type);
   };
+  // Shown with the warning on a typed time outside the service's hours: the
+  // next step from the time (Tab walks the time's own parts), and Enter on it
+  // saves, as a category's does (whatever the browser does on a checkbox).
+  var isOffHoursTick = function (el) { return el.name === "confirm_off_hours"; };
   form.addEventListener("keydown", function (e) {
     var onRadio = e.target.name === "category";
     // Digits 1-4 on the category, Alt+digit anywhere.
@@ -122,8 +126,10 @@
       if (pickCategory(e.key)) { e.preventDefault(); }
       return;
     }
-    // Ctrl/Cmd+Enter anywhere (textareas included); plain Enter on a category.
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey || onRadio)) {
+    // Ctrl/Cmd+Enter anywhere (textareas included); plain Enter on a category
+    // or on the out-of-hours tick.
+    if (e.key === "Enter" &&
+        (e.ctrlKey || e.metaKey || onRadio || isOffHoursTick(e.target))) {
       e.preventDefault();
       if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
       return;
@@ -136,7 +142,8 @@
         !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
       var typed = Array.prototype.filter.call(form.elements, function (el) {
-        return (isLine(el) || el.tagName === "TEXTAREA") && !el.disabled &&
+        return (isLine(el) || el.tagName === "TEXTAREA" || isOffHoursTick(el)) &&
+          !el.disabled &&
           el.offsetParent !== null;
       });
       var next = typed[typed.indexOf(e.target) + 1] ||

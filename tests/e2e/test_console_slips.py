@@ -255,3 +255,74 @@ def test_a_call_typed_before_a_login_in_another_tab_is_still_saved(live, open_as
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#saved-banner")
     assert Call.objects.get().caller_name == "山田太郎"
+
+
+def _type_date_and_time(page, selector, moment):
+    """Type a date and time into a focused datetime-local field part by part, as
+    an operator does: the parts come in the order of the browser's language
+    (year first in Japanese, month first with a 12-hour clock in English)."""
+    orders = [
+        [f"{moment:%Y}", "ArrowRight", f"{moment:%m%d%H%M}"],
+        [f"{moment:%m%d%Y}", "ArrowRight", f"{moment:%I%M}", f"{moment:%p}"[0]],
+    ]
+    for keys in orders:
+        for key in keys:
+            if key == "ArrowRight":
+                page.keyboard.press(key)
+            else:
+                page.keyboard.type(key)
+        if page.input_value(selector) == f"{moment:%Y-%m-%dT%H:%M}":
+            return
+        # Another language's order: start again from the first part (Tab goes
+        # from part to part inside the field, so come in from the memo).
+        page.fill(selector, "")
+        page.focus("#id_note")
+        page.keyboard.press("Tab")
+    raise AssertionError(f"could not type {moment} into {selector}")
+
+
+def test_an_out_of_hours_time_is_confirmed_and_saved_with_the_keyboard(live, open_as):
+    """An operator who types Sunday 03:00 and saves with Enter gets the warning
+    with the focus on the time, ticks 受付時間外の時刻で保存する with Space and
+    saves with Enter, all without the mouse and without losing a word."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.focus("#id_caller_name")
+    for text in ["山田太郎", "山田商事", "09012345678"]:
+        page.keyboard.insert_text(text)
+        page.keyboard.press("Enter")
+    page.keyboard.insert_text("見積りの件")
+    today = timezone.localdate()
+    sunday = today - dt.timedelta(days=(today.weekday() + 1) % 7 or 7)
+    typed = dt.datetime.combine(sunday, dt.time(3, 0))
+    page.focus("#id_note")  # the memo, left blank; the time comes next
+    page.keyboard.press("Tab")
+    _type_date_and_time(page, "#id_received_at", typed)
+    page.keyboard.press("Enter")  # on to the save button
+    page.keyboard.press("Enter")  # save
+    page.wait_for_selector("#id_received_at-errors")
+    assert "受付時間外です" in page.inner_text("#id_received_at-errors")
+    assert not Call.objects.exists()
+    assert [
+        page.input_value(f"#id_{name}")
+        for name in ["caller_name", "caller_company", "callback_number", "purpose"]
+    ] == ["山田太郎", "山田商事", "09012345678", "見積りの件"]
+    assert page.input_value("#id_received_at") == f"{typed:%Y-%m-%dT%H:%M}"
+    # On the time, to put a slip right; Enter goes on to the tick (Tab would
+    # walk the time's own parts first).
+    assert page.evaluate("document.activeElement.id") == "id_received_at"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "id_confirm_off_hours"
+    page.keyboard.press("Space")
+    assert page.is_checked("#id_confirm_off_hours")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#saved-banner")
+    call = Call.objects.get()
+    assert (
+        call.caller_name,
+        call.caller_company,
+        call.callback_number,
+        call.purpose,
+    ) == ("山田太郎", "山田商事", "+819012345678", "見積りの件")
+    assert timezone.localtime(call.received_at).replace(tzinfo=None) == typed
