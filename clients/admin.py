@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
@@ -66,6 +68,43 @@ def _action_page(
     )
 
 
+class Listed050Warning:
+    """A change page that warns of a 050 number lent for listed use, as was
+    possible before only Tokyo 03 numbers could be listed. Nothing is changed
+    here: the client prints the number, so it is replaced with the client."""
+
+    def assignments_shown(self, obj: Any) -> QuerySet[NumberAssignment]:
+        raise NotImplementedError
+
+    def render_change_form(  # type: ignore[no-untyped-def]
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        if obj is not None:
+            listed_050 = self.assignments_shown(obj).listed_on_050()
+            for assignment in listed_050.select_related("number", "client"):
+                self.message_user(  # type: ignore[attr-defined]
+                    request,
+                    _(
+                        "050番号が表記利用で貸し出されています（表記利用は東京03番号のみ）。"
+                        "%(number)s → %(client)s（%(day)s から）。"
+                        "お客様と相談のうえ、東京03番号を表記利用で貸し出し（顧客一覧の"
+                        "操作「番号を貸し出す」）、名刺やWebサイトの表記をその番号に"
+                        "変えていただいてから、この050番号を返却してください（番号の貸出"
+                        "一覧の操作「選んだ番号を返却する」）。この貸出が自動で変更・終了"
+                        "されることはありません。"
+                    )
+                    % {
+                        "number": assignment.number.display,
+                        "client": assignment.client.name,
+                        "day": f"{assignment.assigned_on:%Y-%m-%d}",
+                    },
+                    messages.WARNING,
+                )
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add, change, form_url, obj
+        )
+
+
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
     form = PlanPriceAdminForm
@@ -121,7 +160,7 @@ class ClientPlanInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(SimpleHistoryAdmin):
+class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
     form = ClientAdminForm
     # A revert posts ClientAdminForm, whose rules read the client's other rows
     # by its id, never its stored values: a past version is checked as an edit.
@@ -263,6 +302,9 @@ class ClientAdmin(SimpleHistoryAdmin):
             % {"day": f"{first_billed:%Y-%m-%d}"},
             fees,
         )
+
+    def assignments_shown(self, obj: Client) -> QuerySet[NumberAssignment]:
+        return obj.number_assignments.all()
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
@@ -522,11 +564,14 @@ class ClientAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(LentNumber)
-class LentNumberAdmin(SimpleHistoryAdmin):
+class LentNumberAdmin(Listed050Warning, SimpleHistoryAdmin):
     form = LentNumberAdminForm
     list_display = ["display", "kind", "holder", "note"]
     list_filter = ["kind"]
     search_fields = ["number", "note"]
+
+    def assignments_shown(self, obj: LentNumber) -> QuerySet[NumberAssignment]:
+        return obj.assignments.all()
 
     @admin.display(description=_("貸出先"))
     def holder(self, obj: LentNumber) -> str:
@@ -550,7 +595,7 @@ class LentNumberAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(NumberAssignment)
-class NumberAssignmentAdmin(SimpleHistoryAdmin):
+class NumberAssignmentAdmin(Listed050Warning, SimpleHistoryAdmin):
     list_display = ["number", "client", "use", "assigned_on", "released_on"]
     list_filter = ["use", ("released_on", admin.EmptyFieldListFilter)]
     search_fields = ["number__number", "client__name"]
@@ -566,6 +611,9 @@ class NumberAssignmentAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["number", "client", "use", "assigned_on", "released_on"]
+
+    def assignments_shown(self, obj: NumberAssignment) -> QuerySet[NumberAssignment]:
+        return NumberAssignment.objects.filter(pk=obj.pk)
 
     @admin.action(description=_("選んだ番号を返却する"))
     def release_numbers(

@@ -469,6 +469,13 @@ class NumberAssignmentQuerySet(models.QuerySet["NumberAssignment"]):
     def current(self) -> "NumberAssignmentQuerySet":
         return self.filter(released_on__isnull=True)
 
+    def listed_on_050(self) -> "NumberAssignmentQuerySet":
+        """Held 050 numbers lent for listed use, which only a Tokyo 03 number
+        may serve: lent before that rule, and left for an admin to replace."""
+        return self.current().filter(
+            use=NumberAssignment.Use.LISTED, number__kind=LentNumber.Kind.IP_050
+        )
+
     def held_during(
         self, first_day: dt.date, last_day: dt.date
     ) -> "NumberAssignmentQuerySet":

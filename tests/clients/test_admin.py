@@ -437,3 +437,62 @@ def test_a_user_is_deactivated_never_deleted(admin_client):
         {"action": "delete_selected", "_selected_action": [operator.pk]},
     )
     assert User.objects.filter(pk=operator.pk).exists()
+
+
+LISTED_050 = "050番号が表記利用で貸し出されています（表記利用は東京03番号のみ）"
+
+
+def test_a_050_number_lent_for_listed_use_before_the_rule_is_pointed_out(
+    admin_client,
+):
+    """Lent before listed use was kept to Tokyo 03 numbers: the client's page,
+    the number's and the lending's say so and what to do, and the lending is
+    left as it is."""
+    client = ClientFactory(name="ひなた歯科")
+    old = NumberAssignmentFactory(
+        client=client,
+        use="listed",
+        number=LentNumberFactory(number="+815030001005", kind="050"),
+        assigned_on=dt.date(2025, 4, 1),
+    )
+    # Lent as the rules allow, or no longer held: nothing to say.
+    NumberAssignmentFactory(client=client, use="listed")
+    forwarded = NumberAssignmentFactory(
+        client=client,
+        number=LentNumberFactory(number="+815030001006", kind="050"),
+    )
+    returned = NumberAssignmentFactory(
+        client=client,
+        use="listed",
+        number=LentNumberFactory(number="+815030001007", kind="050"),
+        released_on=dt.date(2025, 2, 1),
+    )
+
+    for url in [
+        reverse("admin:clients_client_change", args=[client.pk]),
+        reverse("admin:clients_lentnumber_change", args=[old.number.pk]),
+        reverse("admin:clients_numberassignment_change", args=[old.pk]),
+    ]:
+        text = admin_client.get(url).content.decode()
+        assert text.count(LISTED_050) == 1, url
+        assert "050-3000-1005 → ひなた歯科（2025-04-01 から）" in text
+        assert "東京03番号を表記利用で貸し出し" in text
+        assert "この050番号を返却してください" in text
+    for url in [
+        reverse("admin:clients_lentnumber_change", args=[forwarded.number.pk]),
+        reverse("admin:clients_lentnumber_change", args=[returned.number.pk]),
+        reverse("admin:clients_numberassignment_change", args=[returned.pk]),
+    ]:
+        assert LISTED_050 not in admin_client.get(url).content.decode(), url
+
+    # Saving the client's page keeps the lending, and the warning, as they were.
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    values = form_values(admin_client.get(url).content.decode(), "client_form")
+    saved = admin_client.post(
+        url, {**values, "operator_notes": "確認済み"}, follow=True
+    )
+    assert saved.redirect_chain[0][1] == 302
+    assert LISTED_050 not in saved.content.decode()  # said on the page, not after it
+    old.refresh_from_db()
+    assert (old.use, old.released_on) == ("listed", None)
+    assert LISTED_050 in admin_client.get(url).content.decode()
