@@ -174,9 +174,17 @@ class AdjustmentAdmin(SimpleHistoryAdmin):
 
 @admin.register(BillingRun)
 class BillingRunAdmin(admin.ModelAdmin):
+    """Read-only: a run's row is written by bill_month (its lock and its last
+    summary), never added, edited or deleted by hand."""
+
     list_display = ["billing_month", "last_finished_at", "clients_billed"]
     list_display += ["clients_skipped", "total_yen"]
-    readonly_fields = [f.name for f in BillingRun._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from billing.models import Adjustment, Invoice, InvoiceStatus
+from billing.models import Adjustment, BillingRun, Invoice, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client
 from clients.months import japan_today, month_start, next_month
@@ -219,6 +219,40 @@ def test_django_admin_shows_invoices_read_only_and_adds_credits(admin_client, dr
     assert response.status_code == 302
     adjustment = Adjustment.objects.get()
     assert (adjustment.amount_yen, adjustment.applied_to) == (300, None)
+
+
+def test_django_admin_shows_billing_runs_but_never_deletes_or_edits_them(
+    admin_client, draft
+):
+    run = BillingRun.objects.get(billing_month=OCTOBER)
+    changelist = reverse("admin:billing_billingrun_changelist")
+    listed = admin_client.get(changelist)
+    assert listed.status_code == 200
+    assert "2026年10月" in listed.content.decode()
+    page = admin_client.get(reverse("admin:billing_billingrun_change", args=[run.pk]))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert reverse("admin:billing_billingrun_delete", args=[run.pk]) not in (
+        page.content.decode()
+    )
+
+    one = admin_client.post(
+        reverse("admin:billing_billingrun_delete", args=[run.pk]), {"post": "yes"}
+    )
+    bulk = admin_client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [run.pk], "post": "yes"},
+    )
+    edit = admin_client.post(
+        reverse("admin:billing_billingrun_change", args=[run.pk]),
+        {"billing_month": "2026-09-01", "total_yen": "0"},
+    )
+
+    assert one.status_code == 403
+    assert edit.status_code == 403
+    assert bulk.status_code in (200, 302)
+    kept = BillingRun.objects.get(pk=run.pk)
+    assert (kept.billing_month, kept.total_yen) == (run.billing_month, run.total_yen)
 
 
 def test_invoice_page_credits_read_whole_in_either_language(admin_client, draft):
