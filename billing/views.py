@@ -476,12 +476,14 @@ def invoice_calls_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def client_usage(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(Client, pk=pk)
+    usage = selectors.month_to_date_usage(client=client)
     return render(
         request,
         "billing/usage.html",
         {
             "client": client,
-            "usage": selectors.month_to_date_usage(client=client),
+            "usage": usage,
+            "contract_ended": client.contract_ended_before(usage.month),
             "history": selectors.counted_calls_by_month(client=client),
             "invoices": list(
                 Invoice.objects.filter(client=client).order_by("-billing_month", "-id")

@@ -10,6 +10,7 @@ from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client
 from clients.months import japan_today, month_start, next_month
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
+from tests.factories import ClientFactory
 from tests.html_forms import form_values
 
 
@@ -296,6 +297,50 @@ def test_usage_page_reads_whole_in_english(admin_client, draft, small):
     assert f"{plan} plan:" in english
     assert " (as of " in english
     assert "時点" not in english
+
+
+NOT_BILLED = "今月は請求の対象外です（お試し期間中、または契約開始前）。"
+
+
+def _usage_of(browser, client) -> str:
+    return browser.get(reverse("billing:usage", args=[client.pk])).content.decode()
+
+
+def test_usage_page_tells_the_free_trial_apart_from_a_contract_awaiting_a_plan(
+    admin_client, plans
+):
+    """Under contract with no plan, or a plan with no price, the month is
+    skipped by billing until an admin registers one: the page said it was the
+    free trial's "not billed", not what to register."""
+    today = japan_today()
+    this_month = month_start(today)
+    in_trial = contracted_client(
+        plans["small"],
+        effective_month=this_month,
+        trial_started_on=today,
+        contract_started_on=None,
+    )
+    no_plan = ClientFactory()
+    unpriced = contracted_client(plans["half"])
+    plans["half"].prices.update(valid_from=next_month(LATER))
+    day = f"{this_month.year}年{this_month.month}月1日"
+
+    trial_page = _usage_of(admin_client, in_trial)
+    no_plan_page = _usage_of(admin_client, no_plan)
+    unpriced_page = _usage_of(admin_client, unpriced)
+
+    assert NOT_BILLED in trial_page
+    assert "登録するまで今月分は請求できません。" not in trial_page
+    assert NOT_BILLED not in no_plan_page
+    assert (
+        f"今月は{day}から請求する契約ですが、プランが登録されていません。"
+        "顧客一覧の「プラン変更を登録する」で最初のプランを登録してください。"
+    ) in no_plan_page
+    assert NOT_BILLED not in unpriced_page
+    assert (
+        f"「ハーフ」プランに{day}時点の料金が登録されていません。"
+        f"プランの画面で、適用開始日が{day}以前の料金を登録してください。"
+    ) in unpriced_page
 
 
 def test_each_label_on_the_invoice_page_names_its_own_field(admin_client, draft):
