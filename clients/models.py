@@ -94,6 +94,19 @@ def validate_sendable_email(address: str) -> None:
         ) from exc
 
 
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def priced_on(self, day: dt.date) -> "PlanQuerySet":
+        """The plans with a price in force on ``day``: billing cannot bill a
+        month on a plan without one."""
+        return self.filter(
+            models.Exists(
+                PlanPrice.objects.filter(
+                    plan=models.OuterRef("pk"), valid_from__lte=day
+                )
+            )
+        )
+
+
 class Plan(models.Model):
     class Code(models.TextChoices):
         SMALL = "small", _("スモール")
@@ -107,6 +120,8 @@ class Plan(models.Model):
     display_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
 
     history = HistoricalRecords()
+
+    objects = PlanQuerySet.as_manager()
 
     class Meta:
         ordering = ["display_order", "id"]

@@ -298,6 +298,27 @@ def _refuse_after_contract_end(client: Client, month: dt.date) -> None:
         )
 
 
+def _refuse_unpriced_plan(client: Client, plan: Plan, month: dt.date) -> None:
+    """A plan with no price on the first day billed under it (the 1st of
+    ``month``, or the contract's first billed day if later) is one billing
+    cannot price: the month would be left unbilled."""
+    starts = client.billing_starts_on
+    day = max(month, starts) if starts else month
+    if not Plan.objects.priced_on(day).filter(pk=plan.pk).exists():
+        raise ValidationError(
+            _(
+                "%(client)s: 「%(plan)s」には %(day)s に適用される料金がないため、"
+                "登録できません。先にプランの料金（適用開始日が %(day)s 以前）を"
+                "登録してください。"
+            )
+            % {
+                "client": client.name,
+                "plan": plan.name,
+                "day": date_format(day, "DATE_FORMAT"),
+            }
+        )
+
+
 @transaction.atomic
 def schedule_plan_change(
     *,
@@ -311,7 +332,9 @@ def schedule_plan_change(
     in a month wins."""
     now = now or timezone.now()
     effective = plan_change_effective_month(now=now)
-    _refuse_after_contract_end(Client.objects.lock(client.pk), effective)
+    client = Client.objects.lock(client.pk)
+    _refuse_after_contract_end(client, effective)
+    _refuse_unpriced_plan(client, plan, effective)
     client_plan, _created = ClientPlan.objects.update_or_create(
         client=client,
         effective_month=effective,
@@ -341,6 +364,7 @@ def set_plan(
             client=client, plan=plan, requested_by=requested_by, now=now
         )
     first_month = first_plan_month(client=client, today=japan_today(now))
+    _refuse_unpriced_plan(client, plan, first_month)
     return PlanChangeResult(
         client_plan=start_plan(
             client=client, plan=plan, first_month=first_month, requested_by=requested_by

@@ -86,6 +86,7 @@ class PlanChangeRequestForm(forms.Form):
     def __init__(
         self,
         *args,
+        effective_month: dt.date,
         plan_from_effective_month: Plan | None = None,
         has_open_request: bool = False,
         **kwargs,
@@ -93,6 +94,12 @@ class PlanChangeRequestForm(forms.Form):
         self.plan_from_effective_month = plan_from_effective_month
         self.has_open_request = has_open_request
         super().__init__(*args, **kwargs)
+        # Only the plans billing can price from the month the change applies.
+        plan_field = self.fields["plan"]
+        plan_field.queryset = Plan.objects.priced_on(effective_month)
+        plan_field.error_messages["invalid_choice"] = _(
+            "このプランは今はお申し込みいただけません。表にあるプランからお選びください。"
+        )
 
     def clean_plan(self):
         plan = self.cleaned_data["plan"]

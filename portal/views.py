@@ -26,7 +26,6 @@ from clients.models import (
     EXTRA_RECIPIENT_FEE_YEN,
     FREE_RECIPIENT_PERSONS,
     Client,
-    Plan,
     ReportRecipient,
 )
 from clients.months import japan_today
@@ -308,6 +307,7 @@ def plan(request: HttpRequest) -> HttpResponse:
     )
     form = PlanChangeRequestForm(
         request.POST if request.method == "POST" and can_change else None,
+        effective_month=effective_month,
         plan_from_effective_month=from_effective.plan if from_effective else None,
         has_open_request=open_request is not None,
         initial={"plan": open_request.plan if open_request else None},
@@ -355,12 +355,8 @@ def plan(request: HttpRequest) -> HttpResponse:
             return redirect("portal:plan")
     # The prices a change would be billed at: those of the month it applies from.
     plans = []
-    for candidate in Plan.objects.all():
-        try:
-            price = candidate.price_on(effective_month)
-        except candidate.prices.model.DoesNotExist:
-            continue
-        plans.append({"plan": candidate, "price": price})
+    for candidate in form.fields["plan"].queryset:
+        plans.append({"plan": candidate, "price": candidate.price_on(effective_month)})
     changes = plan_changes_in_last_12_months(client=client)
     return render(
         request,

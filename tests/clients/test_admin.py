@@ -53,6 +53,32 @@ def test_plan_change_action_shows_the_effective_month_before_applying(
     assert client.plan_history.get(effective_month=effective).plan == plans["half"]
 
 
+@pytest.mark.parametrize("first_plan", [False, True])
+def test_plan_change_action_refuses_a_plan_with_no_price_from_that_month(
+    admin_client, plans, first_plan
+):
+    """Billing cannot price a month on a plan with no price: the admin is told
+    which price to register, and nothing is registered."""
+    client = ClientFactory(name="料金待ち商事")
+    if not first_plan:
+        start_plan(client=client, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    effective = next_month(japan_today())
+    # The first plan is billed from the contract's first day (2025-01-11).
+    day = dt.date(2025, 1, 11) if first_plan else effective
+    plans["half"].prices.update(valid_from=next_month(effective))
+
+    done = _action(
+        admin_client, "schedule_plan_change", [client], plan=plans["half"].pk, apply=1
+    )
+
+    text = done.content.decode()
+    assert (
+        f"料金待ち商事: 「ハーフ」には {day.year}年{day.month}月{day.day}日 に"
+        "適用される料金がないため、登録できません。" in text
+    )
+    assert not client.plan_history.filter(plan=plans["half"]).exists()
+
+
 def test_plan_change_action_warns_on_a_third_change_in_twelve_months(
     admin_client, plans
 ):

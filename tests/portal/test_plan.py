@@ -481,3 +481,26 @@ def test_the_plan_table_shows_the_prices_of_the_month_a_change_applies_from(
     assert "45件" in half
     assert "150円" in half
     assert "5,720円" not in half
+
+
+def test_a_plan_with_no_price_in_the_change_month_is_not_offered(
+    portal, portal_user, plans
+):
+    """The page shows the prices of the month a change applies from; a plan
+    with none then (here a new plan whose prices start later) would be a
+    request billing cannot price."""
+    effective = next_month(month_start(japan_today()))
+    PlanPrice.objects.filter(plan=plans["half"]).update(
+        valid_from=next_month(effective)
+    )
+    url = reverse("portal:plan")
+
+    body = portal.get(url).content.decode()
+    asked = portal.post(url, {"plan": plans["half"].pk})
+
+    offered = body[body.index("プラン変更のお申し込み") :]
+    assert "スモール" in offered
+    assert "ハーフ" not in offered
+    assert asked.status_code == 200
+    assert "このプランは今はお申し込みいただけません。" in asked.content.decode()
+    assert not PlanChangeRequest.objects.filter(client=portal_user.client).exists()
