@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from billing.models import Invoice
@@ -151,7 +151,7 @@ def test_the_command_lists_clients_with_no_address_and_paid_invoices_are_skipped
     ReportRecipientFactory(client=told.client, pc_email="told@example.jp")
 
     out = StringIO()
-    call_command("send_invoice_notices", stdout=out)
+    call_command("send_invoice_notices", "--now", "2026-11-10T09:00", stdout=out)
 
     text = out.getvalue()
     assert "送信 1 件、送信失敗 0 件（次回再送）、宛先なし 1 件" in text
@@ -160,6 +160,42 @@ def test_the_command_lists_clients_with_no_address_and_paid_invoices_are_skipped
     assert smtp_peer.by_address() == {"told@example.jp": 1}
     lost.refresh_from_db()
     assert lost.notified_at is None and lost.notice_claimed_at is None
+
+
+def test_the_command_runs_as_of_now_given_in_japan_time(small, smtp_peer):
+    """A month's notices are replayed by hand as of a day. A date-time without
+    an offset is Japan time: 23:30 on the 9th is before the notice day (read
+    as UTC it would be 08:30 on the 10th in Japan, and send)."""
+    invoice = _issued(small)  # on November 2nd
+    ReportRecipientFactory(client=invoice.client)
+
+    before = StringIO()
+    call_command("send_invoice_notices", "--now", "2026-11-09T23:30", stdout=before)
+    assert "送信 0 件" in before.getvalue()
+    assert smtp_peer.count() == 0
+
+    on_the_day = StringIO()
+    call_command("send_invoice_notices", "--now", "2026-11-10T00:30", stdout=on_the_day)
+    assert "送信 1 件" in on_the_day.getvalue()
+    assert smtp_peer.count() == 1
+
+
+@pytest.mark.parametrize("value", ["", "2026-11-31T09:00", "来月10日", "0001-01-01"])
+def test_the_command_refuses_a_now_that_is_no_date_time_in_japanese(
+    small, smtp_peer, value
+):
+    invoice = _issued(small)
+    ReportRecipientFactory(client=invoice.client)
+
+    with pytest.raises(CommandError) as refused:
+        call_command("send_invoice_notices", "--now", value, stdout=StringIO())
+
+    assert str(refused.value) == (
+        f"--now は日時（例: 2026-11-10T09:00、日本時間）で指定してください: {value}"
+    )
+    assert smtp_peer.count() == 0
+    invoice.refresh_from_db()
+    assert invoice.notified_at is None
 
 
 def _at_9_in_japan(day: dt.date) -> dt.datetime:

@@ -1,6 +1,25 @@
-from django.core.management.base import BaseCommand
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from billing.services import send_invoice_notices
+from clients.models import is_plausible_date
+from clients.months import JST
+
+
+def _parse_now(value: str) -> dt.datetime:
+    """An ISO 8601 date-time; one without an offset is Japan time, as every
+    date the office types is."""
+    try:
+        now = dt.datetime.fromisoformat(value)
+    except ValueError:
+        now = None
+    if now is None or not is_plausible_date(now.date()):
+        raise CommandError(
+            f"--now は日時（例: 2026-11-10T09:00、日本時間）で指定してください: {value}"
+        )
+    return timezone.make_aware(now, JST) if timezone.is_naive(now) else now
 
 
 class Command(BaseCommand):
@@ -11,8 +30,20 @@ class Command(BaseCommand):
         "翌日に再送します。2回実行しても二重には送りません。"
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--now",
+            help=(
+                "この日時に実行したものとして送る（ISO 8601、例: 2026-11-10T09:00。"
+                "時差の指定がなければ日本時間）。省略時は現在日時"
+            ),
+        )
+
     def handle(self, *args, **options) -> None:
-        summary = send_invoice_notices(progress=lambda line: self.stdout.write(line))
+        now = None if options["now"] is None else _parse_now(options["now"])
+        summary = send_invoice_notices(
+            now=now, progress=lambda line: self.stdout.write(line)
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"送信 {len(summary.sent)} 件、送信失敗 {len(summary.failed)} 件"
