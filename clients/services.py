@@ -487,6 +487,7 @@ def correct_plan(
             _("%(client)s の今月のプランはすでに「%(plan)s」です。")
             % {"client": client.name, "plan": plan.name}
         )
+    _refuse_unpriced_plan(client, plan, first_billed or month_start(today))
     previous = client_plan.plan
     client_plan.plan = plan
     client_plan.save(update_fields=["plan"])

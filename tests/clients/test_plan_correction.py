@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from billing.models import Invoice
 from billing.services import bill_month
-from clients.months import japan_today, month_start
+from clients.months import japan_today, month_start, next_month
 from clients.selectors import plan_in_force
 from clients.services import correct_plan, schedule_plan_change, start_plan
 from tests.factories import ClientFactory
@@ -160,3 +160,22 @@ def test_the_correction_is_made_for_one_client_at_a_time(admin_client, plans):
     clients = [_new_client(), _new_client()]
     page = _action(admin_client, "correct_plan", clients)
     assert "1件だけ選んで" in page.content.decode()
+
+
+def test_a_plan_with_no_price_from_the_month_is_not_the_correction(admin_client, plans):
+    """Billing cannot price the month on it: the admin is told which price to
+    register, and the plan stays as it was."""
+    client = _new_client()
+    this_month = month_start(japan_today())
+    start_plan(client=client, plan=plans["small"], first_month=this_month)
+    plans["half"].prices.update(valid_from=next_month(this_month))
+
+    done = _action(
+        admin_client, "correct_plan", [client], plan=plans["half"].pk, apply=1
+    )
+
+    assert (
+        f"新規株式会社: 「ハーフ」には {this_month.year}年{this_month.month}月1日 に"
+        "適用される料金がないため、登録できません。"
+    ) in done.content.decode()
+    assert client.plan_history.get().plan == plans["small"]
