@@ -173,6 +173,26 @@ class CallFactory(factory.django.DjangoModelFactory):
     purpose = "折り返しのお願い"
 
 
+def silent_calls(
+    client: Client, *, count: int, numbers: int, from_: dt.datetime
+) -> None:
+    """``count`` silent calls (無言, hung up before a callback number was
+    asked), a minute apart from ``from_``, from ``numbers`` caller numbers in
+    turn."""
+    Call.objects.bulk_create(
+        Call(
+            client=client,
+            category=Category.NUISANCE,
+            received_at=from_ + dt.timedelta(minutes=i),
+            caller_number=f"+8190{i % numbers:08d}",
+            caller_name="無言",
+            purpose="無言",
+            callback_number_missing_reason="hung_up",
+        )
+        for i in range(count)
+    )
+
+
 def history_since_2025(client: Client) -> None:
     """Date the client's creation in its history back to when it was made."""
     client.history.update(history_date=dt.datetime(2025, 1, 1, tzinfo=JST))

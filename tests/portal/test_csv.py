@@ -7,9 +7,9 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from answering.models import Call, Category, MissingReason
+from answering.models import Category, MissingReason
 from clients.spreadsheet import neutralise
-from tests.factories import CallFactory, ClientFactory
+from tests.factories import CallFactory, ClientFactory, silent_calls
 from tests.portal.conftest import jst
 
 pytestmark = pytest.mark.django_db
@@ -204,20 +204,7 @@ def test_repeat_counts_take_one_query_however_many_rows_and_numbers(
     client = portal_user.client
     _nuisance(client, 1)
     one_number = _export_queries(portal)
-    Call.objects.bulk_create(
-        [
-            Call(
-                client=client,
-                category=Category.NUISANCE,
-                received_at=jst(2026, 10, 3, 9, i),
-                caller_number=f"+8190{i % 30:08d}",
-                caller_name="無言",
-                purpose="無言",
-                callback_number_missing_reason="hung_up",
-            )
-            for i in range(60)
-        ]
-    )
+    silent_calls(client, count=60, numbers=30, from_=jst(2026, 10, 3, 9))
     _text, rows = read_csv(portal.get(reverse("portal:calls_csv")))
     assert {row[-1] for row in rows[1:]} == {"1", "2"}
     assert _export_queries(portal) == one_number

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from answering.models import Call, Category
-from tests.factories import CallFactory, ClientFactory
+from answering.models import Category
+from tests.factories import CallFactory, ClientFactory, silent_calls
 from tests.portal.conftest import jst
 from tests.portal.test_history import MAX_QUERIES
 
@@ -111,20 +111,7 @@ def test_repeat_counts_take_one_query_however_many_numbers_are_on_the_page(
     without_nuisance = _count(portal)
     _nuisance(client, 2)
     one_number = _count(portal)
-    Call.objects.bulk_create(
-        [
-            Call(
-                client=client,
-                category=Category.NUISANCE,
-                received_at=jst(2026, 10, 3, 9, i),
-                caller_number=f"+8190{i:08d}",
-                caller_name="無言",
-                purpose="無言",
-                callback_number_missing_reason="hung_up",
-            )
-            for i in range(45)
-        ]
-    )
+    silent_calls(client, count=45, numbers=45, from_=jst(2026, 10, 3, 9))
     many_numbers = _count(portal)
     assert one_number == without_nuisance + 1
     assert many_numbers == one_number <= MAX_QUERIES
