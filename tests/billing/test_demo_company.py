@@ -20,7 +20,7 @@ from django.urls import reverse
 from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client, PaymentMethod, User
-from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
+from tests.billing.factories import LATER, OCTOBER, contracted_client
 
 DEMO_NAME = "株式会社デモ電話代行"
 DEMO_NUMBER = "T1234567890123"
@@ -46,20 +46,6 @@ REFUSED = "デモ用の値のままのため、発行できません"
 def _last_number() -> int:
     sequence = InvoiceNumberSequence.objects.filter(name="invoice").first()
     return sequence.last_number if sequence else 0
-
-
-@pytest.fixture
-def draft(small):
-    client = contracted_client(small, name="株式会社山田商事")
-    calls(client, 21)
-    bill_month(month=OCTOBER)
-    return Invoice.objects.get(client=client)
-
-
-@pytest.fixture
-def issued(draft):
-    issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
-    return Invoice.objects.get(pk=draft.pk)
 
 
 def _deploy_warnings() -> list[checks.CheckMessage]:

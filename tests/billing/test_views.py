@@ -9,23 +9,9 @@ from billing.models import Adjustment, BillingRun, Invoice, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client
 from clients.months import japan_today, month_start, next_month
-from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
+from tests.billing.factories import LATER, OCTOBER, contracted_client
 from tests.factories import ClientFactory
 from tests.html_forms import form_values
-
-
-@pytest.fixture
-def draft(small):
-    client = contracted_client(small, name="株式会社ビュー")
-    calls(client, 21)
-    bill_month(month=OCTOBER)
-    return Invoice.objects.get(client=client)
-
-
-@pytest.fixture
-def issued(draft):
-    issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
-    return Invoice.objects.get(pk=draft.pk)
 
 
 def post_on(browser, name, invoice, data):
@@ -200,7 +186,6 @@ def test_downloads(admin_client, draft):
 
 
 def test_django_admin_shows_invoices_read_only_and_adds_credits(admin_client, draft):
-    from billing.services import issue_invoices
 
     issue_invoices(month=OCTOBER)
     assert (
@@ -257,7 +242,6 @@ def test_django_admin_shows_billing_runs_but_never_deletes_or_edits_them(
 
 
 def test_invoice_page_credits_read_whole_in_either_language(admin_client, draft):
-    from billing.services import issue_invoices
 
     issue_invoices(month=OCTOBER)
     issued = Invoice.objects.get(pk=draft.pk)
@@ -344,7 +328,6 @@ def test_usage_page_tells_the_free_trial_apart_from_a_contract_awaiting_a_plan(
 
 
 def test_each_label_on_the_invoice_page_names_its_own_field(admin_client, draft):
-    from billing.services import issue_invoices
 
     issue_invoices(month=OCTOBER)
     html = admin_client.get(reverse("billing:invoice", args=[draft.pk])).content
