@@ -271,6 +271,12 @@ class Invoice(models.Model):
         return self.status == InvoiceStatus.DRAFT
 
     @property
+    def issuer_name(self) -> str:
+        """The company named as issuer: the invoice's copy, or, on a draft (not
+        yet issued, so not yet copied), the company as the settings give it."""
+        return self.company_name or settings.COMPANY_NAME
+
+    @property
     def refund_yen(self) -> int:
         """What the company owes the client on this invoice (0 when the client
         pays): the deposit returned on a final invoice, or credits, beyond what

@@ -24,7 +24,7 @@ class NoticeError(Exception):
 def notice_subject(invoice: Invoice) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         return _("【%(company)s】%(year)d年%(month)d月分のご請求書を発行しました") % {
-            "company": invoice.company_name or settings.COMPANY_NAME,
+            "company": invoice.issuer_name,
             "year": invoice.billing_month.year,
             "month": invoice.billing_month.month,
         }
@@ -36,7 +36,6 @@ def notice_body(invoice: Invoice) -> str:
 
 
 def _notice_body(invoice: Invoice) -> str:
-    company = invoice.company_name or settings.COMPANY_NAME
     lines = [
         _("%(name)s 御中") % {"name": invoice.client_name},
         "",
@@ -79,7 +78,11 @@ def _notice_body(invoice: Invoice) -> str:
         ]
     else:
         lines.append(_("請求書（PDF）はお客様ページの請求書一覧でご覧いただけます。"))
-    lines += ["", company, f"{settings.COMPANY_ADDRESS} {settings.COMPANY_PHONE}"]
+    lines += [
+        "",
+        invoice.issuer_name,
+        f"{settings.COMPANY_ADDRESS} {settings.COMPANY_PHONE}",
+    ]
     return "\n".join(lines) + "\n"
 
 

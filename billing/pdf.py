@@ -159,7 +159,7 @@ def _render_pdf(invoice: Invoice) -> bytes:
         topMargin=16 * mm,
         bottomMargin=16 * mm,
         title=_("請求書 %(number)s") % {"number": invoice.number_display},
-        author=invoice.company_name or settings.COMPANY_NAME,
+        author=invoice.issuer_name,
     )
     story: list = []
     if invoice.status == InvoiceStatus.DRAFT:
@@ -176,7 +176,6 @@ def _render_pdf(invoice: Invoice) -> bytes:
     story.append(_text(_("請求書"), styles["title"]))
     story.append(Spacer(1, 4 * mm))
 
-    company_name = invoice.company_name or settings.COMPANY_NAME
     registration = (
         invoice.company_registration_number or settings.COMPANY_REGISTRATION_NUMBER
     )
@@ -199,7 +198,7 @@ def _render_pdf(invoice: Invoice) -> bytes:
             _("発行日: %(day)s") % {"day": _date(invoice.issued_on)}, styles["right"]
         ),
         Spacer(1, 2 * mm),
-        _text(company_name, styles["right"]),
+        _text(invoice.issuer_name, styles["right"]),
         _text(settings.COMPANY_ADDRESS, styles["right"]),
         _text(_("TEL %(phone)s") % {"phone": settings.COMPANY_PHONE}, styles["right"]),
         _text(
