@@ -167,12 +167,10 @@ def _create(
     ordinal: int | None = None
     deliveries = []
     for channel, address, recipient_id in _destinations(call):
-        if destination_key(address) in existing:
+        key = destination_key(address)
+        if key in existing:
             continue
-        first_here = (
-            kind == Delivery.Kind.CORRECTION
-            and destination_key(address) not in messaged
-        )
+        first_here = kind == Delivery.Kind.CORRECTION and key not in messaged
         # Never told of a call that is now a sales call: nothing to correct, and
         # sales calls are not reported.
         if first_here and not call.is_reported:
