@@ -1,3 +1,4 @@
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
@@ -225,22 +226,19 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
     def plan_summary(self, obj: Client) -> str:
         if obj.pk is None:
             return "—"
-        today = japan_today()
-        # No plan for a month the contract does not reach: the one before it
-        # would otherwise be shown as going on.
-        this_month = (
-            None
-            if obj.contract_ended_before(month_start(today))
-            else selectors.plan_in_force(client=obj, month=today)
-        )
-        coming = (
-            None
-            if obj.contract_ended_before(next_month(today))
-            else selectors.plan_in_force(client=obj, month=next_month(today))
-        )
+        this_month = month_start(japan_today())
+
+        def plan_name(month: dt.date) -> str:
+            # No plan for a month the contract does not reach: the one before
+            # it would otherwise be shown as going on.
+            if obj.contract_ended_before(month):
+                return "—"
+            client_plan = selectors.plan_in_force(client=obj, month=month)
+            return client_plan.plan.name if client_plan else "—"
+
         text = _("今月: %(now)s / 来月: %(next)s（直近12か月の変更 %(count)d 回）") % {
-            "now": this_month.plan.name if this_month else "—",
-            "next": coming.plan.name if coming else "—",
+            "now": plan_name(this_month),
+            "next": plan_name(next_month(this_month)),
             "count": services.plan_changes_in_last_12_months(client=obj),
         }
         return text
