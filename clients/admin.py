@@ -207,7 +207,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             {"fields": ["report_by_email", "report_by_chatwork", "chatwork_room_id"]},
         ),
         (_("電話番号"), {"fields": ["own_number"]}),
-        (_("請求"), {"fields": ["payment_method"]}),
+        (_("請求"), {"fields": ["payment_method", "billing_email"]}),
     ]
     inlines = [
         ClientPersonInline,

@@ -96,7 +96,10 @@ class ClientAdminForm(LockedRowForm):
             "chatwork_room_id",
             "own_number",
             "payment_method",
+            "billing_email",
         ]
+        # Read as a recipient's addresses are (full-width letters and ＠).
+        field_classes = {"billing_email": TypedEmailField}
 
     def clean_cancelled_on(self) -> dt.date | None:
         cancelled_on = self.cleaned_data["cancelled_on"]

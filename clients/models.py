@@ -258,6 +258,15 @@ class Client(models.Model):
         choices=PaymentMethod.choices,
         default=PaymentMethod.BANK_TRANSFER,
     )
+    billing_email = models.EmailField(
+        _("請求書送付先メールアドレス"),
+        blank=True,
+        validators=[validate_sendable_email],
+        help_text=_(
+            "請求書発行のお知らせメールはこのアドレスだけに送ります（報告先には"
+            "送りません）。空欄のときは、報告先のPCメールアドレスに送ります。"
+        ),
+    )
     operator_notes = models.TextField(
         _("応答メモ"),
         blank=True,
