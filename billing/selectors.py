@@ -999,8 +999,13 @@ def unsettled_cancellations(
 
 
 def invoice_notice_addresses(*, client: Client, today: dt.date) -> list[str]:
-    """Where a client's invoice notices go: the PC addresses of its report
-    recipients active ``today``, each once (the first spelling kept)."""
+    """Where a client's invoice notices go: its billing address
+    (``Client.billing_email``) only, when it has one (an accounting office,
+    not the people who read the call reports); otherwise the PC addresses of
+    its report recipients active ``today``, each once (the first spelling
+    kept)."""
+    if client.billing_email:
+        return [client.billing_email]
     addresses: dict[str, str] = {}
     for address in (
         ReportRecipient.objects.filter(client=client)

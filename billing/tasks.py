@@ -33,7 +33,8 @@ def bill_previous_month() -> dict:
 def send_invoice_notices() -> dict:
     """Daily (Japan time): tell each client its issued invoice is in the
     portal and how to pay it, from INVOICE_NOTICE_DAY of the month it was
-    issued in. Safe to run twice."""
+    issued in, at its billing address or else its report recipients' PC
+    addresses. Safe to run twice."""
     summary = services.send_invoice_notices()
     return {
         "sent": len(summary.sent),

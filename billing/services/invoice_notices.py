@@ -27,7 +27,8 @@ NOTICE_CLAIM_TIMEOUT = dt.timedelta(minutes=10)
 class NoticeSummary:
     """What ``send_invoice_notices`` did, invoice by invoice ("client name
     (invoice number)"): ``failed`` with the error, retried by the next run;
-    ``no_address``: clients with no active recipient PC address, not sent."""
+    ``no_address``: clients with neither a billing address nor an active
+    recipient PC address, not sent."""
 
     sent: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
@@ -41,7 +42,8 @@ def send_invoice_notices(
 ) -> NoticeSummary:
     """E-mail each issued invoice whose notice is due and not yet sent
     (``InvoiceQuerySet.notice_due``: from INVOICE_NOTICE_DAY of the month it
-    was issued in) to its client's active report recipients (PC addresses):
+    was issued in) to its client's billing address, or without one to its
+    active report recipients' PC addresses (``invoice_notice_addresses``):
     the month, number, total, due date, how to pay, and a link to it in the
     portal; record ``notified_at``. Run daily.
 

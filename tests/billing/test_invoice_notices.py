@@ -90,6 +90,33 @@ def test_the_client_is_told_of_its_invoice_once_at_its_recipients_pc_addresses(
     assert again.sent == () and smtp_peer.count() == 1
 
 
+def test_a_client_with_a_billing_address_is_told_there_only(small, smtp_peer):
+    """Its accounting office gets the notice; its report recipients do not.
+    A client without one is still told at its recipients' PC addresses."""
+    keiri = _issued(small, name="株式会社経理有り", billing_email="keiri@example.jp")
+    ReportRecipientFactory(client=keiri.client, pc_email="shacho@example.jp")
+    plain = _issued(small, name="株式会社経理無し")
+    ReportRecipientFactory(client=plain.client, pc_email="tanto@example.jp")
+
+    summary = send_invoice_notices(now=NOTICE_DAY)
+
+    assert len(summary.sent) == 2 and not summary.no_address
+    assert smtp_peer.by_address() == {"keiri@example.jp": 1, "tanto@example.jp": 1}
+    to_keiri = next(m for m in smtp_peer.messages if m["to"] == ["keiri@example.jp"])
+    assert "株式会社経理有り 御中" in to_keiri["body"]
+
+
+def test_a_billing_address_is_enough_without_any_recipient(small, smtp_peer):
+    invoice = _issued(small, billing_email="keiri@example.jp")  # no recipient
+
+    summary = send_invoice_notices(now=NOTICE_DAY)
+
+    assert len(summary.sent) == 1 and summary.no_address == ()
+    assert smtp_peer.by_address() == {"keiri@example.jp": 1}
+    invoice.refresh_from_db()
+    assert invoice.notified_at is not None
+
+
 def test_a_direct_debit_client_is_told_when_its_account_is_debited(small, smtp_peer):
     invoice = _issued(small, payment_method=PaymentMethod.DIRECT_DEBIT)
     ReportRecipientFactory(client=invoice.client)
@@ -155,7 +182,10 @@ def test_the_command_lists_clients_with_no_address_and_paid_invoices_are_skipped
 
     text = out.getvalue()
     assert "送信 1 件、送信失敗 0 件（次回再送）、宛先なし 1 件" in text
-    assert f"宛先なし: 株式会社宛先無し ({lost.number_display})" in text
+    assert (
+        f"宛先なし: 株式会社宛先無し ({lost.number_display})"
+        "（請求書送付先メールアドレスも、報告先のPCアドレスもありません）"
+    ) in text
     assert "told@example.jp" in text
     assert smtp_peer.by_address() == {"told@example.jp": 1}
     lost.refresh_from_db()

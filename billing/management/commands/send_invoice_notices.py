@@ -24,8 +24,8 @@ def _parse_now(value: str) -> dt.datetime:
 
 class Command(BaseCommand):
     help = (
-        "発行済みでまだお知らせしていない請求書を、顧客の報告先（PCアドレス）に"
-        "メールでお知らせします。発行した月の INVOICE_NOTICE_DAY 日以降（それより"
+        "発行済みでまだお知らせしていない請求書を、顧客の請求書送付先メール"
+        "アドレス（未設定なら報告先のPCアドレス）にメールでお知らせします。発行した月の INVOICE_NOTICE_DAY 日以降（それより"
         "前の月に発行したものはすぐ）に送ります。毎日実行され、送信に失敗したものは"
         "翌日に再送します。2回実行しても二重には送りません。"
     )
@@ -51,6 +51,11 @@ class Command(BaseCommand):
             )
         )
         for label in summary.no_address:
-            self.stdout.write(self.style.WARNING(f"宛先なし: {label}"))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"宛先なし: {label}（請求書送付先メールアドレスも、"
+                    "報告先のPCアドレスもありません）"
+                )
+            )
         for line in summary.failed:
             self.stdout.write(self.style.WARNING(f"送信失敗: {line}"))
