@@ -19,6 +19,7 @@ from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
 from billing.selectors import (
     counted_calls_for_invoice,
+    invoice_notice_addresses,
     invoices_for_client,
     month_to_date_usage,
 )
@@ -436,8 +437,19 @@ def _client_invoice(request: HttpRequest, invoice_id: int) -> Invoice:
 @require_GET
 @client_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    invoices = invoices_for_client(client=portal_client(request))
-    return render(request, "portal/invoice_list.html", {"invoices": invoices})
+    client = portal_client(request)
+    return render(
+        request,
+        "portal/invoice_list.html",
+        {
+            "invoices": invoices_for_client(client=client),
+            "billing_email": client.billing_email,
+            # Where the next notice goes, as the notice job reads it.
+            "notice_addresses": invoice_notice_addresses(
+                client=client, today=japan_today()
+            ),
+        },
+    )
 
 
 @require_GET

@@ -13,7 +13,7 @@ from billing.selectors import month_to_date_usage
 from billing.services import bill_month, mark_paid, void_and_reissue
 from clients.months import days_in_month, japan_today, month_start, previous_month
 from portal.advice import plan_advice
-from tests.factories import CallFactory
+from tests.factories import CallFactory, ReportRecipientFactory
 from tests.portal.conftest import jst
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +300,24 @@ def test_a_reissue_names_the_invoice_it_replaces(portal, october_invoice):
         "（発行日 2026年11月2日）を取り消し、再発行したものです。"
     ) in body
     assert reverse("portal:invoice", args=[october_invoice.pk]) in body
+
+
+def test_the_invoices_page_says_where_invoice_notices_go(portal, portal_user):
+    client = portal_user.client
+    ReportRecipientFactory(client=client, pc_email="tanto@example.jp")
+    url = reverse("portal:invoices")
+
+    page = portal.get(url).content.decode()
+    assert "請求書のお知らせは、報告先のPCメールアドレス（tanto@example.jp）" in page
+    assert "送り先の登録・変更は当社までご連絡ください" in page
+
+    client.billing_email = "keiri@example.jp"
+    client.save(update_fields=["billing_email"])
+    page = portal.get(url).content.decode()
+    assert "請求書のお知らせは keiri@example.jp にお送りします。" in page
+    assert "tanto@example.jp" not in page
+
+
+def test_the_invoices_page_says_when_notices_have_nowhere_to_go(portal):
+    page = portal.get(reverse("portal:invoices")).content.decode()
+    assert "請求書のお知らせの送り先がありません" in page
