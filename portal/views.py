@@ -488,13 +488,21 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
 @client_required
 def invoice_calls(request: HttpRequest, invoice_id: int) -> HttpResponse:
     invoice = _client_invoice(request, invoice_id)
-    calls = list(counted_calls_for_invoice(invoice))
+    counted = counted_calls_for_invoice(invoice)
+    calls = list(counted)
     return render(
         request,
         "portal/invoice_calls.html",
         {
             "invoice": invoice,
-            "rows": display.history_rows(calls),
+            "rows": display.history_rows(
+                calls,
+                # As the CSV counts them: one query, the numbers read in a
+                # subquery, however many calls the month had.
+                nuisance_counts=nuisance_counts_among(
+                    client_id=invoice.client_id, calls=counted
+                ),
+            ),
             "call_url_prefix": reverse("portal:calls"),
         },
     )

@@ -4,6 +4,8 @@ import io
 from io import BytesIO
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -13,8 +15,9 @@ from billing.selectors import month_to_date_usage
 from billing.services import bill_month, mark_paid, void_and_reissue
 from clients.months import days_in_month, japan_today, month_start, previous_month
 from portal.advice import plan_advice
-from tests.factories import CallFactory, ReportRecipientFactory
+from tests.factories import CallFactory, ReportRecipientFactory, silent_calls
 from tests.portal.conftest import jst
+from tests.portal.test_history import MAX_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -321,3 +324,61 @@ def test_the_invoices_page_says_where_invoice_notices_go(portal, portal_user):
 def test_the_invoices_page_says_when_notices_have_nowhere_to_go(portal):
     page = portal.get(reverse("portal:invoices")).content.decode()
     assert "請求書のお知らせの送り先がありません" in page
+
+
+def test_the_counted_calls_page_shows_numbers_and_nuisance_repeat_counts(
+    portal, portal_user, october_invoice
+):
+    """As the history does: a nuisance call's number, linking to the calls from
+    it, and how many nuisance calls that number made."""
+    client = portal_user.client
+    Call.objects.filter(
+        client=client, caller_name__in=["十月1", "十月2", "十月3"]
+    ).update(category=Category.NUISANCE, caller_number="+819011112222")
+    Call.objects.filter(client=client, caller_name="十月4").update(
+        category=Category.NUISANCE, caller_number=""
+    )
+    body = portal.get(
+        reverse("portal:invoice_calls", args=[october_invoice.pk])
+    ).content.decode()
+    assert body.count("この番号からのいたずら等 3件") == 3
+    link = f"{reverse('portal:calls')}?q=090-1111-2222"
+    assert body.count(f'href="{link}"') == 3
+    assert body.count(">090-1111-2222</a>") == 3
+    assert "発信者番号: 非通知" in body
+    # A normal call's row shows no caller number, as in the history.
+    assert "090-1234-5678" not in body
+
+
+def _invoice_calls_queries(portal, invoice) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = portal.get(reverse("portal:invoice_calls", args=[invoice.pk]))
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_counted_calls_page_uses_a_fixed_number_of_queries(
+    portal, portal_user, october_invoice
+):
+    client = portal_user.client
+    without_nuisance = _invoice_calls_queries(portal, october_invoice)
+    Call.objects.filter(client=client, caller_name="十月1").update(
+        category=Category.NUISANCE, caller_number="+819011112222"
+    )
+    one_number = _invoice_calls_queries(portal, october_invoice)
+    # Every counted call a nuisance call, each from a number of its own.
+    for i, call in enumerate(Call.objects.filter(client=client).counted()):
+        Call.objects.filter(pk=call.pk).update(
+            category=Category.NUISANCE, caller_number=f"+81903333{i:04d}"
+        )
+    many_numbers = _invoice_calls_queries(portal, october_invoice)
+    # A month with a third as many calls costs the same.
+    silent_calls(client, count=8, numbers=3, from_=jst(2026, 9, 1, 9))
+    september = bill(client, dt.date(2026, 9, 1))
+    assert (
+        without_nuisance
+        == one_number
+        == many_numbers
+        == _invoice_calls_queries(portal, september)
+        <= MAX_QUERIES
+    )
