@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from answering.models import Category, MissingReason, caller_number_text
 from clients.months import JST
+from clients.phones import format_phone
 from clients.spreadsheet import BOM, neutralise
-from portal.display import phone_display
 
 
 class _Echo:
@@ -124,7 +124,7 @@ def call_rows(
             categories.get(category, category),
             caller_name,
             caller_company,
-            phone_display(callback_number),
+            format_phone(callback_number),
             caller_number_text(caller_number, erased=erased_at is not None),
             addressee,
             purpose,

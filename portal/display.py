@@ -5,7 +5,6 @@ The history list renders 50 rows per request; building each row's strings here
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -14,10 +13,6 @@ from answering.models import Call, Category, caller_number_text
 from clients.months import JST
 from clients.phones import format_phone
 from reporting.selectors import FAILED
-
-# Callers call again and again; parsing a number costs ~20 µs, which adds up
-# over a page and a lot over 100,000 CSV rows.
-phone_display = lru_cache(maxsize=20_000)(format_phone)
 
 PURPOSE_PREVIEW_CHARS = 60
 
@@ -66,7 +61,7 @@ def history_rows(
             caller_name=call.caller_name,
             caller_company=call.caller_company,
             callback_number=call.callback_number,
-            callback_display=phone_display(call.callback_number),
+            callback_display=format_phone(call.callback_number),
             addressee=call.addressee,
             purpose=Truncator(call.purpose).chars(PURPOSE_PREVIEW_CHARS),
             report_failed=report_status.get(call.pk) == FAILED,
