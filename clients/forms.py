@@ -42,13 +42,19 @@ class PhoneNumberField(forms.CharField):
         return normalize_phone(value)
 
 
+def normalize_typed_email(value: str) -> str:
+    """An address as a Japanese keyboard may type it, in the form it is kept:
+    full-width letters and ＠ (ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ) read as their
+    half-width forms, and no surrounding spaces (half- or full-width)."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 class TypedEmailField(forms.EmailField):
-    """An address as a Japanese keyboard may type it: full-width letters and
-    ＠ (ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ) are read as their half-width forms."""
+    """An e-mail field that reads an address with ``normalize_typed_email``."""
 
     def to_python(self, value: Any) -> str:
         if isinstance(value, str):
-            value = unicodedata.normalize("NFKC", value)
+            value = normalize_typed_email(value)
         return super().to_python(value)
 
 
