@@ -342,6 +342,8 @@ def test_the_counted_calls_page_shows_numbers_and_nuisance_repeat_counts(
         reverse("portal:invoice_calls", args=[october_invoice.pk])
     ).content.decode()
     assert body.count("この番号からのいたずら等 3件") == 3
+    # Marked in red, as in the history.
+    assert body.count('<span class="badge danger">いたずら・嫌がらせ・無言</span>') == 4
     link = f"{reverse('portal:calls')}?q=090-1111-2222"
     assert body.count(f'href="{link}"') == 3
     assert body.count(">090-1111-2222</a>") == 3
