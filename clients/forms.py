@@ -266,7 +266,14 @@ class LentNumberAdminForm(LockedRowForm):
 class UserAdminChangeForm(auth_forms.UserChangeForm):
     """Django's user form, keeping at least one active admin: the last one who
     gave up the role or was deactivated locked everyone out of the admin site
-    (users and roles are managed only there)."""
+    (users and roles are managed only there). The address is read as the
+    recipients' are (full-width typing)."""
+
+    class Meta(auth_forms.UserChangeForm.Meta):
+        field_classes = {
+            **auth_forms.UserChangeForm.Meta.field_classes,
+            "email": TypedEmailField,
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

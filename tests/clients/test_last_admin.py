@@ -11,7 +11,7 @@ from django.urls import reverse
 from clients.forms import UserAdminChangeForm
 from clients.models import User
 from tests import concurrency
-from tests.factories import AdminFactory
+from tests.factories import AdminFactory, OperatorFactory
 from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,11 @@ def test_two_admins_demoting_each_other_at_once_leave_one():
             "pk", flat=True
         )
     ) == [first.pk]
+
+
+def test_a_users_address_typed_full_width_is_kept_half_width(admin_client):
+    operator = OperatorFactory()
+    page = _edit(admin_client, operator, email="　ｓａｔｏ＠ｅｘａｍｐｌｅ．ｊｐ")
+    assert page.status_code == 302
+    operator.refresh_from_db()
+    assert operator.email == "sato@example.jp"
