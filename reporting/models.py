@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call
 from clients.models import Client, ReportRecipient
+from reporting import failures
 
 
 def destination_key(address: str) -> str:
@@ -188,6 +189,11 @@ class Delivery(models.Model):
     @property
     def is_email(self) -> bool:
         return self.channel != self.Channel.CHATWORK
+
+    @property
+    def failure_reason(self) -> failures.FailureReason:
+        """Why its last attempt failed, and what an admin does next."""
+        return failures.explain(last_error=self.last_error, bounced=self.bounced)
 
 
 class RateLimitBucket(models.Model):

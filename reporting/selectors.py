@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from answering.models import Call
 from clients.models import Client, ReportRecipient
+from reporting import failures
 from reporting.models import Delivery, destination_key
 
 Status = Delivery.Status
@@ -65,6 +66,10 @@ class BouncingAddress:
     bounces: int
     last_bounced_at: dt.datetime
     last_error: str
+
+    @property
+    def reason(self) -> failures.FailureReason:
+        return failures.explain(last_error=self.last_error, bounced=True)
 
 
 def bouncing_addresses(client: Client | None = None) -> list[BouncingAddress]:

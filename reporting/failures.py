@@ -1,0 +1,180 @@
+"""Why a report could not be sent, in words an admin acts on.
+
+A delivery keeps its last error as text (services._failed): the time, then the
+message of the MailError (mail.py) or ChatworkError (chatwork.py) that ended it.
+Those messages are written by this app, so their forms are known: an SMTP reply
+code with its enhanced status code (RFC 3463, e.g. ``4.2.2`` mailbox full), or
+one of Chatwork's failure kinds. Each maps to a short Japanese explanation and
+the next step; the raw text stays beside it for support. An error of another
+form (a bug) is explained as unexpected, never hidden.
+"""
+
+import dataclasses
+import re
+
+from django.utils.translation import gettext as _
+
+# services._failed writes the local time first; the page has its own column for it.
+_TIME_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
+_SMTP_REPLY = re.compile(r"^SMTP (\d{3}) \((RCPT|DATA)\): (.*)", re.DOTALL)
+_SMTP_OTHER = re.compile(r"^SMTP (\d{3}): ")
+_ENHANCED = re.compile(r"\s*[245]\.(\d{1,3})\.(\d{1,3})\b")
+_CHATWORK_STATUS = re.compile(r"^Chatwork (\d{3}): ")
+
+# What the admin does next, by what went wrong.
+RETRY_LATER = "retry_later"
+NEW_ADDRESS = "new_address"
+FREE_MAILBOX = "free_mailbox"
+ALLOW_OUR_MAIL = "allow_our_mail"
+CHECK_ROOM = "check_room"
+CHECK_ARRIVED = "check_arrived"
+CHECK_SETTINGS = "check_settings"
+CANNOT_RESEND = "cannot_resend"
+ASK_DEVELOPERS = "ask_developers"
+
+# The steps that need the client: the page links its admin page.
+_ASK_CLIENT = {NEW_ADDRESS, FREE_MAILBOX, ALLOW_OUR_MAIL, CHECK_ROOM}
+
+
+@dataclasses.dataclass(frozen=True)
+class FailureReason:
+    summary: str
+    step: str
+    detail: str
+
+    @property
+    def next_step(self) -> str:
+        return {
+            RETRY_LATER: _("時間をおいて再送してください。"),
+            NEW_ADDRESS: _(
+                "お客様に連絡し、別のアドレスをお知らせいただいてください。"
+                "報告先を直してから再送してください。"
+            ),
+            FREE_MAILBOX: _(
+                "お客様に受信箱の整理をお願いし、空きができてから再送してください。"
+            ),
+            ALLOW_OUR_MAIL: _(
+                "お客様に、当社からのメールを受信できるよう迷惑メール設定・"
+                "受信許可の設定をお願いしてから再送してください。"
+            ),
+            CHECK_ROOM: _(
+                "お客様にルームIDと、当社のアカウントがそのルームに参加して"
+                "投稿できることをご確認いただいてから再送してください。"
+            ),
+            CHECK_ARRIVED: _(
+                "届いている可能性があります。届いていないことを確かめてから"
+                "再送してください。"
+            ),
+            CHECK_SETTINGS: _(
+                "当社側の設定の問題です。システム担当に設定の確認を依頼し、"
+                "直ってから再送してください。"
+            ),
+            CANNOT_RESEND: _("再送はできません。"),
+            ASK_DEVELOPERS: _(
+                "時間をおいて再送してください。続く場合は、下のエラー内容を"
+                "システム担当に伝えてください。"
+            ),
+        }[self.step]
+
+    @property
+    def asks_client(self) -> bool:
+        return self.step in _ASK_CLIENT
+
+
+def explain(*, last_error: str, bounced: bool = False) -> FailureReason:
+    """The reason for ``last_error`` (a Delivery's); ``bounced``: the mail
+    server refused the address for good, when the text says no more."""
+    detail = _TIME_PREFIX.sub("", last_error.strip(), count=1)
+    summary, step = _classify(detail)
+    if bounced and step in (RETRY_LATER, ASK_DEVELOPERS):
+        step = NEW_ADDRESS
+    return FailureReason(summary=summary, step=step, detail=detail)
+
+
+def _classify(text: str) -> tuple[str, str]:
+    if match := _SMTP_REPLY.match(text):
+        return _smtp_reply(int(match.group(1)), match.group(3))
+    if text.startswith("SMTP認証エラー"):
+        return _("メール送信サーバーにログインできません（当社の設定）"), (
+            CHECK_SETTINGS
+        )
+    if text.startswith("SMTP接続エラー"):
+        return _("メール送信サーバーに接続できません"), RETRY_LATER
+    if match := _SMTP_OTHER.match(text):
+        summary = _("メール送信サーバーが送信を受け付けませんでした")
+        return _temporary(summary, int(match.group(1))), RETRY_LATER
+    if text.startswith("メール本文を送り終えた後"):
+        return _("メール送信サーバーの応答がありませんでした"), CHECK_ARRIVED
+    if text.startswith("宛先のアドレスをメールに書けません"):
+        return _("宛先のメールアドレスの書き方が正しくありません"), NEW_ADDRESS
+    if text.startswith("CHATWORK_API_TOKEN"):
+        return _("チャットワークのトークンが設定されていません"), CHECK_SETTINGS
+    if text.startswith("Chatworkの送信制限"):
+        return _("チャットワークのレート制限（一時的な失敗）"), RETRY_LATER
+    if match := _CHATWORK_STATUS.match(text):
+        return _chatwork_status(int(match.group(1)))
+    if text.startswith(("接続タイムアウト", "接続エラー")):
+        return _("チャットワークに接続できません"), RETRY_LATER
+    if text.startswith(("応答タイムアウト", "応答を受け取る前に接続が切れました")):
+        return _("チャットワークの応答がありませんでした"), CHECK_ARRIVED
+    if text.startswith("保存期間を過ぎて"):
+        return _("保存期間を過ぎて報告の本文を消去済み"), CANNOT_RESEND
+    return _("予期しないエラー"), ASK_DEVELOPERS
+
+
+def _temporary(summary: str, code: int) -> str:
+    if 400 <= code < 500:
+        return _("%(reason)s（一時的な失敗）") % {"reason": summary}
+    return summary
+
+
+def _smtp_reply(code: int, text: str) -> tuple[str, str]:
+    """A reply refusing the recipient (RCPT) or the message (DATA)."""
+    summary, step = _("宛先のメールサーバーが受け付けませんでした"), RETRY_LATER
+    enhanced = _ENHANCED.match(text)
+    if enhanced:
+        subject, detail = int(enhanced.group(1)), int(enhanced.group(2))
+        if (subject, detail) == (1, 1):
+            summary, step = _("宛先のメールアドレスが存在しません"), NEW_ADDRESS
+        elif (subject, detail) == (1, 2):
+            summary, step = _("宛先のドメインが存在しません"), NEW_ADDRESS
+        elif (subject, detail) == (1, 3):
+            summary = _("宛先のメールアドレスの書き方が正しくありません")
+            step = NEW_ADDRESS
+        elif subject == 1:
+            summary, step = _("宛先のメールアドレスが受け付けられません"), NEW_ADDRESS
+        elif (subject, detail) == (2, 2):
+            summary, step = _("受信箱がいっぱい"), FREE_MAILBOX
+        elif (subject, detail) == (2, 1):
+            summary, step = _("宛先のメールボックスが使われていません"), NEW_ADDRESS
+        elif subject == 2:
+            summary, step = _("宛先のメールボックスが受信できません"), NEW_ADDRESS
+        elif subject == 4:
+            summary = _("宛先のメールサーバーに届けられません（接続・経路の問題）")
+        elif subject == 7:
+            summary = _(
+                "宛先のメールサーバーが受信を拒否しました（迷惑メール対策など）"
+            )
+            step = ALLOW_OUR_MAIL
+    elif code == 550:
+        summary = _("宛先のメールアドレスが存在しないか、受信を拒否されました")
+        step = NEW_ADDRESS
+    elif code in (551, 553):
+        summary, step = _("宛先のメールアドレスが受け付けられません"), NEW_ADDRESS
+    elif code == 552:
+        summary, step = _("受信箱がいっぱい"), FREE_MAILBOX
+    elif code == 421:
+        summary = _("宛先のメールサーバーが一時的に使えません")
+    return _temporary(summary, code), step
+
+
+def _chatwork_status(status: int) -> tuple[str, str]:
+    if status == 401:
+        return _("チャットワークのトークンが無効"), CHECK_SETTINGS
+    if status == 403:
+        return _("チャットワークのルームに投稿する権限がありません"), CHECK_ROOM
+    if status == 404:
+        return _("チャットワークのルームが見つかりません"), CHECK_ROOM
+    if status == 400:
+        return _("チャットワークが投稿を受け付けませんでした"), ASK_DEVELOPERS
+    return _("チャットワーク側の障害（一時的な失敗）"), RETRY_LATER

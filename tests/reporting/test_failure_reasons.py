@@ -1,0 +1,153 @@
+"""The failed-deliveries page explains each failure in Japanese, with the next step."""
+
+import re
+
+import pytest
+from django.conf import settings as django_settings
+
+from reporting import failures, mail, services
+from reporting.models import Delivery
+from tests.reporting.factories import client_with_recipients, save_reported_call
+
+pytestmark = pytest.mark.django_db
+
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def failed_page(admin_client) -> str:
+    response = admin_client.get("/reports/failed/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def error_cell(page: str) -> str:
+    """The failed table's error column (the bounce list above is left out)."""
+    table = page[page.index('<table class="table">') :]
+    start = table.index('class="failure-reason"')
+    return table[start : table.index("</td>", start)]
+
+
+def test_a_bounced_address_is_explained_with_the_next_step(admin_client, smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    page = failed_page(admin_client)
+    cell = error_cell(page)
+    assert "宛先のメールアドレスが存在しません" in cell
+    assert "お客様に連絡し、別のアドレスをお知らせいただいてください。" in cell
+    assert f'href="/admin/clients/client/{client.pk}/change/"' in cell
+    # The raw reply stays for support, without the time the page already shows.
+    assert (
+        '<small class="raw-error">SMTP 550 (RCPT): 5.1.1 No such user</small>' in cell
+    )
+    assert not ISO_TIME.search(page)
+
+
+def test_a_full_mailbox_is_a_temporary_failure(admin_client, smtp_peer):
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client)
+    error = mail._code_error(452, b"4.2.2 Mailbox full", "RCPT")
+    Delivery.objects.filter(call=call, address=person.pc_email).update(
+        status=Delivery.Status.FAILED, last_error=f"2026-11-27 18:44:53 {error}"
+    )
+
+    cell = error_cell(failed_page(admin_client))
+    assert "受信箱がいっぱい（一時的な失敗）" in cell
+    assert "お客様に受信箱の整理をお願いし" in cell
+    assert "SMTP 452 (RCPT): 4.2.2 Mailbox full" in cell
+    assert "2026-11-27 18:44:53" not in cell
+
+
+def test_an_invalid_chatwork_token_is_named(admin_client, chatwork_peer, settings):
+    client, _ = client_with_recipients(0, chatwork_room="123")
+    settings.CHATWORK_API_TOKEN = "revoked"
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    cell = error_cell(failed_page(admin_client))
+    assert "チャットワークのトークンが無効" in cell
+    assert "システム担当に設定の確認を依頼し" in cell
+    assert "/admin/clients/client/" not in cell  # not the client's to fix
+
+
+def test_a_missing_chatwork_room_sends_the_admin_to_the_client(
+    admin_client, chatwork_peer
+):
+    chatwork_peer.respond = lambda room: (404, {})
+    client, _ = client_with_recipients(0, chatwork_room="123")
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    cell = error_cell(failed_page(admin_client))
+    assert "チャットワークのルームが見つかりません" in cell
+    assert "お客様にルームIDと" in cell
+    assert f'href="/admin/clients/client/{client.pk}/change/"' in cell
+
+
+def test_the_page_has_one_name_and_a_resend_button_that_does_not_wrap(
+    admin_client, smtp_peer
+):
+    client, (person,) = client_with_recipients(1)
+    smtp_peer.bounce = {person.pc_email}
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    page = failed_page(admin_client)
+    assert "<title>送信できなかった報告" in page
+    assert "<h1>送信できなかった報告</h1>" in page
+    assert '<a href="/reports/failed/">送信できなかった報告</a>' in page
+    assert "送信失敗の報告" not in page
+    assert '<button type="submit" class="nowrap">再送</button>' in page
+    css = (django_settings.BASE_DIR / "static/css/app.css").read_text()
+    assert re.search(r"\.nowrap\s*\{\s*white-space:\s*nowrap", css)
+
+
+@pytest.mark.parametrize(
+    ("error", "summary", "asks_client"),
+    [
+        ("SMTP 550 (DATA): 5.7.1 Message rejected as spam", "迷惑メール対策など", True),
+        ("SMTP 550 (RCPT): Mailbox unavailable", "存在しないか、受信を拒否", True),
+        ("SMTP 552 (RCPT): Quota exceeded", "受信箱がいっぱい", True),
+        ("SMTP 451 (RCPT): 4.3.0 Try again later", "（一時的な失敗）", False),
+        ("SMTP 550 (RCPT): 5.1.2 Host unknown", "宛先のドメインが存在しません", True),
+        (
+            "SMTP接続エラー: ConnectionRefusedError(111)",
+            "メール送信サーバーに接続",
+            False,
+        ),
+        ("SMTP認証エラー 535: b'bad credentials'", "ログインできません", False),
+        (
+            "メール本文を送り終えた後、サーバーの応答が得られませんでした"
+            "（届いている可能性があります）: timed out",
+            "応答がありませんでした",
+            False,
+        ),
+        ("宛先のアドレスをメールに書けません: UnicodeError()", "書き方", True),
+        ("Chatworkの送信制限（429）", "チャットワークのレート制限", False),
+        ("Chatwork 403: forbidden", "投稿する権限がありません", True),
+        ("Chatwork 503: unavailable", "チャットワーク側の障害", False),
+        (
+            "接続エラー: HTTPSConnectionPool(...)",
+            "チャットワークに接続できません",
+            False,
+        ),
+        ("応答タイムアウト（投稿されている可能性があります）: x", "応答が", False),
+        ("CHATWORK_API_TOKEN が設定されていません。", "トークンが設定", False),
+        ("KeyError('boom')", "予期しないエラー", False),
+    ],
+)
+def test_each_failure_kind_has_a_japanese_summary(error, summary, asks_client):
+    reason = failures.explain(last_error=f"2026-11-27 18:44:53 {error}")
+    assert summary in reason.summary
+    assert reason.asks_client is asks_client
+    assert reason.detail == error
+    assert reason.next_step
+
+
+def test_a_bounce_the_text_does_not_explain_still_asks_for_another_address():
+    reason = failures.explain(
+        last_error="2026-11-27 18:44:53 SMTP 554 (RCPT): refused", bounced=True
+    )
+    assert "別のアドレスをお知らせいただいて" in reason.next_step
