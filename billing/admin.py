@@ -3,6 +3,7 @@ import datetime as dt
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -72,10 +73,10 @@ class InvoiceAdmin(SimpleHistoryAdmin):
 
     list_display = [
         "client_name",
-        "billing_month",
+        "billing_month_label",
         "status_label",
-        "number",
-        "total_yen",
+        "number_label",
+        "total_label",
     ]
     list_filter = [InvoiceStatusFilter, "billing_month"]
     search_fields = ["client_name", "number"]
@@ -87,6 +88,20 @@ class InvoiceAdmin(SimpleHistoryAdmin):
     def status_label(self, obj: Invoice) -> str:
         return obj.status_label
 
+    # The month, number and amount as every other page writes them (2026年10月,
+    # 00000001, 23,600), still sorted by the stored values.
+    @admin.display(description=_("請求対象月"), ordering="billing_month")
+    def billing_month_label(self, obj: Invoice) -> str:
+        return date_format(obj.billing_month, "YEAR_MONTH_FORMAT")
+
+    @admin.display(description=_("請求書番号"), ordering="number")
+    def number_label(self, obj: Invoice) -> str | None:
+        return obj.number_display or None  # a draft's: the admin's "-"
+
+    @admin.display(description=_("ご請求金額（円）"), ordering="total_yen")
+    def total_label(self, obj: Invoice) -> str:
+        return f"{obj.total_yen:,}"
+
     @admin.display(description=_("返金日"))
     def refunded_on(self, obj: Invoice) -> dt.date | None:
         return obj.paid_on
@@ -95,7 +110,13 @@ class InvoiceAdmin(SimpleHistoryAdmin):
         fields = list(super().get_fields(request, obj))
         if obj is None:
             return fields
-        fields = ["status_label" if f == "status" else f for f in fields]
+        shown = {
+            "status": "status_label",
+            "billing_month": "billing_month_label",
+            "number": "number_label",
+            "total_yen": "total_label",
+        }
+        fields = [shown.get(f, f) for f in fields]
         if obj.refund_yen:
             fields = ["refunded_on" if f == "paid_on" else f for f in fields]
         return fields

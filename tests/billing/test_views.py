@@ -476,3 +476,37 @@ def test_a_reissue_names_the_invoice_it_replaces(admin_client, issued):
         "を取り消し、再発行したものです。"
     ) in body
     assert reverse("billing:invoice", args=[issued.pk]) in body
+
+
+def test_the_admin_invoice_list_writes_month_number_and_amount_as_elsewhere(
+    admin_client, issued
+):
+    assert issued.number == 1 and issued.total_yen >= 1000
+    page = admin_client.get("/admin/billing/invoice/").content.decode()
+    row = page[page.index("株式会社ビュー") :]
+    row = row[: row.index("</tr>")]
+    assert "2026年10月<" in row and "2026年10月1日" not in row
+    assert ">00000001<" in row
+    assert f">{issued.total_yen:,}<" in row
+    # Still sorted by those columns (by the stored values).
+    for name in ("billing_month_label", "number_label", "total_label"):
+        assert f'class="sortable column-{name}' in page
+    response = admin_client.get("/admin/billing/invoice/?o=-2.-4.-5")
+    assert response.status_code == 200
+    assert "株式会社ビュー" in response.content.decode()
+
+
+def test_the_admin_invoice_page_writes_month_number_and_amount_as_elsewhere(
+    admin_client, issued
+):
+    page = admin_client.get(f"/admin/billing/invoice/{issued.pk}/change/")
+    html = page.content.decode()
+
+    def shown(label: str) -> str:
+        after = html[html.index(f">{label}") :]
+        after = after[after.index('class="readonly">') + len('class="readonly">') :]
+        return after[: after.index("<")]
+
+    assert shown("請求対象月") == "2026年10月"
+    assert shown("請求書番号") == "00000001"
+    assert shown("ご請求金額（円）") == f"{issued.total_yen:,}"
