@@ -6,6 +6,7 @@ from billing.due_dates import due_date_for, is_bank_business_day
 from billing.models import Invoice
 from billing.services import bill_month, void_and_reissue
 from tests.billing.factories import contracted_client
+from tests.factories import ClientUserFactory
 
 
 @pytest.mark.parametrize(
@@ -43,17 +44,30 @@ def test_public_holiday_moves_the_due_date():
 @pytest.mark.parametrize(
     ("issued_on", "due_on"),
     [
-        # Issued in November as usual: end of November.
+        # October's invoice issued as usual, on the 1st-5th of November: end
+        # of November (Monday the 30th), unchanged.
+        (dt.date(2026, 11, 1), dt.date(2026, 11, 30)),
         (dt.date(2026, 11, 2), dt.date(2026, 11, 30)),
-        (dt.date(2026, 11, 30), dt.date(2026, 11, 30)),
-        # Issued in December (a reissue, a late month): end of December, a
-        # bank holiday -> 4 January.
+        (dt.date(2026, 11, 5), dt.date(2026, 11, 30)),
+        # 14 days before the 30th: still the 30th.
+        (dt.date(2026, 11, 16), dt.date(2026, 11, 30)),
+        # Fewer than 14 days left: end of December, a bank holiday -> 4 January.
+        (dt.date(2026, 11, 17), dt.date(2027, 1, 4)),
+        (dt.date(2026, 11, 28), dt.date(2027, 1, 4)),
+        (dt.date(2026, 11, 30), dt.date(2027, 1, 4)),
+        # A reissue on the 10th of M+2: end of its issue month, as before.
         (dt.date(2026, 12, 10), dt.date(2027, 1, 4)),
+        # Year end: 4 January is 14 days after 21 December, 10 after the 25th,
+        # which is then due at the end of January (Sunday) -> Monday 1 February.
+        (dt.date(2026, 12, 21), dt.date(2027, 1, 4)),
+        (dt.date(2026, 12, 25), dt.date(2027, 2, 1)),
         (dt.date(2027, 2, 3), dt.date(2027, 3, 1)),
+        (dt.date(2027, 2, 20), dt.date(2027, 3, 31)),
     ],
 )
-def test_an_invoice_issued_late_is_due_at_the_end_of_its_issue_month(issued_on, due_on):
+def test_an_invoice_gives_at_least_14_days_to_pay(issued_on, due_on):
     assert due_date_for(dt.date(2026, 10, 1), issued_on=issued_on) == due_on
+    assert (due_on - issued_on).days >= 14
 
 
 def test_a_reissue_is_never_overdue_on_the_day_it_is_issued(small):
@@ -65,3 +79,18 @@ def test_a_reissue_is_never_overdue_on_the_day_it_is_issued(small):
         invoice=original, reason="宛名の誤り", today=dt.date(2026, 12, 10)
     )
     assert (new.issued_on, new.due_on) == (dt.date(2026, 12, 10), dt.date(2027, 1, 4))
+
+
+def test_a_reissue_late_in_the_month_is_due_weeks_later_everywhere(small, client):
+    """The audit's case: reissued on 28 November, it was due on the 30th."""
+    customer = contracted_client(small)
+    bill_month(month=dt.date(2026, 10, 1), issue=True, today=dt.date(2026, 11, 2))
+    original = Invoice.objects.get(client=customer)
+    new = void_and_reissue(
+        invoice=original, reason="宛名の誤り", today=dt.date(2026, 11, 28)
+    )
+    assert (new.issued_on, new.due_on) == (dt.date(2026, 11, 28), dt.date(2027, 1, 4))
+
+    client.force_login(ClientUserFactory(client=customer))
+    page = client.get(f"/portal/invoices/{new.pk}/").content.decode()
+    assert "2027年1月4日" in page and "2026年11月30日" not in page
