@@ -175,7 +175,7 @@ def test_month_page_lists_the_changed_invoice(admin_client, issued):
     page = admin_client.get(reverse("billing:month"), {"month": "2026-10"})
     html = page.content.decode()
     assert "作成後に受電が変わった請求書" in html
-    assert f"{PER_CALL} 円多い" in html
+    assert f"{PER_CALL}円多い" in html
     assert reverse("billing:invoice", args=[issued.pk]) in html
 
 
@@ -196,13 +196,13 @@ def test_invoice_page_offers_the_credit_for_a_call_corrected_to_sales(
     assert "次回の請求で差し引かれます" in html
     assert "営業電話に訂正" in html
     assert reverse("console:call_edit", args=[call.pk]) in html
-    assert f"{PER_CALL} 円少ない" in html
+    assert f"{PER_CALL}円少ない" in html
     assert f'name="adjust-amount_yen" value="{PER_CALL}"' in html
 
     add_adjustment(invoice=issued, amount_yen=PER_CALL, reason="営業電話")
     page = admin_client.get(reverse("billing:invoice", args=[issued.pk]))
     html = page.content.decode()
-    assert f"（訂正の登録 {PER_CALL} 円あり）" in html
+    assert f"（訂正の登録 {PER_CALL}円あり）" in html
     assert f'name="adjust-amount_yen" value="{PER_CALL}"' not in html
 
 
@@ -335,7 +335,7 @@ def test_a_final_paid_invoice_is_not_offered_a_credit_nothing_would_take(
     client = contracted_client(small, cancelled_on=dt.date(2026, 10, 31))
     invoice = _issued_then_corrected_to_sales(client, paid=True)
     html = _invoice_page(admin_client, invoice)
-    assert f"{PER_CALL} 円少ない" in html
+    assert f"{PER_CALL}円少ない" in html
     assert "この顧客への次回の請求はありません" in html
     assert "次回の請求で差し引かれます" not in html
     assert PREFILLED not in html

@@ -510,3 +510,44 @@ def test_the_admin_invoice_page_writes_month_number_and_amount_as_elsewhere(
     assert shown("請求対象月") == "2026年10月"
     assert shown("請求書番号") == "00000001"
     assert shown("ご請求金額（円）") == f"{issued.total_yen:,}"
+
+
+def test_billing_pages_write_yen_as_the_portal_does(admin_client, draft):
+    """13,160円 with no space; a money column's bare numbers are headed （円）."""
+    month = admin_client.get(reverse("billing:month"), {"month": "2026-10"})
+    body = month.content.decode()
+    assert f"（合計 {draft.total_yen:,}円）" in body
+    assert not re.search(r"\d 円", body)
+    for header in (
+        "10%対象（円）",
+        "うち消費税（円）",
+        "対象外（円）",
+        "ご請求金額（円）",
+    ):
+        assert f'<th class="num">{header}</th>' in body
+
+    invoice = admin_client.get(reverse("billing:invoice", args=[draft.pk]))
+    body = invoice.content.decode()
+    assert '<th class="num">単価（円）</th>' in body
+    assert '<th class="num">金額（税込・円）</th>' in body
+    assert not re.search(r"\d 円", body)
+
+    usage = admin_client.get(reverse("billing:usage", args=[draft.client_id]))
+    body = usage.content.decode()
+    assert not re.search(r"\d 円", body)
+    assert re.search(r"基本料金 [\d,]+円、", body)
+    assert f"{draft.total_yen:,}円</td>" in body  # the client's invoices
+
+
+def test_a_month_not_over_says_when_drafts_can_be_made(admin_client, small):
+    contracted_client(small)
+    shown = f"{month_start(japan_today()):%Y-%m}"
+    body = admin_client.get(reverse("billing:month"), {"month": shown}).content
+    body = body.decode()
+    assert "下書きは翌月1日から作成できます。" in body
+    assert "「下書きを作成・更新」を押してください" not in body
+
+
+def test_an_ended_month_without_invoices_still_points_to_the_button(admin_client, db):
+    body = admin_client.get(reverse("billing:month"), {"month": "2026-09"}).content
+    assert "「下書きを作成・更新」を押してください" in body.decode()
