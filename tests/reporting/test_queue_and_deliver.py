@@ -342,7 +342,7 @@ def test_a_bouncing_address_retyped_in_another_case_still_shows_as_bouncing(
     )
     assert warning in admin_client.get(client_page).content.decode()
     failed_page = admin_client.get(reverse("reporting:failed")).content.decode()
-    assert f"<strong>{client.name}</strong>: taro@example.jp（1件不達" in failed_page
+    assert f">{client.name}</a></strong>: taro@example.jp（1件不達" in failed_page
 
     save_reported_call(client=client)  # the client fixed its mailbox
     services.relay_due_deliveries()
