@@ -232,7 +232,7 @@
     checked = value;
     out.textContent = "";
     out.className = "phone-check";
-    if (!value) { return; }
+    if (!value || (serverErrors && value === judged)) { return; }
     var url = form.dataset.phoneEndpoint + "?number=" + encodeURIComponent(value) +
       "&client=" + encodeURIComponent(form.dataset.client || "");
     fetch(url, { credentials: "same-origin" })
@@ -271,7 +271,18 @@
       })
       .catch(function () { /* the server validates on save anyway */ });
   };
+  // Sent back with the server's error on the number: that message already says
+  // what is wrong with this value, and the check would only repeat it. It is
+  // checked again once something else is typed, and the server's message,
+  // which is about the old value, then gives way to the check's.
+  var serverErrors = document.getElementById("id_callback_number-errors");
+  var judged = field.value.trim();
+  var showServerErrors = function () {
+    if (serverErrors) { serverErrors.hidden = field.value.trim() !== judged; }
+  };
+  field.addEventListener("change", showServerErrors);
+  field.addEventListener("blur", showServerErrors);
   field.addEventListener("change", check);
   field.addEventListener("blur", check);
-  if (field.value.trim()) { check(); }
+  if (serverErrors) { checked = judged; } else if (judged) { check(); }
 })();

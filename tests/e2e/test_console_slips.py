@@ -326,3 +326,31 @@ def test_an_out_of_hours_time_is_confirmed_and_saved_with_the_keyboard(live, ope
         call.purpose,
     ) == ("山田太郎", "山田商事", "+819012345678", "見積りの件")
     assert timezone.localtime(call.received_at).replace(tzinfo=None) == typed
+
+
+def test_a_refused_callback_number_is_said_once_and_a_new_one_is_checked(live, open_as):
+    """The server's error and the live check re-run on load said the same thing
+    twice under the field: it looked like two problems."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.fill("#id_caller_name", "山田太郎")
+    page.fill("#id_callback_number", "090-1234-567")
+    page.fill("#id_purpose", "見積り")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#id_callback_number-errors")
+    page.wait_for_timeout(800)  # the live check would have answered by now
+    field = page.locator(".field.callback")
+    assert field.inner_text().count("有効な電話番号ではありません") == 1
+    assert page.inner_text("#callback-check") == ""
+
+    # A newly typed number is checked live, and the old error gives way.
+    page.fill("#id_callback_number", "03-1234-567")
+    page.focus("#id_purpose")
+    page.wait_for_selector("#callback-check.bad")
+    assert not page.is_visible("#id_callback_number-errors")
+    assert field.inner_text().count("有効な電話番号ではありません") == 1
+    page.fill("#id_callback_number", "09012345678")
+    page.focus("#id_purpose")
+    page.wait_for_selector("#callback-check.good")
+    assert "090-1234-5678" in page.inner_text("#callback-check")
