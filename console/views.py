@@ -419,7 +419,10 @@ def call_new(request: HttpRequest) -> HttpResponse:
             "console/no_client.html",
             {
                 "lookup": lookup,
-                "dialed": request.GET.get("dialed", ""),
+                # Hyphenated when it reads as a number; as sent otherwise.
+                "dialed": format_phone(lookup.e164)
+                if lookup is not None and lookup.e164
+                else request.GET.get("dialed", ""),
                 "caller": caller,
                 "caller_display": format_phone(caller),
             },

@@ -1290,3 +1290,19 @@ def test_a_client_registered_in_full_width_letters_is_found_as_typed(
     ClientFactory(name="ＸＹＺ物産", name_kana="エックスワイゼットブッサン")
     data = operator_client.get(reverse("console:search"), {"q": typed}).json()
     assert [r["id"] for r in data["results"]] == [abc.pk]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("dialed", "shown"),
+    [("0399998888", "03-9999-8888"), ("+81399998888", "03-9999-8888"), ("abc", "abc")],
+)
+def test_an_unknown_dialed_number_is_shown_hyphenated_when_it_is_one(
+    operator_client, dialed, shown
+):
+    """Beside the hyphenated caller number it read 0399998888."""
+    page = operator_client.get(
+        NEW, {"dialed": dialed, "caller": "09011112222"}
+    ).content.decode()
+    assert f"<strong>{shown}</strong>" in page
+    assert "<strong>090-1111-2222</strong>" in page
