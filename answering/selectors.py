@@ -47,6 +47,15 @@ class DialedLookup:
         return self.assignment.client if self.assignment else self.owner
 
     @property
+    def is_fax(self) -> bool:
+        """The number is lent to its client as a FAX line (the use decides, as
+        billing's does): what rings there is probably a fax machine."""
+        return (
+            self.assignment is not None
+            and self.assignment.use == NumberAssignment.Use.FAX
+        )
+
+    @property
     def warning(self) -> str:
         """What the operator must be told instead of showing a client."""
         messages = {

@@ -289,6 +289,14 @@ def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
     return None, None
 
 
+def _is_fax_line_of(client: Client, dialed: str) -> bool:
+    """``dialed`` (sent back with the form) is ``client``'s FAX line."""
+    if not dialed:
+        return False
+    lookup = selectors.lookup_dialed(dialed=dialed)
+    return lookup.is_fax and lookup.client == client
+
+
 def _client_panel_context(client: Client) -> dict[str, Any]:
     """What the client panel beside a call shows (console/_client_panel.html)."""
     return {
@@ -329,6 +337,7 @@ def _render_call_form(
     saved: Call | None = None,
     status: int = 200,
     rang: bool = False,
+    dialed_fax: bool = False,
 ) -> HttpResponse:
     context = {
         # The page's script dates the call on the server's clock: when the page
@@ -343,6 +352,8 @@ def _render_call_form(
         "caller": caller_number,
         "caller_number_display": format_phone(caller_number),
         "dialed_number_display": format_phone(dialed_number),
+        # A ring on the client's FAX line: said above the form.
+        "dialed_fax": dialed_fax,
         "saved": saved,
         "saved_today": saved is not None
         and timezone.localdate(saved.received_at) == japan_today(),
@@ -442,12 +453,14 @@ def call_new(request: HttpRequest) -> HttpResponse:
                         form.add_error(field if field in form.fields else None, message)
             else:
                 return redirect(_call_form_url(client=client.pk, saved=call.pk))
+        dialed_number = form.data.get("dialed_number", "")
         return _render_call_form(
             request,
             client=client,
             form=form,
             caller_number=try_normalize_phone(form.data.get("caller_number", "")) or "",
-            dialed_number=form.data.get("dialed_number", ""),
+            dialed_number=dialed_number,
+            dialed_fax=_is_fax_line_of(client, dialed_number),
         )
 
     caller_number = try_normalize_phone(request.GET.get("caller", "")) or ""
@@ -472,6 +485,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         dialed_number=dialed_number or "",
         saved=saved,
         rang=bool(caller_number or dialed_number),
+        dialed_fax=lookup is not None and lookup.is_fax,
     )
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from answering import selectors
 from answering.models import Call, CallRevision, Category
+from clients.models import LentNumber, NumberAssignment
 from clients.months import JST, japan_today
 from tests.factories import (
     CallFactory,
@@ -1306,3 +1307,29 @@ def test_an_unknown_dialed_number_is_shown_hyphenated_when_it_is_one(
     ).content.decode()
     assert f"<strong>{shown}</strong>" in page
     assert "<strong>090-1111-2222</strong>" in page
+
+
+@pytest.mark.django_db
+def test_a_ring_on_the_clients_fax_number_says_so_above_the_form(operator_client, acme):
+    """The screen pop on a FAX line opened the ordinary form with no hint."""
+    NumberAssignmentFactory(
+        client=acme,
+        number__number="+81355550009",
+        number__kind=LentNumber.Kind.FAX,
+        use=NumberAssignment.Use.FAX,
+    )
+    notice = "FAX番号（03-5555-0009）への着信です。"
+    page = operator_client.get(NEW, {"dialed": "0355550009"}).content.decode()
+    assert notice in page
+    assert page.index(notice) < page.index('id="call-form"')
+    # Still there when the form comes back with an error.
+    sent = operator_client.post(
+        f"{NEW}?client={acme.pk}",
+        {**FORM, "caller_name": "", "dialed_number": "+81355550009"},
+    ).content.decode()
+    assert "お名前を入力するか" in sent
+    assert notice in sent
+    # The client's voice number: no notice.
+    voice = operator_client.get(NEW, {"dialed": "0355550001"}).content.decode()
+    assert 'id="call-form"' in voice
+    assert "への着信です" not in voice
