@@ -12,7 +12,13 @@ from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from answering.models import Call, Category, MissingReason
+from answering.models import (
+    REQUIRED_OR_REASON,
+    SILENT_ONLY_FOR_NUISANCE,
+    Call,
+    Category,
+    MissingReason,
+)
 from answering.services import (
     EDITABLE_FIELDS,
     FIXED_ONCE_ERASED_FIELDS,
@@ -27,11 +33,20 @@ from clients.phones import format_phone, normalize_phone, try_normalize_phone
 # How a datetime-local input shows and sends a time: to the minute.
 MINUTE_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
-REASON_CHOICES = [("", _("（伺えた）")), *MissingReason.choices]
+# 無言 is not a reason chosen item by item: the silent tick sets all three.
+REASON_CHOICES = [
+    ("", _("（伺えた）")),
+    *(choice for choice in MissingReason.choices if choice[0] != MissingReason.SILENT),
+]
 # "The client knows the number" is a reason for a number only.
 NOT_A_NUMBER_REASON_CHOICES = [
     choice for choice in REASON_CHOICES if choice[0] != MissingReason.CLIENT_KNOWS
 ]
+
+# What a silent call leaves out: the caller said nothing, so the tick hides
+# these and saves them as not obtained (無言).
+SILENT_BLANK_FIELDS = ("caller_name", "caller_company", "callback_number", "purpose")
+SILENT_REASON_FIELDS = tuple(f"{f}_missing_reason" for f in REQUIRED_OR_REASON)
 
 CATEGORY_KEYS: dict[str, str] = {
     Category.NORMAL: "1",
@@ -86,6 +101,11 @@ class CallForm(forms.Form):
         choices=Category.choices,
         initial=Category.NORMAL,
         widget=forms.RadioSelect,
+    )
+    # A nuisance call in which the caller never spoke: one tick (or the key 5)
+    # instead of three reasons, none of them true.
+    is_silent = forms.BooleanField(
+        label=_("無言（お声がありませんでした）"), required=False
     )
     caller_name = forms.CharField(label=_("お名前"), max_length=100, required=False)
     caller_name_missing_reason = _reason_field(
@@ -286,6 +306,7 @@ class CallForm(forms.Form):
                     if self.instance is not None
                     else Call._meta.get_field(name).get_default()
                 )
+        self._log_a_silent_call(cleaned)
         self._ask_about_an_off_hours_time(cleaned)
         if cleaned.get("received_at") is None and cleaned.get("started_at"):
             cleaned["received_at"] = cleaned["started_at"]
@@ -305,6 +326,23 @@ class CallForm(forms.Form):
                     for message in messages:
                         self.add_error(field, message)
         return cleaned
+
+    def _log_a_silent_call(self, cleaned: dict[str, Any]) -> None:
+        """The 無言 tick: name, number and purpose not obtained, for that reason.
+
+        What the hidden fields hold (the screen pop's callback number) is
+        neither checked nor saved; the caller's number stays on the call."""
+        if not cleaned.get("is_silent"):
+            return
+        if cleaned.get("category") != Category.NUISANCE:
+            self.add_error("is_silent", SILENT_ONLY_FOR_NUISANCE)
+            return
+        for name in (*SILENT_BLANK_FIELDS, *SILENT_REASON_FIELDS):
+            self.errors.pop(name, None)
+        for name in SILENT_BLANK_FIELDS:
+            cleaned[name] = ""
+        for name in SILENT_REASON_FIELDS:
+            cleaned[name] = MissingReason.SILENT.value
 
     def _ask_about_an_off_hours_time(self, cleaned: dict[str, Any]) -> None:
         """A typed time outside weekday 9:00-18:00 (Japan time, holidays off) is
@@ -463,6 +501,7 @@ def _to_the_minute(moment: dt.datetime) -> dt.datetime:
 def initial_from_call(call: Call) -> dict[str, Any]:
     initial: dict[str, Any] = {f: getattr(call, f) for f in EDITABLE_FIELDS}
     initial["callback_number"] = format_phone(call.callback_number)
+    initial["is_silent"] = call.is_silent
     initial["received_at"] = timezone.localtime(call.received_at)
     return initial
 

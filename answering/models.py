@@ -31,6 +31,9 @@ class MissingReason(models.TextChoices):
     HUNG_UP = "hung_up", _("お伺いする前に切られた")
     CLIENT_KNOWS = "client_knows", _("番号はご存じとのこと")
     OTHER = "other", _("その他")
+    # Set on all three at once by the console's 無言 tick (a nuisance call in
+    # which the caller never spoke), never chosen item by item.
+    SILENT = "silent", _("無言（お声がありませんでした）")
 
 
 # Each of these needs a value or the reason it was not obtained (reported calls).
@@ -39,6 +42,11 @@ REQUIRED_OR_REASON = {
     "purpose": _("用件を入力するか、伺えなかった理由を選んでください。"),
     "callback_number": _("折り返し先を入力するか、伺えなかった理由を選んでください。"),
 }
+
+SILENT_ONLY_FOR_NUISANCE = _(
+    "「無言」は分類が「いたずら・嫌がらせ・無言」のときだけ選べます。"
+    "分類を選び直すか、無言のチェックを外してください。"
+)
 
 # A guard against a slipped digit; real surcharges are a few hundred yen.
 MAX_SURCHARGE_YEN = 10_000
@@ -279,6 +287,11 @@ class Call(models.Model):
                     )
                 )
             )
+        if self.category != Category.NUISANCE and any(
+            getattr(self, f"{field}_missing_reason") == MissingReason.SILENT
+            for field in REQUIRED_OR_REASON
+        ):
+            errors.setdefault("category", []).append(str(SILENT_ONLY_FOR_NUISANCE))
         if self.surcharge_yen and not self.surcharge_reason.strip():
             errors.setdefault("surcharge_reason", []).append(
                 str(_("割増料金を入れたときは、理由を書いてください。"))
@@ -336,6 +349,14 @@ class Call(models.Model):
     @property
     def is_nuisance(self) -> bool:
         return self.category == Category.NUISANCE
+
+    @property
+    def is_silent(self) -> bool:
+        """A silent call (無言): nothing obtained because the caller never spoke."""
+        return all(
+            getattr(self, f"{field}_missing_reason") == MissingReason.SILENT
+            for field in REQUIRED_OR_REASON
+        )
 
     @property
     def is_grey(self) -> bool:

@@ -40,6 +40,10 @@ ERASED_LABEL = "お名前・折り返し先・ご用件など"
 # A nuisance call says where it came from, so the client can deal with the
 # caller (DOMAIN: harassment targets the client), and how often that number has.
 CALLER_NUMBER_LABEL = "発信者番号"
+# A nuisance call in which the caller never spoke: said once, not as the same
+# reason after the name, the number and the purpose.
+SILENT_LABEL = "お電話"
+SILENT_TEXT = "無言電話（お声がありませんでした）"
 WITHHELD = "非通知"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
@@ -106,6 +110,8 @@ def subject(call: Call, *, correction: bool = False) -> str:
     head = "".join(parts)
     if call.personal_data_erased_at:
         text = f"{head}{_short_when(call)} のお電話（お名前などは消去済み）"
+    elif call.is_silent:
+        text = f"{head}{_short_when(call)} 無言電話"
     else:
         company = f"{call.caller_company} " if call.caller_company else ""
         text = one_line(f"{head}{_short_when(call)} {company}{_who(call)}よりお電話")
@@ -124,6 +130,9 @@ def _missing_lines(call: Call) -> list[str]:
         "purpose": "ご用件",
     }
     lines = []
+    if call.is_silent:
+        # Nothing to list item by item: the call says 無言 once (_caller_fields).
+        return [f"補足: {call.missing_note}"] if call.missing_note else []
     for field, label in labels.items():
         if not getattr(call, field):
             lines.append(f"{label}: {_reason(call, field)}")
@@ -178,6 +187,8 @@ def _fields(call: Call, nuisance_ordinal: int = 0) -> list[tuple[str, str]]:
 
 
 def _caller_fields(call: Call) -> list[tuple[str, str]]:
+    if call.is_silent:
+        return [(SILENT_LABEL, SILENT_TEXT)]
     return [
         ("お名前", _who(call) if call.caller_name else _reason(call, "caller_name")),
         ("会社名", call.caller_company or "—"),
@@ -276,6 +287,8 @@ def _mobile_body(
 
 
 def _mobile_caller_lines(call: Call) -> list[str]:
+    if call.is_silent:
+        return [SILENT_TEXT, *_missing_lines(call)]
     lines = []
     who = _who(call)
     if call.caller_company:

@@ -99,16 +99,33 @@
   }
 
   var radios = form.querySelectorAll("input[name=category]");
-  var syncSales = function () {
+  // The 無言 tick belongs to a nuisance call: shown with it, and unticked when
+  // another category is chosen (the name, number and purpose come back).
+  var silent = form.querySelector("input[name=is_silent]");
+  var syncSales = function (picked) {
     var checked = form.querySelector("input[name=category]:checked");
-    form.classList.toggle("is-sales", !!checked && checked.value === "sales");
+    var value = checked ? checked.value : "";
+    form.classList.toggle("is-sales", value === "sales");
+    form.classList.toggle("is-nuisance", value === "nuisance");
+    // Not on load: a tick refused with another category stays as it was sent.
+    if (picked === true && silent && value !== "nuisance") { silent.checked = false; }
+    form.classList.toggle("is-silent", !!silent && silent.checked);
   };
+  var categoryPicked = function () { syncSales(true); };
   var pickCategory = function (key) {
     var radio = form.querySelector("input[name=category][data-key='" + key + "']");
-    if (radio) { radio.checked = true; radio.focus(); syncSales(); markStarted(); return true; }
+    if (radio) { radio.checked = true; radio.focus(); categoryPicked(); markStarted(); return true; }
     return false;
   };
-  radios.forEach(function (r) { r.addEventListener("change", syncSales); });
+  // 5: a silent call, nuisance and 無言 in one key (Enter then saves it).
+  var pickSilent = function () {
+    if (!silent || !pickCategory("4")) { return false; }
+    silent.checked = true;
+    syncSales();
+    return true;
+  };
+  radios.forEach(function (r) { r.addEventListener("change", categoryPicked); });
+  if (silent) { silent.addEventListener("change", syncSales); }
   syncSales();
 
   var isLine = function (el) {
@@ -120,10 +137,10 @@
   // saves, as a category's does (whatever the browser does on a checkbox).
   var isOffHoursTick = function (el) { return el.name === "confirm_off_hours"; };
   form.addEventListener("keydown", function (e) {
-    var onRadio = e.target.name === "category";
-    // Digits 1-4 on the category, Alt+digit anywhere.
-    if ((onRadio || e.altKey) && /^[1-4]$/.test(e.key)) {
-      if (pickCategory(e.key)) { e.preventDefault(); }
+    var onRadio = e.target.name === "category" || e.target === silent;
+    // Digits 1-4 (5: silent) on the category, Alt+digit anywhere.
+    if ((onRadio || e.altKey) && /^[1-5]$/.test(e.key)) {
+      if (e.key === "5" ? pickSilent() : pickCategory(e.key)) { e.preventDefault(); }
       return;
     }
     // Ctrl/Cmd+Enter anywhere (textareas included); plain Enter on a category

@@ -354,3 +354,34 @@ def test_a_refused_callback_number_is_said_once_and_a_new_one_is_checked(live, o
     page.focus("#id_purpose")
     page.wait_for_selector("#callback-check.good")
     assert "090-1234-5678" in page.inner_text("#callback-check")
+
+
+def test_a_silent_call_is_two_keys_after_the_ring(live, open_as):
+    """A silent call needed a category and three reasons, none of them true."""
+    client = factories.ClientFactory()
+    factories.NumberAssignmentFactory(
+        client=client, number=factories.LentNumberFactory(number="+81350509871")
+    )
+    page = open_as(factories.OperatorFactory())
+    page.goto(
+        f"{live['server'].url}/operator/calls/new?dialed=0350509871&caller=09011112222"
+    )
+    assert not page.is_visible("#id_is_silent")  # a normal call: no 無言 tick
+    page.focus("input[name=category]:checked")
+    page.keyboard.press("5")
+    assert page.is_checked("#id_category_nuisance")
+    assert page.is_checked("#id_is_silent")
+    assert not page.is_visible("#id_callback_number")  # nothing to ask about
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#saved-banner")
+    call = Call.objects.get()
+    assert call.is_silent and call.caller_number == "+819011112222"
+
+    # Another category takes the tick off: the questions are back.
+    page.focus("input[name=category]:checked")
+    page.keyboard.press("4")
+    assert page.is_visible("#id_is_silent") and not page.is_checked("#id_is_silent")
+    page.keyboard.press("5")
+    page.keyboard.press("1")
+    assert not page.is_checked("#id_is_silent")
+    assert page.is_visible("#id_callback_number")
