@@ -27,7 +27,7 @@
         var text = r.name + (r.name_kana ? "（" + r.name_kana + "）" : "");
         if (r.status !== "active") { text += " [" + r.status_label + "]"; }
         if (r.numbers.length) { text += "  " + r.numbers.join(" / "); }
-        if (r.own_number) { text += "  (" + r.own_number + ")"; }
+        if (r.own_number) { text += "  " + input.dataset.ownNumberLabel + " " + r.own_number; }
         a.textContent = text;
         li.appendChild(a);
         list.appendChild(li);
@@ -243,6 +243,10 @@
   var out = document.getElementById("callback-check");
   if (!form || !field || !out || !form.dataset.phoneEndpoint) { return; }
   var checked = null;
+  // The caller's number when its history is shown beside the form.
+  var callerInput = form.querySelector("input[name=caller_number]");
+  var callerShown = callerInput && document.querySelector(".caller-history")
+    ? callerInput.value : "";
   var check = function () {
     var value = field.value.trim();
     if (value === checked) { return; }
@@ -267,6 +271,11 @@
         strong.textContent = data.display;
         out.appendChild(document.createTextNode(out.dataset.readback + " "));
         out.appendChild(strong);
+        if (callerShown && data.e164 === callerShown) {
+          // The caller's own number: its history is on the page already.
+          out.appendChild(document.createTextNode(" " + out.dataset.sameAsCaller));
+          return;
+        }
         if (data.nuisance_count) {
           var alert = document.createElement("span");
           alert.className = "nuisance-alert";

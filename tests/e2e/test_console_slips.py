@@ -385,3 +385,53 @@ def test_a_silent_call_is_two_keys_after_the_ring(live, open_as):
     page.keyboard.press("1")
     assert not page.is_checked("#id_is_silent")
     assert page.is_visible("#id_callback_number")
+
+
+def test_console_layout_and_wording_points(live, open_as):
+    """Buttons in the browser's small default font, an empty band above 本日の受電,
+    a client's own number in bare parentheses, and the same calls listed twice
+    when the callback number is the caller's."""
+    client = factories.ClientFactory(
+        name="山田税理士事務所", name_kana="ヤマダゼイリシ", own_number="+81332111001"
+    )
+    factories.NumberAssignmentFactory(
+        client=client, number=factories.LentNumberFactory(number="+81350509872")
+    )
+    factories.CallFactory(client=client, caller_number="+819011112222")
+    page = open_as(factories.OperatorFactory())
+    base = live["server"].url
+    page.goto(f"{base}/operator/")
+
+    def font_size(selector):
+        return page.eval_on_selector(selector, "el => getComputedStyle(el).fontSize")
+
+    body = font_size("body")
+    assert font_size("form.filters button") == body
+    assert font_size(".search-row button") == body
+    assert font_size("form[action$='logout/'] button") == body
+    card_to_heading = page.evaluate(
+        "() => { const h = [...document.querySelectorAll('.card h2')].pop();"
+        " return h.getBoundingClientRect().top"
+        " - h.closest('.card').getBoundingClientRect().top; }"
+    )
+    assert card_to_heading < 24  # the card's padding, no empty band
+
+    page.focus("#console-search")
+    page.keyboard.insert_text("ヤマダ")
+    page.wait_for_selector("#search-results li")
+    listed = page.inner_text("#search-results")
+    assert "お客様の番号 03-3211-1001" in listed
+    assert "(03-3211-1001)" not in listed
+
+    page.goto(f"{base}/operator/calls/new?dialed=0350509872&caller=09011112222")
+    assert page.locator(".caller-history tr").count() == 1
+    page.wait_for_selector("#callback-check.good")
+    check = page.inner_text("#callback-check")
+    assert "090-1111-2222" in check
+    assert "発信者番号と同じ番号です" in check
+    assert page.locator("#callback-check li").count() == 0
+    # Another number has its own history shown.
+    page.fill("#id_callback_number", "09033334444")
+    page.focus("#id_purpose")
+    page.wait_for_selector("#callback-check:has-text('090-3333-4444')")
+    assert "発信者番号と同じ" not in page.inner_text("#callback-check")
