@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from answering.models import Call
+from answering.models import Call, caller_number_text
 from answering.selectors import nuisance_counts, nuisance_counts_among
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
@@ -177,7 +177,14 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     return render(
         request,
         "portal/call_detail.html",
-        {"call": call, "deliveries": selectors.call_deliveries(call=call)},
+        {
+            "call": call,
+            # As the history list shows it: 非通知 when withheld, blank once erased.
+            "caller_number": caller_number_text(
+                call.caller_number, erased=call.personal_data_erased_at is not None
+            ),
+            "deliveries": selectors.call_deliveries(call=call),
+        },
     )
 
 

@@ -115,3 +115,25 @@ def test_repeat_counts_take_one_query_however_many_numbers_are_on_the_page(
     many_numbers = _count(portal)
     assert one_number == without_nuisance + 1
     assert many_numbers == one_number <= MAX_QUERIES
+
+
+@pytest.mark.parametrize(
+    ("caller_number", "erased", "shown"),
+    [
+        ("", False, "非通知"),
+        (CALLER, False, "090-1111-2222"),
+        # Erased past the retention period: it was not withheld.
+        ("", True, "—"),
+    ],
+)
+def test_the_call_detail_shows_the_caller_number_as_the_list_does(
+    portal, portal_user, caller_number, erased, shown
+):
+    call = _nuisance(
+        portal_user.client,
+        1,
+        caller_number=caller_number,
+        personal_data_erased_at=jst(2026, 11, 1, 0) if erased else None,
+    )
+    page = portal.get(reverse("portal:call", args=[call.pk])).content.decode()
+    assert f"<dt>発信者番号</dt><dd>{shown}</dd>" in page
