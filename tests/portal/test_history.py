@@ -378,3 +378,14 @@ def test_the_addressee_filter_finds_letters_in_either_width(
     CallFactory(client=portal_user.client, addressee="田中", caller_name="他")
     response = portal.get(reverse("portal:calls"), {"addressee": typed})
     assert names(response) == ["該当"]
+
+
+def test_the_call_detail_gives_the_weekday_and_the_list_stays_dense(
+    portal, portal_user
+):
+    # Saturday 28 November 2026, 01:34 in Japan (Friday 16:34 in UTC).
+    call = CallFactory(client=portal_user.client, received_at=jst(2026, 11, 28, 1, 34))
+    listed = portal.get(reverse("portal:calls")).content.decode()
+    assert "2026/11/28 01:34" in listed
+    body = portal.get(reverse("portal:call", args=[call.pk])).content.decode()
+    assert "<dt>受電日時</dt><dd>2026年11月28日（土） 01:34</dd>" in body

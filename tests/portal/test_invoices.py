@@ -98,6 +98,25 @@ def test_pdf_download(portal, portal_user, october_invoice):
     assert october_invoice.number_display in text
 
 
+def test_the_invoice_dates_read_alike_on_the_detail_page_and_the_pdf(
+    portal, october_invoice
+):
+    """The dense list keeps 2026/11/02; the detail page reads as the PDF does."""
+    mark_paid(invoice=october_invoice, paid_on=dt.date(2026, 11, 10))
+    listed = portal.get(reverse("portal:invoices")).content.decode()
+    assert "2026/11/02" in listed
+    page = portal.get(reverse("portal:invoice", args=[october_invoice.pk]))
+    body = page.content.decode()
+    period = "2026年10月1日〜2026年10月31日"
+    assert f"<dt>対象期間</dt><dd>{period}</dd>" in body
+    assert "<dt>発行日</dt><dd>2026年11月2日</dd>" in body
+    assert "（2026年11月10日）" in body
+    assert "2026/10/01" not in body and "2026/11/10" not in body
+    pdf = portal.get(reverse("portal:invoice_pdf", args=[october_invoice.pk]))
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages)
+    assert period in text
+
+
 def test_the_counted_calls_of_an_invoice(portal, october_invoice):
     response = portal.get(reverse("portal:invoice_calls", args=[october_invoice.pk]))
     body = response.content.decode()
