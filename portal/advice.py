@@ -10,13 +10,19 @@ rule.
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.formats import date_format
+
 from billing.pricing import (
     billed_days,
     price_on,
     pro_rata_note,
     usage_charges,
 )
-from billing.selectors import counted_calls_by_month, price_history_by_plan
+from billing.selectors import (
+    counted_calls_by_month,
+    month_to_date_usage,
+    price_history_by_plan,
+)
 from clients.models import Client, Plan
 
 MONTHS = 12
@@ -72,6 +78,15 @@ class Guide:
 
 
 @dataclass(frozen=True)
+class ExceededPlan:
+    """A plan the advice recommends whose included calls this month's calls
+    so far already passed."""
+
+    name: str
+    included_calls: int
+
+
+@dataclass(frozen=True)
 class PlanAdvice:
     plans: list[Plan]
     rows: list[MonthRow]
@@ -82,11 +97,39 @@ class PlanAdvice:
     chart_height: int
     baseline_y: int
     billed_months: int
+    # This month, not in the table (it is not over): its counted calls so far,
+    # and the recommended plans whose included calls they already passed.
+    this_month: dt.date | None = None
+    this_month_counted_calls: int = 0
+    exceeded_this_month: tuple[ExceededPlan, ...] = ()
     chart_left: int = CHART_LEFT
 
     @property
-    def cheapest_over_the_year(self) -> list[Plan]:
+    def cheapest_in_total(self) -> list[Plan]:
         return [p for p, c in zip(self.plans, self.totals, strict=True) if c.cheapest]
+
+    @property
+    def compared_from(self) -> dt.date | None:
+        """The first month the totals add up (None when none was billed)."""
+        return next((row.month for row in self.rows if row.billed), None)
+
+    @property
+    def compared_until(self) -> dt.date | None:
+        return next((row.month for row in reversed(self.rows) if row.billed), None)
+
+    @property
+    def compared_every_month(self) -> bool:
+        return self.billed_months == len(self.rows)
+
+    @property
+    def compared_period(self) -> str:
+        """「2026年8月〜2026年10月」, or one month alone: what the totals add up."""
+        if self.compared_from is None or self.compared_until is None:
+            return ""
+        start = date_format(self.compared_from, "YEAR_MONTH_FORMAT")
+        if self.compared_from == self.compared_until:
+            return start
+        return f"{start}〜{date_format(self.compared_until, 'YEAR_MONTH_FORMAT')}"
 
 
 def _mark_cheapest(amounts: list[int | None]) -> list[Cell]:
@@ -176,13 +219,36 @@ def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
         )
         for name, included in current_included
     ]
+    totals = (
+        _mark_cheapest(sums)
+        if billed_months
+        else [Cell(yen=None, cheapest=False) for _ in plans]
+    )
+    usage = month_to_date_usage(client=client, today=today)
+    exceeded = []
+    if usage.billed and usage.billable_from is not None:
+        for plan, total in zip(plans, totals, strict=True):
+            snapshot = price_on(snapshots[plan.pk], usage.billable_from)
+            if not total.cheapest or snapshot is None:
+                continue
+            # Included calls as this month's invoice would count them (pro rata
+            # in a first month).
+            included = usage_charges(
+                price=snapshot,
+                billable_from=usage.billable_from,
+                month=usage.month,
+                counted_calls=usage.counted_calls,
+            ).included_calls
+            if usage.counted_calls > included:
+                exceeded.append(ExceededPlan(name=plan.name, included_calls=included))
     return PlanAdvice(
         plans=plans,
         rows=rows,
-        totals=_mark_cheapest(sums)
-        if billed_months
-        else [Cell(yen=None, cheapest=False) for _ in plans],
+        totals=totals,
         billed_months=billed_months,
+        this_month=usage.month,
+        this_month_counted_calls=usage.counted_calls,
+        exceeded_this_month=tuple(exceeded),
         bars=bars,
         guides=guides,
         chart_width=CHART_WIDTH,

@@ -1,6 +1,7 @@
 import csv
 import datetime as dt
 import io
+import re
 from io import BytesIO
 
 import pytest
@@ -189,7 +190,7 @@ def test_plan_advice_marks_the_cheapest_plan_each_month(portal_user, plans):
     # Ten quiet months on Small (2,960) make Small the cheapest over the year.
     totals = dict(zip(names, advice.totals, strict=True))
     assert totals["スモール"].yen == 10 * 2960 + 3700 + 8880
-    assert advice.cheapest_over_the_year == [plans["small"]]
+    assert advice.cheapest_in_total == [plans["small"]]
     assert len(advice.bars) == 12
 
 
@@ -201,6 +202,58 @@ def test_the_plan_page_shows_the_chart_and_table(portal):
     assert "http" not in body.split("<svg")[1].split("</svg>")[0].replace(
         "http://www.w3.org", ""
     )
+
+
+def _advice_note(body: str) -> str:
+    return " ".join(re.findall(r'<p class="advice-note[^"]*">(.*?)</p>', body, re.S))
+
+
+def test_the_advice_names_the_months_it_compared(portal, portal_user):
+    last_month = previous_month(month_start(japan_today()))
+    first_month = last_month
+    for _step in range(11):
+        first_month = previous_month(first_month)
+    note = _advice_note(portal.get(reverse("portal:plan")).content.decode())
+    assert (
+        f"過去12か月（{first_month.year}年{first_month.month}月〜"
+        f"{last_month.year}年{last_month.month}月）の合計で比べると"
+        "「スモール」がいちばんお得でした。"
+    ) in note
+    assert "1年を通して" not in note
+
+    # Billed for three months only: the note says three, and which.
+    client = portal_user.client
+    client.trial_started_on = None
+    client.contract_started_on = previous_month(previous_month(last_month))
+    client.save()
+    body = portal.get(reverse("portal:plan")).content.decode()
+    assert "3か月の合計" in body  # the table's total row
+    start = client.contract_started_on
+    assert (
+        f"ご請求のあった3か月（{start.year}年{start.month}月〜"
+        f"{last_month.year}年{last_month.month}月）の合計で比べると"
+        "「スモール」がいちばんお得でした。"
+    ) in _advice_note(body)
+
+
+@pytest.mark.parametrize(("calls", "warned"), [(20, False), (21, True)])
+def test_the_advice_says_when_this_month_already_passed_its_included_calls(
+    portal, portal_user, calls, warned
+):
+    today = japan_today()
+    for second in range(calls):  # today, on the Small plan (20 included)
+        CallFactory(
+            client=portal_user.client,
+            received_at=jst(today.year, today.month, today.day, 0, 0, second),
+        )
+    note = _advice_note(portal.get(reverse("portal:plan")).content.decode())
+    assert "「スモール」がいちばんお得でした" in note
+    warning = (
+        f"ただし今月（{today.year}年{today.month}月）は今日までに{calls}件で、"
+        "「スモール」の基本料金内の20件をすでに超えています。"
+        "上の比較に今月は含まれていません。"
+    )
+    assert (warning in note) is warned
 
 
 def test_months_before_the_contract_are_not_compared(portal_user):
