@@ -166,7 +166,7 @@ def test_the_refund_page_offers_refunded_and_shows_it_everywhere(admin_client, r
     # September's invoice, paid by the client, still reads 入金済み.
     assert listing.count("返金済み") == 1 and listing.count("入金済み") == 1
     detail = _page(portal, "portal:invoice", refund)
-    assert "返金済み（2026/11/25）" in detail and "入金済み" not in detail
+    assert "返金済み（2026年11月25日）" in detail and "入金済み" not in detail
 
     changelist = admin_client.get(reverse("admin:billing_invoice_changelist"))
     assert "返金済み" in changelist.content.decode()
