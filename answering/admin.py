@@ -12,6 +12,10 @@ class CallRevisionInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["changed_at", "changed_by", "changes"]
 
+    def get_queryset(self, request):
+        # Each row is titled with its call (CallRevision.__str__).
+        return super().get_queryset(request).select_related("call", "changed_by")
+
     def has_add_permission(self, request, obj=None) -> bool:
         # Corrections go through the console so the history is always written.
         return False

@@ -6,8 +6,10 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clients.dates import format_moment
 from clients.models import Client
 from clients.months import month_bounds
 from clients.phones import format_phone
@@ -233,8 +235,13 @@ class Call(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = self.caller_name or self.get_category_display()
-        return f"{self.received_at:%Y-%m-%d %H:%M} {who}"
+        # As the console and the reports name a call: Japan time, then who.
+        who = (
+            gettext("%(name)s様") % {"name": self.caller_name}
+            if self.caller_name
+            else self.get_category_display()
+        )
+        return f"{format_moment(self.received_at)} {who}"
 
     def clean(self) -> None:
         """The rules of one call, with a Japanese message on each field concerned.
@@ -412,7 +419,10 @@ class CallRevision(models.Model):
         verbose_name_plural = _("受電の訂正履歴")
 
     def __str__(self) -> str:
-        return f"{self.call_id} {self.changed_at:%Y-%m-%d %H:%M}"
+        return gettext("%(call)s の訂正（%(changed_at)s）") % {
+            "call": self.call,
+            "changed_at": format_moment(self.changed_at),
+        }
 
 
 def _readable_value(field: str, value: Any) -> str:

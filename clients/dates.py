@@ -14,6 +14,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # The site's (config/settings.py), whatever the page's language: %m and %d take
@@ -37,6 +40,12 @@ def _as_ascii(text: str) -> str:
 def normalize_typed_date(text: str) -> str:
     """A date or month as typed, in ASCII (``_as_ascii``), without spaces."""
     return _SPACES.sub("", _as_ascii(text))
+
+
+def format_moment(moment: dt.datetime) -> str:
+    """An aware date and time as people in Japan read it, in Japan time:
+    ``2026年11月28日 01:33`` (a call near midnight keeps its Japanese day)."""
+    return date_format(timezone.localtime(moment), gettext("Y年n月j日 H:i"))
 
 
 class JapaneseDateField(forms.DateField):

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.urls import reverse
 
 from answering.models import Call, CallRevision
@@ -29,3 +31,28 @@ def test_calls_and_their_correction_history_cannot_be_deleted_in_the_admin(
         admin_client.post(url, {"post": "yes"})
     assert CallRevision.objects.filter(pk=revision.pk).exists()
     assert Call.objects.filter(pk=call.pk).exists()
+
+
+def test_the_call_page_names_the_call_and_its_corrections_in_japan_time(
+    admin_client, admin_user
+):
+    # 16:33 UTC on the 27th is 01:33 on the 28th in Tokyo: the day an office
+    # worker would look for.
+    call = CallFactory(
+        received_at=dt.datetime(2026, 11, 27, 16, 33, tzinfo=dt.UTC),
+        caller_name="鈴木一郎",
+    )
+    revision = correct_call(
+        call=call, corrected_by=admin_user, changes={"purpose": "別件"}
+    )
+    CallRevision.objects.filter(pk=revision.pk).update(
+        changed_at=dt.datetime(2026, 11, 27, 16, 34, tzinfo=dt.UTC)
+    )
+
+    page = admin_client.get(reverse("admin:answering_call_change", args=[call.pk]))
+
+    html = page.content.decode()
+    assert "<title>2026年11月28日 01:33 鈴木一郎様 |" in html
+    assert "2026年11月28日 01:33 鈴木一郎様 の訂正（2026年11月28日 01:34）" in html
+    assert "2026-11-27" not in html
+    assert f">{call.pk} 2026" not in html
