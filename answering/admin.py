@@ -1,16 +1,35 @@
 from django.contrib import admin
 from django.db.models import Q
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from answering.models import Call, CallRevision
+from answering.models import Call, CallRevision, readable_changes
 from clients.phones import try_normalize_phone
+
+
+@admin.display(description=_("変更内容"))
+def changes_shown(revision: CallRevision) -> str:
+    """What a correction changed, in the words the console shows
+    (折り返し先 090-1111-2222 → 090-1111-2233), one item a line."""
+    if not revision.changes:
+        # The retention erasure empties what a correction changed.
+        return _("保存期間を過ぎたため、この訂正で変えた内容は消去済みです。")
+    return format_html_join(
+        "",
+        "<div>{} {} → {}</div>",
+        (
+            (label, old, new)
+            for label, (old, new) in readable_changes(revision.changes).items()
+        ),
+    )
 
 
 class CallRevisionInline(admin.TabularInline):
     model = CallRevision
     extra = 0
     can_delete = False
-    readonly_fields = ["changed_at", "changed_by", "changes"]
+    fields = ["changed_at", "changed_by", changes_shown]
+    readonly_fields = fields
 
     def get_queryset(self, request):
         # Each row is titled with its call (CallRevision.__str__).
@@ -90,6 +109,8 @@ class CallRevisionAdmin(admin.ModelAdmin):
     list_display = ["call", "changed_at", "changed_by"]
     list_select_related = ["call", "changed_by"]
     raw_id_fields = ["call"]
+    fields = ["call", "changed_at", "changed_by", changes_shown]
+    readonly_fields = fields
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

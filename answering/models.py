@@ -411,7 +411,9 @@ class CallRevision(models.Model):
         verbose_name=_("訂正者"),
     )
     changed_at = models.DateTimeField(_("訂正日時"), default=timezone.now)
-    changes = models.JSONField(_("変更内容"), help_text=_("{項目: [旧, 新]}"))
+    changes = models.JSONField(
+        _("変更内容"), help_text=_("訂正した項目ごとの、訂正前と訂正後の値")
+    )
 
     class Meta:
         ordering = ["call", "changed_at", "id"]

@@ -56,3 +56,35 @@ def test_the_call_page_names_the_call_and_its_corrections_in_japan_time(
     assert "2026年11月28日 01:33 鈴木一郎様 の訂正（2026年11月28日 01:34）" in html
     assert "2026-11-27" not in html
     assert f">{call.pk} 2026" not in html
+
+
+def test_the_call_page_shows_corrections_as_the_console_does(admin_client, admin_user):
+    call = CallFactory(callback_number="+819011112222")
+    revision = correct_call(
+        call=call,
+        corrected_by=admin_user,
+        changes={"callback_number": "+819011112233"},
+    )
+
+    for url in (
+        reverse("admin:answering_call_change", args=[call.pk]),
+        reverse("admin:answering_callrevision_change", args=[revision.pk]),
+    ):
+        html = admin_client.get(url).content.decode()
+        assert "折り返し先 090-1111-2222 → 090-1111-2233" in html
+        assert "&quot;callback_number&quot;" not in html  # the raw JSON
+        assert "{項目: [旧, 新]}" not in html
+
+
+def test_a_correction_erased_with_the_callers_details_says_so(admin_client, admin_user):
+    call = CallFactory()
+    revision = correct_call(
+        call=call, corrected_by=admin_user, changes={"purpose": "別件"}
+    )
+    CallRevision.objects.filter(pk=revision.pk).update(changes={})
+
+    html = admin_client.get(
+        reverse("admin:answering_call_change", args=[call.pk])
+    ).content.decode()
+
+    assert "保存期間を過ぎたため、この訂正で変えた内容は消去済みです。" in html
