@@ -3,8 +3,8 @@ from django.db.models import Q
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from answering.models import Call, CallRevision, readable_changes
-from clients.phones import try_normalize_phone
+from answering.models import Call, CallRevision, caller_number_text, readable_changes
+from clients.phones import format_phone, try_normalize_phone
 
 
 @admin.display(description=_("変更内容"))
@@ -66,8 +66,25 @@ class CallAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "personal_data_erased_at",
+        "dialed_number_shown",
+        "caller_number_on_page",
+        "callback_number_shown",
     ]
     inlines = [CallRevisionInline]
+    # Numbers are stored in E.164 (+81...): the page shows them as people read
+    # them (03-5050-1001), in the fields' places.
+    NUMBERS_SHOWN = {
+        "dialed_number": "dialed_number_shown",
+        "caller_number": "caller_number_on_page",
+        "callback_number": "callback_number_shown",
+    }
+
+    def get_fields(self, request, obj=None):
+        return [
+            self.NUMBERS_SHOWN.get(name, name)
+            for name in super().get_fields(request, obj)
+            if name not in self.NUMBERS_SHOWN.values()
+        ]
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(
@@ -88,6 +105,16 @@ class CallAdmin(admin.ModelAdmin):
     @admin.display(description=_("発信者番号"), ordering="caller_number")
     def caller_number_shown(self, obj: Call) -> str:
         return obj.caller_number_display or "—"
+
+    @admin.display(description=_("着信番号"))
+    def dialed_number_shown(self, obj: Call) -> str:
+        return format_phone(obj.dialed_number) or "—"
+
+    @admin.display(description=_("発信者番号"))
+    def caller_number_on_page(self, obj: Call) -> str:
+        # 非通知 when the phone system showed none, as clients read it.
+        erased = obj.personal_data_erased_at is not None
+        return caller_number_text(obj.caller_number, erased=erased) or "—"
 
     def has_add_permission(self, request) -> bool:
         # Calls are logged in the console, which checks the received time and

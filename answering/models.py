@@ -128,7 +128,7 @@ class Call(models.Model):
         _("発信者番号"),
         max_length=20,
         blank=True,
-        help_text=_("着信時に表示された番号（E.164）"),
+        help_text=_("着信時に表示された番号"),
     )
     caller_name = models.CharField(_("お名前"), max_length=100, blank=True)
     caller_name_missing_reason = models.CharField(

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 import unicodedata
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
@@ -28,12 +29,24 @@ from clients.models import (
     validate_plausible_date,
 )
 from clients.months import japan_today, month_end
-from clients.phones import normalize_phone
+from clients.phones import format_phone, normalize_phone
 from config.client_ip import client_ip
+
+_E164 = re.compile(r"\+\d{6,15}")
 
 
 class PhoneNumberField(forms.CharField):
-    """A Japanese phone number typed in any format, cleaned to E.164."""
+    """A Japanese phone number typed in any format, cleaned to E.164, and shown
+    hyphenated (03-5050-1001) as everywhere else: an office worker does not
+    read +81. Saving it unchanged is no change (has_changed compares what
+    to_python reads, E.164)."""
+
+    def prepare_value(self, value):
+        # Only a stored number (E.164): a number typed with a mistake is shown
+        # again as typed.
+        if isinstance(value, str) and _E164.fullmatch(value):
+            return format_phone(value)
+        return value
 
     def to_python(self, value):
         value = super().to_python(value)

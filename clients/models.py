@@ -237,7 +237,8 @@ class Client(models.Model):
         max_length=20,
         blank=True,
         db_index=True,
-        help_text=_("転送利用のとき、お客様の元の番号（E.164で保存）"),
+        # Stored in E.164 (+81...), shown and typed hyphenated.
+        help_text=_("転送利用のとき、お客様の元の番号"),
     )
     report_by_email = models.BooleanField(_("メールで報告"), default=True)
     report_by_chatwork = models.BooleanField(_("チャットワークで報告"), default=False)
@@ -469,7 +470,8 @@ class LentNumber(models.Model):
         IP_050 = "050", _("050番号")
         FAX = "fax", _("FAX番号")
 
-    number = models.CharField(_("番号（E.164）"), max_length=20, unique=True)
+    # Stored in E.164 (+81...), shown and typed hyphenated.
+    number = models.CharField(_("番号"), max_length=20, unique=True)
     kind = models.CharField(_("種類"), max_length=10, choices=Kind.choices)
     note = models.CharField(_("メモ"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)

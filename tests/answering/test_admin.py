@@ -88,3 +88,20 @@ def test_a_correction_erased_with_the_callers_details_says_so(admin_client, admi
     ).content.decode()
 
     assert "保存期間を過ぎたため、この訂正で変えた内容は消去済みです。" in html
+
+
+def test_the_call_page_shows_phone_numbers_hyphenated(admin_client):
+    call = CallFactory(
+        dialed_number="+81350501001",
+        caller_number="+819011112222",
+        callback_number="+819011112233",
+    )
+
+    html = admin_client.get(
+        reverse("admin:answering_call_change", args=[call.pk])
+    ).content.decode()
+
+    for shown in ("03-5050-1001", "090-1111-2222", "090-1111-2233"):
+        assert shown in html
+    assert "+81" not in html
+    assert "E.164" not in html
