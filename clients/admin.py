@@ -564,9 +564,13 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
 @admin.register(LentNumber)
 class LentNumberAdmin(Listed050Warning, SimpleHistoryAdmin):
     form = LentNumberAdminForm
-    list_display = ["display", "kind", "holder", "note"]
+    list_display = ["number_shown", "kind", "holder", "note"]
     list_filter = ["kind"]
     search_fields = ["number", "note"]
+
+    @admin.display(description=_("番号"), ordering="number")
+    def number_shown(self, obj: LentNumber) -> str:
+        return obj.display
 
     def assignments_shown(self, obj: LentNumber) -> QuerySet[NumberAssignment]:
         return obj.assignments.all()

@@ -58,3 +58,14 @@ def test_the_clients_own_number_is_shown_hyphenated_and_kept_on_save(admin_clien
     assert Client.objects.get(pk=client.pk).own_number == "+81332111001"
     message = LogEntry.objects.get(object_id=str(client.pk)).get_change_message()
     assert "転送元" not in message
+
+
+def test_the_lent_number_list_heads_its_numbers_in_japanese(admin_client):
+    LentNumberFactory(number="+81350501001")
+
+    html = admin_client.get(reverse("admin:clients_lentnumber_changelist")).content
+    page = html.decode()
+
+    assert ">番号<" in page
+    assert "03-5050-1001" in page
+    assert "Display" not in page
