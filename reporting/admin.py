@@ -47,7 +47,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "id",
         "created_at",
         "client",
-        "call_number",
+        "call_shown",
         "kind",
         "channel",
         "address",
@@ -59,7 +59,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "channel", "kind", "possible_duplicate", "bounced"]
     search_fields = ["address", "client__name", "message_id", "provider_message_id"]
-    list_select_related = ["client"]
+    list_select_related = ["client", "call"]
     date_hierarchy = "created_at"
     actions = ["resend_selected"]
     readonly_fields = [
@@ -92,10 +92,11 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    # The call's id, not the call: showing the call would load it for every row.
-    @admin.display(description=_("受電"), ordering="call_id")
-    def call_number(self, obj: Delivery) -> int:
-        return obj.call_id
+    # As a person names the call (Japan time and caller, Call.__str__), not
+    # by its id; the call comes with the row (list_select_related).
+    @admin.display(description=_("受電"), ordering="call__received_at")
+    def call_shown(self, obj: Delivery) -> str:
+        return str(obj.call)
 
     @admin.display(description=_("この顧客の不達アドレス"))
     def client_bouncing_addresses(self, obj: Delivery) -> SafeString:

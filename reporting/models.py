@@ -184,7 +184,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.call_id} → {self.address}"
+        # The call as a person names it (Japan time and caller), not its id.
+        return f"{self.get_kind_display()} {self.call} → {self.address}"
 
     @property
     def is_email(self) -> bool:

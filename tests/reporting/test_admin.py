@@ -1,3 +1,4 @@
+import datetime as dt
 import re
 
 import pytest
@@ -22,6 +23,33 @@ def test_the_delivery_list_has_japanese_column_headers(admin_client):
     headers = _column_headers(page)
     assert "受電" in headers
     assert "Callid" not in headers
-    assert f">{call.pk}<" in page  # the column still shows which call
     sorted_page = admin_client.get("/admin/reporting/delivery/?o=4")
     assert sorted_page.status_code == 200  # the column still sorts
+
+
+def test_the_delivery_list_and_pages_name_the_call_as_a_person_would(
+    admin_client, django_assert_max_num_queries
+):
+    client, _recipients = client_with_recipients(1)
+    # 16:33 UTC on the 27th is 01:33 on the 28th in Tokyo.
+    call, deliveries = save_reported_call(
+        client=client,
+        caller_name="鈴木一郎",
+        received_at=dt.datetime(2026, 11, 27, 16, 33, tzinfo=dt.UTC),
+    )
+    for _ in range(3):
+        save_reported_call(client=client)
+    named = "2026年11月28日 01:33 鈴木一郎様"
+
+    with django_assert_max_num_queries(12):  # not one more per row
+        page = admin_client.get("/admin/reporting/delivery/").content.decode()
+    assert f'<td class="field-call_shown">{named}</td>' in page
+    assert f'<td class="field-call_shown">{call.pk}</td>' not in page
+
+    change = f"/admin/reporting/delivery/{deliveries[0].pk}/change/"
+    title = re.search(
+        r"<title>(.*?)</title>", admin_client.get(change).content.decode()
+    )
+    assert title is not None
+    assert title.group(1).startswith(f"報告 {named} → ")
+    assert f"#{call.pk}" not in title.group(1)
