@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from clients import selectors, services
+from clients.dates import format_day
 from clients.forms import (
     AssignNumberForm,
     ClientAdminForm,
@@ -97,7 +98,7 @@ class Listed050Warning:
                     % {
                         "number": assignment.number.display,
                         "client": assignment.client.name,
-                        "day": f"{assignment.assigned_on:%Y-%m-%d}",
+                        "day": format_day(assignment.assigned_on),
                     },
                     messages.WARNING,
                 )
@@ -252,7 +253,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             # Billing stops with the contract: numbers not yet returned and
             # recipients never ended would show fees no invoice will carry.
             return _("契約は %(day)s で終了しています（今月の請求はありません）。") % {
-                "day": f"{obj.cancelled_on:%Y-%m-%d}"
+                "day": format_day(obj.cancelled_on)
             }
         # Counted as the invoice counts them: from the month's first billed
         # day, so none of the free trial or of the days before the contract.
@@ -264,7 +265,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             return _(
                 "請求は %(day)s からです（無料お試し期間・契約開始前のため、"
                 "今月の請求はありません）。"
-            ) % {"day": f"{starts:%Y-%m-%d}"}
+            ) % {"day": format_day(starts)}
         extras = selectors.monthly_extras(
             client=obj, month=today, first_day=first_billed
         )
@@ -297,7 +298,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                 "%(day)s からの請求分（それより前は無料お試し期間・"
                 "契約開始前のため請求しません）"
             )
-            % {"day": f"{first_billed:%Y-%m-%d}"},
+            % {"day": format_day(first_billed)},
             fees,
         )
 
@@ -330,7 +331,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                     "プラン変更を登録し直してください。"
                 )
                 % {
-                    "day": f"{obj.cancelled_on:%Y-%m-%d}",
+                    "day": format_day(obj.cancelled_on),
                     "month": date_format(
                         client_plan.effective_month, "YEAR_MONTH_FORMAT"
                     ),
@@ -584,15 +585,13 @@ class LentNumberAdmin(Listed050Warning, SimpleHistoryAdmin):
             return _("%(client)s（%(use)s）: 契約終了（%(day)s）、返却の処理待ち") % {
                 "client": current.client.name,
                 "use": current.get_use_display(),
-                "day": f"{current.client.cancelled_on:%Y-%m-%d}",
+                "day": format_day(current.client.cancelled_on),
             }
         if current:
             return f"{current.client.name}（{current.get_use_display()}）"
         available = services.quarantine_ends_on(obj)
         if available and available > japan_today():
-            return _("休止中（%(date)s から貸出可）") % {
-                "date": f"{available:%Y-%m-%d}"
-            }
+            return _("休止中（%(date)s から貸出可）") % {"date": format_day(available)}
         return _("空き")
 
 
@@ -651,7 +650,7 @@ class NumberAssignmentAdmin(Listed050Warning, SimpleHistoryAdmin):
                         % {
                             "number": assignment.number.display,
                             "client": assignment.client.name,
-                            "date": f"{form.cleaned_data['released_on']:%Y-%m-%d}",
+                            "date": format_day(form.cleaned_data["released_on"]),
                         },
                         messages.SUCCESS,
                     )

@@ -16,7 +16,6 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # The site's (config/settings.py), whatever the page's language: %m and %d take
@@ -42,10 +41,16 @@ def normalize_typed_date(text: str) -> str:
     return _SPACES.sub("", _as_ascii(text))
 
 
+def format_day(day: dt.date) -> str:
+    """A date as people in Japan read it: ``2026年11月28日``."""
+    return date_format(day, "DATE_FORMAT")
+
+
 def format_moment(moment: dt.datetime) -> str:
     """An aware date and time as people in Japan read it, in Japan time:
-    ``2026年11月28日 01:33`` (a call near midnight keeps its Japanese day)."""
-    return date_format(timezone.localtime(moment), gettext("Y年n月j日 H:i"))
+    ``2026年11月28日 01:33`` (a call near midnight keeps its Japanese day;
+    the format is the site's, config/formats/ja)."""
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 class JapaneseDateField(forms.DateField):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from clients.dates import JapaneseDateField
+from clients.dates import JapaneseDateField, format_day
 from clients.models import (
     Client,
     LentNumber,
@@ -140,8 +140,8 @@ class ClientAdminForm(LockedRowForm):
                 )
                 % {
                     "number": lent_later.number.display,
-                    "day": f"{lent_later.assigned_on:%Y-%m-%d}",
-                    "month_end": f"{month_end(lent_later.assigned_on):%Y-%m-%d}",
+                    "day": format_day(lent_later.assigned_on),
+                    "month_end": format_day(month_end(lent_later.assigned_on)),
                 }
             )
         # Against the saved client, not the form's instance: a history revert

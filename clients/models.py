@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clients.dates import format_day
 from clients.months import month_end, month_start
 from clients.phones import format_phone
 
@@ -174,7 +175,7 @@ class PlanPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan} {self.valid_from:%Y-%m-%d}〜 {self.monthly_fee_yen:,}円"
+        return f"{self.plan} {format_day(self.valid_from)}〜 {self.monthly_fee_yen:,}円"
 
 
 class ClientQuerySet(models.QuerySet["Client"]):

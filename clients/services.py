@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from clients.dates import format_day
 from clients.models import (
     Client,
     ClientPlan,
@@ -68,6 +69,7 @@ def assign_number(
     # Client before number: one lock order with every other writer.
     client = Client.objects.lock(client.pk)
     if client.contract_ended_before(assigned_on):
+        assert client.cancelled_on is not None  # an ended contract has its day
         raise ValidationError(
             _(
                 "%(client)s の契約は %(day)s で終了しています。"
@@ -75,7 +77,7 @@ def assign_number(
             )
             % {
                 "client": client.name,
-                "day": f"{client.cancelled_on:%Y-%m-%d}",
+                "day": format_day(client.cancelled_on),
             }
         )
     # Lock the number row so two admins cannot lend it at the same moment.
@@ -98,7 +100,7 @@ def assign_number(
     if available_on is not None and assigned_on < available_on:
         raise ValidationError(
             _("%(number)s は返却後の休止期間中です。%(date)s から貸し出せます。")
-            % {"number": lent_number.display, "date": f"{available_on:%Y-%m-%d}"}
+            % {"number": lent_number.display, "date": format_day(available_on)}
         )
     is_fax_number = lent_number.kind == LentNumber.Kind.FAX
     if is_fax_number != (use == NumberAssignment.Use.FAX):
@@ -160,7 +162,7 @@ def release_number(
             _(
                 "返却日は %(date)s 以降にしてください（さかのぼれるのは%(days)d日前までです）。"
             )
-            % {"date": f"{earliest:%Y-%m-%d}", "days": RELEASE_BACKDATE_DAYS}
+            % {"date": format_day(earliest), "days": RELEASE_BACKDATE_DAYS}
         )
     if released_on < assignment.assigned_on:
         raise ValidationError(_("返却日は貸出開始日以降にしてください。"))
@@ -241,7 +243,7 @@ def _release_numbers_of_ended_contract(
                     "client": client.name,
                     "number": assignment.number.display,
                     "use": assignment.get_use_display(),
-                    "day": f"{assignment.released_on:%Y-%m-%d}",
+                    "day": format_day(assignment.released_on),
                 }
             )
     return len(assignments)
@@ -285,6 +287,7 @@ def plan_change_effective_month(*, now: dt.datetime | None = None) -> dt.date:
 def _refuse_after_contract_end(client: Client, month: dt.date) -> None:
     """A plan from a month the contract does not reach would be billed to no one."""
     if client.contract_ended_before(month):
+        assert client.cancelled_on is not None  # an ended contract has its day
         raise ValidationError(
             _(
                 "%(client)s の契約は %(day)s で終了するため、"
@@ -292,7 +295,7 @@ def _refuse_after_contract_end(client: Client, month: dt.date) -> None:
             )
             % {
                 "client": client.name,
-                "day": f"{client.cancelled_on:%Y-%m-%d}",
+                "day": format_day(client.cancelled_on),
                 "month": date_format(month, "YEAR_MONTH_FORMAT"),
             }
         )
@@ -314,7 +317,7 @@ def _refuse_unpriced_plan(client: Client, plan: Plan, month: dt.date) -> None:
             % {
                 "client": client.name,
                 "plan": plan.name,
-                "day": date_format(day, "DATE_FORMAT"),
+                "day": format_day(day),
             }
         )
 

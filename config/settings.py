@@ -212,6 +212,8 @@ LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
+# Display formats of our own for Japanese (config/formats/ja/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 # Dates are typed year first in Japan. The ja locale brings no input formats of
 # its own, and Django's defaults read 01/11/2026 as 11 January; these are read
 # by every date and date-time field that sets none of its own (clients/dates.py).

@@ -14,6 +14,7 @@ from clients.months import (
     next_month,
 )
 from clients.services import release_number, start_plan
+from tests.dates import ja_day
 from tests.factories import (
     CallFactory,
     ClientFactory,
@@ -177,7 +178,7 @@ def test_release_action_asks_the_last_day_then_frees_the_number(admin_client):
     page = _release(
         admin_client, assignment, released_on=yesterday.isoformat(), apply=1
     )
-    assert f"{yesterday:%Y-%m-%d} 付けで返却しました" in page.content.decode()
+    assert f"{ja_day(yesterday)} 付けで返却しました" in page.content.decode()
     assignment.refresh_from_db()
     assert assignment.released_on == yesterday
 
@@ -252,7 +253,7 @@ def test_the_fee_effects_leave_out_the_free_trial_as_the_invoice_does(
     assert "報告先 最大 3 名（3名まで無料、追加 0 名" in text
     assert "追加料金の合計: 0円／月" in text
     first_billed = month + dt.timedelta(days=10)
-    assert f"{first_billed:%Y-%m-%d} からの請求分" in text
+    assert f"{ja_day(first_billed)} からの請求分" in text
     assert _extra_lines_yen(_billed(client, month)) == 0
 
 
@@ -332,7 +333,7 @@ def test_the_fee_effects_say_nothing_is_billed_in_a_month_all_in_the_trial(
     text = page.content.decode()
     first_billed = trial_start + dt.timedelta(days=10)
     assert (
-        f"請求は {first_billed:%Y-%m-%d} からです（無料お試し期間・契約開始前のため、"
+        f"請求は {ja_day(first_billed)} からです（無料お試し期間・契約開始前のため、"
         "今月の請求はありません）。"
     ) in text
     assert "追加料金の合計" not in text
@@ -501,7 +502,7 @@ def test_a_050_number_lent_for_listed_use_before_the_rule_is_pointed_out(
     ]:
         text = admin_client.get(url).content.decode()
         assert text.count(LISTED_050) == 1, url
-        assert "050-3000-1005 → ひなた歯科（2025-04-01 から）" in text
+        assert "050-3000-1005 → ひなた歯科（2025年4月1日 から）" in text
         assert "東京03番号を表記利用で貸し出し" in text
         assert "この050番号を返却してください" in text
     for url in [

@@ -17,6 +17,7 @@ from clients.services import (
 )
 from portal.models import RequestStatus
 from portal.services import apply_plan_change_request, request_plan_change
+from tests.dates import ja_day
 from tests.factories import ClientFactory, LentNumberFactory, NumberAssignmentFactory
 from tests.html_forms import form_values
 
@@ -48,7 +49,7 @@ def test_no_number_is_lent_after_the_contracts_last_day():
     with pytest.raises(ValidationError) as refused:
         assign_number(lent_number=number, client=client, use="listed")
     assert refused.value.messages == [
-        f"解約済み株式会社 の契約は {_last_month_end():%Y-%m-%d} で終了しています。"
+        f"解約済み株式会社 の契約は {ja_day(_last_month_end())} で終了しています。"
         "契約の終了後に番号を貸し出すことはできません。"
     ]
     assert not number.assignments.exists()
@@ -88,7 +89,7 @@ def test_no_plan_starts_after_the_contracts_last_day(plans):
     with pytest.raises(ValidationError) as refused:
         schedule_plan_change(client=client, plan=plans["half"], now=now)
     assert refused.value.messages == [
-        "解約済み株式会社 の契約は 2026-10-31 で終了するため、"
+        "解約済み株式会社 の契約は 2026年10月31日 で終了するため、"
         "2026年11月 からのプランは登録できません。"
     ]
     with pytest.raises(ValidationError):
@@ -161,8 +162,8 @@ def test_a_cancellation_cannot_end_before_a_number_lent_to_the_client(admin_clie
     page = admin_client.post(url, data)
     assert page.status_code == 200
     assert page.context["adminform"].form.errors["cancelled_on"] == [
-        f"03-5555-0123 を {today:%Y-%m-%d} から貸し出しています。"
-        f"解約日は {month_end(today):%Y-%m-%d} 以降の月末にしてください。"
+        f"03-5555-0123 を {ja_day(today)} から貸し出しています。"
+        f"解約日は {ja_day(month_end(today))} 以降の月末にしてください。"
     ]
     client.refresh_from_db()
     assert client.cancelled_on is None
@@ -195,7 +196,7 @@ def test_a_cancellation_before_a_scheduled_plan_change_drops_the_change(
 
     assert page.status_code == 200
     assert (
-        f"解約日（{month_end(today):%Y-%m-%d}）より後の "
+        f"解約日（{ja_day(month_end(today))}）より後の "
         f"{next_month(today):%Y年%-m月} からのプラン「ハーフ」は契約の終了後のため、"
         "登録を取り消しました。"
     ) in page.content.decode()

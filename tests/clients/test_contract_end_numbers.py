@@ -15,6 +15,7 @@ from billing.services import bill_month
 from clients.models import Client, NumberAssignment
 from clients.months import japan_today, month_end, month_start
 from clients.services import quarantine_ends_on, release_numbers_of_ended_contracts
+from tests.dates import ja_day
 from tests.factories import ClientFactory, ClientPlanFactory, NumberAssignmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_the_command_returns_them_and_says_what_it_returned():
     call_command("release_numbers_of_ended_contracts", stdout=out)
 
     assert out.getvalue().splitlines() == [
-        f"解約済み株式会社: 03-5555-0123（転送利用）を {last_day:%Y-%m-%d} "
+        f"解約済み株式会社: 03-5555-0123（転送利用）を {ja_day(last_day)} "
         "付けで返却しました。",
         "契約が終了した顧客 1 件の番号 1 件を返却しました。",
     ]
@@ -172,7 +173,7 @@ def test_the_admin_says_an_ended_contracts_number_waits_for_its_return(
 
     text = admin_client.get(numbers).content.decode()
     assert (
-        f"解約済み株式会社（転送利用）: 契約終了（{last_day:%Y-%m-%d}）、返却の処理待ち"
+        f"解約済み株式会社（転送利用）: 契約終了（{ja_day(last_day)}）、返却の処理待ち"
         in text
     )
 
@@ -181,7 +182,7 @@ def test_the_admin_says_an_ended_contracts_number_waits_for_its_return(
     available = last_day + dt.timedelta(days=91)
     text = admin_client.get(numbers).content.decode()
     assert "返却の処理待ち" not in text
-    assert f"休止中（{available:%Y-%m-%d} から貸出可）" in text
+    assert f"休止中（{ja_day(available)} から貸出可）" in text
 
 
 def test_an_ended_contracts_page_shows_no_fee_for_this_month(admin_client):
@@ -194,7 +195,7 @@ def test_an_ended_contracts_page_shows_no_fee_for_this_month(admin_client):
     page = admin_client.get(reverse("admin:clients_client_change", args=[client.pk]))
     text = page.content.decode()
     assert (
-        f"契約は {last_day:%Y-%m-%d} で終了しています（今月の請求はありません）。"
+        f"契約は {ja_day(last_day)} で終了しています（今月の請求はありません）。"
         in text
     )
     assert "追加料金の合計" not in text

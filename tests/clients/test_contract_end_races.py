@@ -14,6 +14,7 @@ from clients import services
 from clients.models import Client, NumberAssignment
 from clients.months import japan_today, month_end, month_start
 from tests import concurrency
+from tests.dates import ja_day
 from tests.factories import ClientFactory, LentNumberFactory
 from tests.html_forms import form_values
 
@@ -73,8 +74,8 @@ def test_a_cancellation_saved_while_a_number_is_lent_waits_and_is_refused(
     page = race.pages["cancellation"]
     assert page.status_code == 200  # the form again, with why, and what was typed
     assert page.context["adminform"].form.errors["cancelled_on"] == [
-        f"03-5555-0123 を {today:%Y-%m-%d} から貸し出しています。"
-        f"解約日は {month_end(today):%Y-%m-%d} 以降の月末にしてください。"
+        f"03-5555-0123 を {ja_day(today)} から貸し出しています。"
+        f"解約日は {ja_day(month_end(today))} 以降の月末にしてください。"
     ]
     shown = form_values(page.content.decode(), "client_form")
     assert (shown["status"], shown["cancelled_on"]) == (
@@ -102,7 +103,7 @@ def test_a_number_lent_while_a_cancellation_is_saved_waits_and_is_refused(
     assert page.status_code == 200  # the lending form again, with why
     text = page.content.decode()
     assert (
-        f"競合株式会社 の契約は {race.last_day:%Y-%m-%d} で終了しています。"
+        f"競合株式会社 の契約は {ja_day(race.last_day)} で終了しています。"
         "契約の終了後に番号を貸し出すことはできません。"
     ) in text
     assert f'<option value="{race.number.pk}" selected>' in text

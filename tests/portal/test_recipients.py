@@ -364,7 +364,7 @@ def test_the_same_request_again_says_it_is_already_pending_since_when(
     page = portal.post(reverse("portal:recipients"), typed, follow=True)
     when = timezone.localtime(first.requested_at)
     assert (
-        f"同じ内容のご依頼（{when:%Y/%m/%d} {when.hour}:{when:%M} 追加（新人））を"
+        f"同じ内容のご依頼（{when:%Y/%m/%d %H:%M} 追加（新人））を"
         "すでにお受けしています。"
     ) in page.content.decode()
     assert "報告先の変更を受け付けました" not in page.content.decode()
