@@ -18,6 +18,7 @@ one of the two misread the rules.
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -73,6 +74,7 @@ PRICE_LIST = {
 }
 # "Prices change over time (they were once 2,900 / 145)."
 OLD_SMALL_PRICE = (2900, 20, 145)
+PLAN_NAMES = {"small": "スモール", "half": "ハーフ", "standard": "スタンダード"}
 # As the migration that creates the three plans: in force since 2000-01-01.
 PRICES_FROM = dt.date(2000, 1, 1)
 NUMBER_FEE = 1100  # every number beyond the first, and every FAX number
@@ -310,6 +312,10 @@ class Expected:
     period_start: dt.date
     lines: list[tuple[str, int, int, int]] = field(default_factory=list)
     call_over: tuple[int, int, int] = (0, 0, 0)  # counted, included, over
+    # What the plan fee line prints: the plan's name, and (days, days in the
+    # month) when it is billed pro rata.
+    plan_name: str = ""
+    pro_rata: tuple[int, int] | None = None
 
     @property
     def taxable(self):
@@ -397,7 +403,12 @@ def expected_invoices(h: History) -> dict[dt.date, Expected]:
         ]
         counted = sum(batch.count for _at, _i, batch in billed_calls)
         over = max(counted - included, 0)
-        invoice = Expected(period_start=start, call_over=(counted, included, over))
+        invoice = Expected(
+            period_start=start,
+            call_over=(counted, included, over),
+            plan_name=PLAN_NAMES[code],
+            pro_rata=(days, month_days) if days < month_days else None,
+        )
         invoice.lines.append(("plan_fee", 1, fee, fee))
         invoice.lines.append(("call_over", over, per_call, over * per_call))
         # A number costs for each month it was held on a billed day; the
@@ -556,6 +567,13 @@ def invoice_as_billed(invoice: Invoice) -> Expected:
     )
     over = next(line for line in lines if line.kind == "call_over")
     seen.call_over = (over.counted_calls, over.included_calls, over.over_calls)
+    plan_line = next(line.description for line in lines if line.kind == "plan_fee")
+    seen.plan_name = next(
+        (name for name in PLAN_NAMES.values() if f"{name}プラン" in plan_line),
+        plan_line,
+    )
+    days = re.search(r"（(\d+)日/(\d+)日の日割り）", plan_line)
+    seen.pro_rata = (int(days[1]), int(days[2])) if days else None
     return seen
 
 
@@ -599,6 +617,7 @@ def describe(invoices: dict[dt.date, Expected]) -> dict:
     return {
         f"{month:%Y-%m}": {
             "period_start": e.period_start,
+            "plan line (name, pro rata days)": (e.plan_name, e.pro_rata),
             "lines": e.lines,
             "calls (counted, included, over)": e.call_over,
             "totals (10%, tax, deposit, total)": (
@@ -675,6 +694,7 @@ def test_oracle_pro_rata_trial_deposit_and_tax():
     invoices = expected_invoices(h)
     october = invoices[dt.date(2025, 10, 1)]
     assert october.period_start == dt.date(2025, 10, 30)
+    assert (october.plan_name, october.pro_rata) == ("ハーフ", (2, 31))
     # 5,720 x 2/31 = 369.03 -> 369; 40 x 2/31 = 2.58 -> 3 calls included.
     assert october.lines == [
         ("plan_fee", 1, 369, 369),
