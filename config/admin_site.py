@@ -4,7 +4,11 @@ Every ModelAdmin registered here (ours and the libraries') gets the guards below
 so no admin class has to remember them.
 """
 
+import hashlib
+import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
 from django import forms
@@ -17,7 +21,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.http import Http404
+from django.forms.models import _get_foreign_key
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -175,6 +180,63 @@ def _constraint_refusal(error: IntegrityError) -> tuple[str, str] | None:
     return ("check", name.strip()) if code == _CHECK_SQLITE else None
 
 
+_FOREIGN_KEY_SQLSTATE = "23503"
+_FOREIGN_KEY_SQLITE = "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+
+def _refers_to_a_deleted_row(error: IntegrityError) -> bool:
+    """True when ``error`` is a foreign key refusing a row that refers to one
+    deleted: checked at commit (the constraints are deferred), so a row that
+    another transaction made refer to it after the delete collected what
+    referred to it fails the delete itself."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:  # psycopg
+        return sqlstate == _FOREIGN_KEY_SQLSTATE
+    return getattr(cause, "sqlite_errorname", None) == _FOREIGN_KEY_SQLITE
+
+
+@contextmanager
+def _messages_after_commit(request: HttpRequest) -> Iterator[None]:
+    """Messages the admin adds inside the block are said only if it ends
+    without an error: Django says "deleted" before the transaction commits,
+    and a delete refused at commit deleted nothing. Read by
+    GuardedAdminMixin.message_user."""
+    held: list[partial[None]] = []
+    request.held_messages = held  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del request.held_messages  # type: ignore[attr-defined]
+    for say in held:
+        say()
+
+
+# The change page's hidden field: the row as the page showed it
+# (GuardedAdminMixin.row_version).
+ROW_VERSION_FIELD = "_row_version"
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+def _opened_version(posted: str) -> dict:
+    """The version a change page was opened with (GuardedAdminMixin.row_version);
+    one that cannot be read matches no rows."""
+    try:
+        opened = json.loads(posted)
+    except ValueError:
+        opened = None
+    if not (
+        isinstance(opened, dict)
+        and isinstance(opened.get("fields"), dict)
+        and isinstance(opened.get("related"), str)
+    ):
+        return {"fields": {}, "related": ""}
+    return opened
+
+
 class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("form_class", RowIdsField)
@@ -289,6 +351,8 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
 
     def get_form(self, request, obj=None, **kwargs):  # type: ignore[no-untyped-def]
         form = super().get_form(request, obj, **kwargs)  # type: ignore[misc]
+        if obj is not None:
+            form = self._refusing_changes_made_meanwhile(request, form)
         refusal = self._refused_save(request)
         if refusal is None:
             return form
@@ -307,17 +371,139 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
         RefusedForm.__name__ = form.__name__
         return RefusedForm
 
+    # Last save wins no more. Two admins open the same row's page, both edit,
+    # both save: the second overwrote the first's changes (and a service's,
+    # such as a number lent or a portal request applied meanwhile) with the
+    # values its page had loaded. The page carries the version of the rows it
+    # showed (templates/admin/change_form.html): a digest of each of the row's
+    # fields, and one of its many-to-many choices and its inlines' rows. The
+    # save compares it with the rows as stored, under the row's lock, and is
+    # refused when it would put back a field changed meanwhile, or when the
+    # related rows changed at all (the inline rows typed were typed against
+    # others). A field changed meanwhile that the save leaves as stored (the
+    # admin's own earlier save, a login time) is no loss. Digests need no
+    # column; a version column on the row would miss the inline rows. A post
+    # without a version (a revert's form, a script) is not compared.
+    def _stored_version(self, request, obj, *, lock: bool = False):  # type: ignore[no-untyped-def]
+        """(the row's field values by attname, its related rows), as stored."""
+        model = self.model  # type: ignore[attr-defined]
+        row = model._default_manager.filter(pk=obj.pk)
+        if lock:
+            # NO KEY, as Client.objects.lock: a call saved for the client (a
+            # key-share lock) never waits on an admin's save.
+            row = row.select_for_update(no_key=True)
+        names = [field.attname for field in model._meta.concrete_fields]
+        fields = row.values(*names).first() or {}
+        related: list[object] = []
+        for field in model._meta.many_to_many:
+            chosen = field.m2m_reverse_name()
+            related.append(
+                list(
+                    field.remote_field.through._default_manager.filter(
+                        **{field.m2m_field_name(): obj.pk}
+                    )
+                    .order_by(chosen)
+                    .values_list(chosen, flat=True)
+                )
+            )
+        for inline in self.inlines:  # type: ignore[attr-defined]
+            key = _get_foreign_key(model, inline.model, fk_name=inline.fk_name)
+            rows = inline.model._default_manager.filter(**{key.name: obj.pk})
+            inline_names = [f.attname for f in inline.model._meta.concrete_fields]
+            related.append(list(rows.order_by("pk").values_list(*inline_names)))
+        return fields, related
+
+    def row_version(self, request, obj) -> str:  # type: ignore[no-untyped-def]
+        """What the page shows of ``obj``'s rows, for its hidden field."""
+        fields, related = self._stored_version(request, obj)
+        return json.dumps(
+            {
+                "fields": {name: _digest(value) for name, value in fields.items()},
+                "related": _digest(related),
+            }
+        )
+
+    def render_change_form(  # type: ignore[no-untyped-def]
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        if change and obj is not None:
+            # A page shown again after a refused save keeps the version it was
+            # opened with: sent again as it is, it is refused again, never
+            # saved over the other change.
+            context["row_version"] = request.POST.get(
+                ROW_VERSION_FIELD
+            ) or self.row_version(request, obj)
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add, change, form_url, obj
+        )
+
+    def _refusing_changes_made_meanwhile(self, request, form):  # type: ignore[no-untyped-def]
+        model_admin = self
+        changed_meanwhile = ValidationError(
+            _(
+                "この画面を開いた後に、別の担当者（または別の画面での操作）が"
+                "この%(model)sを変更しました。その変更はそのまま残し、この画面の"
+                "入力内容は保存していません。下に残した入力内容を控えてから、"
+                "この画面を開き直して、もう一度入力してください。"
+            )
+            % {"model": self.model._meta.verbose_name},  # type: ignore[attr-defined]
+            code="changed_meanwhile",
+        )
+
+        class VersionedForm(form):  # type: ignore[misc, valid-type]
+            def full_clean(self) -> None:
+                posted = self.data.get(ROW_VERSION_FIELD) if self.is_bound else None
+                if not posted or self.instance.pk is None:
+                    super().full_clean()
+                    return
+                # Under the row's lock until the page's transaction ends: of
+                # two saves at once, the second compares with the first's
+                # committed rows.
+                with transaction.atomic():
+                    fields, related = model_admin._stored_version(
+                        request, self.instance, lock=True
+                    )
+                super().full_clean()
+                opened = _opened_version(posted)
+                if opened["related"] != _digest(related) or any(
+                    opened["fields"].get(name) != _digest(value)
+                    and getattr(self.instance, name) != value
+                    for name, value in fields.items()
+                ):
+                    self.add_error(None, changed_meanwhile)
+
+        VersionedForm.__name__ = form.__name__
+        return VersionedForm
+
+    def message_user(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        held = getattr(request, "held_messages", None)
+        if held is not None:  # _messages_after_commit
+            held.append(partial(super().message_user, request, *args, **kwargs))  # type: ignore[misc]
+            return
+        super().message_user(request, *args, **kwargs)  # type: ignore[misc]
+
     def delete_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
         # A service's refusal of the delete (made under its locks: a credit
-        # issued since the page was opened) is said on the row's page.
+        # issued since the page was opened) is said on the row's page. So is
+        # a row another transaction made refer to this one while it was
+        # deleted (a number lent to the client at that moment): the foreign
+        # key refuses the delete at commit, which was a server error.
         try:
-            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+            with _messages_after_commit(request):
+                return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         except ValidationError as refusal:
-            self.message_user(request, " ".join(refusal.messages), messages.ERROR)  # type: ignore[attr-defined]
-            opts = self.model._meta  # type: ignore[attr-defined]
-            return redirect(
-                f"admin:{opts.app_label}_{opts.model_name}_change", object_id
-            )
+            message = " ".join(refusal.messages)
+        except IntegrityError as error:
+            if not _refers_to_a_deleted_row(error):
+                raise
+            logger.info("%s: referred to while deleted, not deleted", request.path)
+            message = _(
+                "この%(model)sは、同じ時刻に別の画面で保存されたデータから"
+                "使われるようになったため、削除していません。"
+            ) % {"model": self.model._meta.verbose_name}  # type: ignore[attr-defined]
+        self.message_user(request, message, messages.ERROR)
+        opts = self.model._meta  # type: ignore[attr-defined]
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", object_id)
 
     def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
         # django-simple-history's view parsed the id unchecked ("a" was a 500).
@@ -383,15 +569,28 @@ def delete_selected_at_once(modeladmin, request, queryset):  # type: ignore[no-u
     refusal undoes them all, and is said above the list.
     """
     try:
-        with transaction.atomic():
+        with _messages_after_commit(request), transaction.atomic():
             return delete_selected(modeladmin, request, queryset)
     except ValidationError as refusal:
-        modeladmin.message_user(
-            request,
-            " ".join([*refusal.messages, _("選択した項目は1件も削除していません。")]),
-            messages.ERROR,
-        )
-        return None  # the list again, as after a deletion
+        reasons = refusal.messages
+    except IntegrityError as error:
+        # A row another transaction made refer to a selected one meanwhile
+        # (GuardedAdminMixin.delete_view).
+        if not _refers_to_a_deleted_row(error):
+            raise
+        logger.info("%s: referred to while deleted, not deleted", request.path)
+        reasons = [
+            _(
+                "選択した項目のうち、同じ時刻に別の画面で保存されたデータから"
+                "使われるようになったものがあります。"
+            )
+        ]
+    modeladmin.message_user(
+        request,
+        " ".join([*reasons, _("選択した項目は1件も削除していません。")]),
+        messages.ERROR,
+    )
+    return None  # the list again, as after a deletion
 
 
 class AdminSite(admin.AdminSite):

@@ -1,0 +1,377 @@
+"""Two admins on the same row's page: the second save never silently overwrites
+the first (config.admin_site, GuardedAdminMixin.row_version), and a delete that
+meets a row saved at the same moment is said, not a server error."""
+
+import threading
+
+import pytest
+from django.db import IntegrityError
+from django.db.models.deletion import Collector
+from django.urls import reverse
+
+from clients import services
+from clients.admin import ClientAdmin
+from clients.models import Client, ClientPerson, LentNumber, Plan, PlanPrice
+from clients.months import japan_today
+from tests import concurrency
+from tests.factories import (
+    ClientFactory,
+    LentNumberFactory,
+    NumberAssignmentFactory,
+    PlanFactory,
+    PlanPriceFactory,
+)
+from tests.html_forms import form_values
+
+CHANGED_MEANWHILE = (
+    "この画面を開いた後に、別の担当者（または別の画面での操作）が"
+    "この顧客を変更しました。その変更はそのまま残し、この画面の"
+    "入力内容は保存していません。"
+)
+
+
+def _open(browser, url, form_id):
+    page = browser.get(url)
+    assert page.status_code == 200
+    return form_values(page.content.decode(), form_id)
+
+
+@pytest.fixture
+def sakura(db):
+    return ClientFactory(
+        name="株式会社さくら不動産",
+        announce_name="さくら不動産でございます",
+        operator_notes="社長は午前不在",
+    )
+
+
+@pytest.fixture
+def two_admins(db):
+    return concurrency.admin_browser(), concurrency.admin_browser()
+
+
+def _client_url(client: Client) -> str:
+    return reverse("admin:clients_client_change", args=[client.pk])
+
+
+@pytest.mark.django_db
+def test_the_second_of_two_admins_editing_a_client_is_refused_with_what_it_typed(
+    sakura, two_admins
+):
+    first, second = two_admins
+    url = _client_url(sakura)
+    typed_first = _open(first, url, "client_form")
+    typed_second = _open(second, url, "client_form")
+
+    typed_second["operator_notes"] = "社長は終日不在、折り返しは翌日"
+    assert second.post(url, typed_second).status_code == 302
+    typed_first["announce_name"] = "さくら不動産 受付でございます"
+    typed_first["operator_notes"] = "経理の件は山田さんへ"
+    page = first.post(url, typed_first)
+
+    assert page.status_code == 200
+    assert CHANGED_MEANWHILE in page.content.decode()
+    assert (
+        page.context["adminform"]
+        .form.non_field_errors()[0]
+        .startswith(CHANGED_MEANWHILE)
+    )
+    shown = form_values(page.content.decode(), "client_form")
+    assert shown["operator_notes"] == "経理の件は山田さんへ"
+    assert shown["announce_name"] == "さくら不動産 受付でございます"
+    sakura.refresh_from_db()
+    assert sakura.operator_notes == "社長は終日不在、折り返しは翌日"
+    assert sakura.announce_name == "さくら不動産でございます"
+
+    # The page shown again still carries the version it was opened with: sent
+    # again as it is, it would put back the notes the other admin replaced.
+    assert first.post(url, shown).status_code == 200
+    sakura.refresh_from_db()
+    assert sakura.operator_notes == "社長は終日不在、折り返しは翌日"
+
+    # Opened again, it shows the other change and saves as before.
+    reopened = _open(first, url, "client_form")
+    reopened["announce_name"] = "さくら不動産 受付でございます"
+    assert first.post(url, reopened).status_code == 302
+    sakura.refresh_from_db()
+    assert (sakura.announce_name, sakura.operator_notes) == (
+        "さくら不動産 受付でございます",
+        "社長は終日不在、折り返しは翌日",
+    )
+
+
+@pytest.mark.django_db
+def test_a_field_changed_meanwhile_that_the_save_leaves_as_stored_is_no_refusal(
+    sakura,
+):
+    """Sent again from the same page after its own save (the browser's back
+    button), with the value saved kept: nothing is put back, so it saves."""
+    browser = concurrency.admin_browser()
+    url = _client_url(sakura)
+    typed = _open(browser, url, "client_form")
+    typed["announce_name"] = "さくら不動産 受付でございます"
+    assert browser.post(url, typed).status_code == 302
+
+    typed["operator_notes"] = "経理の件は山田さんへ"
+    assert browser.post(url, typed).status_code == 302
+
+    sakura.refresh_from_db()
+    assert (sakura.announce_name, sakura.operator_notes) == (
+        "さくら不動産 受付でございます",
+        "経理の件は山田さんへ",
+    )
+
+
+@pytest.mark.django_db
+def test_a_person_added_meanwhile_on_the_client_page_refuses_the_other_save(
+    sakura, two_admins
+):
+    """An inline row counts: the first admin's page would not delete it, but
+    its people (and recipients) were typed against a list that moved on."""
+    first, second = two_admins
+    url = _client_url(sakura)
+    typed_first = _open(first, url, "client_form")
+    typed_second = _open(second, url, "client_form")
+
+    typed_second.update(
+        {
+            name.replace("__prefix__", "0"): value
+            for name, value in typed_second.items()
+            if name.startswith("people-__prefix__-")
+        }
+    )
+    typed_second.update(
+        {
+            "people-TOTAL_FORMS": "1",
+            "people-0-name": "山田太郎",
+            "people-0-title": "社長",
+        }
+    )
+    assert second.post(url, typed_second).status_code == 302
+    typed_first["operator_notes"] = "経理の件は山田さんへ"
+    page = first.post(url, typed_first)
+
+    assert page.status_code == 200
+    assert CHANGED_MEANWHILE in page.content.decode()
+    sakura.refresh_from_db()
+    assert sakura.operator_notes == "社長は午前不在"
+    assert list(ClientPerson.objects.values_list("name", flat=True)) == ["山田太郎"]
+
+
+@pytest.mark.django_db
+def test_a_number_lent_by_the_service_meanwhile_counts_as_a_change(sakura, client):
+    browser = concurrency.admin_browser()
+    url = _client_url(sakura)
+    typed = _open(browser, url, "client_form")
+    services.assign_number(
+        lent_number=LentNumberFactory(),
+        client=sakura,
+        use="forwarding",
+        assigned_on=japan_today(),
+    )
+
+    typed["operator_notes"] = "経理の件は山田さんへ"
+    page = browser.post(url, typed)
+
+    assert page.status_code == 200
+    assert CHANGED_MEANWHILE in page.content.decode()
+    sakura.refresh_from_db()
+    assert sakura.operator_notes == "社長は午前不在"
+
+
+@pytest.mark.django_db
+def test_a_plan_whose_prices_changed_meanwhile_is_refused(two_admins):
+    plan = PlanFactory(name="スモール")
+    first, second = two_admins
+    url = reverse("admin:clients_plan_change", args=[plan.pk])
+    typed_first = _open(first, url, "plan_form")
+    typed_second = _open(second, url, "plan_form")
+
+    typed_second.update(
+        {
+            "prices-TOTAL_FORMS": "1",
+            "prices-0-valid_from": japan_today().isoformat(),
+            "prices-0-monthly_fee_yen": "2960",
+            "prices-0-included_calls": "20",
+            "prices-0-per_call_yen": "148",
+        }
+    )
+    assert second.post(url, typed_second).status_code == 302
+    typed_first["name"] = "スモール（旧）"
+    page = first.post(url, typed_first)
+
+    assert page.status_code == 200
+    assert "この画面を開いた後に" in page.content.decode()
+    plan.refresh_from_db()
+    assert plan.name == "スモール"
+    assert PlanPrice.objects.filter(plan=plan).count() == 1
+
+
+# Deleting a row another transaction made refer to at that moment. The
+# foreign keys are checked at commit (deferred), so these tests commit.
+
+
+def _referred_to_while_deleted(monkeypatch, refer) -> None:
+    """Each delete is followed, in its own transaction, by ``refer``(the pks
+    just deleted): a row that refers to one of them, as another admin's save
+    committed between Django's look for referring rows and its DELETE. The
+    foreign key refuses the delete at commit, as in that race."""
+    original = Collector.delete
+
+    def delete_then_refer(collector):
+        deleted = {
+            model: [row.pk for row in rows] for model, rows in collector.data.items()
+        }
+        result = original(collector)
+        refer(deleted)
+        return result
+
+    monkeypatch.setattr(Collector, "delete", delete_then_refer)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_lent_a_number_while_deleted_is_kept_and_said(monkeypatch, sakura):
+    browser = concurrency.admin_browser()
+    _referred_to_while_deleted(
+        monkeypatch,
+        lambda deleted: NumberAssignmentFactory(client_id=deleted[Client][0]),
+    )
+    url = reverse("admin:clients_client_delete", args=[sakura.pk])
+
+    page = browser.post(url, {"post": "yes"}, follow=True)
+
+    assert page.redirect_chain == [(_client_url(sakura), 302)]
+    said = [str(message) for message in page.context["messages"]]
+    assert said == [
+        "この顧客は、同じ時刻に別の画面で保存されたデータから"
+        "使われるようになったため、削除していません。"
+    ]
+    assert Client.objects.filter(pk=sakura.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plans_bulk_deleted_while_one_gets_a_price_are_all_kept_and_said(
+    monkeypatch,
+):
+    plans = [PlanFactory(code=code) for code in (Plan.Code.HALF, Plan.Code.STANDARD)]
+    browser = concurrency.admin_browser()
+    _referred_to_while_deleted(
+        monkeypatch, lambda deleted: PlanPriceFactory(plan_id=deleted[Plan][0])
+    )
+    url = reverse("admin:clients_plan_changelist")
+
+    page = browser.post(
+        url,
+        {
+            "action": "delete_selected",
+            "_selected_action": [plan.pk for plan in plans],
+            "post": "yes",
+        },
+        follow=True,
+    )
+
+    assert page.redirect_chain == [(url, 302)]
+    said = [str(message) for message in page.context["messages"]]
+    assert said == [
+        "選択した項目のうち、同じ時刻に別の画面で保存されたデータから"
+        "使われるようになったものがあります。 選択した項目は1件も削除していません。"
+    ]
+    assert Plan.objects.filter(pk__in=[plan.pk for plan in plans]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_database_refusal_of_a_delete_stays_an_error(monkeypatch):
+    number = LentNumberFactory()
+    browser = concurrency.admin_browser()
+
+    def refuse(deleted):
+        raise IntegrityError("NOT NULL constraint failed")
+
+    _referred_to_while_deleted(monkeypatch, refuse)
+    url = reverse("admin:clients_lentnumber_delete", args=[number.pk])
+
+    with pytest.raises(IntegrityError):
+        browser.post(url, {"post": "yes"})
+    assert LentNumber.objects.filter(pk=number.pk).exists()
+
+
+# Real races, two database sessions at once (PostgreSQL).
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_of_a_client_at_the_same_instant_the_second_is_refused(
+    monkeypatch, sakura, two_admins
+):
+    """Both pages were opened before either save: without the row's lock the
+    second compared its version before the first committed, and saved over it."""
+    first, second = two_admins
+    url = _client_url(sakura)
+    typed_first = _open(first, url, "client_form")
+    typed_second = _open(second, url, "client_form")
+    typed_first["operator_notes"] = "社長は終日不在、折り返しは翌日"
+    typed_second["operator_notes"] = "経理の件は山田さんへ"
+    checked, go_on = concurrency.hold_first_call(monkeypatch, ClientAdmin, "save_model")
+    pages = {}
+
+    concurrency.run_in_turn(
+        lambda: pages.setdefault("first", first.post(url, typed_first)),
+        lambda: pages.setdefault("second", second.post(url, typed_second)),
+        checked,
+        go_on,
+    )
+
+    assert pages["first"].status_code == 302
+    assert pages["second"].status_code == 200
+    assert CHANGED_MEANWHILE in pages["second"].content.decode()
+    shown = form_values(pages["second"].content.decode(), "client_form")
+    assert shown["operator_notes"] == "経理の件は山田さんへ"
+    sakura.refresh_from_db()
+    assert sakura.operator_notes == "社長は終日不在、折り返しは翌日"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_number_lent_while_the_client_is_deleted_keeps_the_client(
+    monkeypatch, sakura
+):
+    """The delete had found nothing referring to the client; the lending
+    committed before its DELETE, which the foreign key refused at commit."""
+    browser = concurrency.admin_browser()
+    looked, go_on = threading.Event(), threading.Event()
+    original = Collector.delete
+
+    def delete_once_looked(collector):
+        looked.set()
+        go_on.wait(timeout=10)
+        return original(collector)
+
+    monkeypatch.setattr(Collector, "delete", delete_once_looked)
+    pages = {}
+
+    def lend():
+        services.assign_number(
+            lent_number=LentNumberFactory(),
+            client=sakura,
+            use="forwarding",
+            assigned_on=japan_today(),
+        )
+
+    concurrency.run_in_turn(
+        lambda: pages.setdefault(
+            "delete",
+            browser.post(
+                reverse("admin:clients_client_delete", args=[sakura.pk]),
+                {"post": "yes"},
+            ),
+        ),
+        lend,
+        looked,
+        go_on,
+    )
+
+    page = pages["delete"]
+    assert page.status_code == 302
+    assert page["Location"] == _client_url(sakura)
+    assert Client.objects.filter(pk=sakura.pk).exists()
+    assert sakura.number_assignments.count() == 1
