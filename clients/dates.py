@@ -16,6 +16,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # The site's (config/settings.py), whatever the page's language: %m and %d take
@@ -98,3 +99,24 @@ class JapaneseDateTimeField(forms.DateTimeField):
                     self.error_messages["invalid"], code="invalid"
                 )
         return super().to_python(value)
+
+
+# Dates as an office list writes them (11月26日（木）, 11/28（土） 01:33): the
+# year only when it is not this year's. Django's D is the weekday in the page's
+# language; the format strings are translated like the portal's call detail's.
+
+
+def office_day(day: dt.date, *, today: dt.date | None = None) -> str:
+    """A day as a heading names it: 11月26日（木）, 2025年11月26日（水）."""
+    if day.year == (today or timezone.localdate()).year:
+        return date_format(day, gettext("n月j日（D）"))
+    return date_format(day, gettext("Y年n月j日（D）"))
+
+
+def office_moment(moment: dt.datetime, *, today: dt.date | None = None) -> str:
+    """A time in a list of calls, in Japan time: 11/28（土） 01:33, or
+    2025/11/28（金） 01:33 in another year."""
+    local = timezone.localtime(moment)
+    if local.year == (today or timezone.localdate()).year:
+        return date_format(local, gettext("n/j（D） H:i"))
+    return date_format(local, gettext("Y/n/j（D） H:i"))
