@@ -128,6 +128,23 @@
   if (silent) { silent.addEventListener("change", syncSales); }
   syncSales();
 
+  // The received time is blank (the ring, or the first key) on nearly every
+  // call: its field stays folded behind one 「日時を変更」 button, so Tab from
+  // the memo reaches 保存 in two steps instead of walking the date's and the
+  // time's six parts. For a call logged late, Enter or Space on the button
+  // opens the field with the focus in it. Without the script the field shows.
+  var changeTime = document.getElementById("received-at-change");
+  var timeField = form.querySelector("input[name=received_at]");
+  if (changeTime && timeField) {
+    timeField.hidden = true;
+    changeTime.hidden = false;
+    changeTime.addEventListener("click", function () {
+      timeField.hidden = false;
+      changeTime.hidden = true;
+      timeField.focus();
+    });
+  }
+
   var isLine = function (el) {
     return el.tagName === "INPUT" &&
       /^(text|tel|search|email|number|datetime-local)$/.test(el.type);

@@ -252,3 +252,17 @@ def test_a_correction_sent_after_the_login_ended_comes_back_on_its_version(
     )
     call.refresh_from_db()
     assert call.purpose == "見積り"
+
+
+def test_a_blank_received_time_is_folded_behind_one_button(operator_client, acme):
+    """Tab from メモ went through the time's six parts before 保存: a blank
+    time (the usual case) has a 日時を変更 button that console.js shows instead
+    of the field; a typed time, or one with an error, stays open."""
+    button = 'id="received-at-change" aria-controls="id_received_at" hidden>日時を変更'
+    page = operator_client.get(f"{NEW}?client={acme.pk}").content.decode()
+    assert button in page
+    refused = _save(operator_client, acme, received_at="2026/11/01").content.decode()
+    assert "受電日時" in refused and button not in refused
+    call = CallFactory(client=acme)
+    edit = operator_client.get(reverse("console:call_edit", args=[call.pk]))
+    assert button not in edit.content.decode()

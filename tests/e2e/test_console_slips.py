@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from answering.models import Call
 from tests import factories
+from tests.factories import answered_at
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +46,7 @@ def test_a_partly_typed_received_time_stops_the_save_and_says_why(live, open_as)
     page.fill("#id_caller_name", "山田太郎")
     page.fill("#id_callback_number", "09012345678")
     page.fill("#id_purpose", "見積り")
-    page.focus("#id_received_at")
+    page.click("#received-at-change")
     page.keyboard.type("11")  # the month only: the browser would send it as blank
     assert page.evaluate("document.getElementById('id_received_at').validity.badInput")
     page.keyboard.press("Control+Enter")
@@ -173,7 +174,9 @@ def test_a_plain_enter_goes_to_the_next_field_and_never_saves_half_a_call(
     page.keyboard.press("Enter")
     page.keyboard.insert_text("至急")
     assert page.input_value("#id_purpose") == "見積り\n至急"
-    page.focus("#id_received_at")
+    page.focus("#received-at-change")
+    page.keyboard.press("Enter")  # opens the time, with the focus in it
+    assert page.evaluate("document.activeElement.id") == "id_received_at"
     page.keyboard.press("Enter")  # the last field: on to the save button
     assert page.evaluate("document.activeElement.type") == "submit"
     assert not Call.objects.exists()
@@ -297,7 +300,8 @@ def test_an_out_of_hours_time_is_confirmed_and_saved_with_the_keyboard(live, ope
     sunday = today - dt.timedelta(days=(today.weekday() + 1) % 7 or 7)
     typed = dt.datetime.combine(sunday, dt.time(3, 0))
     page.focus("#id_note")  # the memo, left blank; the time comes next
-    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # 日時を変更
+    page.keyboard.press("Enter")  # opens the time, with the focus in it
     _type_date_and_time(page, "#id_received_at", typed)
     page.keyboard.press("Enter")  # on to the save button
     page.keyboard.press("Enter")  # save
@@ -435,3 +439,38 @@ def test_console_layout_and_wording_points(live, open_as):
     page.focus("#id_purpose")
     page.wait_for_selector("#callback-check:has-text('090-3333-4444')")
     assert "発信者番号と同じ" not in page.inner_text("#callback-check")
+
+
+def test_tab_from_the_memo_reaches_save_at_once_and_a_late_call_is_still_typed(
+    live, open_as
+):
+    """Tab from メモ walked the received time's six parts before 保存. The time
+    (blank: the ring or the first key) is folded behind 日時を変更: Tab, Tab is
+    保存, and a call logged late opens the time with Enter on that button."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    page.fill("#id_caller_name", "山田太郎")
+    page.fill("#id_callback_number", "09012345678")
+    page.fill("#id_purpose", "見積り")
+    page.focus("#id_note")
+    page.keyboard.insert_text("遅れて記録")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "received-at-change"
+    assert page.inner_text("#received-at-change") == "日時を変更"
+    page.keyboard.press("Tab")
+    assert page.evaluate(
+        "document.activeElement === document.querySelector('#call-form .primary')"
+    )
+    assert "保存" in page.evaluate("document.activeElement.textContent")
+
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "id_received_at"
+    typed = answered_at(timezone.now() - dt.timedelta(days=1)).replace(tzinfo=None)
+    _type_date_and_time(page, "#id_received_at", typed)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved-banner")
+    call = Call.objects.get()
+    assert call.note == "遅れて記録"
+    assert timezone.localtime(call.received_at).replace(tzinfo=None) == typed
