@@ -3,6 +3,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -691,6 +692,12 @@ class ReportRecipientAdmin(SimpleHistoryAdmin):
         return ["client"] if obj is not None else []
 
 
+# What a user may do follows 役割 (User.role; every admin is a superuser, see
+# UserAdmin.save_model): Django's groups grant nothing here, and their menu and
+# the user's group picker only puzzled the office.
+admin.site.unregister(Group)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
@@ -704,7 +711,16 @@ class UserAdmin(DjangoUserAdmin):
     ]
     list_filter = ["role", "is_active"]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(
+            (
+                name,
+                {
+                    **options,
+                    "fields": [f for f in options["fields"] if f != "groups"],
+                },
+            )
+            for name, options in DjangoUserAdmin.fieldsets
+        ),
         (_("役割"), {"fields": ["role", "client"]}),
     )
     add_fieldsets = (

@@ -607,6 +607,12 @@ class AdminSite(admin.AdminSite):
     def password_change_done(self, request, extra_context=None):  # type: ignore[no-untyped-def]
         return redirect("password_change_done")
 
+    def get_app_list(self, request, app_label=None):  # type: ignore[no-untyped-def]
+        # The business menus first; django-axes' records of logins (kept for
+        # unlocking a locked-out user) last, under their Japanese heading.
+        apps = super().get_app_list(request, app_label)
+        return sorted(apps, key=lambda app: app["app_label"] == "axes")
+
     def register(self, model_or_iterable, admin_class=None, **options):  # type: ignore[no-untyped-def]
         admin_class = admin_class or admin.ModelAdmin
         guarded = type(
