@@ -10,6 +10,7 @@ from django.db.models import BigIntegerField
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import (
@@ -364,7 +365,7 @@ class CallForm(forms.Form):
                     "このままで正しければ「受付時間外の時刻で保存する」にチェックを入れて"
                     "保存してください。"
                 )
-                % {"when": date_format(japan_now(typed), "Y/m/d（D）H:i")},
+                % {"when": date_format(japan_now(typed), gettext("Y/m/d（D）H:i"))},
             )
 
     def call_fields(self) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def refuse_demo_company() -> None:
                 "自社の値（会社名、適格請求書発行事業者登録番号、振込先口座）を"
                 "設定し、再起動してからやり直してください。"
             ),
-            params={"names": "、".join(names)},
+            params={"names": _("、").join(names)},
         )
 
 

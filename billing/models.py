@@ -240,7 +240,8 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         label = self.number_display or str(self.get_status_display())
-        return f"{self.client_name} {self.billing_month:%Y年%m月} {label}"
+        month = date_format(self.billing_month, "YEAR_MONTH_FORMAT")
+        return f"{self.client_name} {month} {label}"
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.pk is not None:
@@ -465,7 +466,8 @@ class InvoiceLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.description} {self.amount_yen:,}円"
+        amount = gettext("%(amount)s円") % {"amount": f"{self.amount_yen:,}"}
+        return f"{self.description} {amount}"
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if (
@@ -592,7 +594,8 @@ class Adjustment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.client} -{self.amount_yen:,}円 {self.reason}"
+        amount = gettext("-%(amount)s円") % {"amount": f"{self.amount_yen:,}"}
+        return f"{self.client} {amount} {self.reason}"
 
     @property
     def carried_by_issued_invoice(self) -> bool:
@@ -705,4 +708,4 @@ class BillingRun(models.Model):
         verbose_name_plural = _("請求処理")
 
     def __str__(self) -> str:
-        return f"{self.billing_month:%Y年%m月}"
+        return date_format(self.billing_month, "YEAR_MONTH_FORMAT")

@@ -724,7 +724,7 @@ def credits_refusing_reissue(*, invoice: Invoice) -> str:
         return ""
 
     def named(adjustments: list[Adjustment]) -> str:
-        return "、".join(
+        return _("、").join(
             _("-%(amount)s円（%(reason)s）")
             % {"amount": f"{adjustment.amount_yen:,}", "reason": adjustment.reason}
             for adjustment in adjustments
@@ -740,7 +740,7 @@ def credits_refusing_reissue(*, invoice: Invoice) -> str:
             "減額済みです。今のデータで作り直すと同じ誤りの分が二重に減額される"
             "おそれがあるため、この請求書は無効にして再発行できません。"
             "さらに直す分は、訂正（減額）として登録してください。"
-        ) % {"credits": named(given), "numbers": "、".join(numbers)}
+        ) % {"credits": named(given), "numbers": _("、").join(numbers)}
     return _(
         "この請求書には、次回の請求で減額する訂正 %(credits)s が登録されています。"
         "再発行は今のデータで作り直すため、同じ誤りを直す訂正が残ると二重の減額に"
@@ -750,7 +750,7 @@ def credits_refusing_reissue(*, invoice: Invoice) -> str:
 
 
 def _months(months: Iterable[dt.date]) -> str:
-    return "、".join(date_format(month, "YEAR_MONTH_FORMAT") for month in months)
+    return _("、").join(date_format(month, "YEAR_MONTH_FORMAT") for month in months)
 
 
 @dataclass(frozen=True)
@@ -812,7 +812,7 @@ class UnsettledCancellation:
         amounts = {
             "deposit": f"{self.deposit_yen:,}",
             "credits": f"{self.credits_yen:,}",
-            "numbers": "、".join(self.unpaid_numbers),
+            "numbers": _("、").join(self.unpaid_numbers),
             "drafts": _months(self.draft_months),
             "missing": _months(self.missing_months),
         }
@@ -841,7 +841,7 @@ class UnsettledCancellation:
                     "保証金 %(deposit)s 円はお預かりしたままです（%(owed)s）。"
                     "先にその月の請求の一覧で下書きを作成・確認し、"
                     "発行してください。"
-                ) % {**amounts, "owed": "、".join(owed)}
+                ) % {**amounts, "owed": _("、").join(owed)}
             if self.credits_yen:
                 held += _("未反映の訂正 %(credits)s 円も入っていません。") % amounts
             if status == InvoiceStatus.DRAFT:
@@ -864,7 +864,7 @@ class UnsettledCancellation:
         if self.credits_yen:
             items.append(_("未反映の訂正 %(credits)s 円") % amounts)
         missing = _("解約月の請求書に精算（%(items)s）が入っていません。") % {
-            "items": "、".join(items)
+            "items": _("、").join(items)
         }
         if self.deposit_yen:
             # Kept while something was owed, or built before the cancellation

@@ -108,7 +108,7 @@ def _names(outcomes, describe) -> str:  # type: ignore[no-untyped-def]
         named.append(
             _("ほか %(count)d 件") % {"count": len(outcomes) - NAMED_IN_MESSAGE}
         )
-    return "、".join(named)
+    return _("、").join(named)
 
 
 def _held_change(outcome: services.DraftOutcome) -> str:

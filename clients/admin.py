@@ -589,7 +589,8 @@ class LentNumberAdmin(Listed050Warning, SimpleHistoryAdmin):
                 "day": format_day(current.client.cancelled_on),
             }
         if current:
-            return f"{current.client.name}（{current.get_use_display()}）"
+            use = _("（%(note)s）") % {"note": current.get_use_display()}
+            return f"{current.client.name}{use}"
         available = services.quarantine_ends_on(obj)
         if available and available > japan_today():
             return _("休止中（%(date)s から貸出可）") % {"date": format_day(available)}

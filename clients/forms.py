@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.forms.models import InlineForeignKeyField
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -376,7 +377,7 @@ class JapaneseDuplicatesFormSet(forms.BaseInlineFormSet):
             str(self.model._meta.get_field(name).verbose_name) for name in unique_check
         ]
         return _("%(fields)s が同じ行が重複しています。どちらかを直してください。") % {
-            "fields": "・".join(labels)
+            "fields": gettext("・").join(labels)
         }
 
 

@@ -8,6 +8,8 @@ from django.core.mail.message import sanitize_address
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -175,7 +177,11 @@ class PlanPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan} {format_day(self.valid_from)}〜 {self.monthly_fee_yen:,}円"
+        return gettext("%(plan)s %(day)s〜 %(fee)s円") % {
+            "plan": self.plan,
+            "day": format_day(self.valid_from),
+            "fee": f"{self.monthly_fee_yen:,}",
+        }
 
 
 class ClientQuerySet(models.QuerySet["Client"]):
@@ -386,7 +392,12 @@ class ClientPerson(models.Model):
         verbose_name_plural = _("お客様の担当者")
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.title}）" if self.title else self.name
+        if not self.title:
+            return self.name
+        return gettext("%(name)s（%(title)s）") % {
+            "name": self.name,
+            "title": self.title,
+        }
 
 
 class ReportRecipientQuerySet(models.QuerySet["ReportRecipient"]):
@@ -569,7 +580,11 @@ class NumberAssignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} → {self.client}（{self.get_use_display()}）"
+        return gettext("%(number)s → %(client)s（%(use)s）") % {
+            "number": self.number,
+            "client": self.client,
+            "use": self.get_use_display(),
+        }
 
 
 class ClientPlanQuerySet(models.QuerySet["ClientPlan"]):
@@ -628,7 +643,11 @@ class ClientPlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.client} {self.effective_month:%Y年%m月}〜 {self.plan}"
+        return gettext("%(client)s %(month)s〜 %(plan)s") % {
+            "client": self.client,
+            "month": date_format(self.effective_month, "YEAR_MONTH_FORMAT"),
+            "plan": self.plan,
+        }
 
 
 class AccountManager(UserManager["User"]):

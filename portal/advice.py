@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from billing.pricing import (
     billed_days,
@@ -129,7 +130,8 @@ class PlanAdvice:
         start = date_format(self.compared_from, "YEAR_MONTH_FORMAT")
         if self.compared_from == self.compared_until:
             return start
-        return f"{start}〜{date_format(self.compared_until, 'YEAR_MONTH_FORMAT')}"
+        end = date_format(self.compared_until, "YEAR_MONTH_FORMAT")
+        return gettext("%(start)s〜%(end)s") % {"start": start, "end": end}
 
 
 def _mark_cheapest(amounts: list[int | None]) -> list[Cell]:

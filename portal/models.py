@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Plan, ReportRecipient
@@ -136,7 +137,11 @@ class PlanChangeRequest(ChangeRequest):
         ]
 
     def __str__(self) -> str:
-        return f"{self.client} {self.effective_month:%Y年%m月}〜 {self.plan}"
+        return gettext("%(client)s %(month)s〜 %(plan)s") % {
+            "client": self.client,
+            "month": date_format(self.effective_month, "YEAR_MONTH_FORMAT"),
+            "plan": self.plan,
+        }
 
 
 class RecipientChangeRequest(ChangeRequest):

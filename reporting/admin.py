@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from answering.selectors import top_nuisance_callers
 from clients.admin import ClientAdmin
@@ -25,14 +25,21 @@ def bouncing_addresses_display(client: Client) -> SafeString:
         '<ul class="bouncing">{}</ul>',
         format_html_join(
             "",
-            "<li><strong>{}</strong>（{}件不達、最終 {}）: {}</li>",
+            "<li><strong>{}</strong>{}: {}</li>",
             # Formatted here: format_html_join makes every argument a string
             # first, and a format spec on it raised (the admin then showed "-").
             (
                 (
                     b.address,
-                    b.bounces,
-                    f"{timezone.localtime(b.last_bounced_at):%Y/%m/%d %H:%M}",
+                    # The same words as the failed deliveries' page.
+                    gettext("（%(bounces)s、最終 %(last)s）")
+                    % {
+                        "bounces": ngettext(
+                            "%(counter)s件不達", "%(counter)s件不達", b.bounces
+                        )
+                        % {"counter": b.bounces},
+                        "last": f"{timezone.localtime(b.last_bounced_at):%Y/%m/%d %H:%M}",
+                    },
                     b.last_error,
                 )
                 for b in bouncing

@@ -215,7 +215,7 @@ def _refuse_final_reissue_before_later_months(invoice: Invoice) -> None:
             )
             % {
                 "day": date_format(cancelled_on),
-                "numbers": "、".join(
+                "numbers": _("、").join(
                     later_invoice.number_display for later_invoice in later
                 ),
             }
