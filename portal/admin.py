@@ -9,7 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
 from portal import services
-from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+    RequestStatus,
+)
 from reporting.admin import ClientWithBouncesAndNuisanceCallersAdmin
 
 # A cancellation saved on the client's page also closes the portal's requests
@@ -235,3 +240,65 @@ class RecipientChangeRequestAdmin(ChangeRequestAdmin):
     )
     def mark_done(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._close(request, queryset, RequestStatus.DONE)
+
+
+@admin.register(BillingEmailChangeRequest)
+class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
+    list_display = [
+        "requested_at",
+        "client_link",
+        "wish",
+        "current_billing_email",
+        "status",
+        "processed_at",
+    ]
+    fields = [
+        "client",
+        "billing_email",
+        "message",
+        "requested_at",
+        "requested_by",
+        "status",
+        "admin_note",
+        "processed_at",
+        "processed_by",
+    ]
+    readonly_fields = [
+        "client",
+        "billing_email",
+        "message",
+        "status",
+        *ChangeRequestAdmin.readonly_fields,
+    ]
+    actions = ["apply", "reject"]
+
+    @admin.display(description=_("ご希望の送付先"))
+    def wish(self, obj: BillingEmailChangeRequest) -> str:
+        return obj.wish
+
+    @admin.display(description=_("現在の送付先"))
+    def current_billing_email(self, obj: BillingEmailChangeRequest) -> str:
+        return obj.client.billing_email or "—"
+
+    @admin.action(description=_("選んだお申し込みの送付先を設定する"))
+    def apply(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for change_request in queryset.select_related("client"):
+            try:
+                client = services.apply_billing_email_change_request(
+                    change_request=change_request, processed_by=request.user
+                )
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{change_request}: {exc.messages[0]}", messages.WARNING
+                )
+                continue
+            self.message_user(
+                request,
+                _("%(client)s: 請求書送付先を「%(address)s」にしました。")
+                % {
+                    "client": client,
+                    "address": client.billing_email
+                    or _("（空欄: 報告先のPCメールアドレス）"),
+                },
+                messages.SUCCESS,
+            )

@@ -184,3 +184,45 @@ class RecipientChangeRequestForm(forms.Form):
         if desired_on is not None:
             validate_desired_on(desired_on, client=self.client, today=self.today)
         return desired_on
+
+
+class BillingEmailChangeRequestForm(forms.Form):
+    # Empty asks to go back to the recipients' PC addresses.
+    billing_email = TypedEmailField(
+        label=_("請求書送付先メールアドレス"),
+        required=False,
+        # The model's length: a longer one is refused here, not by the database.
+        max_length=254,
+        validators=[validate_sendable_email],
+    )
+    message = forms.CharField(
+        label=_("メッセージ（任意）"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, current: str, has_open_request: bool, **kwargs):
+        self.current, self.has_open_request = current, has_open_request
+        super().__init__(*args, **kwargs)
+
+    def clean_billing_email(self) -> str:
+        billing_email = self.cleaned_data["billing_email"]
+        # With a request open, asking for the address in force withdraws it
+        # (the last wish wins, as for plans); without one it changes nothing.
+        if (
+            billing_email.casefold() == self.current.casefold()
+            and not self.has_open_request
+        ):
+            if billing_email:
+                raise forms.ValidationError(
+                    _("請求書のお知らせはすでに %(address)s にお送りしています。"),
+                    params={"address": billing_email},
+                )
+            raise forms.ValidationError(
+                _(
+                    "請求書のお知らせはすでに報告先のPCメールアドレスにお送りしています。"
+                    "別のアドレスにお送りするときは、そのアドレスを入力してください。"
+                )
+            )
+        return billing_email

@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import Client, Plan, ReportRecipient
+from clients.models import Client, Plan, ReportRecipient, validate_sendable_email
 
 
 def latest_desired_on(*, client: Client, today: dt.date) -> dt.date:
@@ -212,3 +212,51 @@ class RecipientChangeRequest(ChangeRequest):
     def who(self) -> str:
         """The person the request is about: the name given, or the recipient's."""
         return self.name or (self.recipient.name if self.recipient else "")
+
+
+class BillingEmailChangeRequest(ChangeRequest):
+    """A client asks to set, change or clear its billing address
+    (``Client.billing_email``, where invoice notices go).
+
+    An empty ``billing_email`` asks to clear it: notices then go to the report
+    recipients' PC addresses again. The admin applies it with an action that
+    sets the client's address. A client has at most one open request: a newer
+    one replaces the older (the last wish wins).
+    """
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="billing_email_change_requests",
+        verbose_name=_("顧客"),
+    )
+    billing_email = models.EmailField(
+        _("請求書送付先メールアドレス"),
+        blank=True,
+        validators=[validate_sendable_email],
+        help_text=_("空欄は、報告先のPCメールアドレスに戻すご依頼です。"),
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("請求書送付先のお申し込み")
+        verbose_name_plural = _("請求書送付先のお申し込み")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status="open"),
+                name="billing_email_request_one_open_per_client",
+                violation_error_message=_(
+                    "請求書送付先のお申し込みはすでに受付中です。"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.wish}"
+
+    @property
+    def wish(self) -> str:
+        """What the client asked for: the address, or going back to the
+        recipients' addresses."""
+        return self.billing_email or str(_("報告先のPCメールアドレスに戻す"))

@@ -18,6 +18,7 @@ from clients.services import (
     schedule_plan_change,
 )
 from portal.models import (
+    BillingEmailChangeRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
@@ -34,10 +35,19 @@ AFTER_CONTRACT_END_NOTE = gettext_noop("解約日より後の月のため取り�
 DESIRED_AFTER_CONTRACT_END_NOTE = gettext_noop(
     "希望日が解約日より後のため取り下げました。"
 )
+REPLACED_BILLING_EMAIL_NOTE = gettext_noop(
+    "請求書送付先の新しいお申し込みに置き換えられました。"
+)
+
+AnyChangeRequest = (
+    PlanChangeRequest | RecipientChangeRequest | BillingEmailChangeRequest
+)
 
 
 def _close_unprocessed(
-    requests: list[PlanChangeRequest] | list[RecipientChangeRequest],
+    requests: list[PlanChangeRequest]
+    | list[RecipientChangeRequest]
+    | list[BillingEmailChangeRequest],
     *,
     note: str,
     now: dt.datetime,
@@ -148,6 +158,9 @@ def close_requests_after_contract_end(
     they would stay open for good; closed, the client reads why in the portal.
     The plans already registered for those months go the same way
     (clients.services.drop_plans_after_contract_end).
+
+    Billing address requests stay open: they name no time, and the final
+    invoice (and a returned deposit) is still notified after the last day.
     """
     client = Client.objects.lock(client.pk)
     if client.cancelled_on is None:
@@ -333,15 +346,113 @@ def request_recipient_change(
     )
 
 
+@dataclass(frozen=True)
+class BillingEmailRequestResult:
+    change_request: BillingEmailChangeRequest
+    # False: the same request was already open, and nothing was recorded.
+    created: bool
+    # The client's open request this one replaced (closed as rejected).
+    replaced: list[BillingEmailChangeRequest]
+
+
+@transaction.atomic
+def request_billing_email_change(
+    *,
+    client: Client,
+    billing_email: str,
+    message: str = "",
+    requested_by=None,
+    now: dt.datetime | None = None,
+) -> BillingEmailRequestResult:
+    """A client's wish for another billing address (where invoice notices
+    go), or for none (``billing_email=""``: back to the recipients' PC
+    addresses).
+
+    Taken after the contract's last day too: the final invoice is issued and
+    notified after it. The same wish sent again while open is recorded once;
+    another one replaces the open request (the last wish wins), so the admin
+    holds at most one (a database constraint too).
+    """
+    now = now or timezone.now()
+    # The client first, as every writer of its requests: a second sending waits
+    # here for the first to commit, then finds it.
+    client = Client.objects.lock(client.pk)
+    open_requests = list(
+        BillingEmailChangeRequest.objects.filter(
+            client=client, status=RequestStatus.OPEN
+        )
+    )
+    for earlier in open_requests:
+        if earlier.billing_email.casefold() == billing_email.casefold():
+            return BillingEmailRequestResult(
+                change_request=earlier, created=False, replaced=[]
+            )
+    _close_unprocessed(open_requests, note=REPLACED_BILLING_EMAIL_NOTE, now=now)
+    change_request = BillingEmailChangeRequest(
+        client=client,
+        billing_email=billing_email,
+        message=message,
+        requested_at=now,
+        requested_by=requested_by,
+    )
+    change_request.full_clean()
+    change_request.save()
+    return BillingEmailRequestResult(
+        change_request=change_request, created=True, replaced=open_requests
+    )
+
+
+@transaction.atomic
+def withdraw_billing_email_change(
+    *, client: Client, now: dt.datetime | None = None
+) -> list[BillingEmailChangeRequest]:
+    """The client takes back its open billing address request (none left is
+    not an error: a second click, or the admin processed it meanwhile)."""
+    Client.objects.lock(client.pk)
+    withdrawn = list(
+        BillingEmailChangeRequest.objects.filter(
+            client=client, status=RequestStatus.OPEN
+        )
+    )
+    _close_unprocessed(withdrawn, note=WITHDRAWN_NOTE, now=now or timezone.now())
+    return withdrawn
+
+
+@transaction.atomic
+def apply_billing_email_change_request(
+    *,
+    change_request: BillingEmailChangeRequest,
+    processed_by=None,
+    now: dt.datetime | None = None,
+) -> Client:
+    """Admin: set the client's billing address to the one asked for (or
+    clear it); the next invoice notice goes there."""
+    # The client first, then the request, as in apply_plan_change_request.
+    client = Client.objects.lock(change_request.client_id)
+    change_request = BillingEmailChangeRequest.objects.select_for_update().get(
+        pk=change_request.pk
+    )
+    if change_request.status != RequestStatus.OPEN:
+        raise ValidationError(_("このお申し込みはすでに処理済みです。"))
+    client.billing_email = change_request.billing_email
+    # One field: the client's other fields stay as another admin saved them.
+    client.save(update_fields=["billing_email"])
+    change_request.status = RequestStatus.DONE
+    change_request.processed_at = now or timezone.now()
+    change_request.processed_by = processed_by
+    change_request.save(update_fields=["status", "processed_at", "processed_by"])
+    return client
+
+
 @transaction.atomic
 def close_request(
     *,
-    change_request: PlanChangeRequest | RecipientChangeRequest,
+    change_request: AnyChangeRequest,
     status: str,
     processed_by=None,
     admin_note: str | None = None,
     now: dt.datetime | None = None,
-) -> PlanChangeRequest | RecipientChangeRequest:
+) -> AnyChangeRequest:
     """Admin: mark a request done (applied by hand) or rejected."""
     if status not in (RequestStatus.DONE, RequestStatus.REJECTED):
         raise ValueError(status)

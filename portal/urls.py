@@ -12,6 +12,7 @@ urlpatterns = [
     path("recipients/", views.recipients, name="recipients"),
     path("plan/", views.plan, name="plan"),
     path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/billing-email/", views.billing_email, name="billing_email"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:invoice_id>/calls/", views.invoice_calls, name="invoice_calls"),
@@ -32,5 +33,10 @@ urlpatterns = [
         "requests/recipients/<int:request_id>/",
         views.recipient_request_detail,
         name="recipient_request",
+    ),
+    path(
+        "requests/billing-email/<int:request_id>/",
+        views.billing_email_request_detail,
+        name="billing_email_request",
     ),
 ]

@@ -40,11 +40,17 @@ from clients.views import PasswordChangeView
 from portal import advice, csv_export, display, selectors, services
 from portal.access import client_required, portal_client
 from portal.forms import (
+    BillingEmailChangeRequestForm,
     HistoryFilterForm,
     PlanChangeRequestForm,
     RecipientChangeRequestForm,
 )
-from portal.models import PlanChangeRequest, RecipientChangeRequest, RequestStatus
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+    RequestStatus,
+)
 from reporting.selectors import report_status_by_call
 
 
@@ -59,6 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
     open_requests = (
         PlanChangeRequest.objects.filter(client=client, status="open").count()
         + RecipientChangeRequest.objects.filter(client=client, status="open").count()
+        + BillingEmailChangeRequest.objects.filter(client=client, status="open").count()
     )
     return render(
         request,
@@ -400,6 +407,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "recipient_requests": RecipientChangeRequest.objects.filter(client=client)
             .select_related("recipient")
             .order_by("-requested_at", "-id")[:50],
+            "billing_email_requests": BillingEmailChangeRequest.objects.filter(
+                client=client
+            ).order_by("-requested_at", "-id")[:50],
         },
     )
 
@@ -434,6 +444,110 @@ def recipient_request_detail(request: HttpRequest, request_id: int) -> HttpRespo
     )
 
 
+@require_GET
+@client_required
+def billing_email_request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    change_request = get_object_or_404(
+        BillingEmailChangeRequest, pk=request_id, client=portal_client(request)
+    )
+    return render(
+        request,
+        "portal/request_detail.html",
+        {"change_request": change_request, "kind": "billing_email"},
+    )
+
+
+def _open_billing_email_request(client: Client) -> BillingEmailChangeRequest | None:
+    return BillingEmailChangeRequest.objects.filter(
+        client=client, status=RequestStatus.OPEN
+    ).first()
+
+
+@require_http_methods(["GET", "POST"])
+@client_required
+def billing_email(request: HttpRequest) -> HttpResponse:
+    """Where invoice notices go, and a request to set, change or clear the
+    billing address (an admin applies it)."""
+    client = portal_client(request)
+    open_request = _open_billing_email_request(client)
+    if request.method == "POST" and "withdraw" in request.POST:
+        if services.withdraw_billing_email_change(client=client):
+            messages.success(request, _("お申し込みを取り消しました。"))
+        else:
+            messages.info(request, _("受付中のお申し込みはありません。"))
+        return redirect("portal:billing_email")
+    form = BillingEmailChangeRequestForm(
+        request.POST if request.method == "POST" else None,
+        current=client.billing_email,
+        has_open_request=open_request is not None,
+        initial={
+            "billing_email": open_request.billing_email
+            if open_request
+            else client.billing_email
+        },
+    )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and form.cleaned_data["billing_email"].casefold()
+        == client.billing_email.casefold()
+    ):
+        # The address in force, with a request open: the last wish wins.
+        services.withdraw_billing_email_change(client=client)
+        messages.success(
+            request, _("お申し込みを取り消しました。送り先は今のままです。")
+        )
+        return redirect("portal:billing_email")
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.request_billing_email_change(
+                client=client,
+                billing_email=form.cleaned_data["billing_email"],
+                message=form.cleaned_data["message"],
+                requested_by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if result.created:
+                messages.success(
+                    request,
+                    _(
+                        "請求書送付先の変更を受け付けました。"
+                        "担当者が設定するまでは、今の送り先にお送りします。"
+                    ),
+                )
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "同じ内容のお申し込みをすでにお受けしています。"
+                        "担当者が設定するまでお待ちください。"
+                    ),
+                )
+            for replaced in result.replaced:
+                messages.info(
+                    request,
+                    _(
+                        "以前のお申し込み（%(wish)s）は、このお申し込みに置き換えました。"
+                    )
+                    % {"wish": replaced.wish},
+                )
+            return redirect("portal:billing_email")
+    return render(
+        request,
+        "portal/billing_email.html",
+        {
+            "form": form,
+            "open_request": open_request,
+            "billing_email": client.billing_email,
+            "notice_addresses": invoice_notice_addresses(
+                client=client, today=japan_today()
+            ),
+        },
+    )
+
+
 def _client_invoice(request: HttpRequest, invoice_id: int) -> Invoice:
     """One of this client's invoices that it may see (never a draft), or 404."""
     return get_object_or_404(
@@ -455,6 +569,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "notice_addresses": invoice_notice_addresses(
                 client=client, today=japan_today()
             ),
+            "open_billing_email_request": _open_billing_email_request(client),
         },
     )
 

@@ -1,7 +1,11 @@
 import factory
 from django.utils import timezone
 
-from portal.models import PlanChangeRequest, RecipientChangeRequest
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+)
 from tests.factories import ClientFactory, PlanFactory
 
 
@@ -23,4 +27,13 @@ class RecipientChangeRequestFactory(factory.django.DjangoModelFactory):
     kind = RecipientChangeRequest.Kind.ADD
     name = factory.Sequence(lambda n: f"新しい報告先{n}")
     pc_email = factory.Sequence(lambda n: f"new{n}@example.jp")
+    requested_at = factory.LazyFunction(timezone.now)
+
+
+class BillingEmailChangeRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BillingEmailChangeRequest
+
+    client = factory.SubFactory(ClientFactory)
+    billing_email = factory.Sequence(lambda n: f"keiri{n}@example.jp")
     requested_at = factory.LazyFunction(timezone.now)

@@ -19,7 +19,11 @@ from billing.services import bill_month
 from clients.services import start_plan
 from portal import services
 from portal import urls as portal_urls
-from portal.models import PlanChangeRequest, RecipientChangeRequest
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+)
 from portal.selectors import Cursor
 from reporting.models import Delivery
 from reporting.services import queue_call_reports
@@ -46,6 +50,8 @@ B_MARKERS = [
     "markerb-mail",
     "MARKERB-PLANREQ",
     "MARKERB-RREQ",
+    "MARKERB-BREQ",
+    "markerb-keiri",
     "MARKERB-PERSON",
     "5555-0199",  # B's callback number, hyphenated
     "+81355550199",
@@ -134,6 +140,11 @@ class World:
             name=f"{m}RREQ",
             pc_email=f"{m.lower()}mail2@example.jp",
         ).change_request
+        self.billing_email_request = services.request_billing_email_change(
+            client=self.client,
+            billing_email=f"{m.lower()}keiri@example.jp",
+            message=f"{m}BREQ",
+        ).change_request
 
 
 # URL name -> how to fill its arguments from a World. Every pattern of the portal
@@ -142,6 +153,7 @@ OBJECT_KWARGS = {
     "call": lambda w: {"call_id": w.call.pk},
     "plan_request": lambda w: {"request_id": w.plan_request.pk},
     "recipient_request": lambda w: {"request_id": w.recipient_request.pk},
+    "billing_email_request": lambda w: {"request_id": w.billing_email_request.pk},
     "invoice": lambda w: {"invoice_id": w.invoice.pk},
     "invoice_pdf": lambda w: {"invoice_id": w.invoice.pk},
     "invoice_calls": lambda w: {"invoice_id": w.invoice.pk},
@@ -253,6 +265,15 @@ def test_the_markers_do_show_up_for_b_itself(worlds):
     )
     assert "5555-0199" in body_of(http.get(reverse("portal:calls_csv")))
     assert "markerb-mail@example.jp" in body_of(http.get(reverse("portal:home")))
+    assert "markerb-keiri@example.jp" in body_of(http.get(reverse("portal:invoices")))
+    assert "MARKERB-BREQ" in body_of(
+        http.get(
+            reverse(
+                "portal:billing_email_request",
+                kwargs=OBJECT_KWARGS["billing_email_request"](b),
+            )
+        )
+    )
     for name in ("invoice", "invoice_pdf", "invoice_calls", "invoice_calls_csv"):
         response = http.get(reverse(f"portal:{name}", kwargs=OBJECT_KWARGS[name](b)))
         assert "MARKERB-" in body_of(response), name
@@ -307,6 +328,7 @@ def test_client_a_cannot_act_on_client_b_objects_through_forms(worlds, plans):
     before_b = (
         PlanChangeRequest.objects.filter(client=b.client).count(),
         RecipientChangeRequest.objects.filter(client=b.client).count(),
+        list(BillingEmailChangeRequest.objects.filter(client=b.client).values()),
     )
     for kind in ("change", "remove"):
         response = http.post(
@@ -326,11 +348,29 @@ def test_client_a_cannot_act_on_client_b_objects_through_forms(worlds, plans):
         reverse("portal:plan"), {"plan": plans["standard"].pk, "client": b.client.pk}
     )
     assert response.status_code == 302
+    # A's billing address request and withdrawal, naming B: only A's move.
+    response = http.post(
+        reverse("portal:billing_email"),
+        {"billing_email": "a-keiri@example.jp", "client": b.client.pk},
+    )
+    assert response.status_code == 302
+    response = http.post(
+        reverse("portal:billing_email"),
+        {"withdraw": "1", "client": b.client.pk, "request": b.billing_email_request.pk},
+    )
+    assert response.status_code == 302
     after_b = (
         PlanChangeRequest.objects.filter(client=b.client).count(),
         RecipientChangeRequest.objects.filter(client=b.client).count(),
+        list(BillingEmailChangeRequest.objects.filter(client=b.client).values()),
     )
     assert after_b == before_b
     assert PlanChangeRequest.objects.filter(
         client=a.client, plan=plans["standard"]
     ).exists()
+    assert (
+        BillingEmailChangeRequest.objects.get(
+            client=a.client, billing_email="a-keiri@example.jp"
+        ).status
+        == "rejected"
+    )  # withdrawn

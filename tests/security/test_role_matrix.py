@@ -103,6 +103,8 @@ EXPECTED: dict[str, Row] = {
     "portal:requests": portal_page(),
     "portal:plan_request": portal_page(),
     "portal:recipient_request": portal_page(),
+    "portal:billing_email": portal_page(),
+    "portal:billing_email_request": portal_page(),
 }
 
 # The admin site: its index and a few model pages, not all of its patterns.
@@ -117,6 +119,7 @@ ADMIN_PAGES = [
     "admin:billing_invoice_change",
     "admin:reporting_delivery_changelist",
     "admin:portal_planchangerequest_changelist",
+    "admin:portal_billingemailchangerequest_changelist",
 ]
 
 
@@ -155,6 +158,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "portal:call": [world.call.pk],
         "portal:plan_request": [world.plan_request.pk],
         "portal:recipient_request": [world.recipient_request.pk],
+        "portal:billing_email_request": [world.billing_email_request.pk],
     }.get(name)
     if name.startswith("billing:invoice") or name in (
         "billing:mark_paid",

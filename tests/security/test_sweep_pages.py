@@ -145,6 +145,18 @@ PAGES: dict[str, Page] = {
     "portal:requests": Page("client"),
     "portal:plan_request": Page("client", arg="plan_request"),
     "portal:recipient_request": Page("client", arg="recipient_request"),
+    "portal:billing_email": Page(
+        "client",
+        "POST",
+        fields={
+            "billing_email": hostile_or(
+                "keiri@example.jp", "ｋｅｉｒｉ＠ｅｘａｍｐｌｅ．ｊｐ", ""
+            ),
+            "message": value,
+            "withdraw": value,
+        },
+    ),
+    "portal:billing_email_request": Page("client", arg="billing_email_request"),
 }
 
 
@@ -175,6 +187,7 @@ def _arg(world: World, name: str) -> int:
         "client": world.client.pk,
         "plan_request": world.plan_request.pk,
         "recipient_request": world.recipient_request.pk,
+        "billing_email_request": world.billing_email_request.pk,
     }[name]
 
 
@@ -296,6 +309,16 @@ REFUSED = [
         "portal:recipients",
         {"kind": "remove", "recipient": "9" * 30, "message": "至急お願いします"},
         {"message": "至急お願いします"},
+    ),
+    (
+        "portal:billing_email",
+        {"billing_email": "keiri@@example.jp", "message": "経理部あて"},
+        {"billing_email": "keiri@@example.jp", "message": "経理部あて"},
+    ),
+    (
+        "portal:billing_email",
+        {"billing_email": "(" * 250},
+        {},
     ),
     (
         "portal:plan",

@@ -11,11 +11,16 @@ from billing import services as billing_services
 from billing.models import Invoice
 from clients.models import Client, User
 from clients.months import japan_today, previous_month
-from portal.models import PlanChangeRequest, RecipientChangeRequest
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+)
 from reporting import services as reporting_services
 from reporting.models import Delivery
 from tests import factories
 from tests.portal.factories import (
+    BillingEmailChangeRequestFactory,
     PlanChangeRequestFactory,
     RecipientChangeRequestFactory,
 )
@@ -32,6 +37,7 @@ class World:
     delivery: Delivery
     plan_request: PlanChangeRequest
     recipient_request: RecipientChangeRequest
+    billing_email_request: BillingEmailChangeRequest
     operator: User
     admin: User
     client_user: User
@@ -66,6 +72,7 @@ def build_world(**call_fields) -> World:
             kind=RecipientChangeRequest.Kind.CHANGE,
             recipient=recipient,
         ),
+        billing_email_request=BillingEmailChangeRequestFactory(client=client),
         operator=factories.OperatorFactory(),
         admin=factories.AdminFactory(),
         client_user=factories.ClientUserFactory(client=client),
