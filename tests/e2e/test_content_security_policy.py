@@ -143,6 +143,7 @@ def test_client_portal(watched):
     w.open(f"/portal/invoices/{client.invoices.get().pk}/")
     w.open(f"/portal/calls/{call.pk}/")
     w.open("/portal/recipients/")
+    w.open("/portal/invoices/billing-email/")
     w.open("/portal/requests/")
     w.assert_no_violation()
 
