@@ -10,8 +10,7 @@ Japanese, except:
 - text marked ``lang="ja"``: the switch's own 日本語 button;
 - data: text stored in the database that the project writes in Japanese by
   design (the report e-mails' and Chatwork texts, an invoice's lines, the
-  company's name as an invoice copies it), found by reading the rows;
-- the pairs of ``STILL_JAPANESE`` below, still to be translated.
+  company's name as an invoice copies it), found by reading the rows.
 
 The failure lists each page with the Japanese fragments found and the text
 around them, for a translator.
@@ -45,41 +44,6 @@ _JA = r"[\u3000-\u303f\u3040-\u30ff\u4e00-\u9fff\uff01-\uff60]"
 # A run of them, with the digits and spaces between (2026年10月 gives 年10月).
 JAPANESE_RUN = re.compile(rf"{_JA}+(?:[\s\d,.]*{_JA}+)*")
 _JAPANESE_CHAR = re.compile(_JA)
-
-# (page, Japanese fragment) still to translate. A fixed pair leaves this list
-# (the test says which); nothing new may join it. Each is wrapped in gettext
-# and awaits its entry in the English catalogue:
-STILL_JAPANESE: set[tuple[str, str]] = {
-    # "／" and "%(start)s〜%(end)s" (the invoice's period)
-    ("billing:invoice", "／"),
-    ("billing:invoice", "〜"),
-    ("portal:invoice", "〜"),
-    # "（%(note)s）" (the tax category)
-    ("portal:invoice", "（"),
-    ("portal:invoice", "）"),
-    # "%(start)s〜%(end)s" (the months the plan advice compares)
-    ("portal:plan", "〜"),
-    # "（%(note)s）" (the call's category)
-    ("reporting:call_deliveries", "（"),
-    ("reporting:call_deliveries", "）"),
-    # "%(number)s → %(client)s（%(use)s）" (a lending, as the admin names it)
-    ("admin clients.Client change", "（"),
-    ("admin clients.Client change", "）"),
-    ("admin clients.NumberAssignment changelist", "（"),
-    ("admin clients.NumberAssignment changelist", "）"),
-    ("admin clients.NumberAssignment change", "（"),
-    ("admin clients.NumberAssignment change", "）"),
-    # "（%(note)s）" (the number list's 貸出先)
-    ("admin clients.LentNumber changelist", "（"),
-    ("admin clients.LentNumber changelist", "）"),
-    # "%(client)s %(month)s〜 %(plan)s" (a client's plan, a plan change request)
-    ("admin clients.Client change", "〜"),
-    ("admin clients.ClientPlan change", "〜"),
-    ("admin portal.PlanChangeRequest changelist", "〜"),
-    ("admin portal.PlanChangeRequest change", "〜"),
-    # "%(plan)s %(day)s〜 %(fee)s円" (a plan's price)
-    ("admin clients.Plan change", "〜 2,960円"),
-}
 
 # ASCII stand-ins for the factories' Japanese defaults.
 ENGLISH_CLIENT = {
@@ -222,7 +186,6 @@ def _pages(world: World):  # type: ignore[no-untyped-def]
 def test_every_page_reads_in_english(world):
     data = japanese_data()
     report = []
-    allowed_and_seen = set()
     pages = 0
     for name, http, url in _pages(world):
         response = http.get(url)
@@ -231,14 +194,9 @@ def test_every_page_reads_in_english(world):
         pages += 1
         found = {}
         for fragment, context in japanese_fragments(response.content.decode(), data):
-            if (name, fragment) in STILL_JAPANESE:
-                allowed_and_seen.add((name, fragment))
-            else:
-                found.setdefault(fragment, context)
+            found.setdefault(fragment, context)
         if found:
             lines = "\n".join(f"    {f!r}  in  …{c}…" for f, c in found.items())
             report.append(f"{name} ({url}):\n{lines}")
     assert pages > 60
     assert not report, "Japanese on English pages:\n" + "\n".join(report)
-    # Translated since: take them off the list.
-    assert not STILL_JAPANESE - allowed_and_seen, STILL_JAPANESE - allowed_and_seen
