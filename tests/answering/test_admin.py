@@ -72,7 +72,8 @@ def test_the_call_page_shows_corrections_as_the_console_does(admin_client, admin
     ):
         html = admin_client.get(url).content.decode()
         assert "折り返し先 090-1111-2222 → 090-1111-2233" in html
-        assert "&quot;callback_number&quot;" not in html  # the raw JSON
+        # The raw JSON of the changes (not the page's hidden row version).
+        assert "&quot;callback_number&quot;: [" not in html
         assert "{項目: [旧, 新]}" not in html
 
 
