@@ -7,6 +7,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from clients.dates import format_day
 from clients.models import Client
 from portal import services
 from portal.models import (
@@ -42,7 +43,7 @@ class ClientWithRequestsAdmin(ClientWithBouncesAndNuisanceCallersAdmin):
         )
         if closed is None or obj.cancelled_on is None:
             return  # a page saved without a cancellation closes nothing
-        day = f"{obj.cancelled_on:%Y-%m-%d}"
+        day = format_day(obj.cancelled_on)
         for plan_request in closed.plan_requests:
             self.message_user(
                 request,
@@ -71,7 +72,7 @@ class ClientWithRequestsAdmin(ClientWithBouncesAndNuisanceCallersAdmin):
                 % {
                     "kind": recipient_request.get_kind_display(),
                     "who": recipient_request.who,
-                    "desired": f"{recipient_request.desired_on:%Y-%m-%d}",
+                    "desired": format_day(recipient_request.desired_on),
                     "day": day,
                 },
                 messages.WARNING,

@@ -16,6 +16,7 @@ from clients.services import set_plan
 from portal import services
 from portal.models import PlanChangeRequest, RequestStatus
 from tests import concurrency
+from tests.dates import ja_day
 from tests.factories import AdminFactory
 from tests.portal.conftest import cancel_on_the_client_page, jst
 
@@ -369,7 +370,7 @@ def test_a_cancellation_before_the_month_a_client_asked_for_closes_the_request(
     assert page.status_code == 200
     assert (
         f"お客様の {asked.effective_month:%Y年%-m月} からのプラン「ハーフ」への"
-        f"お申し込みは、解約日（{last_day:%Y-%m-%d}）より後の月のため取り下げました"
+        f"お申し込みは、解約日（{ja_day(last_day)}）より後の月のため取り下げました"
     ) in page.content.decode()
     asked.refresh_from_db()
     assert asked.status == RequestStatus.REJECTED

@@ -14,6 +14,7 @@ from clients.months import japan_today, month_bounds, month_end, month_start
 from portal import services
 from portal.models import RecipientChangeRequest, RequestStatus
 from tests import concurrency
+from tests.dates import ja_day
 from tests.factories import (
     ClientFactory,
     ReportRecipientFactory,
@@ -547,8 +548,8 @@ def test_a_cancellation_before_a_desired_date_closes_the_request_with_why(
     assert page.status_code == 200
     assert (
         f"お客様の報告先の停止のご依頼（山田、希望日 "
-        f"{last_day + dt.timedelta(days=5):%Y-%m-%d}）は、"
-        f"解約日（{last_day:%Y-%m-%d}）より後のため取り下げました"
+        f"{ja_day(last_day + dt.timedelta(days=5))}）は、"
+        f"解約日（{ja_day(last_day)}）より後のため取り下げました"
     ) in page.content.decode()
     after.refresh_from_db()
     assert after.status == RequestStatus.REJECTED
