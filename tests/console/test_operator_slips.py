@@ -162,7 +162,7 @@ def test_english_screens_have_no_japanese_left_in_these_places(operator_client, 
     home = operator_client.get(reverse("console:home")).content.decode()
     assert 'placeholder="03-1234-5678 / company name / kana"' in home
     form = operator_client.get(f"{NEW}?client={cancelled.pk}").content.decode()
-    assert "Cancelled (2026-09-30)" in form
+    assert "Cancelled (Sept. 30, 2026)" in form
     with translation.override("en"):
         assert readable_changes({"surcharge_yen": [0, 200]}) == {
             "Surcharge (yen)": ("¥0", "¥200")

@@ -11,6 +11,7 @@ from answering import selectors
 from answering.models import Call, CallRevision, Category
 from clients.models import LentNumber, NumberAssignment
 from clients.months import JST, japan_today
+from tests.dates import ja_day
 from tests.factories import (
     CallFactory,
     ClientFactory,
@@ -422,7 +423,7 @@ def test_a_resting_number_says_from_when_it_can_be_lent(operator_client, setting
     NumberAssignmentFactory(number__number="+81355559999", released_on=released)
     page = operator_client.get(NEW, {"dialed": "0355559999"}).content.decode()
     lendable = released + dt.timedelta(days=settings.NUMBER_QUARANTINE_DAYS + 1)
-    assert f"休止中（{lendable:%Y-%m-%d} から貸出可）" in page
+    assert f"休止中（{ja_day(lendable)} から貸出可）" in page
 
 
 def test_trial_and_cancelled_clients_are_flagged(operator_client, db):
@@ -433,7 +434,7 @@ def test_trial_and_cancelled_clients_are_flagged(operator_client, db):
         in operator_client.get(NEW, {"client": trial.pk}).content.decode()
     )
     assert (
-        "解約済み（2026-01-31）"
+        "解約済み（2026年1月31日）"
         in operator_client.get(NEW, {"client": cancelled.pk}).content.decode()
     )
     # Cancelled at a month end still to come: a client till then, not "cancelled".
@@ -441,7 +442,7 @@ def test_trial_and_cancelled_clients_are_flagged(operator_client, db):
     month_end -= dt.timedelta(days=month_end.day)
     leaving = ClientFactory(status="cancelled", cancelled_on=month_end)
     page = operator_client.get(NEW, {"client": leaving.pk}).content.decode()
-    assert f"解約予定（{month_end:%Y-%m-%d} まで契約中）" in page
+    assert f"解約予定（{ja_day(month_end)} まで契約中）" in page
     assert "解約済み" not in page
 
 
@@ -914,7 +915,7 @@ def test_the_edit_page_of_an_erased_call_says_it_was_erased(operator_client, acm
     page = operator_client.get(url).content.decode()
     assert (
         "保存期間を過ぎたため、お客様の情報（お名前・番号・用件など）は消去済みです"
-        f"（{erased_at:%Y-%m-%d}）。分類・受電日時・割増料金は訂正できます。"
+        f"（{ja_day(erased_at.date())}）。分類・受電日時・割増料金は訂正できます。"
     ) in page
     # The earlier correction keeps who and when, and says its values are gone.
     assert "この訂正で変えた内容は消去済みです" in page
@@ -1056,6 +1057,27 @@ def test_line_ends_sent_by_the_browser_are_no_correction(
     # A new call's line ends are stored as one kind, whatever the browser sent.
     save_form(operator_client, acme, purpose="一\r\n二\r三")
     assert Call.objects.latest("pk").purpose == "一\n二\n三"
+
+
+def test_the_edit_page_dates_its_call_and_corrections_the_japanese_way(
+    operator_client, acme, operator
+):
+    """The title, the line of who logged the call and each correction's time
+    read 2026年11月20日 01:05 (Japan time), not 2026-11-20 01:05."""
+    received = timezone.make_aware(dt.datetime(2026, 11, 20, 1, 5), JST)
+    call = CallFactory(client=acme, received_at=received, logged_by=operator)
+    Call.objects.filter(pk=call.pk).update(created_at=received)
+    CallRevision.objects.create(
+        call=call,
+        changed_by=operator,
+        changed_at=timezone.make_aware(dt.datetime(2026, 11, 21, 9, 30), JST),
+        changes={"category": ["normal", "grey"]},
+    )
+    page = operator_client.get(reverse("console:call_edit", args=[call.pk]))
+    text = page.content.decode()
+    assert "<small>2026年11月20日 01:05</small>" in text
+    assert f"2026年11月20日 01:05 {operator} が記録" in text
+    assert f"<strong>2026年11月21日 09:30</strong> {operator}" in text
 
 
 def test_a_corrected_time_reads_as_a_time_in_the_history(operator_client, acme):
