@@ -450,9 +450,9 @@ def _readable_value(field: str, value: Any) -> str:
             moment = dt.datetime.fromisoformat(str(value))
         except ValueError:
             return str(value)
-        if timezone.is_aware(moment):
-            moment = timezone.localtime(moment)
-        return f"{moment:%Y-%m-%d %H:%M}"
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)  # written in Japan time
+        return format_moment(moment)
     return str(value)
 
 

@@ -106,3 +106,20 @@ def test_the_call_page_shows_phone_numbers_hyphenated(admin_client):
         assert shown in html
     assert "+81" not in html
     assert "E.164" not in html
+
+
+def test_a_corrected_time_reads_the_japanese_way_on_the_call_page(
+    admin_client, admin_user
+):
+    call = CallFactory(received_at=dt.datetime(2026, 11, 27, 16, 33, tzinfo=dt.UTC))
+    correct_call(
+        call=call,
+        corrected_by=admin_user,
+        changes={"received_at": dt.datetime(2026, 11, 27, 16, 5, tzinfo=dt.UTC)},
+    )
+
+    html = admin_client.get(
+        reverse("admin:answering_call_change", args=[call.pk])
+    ).content.decode()
+
+    assert "受電日時 2026年11月28日 01:33 → 2026年11月28日 01:05" in html

@@ -1094,8 +1094,8 @@ def test_a_corrected_time_reads_as_a_time_in_the_history(operator_client, acme):
     )
     page = operator_client.get(url).content.decode()
     assert (
-        '<td class="old">2026-11-20 10:34</td><td>→</td>'
-        '<td class="new">2026-11-20 09:05</td>'
+        '<td class="old">2026年11月20日 10:34</td><td>→</td>'
+        '<td class="new">2026年11月20日 09:05</td>'
     ) in page
 
 
