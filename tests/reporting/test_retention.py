@@ -8,11 +8,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from answering.models import Call, CallRevision
+from answering.services import personal_data_cutoff
 from reporting import services
 from reporting.models import Delivery
 from reporting.services import erase_old_personal_data, record_correction
+from tests.dates import ja_day
 from tests.factories import OperatorFactory
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
@@ -156,6 +159,9 @@ def test_the_command_reports_what_it_erased(calls, capsys):
     call_command("erase_old_personal_data")
     out = capsys.readouterr().out
     assert "受電 1 件" in out and "24 か月" in out
+    # The staff member reads the first day kept as a day, not 2024-11-01.
+    first_kept = timezone.localdate(personal_data_cutoff())
+    assert f"{ja_day(first_kept)} より前の受電" in out
 
 
 def test_the_command_shows_its_progress_batch_by_batch(calls, capsys, monkeypatch):

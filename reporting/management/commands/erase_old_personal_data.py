@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from clients.dates import format_day
 from reporting.services import erase_old_personal_data
 
 
@@ -16,7 +18,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             self.style.SUCCESS(
-                f"{result.before:%Y-%m-%d} より前の受電（保存期間 "
+                f"{format_day(timezone.localdate(result.before))} より前の受電（保存期間 "
                 f"{settings.CALLER_DATA_RETENTION_MONTHS} か月）: "
                 f"受電 {result.calls:,} 件、報告 {result.deliveries:,} 件の個人情報を消去しました。"
             )
