@@ -149,7 +149,10 @@ def bill_month(
     if client_ids is not None:
         scope = scope.filter(pk__in=list(client_ids))
     clients = billable_clients(month=first).filter(pk__in=scope.values("id"))
-    report(_("%(month)s の請求対象を読み込んでいます…") % {"month": f"{first:%Y-%m}"})
+    report(
+        _("%(month)s の請求対象を読み込んでいます…")
+        % {"month": date_format(first, "YEAR_MONTH_FORMAT")}
+    )
     loaded_month = load_month(month=first, clients=clients, replaces=replaces or {})
     loaded, skipped = loaded_month.billed, loaded_month.skipped
     live = loaded_month.live_invoices

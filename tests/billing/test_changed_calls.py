@@ -65,6 +65,13 @@ def test_a_call_logged_late_would_bill_one_more_call_over(issued):
     assert change.difference_yen == PER_CALL
 
 
+def test_the_invoice_page_dates_a_changed_call_the_japanese_way(issued, admin_client):
+    CallFactory(client=issued.client, received_at=jst(2026, 10, 31, 17, 50))
+    page = admin_client.get(reverse("billing:invoice", args=[issued.pk]))
+    assert "2026年10月31日 17:50</a>" in page.content.decode()
+    assert "2026-10-31 17:50" not in page.content.decode()
+
+
 def test_a_call_corrected_to_sales_would_bill_one_less(issued):
     call = Call.objects.filter(client=issued.client).first()
     correct_call(call=call, corrected_by=None, changes={"category": Category.SALES})

@@ -17,8 +17,8 @@ def test_bill_month_command_prints_progress_and_summary(small):
     out = StringIO()
     call_command("bill_month", "2026-10", stdout=out)
     text = out.getvalue()
-    assert "読み込んでいます" in text
-    assert "請求 2 件" in text
+    assert "2026年10月 の請求対象を読み込んでいます" in text
+    assert "2026年10月: 請求 2 件" in text
     assert f"{2 * (3108 + 2960):,} 円" in text
     assert set(Invoice.objects.values_list("status", flat=True)) == {"draft"}
     call_command("bill_month", "2026-10", "--issue", stdout=StringIO())

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import Invoice
 from billing.services import (
@@ -20,6 +21,7 @@ from billing.services import (
 from clients.models import PaymentMethod
 from clients.months import JST
 from tests.billing.factories import OCTOBER, calls, contracted_client
+from tests.dates import ja_day
 from tests.factories import ReportRecipientFactory
 from tests.reporting.conftest import use_smtp_peer
 from tests.reporting.peers import SmtpPeer
@@ -84,7 +86,11 @@ def test_the_client_is_told_of_its_invoice_once_at_its_recipients_pc_addresses(
     invoice.refresh_from_db()
     assert invoice.notified_at is not None
     page = admin_client.get(reverse("billing:invoice", args=[invoice.pk]))
-    assert "にメールで送信済み" in page.content.decode()
+    sent = timezone.localtime(invoice.notified_at)
+    assert (
+        f"{ja_day(sent.date())} {sent:%H:%M} にメールで送信済み"
+        in page.content.decode()
+    )
 
     again = send_invoice_notices(now=NOTICE_DAY + dt.timedelta(hours=1))
     assert again.sent == () and smtp_peer.count() == 1

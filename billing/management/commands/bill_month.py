@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.formats import date_format
 
 from billing.forms import MonthForm
 from billing.services import bill_month
@@ -32,7 +33,8 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(
             self.style.SUCCESS(
-                f"{summary.month:%Y-%m}: 請求 {summary.clients_billed} 件、"
+                f"{date_format(summary.month, 'YEAR_MONTH_FORMAT')}: "
+                f"請求 {summary.clients_billed} 件、"
                 f"対象外 {summary.clients_skipped} 件"
                 f"（うち発行済み {summary.already_issued} 件）、"
                 f"合計 {summary.total_yen:,} 円、発行 {summary.issued} 件"
