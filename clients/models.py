@@ -333,7 +333,7 @@ class Client(models.Model):
             elif cancelled != month_end(cancelled):
                 errors["cancelled_on"] = _(
                     "解約は月末に効力を生じます。解約日には月末日（%(day)s）を入れてください。"
-                ) % {"day": month_end(cancelled).isoformat()}
+                ) % {"day": format_day(month_end(cancelled))}
         if errors:
             raise ValidationError(errors)
 

@@ -167,6 +167,7 @@ def _release(admin_client, assignment, **extra):
 def test_release_action_asks_the_last_day_then_frees_the_number(admin_client):
     assignment = NumberAssignmentFactory(assigned_on=dt.date(2025, 1, 1))
     page = _release(admin_client, assignment)
+    assert "2025年1月1日 から貸出" in page.content.decode()
     assert form_values(page.content.decode(), "release-form")["released_on"] == str(
         japan_today()
     )

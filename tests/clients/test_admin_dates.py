@@ -80,7 +80,7 @@ def test_a_client_under_contract_needs_its_contract_date(admin_client):
 def test_a_cancellation_takes_effect_at_a_month_end(admin_client):
     page = _add_client(admin_client, status="cancelled", cancelled_on="2026-10-15")
     assert _errors(page, "cancelled_on") == [
-        "解約は月末に効力を生じます。解約日には月末日（2026-10-31）を入れてください。"
+        "解約は月末に効力を生じます。解約日には月末日（2026年10月31日）を入れてください。"
     ]
     assert not Client.objects.exists()
     page = _add_client(admin_client, status="cancelled", cancelled_on="2026-10-31")
