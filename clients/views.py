@@ -1,10 +1,12 @@
 from typing import Any
 
+from axes.helpers import get_cool_off
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch
+from django.utils.translation import ngettext
 
 from clients.access import operator_required
 from clients.forms import PasswordChangeForm
@@ -34,3 +36,20 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 # Operators' and admins' own pages; client users have theirs in the portal.
 password_change = operator_required(PasswordChangeView.as_view())
 password_change_done = operator_required(auth_views.PasswordChangeDoneView.as_view())
+
+
+def locked_out(
+    request: HttpRequest, response: HttpResponse | None, credentials: Any
+) -> HttpResponse:
+    """django-axes' lockout page (AXES_LOCKOUT_CALLABLE), saying how long the
+    lockout lasts (AXES_COOLOFF_HOURS) rather than "for a while"."""
+    cool_off = get_cool_off(request)
+    minutes = round(cool_off.total_seconds() / 60) if cool_off else 0
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        wait = ngettext("%(n)s時間", "%(n)s時間", hours) % {"n": hours}
+    elif minutes:
+        wait = ngettext("%(n)s分", "%(n)s分", minutes) % {"n": minutes}
+    else:
+        wait = ""
+    return render(request, "registration/locked_out.html", {"wait": wait}, status=429)

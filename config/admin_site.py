@@ -594,6 +594,9 @@ def delete_selected_at_once(modeladmin, request, queryset):  # type: ignore[no-u
 
 
 class AdminSite(admin.AdminSite):
+    # A blank value as the console and the portal show it (Django's is "-").
+    empty_value_display = "—"
+
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self.add_action(delete_selected_at_once, "delete_selected")

@@ -192,7 +192,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The lockout page says how long it lasts (clients.views.locked_out).
+AXES_LOCKOUT_CALLABLE = "clients.views.locked_out"
 # Password spraying (one password tried on many usernames) never meets the
 # lockout above: once logins for this many different usernames failed from one
 # address (an IPv6 /64) within the cool-off, it cannot log in until that ends.

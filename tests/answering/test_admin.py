@@ -123,3 +123,12 @@ def test_a_corrected_time_reads_the_japanese_way_on_the_call_page(
     ).content.decode()
 
     assert "受電日時 2026年11月28日 01:33 → 2026年11月28日 01:05" in html
+
+
+def test_the_call_page_shows_a_blank_value_as_the_console_does(admin_client):
+    call = CallFactory(caller_company="", addressee="")
+    html = admin_client.get(
+        reverse("admin:answering_call_change", args=[call.pk])
+    ).content.decode()
+    assert '<div class="readonly">—</div>' in html
+    assert '<div class="readonly">-</div>' not in html

@@ -167,6 +167,8 @@ def test_wrong_old_passwords_count_towards_the_login_lockout(client, settings):
 
     assert locked.status_code == 429
     assert "ログインを一時的に停止しています" in locked.content.decode()
+    # How long, from AXES_COOLOFF_HOURS (1 by default): not "for a while".
+    assert "ログインを1時間停止しました。1時間たってから" in locked.content.decode()
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     assert not _logs_in(user.username, PASSWORD)
@@ -197,3 +199,10 @@ def test_an_admin_sets_their_own_password_only_on_the_staff_page(client):
     assert client.post(other, {**new, "usable_password": "true"}).status_code == 302
     operator.refresh_from_db()
     assert operator.check_password(new["password1"])
+
+
+def test_the_confirmation_field_reads_with_full_width_brackets(client):
+    # Django's own Japanese label has half-width ones: 新しいパスワード(確認用).
+    client.force_login(OperatorFactory())
+    page = client.get(reverse("password_change")).content.decode()
+    assert "新しいパスワード（確認用）" in page

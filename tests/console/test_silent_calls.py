@@ -49,6 +49,7 @@ def test_the_silent_tick_is_offered_with_its_key(operator_client, screen_pop):
     _client, page = screen_pop
     assert 'name="is_silent"' in page
     assert f"<kbd>5</kbd> {SILENT_REASON}" in page
+    assert "数字キー 1〜5" in page  # the category legend counts it
 
 
 def test_one_tick_saves_a_silent_nuisance_call(operator_client, screen_pop):

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from answering.models import Category
+from answering.models import Category, MissingReason
 from tests.factories import CallFactory, ClientFactory, silent_calls
 from tests.portal.conftest import jst
 from tests.portal.test_history import MAX_QUERIES
@@ -126,14 +126,26 @@ def test_repeat_counts_take_one_query_however_many_numbers_are_on_the_page(
         ("", True, "—"),
     ],
 )
+@pytest.mark.parametrize("silent", [False, True])
 def test_the_call_detail_shows_the_caller_number_as_the_list_does(
-    portal, portal_user, caller_number, erased, shown
+    portal, portal_user, caller_number, erased, shown, silent
 ):
+    # A silent call (無言) is shown apart from the others: the same number.
+    not_obtained = {
+        f"{field}_missing_reason": MissingReason.SILENT
+        for field in ("caller_name", "callback_number", "purpose")
+    }
     call = _nuisance(
         portal_user.client,
         1,
         caller_number=caller_number,
         personal_data_erased_at=jst(2026, 11, 1, 0) if erased else None,
+        **(
+            {"caller_name": "", "callback_number": "", "purpose": "", **not_obtained}
+            if silent
+            else {}
+        ),
     )
+    assert call.is_silent == silent
     page = portal.get(reverse("portal:call", args=[call.pk])).content.decode()
     assert f"<dt>発信者番号</dt><dd>{shown}</dd>" in page
