@@ -1,6 +1,10 @@
 """Demo data for a newcomer's laptop: clients in every state on the plans the
-migrations made, numbers, recipients, a few hundred calls over the last two
-months, and one login per role.
+migrations made (a free trial, a cancellation), numbers (a FAX line among
+them), recipients, a billing address, a few hundred calls over the last two
+months (every category, a repeated nuisance caller, silent calls, surcharges,
+angry or hurried callers, a correction), open plan, recipient and billing
+address requests, two months of invoices (paid, issued, a credit, a refund),
+a failed report, and one login per role.
 
 Idempotent: a second run finds what the first one made and adds nothing.
 """
@@ -14,10 +18,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from answering.models import Call, Category, MissingReason
+from answering.models import REQUIRED_OR_REASON, Call, Category, MissingReason
 from billing.company import demo_company_settings, own_company_settings
-from billing.models import Invoice
-from billing.services import bill_month
+from billing.models import Invoice, InvoiceStatus
+from billing.services import add_adjustment, bill_month, mark_paid, mark_refunded
 from clients.models import (
     Client,
     ClientPerson,
@@ -33,11 +37,26 @@ from clients.months import (
     is_answering_day,
     japan_today,
     month_start,
+    next_month,
     previous_month,
 )
 from clients.phones import normalize_phone
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+)
+from portal.services import (
+    request_billing_email_change,
+    request_plan_change,
+    request_recipient_change,
+)
 from reporting.models import Delivery
-from reporting.services import backoff_seconds, queue_call_reports
+from reporting.services import (
+    backoff_seconds,
+    queue_call_reports,
+    record_correction,
+)
 
 # A call's reports are sent within seconds of its save; those of the calls
 # logged in the last few minutes are left to the relay `make run` starts.
@@ -69,6 +88,8 @@ CLIENTS = [
             ("高橋 誠", "管理部"),
         ],
         "recipients": 5,
+        # Where its invoice notices go, instead of the recipients' PC addresses.
+        "billing_email": "keiri@sakura-fudosan.example.jp",
         "notes": "賃貸・売買の不動産仲介。物件のお問い合わせは物件名と希望日時を伺う。\n社長（佐藤）宛の営業電話は不要。",
     },
     {
@@ -81,6 +102,7 @@ CLIENTS = [
         "numbers": [("03-5050-1003", "03", "listed"), ("03-5050-1009", "fax", "fax")],
         "people": [("山田 太郎", "税理士")],
         "recipients": 2,
+        "billing_email": "yamada@yamada-zeirishi.example.jp",
         "notes": "確定申告の時期は問い合わせが増える。顧問先からの電話は「山田が折り返します」。",
     },
     {
@@ -117,7 +139,7 @@ CLIENTS = [
         "numbers": [],
         "people": [("青木 空", "社長")],
         "recipients": 1,
-        "notes": "解約済み。",
+        "notes": "先月末で解約。",
     },
 ]
 
@@ -176,13 +198,17 @@ class Command(BaseCommand):
             # The operators first: they log the calls.
             self._users(clients[0])
             created_calls = self._calls(clients, today)
-        # Last month's invoices, issued, so the portal and the billing page have
-        # something to show. Issued invoices are never touched by a rerun.
+            self._requests(clients, plans)
+        # Drafts only on a server (--force): it still carries the demo company
+        # (a real one is refused above), which issuing refuses. Issued invoices
+        # are never touched by a rerun.
+        issue = not demo_company_settings()
         last_month = previous_month(month_start(today))
-        if not Invoice.objects.filter(billing_month=last_month).exists():
-            # Drafts only on a server (--force): it still carries the demo
-            # company (a real one is refused above), which issuing refuses.
-            bill_month(month=last_month, issue=not demo_company_settings(), today=today)
+        if not Invoice.objects.exists():
+            self._invoices(today=today, issue=issue)
+        elif not Invoice.objects.filter(billing_month=last_month).exists():
+            # A demo kept into a new month: that month's invoices too.
+            bill_month(month=last_month, issue=issue, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"デモデータを用意しました（顧客 {len(clients)} 件、"
@@ -218,7 +244,9 @@ class Command(BaseCommand):
             contract_started_on=None
             if status == "trial"
             else trial_started + dt.timedelta(days=10),
-            cancelled_on=previous_month(month_start(today)) - dt.timedelta(days=1)
+            # At the end of last month: its final invoice, last month's,
+            # returns the deposit.
+            cancelled_on=month_start(today) - dt.timedelta(days=1)
             if status == "cancelled"
             else None,
             own_number=_e164(spec["own"]) if spec["own"] else "",
@@ -226,6 +254,7 @@ class Command(BaseCommand):
             report_by_chatwork=spec["chatwork"],
             chatwork_room_id="123456789" if spec["chatwork"] else "",
             operator_notes=spec["notes"],
+            billing_email=spec.get("billing_email", ""),
         )
         ClientPlan.objects.create(
             client=client,
@@ -265,18 +294,9 @@ class Command(BaseCommand):
         now = timezone.now()
         calls = []
         for client in clients:
-            if client.status == "cancelled":
-                continue
-            count = {"active": 90, "trial": 12}[client.status]
+            count = {"active": 90, "trial": 12, "cancelled": 10}[client.status]
             people = list(client.people.values_list("name", flat=True))
-            # As the service answers: weekdays 9:00-18:00 but national
-            # holidays, from the client's first day.
-            opened = max(first_day, client.trial_started_on or first_day)
-            days = [
-                opened + dt.timedelta(days=n)
-                for n in range((today - opened).days + 1)
-                if is_answering_day(opened + dt.timedelta(days=n))
-            ]
+            days = _answering_days(client, first_day, today)
             if not days:
                 continue
             for _ in range(count):
@@ -304,9 +324,7 @@ class Command(BaseCommand):
                 if category == Category.SALES:
                     call.note = "営業電話（回線のご案内）"
                 elif category == Category.NUISANCE:
-                    call.caller_name_missing_reason = MissingReason.REFUSED
-                    call.callback_number_missing_reason = MissingReason.HUNG_UP
-                    call.purpose = "無言電話。数秒で切断。"
+                    _silent(call)
                 else:
                     call.caller_name, call.caller_company = name, company
                     call.callback_number = _e164(number)
@@ -316,6 +334,15 @@ class Command(BaseCommand):
                         call.surcharge_yen = 300
                         call.surcharge_reason = "30分を超える長時間の対応"
                 calls.append(call)
+        demo = clients[0]
+        to_correct = None
+        earlier = [
+            day for day in _answering_days(demo, first_day, today) if day < today
+        ]
+        if earlier:
+            scripted = _scripted_calls(demo, earlier)
+            calls += scripted
+            to_correct = scripted[-1]
         # Numbered in the order they were logged, as the console numbers them,
         # and logged by the demo operators in turn.
         calls.sort(key=lambda call: call.received_at)
@@ -332,7 +359,9 @@ class Command(BaseCommand):
                 call.received_at + dt.timedelta(seconds=rng.randrange(60, 300)), now
             )
         Call.objects.bulk_update(calls, ["created_at"])
-        self._reports(calls, now, rng, demo=clients[0])
+        self._reports(calls, now, rng, demo=demo)
+        if to_correct is not None and operators:
+            _correct(to_correct, by=operators[0], now=now)
         return len(calls)
 
     def _reports(
@@ -392,6 +421,70 @@ class Command(BaseCommand):
                 "SMTP 452 (RCPT): 4.2.2 Mailbox full",
             )
 
+    def _invoices(self, *, today: dt.date, issue: bool) -> None:
+        """The last two months' invoices, so the portal and the billing pages
+        have something to show: those of the month before last issued on the
+        2nd of the next month and paid; a credit against the cancelled
+        client's; last month's issued, unpaid but the cancelled client's
+        final one, which returns its deposit and the credit (a refund, paid out).
+        """
+        last_month = previous_month(month_start(today))
+        earlier = previous_month(last_month)
+        bill_month(month=earlier, issue=issue, today=_issue_day(earlier, today))
+        if issue:
+            for invoice in Invoice.objects.filter(
+                billing_month=earlier, status=InvoiceStatus.ISSUED, total_yen__gt=0
+            ):
+                mark_paid(
+                    invoice=invoice,
+                    paid_on=_settle_day(invoice, today),
+                    today=today,
+                )
+            corrected = Invoice.objects.filter(
+                billing_month=earlier, client__status="cancelled"
+            ).first()
+            if corrected is not None:
+                add_adjustment(
+                    invoice=corrected,
+                    amount_yen=1000,
+                    reason="回線障害で受電できなかった時間帯のおわび",
+                    created_by=User.objects.filter(username="admin").first(),
+                )
+        bill_month(month=last_month, issue=issue, today=_issue_day(last_month, today))
+        for invoice in Invoice.objects.filter(
+            billing_month=last_month, status=InvoiceStatus.ISSUED, total_yen__lt=0
+        ):
+            mark_refunded(
+                invoice=invoice, refunded_on=_settle_day(invoice, today), today=today
+            )
+
+    def _requests(self, clients: list[Client], plans: dict[str, Plan]) -> None:
+        """One open request of each kind for the admin to process, made as the
+        portal makes them: a plan change, a new report recipient (the demo
+        client's, shown in its portal), and a change of billing address."""
+        sakura, yamada, midori = clients[0], clients[1], clients[2]
+        if not PlanChangeRequest.objects.exists():
+            request_plan_change(
+                client=midori,
+                plan=plans["half"],
+                message="毎月20件を超えるので、ハーフプランに変えたいです。",
+            )
+        if not RecipientChangeRequest.objects.exists():
+            request_recipient_change(
+                client=sakura,
+                kind=RecipientChangeRequest.Kind.ADD,
+                name="田村 美紀",
+                pc_email="tamura@sakura-fudosan.example.jp",
+                message="事務の田村も報告を受け取れるようにしてください。",
+                requested_by=User.objects.filter(client=sakura).first(),
+            )
+        if not BillingEmailChangeRequest.objects.exists():
+            request_billing_email_change(
+                client=yamada,
+                billing_email="keiri@yamada-zeirishi.example.jp",
+                message="経理担当あてに送ってください。",
+            )
+
     def _users(self, first_client: Client) -> None:
         for username, role, _label in DEMO_LOGINS:
             if User.objects.filter(username=username).exists():
@@ -406,6 +499,150 @@ class Command(BaseCommand):
             )
             user.set_password(DEMO_PASSWORD)
             user.save()
+
+
+def _answering_days(
+    client: Client, first_day: dt.date, today: dt.date
+) -> list[dt.date]:
+    """The days the service answered the client's calls since ``first_day``:
+    weekdays but national holidays (9:00-18:00), from its first day to its
+    last."""
+    opened = max(first_day, client.trial_started_on or first_day)
+    closed = min(today, client.cancelled_on or today)
+    return [
+        opened + dt.timedelta(days=n)
+        for n in range((closed - opened).days + 1)
+        if is_answering_day(opened + dt.timedelta(days=n))
+    ]
+
+
+def _silent(call: Call) -> None:
+    """A silent call (無言), as the console's tick logs it: nothing obtained,
+    for that reason, on all three."""
+    for field in REQUIRED_OR_REASON:
+        setattr(call, field, "")
+        setattr(call, f"{field}_missing_reason", MissingReason.SILENT)
+
+
+# One caller who keeps harassing the demo client: the console warns of the
+# repeat, the report says "N 件目", the portal and the admin count them.
+HARASSER = "080-9999-0101"
+
+
+def _scripted_calls(client: Client, days: list[dt.date]) -> list[Call]:
+    """Calls that show, on the client whose login the demo gives, what random
+    ones may miss: a caller's repeated nuisance calls (one silent), a grey-zone
+    call, an angry caller in a hurry whose long call carries a surcharge, and a
+    call whose callback number is corrected afterwards (the last one)."""
+
+    def at(days_back: int, hour: int, minute: int) -> dt.datetime:
+        day = days[max(len(days) - days_back, 0)]
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=JST)
+
+    harasser = _e164(HARASSER)
+    addressee = client.people.values_list("name", flat=True).first() or ""
+    calls = [
+        Call(
+            client=client,
+            received_at=at(6, 11, 5),
+            category=Category.NUISANCE,
+            caller_number=harasser,
+            caller_name_missing_reason=MissingReason.REFUSED,
+            callback_number_missing_reason=MissingReason.REFUSED,
+            purpose="「責任者を出せ」と繰り返し、用件を言わずに切断。",
+            is_angry=True,
+        ),
+        Call(
+            client=client,
+            received_at=at(4, 15, 40),
+            category=Category.NUISANCE,
+            caller_number=harasser,
+        ),
+        Call(
+            client=client,
+            received_at=at(2, 10, 12),
+            category=Category.NUISANCE,
+            caller_number=harasser,
+            caller_name_missing_reason=MissingReason.REFUSED,
+            callback_number_missing_reason=MissingReason.HUNG_UP,
+            purpose="社長の帰社時間をしつこく尋ね、お答えできないと伝えると切断。",
+            demeanour_note="前回と同じ声",
+        ),
+        Call(
+            client=client,
+            received_at=at(3, 14, 20),
+            category=Category.GREY,
+            caller_number=_e164("03-4567-8901"),
+            caller_name="山本 隆",
+            caller_company="株式会社日本回線サービス",
+            callback_number=_e164("03-4567-8901"),
+            purpose="「電話料金の見直しの件で社長と話したい」とのこと。"
+            "ご用件の詳細は言わず。",
+            addressee=addressee,
+        ),
+        Call(
+            client=client,
+            received_at=at(5, 16, 30),
+            category=Category.NORMAL,
+            caller_number=_e164("090-2468-1357"),
+            caller_name="森 和夫",
+            callback_number=_e164("090-2468-1357"),
+            purpose="入居中の物件の水漏れ。管理会社に連絡がつかないとのこと。",
+            addressee=addressee,
+            is_urgent=True,
+            is_angry=True,
+            demeanour_note="管理会社の対応にご立腹",
+            surcharge_yen=300,
+            surcharge_reason="40分にわたりご立腹のお客様に対応",
+        ),
+        Call(
+            client=client,
+            received_at=at(1, 9, 45),
+            category=Category.NORMAL,
+            caller_number=_e164("03-6666-7777"),
+            caller_name="渡辺 大輔",
+            caller_company="渡辺商店",
+            # One digit slipped; corrected once the operator noticed.
+            callback_number=_e164("03-6666-7771"),
+            purpose="契約書の控えを送ってほしい",
+            addressee=addressee,
+            is_troubled=True,
+        ),
+    ]
+    _silent(calls[1])
+    return calls
+
+
+def _correct(call: Call, *, by: User, now: dt.datetime) -> None:
+    """Correct the call's callback number as the console's correction does
+    (its history, and a correction report to the client), some minutes after
+    it was logged; the correction's reports sent, as the relay sends them."""
+    corrected_at = min(call.created_at + dt.timedelta(minutes=25), now)
+    record_correction(
+        call=call,
+        corrected_by=by,
+        changes={"callback_number": _e164("03-6666-7777")},
+        now=corrected_at,
+    )
+    Delivery.objects.filter(call=call, kind=Delivery.Kind.CORRECTION).update(
+        created_at=corrected_at,
+        next_attempt_at=corrected_at,
+        status=Delivery.Status.SENT,
+        attempts=1,
+        sent_at=corrected_at + dt.timedelta(seconds=5),
+        provider_message_id=F("message_id"),
+    )
+
+
+def _issue_day(month: dt.date, today: dt.date) -> dt.date:
+    """A month's invoices are issued on the 2nd of the next month."""
+    return min(next_month(month) + dt.timedelta(days=1), today)
+
+
+def _settle_day(invoice: Invoice, today: dt.date) -> dt.date:
+    """Paid (or refunded) two weeks after the invoice was issued."""
+    assert invoice.issued_on is not None
+    return min(invoice.issued_on + dt.timedelta(days=14), today)
 
 
 def _e164(text: str) -> str:
