@@ -65,7 +65,7 @@ def test_reported_demo_calls_have_their_reports_sent_and_sales_calls_none(demo):
     old = Delivery.objects.filter(call__created_at__lt=recent)
     assert set(old.values_list("status", flat=True)) == {"sent", "failed"}
     assert old.filter(status="failed").count() == 1
-    for delivery in old.filter(status="sent").select_related("call"):
+    for delivery in old.filter(status="sent", kind="report").select_related("call"):
         assert delivery.attempts == 1
         assert (
             delivery.call.created_at

@@ -1,0 +1,131 @@
+"""What a newcomer clicking around the demo of `make run` finds: every feature
+at least once (counts by kind after seeding)."""
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from answering.models import Call, CallRevision, Category
+from answering.selectors import nuisance_counts
+from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
+from clients.models import Client, NumberAssignment, User
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+    RequestStatus,
+)
+from reporting.models import Delivery
+
+# The plans the migrations make on every database (the tests run without them).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_company", "plans")]
+
+DEMO_CLIENT = "株式会社さくら不動産"  # the portal login's client
+
+
+@pytest.fixture
+def demo(settings):
+    """As `make run` seeds it: in debug, where the demo invoices are issued."""
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+
+
+def test_the_demo_clients_calls_show_every_kind_of_call(demo):
+    demo_client = Client.objects.get(name=DEMO_CLIENT)
+    calls = demo_client.calls.all()
+    assert set(calls.values_list("category", flat=True)) == set(Category.values)
+    nuisance = calls.filter(category=Category.NUISANCE)
+    # A caller who called several times: the repeat badge and count.
+    counts = nuisance_counts(
+        client_id=demo_client.pk,
+        caller_numbers=nuisance.values_list("caller_number", flat=True),
+    )
+    assert max(counts.values()) >= 3
+    # A silent call (無言), as the console's tick logs it.
+    silent = [call for call in nuisance if call.is_silent]
+    assert silent
+    assert all(not call.caller_name and not call.purpose for call in silent)
+    assert calls.filter(surcharge_yen__gt=0).exclude(surcharge_reason="").exists()
+    assert calls.filter(is_urgent=True, is_angry=True).exists()
+    # A corrected call: its history, and the correction reported to the client.
+    [revision] = CallRevision.objects.filter(call__client=demo_client)
+    assert list(revision.changes) == ["callback_number"]
+    assert revision.call.deliveries.filter(
+        kind=Delivery.Kind.CORRECTION, status=Delivery.Status.SENT
+    ).exists()
+
+
+def test_the_portal_shows_the_repeat_badge_and_the_corrected_number(demo, client):
+    client.force_login(User.objects.get(username="client"))
+    page = client.get(reverse("portal:calls")).content.decode()
+    assert "この番号からのいたずら等 3件" in page
+    corrected = CallRevision.objects.get().call
+    detail = client.get(reverse("portal:call", args=[corrected.pk])).content.decode()
+    assert "03-6666-7777" in detail
+
+
+def test_the_demo_has_billing_addresses_and_open_requests(demo):
+    assert Client.objects.exclude(billing_email="").count() >= 2
+    assert Client.objects.get(name=DEMO_CLIENT).billing_email
+    for model in (
+        BillingEmailChangeRequest,
+        PlanChangeRequest,
+        RecipientChangeRequest,
+    ):
+        assert model.objects.filter(status=RequestStatus.OPEN).count() == 1, model
+    # The demo client's own request shows in its portal.
+    assert RecipientChangeRequest.objects.get().client.name == DEMO_CLIENT
+
+
+def test_a_ring_on_the_demo_fax_line_shows_the_fax_notice(demo, client):
+    fax = NumberAssignment.objects.get(use=NumberAssignment.Use.FAX)
+    assert fax.released_on is None
+    assert fax.number.number == "+81350501009"
+    client.force_login(User.objects.get(username="operator"))
+    # The address the README gives.
+    page = client.get("/operator/calls/new?dialed=0350501009").content.decode()
+    assert "FAX番号（03-5050-1009）への着信です。" in page
+
+
+def test_the_demo_invoices_are_issued_paid_credited_and_refunded(demo):
+    invoices = Invoice.objects.all()
+    assert invoices.filter(status=InvoiceStatus.ISSUED, total_yen__gt=0).exists()
+    assert invoices.filter(status=InvoiceStatus.PAID, total_yen__gt=0).count() == 4
+    [refunded] = invoices.filter(status=InvoiceStatus.PAID, total_yen__lt=0)
+    assert refunded.status_label == "返金済み"
+    assert refunded.client.status == "cancelled"
+    kinds = set(refunded.lines.values_list("kind", flat=True))
+    assert {LineKind.DEPOSIT_RETURN, LineKind.ADJUSTMENT} <= kinds
+    assert Adjustment.objects.get().applied_to == refunded
+    # Every invoice numbered once, the older month first.
+    numbers = list(invoices.order_by("billing_month", "number").values_list("number"))
+    assert numbers == sorted(numbers)
+
+
+def test_the_demo_has_a_trial_a_cancelled_client_and_a_failed_report(demo, client):
+    statuses = set(Client.objects.values_list("status", flat=True))
+    assert {"trial", "cancelled"} <= statuses
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get(reverse("reporting:failed")).content.decode()
+    assert "Mailbox full" in page
+
+
+def test_a_rerun_adds_nothing(demo):
+    def counts():
+        return [
+            model.objects.count()
+            for model in (
+                Call,
+                CallRevision,
+                Delivery,
+                Invoice,
+                Adjustment,
+                BillingEmailChangeRequest,
+                PlanChangeRequest,
+                RecipientChangeRequest,
+            )
+        ]
+
+    before = counts()
+    call_command("seed_demo", verbosity=0)
+    assert counts() == before
