@@ -4,6 +4,7 @@ Every ModelAdmin registered here (ours and the libraries') gets the guards below
 so no admin class has to remember them.
 """
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -19,7 +20,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Permission
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpRequest
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalChanges
 
-from clients.dates import JapaneseDateField
+from clients.dates import JapaneseDateField, format_day, format_moment
 from config.row_ids import parse_row_id
 
 logger = logging.getLogger(__name__)
@@ -231,10 +232,32 @@ def _opened_version(posted: str) -> dict:
     if not (
         isinstance(opened, dict)
         and isinstance(opened.get("fields"), dict)
-        and isinstance(opened.get("related"), str)
+        and isinstance(opened.get("related"), dict)
     ):
-        return {"fields": {}, "related": ""}
+        return {"fields": {}, "related": {}}
     return opened
+
+
+def _stored_display(field: models.Field, value: object, form_field) -> str:  # type: ignore[no-untyped-def]
+    """A stored value as the change page shows it: a choice's label, a date
+    the Japanese way, a row's name, a phone number hyphenated (the form
+    field's own display, PhoneNumberField)."""
+    if value is None or value == "":
+        return _("（空欄）")
+    if field.flatchoices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.BooleanField):
+        return _("はい") if value else _("いいえ")
+    if isinstance(value, dt.datetime):
+        return format_moment(value)
+    if isinstance(value, dt.date):
+        return format_day(value)
+    if field.is_relation and field.related_model is not None:
+        row = field.related_model._default_manager.filter(pk=value).first()
+        return str(row) if row is not None else str(value)
+    if form_field is not None:
+        return str(form_field.prepare_value(value))
+    return str(value)
 
 
 class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
@@ -385,7 +408,8 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
     # column; a version column on the row would miss the inline rows. A post
     # without a version (a revert's form, a script) is not compared.
     def _stored_version(self, request, obj, *, lock: bool = False):  # type: ignore[no-untyped-def]
-        """(the row's field values by attname, its related rows), as stored."""
+        """(the row's field values by attname, its related rows by
+        ``_related_names``' keys), as stored."""
         model = self.model  # type: ignore[attr-defined]
         row = model._default_manager.filter(pk=obj.pk)
         if lock:
@@ -394,24 +418,39 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
             row = row.select_for_update(no_key=True)
         names = [field.attname for field in model._meta.concrete_fields]
         fields = row.values(*names).first() or {}
-        related: list[object] = []
+        related: dict[str, object] = {}
         for field in model._meta.many_to_many:
             chosen = field.m2m_reverse_name()
-            related.append(
-                list(
-                    field.remote_field.through._default_manager.filter(
-                        **{field.m2m_field_name(): obj.pk}
-                    )
-                    .order_by(chosen)
-                    .values_list(chosen, flat=True)
+            related[f"m2m.{field.name}"] = list(
+                field.remote_field.through._default_manager.filter(
+                    **{field.m2m_field_name(): obj.pk}
                 )
+                .order_by(chosen)
+                .values_list(chosen, flat=True)
             )
         for inline in self.inlines:  # type: ignore[attr-defined]
             key = _get_foreign_key(model, inline.model, fk_name=inline.fk_name)
             rows = inline.model._default_manager.filter(**{key.name: obj.pk})
             inline_names = [f.attname for f in inline.model._meta.concrete_fields]
-            related.append(list(rows.order_by("pk").values_list(*inline_names)))
+            related[f"{inline.model._meta.label_lower}.{key.name}"] = list(
+                rows.order_by("pk").values_list(*inline_names)
+            )
         return fields, related
+
+    def _related_names(self) -> dict[str, str]:
+        """What the change page calls each of ``_stored_version``'s related
+        rows: a many-to-many field's label, an inline's heading."""
+        model = self.model  # type: ignore[attr-defined]
+        names = {
+            f"m2m.{field.name}": str(field.verbose_name)
+            for field in model._meta.many_to_many
+        }
+        for inline in self.inlines:  # type: ignore[attr-defined]
+            key = _get_foreign_key(model, inline.model, fk_name=inline.fk_name)
+            names[f"{inline.model._meta.label_lower}.{key.name}"] = str(
+                inline.verbose_name_plural or inline.model._meta.verbose_name_plural
+            )
+        return names
 
     def row_version(self, request, obj) -> str:  # type: ignore[no-untyped-def]
         """What the page shows of ``obj``'s rows, for its hidden field."""
@@ -419,7 +458,7 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
         return json.dumps(
             {
                 "fields": {name: _digest(value) for name, value in fields.items()},
-                "related": _digest(related),
+                "related": {name: _digest(rows) for name, rows in related.items()},
             }
         )
 
@@ -433,22 +472,28 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
             context["row_version"] = request.POST.get(
                 ROW_VERSION_FIELD
             ) or self.row_version(request, obj)
+        adminform = context.get("adminform")
+        if adminform is not None and adminform.form.has_error(
+            NON_FIELD_ERRORS, code="changed_meanwhile"
+        ):
+            # Its own heading (templates/admin/change_form.html) instead of
+            # Django's "correct the errors below": nothing typed is wrong.
+            context["changed_meanwhile"] = True
+            context["errors"] = []
         return super().render_change_form(  # type: ignore[misc]
             request, context, add, change, form_url, obj
         )
 
     def _refusing_changes_made_meanwhile(self, request, form):  # type: ignore[no-untyped-def]
         model_admin = self
-        changed_meanwhile = ValidationError(
-            _(
-                "この画面を開いた後に、別の担当者（または別の画面での操作）が"
-                "この%(model)sを変更しました。その変更はそのまま残し、この画面の"
-                "入力内容は保存していません。下に残した入力内容を控えてから、"
-                "この画面を開き直して、もう一度入力してください。"
-            )
-            % {"model": self.model._meta.verbose_name},  # type: ignore[attr-defined]
-            code="changed_meanwhile",
-        )
+        model = self.model  # type: ignore[attr-defined]
+        changed_meanwhile = _(
+            "この画面を開いた後に、別の担当者（または別の画面での操作）が"
+            "この%(model)sを変更しました。その変更はそのまま残し、この画面の"
+            "入力内容は保存していません。下に残した入力内容を控えてから、"
+            "この画面を開き直して、もう一度入力してください。"
+        ) % {"model": model._meta.verbose_name}
+        fields_by_attname = {field.attname: field for field in model._meta.fields}
 
         class VersionedForm(form):  # type: ignore[misc, valid-type]
             def full_clean(self) -> None:
@@ -465,12 +510,63 @@ class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
                     )
                 super().full_clean()
                 opened = _opened_version(posted)
-                if opened["related"] != _digest(related) or any(
-                    opened["fields"].get(name) != _digest(value)
-                    and getattr(self.instance, name) != value
+                # A field changed meanwhile that this save leaves as stored (the
+                # admin's own earlier save, a login time) is no loss.
+                overwritten = [
+                    name
                     for name, value in fields.items()
-                ):
-                    self.add_error(None, changed_meanwhile)
+                    if opened["fields"].get(name) != _digest(value)
+                    and getattr(self.instance, name) != value
+                ]
+                related_changed = [
+                    key
+                    for key, rows in related.items()
+                    if opened["related"].get(key) != _digest(rows)
+                ]
+                if not (overwritten or related_changed):
+                    return
+                # Only digests of the opened values are kept: what is shown is
+                # what the other save stored, beside what this page typed.
+                said = [ValidationError(changed_meanwhile, code="changed_meanwhile")]
+                for name in overwritten:
+                    field = fields_by_attname.get(name)
+                    if field is None:
+                        continue
+                    form_field = self.fields.get(field.name)
+                    label = form_field.label if form_field else field.verbose_name
+                    said.append(
+                        ValidationError(
+                            _("別の担当者が保存した内容: %(field)s = %(value)s")
+                            % {
+                                "field": label,
+                                "value": _stored_display(
+                                    field, fields[name], form_field
+                                ),
+                            },
+                            code="changed_meanwhile_field",
+                        )
+                    )
+                    if form_field is not None:
+                        self.add_error(
+                            field.name,
+                            ValidationError(
+                                _("別の担当者が変更しました"),
+                                code="changed_meanwhile",
+                            ),
+                        )
+                names = model_admin._related_names()
+                said.extend(
+                    ValidationError(
+                        _(
+                            "別の担当者が保存した内容: 「%(rows)s」の行が変わりました"
+                            "（開き直すと表示されます）"
+                        )
+                        % {"rows": names.get(key, key)},
+                        code="changed_meanwhile_rows",
+                    )
+                    for key in related_changed
+                )
+                self.add_error(None, said)
 
         VersionedForm.__name__ = form.__name__
         return VersionedForm

@@ -2,6 +2,7 @@
 the first (config.admin_site, GuardedAdminMixin.row_version), and a delete that
 meets a row saved at the same moment is said, not a server error."""
 
+import datetime as dt
 import threading
 
 import pytest
@@ -83,6 +84,19 @@ def test_the_second_of_two_admins_editing_a_client_is_refused_with_what_it_typed
     assert sakura.operator_notes == "社長は終日不在、折り返しは翌日"
     assert sakura.announce_name == "さくら不動産でございます"
 
+    # What the other admin saved is named field by field, under its own
+    # heading instead of Django's "correct the errors below", and the field
+    # is marked; the field only this page changed is not.
+    html = page.content.decode()
+    assert "保存していません：ほかの担当者が先に変更しました" in html
+    assert "下記のエラーを修正してください" not in html
+    form = page.context["adminform"].form
+    assert list(form.non_field_errors())[1:] == [
+        "別の担当者が保存した内容: 応答メモ = 社長は終日不在、折り返しは翌日"
+    ]
+    assert form.errors["operator_notes"] == ["別の担当者が変更しました"]
+    assert "announce_name" not in form.errors
+
     # The page shown again still carries the version it was opened with: sent
     # again as it is, it would put back the notes the other admin replaced.
     assert first.post(url, shown).status_code == 200
@@ -153,9 +167,46 @@ def test_a_person_added_meanwhile_on_the_client_page_refuses_the_other_save(
 
     assert page.status_code == 200
     assert CHANGED_MEANWHILE in page.content.decode()
+    # The inline that changed is named by its heading; no field is listed.
+    assert list(page.context["adminform"].form.non_field_errors())[1:] == [
+        "別の担当者が保存した内容: 「お客様の担当者」の行が変わりました"
+        "（開き直すと表示されます）"
+    ]
     sakura.refresh_from_db()
     assert sakura.operator_notes == "社長は午前不在"
     assert list(ClientPerson.objects.values_list("name", flat=True)) == ["山田太郎"]
+
+
+@pytest.mark.django_db
+def test_a_refused_save_shows_the_stored_values_as_the_page_shows_them(sakura):
+    """A choice by its label, a day the Japanese way, a phone number hyphenated."""
+    browser = concurrency.admin_browser()
+    url = _client_url(sakura)
+    typed = _open(browser, url, "client_form")
+    Client.objects.filter(pk=sakura.pk).update(
+        status=Client.Status.CANCELLED,
+        cancelled_on=dt.date(2026, 11, 30),
+        own_number="+81355551234",
+    )
+
+    page = browser.post(url, typed)
+
+    assert page.status_code == 200
+    said = list(page.context["adminform"].form.non_field_errors())[1:]
+    assert said == [
+        "別の担当者が保存した内容: 状態 = 解約",
+        "別の担当者が保存した内容: 解約日 = 2026年11月30日",
+        "別の担当者が保存した内容: お客様の電話番号（転送元） = 03-5555-1234",
+    ]
+    html = page.content.decode()
+    for line in said:
+        assert line in html
+    assert sorted(page.context["adminform"].form.errors) == [
+        "__all__",
+        "cancelled_on",
+        "own_number",
+        "status",
+    ]
 
 
 @pytest.mark.django_db
