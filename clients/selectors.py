@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import PROTECT, RESTRICT, Case, Q, QuerySet, Value, When
 
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
@@ -32,6 +32,26 @@ def plan_in_force(*, client: Client, month: dt.date) -> ClientPlan | None:
         .in_force_for(month_start(month))
         .first()
     )
+
+
+def records_keeping_client(*, client: Client) -> list[str]:
+    """The kinds of record (their plural names: 報告先, 受電, 請求書, ...) that
+    refer to ``client`` and keep it from being deleted.
+
+    Every table that refers to a client does so with PROTECT (calls, invoices,
+    deliveries, recipients, plan history, numbers lent, portal requests and
+    users): a client is deleted only when created by mistake, before any of
+    them. Its people (担当者) go with it. Read from the model's relations, so a
+    new table that refers to clients counts without being listed here.
+    """
+    return [
+        str(relation.related_model._meta.verbose_name_plural)
+        for relation in Client._meta.related_objects
+        if relation.on_delete in (PROTECT, RESTRICT)
+        and relation.related_model._default_manager.filter(
+            **{relation.field.name: client}
+        ).exists()
+    ]
 
 
 def recipient_peak(

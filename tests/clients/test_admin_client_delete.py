@@ -1,0 +1,144 @@
+"""A client with records is never deleted from the admin: its page says why and
+how to end the contract instead; one created by mistake still can be."""
+
+import pytest
+from django.urls import reverse
+
+from clients.models import Client, ClientPerson
+from tests import concurrency
+from tests.factories import (
+    CallFactory,
+    ClientFactory,
+    ClientPersonFactory,
+    ClientPlanFactory,
+    ReportRecipientFactory,
+)
+
+KEPT = (
+    "この顧客には記録（報告先、プラン履歴）があるため削除できません。"
+    "記録のある顧客は削除せずに残します。契約を終える場合は、状態を"
+    "「解約」にし、解約日（契約の最終日となる月末日）を入れて保存してください。"
+)
+
+
+@pytest.fixture
+def admin_browser(db):
+    return concurrency.admin_browser()
+
+
+@pytest.fixture
+def with_history(db):
+    client = ClientFactory(name="旧・青空商事株式会社")
+    ReportRecipientFactory(client=client)
+    ClientPlanFactory(client=client)
+    return client
+
+
+def _said(page) -> list[str]:
+    return [str(message) for message in page.context["messages"]]
+
+
+def test_the_page_of_a_client_with_records_has_no_delete_and_says_why(
+    admin_browser, with_history
+):
+    page = admin_browser.get(
+        reverse("admin:clients_client_change", args=[with_history.pk])
+    )
+
+    html = page.content.decode()
+    delete_url = reverse("admin:clients_client_delete", args=[with_history.pk])
+    assert delete_url not in html
+    assert KEPT in html
+
+
+def test_the_delete_page_of_a_client_with_records_says_why_on_its_page(
+    admin_browser, with_history
+):
+    url = reverse("admin:clients_client_delete", args=[with_history.pk])
+    change_url = reverse("admin:clients_client_change", args=[with_history.pk])
+
+    page = admin_browser.get(url, follow=True)
+    assert page.redirect_chain == [(change_url, 302)]
+    assert _said(page) == [KEPT]
+    assert "パーミッション" not in page.content.decode()
+
+    page = admin_browser.post(url, {"post": "yes"}, follow=True)
+    assert page.redirect_chain == [(change_url, 302)]
+    assert _said(page) == [KEPT]
+    assert Client.objects.filter(pk=with_history.pk).exists()
+
+
+def test_a_call_alone_keeps_the_client(admin_browser):
+    client = CallFactory().client
+
+    page = admin_browser.post(
+        reverse("admin:clients_client_delete", args=[client.pk]),
+        {"post": "yes"},
+        follow=True,
+    )
+
+    assert "受電" in _said(page)[0]
+    assert Client.objects.filter(pk=client.pk).exists()
+
+
+def test_a_client_created_by_mistake_is_still_deleted_with_its_people(
+    admin_browser,
+):
+    client = ClientFactory(name="誤登録")
+    ClientPersonFactory(client=client)
+    url = reverse("admin:clients_client_delete", args=[client.pk])
+
+    page = admin_browser.get(url)
+    assert page.status_code == 200
+    assert "パーミッション" not in page.content.decode()
+    change = admin_browser.get(reverse("admin:clients_client_change", args=[client.pk]))
+    assert url in change.content.decode()
+
+    page = admin_browser.post(url, {"post": "yes"})
+    assert page.status_code == 302
+    assert not Client.objects.filter(pk=client.pk).exists()
+    assert not ClientPerson.objects.exists()
+
+
+def test_bulk_delete_with_a_client_with_records_deletes_none_and_says_why(
+    admin_browser, with_history
+):
+    mistake = ClientFactory(name="誤登録")
+    url = reverse("admin:clients_client_changelist")
+
+    page = admin_browser.post(
+        url,
+        {
+            "action": "delete_selected",
+            "_selected_action": [with_history.pk, mistake.pk],
+        },
+        follow=True,
+    )
+
+    assert page.redirect_chain == [(url, 302)]
+    assert _said(page) == [
+        "次の顧客には記録（受電・請求・報告先・プラン履歴など）があるため"
+        "削除できません: 旧・青空商事株式会社。記録のある顧客は削除せずに残します。"
+        "契約を終える場合は、その顧客の画面で状態を「解約」にし、解約日"
+        "（契約の最終日となる月末日）を入れて保存してください。"
+        "選択した顧客は1件も削除していません。"
+    ]
+    assert Client.objects.count() == 2
+
+
+def test_bulk_delete_of_clients_created_by_mistake_still_works(admin_browser):
+    mistakes = [ClientFactory(), ClientFactory()]
+    url = reverse("admin:clients_client_changelist")
+    selected = [client.pk for client in mistakes]
+
+    page = admin_browser.post(
+        url, {"action": "delete_selected", "_selected_action": selected}
+    )
+    assert page.status_code == 200  # Django's confirmation page
+    page = admin_browser.post(
+        url,
+        {"action": "delete_selected", "_selected_action": selected, "post": "yes"},
+    )
+
+    assert page.status_code == 302
+    assert not Client.objects.exists()
