@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -9,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.dates import format_day
 from clients.models import Client
+from config.row_ids import parse_row_id
 from portal import services
 from portal.models import (
     BillingEmailChangeRequest,
@@ -79,6 +81,11 @@ class ClientWithRequestsAdmin(ClientWithBouncesAndNuisanceCallersAdmin):
             )
 
 
+# The change page's button posts the operation's name under this key.
+OPERATION_FIELD = "_operation"
+REJECT_LABEL = _("お断りする（理由は管理者メモに書いてください。お客様に表示されます）")
+
+
 class ChangeRequestAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     date_hierarchy = "requested_at"
@@ -97,29 +104,95 @@ class ChangeRequestAdmin(admin.ModelAdmin):
         url = reverse("admin:clients_client_change", args=[obj.client_id])
         return format_html('<a href="{}">{}</a>', url, obj.client)
 
-    def _close(self, request, queryset, status: str) -> None:
-        closed = 0
+    # The page of an open request offers the list's actions as buttons
+    # (change_request_form.html): (the action's name, the button's words).
+    # Each action and its button process a request through the same
+    # ``<name>_one`` method, which raises ValidationError when it refuses.
+    change_form_template = "admin/portal/change_request_form.html"
+    page_operations: list[tuple[str, str]] = []
+
+    def _process_each(self, request, queryset, operation: str) -> None:
+        """A list action: each selected request in turn; one refused is said
+        and the others still processed."""
+        process = getattr(self, f"{operation}_one")
         for change_request in queryset:
             try:
-                services.close_request(
-                    change_request=change_request,
-                    status=status,
-                    processed_by=request.user,
-                )
+                process(request, change_request)
             except ValidationError as exc:
                 self.message_user(
                     request, f"{change_request}: {exc.messages[0]}", messages.WARNING
                 )
-            else:
-                closed += 1
-        if closed:
-            self.message_user(
-                request, _("%(n)d件を更新しました。") % {"n": closed}, messages.SUCCESS
+
+    def _posted_operation(self, request: HttpRequest) -> str | None:
+        operation = request.POST.get(OPERATION_FIELD)
+        if operation in {name for name, _label in self.page_operations}:
+            return operation
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        if request.method != "POST" or self._posted_operation(request) is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        # A button: the client first, then the request (the page's form locks
+        # it), the order every writer of a client's requests takes them in; the
+        # other order deadlocks with the client's new request replacing this one.
+        with transaction.atomic():
+            pk = parse_row_id(object_id or "")
+            client_id = (
+                self.model.objects.filter(pk=pk)
+                .values_list("client_id", flat=True)
+                .first()
+                if pk is not None
+                else None
             )
+            if client_id is not None:
+                Client.objects.lock(client_id)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(  # type: ignore[no-untyped-def]
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        if obj is not None and self.has_change_permission(request, obj):
+            context["request_is_open"] = obj.is_open
+            context["page_operations"] = self.page_operations if obj.is_open else []
+            context["operation_field"] = OPERATION_FIELD
+        if obj is not None and not obj.is_open:
+            context["request_outcome"] = _(
+                "このお申し込みは処理済みです（%(status)s）。"
+            ) % {"status": obj.get_status_display()}
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_change(self, request, obj):  # type: ignore[no-untyped-def]
+        # The page's form (its 管理者メモ) is saved; the operation runs in the
+        # same transaction, and its refusal (processed meanwhile by another
+        # admin) undoes the save and is said on the page, with what was typed
+        # (config.admin_site).
+        operation = self._posted_operation(request)
+        if operation is None:
+            return super().response_change(request, obj)
+        getattr(self, f"{operation}_one")(request, obj)
+        return HttpResponseRedirect(request.path)
+
+    def _close_one(self, request, change_request, status: str) -> None:
+        closed = services.close_request(
+            change_request=change_request,
+            status=status,
+            processed_by=request.user,
+        )
+        self.message_user(
+            request,
+            _("%(request)s: 「%(status)s」にしました。")
+            % {"request": closed, "status": closed.get_status_display()},
+            messages.SUCCESS,
+        )
+
+    def reject_one(self, request, change_request) -> None:
+        # The reason is the 管理者メモ saved on the request (the page's own
+        # form saves it first), shown to the client; none is not required.
+        self._close_one(request, change_request, RequestStatus.REJECTED)
 
     @admin.action(description=_("選んだお申し込みをお断り（取り下げ）にする"))
     def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._close(request, queryset, RequestStatus.REJECTED)
+        self._process_each(request, queryset, "reject")
 
 
 @admin.register(PlanChangeRequest)
@@ -155,41 +228,42 @@ class PlanChangeRequestAdmin(ChangeRequestAdmin):
     ]
     actions = ["apply", "reject"]
 
+    page_operations = [
+        ("apply", _("このプランに変更する（お申し込み時の翌月から）")),
+        ("reject", REJECT_LABEL),
+    ]
+
     @admin.action(description=_("選んだプラン変更を適用する（お申し込み時の翌月から）"))
     def apply(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for change_request in queryset.select_related("client", "plan"):
-            try:
-                result = services.apply_plan_change_request(
-                    change_request=change_request, processed_by=request.user
-                )
-            except ValidationError as exc:
-                self.message_user(
-                    request, f"{change_request}: {exc.messages[0]}", messages.WARNING
-                )
-                continue
+        self._process_each(request, queryset.select_related("client", "plan"), "apply")
+
+    def apply_one(self, request, change_request) -> None:
+        result = services.apply_plan_change_request(
+            change_request=change_request, processed_by=request.user
+        )
+        self.message_user(
+            request,
+            _("%(client)s: %(month)s から %(plan)s に変更しました。")
+            % {
+                "client": change_request.client,
+                "month": date_format(result.effective_month, "YEAR_MONTH_FORMAT"),
+                "plan": change_request.plan,
+            },
+            messages.SUCCESS,
+        )
+        if result.too_frequent:
             self.message_user(
                 request,
-                _("%(client)s: %(month)s から %(plan)s に変更しました。")
+                _(
+                    "%(client)s は直近12か月で%(n)d回プランを変更しています。"
+                    "季節ごとの切り替えはご遠慮いただくようお伝えください。"
+                )
                 % {
                     "client": change_request.client,
-                    "month": date_format(result.effective_month, "YEAR_MONTH_FORMAT"),
-                    "plan": change_request.plan,
+                    "n": result.changes_in_last_12_months,
                 },
-                messages.SUCCESS,
+                messages.WARNING,
             )
-            if result.too_frequent:
-                self.message_user(
-                    request,
-                    _(
-                        "%(client)s は直近12か月で%(n)d回プランを変更しています。"
-                        "季節ごとの切り替えはご遠慮いただくようお伝えください。"
-                    )
-                    % {
-                        "client": change_request.client,
-                        "n": result.changes_in_last_12_months,
-                    },
-                    messages.WARNING,
-                )
 
 
 @admin.register(RecipientChangeRequest)
@@ -235,12 +309,19 @@ class RecipientChangeRequestAdmin(ChangeRequestAdmin):
         *ChangeRequestAdmin.readonly_fields,
     ]
     actions = ["mark_done", "reject"]
+    page_operations = [
+        ("mark_done", _("対応済みにする（顧客の画面で報告先を設定した後）")),
+        ("reject", REJECT_LABEL),
+    ]
 
     @admin.action(
         description=_("選んだ依頼を対応済みにする（顧客の画面で報告先を設定した後）")
     )
     def mark_done(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._close(request, queryset, RequestStatus.DONE)
+        self._process_each(request, queryset, "mark_done")
+
+    def mark_done_one(self, request, change_request) -> None:
+        self._close_one(request, change_request, RequestStatus.DONE)
 
 
 @admin.register(BillingEmailChangeRequest)
@@ -256,6 +337,7 @@ class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
     fields = [
         "client",
         "billing_email",
+        "current_billing_email",
         "message",
         "requested_at",
         "requested_by",
@@ -267,6 +349,7 @@ class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
     readonly_fields = [
         "client",
         "billing_email",
+        "current_billing_email",
         "message",
         "status",
         *ChangeRequestAdmin.readonly_fields,
@@ -279,27 +362,28 @@ class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
 
     @admin.display(description=_("現在の送付先"))
     def current_billing_email(self, obj: BillingEmailChangeRequest) -> str:
-        return obj.client.billing_email or "—"
+        return obj.client.billing_email or _("報告先のPCメールアドレス")
+
+    page_operations = [
+        ("apply", _("この内容で設定する")),
+        ("reject", REJECT_LABEL),
+    ]
 
     @admin.action(description=_("選んだお申し込みの送付先を設定する"))
     def apply(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for change_request in queryset.select_related("client"):
-            try:
-                client = services.apply_billing_email_change_request(
-                    change_request=change_request, processed_by=request.user
-                )
-            except ValidationError as exc:
-                self.message_user(
-                    request, f"{change_request}: {exc.messages[0]}", messages.WARNING
-                )
-                continue
-            self.message_user(
-                request,
-                _("%(client)s: 請求書送付先を「%(address)s」にしました。")
-                % {
-                    "client": client,
-                    "address": client.billing_email
-                    or _("（空欄: 報告先のPCメールアドレス）"),
-                },
-                messages.SUCCESS,
-            )
+        self._process_each(request, queryset.select_related("client"), "apply")
+
+    def apply_one(self, request, change_request) -> None:
+        client = services.apply_billing_email_change_request(
+            change_request=change_request, processed_by=request.user
+        )
+        self.message_user(
+            request,
+            _("%(client)s: 請求書送付先を「%(address)s」にしました。")
+            % {
+                "client": client,
+                "address": client.billing_email
+                or _("（空欄: 報告先のPCメールアドレス）"),
+            },
+            messages.SUCCESS,
+        )
