@@ -71,6 +71,15 @@ class TypedEmailField(forms.EmailField):
             value = normalize_typed_email(value)
         return super().to_python(value)
 
+    def run_validators(self, value: Any) -> None:
+        # One message: an address Django's own check refuses is also one that
+        # validate_sendable_email cannot send to, and the two messages side by
+        # side said the same thing twice. The first refusal is the one said.
+        try:
+            super().run_validators(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.error_list[:1]) from exc
+
 
 class LockedRowForm(forms.ModelForm):
     """An admin page's form for a saved row that first locks the row, until the

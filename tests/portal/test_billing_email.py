@@ -358,3 +358,49 @@ def test_the_request_list_reads_a_fixed_number_of_queries(portal, portal_user):
         .count(reverse("portal:billing_email_request", args=[0])[:-2])
         == 6
     )
+
+
+UNSENDABLE = "このメールアドレスには送信できません。"
+
+
+def test_a_malformed_address_gets_one_message(portal):
+    response = portal.post(reverse(URL), {"billing_email": "keiri@@example"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["billing_email"] == [
+        "有効なメールアドレスを入力してください。"
+    ]
+    body = response.content.decode()
+    assert UNSENDABLE not in body
+    assert 'value="keiri@@example"' in body  # what was typed stays
+    assert not BillingEmailChangeRequest.objects.exists()
+
+
+def test_the_recipient_request_form_says_a_malformed_address_once(portal):
+    response = portal.post(
+        reverse("portal:recipients"),
+        {"kind": "add", "name": "経理担当", "pc_email": "tanto@@example"},
+    )
+
+    assert response.context["form"].errors["pc_email"] == [
+        "有効なメールアドレスを入力してください。"
+    ]
+    assert UNSENDABLE not in response.content.decode()
+
+
+def test_after_a_request_the_field_is_empty_under_the_open_request(portal):
+    response = portal.post(
+        reverse(URL), {"billing_email": "keiri@example.jp"}, follow=True
+    )
+
+    body = response.content.decode()
+    assert "変更を申し込み中: keiri@example.jp" in body
+    assert form_values(body, "billing-email-form")["billing_email"] == ""
+
+
+def test_the_withdraw_button_looks_like_the_portals_other_buttons(portal):
+    portal.post(reverse(URL), {"billing_email": "keiri@example.jp"})
+
+    body = portal.get(reverse(URL)).content.decode()
+
+    assert '<button type="submit" name="withdraw" value="1" class="button">' in body
