@@ -480,9 +480,13 @@ def billing_email(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         current=client.billing_email,
         has_open_request=open_request is not None,
-        # With a request open (shown above the form) the field starts empty,
-        # for a new wish; the wish already sent was read as one still to send.
-        initial={"billing_email": "" if open_request else client.billing_email},
+        # The wish already sent, else the address in force: never empty by
+        # itself, as an empty address asks to go back to the recipients.
+        initial={
+            "billing_email": open_request.billing_email
+            if open_request
+            else client.billing_email
+        },
     )
     if (
         request.method == "POST"

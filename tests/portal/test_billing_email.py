@@ -388,14 +388,20 @@ def test_the_recipient_request_form_says_a_malformed_address_once(portal):
     assert UNSENDABLE not in response.content.decode()
 
 
-def test_after_a_request_the_field_is_empty_under_the_open_request(portal):
+def test_after_a_request_sending_the_form_again_changes_nothing(portal):
+    # The field holds the wish sent, not an empty address (which would ask to
+    # go back to the recipients' PC addresses).
     response = portal.post(
         reverse(URL), {"billing_email": "keiri@example.jp"}, follow=True
     )
-
     body = response.content.decode()
     assert "変更を申し込み中: keiri@example.jp" in body
-    assert form_values(body, "billing-email-form")["billing_email"] == ""
+    values = form_values(body, "billing-email-form")
+    assert values["billing_email"] == "keiri@example.jp"
+
+    again = portal.post(reverse(URL), values, follow=True).content.decode()
+    assert "変更を申し込み中: keiri@example.jp" in again
+    assert BillingEmailChangeRequest.objects.get().billing_email == "keiri@example.jp"
 
 
 def test_the_withdraw_button_looks_like_the_portals_other_buttons(portal):
