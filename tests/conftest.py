@@ -5,6 +5,7 @@ from django.db import connection
 from django.utils import translation
 
 from tests import factories
+from tests.reporting.peers import SmtpPeer
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +85,20 @@ def operator_client(client, operator):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def smtp_peer(settings):
+    """An SMTP server in the test process, which Django's SMTP backend sends to
+    (reports, invoice notices)."""
+    peer = SmtpPeer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = peer.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield peer
+    peer.stop()

@@ -23,21 +23,11 @@ from clients.months import JST
 from tests.billing.factories import OCTOBER, calls, contracted_client
 from tests.dates import ja_day
 from tests.factories import ReportRecipientFactory
-from tests.reporting.conftest import use_smtp_peer
-from tests.reporting.peers import SmtpPeer
 
 pytestmark = pytest.mark.django_db
 
 BANK = "みずほ銀行 神田支店 普通 7654321 カ）トウキヨウデンワヒシヨ"
 NOTICE_DAY = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def smtp_peer(settings):
-    peer = SmtpPeer().start()
-    use_smtp_peer(settings, peer)
-    yield peer
-    peer.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -27,20 +27,10 @@ from tests.portal.factories import (
     PlanChangeRequestFactory,
     RecipientChangeRequestFactory,
 )
-from tests.reporting.conftest import use_smtp_peer
-from tests.reporting.peers import SmtpPeer
 
 pytestmark = pytest.mark.django_db
 
 URL = "portal:billing_email"
-
-
-@pytest.fixture
-def smtp_peer(settings):
-    peer = SmtpPeer().start()
-    use_smtp_peer(settings, peer)
-    yield peer
-    peer.stop()
 
 
 def _open(client) -> list[BillingEmailChangeRequest]:

@@ -1,7 +1,7 @@
 import pytest
 
 from reporting import mail, services
-from tests.reporting.peers import ChatworkPeer, SmtpPeer
+from tests.reporting.peers import ChatworkPeer
 
 
 @pytest.fixture(autouse=True)
@@ -12,25 +12,6 @@ def _no_broker(settings):
     yield
     # A kept SMTP connection must not outlive the test's peers.
     mail.close_connection()
-
-
-def use_smtp_peer(settings, peer: SmtpPeer) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = peer.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-
-
-@pytest.fixture
-def smtp_peer(settings):
-    peer = SmtpPeer().start()
-    use_smtp_peer(settings, peer)
-    yield peer
-    peer.stop()
 
 
 @pytest.fixture

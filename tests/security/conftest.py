@@ -10,5 +10,6 @@ def _no_broker(settings):
     reporting_services._broker_down_until = 0.0
 
 
-# The reporting tests' real local peers, reused as they are.
-from tests.reporting.conftest import chatwork_peer, smtp_peer  # noqa: E402, F401
+# The reporting tests' Chatwork peer, reused as it is (smtp_peer is in
+# tests/conftest.py).
+from tests.reporting.conftest import chatwork_peer  # noqa: E402, F401
