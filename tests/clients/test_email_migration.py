@@ -2,11 +2,11 @@
 portal does, are stored half-width by a migration, so reports reach them."""
 
 import pytest
-from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from clients.models import ReportRecipient
 from tests.factories import ClientFactory, ReportRecipientFactory, UserFactory
+from tests.migrations import run_migration
 
 # As tests/clients/test_plan_migration.py: the tests run without migrations
 # (tables made from the models), so this one applies the migration itself. On
@@ -18,19 +18,8 @@ TARO_FULL = "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ"
 TARO = "taro@example.co.jp"
 
 
-@pytest.fixture
-def executor(settings):
-    settings.MIGRATION_MODULES = {}  # the project's own migrations, not none
-    return MigrationExecutor(connection)
-
-
 def migrate(executor: MigrationExecutor, *, backwards: bool = False) -> None:
-    migration = executor.loader.get_migration(*MIGRATION)
-    state = executor.loader.project_state(MIGRATION, at_end=backwards)
-    if backwards:
-        executor.unapply_migration(state, migration)
-    else:
-        executor.apply_migration(state, migration)
+    run_migration(executor, MIGRATION, backwards=backwards)
 
 
 def addresses(recipient: ReportRecipient) -> tuple[str, str]:

@@ -4,7 +4,6 @@ first month can be billed without an admin typing prices."""
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from billing.models import Invoice, LineKind
@@ -12,6 +11,7 @@ from billing.services import bill_month
 from clients.models import Plan, PlanPrice
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client
 from tests.factories import PlanFactory, PlanPriceFactory
+from tests.migrations import run_migration
 
 # The tests run without migrations (tables made from the models): this one
 # applies the plans' migration itself, as `migrate` does on a new server. On
@@ -21,19 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 MIGRATION = ("clients", "0007_current_plans")
 
 
-@pytest.fixture
-def executor(settings):
-    settings.MIGRATION_MODULES = {}  # the project's own migrations, not none
-    return MigrationExecutor(connection)
-
-
 def migrate_plans(executor: MigrationExecutor, *, backwards: bool = False) -> None:
-    migration = executor.loader.get_migration(*MIGRATION)
-    state = executor.loader.project_state(MIGRATION, at_end=backwards)
-    if backwards:
-        executor.unapply_migration(state, migration)
-    else:
-        executor.apply_migration(state, migration)
+    run_migration(executor, MIGRATION, backwards=backwards)
 
 
 def prices() -> dict[str, tuple[str, int, int, int]]:
