@@ -239,7 +239,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             "記録のある顧客は削除せずに残します。契約を終える場合は、状態を"
             "「解約」にし、解約日（契約の最終日となる月末日）を入れて保存して"
             "ください。"
-        ) % {"records": "、".join(records)}
+        ) % {"records": _("、").join(records)}
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Hides 削除 on the page of a client with records (render_change_form
