@@ -12,11 +12,18 @@ Japanese, except:
   design (the report e-mails' and Chatwork texts, an invoice's lines, the
   company's name as an invoice copies it), found by reading the rows.
 
+The shared world reaches few of the states in which pages show more text; a
+richer world (``build_richer``) adds them, and their pages are opened too: each
+call, invoice, delivery, request and client of it, its clients' portals, the
+months it billed, the call's correction history and the number release page.
+
 The failure lists each page with the Japanese fragments found and the text
 around them, for a translator.
 """
 
+import datetime as dt
 import re
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import factory
@@ -24,13 +31,30 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from answering.models import Category
+from answering.models import Call, CallRevision, Category, MissingReason
+from answering.services import correct_call
 from billing import services as billing_services
+from billing.models import Invoice
+from clients.models import Client, NumberAssignment, User
+from clients.months import japan_now, japan_today, previous_month
+from portal.models import (
+    BillingEmailChangeRequest,
+    PlanChangeRequest,
+    RecipientChangeRequest,
+    RequestStatus,
+)
+from reporting import services as reporting_services
+from reporting.models import Delivery
 from tests import factories
+from tests.portal.factories import (
+    BillingEmailChangeRequestFactory,
+    PlanChangeRequestFactory,
+    RecipientChangeRequestFactory,
+)
 from tests.security.sweep import OWN_APPS, http_client
 from tests.security.test_sweep_admin import _models, _object_of
 from tests.security.test_sweep_admin import _url as admin_url
@@ -80,6 +104,255 @@ def english_factories(monkeypatch):
             return _original(cls, strategy, {**_fields, **params})
 
         monkeypatch.setattr(factory_class, "_generate", classmethod(generate))
+
+
+@dataclass
+class Richer:
+    """States the shared world does not reach, for the pages that show text
+    only then: settled, credited and reissued invoices, failed deliveries,
+    calls of every kind, a cancelled client, one in its trial, requests open
+    and closed. Each of the three clients has its own portal user."""
+
+    # "rich" (calls, requests, a reissued and a credited invoice), "cancelled"
+    # (its final invoice a refund paid out) and "trial" → its portal user.
+    client_users: dict[str, User]
+    # A page argument ("call", "invoice"...) → (label, id) of each row to open
+    # its pages with; the label names the page in the report and allow-list.
+    rows: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    months: list[dt.date] = field(default_factory=list)
+
+
+def _calls(client: Client, at: dt.datetime) -> dict[str, object]:
+    """One call of each kind a report words differently."""
+    made = {}
+    for reason in (
+        MissingReason.REFUSED,
+        MissingReason.HUNG_UP,
+        MissingReason.CLIENT_KNOWS,
+        MissingReason.OTHER,
+    ):
+        made[f"not obtained {reason.value}"] = factories.CallFactory(
+            client=client,
+            received_at=at,
+            caller_name="",
+            caller_name_missing_reason=reason,
+            callback_number="",
+            callback_number_missing_reason=reason,
+            purpose="",
+            purpose_missing_reason=reason,
+            missing_note="Would not say",
+        )
+    made["silent"] = factories.CallFactory(
+        client=client,
+        received_at=at,
+        category=Category.NUISANCE,
+        caller_name="",
+        caller_company="",
+        callback_number="",
+        purpose="",
+        addressee="",
+        **{
+            f"{name}_missing_reason": MissingReason.SILENT
+            for name in ("caller_name", "callback_number", "purpose")
+        },
+    )
+    made["nuisance"] = factories.CallFactory(
+        client=client, received_at=at, category=Category.NUISANCE
+    )
+    made["grey"] = factories.CallFactory(
+        client=client, received_at=at, category=Category.GREY
+    )
+    made["surcharge and demeanour"] = factories.CallFactory(
+        client=client,
+        received_at=at,
+        surcharge_yen=300,
+        surcharge_reason="A long call",
+        is_urgent=True,
+        is_angry=True,
+        is_troubled=True,
+        demeanour_note="Shouting",
+        note="Called twice",
+    )
+    made["sales"] = factories.CallFactory(
+        client=client, received_at=at, category=Category.SALES
+    )
+    return made
+
+
+def build_richer(world: World) -> Richer:
+    plans = factories.make_plans()
+    today = japan_today()
+    last, before = previous_month(today), previous_month(previous_month(today))
+    rich = factories.ClientFactory(
+        name_kana="サクラフドウサン", billing_email="accounts@example.com"
+    )
+    factories.ClientPlanFactory(client=rich, plan=plans["small"])
+    recipient = factories.ReportRecipientFactory(client=rich)
+    other_recipient = factories.ReportRecipientFactory(client=rich)
+    # On Standard (deposit 11,040), down to Small for its last month: the
+    # final invoice returns more than it charges, a refund.
+    leaving = factories.ClientFactory(name_kana="カイヤクショウジ")
+    factories.ClientPlanFactory(client=leaving, plan=plans["standard"])
+    factories.ClientPlanFactory(
+        client=leaving, plan=plans["small"], effective_month=last
+    )
+    trial = factories.ClientFactory(
+        status=Client.Status.TRIAL,
+        trial_started_on=today - dt.timedelta(days=2),
+        contract_started_on=None,
+    )
+    factories.ClientPlanFactory(client=trial, plan=plans["small"])
+    lent = factories.NumberAssignmentFactory(client=rich)
+
+    # Calls of every kind, last month (billed) and this month (the console).
+    at_before = dt.datetime.combine(
+        before.replace(day=15), dt.time(12), japan_now().tzinfo
+    )
+    billed = _calls(rich, at_before)
+    calls = _calls(rich, japan_now() - dt.timedelta(minutes=5))
+    corrected = calls["grey"]
+    correct_call(
+        call=corrected,
+        corrected_by=world.operator,
+        changes={"category": Category.NORMAL, "purpose": "Please call back today"},
+    )
+    with transaction.atomic():
+        deliveries = [
+            delivery
+            for call in calls.values()
+            if call.category != Category.SALES
+            for delivery in reporting_services.queue_call_reports(call=call)
+        ]
+    now = timezone.now()
+    bounced, failed = deliveries[0], deliveries[1]
+    Delivery.objects.filter(pk=bounced.pk).update(
+        status=Delivery.Status.FAILED,
+        bounced=True,
+        failed_at=now,
+        last_error="550 5.1.1 <pc1@example.jp>: Recipient address rejected",
+    )
+    Delivery.objects.filter(pk=failed.pk).update(
+        status=Delivery.Status.FAILED, failed_at=now, last_error="timed out"
+    )
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries[2:]]).update(
+        status=Delivery.Status.SENT, sent_at=now
+    )
+
+    # Invoices: the month before last issued, voided and reissued, paid and
+    # credited; last month carries the credit; the leaving client's last
+    # month is a refund paid out.
+    billing_services.bill_month(month=before, issue=True)
+    first = Invoice.objects.get(client=rich, billing_month=before)
+    reissued = billing_services.void_and_reissue(invoice=first, reason="Wrong name")
+    assert reissued is not None
+    billing_services.mark_paid(invoice=reissued, paid_on=today)
+    billing_services.add_adjustment(
+        invoice=reissued, amount_yen=500, reason="Overcharged"
+    )
+    billing_services.mark_paid(
+        invoice=Invoice.objects.get(client=leaving, billing_month=before),
+        paid_on=today,
+    )
+    Client.objects.filter(pk=leaving.pk).update(
+        status=Client.Status.CANCELLED,
+        cancelled_on=today.replace(day=1) - dt.timedelta(days=1),
+    )
+    billing_services.bill_month(month=last, issue=True)
+    refund = Invoice.objects.get(client=leaving, billing_month=last)
+    assert refund.total_yen < 0
+    billing_services.mark_refunded(invoice=refund, refunded_on=today)
+
+    # Requests of each kind, open and closed.
+    closed = {"status": RequestStatus.DONE, "processed_at": now, "admin_note": "Done"}
+    rejected = {"status": RequestStatus.REJECTED, "processed_at": now}
+    requests = {
+        "plan_request": [
+            ("open", PlanChangeRequestFactory(client=rich, plan=plans["half"])),
+            (
+                "done",
+                PlanChangeRequestFactory(client=rich, plan=plans["standard"], **closed),
+            ),
+        ],
+        "recipient_request": [
+            (
+                "add open",
+                RecipientChangeRequestFactory(client=rich, name="New Person"),
+            ),
+            (
+                "change done",
+                RecipientChangeRequestFactory(
+                    client=rich,
+                    kind=RecipientChangeRequest.Kind.CHANGE,
+                    recipient=recipient,
+                    name="Renamed",
+                    **closed,
+                ),
+            ),
+            (
+                "remove open",
+                RecipientChangeRequestFactory(
+                    client=rich,
+                    kind=RecipientChangeRequest.Kind.REMOVE,
+                    recipient=other_recipient,
+                    name="",
+                    pc_email="",
+                ),
+            ),
+            (
+                "remove rejected",
+                RecipientChangeRequestFactory(
+                    client=rich,
+                    kind=RecipientChangeRequest.Kind.REMOVE,
+                    recipient=recipient,
+                    name="",
+                    pc_email="",
+                    **rejected,
+                ),
+            ),
+        ],
+        "billing_email_request": [
+            ("open", BillingEmailChangeRequestFactory(client=rich)),
+            ("done", BillingEmailChangeRequestFactory(client=rich, **closed)),
+            ("rejected", BillingEmailChangeRequestFactory(client=rich, **rejected)),
+        ],
+    }
+    invoices = Invoice.objects.filter(client__in=[rich, leaving])
+    return Richer(
+        client_users={
+            label: factories.ClientUserFactory(client=c)
+            for label, c in (("rich", rich), ("cancelled", leaving), ("trial", trial))
+        },
+        rows={
+            "call": [
+                (label, call.pk)
+                for label, call in [
+                    *((f"{k} billed", c) for k, c in billed.items()),
+                    *calls.items(),
+                ]
+                if call.category != Category.SALES
+            ],
+            "invoice": [
+                (
+                    f"{'rich' if i.client_id == rich.pk else 'cancelled'} "
+                    f"{i.billing_month:%Y-%m} {i.status}",
+                    i.pk,
+                )
+                for i in invoices.order_by("client_id", "billing_month", "pk")
+            ],
+            "delivery": [("bounced", bounced.pk), ("failed", failed.pk)],
+            "assignment": [("rich", lent.pk)],
+            "client": [
+                ("rich", rich.pk),
+                ("cancelled", leaving.pk),
+                ("trial", trial.pk),
+            ],
+            **{
+                arg: [(label, row.pk) for label, row in made]
+                for arg, made in requests.items()
+            },
+        },
+        months=[before, last],
+    )
 
 
 @pytest.fixture
@@ -183,12 +456,77 @@ def _pages(world: World):  # type: ignore[no-untyped-def]
             yield f"admin {label} change", http, admin_url(model, "change", row.pk)
 
 
-def test_every_page_reads_in_english(world):
+@pytest.fixture
+def richer(world) -> Richer:
+    with translation.override("en"):
+        return build_richer(world)
+
+
+def _richer_pages(world: World, richer: Richer):  # type: ignore[no-untyped-def]
+    """(page name, client, URL, POST data or None) of the pages that show the
+    richer world's states: its client's portal, and each page of a row."""
+    for name, page in sorted(PAGES.items()):
+        if page.arg is None:
+            if page.role == "client":
+                for label, user in richer.client_users.items():
+                    url = _url(name, page, world)
+                    yield f"{name} {label}", english_client(user), url, None
+            continue
+        for label, row_id in richer.rows.get(page.arg, []):
+            user = _user(world, page.role)
+            if page.role == "client":
+                # The row's own client's user (the portal 404s another's).
+                owner = label.split()[0]
+                user = richer.client_users.get(owner, richer.client_users["rich"])
+            url = _url(name, page, world, str(row_id))
+            yield f"{name} {label}", english_client(user), url, None
+    http = english_client(world.admin)
+    for month in richer.months:
+        yield (
+            f"billing:month {month:%Y-%m}",
+            http,
+            f"{reverse('billing:month')}?month={month:%Y-%m}",
+            None,
+        )
+    for arg, model in (
+        ("call", Call),
+        ("invoice", Invoice),
+        ("delivery", Delivery),
+        ("client", Client),
+        ("plan_request", PlanChangeRequest),
+        ("recipient_request", RecipientChangeRequest),
+        ("billing_email_request", BillingEmailChangeRequest),
+    ):
+        for label, row_id in richer.rows[arg]:
+            url = admin_url(model, "change", row_id)
+            yield f"admin {model._meta.label} change {label}", http, url, None
+    for revision in CallRevision.objects.order_by("pk"):
+        url = admin_url(CallRevision, "change", revision.pk)
+        yield f"admin {CallRevision._meta.label} change", http, url, None
+    # The number release page: the action asks for the release date first.
+    yield (
+        "admin number release",
+        http,
+        admin_url(NumberAssignment, "changelist"),
+        {
+            "action": "release_numbers",
+            "_selected_action": [pk for _, pk in richer.rows["assignment"]],
+        },
+    )
+
+
+def test_every_page_reads_in_english(world, richer):
     data = japanese_data()
     report = []
     pages = 0
-    for name, http, url in _pages(world):
-        response = http.get(url)
+    every = [(name, http, url, None) for name, http, url in _pages(world)]
+    richer_pages = list(_richer_pages(world, richer))
+    richer_names = {name for name, *_ in richer_pages}
+    for name, http, url, form in every + richer_pages:
+        response = http.get(url) if form is None else http.post(url, form)
+        if name in richer_names:
+            # The richer world's rows are shown, or the sweep misses their states.
+            assert response.status_code not in (404, 500), (name, url)
         if "text/html" not in response.get("Content-Type", ""):
             continue  # PDFs and CSVs are Japanese by design
         pages += 1
