@@ -11,6 +11,7 @@ from clients.models import Client
 from clients.months import japan_today, month_start, next_month
 from tests.billing.factories import LATER, OCTOBER, contracted_client
 from tests.factories import ClientFactory
+from tests.html_a11y import table_headers
 from tests.html_forms import form_values
 
 
@@ -551,3 +552,12 @@ def test_a_month_not_over_says_when_drafts_can_be_made(admin_client, small):
 def test_an_ended_month_without_invoices_still_points_to_the_button(admin_client, db):
     body = admin_client.get(reverse("billing:month"), {"month": "2026-09"}).content
     assert "「下書きを作成・更新」を押してください" in body.decode()
+
+
+def test_every_column_of_the_month_page_has_a_header_a_screen_reader_can_read(
+    admin_client, draft
+):
+    page = admin_client.get(reverse("billing:month"), {"month": "2026-10"})
+    headers = table_headers(page.content.decode())
+    assert "操作" in headers  # the column of 詳細 links
+    assert all(headers)

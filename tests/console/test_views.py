@@ -23,6 +23,7 @@ from tests.factories import (
     ReportRecipientFactory,
     answered_at,
 )
+from tests.html_a11y import table_headers
 from tests.html_forms import form_values
 
 NEW = reverse("console:call_new")
@@ -1355,3 +1356,12 @@ def test_a_ring_on_the_clients_fax_number_says_so_above_the_form(operator_client
     voice = operator_client.get(NEW, {"dialed": "0355550001"}).content.decode()
     assert 'id="call-form"' in voice
     assert "への着信です" not in voice
+
+
+def test_every_column_of_the_day_list_has_a_header_a_screen_reader_can_read(
+    operator_client,
+):
+    page = operator_client.get(reverse("console:home")).content.decode()
+    headers = table_headers(page)
+    assert headers[-1] == "操作"  # the column of 訂正 links
+    assert all(headers)

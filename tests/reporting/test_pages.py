@@ -14,6 +14,7 @@ from answering.models import Category
 from reporting import services
 from reporting.models import Delivery
 from tests.factories import AdminFactory, ClientUserFactory
+from tests.html_a11y import table_headers
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -279,3 +280,11 @@ def test_the_admin_action_says_why_some_were_not_resent(admin_client, smtp_peer)
     shown = [str(m) for m in response.context["messages"]]
     assert shown[0] == "0件の再送を予約しました。"
     assert shown[1].startswith("1件: この宛先は今は報告先ではない")
+
+
+def test_every_column_of_the_failed_page_has_a_header_a_screen_reader_can_read(
+    admin_client, failed_delivery
+):
+    headers = table_headers(admin_client.get("/reports/failed/").content.decode())
+    assert headers[-1] == "操作"  # the column of 再送 buttons
+    assert all(headers)
