@@ -23,7 +23,7 @@ from tests.factories import (
     ReportRecipientFactory,
     answered_at,
 )
-from tests.html_a11y import table_headers
+from tests.html_a11y import headings, table_headers
 from tests.html_forms import form_values
 
 NEW = reverse("console:call_new")
@@ -1365,3 +1365,13 @@ def test_every_column_of_the_day_list_has_a_header_a_screen_reader_can_read(
     headers = table_headers(page)
     assert headers[-1] == "操作"  # the column of 訂正 links
     assert all(headers)
+
+
+def test_the_console_home_opens_with_a_page_heading_for_screen_readers(
+    operator_client,
+):
+    page = operator_client.get(reverse("console:home"), {"q": "株式"}).content.decode()
+    levels = [level for level, _text in headings(page)]
+    assert headings(page)[0] == (1, "オペレーター画面")
+    assert levels.count(1) == 1
+    assert max(b - a for a, b in zip(levels, levels[1:], strict=False)) <= 1
