@@ -15,15 +15,21 @@
     var select = function (i) {
       var all = items();
       active = Math.max(-1, Math.min(i, all.length - 1));
-      all.forEach(function (li, n) { li.setAttribute("aria-selected", n === active ? "true" : "false"); });
+      // The options are the links; the input keeps the focus and names the chosen
+      // one (aria-activedescendant), so a screen reader reads it out.
+      all.forEach(function (li, n) { li.firstChild.setAttribute("aria-selected", n === active ? "true" : "false"); });
+      if (active >= 0) { input.setAttribute("aria-activedescendant", all[active].firstChild.id); }
+      else { input.removeAttribute("aria-activedescendant"); }
     };
     var render = function (results) {
       list.textContent = "";
       results.forEach(function (r) {
         var li = document.createElement("li");
-        li.setAttribute("role", "option");
+        li.setAttribute("role", "none");
         var a = document.createElement("a");
         a.href = r.url;
+        a.id = "search-option-" + list.children.length;
+        a.setAttribute("role", "option");
         var text = r.name + (r.name_kana ? "（" + r.name_kana + "）" : "");
         if (r.status !== "active") { text += " [" + r.status_label + "]"; }
         if (r.numbers.length) { text += "  " + r.numbers.join(" / "); }
@@ -35,6 +41,7 @@
       stale = false;
       list.classList.remove("stale");
       list.hidden = results.length === 0;
+      input.setAttribute("aria-expanded", list.hidden ? "false" : "true");
       select(results.length ? 0 : -1);
     };
     input.addEventListener("input", function () {

@@ -1375,3 +1375,17 @@ def test_the_console_home_opens_with_a_page_heading_for_screen_readers(
     assert headings(page)[0] == (1, "オペレーター画面")
     assert levels.count(1) == 1
     assert max(b - a for a, b in zip(levels, levels[1:], strict=False)) <= 1
+
+
+def test_the_client_search_is_announced_as_a_search_box_with_a_named_result_list(
+    operator_client,
+):
+    page = operator_client.get(reverse("console:home")).content.decode()
+    search_input = re.search(r'<input type="search" id="console-search"[^>]*>', page)
+    assert 'role="combobox"' in search_input.group()
+    assert 'aria-expanded="false"' in search_input.group()
+    assert 'aria-controls="search-results"' in search_input.group()
+    result_list = re.search(r'<ul id="search-results"[^>]*>', page).group()
+    assert 'role="listbox"' in result_list
+    labelled_by = re.search(r'aria-labelledby="([^"]+)"', result_list).group(1)
+    assert re.search(rf'<label [^>]*id="{labelled_by}"[^>]*>顧客を検索', page)

@@ -474,3 +474,27 @@ def test_tab_from_the_memo_reaches_save_at_once_and_a_late_call_is_still_typed(
     call = Call.objects.get()
     assert call.note == "遅れて記録"
     assert timezone.localtime(call.received_at).replace(tzinfo=None) == typed
+
+
+def test_a_screen_reader_hears_which_searched_client_enter_will_open(live, open_as):
+    """The result list is a combobox's listbox: each client is an option (the link
+    itself, no link nested in an option), and the focused search box points at
+    the chosen one."""
+    client = factories.ClientFactory(
+        name="合同会社ミドリ設計", name_kana="ミドリセッケイ"
+    )
+    page = open_as(factories.OperatorFactory())
+    page.goto(f"{live['server'].url}/operator/")
+    page.focus("#console-search")
+    page.keyboard.insert_text("ミドリ")
+    page.wait_for_selector("#search-results a[role=option]")
+    search = page.locator("#console-search")
+    assert search.get_attribute("aria-expanded") == "true"
+    chosen = page.locator("#search-results [aria-selected=true]")
+    assert chosen.get_attribute("role") == "option"
+    assert "ミドリ設計" in chosen.inner_text()
+    assert search.get_attribute("aria-activedescendant") == chosen.get_attribute("id")
+    assert page.locator("#search-results [role=option] a").count() == 0
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#announce")
+    assert f"client={client.pk}" in page.url
