@@ -329,6 +329,14 @@ def _caller_context(client: Client, caller_number: str) -> dict[str, Any]:
     }
 
 
+def _saved_at_label(saved: Call) -> str:
+    """The saved banner's time: 14:05 today, 11/26（木） 14:05 another day."""
+    local = timezone.localtime(saved.received_at)
+    if local.date() == japan_today():
+        return f"{local:%H:%M}"
+    return office_moment(saved.received_at)
+
+
 def _render_call_form(
     request: HttpRequest,
     *,
@@ -357,9 +365,7 @@ def _render_call_form(
         # A ring on the client's FAX line: said above the form.
         "dialed_fax": dialed_fax,
         "saved": saved,
-        "saved_today": saved is not None
-        and timezone.localdate(saved.received_at) == japan_today(),
-        "saved_at_label": office_moment(saved.received_at) if saved else "",
+        "saved_at_label": _saved_at_label(saved) if saved else "",
         **_report_context(saved),
         "focus_field": form.first_error_field() if form.is_bound else None,
         "missing_reason_other": MissingReason.OTHER.value,

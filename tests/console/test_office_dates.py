@@ -74,3 +74,14 @@ def test_the_saved_banner_of_a_call_on_another_day_gives_its_day(operator_client
     ).content.decode()
     banner = page.split('id="saved-banner"')[1].split("</section>")[0]
     assert f"{day.month}/{day.day}（{WEEKDAYS[day.weekday()]}） 10:00" in banner
+
+
+def test_the_saved_banner_of_a_call_today_gives_its_time_alone(operator_client, acme):
+    call = CallFactory(client=acme, received_at=timezone.now())
+    page = operator_client.get(
+        NEW, {"client": acme.pk, "saved": call.pk}
+    ).content.decode()
+    banner = page.split('id="saved-banner"')[1].split("</section>")[0]
+    local = timezone.localtime(call.received_at)
+    assert f"</strong>\n  {local:%H:%M}\n" in banner
+    assert "（" not in banner.split("<span")[0]
