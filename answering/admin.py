@@ -67,7 +67,7 @@ class CallAdmin(admin.ModelAdmin):
         "updated_at",
         "personal_data_erased_at",
         "dialed_number_shown",
-        "caller_number_on_page",
+        "caller_number_shown",
         "callback_number_shown",
     ]
     inlines = [CallRevisionInline]
@@ -75,7 +75,7 @@ class CallAdmin(admin.ModelAdmin):
     # them (03-5050-1001), in the fields' places.
     NUMBERS_SHOWN = {
         "dialed_number": "dialed_number_shown",
-        "caller_number": "caller_number_on_page",
+        "caller_number": "caller_number_shown",
         "callback_number": "callback_number_shown",
     }
 
@@ -104,17 +104,13 @@ class CallAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("発信者番号"), ordering="caller_number")
     def caller_number_shown(self, obj: Call) -> str:
-        return obj.caller_number_display or "—"
+        # 非通知 when the phone system showed none, as clients read it.
+        erased = obj.personal_data_erased_at is not None
+        return caller_number_text(obj.caller_number, erased=erased) or "—"
 
     @admin.display(description=_("着信番号"))
     def dialed_number_shown(self, obj: Call) -> str:
         return format_phone(obj.dialed_number) or "—"
-
-    @admin.display(description=_("発信者番号"))
-    def caller_number_on_page(self, obj: Call) -> str:
-        # 非通知 when the phone system showed none, as clients read it.
-        erased = obj.personal_data_erased_at is not None
-        return caller_number_text(obj.caller_number, erased=erased) or "—"
 
     def has_add_permission(self, request) -> bool:
         # Calls are logged in the console, which checks the received time and

@@ -132,3 +132,18 @@ def test_the_call_page_shows_a_blank_value_as_the_console_does(admin_client):
     ).content.decode()
     assert '<div class="readonly">—</div>' in html
     assert '<div class="readonly">-</div>' not in html
+
+
+def test_a_withheld_caller_number_reads_the_same_in_the_list_and_on_the_page(
+    admin_client,
+):
+    """The list said — where the call's page said 非通知."""
+    call = CallFactory(caller_number="", purpose="非通知の件")
+    listed = admin_client.get(
+        reverse("admin:answering_call_changelist")
+    ).content.decode()
+    page = admin_client.get(
+        reverse("admin:answering_call_change", args=[call.pk])
+    ).content.decode()
+    assert '<td class="field-caller_number_shown">非通知</td>' in listed
+    assert '<div class="readonly">非通知</div>' in page
