@@ -271,6 +271,12 @@
   var callerInput = form.querySelector("input[name=caller_number]");
   var callerShown = callerInput && document.querySelector(".caller-history")
     ? callerInput.value : "";
+  // Sent back with the server's error on the number: that message already says
+  // what is wrong with this value, and the check would only repeat it. It is
+  // checked again once something else is typed, and the server's message,
+  // which is about the old value, then gives way to the check's.
+  var serverErrors = document.getElementById("id_callback_number-errors");
+  var judged = field.value.trim();
   var check = function () {
     var value = field.value.trim();
     if (value === checked) { return; }
@@ -321,12 +327,6 @@
       })
       .catch(function () { /* the server validates on save anyway */ });
   };
-  // Sent back with the server's error on the number: that message already says
-  // what is wrong with this value, and the check would only repeat it. It is
-  // checked again once something else is typed, and the server's message,
-  // which is about the old value, then gives way to the check's.
-  var serverErrors = document.getElementById("id_callback_number-errors");
-  var judged = field.value.trim();
   var showServerErrors = function () {
     if (serverErrors) { serverErrors.hidden = field.value.trim() !== judged; }
   };
