@@ -400,3 +400,20 @@ def test_the_withdraw_button_looks_like_the_portals_other_buttons(portal):
     body = portal.get(reverse(URL)).content.decode()
 
     assert '<button type="submit" name="withdraw" value="1" class="button">' in body
+
+
+def test_the_recipients_addresses_are_listed_in_the_pages_language(
+    portal, portal_user, settings
+):
+    client = portal_user.client
+    ReportRecipientFactory(client=client, pc_email="shacho@example.jp")
+    ReportRecipientFactory(client=client, pc_email="tanto@example.jp")
+
+    japanese = portal.get(reverse("portal:invoices")).content.decode()
+    assert "（shacho@example.jp、tanto@example.jp）" in japanese
+
+    portal.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    for name in ("portal:invoices", URL):
+        english = portal.get(reverse(name)).content.decode()
+        assert "shacho@example.jp, tanto@example.jp" in english, name
+        assert "shacho@example.jp、" not in english, name
