@@ -1,7 +1,7 @@
 """What the portal writes: client requests, and admins processing them."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -348,11 +348,14 @@ def request_recipient_change(
 
 @dataclass(frozen=True)
 class BillingEmailRequestResult:
-    change_request: BillingEmailChangeRequest
+    # None: the address in force was asked for, and nothing was recorded.
+    change_request: BillingEmailChangeRequest | None
     # False: the same request was already open, and nothing was recorded.
     created: bool
     # The client's open request this one replaced (closed as rejected).
     replaced: list[BillingEmailChangeRequest]
+    # The open request withdrawn by asking for the address in force.
+    withdrawn: list[BillingEmailChangeRequest] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -371,7 +374,8 @@ def request_billing_email_change(
     Taken after the contract's last day too: the final invoice is issued and
     notified after it. The same wish sent again while open is recorded once;
     another one replaces the open request (the last wish wins), so the admin
-    holds at most one (a database constraint too).
+    holds at most one (a database constraint too). The address in force
+    records nothing and withdraws the open request (the last wish wins too).
     """
     now = now or timezone.now()
     # The client first, as every writer of its requests: a second sending waits
@@ -382,6 +386,11 @@ def request_billing_email_change(
             client=client, status=RequestStatus.OPEN
         )
     )
+    if billing_email.casefold() == client.billing_email.casefold():
+        _close_unprocessed(open_requests, note=WITHDRAWN_NOTE, now=now)
+        return BillingEmailRequestResult(
+            change_request=None, created=False, replaced=[], withdrawn=open_requests
+        )
     for earlier in open_requests:
         if earlier.billing_email.casefold() == billing_email.casefold():
             return BillingEmailRequestResult(

@@ -488,18 +488,6 @@ def billing_email(request: HttpRequest) -> HttpResponse:
             else client.billing_email
         },
     )
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and form.cleaned_data["billing_email"].casefold()
-        == client.billing_email.casefold()
-    ):
-        # The address in force, with a request open: the last wish wins.
-        services.withdraw_billing_email_change(client=client)
-        messages.success(
-            request, _("お申し込みを取り消しました。送り先は今のままです。")
-        )
-        return redirect("portal:billing_email")
     if request.method == "POST" and form.is_valid():
         try:
             result = services.request_billing_email_change(
@@ -511,7 +499,12 @@ def billing_email(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            if result.created:
+            if result.change_request is None:
+                # The address in force, with a request open: the last wish wins.
+                messages.success(
+                    request, _("お申し込みを取り消しました。送り先は今のままです。")
+                )
+            elif result.created:
                 messages.success(
                     request,
                     _(

@@ -417,3 +417,27 @@ def test_the_recipients_addresses_are_listed_in_the_pages_language(
         english = portal.get(reverse(name)).content.decode()
         assert "shacho@example.jp, tanto@example.jp" in english, name
         assert "shacho@example.jp、" not in english, name
+
+
+def test_the_service_withdraws_the_open_request_for_the_address_in_force(
+    portal_user,
+):
+    """The last wish wins wherever the wish comes from, not only in the view:
+    the address already set records nothing and closes the open request."""
+    client = portal_user.client
+    client.billing_email = "keiri@example.jp"
+    client.save(update_fields=["billing_email"])
+    other = services.request_billing_email_change(
+        client=client, billing_email="other@example.jp"
+    ).change_request
+
+    result = services.request_billing_email_change(
+        client=client, billing_email="KEIRI@example.jp"
+    )
+
+    assert (result.change_request, result.created) == (None, False)
+    assert result.withdrawn == [other]
+    assert _open(client) == []
+    assert BillingEmailChangeRequest.objects.count() == 1
+    other.refresh_from_db()
+    assert other.admin_note == services.WITHDRAWN_NOTE
