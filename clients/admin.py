@@ -264,11 +264,11 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         description=delete_selected_at_once.short_description,  # type: ignore[attr-defined]
     )
     def delete_selected(self, request: HttpRequest, queryset: QuerySet[Client]):
-        kept = [
-            client.name
-            for client in queryset
-            if selectors.records_keeping_client(client=client)
-        ]
+        kept = list(
+            selectors.clients_with_records(clients=queryset).values_list(
+                "name", flat=True
+            )
+        )
         if not kept:
             return delete_selected_at_once(self, request, queryset)
         self.message_user(

@@ -34,6 +34,15 @@ def plan_in_force(*, client: Client, month: dt.date) -> ClientPlan | None:
     )
 
 
+def _relations_keeping_clients() -> list:
+    """The relations to Client that keep a client from being deleted."""
+    return [
+        relation
+        for relation in Client._meta.related_objects
+        if relation.on_delete in (PROTECT, RESTRICT)
+    ]
+
+
 def records_keeping_client(*, client: Client) -> list[str]:
     """The kinds of record (their plural names: 報告先, 受電, 請求書, ...) that
     refer to ``client`` and keep it from being deleted.
@@ -46,12 +55,24 @@ def records_keeping_client(*, client: Client) -> list[str]:
     """
     return [
         str(relation.related_model._meta.verbose_name_plural)
-        for relation in Client._meta.related_objects
-        if relation.on_delete in (PROTECT, RESTRICT)
-        and relation.related_model._default_manager.filter(
+        for relation in _relations_keeping_clients()
+        if relation.related_model._default_manager.filter(
             **{relation.field.name: client}
         ).exists()
     ]
+
+
+def clients_with_records(*, clients: QuerySet[Client]) -> QuerySet[Client]:
+    """Those of ``clients`` that records keep from being deleted
+    (``records_keeping_client``), in one query whatever their number."""
+    kept = Q(pk__in=[])
+    for relation in _relations_keeping_clients():
+        kept |= Q(
+            pk__in=relation.related_model._default_manager.values(
+                relation.field.attname
+            )
+        )
+    return clients.filter(kept)
 
 
 def recipient_peak(

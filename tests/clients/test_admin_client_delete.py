@@ -2,6 +2,8 @@
 how to end the contract instead; one created by mistake still can be."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import Client, ClientPerson
@@ -142,3 +144,25 @@ def test_bulk_delete_of_clients_created_by_mistake_still_works(admin_browser):
 
     assert page.status_code == 302
     assert not Client.objects.exists()
+
+
+def test_bulk_delete_checks_records_without_a_query_per_client(admin_browser):
+    # As many queries for 12 clients selected as for 2: records are looked up
+    # once per kind of record, not once per client and kind.
+    kept = ClientFactory(name="記録あり")
+    ReportRecipientFactory(client=kept)
+    others = [ClientFactory().pk for _ in range(11)]
+
+    def queries_refusing(selected: list[int]) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_browser.post(
+                reverse("admin:clients_client_changelist"),
+                {"action": "delete_selected", "_selected_action": selected},
+            )
+        assert page.status_code == 302
+        return len(queries)
+
+    assert queries_refusing([kept.pk, *others]) == queries_refusing(
+        [kept.pk, others[0]]
+    )
+    assert Client.objects.count() == 12
