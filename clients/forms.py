@@ -1,5 +1,4 @@
 import datetime as dt
-import re
 import unicodedata
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
@@ -30,10 +29,8 @@ from clients.models import (
     validate_plausible_date,
 )
 from clients.months import japan_today, month_end
-from clients.phones import format_phone, normalize_phone
+from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from config.client_ip import client_ip
-
-_E164 = re.compile(r"\+\d{6,15}")
 
 
 class PhoneNumberField(forms.CharField):
@@ -43,9 +40,9 @@ class PhoneNumberField(forms.CharField):
     to_python reads, E.164)."""
 
     def prepare_value(self, value):
-        # Only a stored number (E.164): a number typed with a mistake is shown
-        # again as typed.
-        if isinstance(value, str) and _E164.fullmatch(value):
+        # Only a stored number (a valid one in E.164): a number typed with a
+        # mistake, "+8135050" too, is shown again as typed.
+        if isinstance(value, str) and try_normalize_phone(value) == value:
             return format_phone(value)
         return value
 

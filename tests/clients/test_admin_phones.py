@@ -69,3 +69,18 @@ def test_the_lent_number_list_heads_its_numbers_in_japanese(admin_client):
     assert ">番号<" in page
     assert "03-5050-1001" in page
     assert "Display" not in page
+
+
+def test_a_number_typed_wrong_with_plus_is_shown_again_as_typed(admin_client):
+    number = LentNumberFactory(number="+81350501001")
+    url = reverse("admin:clients_lentnumber_change", args=[number.pk])
+    values = form_values(admin_client.get(url).content.decode(), "lentnumber_form")
+
+    refused = admin_client.post(url, {**values, "number": "+8135050"})
+
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert "有効な電話番号ではありません" in html
+    assert form_values(html, "lentnumber_form")["number"] == "+8135050"
+    number.refresh_from_db()
+    assert number.number == "+81350501001"
