@@ -280,7 +280,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                 "（契約の最終日となる月末日）を入れて保存してください。"
                 "選択した顧客は1件も削除していません。"
             )
-            % {"clients": "、".join(kept)},
+            % {"clients": _("、").join(kept)},
             messages.ERROR,
         )
         return None
