@@ -5,7 +5,6 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +17,11 @@ from portal.models import PlanChangeRequest, RequestStatus
 from tests import concurrency
 from tests.dates import ja_day
 from tests.factories import AdminFactory
-from tests.portal.conftest import cancel_on_the_client_page, jst
+from tests.portal.conftest import (
+    cancel_on_the_client_page,
+    jst,
+    post_while_a_cancellation_is_saved,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -433,25 +436,13 @@ def test_a_request_sent_while_an_admin_saves_a_cancellation_is_refused(
     admin's page had closed the open ones."""
     client = portal_user.client
     last_day = month_end(japan_today())
-    checked, go_on = concurrency.hold_first_call(
-        monkeypatch, services, "close_requests_after_contract_end"
+    asked = post_while_a_cancellation_is_saved(
+        portal_user,
+        monkeypatch,
+        last_day=last_day,
+        url=reverse("portal:plan"),
+        data={"plan": plans["half"].pk, "message": ""},
     )
-    portal = Browser()
-    portal.force_login(portal_user)
-    pages = {}
-
-    def cancel():
-        pages["cancel"] = cancel_on_the_client_page(client, last_day)
-
-    def ask():
-        pages["ask"] = portal.post(
-            reverse("portal:plan"), {"plan": plans["half"].pk, "message": ""}
-        )
-
-    concurrency.run_in_turn(cancel, ask, checked, go_on)
-
-    assert pages["cancel"].status_code == 200
-    asked = pages["ask"]
     assert asked.status_code == 200  # the form again, with why
     assert "プランは変更できません。" in asked.content.decode()
     assert not PlanChangeRequest.objects.filter(

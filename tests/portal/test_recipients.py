@@ -13,7 +13,6 @@ from clients.models import Client
 from clients.months import japan_today, month_bounds, month_end, month_start
 from portal import services
 from portal.models import RecipientChangeRequest, RequestStatus
-from tests import concurrency
 from tests.dates import ja_day
 from tests.factories import (
     ClientFactory,
@@ -22,7 +21,10 @@ from tests.factories import (
     switch_reports,
 )
 from tests.html_forms import form_values
-from tests.portal.conftest import cancel_on_the_client_page
+from tests.portal.conftest import (
+    cancel_on_the_client_page,
+    post_while_a_cancellation_is_saved,
+)
 from tests.portal.factories import RecipientChangeRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -616,33 +618,19 @@ def test_a_request_sent_while_an_admin_saves_a_cancellation_is_refused(
     """The portal read the contract before the admin's save committed, and
     recorded a request for a day after the contract, once the admin's page had
     closed the open ones."""
-    client = portal_user.client
     last_day = month_end(japan_today())
-    checked, go_on = concurrency.hold_first_call(
-        monkeypatch, services, "close_requests_after_contract_end"
+    asked = post_while_a_cancellation_is_saved(
+        portal_user,
+        monkeypatch,
+        last_day=last_day,
+        url=reverse("portal:recipients"),
+        data={
+            "kind": "add",
+            "name": "来月の人",
+            "pc_email": "next@example.jp",
+            "desired_on": f"{last_day + dt.timedelta(days=1)}",
+        },
     )
-    portal = Browser()
-    portal.force_login(portal_user)
-    pages = {}
-
-    def cancel():
-        pages["cancel"] = cancel_on_the_client_page(client, last_day)
-
-    def ask():
-        pages["ask"] = portal.post(
-            reverse("portal:recipients"),
-            {
-                "kind": "add",
-                "name": "来月の人",
-                "pc_email": "next@example.jp",
-                "desired_on": f"{last_day + dt.timedelta(days=1)}",
-            },
-        )
-
-    concurrency.run_in_turn(cancel, ask, checked, go_on)
-
-    assert pages["cancel"].status_code == 200
-    asked = pages["ask"]
     assert asked.status_code == 200  # the form again, with why
     assert "希望日はそれまでの日付にしてください。" in asked.content.decode()
     assert not RecipientChangeRequest.objects.exists()
