@@ -39,13 +39,20 @@ def test_enter_right_after_typing_opens_the_typed_client_not_the_listed_one(
     assert f"client={yamada.pk}" in page.url
 
 
-def test_a_partly_typed_received_time_stops_the_save_and_says_why(live, open_as):
+def _typed_call_form(live, open_as, *, callback_number="09012345678"):
+    """An operator's call form for a new client, with a name, a callback
+    number and a purpose typed."""
     client = factories.ClientFactory()
     page = open_as(factories.OperatorFactory())
     page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
     page.fill("#id_caller_name", "山田太郎")
-    page.fill("#id_callback_number", "09012345678")
+    page.fill("#id_callback_number", callback_number)
     page.fill("#id_purpose", "見積り")
+    return page
+
+
+def test_a_partly_typed_received_time_stops_the_save_and_says_why(live, open_as):
+    page = _typed_call_form(live, open_as)
     page.click("#received-at-change")
     page.keyboard.type("11")  # the month only: the browser would send it as blank
     assert page.evaluate("document.getElementById('id_received_at').validity.badInput")
@@ -335,12 +342,7 @@ def test_an_out_of_hours_time_is_confirmed_and_saved_with_the_keyboard(live, ope
 def test_a_refused_callback_number_is_said_once_and_a_new_one_is_checked(live, open_as):
     """The server's error and the live check re-run on load said the same thing
     twice under the field: it looked like two problems."""
-    client = factories.ClientFactory()
-    page = open_as(factories.OperatorFactory())
-    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
-    page.fill("#id_caller_name", "山田太郎")
-    page.fill("#id_callback_number", "090-1234-567")
-    page.fill("#id_purpose", "見積り")
+    page = _typed_call_form(live, open_as, callback_number="090-1234-567")
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#id_callback_number-errors")
     page.wait_for_timeout(800)  # the live check would have answered by now
@@ -447,12 +449,7 @@ def test_tab_from_the_memo_reaches_save_at_once_and_a_late_call_is_still_typed(
     """Tab from メモ walked the received time's six parts before 保存. The time
     (blank: the ring or the first key) is folded behind 日時を変更: Tab, Tab is
     保存, and a call logged late opens the time with Enter on that button."""
-    client = factories.ClientFactory()
-    page = open_as(factories.OperatorFactory())
-    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
-    page.fill("#id_caller_name", "山田太郎")
-    page.fill("#id_callback_number", "09012345678")
-    page.fill("#id_purpose", "見積り")
+    page = _typed_call_form(live, open_as)
     page.focus("#id_note")
     page.keyboard.insert_text("遅れて記録")
     page.keyboard.press("Tab")
