@@ -10,6 +10,7 @@ one who got it, a room added since, an address the report bounced from) gets no
 a short note that this is the corrected content (``corrected``).
 """
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -64,9 +65,15 @@ def _chatwork_safe(text: str) -> str:
     return str(text).replace("[", "［").replace("]", "］")
 
 
+def _day(moment: dt.datetime) -> str:
+    # As the product writes a day everywhere else (2026年11月6日, not 11月06日).
+    local = timezone.localtime(moment)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
 def _when(call: Call) -> str:
     local = timezone.localtime(call.received_at)
-    return f"{local:%Y年%m月%d日}（{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    return f"{_day(local)}（{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
 
 
 def _short_when(call: Call) -> str:
@@ -91,8 +98,7 @@ def _reason(call: Call, field: str) -> str:
 
 
 def _erased(call: Call) -> str:
-    local = timezone.localtime(call.personal_data_erased_at)
-    return f"保存期間を過ぎたため消去しました（{local:%Y年%m月%d日}）"
+    return f"保存期間を過ぎたため消去しました（{_day(call.personal_data_erased_at)}）"
 
 
 def _who(call: Call) -> str:

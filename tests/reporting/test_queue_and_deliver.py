@@ -165,7 +165,7 @@ def test_mail_says_what_the_client_needs(smtp_peer):
 
     assert pc["subject"].startswith("【至急】【要注意】3/14 15:09 株式会社サンプル")
     for text in [
-        "2025年03月14日（金）15:09",
+        "2025年3月14日（金）15:09",
         "090-1234-5678",
         "請求書の件で至急折り返しがほしい",
         "鈴木様宛",
@@ -181,6 +181,21 @@ def test_mail_says_what_the_client_needs(smtp_peer):
     assert "お名前: お聞きしましたが、お伝えいただけませんでした" in mobile["body"]
     assert "様子: お急ぎ・お怒り" in mobile["body"]
     assert "割増 300円（30分以上の長電話）" in mobile["body"]
+
+
+def test_a_report_writes_its_days_as_the_product_does_without_leading_zeros():
+    """2026年11月6日（金）, as on every page, not 2026年11月06日（金）."""
+    call = CallFactory(
+        received_at=dt.datetime(
+            2026, 11, 6, 9, 5, tzinfo=dt.timezone(dt.timedelta(hours=9))
+        ),
+        personal_data_erased_at=None,
+    )
+    for body in (email_body(call), chatwork_body(call)):
+        assert "日時: 2026年11月6日（金）09:05" in body
+        assert "11月06日" not in body
+    call.personal_data_erased_at = dt.datetime(2028, 12, 1, 3, 0, tzinfo=dt.UTC)
+    assert "保存期間を過ぎたため消去しました（2028年12月1日）" in email_body(call)
 
 
 def test_a_refused_callback_number_and_purpose_read_right_in_the_report():
