@@ -46,6 +46,8 @@ CALLER_NUMBER_LABEL = "発信者番号"
 SILENT_LABEL = "お電話"
 SILENT_TEXT = "無言電話（お声がありませんでした）"
 WITHHELD = "非通知"
+# The operator's note on what could not be obtained, next to the items it explains.
+MISSING_NOTE_LABEL = "伺えなかった理由の補足"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
@@ -126,25 +128,19 @@ def subject(call: Call, *, correction: bool = False) -> str:
     return text
 
 
-def _missing_lines(call: Call) -> list[str]:
-    if call.personal_data_erased_at:
-        # Erased, not missed: the reasons kept would explain nothing shown.
-        return []
-    labels = {
-        "caller_name": "お名前",
-        "callback_number": "折り返し先",
-        "purpose": "ご用件",
-    }
-    lines = []
-    if call.is_silent:
-        # Nothing to list item by item: the call says 無言 once (_caller_fields).
-        return [f"補足: {call.missing_note}"] if call.missing_note else []
-    for field, label in labels.items():
-        if not getattr(call, field):
-            lines.append(f"{label}: {_reason(call, field)}")
-    if lines and call.missing_note:
-        lines.append(f"補足: {call.missing_note}")
-    return lines
+def _missing_note(call: Call) -> str:
+    """The operator's note on why something was not obtained, when the report
+    shows something not obtained; "" otherwise. Each item not obtained already
+    says why in its own place (お名前: お聞きしましたが…): listing them again
+    under a heading of their own made a report say everything twice."""
+    if call.personal_data_erased_at or not call.missing_note:
+        # Erased, not missed: the note would explain nothing shown.
+        return ""
+    if call.is_silent or not all(
+        getattr(call, field) for field in ("caller_name", "callback_number", "purpose")
+    ):
+        return call.missing_note
+    return ""
 
 
 def _demeanour(call: Call) -> str:
@@ -174,15 +170,15 @@ def _fields(call: Call, nuisance_ordinal: int = 0) -> list[tuple[str, str]]:
         fields.append((ERASED_LABEL, _erased(call)))
     else:
         fields += _caller_fields(call)
+    note = _missing_note(call)
+    if note:
+        fields.append((MISSING_NOTE_LABEL, note))
     caller_lines = _nuisance_caller_lines(call, nuisance_ordinal)
     if caller_lines:
         fields.append((CALLER_NUMBER_LABEL, "\n".join(caller_lines)))
     demeanour = _demeanour(call)
     if demeanour:
         fields.append(("ご様子", demeanour))
-    missing = _missing_lines(call)
-    if missing:
-        fields.append(("伺えなかった項目", "\n".join(missing)))
     if call.category != Category.NORMAL:
         fields.append(("分類", str(call.get_category_display())))
     if call.surcharge_yen:
@@ -294,7 +290,8 @@ def _mobile_body(
 
 def _mobile_caller_lines(call: Call) -> list[str]:
     if call.is_silent:
-        return [SILENT_TEXT, *_missing_lines(call)]
+        note = _missing_note(call)
+        return [SILENT_TEXT, f"補足: {note}"] if note else [SILENT_TEXT]
     lines = []
     who = _who(call)
     if call.caller_company:
@@ -312,8 +309,9 @@ def _mobile_caller_lines(call: Call) -> list[str]:
     lines.append(purpose)
     if call.addressee:
         lines.append(f"{call.addressee}様宛")
-    if call.missing_note and _missing_lines(call):
-        lines.append(f"補足: {call.missing_note}")
+    note = _missing_note(call)
+    if note:
+        lines.append(f"補足: {note}")
     return lines
 
 

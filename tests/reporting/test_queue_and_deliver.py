@@ -222,6 +222,25 @@ def test_a_refused_callback_number_and_purpose_read_right_in_the_report():
         assert "名乗らなかった" not in body
 
 
+def test_a_reason_for_what_was_not_obtained_is_said_once_with_its_note():
+    """Each item not obtained says why in its own place; the report does not
+    list the same reasons again under a heading of their own."""
+    call = CallFactory(
+        caller_name="",
+        caller_name_missing_reason=MissingReason.REFUSED,
+        callback_number="",
+        callback_number_missing_reason=MissingReason.HUNG_UP,
+        missing_note="社名のみ名乗られた",
+    )
+    for body in (email_body(call), chatwork_body(call)):
+        assert body.count("お聞きしましたが、お伝えいただけませんでした") == 1
+        assert body.count("お伺いする前に切られた") == 1
+        assert "伺えなかった理由の補足: 社名のみ名乗られた" in body
+    mobile = email_body(call, mobile=True)
+    assert mobile.count("お伺いする前に切られた") == 1
+    assert "補足: 社名のみ名乗られた" in mobile
+
+
 def test_correction_says_what_changed(smtp_peer):
     client, (person,) = client_with_recipients(1)
     call, _ = save_reported_call(client=client)
