@@ -465,5 +465,8 @@ def readable_changes(changes: dict[str, list[Any]]) -> dict[str, tuple[str, str]
             label = str(Call._meta.get_field(field).verbose_name)
         except FieldDoesNotExist:
             label = field
+        if field == "surcharge_yen":
+            # The values carry their unit (200円): 割増料金（円）: 200円 said it twice.
+            label = str(_("割増料金"))
         readable[label] = (_readable_value(field, old), _readable_value(field, new))
     return readable

@@ -165,7 +165,7 @@ def test_english_screens_have_no_japanese_left_in_these_places(operator_client, 
     assert "Cancelled (Sept. 30, 2026)" in form
     with translation.override("en"):
         assert readable_changes({"surcharge_yen": [0, 200]}) == {
-            "Surcharge (yen)": ("¥0", "¥200")
+            "Surcharge": ("¥0", "¥200")
         }
 
 

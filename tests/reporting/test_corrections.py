@@ -786,3 +786,15 @@ def test_a_report_still_waiting_when_its_text_is_erased_is_never_sent_blank(
     delivery = call.deliveries.get(channel=Delivery.Channel.EMAIL_PC)
     assert delivery.status == Delivery.Status.FAILED
     assert "本文を消去したため" in delivery.last_error
+
+
+def test_a_corrected_surcharge_names_its_unit_once(smtp_peer):
+    client, (person,) = client_with_recipients(1, report_by_email=True)
+    call, _ = save_reported_call(
+        client=client, surcharge_yen=200, surcharge_reason="長時間のご説明"
+    )
+    _correct(call, surcharge_yen=300)
+    services.relay_due_deliveries()
+    last = [m for m in smtp_peer.messages if m["to"] == [person.pc_email]][-1]
+    assert "割増料金: 「200円」→「300円」" in last["body"]
+    assert "（円）" not in last["body"]
