@@ -19,7 +19,8 @@ def test_bill_month_command_prints_progress_and_summary(small):
     text = out.getvalue()
     assert "2026年10月 の請求対象を読み込んでいます" in text
     assert "2026年10月: 請求 2 件" in text
-    assert f"{2 * (3108 + 2960):,} 円" in text
+    # Yen as the product writes it: 12,136円, not 12,136 円.
+    assert f"合計 {2 * (3108 + 2960):,}円、" in text
     assert set(Invoice.objects.values_list("status", flat=True)) == {"draft"}
     call_command("bill_month", "2026-10", "--issue", stdout=StringIO())
     assert set(Invoice.objects.values_list("status", flat=True)) == {"issued"}
@@ -37,6 +38,13 @@ def test_bill_month_command_prints_progress_and_summary(small):
 def test_bill_month_command_rejects_bad_month(db, month, message):
     with pytest.raises(CommandError, match=message):
         call_command("bill_month", month, stdout=StringIO())
+
+
+def test_bill_month_command_without_a_month_says_so_in_japanese(db):
+    with pytest.raises(
+        CommandError, match=r"請求する月を指定してください（例: bill_month 2026-10）"
+    ):
+        call_command("bill_month", stdout=StringIO())
 
 
 def test_bill_month_command_refuses_a_month_not_over(small):

@@ -11,6 +11,8 @@ class Command(BaseCommand):
         "月の請求書の下書きを作ります（作り直します）。例: bill_month 2026-10。"
         "--issue を付けると番号を振って発行します。発行済みの請求書は変わりません。"
     )
+    # argparse's own "the following arguments are required: month" is English.
+    missing_args_message = "請求する月を指定してください（例: bill_month 2026-10）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("month", help="請求する月（YYYY-MM、日本時間）")
@@ -22,7 +24,9 @@ class Command(BaseCommand):
         # The billing page's own reading of a month: its format and its range.
         form = MonthForm({"month": options["month"]})
         if not form.is_valid():
-            raise CommandError(f"{' '.join(form.errors['month'])}: {options['month']}")
+            raise CommandError(
+                f"{' '.join(form.errors['month'])}（指定された値: {options['month']}）"
+            )
         try:
             summary = bill_month(
                 month=form.cleaned_data["month"],
@@ -37,6 +41,6 @@ class Command(BaseCommand):
                 f"請求 {summary.clients_billed} 件、"
                 f"対象外 {summary.clients_skipped} 件"
                 f"（うち発行済み {summary.already_issued} 件）、"
-                f"合計 {summary.total_yen:,} 円、発行 {summary.issued} 件"
+                f"合計 {summary.total_yen:,}円、発行 {summary.issued} 件"
             )
         )
