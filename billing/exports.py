@@ -4,6 +4,7 @@ Written with clients.spreadsheet: UTF-8 with a BOM for Excel, formula-like
 cells (a caller's name such as ``=HYPERLINK(...)``) neutralised.
 """
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from answering.models import caller_number_text
@@ -30,7 +31,8 @@ def render_invoice_lines_csv(invoice: Invoice) -> str:
         rows.append(
             [
                 invoice.number_display,
-                f"{invoice.billing_month:%Y-%m}",
+                # 2026年10月, as the invoice says: Excel turns 2026-10 into Oct-26.
+                date_format(invoice.billing_month, "YEAR_MONTH_FORMAT"),
                 line.description,
                 line.quantity,
                 line.unit_price_yen,

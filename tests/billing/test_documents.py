@@ -120,6 +120,8 @@ def test_lines_csv(invoice):
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][2] == "内容"
+    # A month Excel shows as the invoice writes it (it turned 2026-10 into Oct-26).
+    assert rows[1][1] == "2026年10月"
     amounts = [
         int(r[5]) for r in rows[1:] if len(r) > 5 and r[0] == invoice.number_display
     ]
