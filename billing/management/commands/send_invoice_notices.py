@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -23,12 +24,16 @@ def _parse_now(value: str) -> dt.datetime:
 
 
 class Command(BaseCommand):
-    help = (
-        "発行済みでまだお知らせしていない請求書を、顧客の請求書送付先メール"
-        "アドレス（未設定なら報告先のPCアドレス）にメールでお知らせします。発行した月の INVOICE_NOTICE_DAY 日以降（それより"
-        "前の月に発行したものはすぐ）に送ります。毎日実行され、送信に失敗したものは"
-        "翌日に再送します。2回実行しても二重には送りません。"
-    )
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        # The day in force, not only the setting's name.
+        return (
+            "発行済みでまだお知らせしていない請求書を、顧客の請求書送付先メール"
+            "アドレス（未設定なら報告先のPCアドレス）にメールでお知らせします。"
+            f"発行した月の{settings.INVOICE_NOTICE_DAY}日（INVOICE_NOTICE_DAY で設定）"
+            "以降（それより前の月に発行したものはすぐ）に送ります。毎日実行され、"
+            "送信に失敗したものは翌日に再送します。2回実行しても二重には送りません。"
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -151,7 +151,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--addr", default=os.environ.get("RUN_ADDR", "127.0.0.1:8000")
+            "--addr",
+            default=os.environ.get("RUN_ADDR", "127.0.0.1:8000"),
+            help=(
+                "Webサーバーのアドレスとポート（例: 127.0.0.1:8000。"
+                "省略時は RUN_ADDR か 127.0.0.1:8000）"
+            ),
         )
         parser.add_argument(
             "--startup-timeout",

@@ -7,10 +7,16 @@ from reporting.services import erase_old_personal_data
 
 
 class Command(BaseCommand):
-    help = (
-        "保存期間（CALLER_DATA_RETENTION_MONTHS か月）を過ぎた受電の発信者情報"
-        "（お名前・電話番号・用件など）と、それを含む報告本文を消去します。"
-    )
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        # The period in force, not only the setting's name: the admin must
+        # know what is about to be erased before running it.
+        return (
+            f"保存期間（{settings.CALLER_DATA_RETENTION_MONTHS}か月。"
+            "CALLER_DATA_RETENTION_MONTHS で設定）を過ぎた受電の発信者情報"
+            "（お名前・電話番号・用件など）と、それを含む報告本文を消去します。"
+            "元には戻せません。"
+        )
 
     def handle(self, *args, **options) -> None:
         result = erase_old_personal_data(
