@@ -102,12 +102,18 @@ def call_rows(
         erased_at,
     ) in values:
         missing = []
-        if name_missing:
-            missing.append(f"{name_label}: {reasons.get(name_missing, '')}")
-        if callback_missing:
-            missing.append(f"{callback_label}: {reasons.get(callback_missing, '')}")
-        if purpose_missing:
-            missing.append(f"{purpose_label}: {reasons.get(purpose_missing, '')}")
+        if name_missing == callback_missing == purpose_missing == MissingReason.SILENT:
+            # A silent call (無言): said once, as the report says it, not after
+            # the name, the number and the purpose in turn.
+            missing.append(reasons[MissingReason.SILENT])
+        else:
+            for label, reason in (
+                (name_label, name_missing),
+                (callback_label, callback_missing),
+                (purpose_label, purpose_missing),
+            ):
+                if reason:
+                    missing.append(f"{label}: {reasons.get(reason, '')}")
         if missing and missing_note:
             missing.append(missing_note)
         demeanour = []

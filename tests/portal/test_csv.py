@@ -125,6 +125,23 @@ def test_export_says_what_could_not_be_obtained_and_the_surcharge(portal, portal
     assert row["割増の理由"] == "長時間のお怒り"
 
 
+def test_export_says_silent_once_as_the_report_does(portal, portal_user):
+    CallFactory(
+        client=portal_user.client,
+        category=Category.NUISANCE,
+        caller_name="",
+        caller_company="",
+        callback_number="",
+        purpose="",
+        caller_name_missing_reason=MissingReason.SILENT,
+        callback_number_missing_reason=MissingReason.SILENT,
+        purpose_missing_reason=MissingReason.SILENT,
+    )
+    _text, rows = read_csv(portal.get(reverse("portal:calls_csv")))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["伺えなかった項目と理由"] == "無言（お声がありませんでした）"
+
+
 def test_invalid_filters_give_a_clear_error_not_a_file(portal):
     response = portal.get(reverse("portal:calls_csv"), {"date_from": "yesterday"})
     assert response.status_code == 400
