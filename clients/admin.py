@@ -769,8 +769,8 @@ class ReportRecipientAdmin(SimpleHistoryAdmin):
 
 
 # What a user may do follows 役割 (User.role; every admin is a superuser, see
-# UserAdmin.save_model): Django's groups grant nothing here, and their menu and
-# the user's group picker only puzzled the office.
+# UserAdmin.save_model): Django's groups and per-user permissions grant nothing
+# here, and their menu and the user's pickers only puzzled the office.
 admin.site.unregister(Group)
 
 
@@ -792,13 +792,18 @@ class UserAdmin(DjangoUserAdmin):
                 name,
                 {
                     **options,
-                    "fields": [f for f in options["fields"] if f != "groups"],
+                    "fields": [
+                        f
+                        for f in options["fields"]
+                        if f not in ("groups", "user_permissions")
+                    ],
                 },
             )
             for name, options in DjangoUserAdmin.fieldsets
         ),
         (_("役割"), {"fields": ["role", "client"]}),
     )
+    filter_horizontal = ()
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
         (_("役割"), {"fields": ["role", "client"]}),

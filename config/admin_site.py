@@ -19,15 +19,12 @@ from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.contrib.auth.models import Permission
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from simple_history.models import HistoricalChanges
 
 from clients.dates import JapaneseDateField, format_day, format_moment
 from config.row_ids import parse_row_id
@@ -71,44 +68,6 @@ class JapaneseDatesMixin:
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-# Django names a model's default permissions in English when it creates their
-# rows ("Can add 顧客"), and the admin shows that name. The rows stay as Django
-# writes them (a rename would be undone by the next migrate, and code checks
-# permissions by codename): the pickers name them here instead.
-DEFAULT_PERMISSION_NAMES = {
-    "add": gettext_lazy("%(model)sを追加できる"),
-    "change": gettext_lazy("%(model)sを変更できる"),
-    "delete": gettext_lazy("%(model)sを削除できる"),
-    "view": gettext_lazy("%(model)sを閲覧できる"),
-}
-
-
-def _model_name(model: type[models.Model]) -> str:
-    # django-simple-history names its models "historical 顧客", untranslated.
-    if issubclass(model, HistoricalChanges):
-        return _("%(model)sの変更履歴") % {
-            "model": model.instance_type._meta.verbose_name  # type: ignore[attr-defined]
-        }
-    return str(model._meta.verbose_name)
-
-
-def permission_label(permission: Permission) -> str:
-    """``Permission.__str__`` (app | model | name) in the reader's language."""
-    model = permission.content_type.model_class()
-    if model is None:  # a model that no longer exists
-        return str(permission)
-    model_name = _model_name(model)
-    action, _sep, codename_model = permission.codename.partition("_")
-    name = permission.name
-    if (
-        action in DEFAULT_PERMISSION_NAMES
-        and action in model._meta.default_permissions
-        and codename_model == model._meta.model_name
-    ):
-        name = DEFAULT_PERMISSION_NAMES[action] % {"model": model_name}
-    return f"{model._meta.app_config.verbose_name} | {model_name} | {name}"
-
-
 class RowIdsField(forms.ModelMultipleChoiceField):
     """A many-to-many picker that refuses an id past 64 bits as no row's.
 
@@ -133,23 +92,6 @@ class RowIdsField(forms.ModelMultipleChoiceField):
                     params={"pk": pk},
                 )
         return super()._check_values(value)
-
-
-class PermissionsField(RowIdsField):
-    def label_from_instance(self, obj: Permission) -> str:  # type: ignore[override]
-        return permission_label(obj)
-
-
-class PermissionNamesMixin:
-    """The group's and the user's permission pickers, named in Japanese."""
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
-        if db_field.remote_field.model is Permission:
-            kwargs["form_class"] = PermissionsField
-            queryset = kwargs.get("queryset", Permission.objects)
-            # Each label reads its content type.
-            kwargs["queryset"] = queryset.select_related("content_type")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 # What the database says when a save breaks a rule between rows: SQLSTATE
@@ -260,7 +202,7 @@ def _stored_display(field: models.Field, value: object, form_field) -> str:  # t
     return str(value)
 
 
-class GuardedAdminMixin(PermissionNamesMixin, JapaneseDatesMixin):
+class GuardedAdminMixin(JapaneseDatesMixin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("form_class", RowIdsField)
         return super().formfield_for_manytomany(db_field, request, **kwargs)

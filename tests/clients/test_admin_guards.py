@@ -10,7 +10,6 @@ from tests.factories import (
     CallFactory,
     ClientFactory,
     NumberAssignmentFactory,
-    OperatorFactory,
 )
 from tests.html_forms import form_values
 
@@ -196,23 +195,3 @@ def test_a_lent_number_keeps_its_digits_and_a_kind_fitting_its_use(admin_client)
         url, {"number": "03-5555-0101", "kind": "03", "note": "メモ"}
     )
     assert page.status_code == 302
-
-
-@pytest.mark.parametrize("forged", ["9223372036854775808", "-9223372036854775809"])
-def test_a_forged_permission_past_64_bits_is_the_forms_error(admin_client, forged):
-    """SQLite could not take the id when the picked rows were fetched (a 500)."""
-    user = OperatorFactory(first_name="花子")
-    form = form_values(
-        admin_client.get(f"/admin/clients/user/{user.pk}/change/").content.decode(),
-        "user_form",
-    )
-    response = admin_client.post(
-        f"/admin/clients/user/{user.pk}/change/",
-        {**form, "first_name": "春子", "user_permissions": [forged]},
-    )
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert "は無効な値です" in body
-    assert 'value="春子"' in body
-    user.refresh_from_db()
-    assert user.first_name == "花子"

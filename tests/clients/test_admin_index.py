@@ -5,9 +5,11 @@ import re
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.urls import NoReverseMatch, reverse
 
 from tests.factories import AdminFactory, OperatorFactory
+from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +29,31 @@ def test_groups_are_gone_from_the_menu_and_the_user_page(admin_client):
     user = OperatorFactory()
     form = admin_client.get(reverse("admin:clients_user_change", args=[user.pk]))
     assert 'name="groups"' not in form.content.decode()
+
+
+def test_the_user_page_offers_no_permissions_that_do_nothing(admin_client):
+    """Every admin is a superuser and the other roles never reach the admin
+    site: a permission ticked for a user granted nothing, yet the page offered
+    a picker of a few hundred of them."""
+    operator = OperatorFactory(first_name="花子")
+    url = reverse("admin:clients_user_change", args=[operator.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="user_permissions"' not in page
+    assert "ユーザーパーミッション" not in page
+    # A form posted with them anyway saves the rest and grants nothing.
+    view_call = Permission.objects.get(codename="view_call")
+    response = admin_client.post(
+        url,
+        {
+            **form_values(page, "user_form"),
+            "first_name": "春子",
+            "user_permissions": [view_call.pk],
+        },
+    )
+    assert response.status_code == 302
+    operator.refresh_from_db()
+    assert operator.first_name == "春子"
+    assert not operator.user_permissions.exists()
 
 
 def test_the_login_records_come_last_under_a_japanese_heading(admin_client):
