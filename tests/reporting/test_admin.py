@@ -2,7 +2,10 @@ import datetime as dt
 import re
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
+from reporting.models import Delivery
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +56,32 @@ def test_the_delivery_list_and_pages_name_the_call_as_a_person_would(
     assert title is not None
     assert title.group(1).startswith(f"報告 {named} → ")
     assert f"#{call.pk}" not in title.group(1)
+
+
+def test_a_deliverys_error_reads_as_on_the_failed_deliveries_page(admin_client):
+    """The time services._failed writes first has its own column on the failed
+    deliveries' page (failures.explain strips it); the admin showed it inline."""
+    client, recipients = client_with_recipients(1)
+    _call, deliveries = save_reported_call(client=client)
+    delivery = deliveries[0]
+    error = "SMTP 550 (RCPT): 5.1.1 user unknown"
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED,
+        failed_at=timezone.now(),
+        bounced=True,
+        last_error=f"2026-11-27 10:15:42 {error}",
+    )
+    failed_page = admin_client.get(reverse("reporting:failed")).content.decode()
+    change_page = admin_client.get(
+        reverse("admin:reporting_delivery_change", args=[delivery.pk])
+    ).content.decode()
+    client_page = admin_client.get(
+        reverse("admin:clients_client_change", args=[client.pk])
+    ).content.decode()
+
+    for page in (failed_page, change_page, client_page):
+        assert error in page
+        assert "2026-11-27 10:15:42" not in page
+    # The delivery's own page shows it once, read-only.
+    assert 'name="last_error"' not in change_page
+    assert change_page.count(error) == 2  # its field, and the client's bounces
