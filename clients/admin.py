@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -379,7 +380,39 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             # Where 削除 would be (admin/clients/client/change_form.html).
             records = selectors.records_keeping_client(client=obj)
             context["delete_refusal"] = self._kept_because(records) if records else ""
+            self.warn_of_full_width_recipients(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def warn_of_full_width_recipients(self, request: HttpRequest, obj: Client) -> None:
+        """Recipients no report reaches, as clients/0010 left them: how to end
+        the second copy (its address, made half-width, would repeat the first:
+        an inline row of this page then refuses to save)."""
+        for recipient in selectors.recipients_left_full_width(client=obj):
+            self.message_user(
+                request,
+                format_html(
+                    _(
+                        "報告先「{name}」のメールアドレス（{addresses}）は全角の"
+                        "ため、報告が届きません。半角に直すと同じ報告先がもう1件"
+                        "できる（二重登録）ため、自動では直していません。"
+                        '<a href="{url}">この報告先の画面</a>で、氏名を区別できる'
+                        "ように変えて（例:「{name}（重複）」）報告終了日を入れ、"
+                        "保存してください。それまでは、この画面を保存すると"
+                        "この報告先の行が「同じ報告先がすでに登録されています。」"
+                        "となります。"
+                    ),
+                    name=recipient.name,
+                    addresses=_("、").join(
+                        address
+                        for address in (recipient.pc_email, recipient.mobile_email)
+                        if address
+                    ),
+                    url=reverse(
+                        "admin:clients_reportrecipient_change", args=[recipient.pk]
+                    ),
+                ),
+                messages.WARNING,
+            )
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)

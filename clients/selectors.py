@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from django.db.models import PROTECT, RESTRICT, Case, Q, QuerySet, Value, When
 
+from clients.forms import normalize_typed_email
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
     EXTRA_RECIPIENT_FEE_YEN,
@@ -19,7 +20,7 @@ from clients.models import (
     NumberAssignment,
     ReportRecipient,
 )
-from clients.months import JST, month_bounds, month_end, month_start
+from clients.months import JST, japan_today, month_bounds, month_end, month_start
 from clients.phones import partial_number_condition, try_normalize_phone
 
 T = TypeVar("T")
@@ -73,6 +74,35 @@ def clients_with_records(*, clients: QuerySet[Client]) -> QuerySet[Client]:
             )
         )
     return clients.filter(kept)
+
+
+def recipients_left_full_width(
+    *, client: Client | None = None
+) -> list[ReportRecipient]:
+    """Recipients still reporting (now or later) whose address was kept as
+    typed full-width (ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ): no report reaches it.
+    Migration clients/0010 left them so when the half-width address would make
+    them a copy of another recipient of their client (recipient_entered_once).
+    Without a client, every client's (with the client)."""
+    # Read in the database only where an address has a non-ASCII character:
+    # width is then judged as the forms read an address.
+    non_ascii = r"[^\x01-\x7f]"
+    recipients = ReportRecipient.objects.filter(
+        Q(pc_email__regex=non_ascii) | Q(mobile_email__regex=non_ascii),
+        Q(active_to__isnull=True) | Q(active_to__gte=japan_today()),
+    )
+    if client is not None:
+        recipients = recipients.filter(client=client)
+    else:
+        recipients = recipients.select_related("client")
+    return [
+        recipient
+        for recipient in recipients.order_by("client__name", "client_id", "id")
+        if any(
+            address and normalize_typed_email(address) != address
+            for address in (recipient.pc_email, recipient.mobile_email)
+        )
+    ]
 
 
 def recipient_peak(

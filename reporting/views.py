@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from answering.models import Call
+from clients import selectors as client_selectors
 from clients.access import admin_required, operator_required
 from reporting import selectors, services
 from reporting.models import Delivery
@@ -39,6 +40,7 @@ def failed_deliveries(request: HttpRequest) -> HttpResponse:
         {
             "deliveries": deliveries,
             "bouncing": selectors.bouncing_addresses(),
+            "full_width": client_selectors.recipients_left_full_width(),
         },
     )
 
