@@ -242,10 +242,18 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             "ください。"
         ) % {"records": _("、").join(records)}
 
+    def records_of(self, request: HttpRequest, client: Client) -> list[str]:
+        """``selectors.records_keeping_client``, read once per request: the
+        change page asks both whether to show 削除 and why it does not."""
+        read: dict[int, list[str]] = request.__dict__.setdefault("client_records", {})
+        if client.pk not in read:
+            read[client.pk] = selectors.records_keeping_client(client=client)
+        return read[client.pk]
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # Hides 削除 on the page of a client with records (render_change_form
         # says why there).
-        if obj is not None and selectors.records_keeping_client(client=obj):
+        if obj is not None and self.records_of(request, obj):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -254,7 +262,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         # before its first record, a typed address): why, on the client's page.
         row_id = parse_row_id(unquote(object_id))
         client = None if row_id is None else self.get_object(request, str(row_id))
-        records = selectors.records_keeping_client(client=client) if client else []
+        records = self.records_of(request, client) if client else []
         if client is None or not records:
             return super().delete_view(request, object_id, extra_context)
         self.message_user(request, self._kept_because(records), messages.ERROR)
@@ -378,7 +386,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
     ):
         if obj is not None and obj.pk is not None:
             # Where 削除 would be (admin/clients/client/change_form.html).
-            records = selectors.records_keeping_client(client=obj)
+            records = self.records_of(request, obj)
             context["delete_refusal"] = self._kept_because(records) if records else ""
             self.warn_of_full_width_recipients(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)

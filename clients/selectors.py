@@ -8,7 +8,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import PROTECT, RESTRICT, Case, Q, QuerySet, Value, When
+from django.db.models import (
+    PROTECT,
+    RESTRICT,
+    Case,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from clients.forms import normalize_typed_email
 from clients.models import (
@@ -54,12 +64,28 @@ def records_keeping_client(*, client: Client) -> list[str]:
     them. Its people (担当者) go with it. Read from the model's relations, so a
     new table that refers to clients counts without being listed here.
     """
+    relations = _relations_keeping_clients()
+    # One query, whatever the number of tables: one EXISTS per relation.
+    found = (
+        Client.objects.filter(pk=client.pk)
+        .values_list(
+            *(
+                Exists(
+                    relation.related_model._default_manager.filter(
+                        **{relation.field.name: OuterRef("pk")}
+                    )
+                )
+                for relation in relations
+            )
+        )
+        .first()
+    )
+    if found is None:  # deleted meanwhile: nothing left to keep it
+        return []
     return [
         str(relation.related_model._meta.verbose_name_plural)
-        for relation in _relations_keeping_clients()
-        if relation.related_model._default_manager.filter(
-            **{relation.field.name: client}
-        ).exists()
+        for relation, kept in zip(relations, found, strict=True)
+        if kept
     ]
 
 

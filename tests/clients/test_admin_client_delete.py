@@ -166,3 +166,25 @@ def test_bulk_delete_checks_records_without_a_query_per_client(admin_browser):
         [kept.pk, others[0]]
     )
     assert Client.objects.count() == 12
+
+
+def test_the_client_page_reads_its_records_once(
+    admin_browser, with_history, django_assert_num_queries
+):
+    """削除 hidden and the reason shown come from one read of the records (a
+    query per kind of record, twice over, made 22 of the page's queries)."""
+    CallFactory(client=with_history)
+    url = reverse("admin:clients_client_change", args=[with_history.pk])
+    admin_browser.get(url)  # the content types, cached once read
+    with django_assert_num_queries(26) as queries:
+        page = admin_browser.get(url)
+    assert (
+        sum(
+            "clients_reportrecipient" in q["sql"] and "EXISTS" in q["sql"]
+            for q in queries
+        )
+        == 1
+    )
+    html = page.content.decode()
+    assert KEPT.replace("報告先、プラン履歴", "報告先、プラン履歴、受電") in html
+    assert reverse("admin:clients_client_delete", args=[with_history.pk]) not in html
