@@ -347,8 +347,10 @@ class GuardedAdminMixin(JapaneseDatesMixin):
     # related rows changed at all (the inline rows typed were typed against
     # others). A field changed meanwhile that the save leaves as stored (the
     # admin's own earlier save, a login time) is no loss. Digests need no
-    # column; a version column on the row would miss the inline rows. A post
-    # without a version (a revert's form, a script) is not compared.
+    # column; a version column on the row would miss the inline rows. A
+    # revert's page carries one too (render_history_view), and a post without
+    # one (a page opened before pages carried it, a script) is refused, not
+    # saved unchecked.
     def _stored_version(self, request, obj, *, lock: bool = False):  # type: ignore[no-untyped-def]
         """(the row's field values by attname, its related rows by
         ``_related_names``' keys), as stored."""
@@ -408,23 +410,38 @@ class GuardedAdminMixin(JapaneseDatesMixin):
         self, request, context, add=False, change=False, form_url="", obj=None
     ):
         if change and obj is not None:
-            # A page shown again after a refused save keeps the version it was
-            # opened with: sent again as it is, it is refused again, never
-            # saved over the other change.
-            context["row_version"] = request.POST.get(
-                ROW_VERSION_FIELD
-            ) or self.row_version(request, obj)
+            self._with_row_version(request, context, obj)
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add, change, form_url, obj
+        )
+
+    def render_history_view(self, request, template, context, **kwargs):  # type: ignore[no-untyped-def]
+        # A revert's page (django-simple-history) carries the version of the
+        # row as it is when the page is opened, not of the past version shown:
+        # a revert saved after another change is refused as a save is.
+        if template == self.object_history_form_template and not context.get(  # type: ignore[attr-defined]
+            "revert_disabled"
+        ):
+            self._with_row_version(request, context, context["original"])
+        return super().render_history_view(request, template, context, **kwargs)  # type: ignore[misc]
+
+    def _with_row_version(self, request, context, obj) -> None:  # type: ignore[no-untyped-def]
+        # A page shown again after a refused save keeps the version it was
+        # opened with, or its lack of one: sent again as it is, it is refused
+        # again, never saved over the other change.
+        if request.method == "POST":
+            context["row_version"] = request.POST.get(ROW_VERSION_FIELD, "")
+        else:
+            context["row_version"] = self.row_version(request, obj)
         adminform = context.get("adminform")
         if adminform is not None and adminform.form.has_error(
             NON_FIELD_ERRORS, code="changed_meanwhile"
         ):
-            # Its own heading (templates/admin/change_form.html) instead of
-            # Django's "correct the errors below": nothing typed is wrong.
+            # Its own heading (templates/admin/includes/row_version.html)
+            # instead of Django's "correct the errors below": nothing typed is
+            # wrong.
             context["changed_meanwhile"] = True
             context["errors"] = []
-        return super().render_change_form(  # type: ignore[misc]
-            request, context, add, change, form_url, obj
-        )
 
     def _refusing_changes_made_meanwhile(self, request, form):  # type: ignore[no-untyped-def]
         model_admin = self
@@ -435,13 +452,31 @@ class GuardedAdminMixin(JapaneseDatesMixin):
             "入力内容は保存していません。下に残した入力内容を控えてから、"
             "この画面を開き直して、もう一度入力してください。"
         ) % {"model": model._meta.verbose_name}
+        unversioned = _(
+            "この画面の送信内容には、画面を開いた時点の%(model)sの情報がないため、"
+            "ほかの担当者の変更を上書きしないよう保存していません。この画面を"
+            "開き直して、もう一度入力してください。"
+        )
         fields_by_attname = {field.attname: field for field in model._meta.fields}
 
         class VersionedForm(form):  # type: ignore[misc, valid-type]
             def full_clean(self) -> None:
-                posted = self.data.get(ROW_VERSION_FIELD) if self.is_bound else None
-                if not posted or self.instance.pk is None:
+                if not self.is_bound or self.instance.pk is None:
                     super().full_clean()
+                    return
+                posted = self.data.get(ROW_VERSION_FIELD)
+                if not posted:
+                    # Every page that saves a row carries its version; one
+                    # opened before pages did, or a hand-made post, could be
+                    # saved over any change made since, unseen.
+                    super().full_clean()
+                    self.add_error(
+                        None,
+                        ValidationError(
+                            unversioned % {"model": model._meta.verbose_name},
+                            code="unversioned",
+                        ),
+                    )
                     return
                 # Under the row's lock until the page's transaction ends: of
                 # two saves at once, the second compares with the first's
@@ -460,10 +495,12 @@ class GuardedAdminMixin(JapaneseDatesMixin):
                     if opened["fields"].get(name) != _digest(value)
                     and getattr(self.instance, name) != value
                 ]
+                # A revert saves the row alone (its page shows no related rows).
                 related_changed = [
                     key
                     for key, rows in related.items()
                     if opened["related"].get(key) != _digest(rows)
+                    and not getattr(request, "reverting", False)
                 ]
                 if not (overwritten or related_changed):
                     return
@@ -585,6 +622,7 @@ class GuardedAdminMixin(JapaneseDatesMixin):
         # stay locked until the revert is saved, and a failed save leaves
         # nothing half written (and is shown on the form, as on the change page).
         revert = super().history_form_view  # type: ignore[misc]
+        request.reverting = True  # read by _refusing_changes_made_meanwhile
 
         def in_one_transaction():  # type: ignore[no-untyped-def]
             with transaction.atomic():

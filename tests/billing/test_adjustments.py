@@ -27,6 +27,7 @@ from tests.billing.factories import (
     calls,
     contracted_client,
 )
+from tests.html_forms import form_values
 
 NOVEMBER = dt.date(2026, 11, 1)
 
@@ -99,18 +100,9 @@ def test_a_credit_on_an_issued_invoice_cannot_be_edited_in_the_admin(
     credit = add_adjustment(invoice=issued, amount_yen=1000, reason="誤計上")
     change = reverse("admin:billing_adjustment_change", args=[credit.pk])
     # Not yet on an invoice: it can still be fixed.
-    assert (
-        admin_client.post(
-            change,
-            {
-                "client": credit.client_id,
-                "corrects_invoice": issued.pk,
-                "amount_yen": "900",
-                "reason": "誤計上",
-            },
-        ).status_code
-        == 302
-    )
+    typed = form_values(admin_client.get(change).content.decode(), "adjustment_form")
+    typed["amount_yen"] = "900"
+    assert admin_client.post(change, typed).status_code == 302
     bill_month(month=dt.date(2026, 11, 1), issue=True, today=dt.date(2026, 12, 1))
     credit.refresh_from_db()
     assert credit.amount_yen == 900 and not credit.applied_to.is_draft
@@ -201,15 +193,9 @@ def test_a_credit_edited_on_a_draft_is_deducted_as_edited(
 ):
     credit, october = credit_on_a_draft
     change = reverse("admin:billing_adjustment_change", args=[credit.pk])
-    response = admin_client.post(
-        change,
-        {
-            "client": credit.client_id,
-            "corrects_invoice": credit.corrects_invoice_id,
-            "amount_yen": "900",
-            "reason": "誤計上（一部）",
-        },
-    )
+    typed = form_values(admin_client.get(change).content.decode(), "adjustment_form")
+    typed.update(amount_yen="900", reason="誤計上（一部）")
+    response = admin_client.post(change, typed)
     assert response.status_code == 302
     issued = _issued_october(october)
     line = issued.lines.get(kind=LineKind.ADJUSTMENT)
@@ -354,6 +340,17 @@ def _kept_on_the_form(page, message: str, *typed: str) -> None:
         assert f'value="{value}"' in html
 
 
+def _credit_url(credit: Adjustment) -> str:
+    return reverse("admin:billing_adjustment_change", args=[credit.pk])
+
+
+def _credit_page(browser, credit: Adjustment) -> dict:
+    """The credit's admin page as an admin opened it: what it would send."""
+    return form_values(
+        browser.get(_credit_url(credit)).content.decode(), "adjustment_form"
+    )
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_credit_moved_onto_an_invoice_being_reissued_is_refused_on_the_form(
@@ -376,6 +373,8 @@ def test_a_credit_moved_onto_an_invoice_being_reissued_is_refused_on_the_form(
         monkeypatch, settlement, "_refuse_final_reissue_before_later_months"
     )
     voider, editor = concurrency.admin_browser(), concurrency.admin_browser()
+    typed = _credit_page(editor, credit)
+    typed.update(corrects_invoice=october.pk, reason="10月分の誤計上")
     pages = {}
 
     def reissue() -> None:
@@ -384,15 +383,7 @@ def test_a_credit_moved_onto_an_invoice_being_reissued_is_refused_on_the_form(
         )
 
     def move() -> None:
-        pages["credit"] = editor.post(
-            reverse("admin:billing_adjustment_change", args=[credit.pk]),
-            {
-                "client": client.pk,
-                "corrects_invoice": october.pk,
-                "amount_yen": "1000",
-                "reason": "10月分の誤計上",
-            },
-        )
+        pages["credit"] = editor.post(_credit_url(credit), typed)
 
     concurrency.run_in_turn(reissue, move, checked, go_on)
 
@@ -426,6 +417,8 @@ def test_a_credit_raised_while_another_is_entered_is_refused_beyond_the_total(
     # Stops once the second credit is saved, its invoice locked.
     checked, go_on = concurrency.hold_first_call(monkeypatch, Adjustment, "save")
     entering, raising = concurrency.admin_browser(), concurrency.admin_browser()
+    typed = _credit_page(raising, credit)
+    typed.update(amount_yen="2500", reason="誤計上（全額）")
     pages = {}
 
     def enter() -> None:
@@ -435,15 +428,7 @@ def test_a_credit_raised_while_another_is_entered_is_refused_beyond_the_total(
         )
 
     def raise_credit() -> None:
-        pages["credit"] = raising.post(
-            reverse("admin:billing_adjustment_change", args=[credit.pk]),
-            {
-                "client": client.pk,
-                "corrects_invoice": september.pk,
-                "amount_yen": "2500",
-                "reason": "誤計上（全額）",
-            },
-        )
+        pages["credit"] = raising.post(_credit_url(credit), typed)
 
     concurrency.run_in_turn(enter, raise_credit, checked, go_on)
 
@@ -489,19 +474,14 @@ def test_a_credit_edited_while_its_draft_is_issued_is_refused_on_the_form(
     another issues October. The edit waits for the issue, then is refused: a
     server error on the admin's page until now."""
     client, credit = _october_drafted(plans)
+    browser = concurrency.admin_browser()
+    typed = _credit_page(browser, credit)
+    typed.update(amount_yen="900", reason="誤計上（一部）")
     issue, go_on = _october_issue_held(monkeypatch)
     pages = {}
 
     def edit() -> None:
-        pages["credit"] = concurrency.admin_browser().post(
-            reverse("admin:billing_adjustment_change", args=[credit.pk]),
-            {
-                "client": client.pk,
-                "corrects_invoice": credit.corrects_invoice_id,
-                "amount_yen": "900",
-                "reason": "誤計上（一部）",
-            },
-        )
+        pages["credit"] = browser.post(_credit_url(credit), typed)
 
     editor = concurrency.start(edit)
     editor.wait_until_blocked()

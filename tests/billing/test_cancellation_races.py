@@ -169,16 +169,12 @@ def test_a_credit_raised_while_a_cancellation_is_saved_waits_and_is_refused(
         monkeypatch, billing_services, "refuse_cancellation_into_paid_months"
     )
 
+    url = reverse("admin:billing_adjustment_change", args=[credit.pk])
+    typed = form_values(race.accountant.get(url).content.decode(), "adjustment_form")
+    typed.update(amount_yen="1500", reason="通話料の誤り（全額）")
+
     def raise_credit() -> None:
-        race.pages["credit"] = race.accountant.post(
-            reverse("admin:billing_adjustment_change", args=[credit.pk]),
-            {
-                "client": race.client.pk,
-                "corrects_invoice": race.invoice.pk,
-                "amount_yen": "1500",
-                "reason": "通話料の誤り（全額）",
-            },
-        )
+        race.pages["credit"] = race.accountant.post(url, typed)
 
     concurrency.run_in_turn(race.cancel, raise_credit, checked, go_on)
 

@@ -12,7 +12,14 @@ from django.urls import reverse
 
 from clients import services
 from clients.admin import ClientAdmin
-from clients.models import Client, ClientPerson, LentNumber, Plan, PlanPrice
+from clients.models import (
+    Client,
+    ClientPerson,
+    LentNumber,
+    Plan,
+    PlanPrice,
+    ReportRecipient,
+)
 from clients.months import japan_today
 from tests import concurrency
 from tests.factories import (
@@ -21,6 +28,7 @@ from tests.factories import (
     NumberAssignmentFactory,
     PlanFactory,
     PlanPriceFactory,
+    ReportRecipientFactory,
 )
 from tests.html_forms import form_values
 
@@ -426,3 +434,152 @@ def test_a_number_lent_while_the_client_is_deleted_keeps_the_client(
     assert page["Location"] == _client_url(sakura)
     assert Client.objects.filter(pk=sakura.pk).exists()
     assert sakura.number_assignments.count() == 1
+
+
+UNVERSIONED = (
+    "この画面の送信内容には、画面を開いた時点の顧客の情報がないため、"
+    "ほかの担当者の変更を上書きしないよう保存していません。"
+)
+
+
+@pytest.mark.django_db
+def test_a_save_without_the_pages_version_is_refused_until_opened_again(sakura):
+    """A page opened before pages carried their version (or a hand-made post)
+    was saved unchecked, over whatever had changed since."""
+    browser = concurrency.admin_browser()
+    url = _client_url(sakura)
+    typed = _open(browser, url, "client_form")
+    del typed["_row_version"]
+    Client.objects.filter(pk=sakura.pk).update(operator_notes="社長は終日不在")
+    typed["announce_name"] = "さくら不動産 受付でございます"
+
+    page = browser.post(url, typed)
+
+    assert page.status_code == 200
+    assert UNVERSIONED in page.content.decode()
+    shown = form_values(page.content.decode(), "client_form")
+    assert shown["announce_name"] == "さくら不動産 受付でございます"
+    # Shown again without a version: sent again, refused again.
+    assert "_row_version" not in shown
+    assert browser.post(url, shown).status_code == 200
+    sakura.refresh_from_db()
+    assert (sakura.announce_name, sakura.operator_notes) == (
+        "さくら不動産でございます",
+        "社長は終日不在",
+    )
+
+
+# A history revert (django-simple-history) carries the version of the row as it
+# was when the revert's page was opened.
+
+
+def _revert_url(obj, version) -> str:
+    opts = obj._meta
+    return reverse(
+        f"admin:{opts.app_label}_{opts.model_name}_simple_history",
+        args=[obj.pk, version.history_id],
+    )
+
+
+@pytest.mark.django_db
+def test_a_revert_saved_after_another_admins_change_is_refused(sakura, two_admins):
+    """The revert put back every field of the past version, the other admin's
+    notes saved since the revert's page was opened among them."""
+    reverter, other = two_admins
+    before = sakura.history.latest()
+    sakura.announce_name = "さくら不動産 受付でございます"
+    sakura.save()
+    revert_url = _revert_url(sakura, before)
+    typed = _open(reverter, revert_url, "historicalclient_form")
+    assert typed["announce_name"] == "さくら不動産でございます"
+    change_url = _client_url(sakura)
+    typed_other = _open(other, change_url, "client_form")
+    typed_other["operator_notes"] = "社長は終日不在、折り返しは翌日"
+    assert other.post(change_url, typed_other).status_code == 302
+
+    page = reverter.post(revert_url, {**typed, "_save": "1"})
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert CHANGED_MEANWHILE in html
+    assert "保存していません：ほかの担当者が先に変更しました" in html
+    form = page.context["adminform"].form
+    assert list(form.non_field_errors())[1:] == [
+        "別の担当者が保存した内容: 応答メモ = 社長は終日不在、折り返しは翌日"
+    ]
+    assert form.errors["operator_notes"] == ["別の担当者が変更しました"]
+    shown = form_values(html, "historicalclient_form")
+    assert shown["announce_name"] == "さくら不動産でございます"
+    sakura.refresh_from_db()
+    assert sakura.operator_notes == "社長は終日不在、折り返しは翌日"
+    assert sakura.announce_name == "さくら不動産 受付でございます"
+
+    # Sent again as shown, it is refused again.
+    assert reverter.post(revert_url, {**shown, "_save": "1"}).status_code == 200
+    sakura.refresh_from_db()
+    assert sakura.operator_notes == "社長は終日不在、折り返しは翌日"
+
+    # Opened again, the revert is made knowing the other change.
+    reopened = _open(reverter, revert_url, "historicalclient_form")
+    assert reverter.post(revert_url, {**reopened, "_save": "1"}).status_code == 302
+    sakura.refresh_from_db()
+    assert sakura.announce_name == "さくら不動産でございます"
+
+
+@pytest.mark.django_db
+def test_a_revert_without_the_pages_version_is_refused(sakura):
+    browser = concurrency.admin_browser()
+    before = sakura.history.latest()
+    sakura.announce_name = "さくら不動産 受付でございます"
+    sakura.save()
+    revert_url = _revert_url(sakura, before)
+    typed = _open(browser, revert_url, "historicalclient_form")
+    del typed["_row_version"]
+
+    page = browser.post(revert_url, {**typed, "_save": "1"})
+
+    assert page.status_code == 200
+    assert UNVERSIONED in page.content.decode()
+    sakura.refresh_from_db()
+    assert sakura.announce_name == "さくら不動産 受付でございます"
+
+
+@pytest.mark.django_db
+def test_a_revert_is_not_refused_for_rows_it_does_not_save(sakura, two_admins):
+    """A person added on the client's page meanwhile: the revert's page shows
+    no people and saves none, so nothing of it is lost."""
+    reverter, other = two_admins
+    before = sakura.history.latest()
+    sakura.announce_name = "さくら不動産 受付でございます"
+    sakura.save()
+    revert_url = _revert_url(sakura, before)
+    typed = _open(reverter, revert_url, "historicalclient_form")
+    ClientPerson.objects.create(client=sakura, name="山田太郎", title="社長")
+
+    assert reverter.post(revert_url, {**typed, "_save": "1"}).status_code == 302
+
+    sakura.refresh_from_db()
+    assert sakura.announce_name == "さくら不動産でございます"
+    assert list(sakura.people.values_list("name", flat=True)) == ["山田太郎"]
+
+
+@pytest.mark.django_db
+def test_a_recipients_revert_saved_after_another_change_is_refused(two_admins):
+    reverter, other = two_admins
+    recipient = ReportRecipientFactory(name="山田太郎", pc_email="yamada@example.jp")
+    before = recipient.history.latest()
+    recipient.name = "山田次郎"
+    recipient.save()
+    revert_url = _revert_url(recipient, before)
+    typed = _open(reverter, revert_url, "historicalreportrecipient_form")
+    ReportRecipient.objects.filter(pk=recipient.pk).update(pc_email="jiro@example.jp")
+
+    page = reverter.post(revert_url, {**typed, "_save": "1"})
+
+    assert page.status_code == 200
+    assert (
+        "この画面を開いた後に、別の担当者（または別の画面での操作）が"
+        "この報告先を変更しました。"
+    ) in page.content.decode()
+    recipient.refresh_from_db()
+    assert (recipient.name, recipient.pc_email) == ("山田次郎", "jiro@example.jp")

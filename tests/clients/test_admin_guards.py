@@ -182,16 +182,15 @@ def test_a_lent_number_keeps_its_digits_and_a_kind_fitting_its_use(admin_client)
     history, broke the one-use rule and moved the screen pop."""
     assignment = NumberAssignmentFactory(number__number="+81355550101")
     url = f"/admin/clients/lentnumber/{assignment.number.pk}/change/"
+    opened = form_values(admin_client.get(url).content.decode(), "lentnumber_form")
+    assert (opened["number"], opened["kind"]) == ("03-5555-0101", "03")
     for change, message in [
         ({"kind": LentNumber.Kind.FAX}, "貸出中の用途（転送利用）に合わない種類"),
         ({"number": "03-9999-0001"}, "貸し出したことのある番号は変更できません"),
     ]:
-        data = {"number": "03-5555-0101", "kind": "03", "note": "", **change}
-        page = admin_client.post(url, data)
+        page = admin_client.post(url, {**opened, **change})
         assert message in page.content.decode()
     number = LentNumber.objects.get(pk=assignment.number.pk)
     assert (number.number, number.kind) == ("+81355550101", "03")
-    page = admin_client.post(
-        url, {"number": "03-5555-0101", "kind": "03", "note": "メモ"}
-    )
+    page = admin_client.post(url, {**opened, "note": "メモ"})
     assert page.status_code == 302

@@ -19,16 +19,9 @@ OCT = dt.date(2026, 10, 1)
 def _end_on_its_page(admin_client, recipient: ReportRecipient, last_day: str):
     """An admin types 報告終了日 on the recipient's page (the client's page has
     the same row), the way a person stops receiving reports."""
-    return admin_client.post(
-        reverse("admin:clients_reportrecipient_change", args=[recipient.pk]),
-        {
-            "name": recipient.name,
-            "pc_email": recipient.pc_email,
-            "mobile_email": recipient.mobile_email,
-            "active_from": f"{recipient.active_from:%Y-%m-%d}",
-            "active_to": last_day,
-        },
-    )
+    url = reverse("admin:clients_reportrecipient_change", args=[recipient.pk])
+    typed = form_values(admin_client.get(url).content.decode(), "reportrecipient_form")
+    return admin_client.post(url, {**typed, "active_to": last_day})
 
 
 def test_ending_a_recipient_keeps_the_row_and_its_dates(admin_client):
@@ -229,15 +222,13 @@ def test_the_client_page_reads_a_full_width_address_as_half_width(admin_client):
 
 def test_the_recipient_page_reads_a_full_width_address_as_half_width(admin_client):
     recipient = ReportRecipientFactory(active_from=dt.date(2026, 1, 1))
-    response = admin_client.post(
-        reverse("admin:clients_reportrecipient_change", args=[recipient.pk]),
-        {
-            "name": recipient.name,
-            "pc_email": "taro@ＥＸＡＭＰＬＥ.jp",
-            "mobile_email": "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ",
-            "active_from": "2026-01-01",
-        },
+    url = reverse("admin:clients_reportrecipient_change", args=[recipient.pk])
+    typed = form_values(admin_client.get(url).content.decode(), "reportrecipient_form")
+    typed.update(
+        pc_email="taro@ＥＸＡＭＰＬＥ.jp",
+        mobile_email="ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ",
     )
+    response = admin_client.post(url, typed)
     assert response.status_code == 302
     recipient.refresh_from_db()
     # Half-width: the mailbox of taro@example.jp, whatever the case.
