@@ -789,6 +789,11 @@ class ReportRecipientAdmin(SimpleHistoryAdmin):
     form = ReportRecipientAdminForm
     # A revert posts the same form as an edit (the client stays read-only).
     history_revert_allowed = True
+    # Also an inline row of its client's page, which saves under the client's
+    # lock (ClientAdminForm): this page takes it first too, so of the two
+    # saved at once the second is refused, not saved over the first
+    # (config.admin_site, GuardedAdminMixin._stored_version).
+    row_locked_under = "client"
     list_display = [
         "name",
         "client",

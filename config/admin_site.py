@@ -357,6 +357,18 @@ class GuardedAdminMixin(JapaneseDatesMixin):
         model = self.model  # type: ignore[attr-defined]
         row = model._default_manager.filter(pk=obj.pk)
         if lock:
+            # A row that another page saves too (a recipient, an inline row of
+            # its client's page) is saved under that page's row's lock, taken
+            # first as that page takes it: two pages saved at once wait for
+            # each other, and the second compares with the first's rows
+            # (``row_locked_under``: the foreign key to that row; read with
+            # getattr, as ``history_revert_allowed``).
+            under = getattr(self, "row_locked_under", None)
+            if under is not None:
+                key = model._meta.get_field(under)
+                key.related_model._default_manager.select_for_update(
+                    no_key=True
+                ).filter(pk=getattr(obj, key.attname)).exists()
             # NO KEY, as Client.objects.lock: a call saved for the client (a
             # key-share lock) never waits on an admin's save.
             row = row.select_for_update(no_key=True)

@@ -11,7 +11,7 @@ from django.db.models.deletion import Collector
 from django.urls import reverse
 
 from clients import services
-from clients.admin import ClientAdmin
+from clients.admin import ClientAdmin, ReportRecipientAdmin
 from clients.models import (
     Client,
     ClientPerson,
@@ -583,3 +583,106 @@ def test_a_recipients_revert_saved_after_another_change_is_refused(two_admins):
     ) in page.content.decode()
     recipient.refresh_from_db()
     assert (recipient.name, recipient.pc_email) == ("山田次郎", "jiro@example.jp")
+
+
+# A recipient is saved on its own page and, as an inline row, on its client's
+# page. Both lock the client first (ReportRecipientAdmin.row_locked_under), so
+# the later of two saves at once is refused by its version.
+
+RECIPIENT_CHANGED_MEANWHILE = (
+    "この画面を開いた後に、別の担当者（または別の画面での操作）が"
+    "この報告先を変更しました。"
+)
+
+
+class _RecipientOnTwoPages:
+    """The client's page changes 山田's address; 山田's own page changes his
+    name. Both opened before either save."""
+
+    def __init__(self, client: Client) -> None:
+        self.recipient = ReportRecipientFactory(
+            client=client, name="山田太郎", pc_email="yamada@example.jp"
+        )
+        self.client_admin = concurrency.admin_browser()
+        self.recipient_admin = concurrency.admin_browser()
+        self.client_url = _client_url(client)
+        self.recipient_url = reverse(
+            "admin:clients_reportrecipient_change", args=[self.recipient.pk]
+        )
+        self.on_client_page = _open(self.client_admin, self.client_url, "client_form")
+        assert self.on_client_page["recipients-0-name"] == "山田太郎"
+        self.on_client_page["recipients-0-pc_email"] = "taro@example.jp"
+        self.on_own_page = _open(
+            self.recipient_admin, self.recipient_url, "reportrecipient_form"
+        )
+        self.on_own_page["name"] = "山田 太郎（経理）"
+        self.pages: dict = {}
+
+    def save_on_client_page(self) -> None:
+        self.pages["client"] = self.client_admin.post(
+            self.client_url, self.on_client_page
+        )
+
+    def save_on_own_page(self) -> None:
+        self.pages["recipient"] = self.recipient_admin.post(
+            self.recipient_url, self.on_own_page
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_recipient_saved_on_its_page_while_its_client_page_saves_is_refused(
+    monkeypatch, sakura
+):
+    """The client's page, first, held the client and went on to save its
+    recipient rows; the recipient's page had locked its own row (and only then
+    the client, read in the same statement for the recipients' ordering). Each
+    waited for the other: a deadlock, and a server error on one of the pages."""
+    race = _RecipientOnTwoPages(sakura)
+    checked, go_on = concurrency.hold_first_call(monkeypatch, ClientAdmin, "save_model")
+
+    concurrency.run_in_turn(
+        race.save_on_client_page, race.save_on_own_page, checked, go_on
+    )
+
+    assert race.pages["client"].status_code == 302
+    page = race.pages["recipient"]
+    assert page.status_code == 200
+    assert RECIPIENT_CHANGED_MEANWHILE in page.content.decode()
+    shown = form_values(page.content.decode(), "reportrecipient_form")
+    assert shown["name"] == "山田 太郎（経理）"
+    race.recipient.refresh_from_db()
+    assert (race.recipient.name, race.recipient.pc_email) == (
+        "山田太郎",
+        "taro@example.jp",
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_client_page_saved_while_its_recipient_page_saves_is_refused(
+    monkeypatch, sakura
+):
+    """This order already waited, by chance: the recipient's lock reached its
+    client through the recipients' ordering (Meta.ordering). Now by the
+    explicit lock on the client."""
+    race = _RecipientOnTwoPages(sakura)
+    checked, go_on = concurrency.hold_first_call(
+        monkeypatch, ReportRecipientAdmin, "save_model"
+    )
+
+    concurrency.run_in_turn(
+        race.save_on_own_page, race.save_on_client_page, checked, go_on
+    )
+
+    assert race.pages["recipient"].status_code == 302
+    page = race.pages["client"]
+    assert page.status_code == 200
+    assert CHANGED_MEANWHILE in page.content.decode()
+    shown = form_values(page.content.decode(), "client_form")
+    assert shown["recipients-0-pc_email"] == "taro@example.jp"
+    race.recipient.refresh_from_db()
+    assert (race.recipient.name, race.recipient.pc_email) == (
+        "山田 太郎（経理）",
+        "yamada@example.jp",
+    )
