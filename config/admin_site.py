@@ -355,7 +355,9 @@ class GuardedAdminMixin(JapaneseDatesMixin):
         """(the row's field values by attname, its related rows by
         ``_related_names``' keys), as stored."""
         model = self.model  # type: ignore[attr-defined]
-        row = model._default_manager.filter(pk=obj.pk)
+        # By its key alone: a model ordered by a related row's field would
+        # join that row, and lock it too.
+        row = model._default_manager.filter(pk=obj.pk).order_by("pk")
         if lock:
             # A row that another page saves too (a recipient, an inline row of
             # its client's page) is saved under that page's row's lock, taken

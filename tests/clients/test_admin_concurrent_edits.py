@@ -663,9 +663,8 @@ def test_a_recipient_saved_on_its_page_while_its_client_page_saves_is_refused(
 def test_a_client_page_saved_while_its_recipient_page_saves_is_refused(
     monkeypatch, sakura
 ):
-    """This order already waited, by chance: the recipient's lock reached its
-    client through the recipients' ordering (Meta.ordering). Now by the
-    explicit lock on the client."""
+    """The recipient's page holds its client's lock (row_locked_under), not
+    only its own row's: the client page waits, then sees the new version."""
     race = _RecipientOnTwoPages(sakura)
     checked, go_on = concurrency.hold_first_call(
         monkeypatch, ReportRecipientAdmin, "save_model"
