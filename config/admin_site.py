@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected
@@ -66,32 +65,6 @@ class JapaneseDatesMixin:
         ):
             kwargs.setdefault("form_class", JapaneseDateField)
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
-
-
-class RowIdsField(forms.ModelMultipleChoiceField):
-    """A many-to-many picker that refuses an id past 64 bits as no row's.
-
-    Django checks each id alone, which SQLite (the embedded default) answers
-    for any number, then fetches them together, where SQLite refused one past
-    64 bits (OverflowError): a server error instead of the form's error.
-    """
-
-    def _check_values(self, value):  # type: ignore[no-untyped-def]
-        key = self.queryset.model._meta.pk
-        if self.to_field_name is not None or not isinstance(key, models.IntegerField):
-            return super()._check_values(value)
-        for pk in value:
-            try:
-                number = int(pk)
-            except (TypeError, ValueError):
-                continue  # Django's own check names it
-            if abs(number) > models.BigIntegerField.MAX_BIGINT:
-                raise ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": pk},
-                )
-        return super()._check_values(value)
 
 
 # What the database says when a save breaks a rule between rows: SQLSTATE
@@ -203,10 +176,6 @@ def _stored_display(field: models.Field, value: object, form_field) -> str:  # t
 
 
 class GuardedAdminMixin(JapaneseDatesMixin):
-    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("form_class", RowIdsField)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
     def get_changelist(self, request, **kwargs):  # type: ignore[no-untyped-def]
         return GuardedChangeList
 
