@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -159,6 +160,9 @@ class History:
     batches: list[CallBatch]
     months: list[dt.date]  # billed in this order, each once it has ended
     unpaid_month: dt.date | None  # the invoice of this month is never paid
+    # Days after the month's end each month is billed and issued (0: on the
+    # 1st), in the order of ``months``; missing ones are 0.
+    issued_late_by: list[int] = field(default_factory=list)
 
     @property
     def first_day(self):
@@ -285,6 +289,7 @@ def histories(draw):
         )
     )
     unpaid = draw(st.one_of(st.none(), st.sampled_from(months)))
+    late = st.one_of(st.just(0), st.integers(0, 45), st.sampled_from([13, 14, 16, 17]))
     return History(
         trial_started_on=trial,
         contract_started_on=contract,
@@ -300,6 +305,7 @@ def histories(draw):
         batches=batches,
         months=months,
         unpaid_month=unpaid,
+        issued_late_by=draw(st.lists(late, min_size=len(months), max_size=len(months))),
     )
 
 
@@ -376,6 +382,29 @@ def price_for(h: History, code: str, day: dt.date) -> tuple[int, int, int]:
     if code == "small" and changes_on is not None and day < changes_on:
         return OLD_SMALL_PRICE
     return PRICE_LIST[code]
+
+
+def bank_open(day: dt.date) -> bool:
+    """Japanese banks close on weekends, national holidays and 12-31 to 1-3."""
+    year_end = (day.month, day.day) in {(12, 31), (1, 1), (1, 2), (1, 3)}
+    return day.weekday() < 5 and not year_end and day not in holidays.JP(years=day.year)
+
+
+def bank_day_from(day: dt.date) -> dt.date:
+    while not bank_open(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def expected_due_on(month: dt.date, issued_on: dt.date) -> dt.date:
+    """Due at the end of the month after the billed one, or of the month of
+    issue when issued later; never fewer than 14 days after the issue, else at
+    the end of the month after the issue; each moved to the next day banks are
+    open (billing/due_dates.py, the decision recorded in the code)."""
+    due = bank_day_from(max(last_of(add_months(month, 1)), last_of(issued_on)))
+    if (due - issued_on).days < 14:
+        due = bank_day_from(last_of(add_months(first_of(issued_on), 1)))
+    return due
 
 
 def expected_invoices(h: History) -> dict[dt.date, Expected]:
@@ -580,15 +609,21 @@ def invoice_as_billed(invoice: Invoice) -> Expected:
 def bill_history(h: History) -> dict[dt.date, Expected]:
     client = make_client(h)
     seen: dict[dt.date, Expected] = {}
-    for month in h.months:
+    for index, month in enumerate(h.months):
         first_day_after = add_months(month, 1)
+        late_by = h.issued_late_by[index] if index < len(h.issued_late_by) else 0
+        issued_on = first_day_after + dt.timedelta(days=late_by)
         # The hourly job has returned the numbers of a contract that ended.
         release_numbers_of_ended_contracts(today=first_day_after)
-        bill_month(month=month, issue=True, today=first_day_after)
+        bill_month(month=month, issue=True, today=issued_on)
         invoice = billed(client, month)
         if invoice is None:
             continue
         assert invoice.status == InvoiceStatus.ISSUED
+        assert invoice.issued_on == issued_on
+        assert invoice.due_on == expected_due_on(month, issued_on), (
+            f"{month:%Y-%m} issued {issued_on}: due {invoice.due_on}"
+        )
         stored = invoice_as_billed(invoice)
         # The stored totals agree with the stored lines.
         assert (
@@ -705,3 +740,13 @@ def test_oracle_pro_rata_trial_deposit_and_tax():
     assert (october.taxable, october.tax, october.total) == (789, 71, 6509)
     november = invoices[dt.date(2025, 11, 1)]
     assert november.lines[-1] == ("deposit_return", 1, -5720, -5720)
+
+
+def test_oracle_due_dates():
+    """November 2025's invoice: due 12-31, a bank holiday, so 2026-01-05 (the
+    4th is a Sunday); issued on 2026-01-25, the end of January (a Saturday,
+    so 02-02) is 8 days away: the end of February (a Saturday), so 03-02."""
+    november = dt.date(2025, 11, 1)
+    assert expected_due_on(november, dt.date(2025, 12, 1)) == dt.date(2026, 1, 5)
+    assert expected_due_on(november, dt.date(2025, 12, 20)) == dt.date(2026, 1, 5)
+    assert expected_due_on(november, dt.date(2026, 1, 25)) == dt.date(2026, 3, 2)
