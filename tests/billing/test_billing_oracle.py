@@ -1,13 +1,15 @@
 """The monthly billing against an oracle written from DOMAIN.md alone.
 
 Hypothesis draws a client's history (free trial, a contract starting on the 1st
-or mid-month, plan requests at Japan-time month edges, a price change, extra
-lent numbers and FAX, report recipients beyond the free three, calls of every
-category around midnight JST, surcharges, a cancellation at a month end, an
-invoice left unpaid), then bills it month by month with the real services
-(``bill_month`` with ``issue=True``, ``mark_paid``, the hourly
-``release_numbers_of_ended_contracts``). Each invoice is compared, line by line
-and in its totals, with what ``expected_invoices`` computes in plain Python.
+or mid-month, plan requests at Japan-time month edges, price changes of any
+plan on any day, extra lent numbers and FAX, report recipients beyond the free
+three, calls of every category around midnight JST, surcharges, a cancellation
+at a month end, an invoice left unpaid), then bills it month by month with the
+real services (``bill_month`` with ``issue=True``, on the 1st or up to 45 days
+late, ``mark_paid``, the hourly ``release_numbers_of_ended_contracts``). Each
+invoice is compared, line by line and in its totals, with what
+``expected_invoices`` computes in plain Python, and its due date with
+``expected_due_on``.
 
 The oracle imports nothing from the project's pricing, tax or month helpers:
 its prices, fees and rounding rules are written out again here from DOMAIN.md
@@ -73,8 +75,9 @@ PRICE_LIST = {
     "half": (5720, 40, 143),
     "standard": (11040, 80, 138),
 }
-# "Prices change over time (they were once 2,900 / 145)."
-OLD_SMALL_PRICE = (2900, 20, 145)
+# "Prices change over time (they were once 2,900 / 145)": prices a plan may
+# change to, tax included.
+OTHER_PRICES = [(2900, 20, 145), (3300, 25, 150), (5500, 40, 140), (12100, 80, 121)]
 PLAN_NAMES = {"small": "スモール", "half": "ハーフ", "standard": "スタンダード"}
 # As the migration that creates the three plans: in force since 2000-01-01.
 PRICES_FROM = dt.date(2000, 1, 1)
@@ -120,6 +123,13 @@ class PlanRequest:
 
 
 @dataclass(frozen=True)
+class PriceChange:
+    code: str
+    on: dt.date  # in force from this day (the plan's price list before it)
+    prices: tuple[int, int, int]  # fee, calls included, per call over
+
+
+@dataclass(frozen=True)
 class Lending:
     fax: bool
     assigned_on: dt.date
@@ -153,7 +163,7 @@ class History:
     cancelled_on: dt.date | None
     first_plan: str
     requests: list[PlanRequest]
-    small_price_changes_on: dt.date | None
+    price_changes: list[PriceChange]  # at most one per plan and day
     lendings: list[Lending]
     persons: list[Person]
     switches: list[Switch]  # oldest first; reports by e-mail before the first
@@ -296,8 +306,21 @@ def histories(draw):
         cancelled_on=cancelled,
         first_plan=draw(st.sampled_from(sorted(PRICE_LIST))),
         requests=sorted(requests, key=lambda r: r.at),
-        small_price_changes_on=draw(
-            st.one_of(st.none(), days(first_day, last_day, special))
+        price_changes=list(
+            {
+                (change.code, change.on): change
+                for change in draw(
+                    st.lists(
+                        st.builds(
+                            PriceChange,
+                            code=st.sampled_from(sorted(PRICE_LIST)),
+                            on=days(first_day, last_day, special),
+                            prices=st.sampled_from(OTHER_PRICES),
+                        ),
+                        max_size=3,
+                    )
+                )
+            }.values()
         ),
         lendings=lendings,
         persons=persons,
@@ -378,10 +401,10 @@ def reports_by_email_on(h: History, day: dt.date) -> bool:
 
 
 def price_for(h: History, code: str, day: dt.date) -> tuple[int, int, int]:
-    changes_on = h.small_price_changes_on
-    if code == "small" and changes_on is not None and day < changes_on:
-        return OLD_SMALL_PRICE
-    return PRICE_LIST[code]
+    """The plan's price in force on ``day``: the last change made by then."""
+    changes = sorted((c.on, c.prices) for c in h.price_changes if c.code == code)
+    in_force = [prices for on, prices in changes if on <= day]
+    return in_force[-1] if in_force else PRICE_LIST[code]
 
 
 def bank_open(day: dt.date) -> bool:
@@ -497,27 +520,23 @@ def make_plans(h: History) -> dict[str, Plan]:
     plans = {}
     for code, (fee, included, per_call) in PRICE_LIST.items():
         plan = PlanFactory(code=code)
-        if code == "small" and h.small_price_changes_on is not None:
-            old_fee, old_included, old_per_call = OLD_SMALL_PRICE
-            PlanPriceFactory(
-                plan=plan,
-                valid_from=PRICES_FROM,
-                monthly_fee_yen=old_fee,
-                included_calls=old_included,
-                per_call_yen=old_per_call,
-            )
         PlanPriceFactory(
             plan=plan,
-            valid_from=(
-                h.small_price_changes_on
-                if code == "small" and h.small_price_changes_on
-                else PRICES_FROM
-            ),
+            valid_from=PRICES_FROM,
             monthly_fee_yen=fee,
             included_calls=included,
             per_call_yen=per_call,
         )
         plans[code] = plan
+    for change in h.price_changes:
+        fee, included, per_call = change.prices
+        PlanPriceFactory(
+            plan=plans[change.code],
+            valid_from=change.on,
+            monthly_fee_yen=fee,
+            included_calls=included,
+            per_call_yen=per_call,
+        )
     return plans
 
 
@@ -687,7 +706,7 @@ def test_oracle_small_plan_worked_example_from_the_seeds():
         cancelled_on=None,
         first_plan="small",
         requests=[],
-        small_price_changes_on=None,
+        price_changes=[],
         lendings=[Lending(False, dt.date(2025, 9, 1), None)],
         persons=[],
         switches=[],
@@ -715,7 +734,7 @@ def test_oracle_pro_rata_trial_deposit_and_tax():
         cancelled_on=dt.date(2025, 11, 30),
         first_plan="half",
         requests=[],
-        small_price_changes_on=None,
+        price_changes=[],
         lendings=[
             Lending(False, dt.date(2025, 10, 20), None),
             Lending(True, dt.date(2025, 10, 21), dt.date(2025, 10, 29)),
