@@ -356,8 +356,11 @@ class Expected:
 
     @property
     def tax(self):
-        # Consumption tax inside a tax-included total, once per invoice.
-        return self.taxable * 10 // 110
+        # Consumption tax inside a tax-included total, once per invoice. A
+        # negative total (credits beyond the charges): the same on its size,
+        # as billing/tax.py decides (DOMAIN.md gives the rule for a charge).
+        size = abs(self.taxable) * 10 // 110
+        return size if self.taxable >= 0 else -size
 
     @property
     def total(self):
@@ -430,73 +433,90 @@ def expected_due_on(month: dt.date, issued_on: dt.date) -> dt.date:
     return due
 
 
-def expected_invoices(h: History) -> dict[dt.date, Expected]:
+def expected_usage(h: History, month: dt.date) -> Expected | None:
+    """The month's lines before credits and deposit lines (None: no billed
+    day in it): plan fee, call-over, extra numbers, extra recipients,
+    surcharges."""
     starts = first_billed_day(h)
+    end = last_of(month)
+    if end < starts:
+        return None
+    start = max(month, starts)
+    code = plan_for(h, month)
+    # A month is billed at the price in force on its first billed day.
+    fee, included, per_call = price_for(h, code, start)
+    days, month_days = (end - start).days + 1, end.day
+    if days < month_days:
+        # Pro rata by days: fee down to the yen, included calls up.
+        fee = fee * days // month_days
+        included = -(-included * days // month_days)
+    billed_calls = [
+        (batch.at, index, batch)
+        for index, batch in enumerate(h.batches)
+        if batch.category != "sales" and start <= batch.at.date() <= end
+    ]
+    counted = sum(batch.count for _at, _i, batch in billed_calls)
+    over = max(counted - included, 0)
+    invoice = Expected(
+        period_start=start,
+        call_over=(counted, included, over),
+        plan_name=PLAN_NAMES[code],
+        pro_rata=(days, month_days) if days < month_days else None,
+    )
+    invoice.lines.append(("plan_fee", 1, fee, fee))
+    invoice.lines.append(("call_over", over, per_call, over * per_call))
+    # A number costs for each month it was held on a billed day; the
+    # first phone number is in the plan, a FAX never is.
+    held = [
+        lending
+        for lending in h.lendings
+        if lending.assigned_on <= end
+        and (lending.released_on is None or lending.released_on >= start)
+    ]
+    extra = len(held) - (1 if any(not lending.fax for lending in held) else 0)
+    invoice.lines += [("extra_number", 1, NUMBER_FEE, NUMBER_FEE)] * extra
+    # The highest number of persons on any billed day of the month.
+    peak = max(
+        sum(
+            1
+            for p in h.persons
+            if p.active_from <= day and (p.active_to is None or day <= p.active_to)
+        )
+        if reports_by_email_on(h, day)
+        else 0
+        for day in days_between(start, end)
+    )
+    if peak > FREE_PERSONS:
+        persons = peak - FREE_PERSONS
+        invoice.lines.append(
+            ("extra_recipients", persons, RECIPIENT_FEE, persons * RECIPIENT_FEE)
+        )
+    for _at, _index, batch in sorted(billed_calls, key=lambda c: c[:2]):
+        if batch.surcharge_yen:
+            invoice.lines += [
+                ("surcharge", 1, batch.surcharge_yen, batch.surcharge_yen)
+            ] * batch.count
+    return invoice
+
+
+def deposit_for(h: History, month: dt.date) -> int:
+    """One month's plan fee (the full one) at the price in force on the
+    month's first billed day."""
+    start = max(month, first_billed_day(h))
+    return price_for(h, plan_for(h, month), start)[0]
+
+
+def expected_invoices(h: History) -> dict[dt.date, Expected]:
     invoices: dict[dt.date, Expected] = {}
     deposit = 0
     unpaid_before = False
     for month in h.months:
-        end = last_of(month)
-        if end < starts:
+        invoice = expected_usage(h, month)
+        if invoice is None:
             continue
-        start = max(month, starts)
-        code = plan_for(h, month)
-        # A month is billed at the price in force on its first billed day.
-        fee, included, per_call = price_for(h, code, start)
-        days, month_days = (end - start).days + 1, end.day
-        if days < month_days:
-            # Pro rata by days: fee down to the yen, included calls up.
-            fee = fee * days // month_days
-            included = -(-included * days // month_days)
-        billed_calls = [
-            (batch.at, index, batch)
-            for index, batch in enumerate(h.batches)
-            if batch.category != "sales" and start <= batch.at.date() <= end
-        ]
-        counted = sum(batch.count for _at, _i, batch in billed_calls)
-        over = max(counted - included, 0)
-        invoice = Expected(
-            period_start=start,
-            call_over=(counted, included, over),
-            plan_name=PLAN_NAMES[code],
-            pro_rata=(days, month_days) if days < month_days else None,
-        )
-        invoice.lines.append(("plan_fee", 1, fee, fee))
-        invoice.lines.append(("call_over", over, per_call, over * per_call))
-        # A number costs for each month it was held on a billed day; the
-        # first phone number is in the plan, a FAX never is.
-        held = [
-            lending
-            for lending in h.lendings
-            if lending.assigned_on <= end
-            and (lending.released_on is None or lending.released_on >= start)
-        ]
-        extra = len(held) - (1 if any(not lending.fax for lending in held) else 0)
-        invoice.lines += [("extra_number", 1, NUMBER_FEE, NUMBER_FEE)] * extra
-        # The highest number of persons on any billed day of the month.
-        peak = max(
-            sum(
-                1
-                for p in h.persons
-                if p.active_from <= day and (p.active_to is None or day <= p.active_to)
-            )
-            if reports_by_email_on(h, day)
-            else 0
-            for day in days_between(start, end)
-        )
-        if peak > FREE_PERSONS:
-            persons = peak - FREE_PERSONS
-            invoice.lines.append(
-                ("extra_recipients", persons, RECIPIENT_FEE, persons * RECIPIENT_FEE)
-            )
-        for _at, _index, batch in sorted(billed_calls, key=lambda c: c[:2]):
-            if batch.surcharge_yen:
-                invoice.lines += [
-                    ("surcharge", 1, batch.surcharge_yen, batch.surcharge_yen)
-                ] * batch.count
         if not deposit:
             # One month's plan fee (the full one), held, not a sale.
-            deposit = price_for(h, code, start)[0]
+            deposit = deposit_for(h, month)
             invoice.lines.append(("deposit", 1, deposit, deposit))
         final = h.cancelled_on is not None and month == first_of(h.cancelled_on)
         if final and not unpaid_before:
