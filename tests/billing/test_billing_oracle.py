@@ -11,6 +11,11 @@ invoice is compared, line by line and in its totals, with what
 ``expected_invoices`` computes in plain Python, and its due date with
 ``expected_due_on``.
 
+A second property test (``test_invoices_after_issue_match_the_written_rules``)
+follows what happens after the issue: months billed in any order, payments,
+credits, calls logged or corrected late, void and reissue, the refund of a
+final invoice; ``expected_life`` keeps the books in plain Python.
+
 The oracle imports nothing from the project's pricing, tax or month helpers:
 its prices, fees and rounding rules are written out again here from DOMAIN.md
 and from the decisions recorded in the code ("a month billed at the price of
@@ -28,12 +33,19 @@ import holidays
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from answering.models import Call
+from answering.models import Call, Category
+from answering.services import correct_call
 from billing.models import Invoice, InvoiceStatus
-from billing.services import bill_month, mark_paid
+from billing.services import (
+    add_adjustment,
+    bill_month,
+    mark_paid,
+    mark_refunded,
+    void_and_reissue,
+)
 from clients.models import Client, LentNumber, NumberAssignment, Plan
 from clients.services import release_numbers_of_ended_contracts, set_plan
 from tests.factories import (
@@ -715,6 +727,411 @@ def test_monthly_invoices_match_the_written_rules(h):
 
 
 # ---------------------------------------------------------------------------
+# After the issue: credits, calls logged or corrected late, void and reissue,
+# refunds of a final invoice, and months billed in any order.
+#
+# Beyond DOMAIN.md ("an issued invoice never changes; corrections are a credit
+# line on a later invoice, or a void-and-reissue that keeps the original"; the
+# deposit billed on the first invoice, returned on the final one when nothing
+# is owed), the oracle follows what the code records as decided:
+# - a credit is taken off the client's next invoice built for a later month
+#   than the one it corrects, in the order credits were entered; it gives back
+#   at most the corrected invoice's 10% total less the credits already entered
+#   against it, and is refused when no later invoice will come (a cancelled
+#   client whose later months are all issued) (billing/models.py Adjustment);
+# - a reissue is built from current data, carries the credits of the invoice
+#   it replaces, and is refused while credits are entered against that one
+#   (billing/selectors.py credits_refusing_reissue); the reissue of the final
+#   month also takes every credit still waiting;
+# - "the first invoice" that bills the deposit is the first one built, in
+#   whatever order months are billed; "nothing owed" means no earlier month
+#   issued and unpaid (with a total above 0), and no month missing between the
+#   client's earliest invoice and the final one (billing/services/loading.py);
+# - only an issued invoice asking for money can be marked paid, only one whose
+#   total is below 0 refunded (billing/services/settlement.py).
+
+LIFE_EXAMPLES = settings(
+    ORACLE, max_examples=int(os.environ.get("ORACLE_EXAMPLES", 80))
+)
+CALLS_AT = dt.time(12)  # the month's calls: its last day at noon, Japan time
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # bill, pay, refund, credit, late_calls, to_sales, reissue
+    month: int  # index into the history's months
+    days_after: int  # the clock moves on by this many days first
+    yen: int = 1  # credit: the amount
+    calls: int = 1  # late_calls, to_sales: how many calls
+
+
+@dataclass
+class Life:
+    history: History  # no trial, plan requests, numbers nor recipients
+    steps: list[Step]
+
+
+@st.composite
+def lives(draw):
+    contract = draw(st.dates(EARLIEST_START, LATEST_START))
+    if draw(st.booleans()):
+        contract = first_of(contract)
+    months = [first_of(contract)]
+    for _ in range(draw(st.integers(1, 3))):
+        months.append(add_months(months[-1], 1))
+    cancelled = draw(
+        st.one_of(st.none(), st.sampled_from([last_of(m) for m in months]))
+    )
+    if cancelled is not None:
+        months = [m for m in months if m <= cancelled]
+    counts = draw(
+        st.lists(st.integers(0, 30), min_size=len(months), max_size=len(months))
+    )
+    first_plan = draw(st.sampled_from(sorted(PRICE_LIST)))
+    changes = draw(
+        st.lists(
+            st.builds(
+                PriceChange,
+                code=st.just(first_plan),
+                on=days(contract, last_of(months[-1]), {contract}),
+                prices=st.sampled_from(OTHER_PRICES),
+            ),
+            max_size=1,
+        )
+    )
+    history = History(
+        trial_started_on=None,
+        contract_started_on=contract,
+        cancelled_on=cancelled,
+        first_plan=first_plan,
+        requests=[],
+        price_changes=changes,
+        lendings=[],
+        persons=[],
+        switches=[],
+        batches=[
+            CallBatch(dt.datetime.combine(last_of(m), CALLS_AT), "normal", 0, n)
+            for m, n in zip(months, counts, strict=True)
+            if n
+        ],
+        months=months,
+        unpaid_month=None,
+    )
+    kinds = ["pay", "pay", "pay", "refund", "refund", "credit", "credit", "credit"]
+    kinds += ["late_calls", "to_sales", "reissue", "reissue"]
+    steps = []
+    billed = []
+    # Months billed in any order, each once, with what happens between (to
+    # the months billed so far).
+    for index in draw(st.permutations(range(len(months)))):
+        steps.append(Step("bill", index, draw(st.integers(0, 20))))
+        billed.append(index)
+        after = st.builds(
+            Step,
+            kind=st.sampled_from(kinds),
+            month=st.one_of(st.just(index), st.sampled_from(billed)),
+            days_after=st.integers(0, 20),
+            yen=st.sampled_from([1, 500, 2000, 5000, 15000]),
+            calls=st.integers(1, 6),
+        )
+        steps += draw(st.lists(after, max_size=4))
+    return Life(history, steps)
+
+
+def life_clock(h: History, step: Step, clock: dt.date) -> dt.date:
+    clock += dt.timedelta(days=step.days_after)
+    if step.kind == "bill":  # a month is billed once it has ended
+        clock = max(clock, add_months(h.months[step.month], 1))
+    return clock
+
+
+@dataclass(eq=False)
+class Booked:
+    """An invoice in the oracle's books."""
+
+    month: dt.date
+    expected: Expected
+    issued_on: dt.date
+    replaces: bool
+    status: str = "issued"
+
+
+@dataclass(eq=False)
+class Credited:
+    corrects: Booked
+    yen: int
+    applied_to: Booked | None = None
+
+
+def expected_life(life: Life) -> tuple[list[str], dict]:
+    """What each step does ("done", "refused", "no invoice"), and every
+    invoice of each month, voided ones included, in the order made."""
+    h = life.history
+    counts = {b.at.date().replace(day=1): b.count for b in h.batches}
+    books: list[Booked] = []
+    credits: list[Credited] = []
+    final = first_of(h.cancelled_on) if h.cancelled_on else None
+
+    def live(month):
+        return next((b for b in books if b.month == month and b.status != "void"), None)
+
+    def build(month, clock, replaces=None):
+        now = History(
+            **{
+                **h.__dict__,
+                "batches": [
+                    CallBatch(dt.datetime.combine(last_of(m), CALLS_AT), "normal", 0, n)
+                    for m, n in counts.items()
+                    if n
+                ],
+            }
+        )
+        invoice = expected_usage(now, month)
+        others = [b for b in books if b.status != "void" and b.month != month]
+        if replaces is None:
+            due = [
+                c for c in credits if c.applied_to is None and c.corrects.month < month
+            ]
+        else:
+            due = [
+                c
+                for c in credits
+                if c.applied_to is replaces
+                or (
+                    month == final
+                    and c.applied_to is None
+                    and c.corrects.month <= month
+                )
+            ]
+        for credit in due:
+            invoice.lines.append(("adjustment", 1, -credit.yen, -credit.yen))
+            credit.applied_to = None
+        deposits = [
+            line
+            for b in others
+            for line in b.expected.lines
+            if line[0].startswith("dep")
+        ]
+        held = sum(line[3] for line in deposits)
+        if not any(line[0] == "deposit" for line in deposits):
+            deposit = deposit_for(now, month)
+            invoice.lines.append(("deposit", 1, deposit, deposit))
+            held += deposit
+        if month == final:
+            earlier = {b.month for b in others if b.month < month}
+            owing = any(
+                b.status == "issued" and b.expected.total > 0
+                for b in others
+                if b.month < month
+            )
+            if earlier:  # a month left unbilled in between is a charge to come
+                m = min(earlier)
+                while m < month:
+                    owing = owing or m not in earlier
+                    m = add_months(m, 1)
+            if not owing and held > 0:
+                invoice.lines.append(("deposit_return", 1, -held, -held))
+        booked = Booked(month, invoice, clock, replaces is not None)
+        for credit in due:
+            credit.applied_to = booked
+        books.append(booked)
+
+    def step_outcome(step, month, clock):
+        if step.kind == "bill":
+            build(month, clock)
+            return "done"
+        if step.kind == "late_calls":
+            counts[month] = counts.get(month, 0) + step.calls
+            return "done"
+        if step.kind == "to_sales":
+            counts[month] = max(counts.get(month, 0) - step.calls, 0)
+            return "done"
+        invoice = live(month)
+        if invoice is None:
+            return "no invoice"
+        total = invoice.expected.total
+        if step.kind in ("pay", "refund"):
+            asks = total > 0 if step.kind == "pay" else total < 0
+            if invoice.status != "issued" or not asks:
+                return "refused"
+            invoice.status = "paid"
+            return "done"
+        against = [c for c in credits if c.corrects is invoice]
+        if step.kind == "reissue":
+            if invoice.status != "issued" or against:
+                return "refused"
+            invoice.status = "void"
+            build(month, clock, replaces=invoice)
+            return "done"
+        assert step.kind == "credit"
+        if final is not None:
+            after = [m for m in h.months if month < m <= final]
+            issued_after = [m for m in after if live(m) is not None]
+            if len(issued_after) >= len(after):
+                return "refused"  # no later invoice will carry it
+        left = max(invoice.expected.taxable - sum(c.yen for c in against), 0)
+        if step.yen > left:
+            return "refused"
+        credits.append(Credited(invoice, step.yen))
+        return "done"
+
+    outcomes = []
+    clock = add_months(h.months[0], 1)
+    for step in life.steps:
+        clock = life_clock(h, step, clock)
+        outcomes.append(step_outcome(step, h.months[step.month], clock))
+    invoices = {
+        f"{month:%Y-%m}": [
+            (
+                b.status,
+                b.issued_on,
+                expected_due_on(b.month, b.issued_on),
+                b.replaces,
+                describe({month: b.expected})[f"{month:%Y-%m}"],
+            )
+            for b in books
+            if b.month == month
+        ]
+        for month in h.months
+    }
+    return outcomes, invoices
+
+
+def live_life(life: Life) -> tuple[list[str], dict]:
+    """The same steps, with the project's services."""
+    h = life.history
+    client = make_client(h)
+    outcomes = []
+    clock = add_months(h.months[0], 1)
+    for step in life.steps:
+        clock = life_clock(h, step, clock)
+        month = h.months[step.month]
+        calls_at = aware(dt.datetime.combine(last_of(month), CALLS_AT))
+        invoice = billed(client, month)
+        try:
+            if step.kind == "bill":
+                bill_month(month=month, issue=True, today=clock)
+            elif step.kind == "late_calls":  # logged after the month was billed
+                CallFactory.create_batch(
+                    step.calls, client=client, received_at=calls_at
+                )
+            elif step.kind == "to_sales":  # corrected after it was billed
+                for call in Call.objects.filter(
+                    client=client, received_at=calls_at, category=Category.NORMAL
+                ).order_by("id")[: step.calls]:
+                    correct_call(
+                        call=call,
+                        corrected_by=None,
+                        changes={"category": Category.SALES},
+                        now=aware(dt.datetime.combine(clock, CALLS_AT)),
+                    )
+            elif invoice is None:
+                outcomes.append("no invoice")
+                continue
+            elif step.kind == "pay":
+                mark_paid(invoice=invoice, paid_on=clock, today=clock)
+            elif step.kind == "refund":
+                mark_refunded(invoice=invoice, refunded_on=clock, today=clock)
+            elif step.kind == "credit":
+                add_adjustment(invoice=invoice, amount_yen=step.yen, reason="訂正")
+            elif step.kind == "reissue":
+                void_and_reissue(invoice=invoice, reason="宛名の誤り", today=clock)
+        except ValidationError:
+            outcomes.append("refused")
+            continue
+        outcomes.append("done")
+    invoices = {}
+    for month in h.months:
+        invoices[f"{month:%Y-%m}"] = seen = []
+        for invoice in Invoice.objects.filter(
+            client=client, billing_month=month
+        ).order_by("id"):
+            stored = invoice_as_billed(invoice)
+            assert (
+                invoice.taxable_10_yen,
+                invoice.tax_10_yen,
+                invoice.non_taxable_yen,
+                invoice.total_yen,
+            ) == (stored.taxable, stored.tax, stored.non_taxable, stored.total)
+            seen.append(
+                (
+                    invoice.status,
+                    invoice.issued_on,
+                    invoice.due_on,
+                    invoice.replaces_id is not None,
+                    describe({month: stored})[f"{month:%Y-%m}"],
+                )
+            )
+    return outcomes, invoices
+
+
+def small_life(steps: list[Step], october_calls: int = 25) -> Life:
+    """Small plan from 2025-10-01, cancelled at the end of November."""
+    october, november = dt.date(2025, 10, 1), dt.date(2025, 11, 1)
+    return Life(
+        History(
+            trial_started_on=None,
+            contract_started_on=october,
+            cancelled_on=last_of(november),
+            first_plan="small",
+            requests=[],
+            price_changes=[],
+            lendings=[],
+            persons=[],
+            switches=[],
+            batches=[
+                CallBatch(dt.datetime(2025, 10, 31, 12), "normal", 0, october_calls)
+            ],
+            months=[october, november],
+            unpaid_month=None,
+        ),
+        steps,
+    )
+
+
+# The final invoice gives back the deposit and a credit: a refund.
+REFUND_LIFE = small_life(
+    [
+        Step("bill", 0, 0),
+        Step("credit", 0, 1, yen=2000),
+        Step("reissue", 0, 1),  # refused: a credit is entered against it
+        Step("to_sales", 0, 2, calls=3),  # corrected late: October stays
+        Step("pay", 0, 3),
+        Step("bill", 1, 0),
+        Step("pay", 1, 1),  # refused: a refund
+        Step("refund", 1, 5),
+        Step("refund", 1, 5),  # refused: already refunded
+    ]
+)
+# Billed out of order, the final month first; calls logged late, then the
+# month voided and reissued from current data.
+OUT_OF_ORDER_LIFE = small_life(
+    [
+        Step("bill", 1, 0),
+        Step("bill", 0, 28),
+        Step("late_calls", 0, 1, calls=2),
+        Step("reissue", 0, 1),
+        Step("credit", 0, 1, yen=1),  # refused: November is issued
+    ]
+)
+
+
+@LIFE_EXAMPLES
+@given(life=lives())
+@example(life=REFUND_LIFE)
+@example(life=OUT_OF_ORDER_LIFE)
+def test_invoices_after_issue_match_the_written_rules(life):
+    with transaction.atomic():
+        got = live_life(life)
+        transaction.set_rollback(True)  # each example starts from an empty database
+    expected = expected_life(life)
+    for step, outcome in zip(life.steps, got[0], strict=True):
+        event(f"{step.kind}: {outcome}")  # --hypothesis-show-statistics
+    assert got[0] == expected[0], "what each step did"
+    assert got[1] == expected[1]
+
+
+# ---------------------------------------------------------------------------
 # Fixed examples the oracle is checked by (a wrong oracle fails these too).
 
 
@@ -789,3 +1206,48 @@ def test_oracle_due_dates():
     assert expected_due_on(november, dt.date(2025, 12, 1)) == dt.date(2026, 1, 5)
     assert expected_due_on(november, dt.date(2025, 12, 20)) == dt.date(2026, 1, 5)
     assert expected_due_on(november, dt.date(2026, 1, 25)) == dt.date(2026, 3, 2)
+
+
+def test_oracle_final_invoice_refunds_the_deposit_and_a_credit():
+    outcomes, invoices = expected_life(REFUND_LIFE)
+    assert outcomes == ["done", "done", "refused", "done", "done"] + [
+        "done",
+        "refused",
+        "done",
+        "refused",
+    ]
+    october, november = invoices["2025-10"], invoices["2025-11"]
+    # October as issued: 25 calls, 5 over, whatever was corrected later.
+    assert [line[0] for line in october[0][4]["lines"]][-1] == "deposit"
+    assert october[0][4]["calls (counted, included, over)"] == (25, 20, 5)
+    # November: 2,960 - 2,000 (credit) - 2,960 (deposit) = -2,000, refunded.
+    status, issued_on, _due, replaces, seen = november[0]
+    assert (status, issued_on, replaces) == ("paid", dt.date(2025, 12, 1), False)
+    assert seen["lines"] == [
+        ("plan_fee", 1, 2960, 2960),
+        ("call_over", 0, 148, 0),
+        ("adjustment", 1, -2000, -2000),
+        ("deposit_return", 1, -2960, -2960),
+    ]
+    assert seen["totals (10%, tax, deposit, total)"] == (960, 87, -2960, -2000)
+
+
+def test_oracle_out_of_order_months_and_a_reissue():
+    outcomes, invoices = expected_life(OUT_OF_ORDER_LIFE)
+    assert outcomes == ["done", "done", "done", "done", "refused"]
+    # The final month, billed first, bills the deposit and returns it: no
+    # earlier invoice yet, so nothing is owed (billing/pricing.py
+    # months_not_billed looks from the client's first invoice on).
+    november = invoices["2025-11"][0][4]["lines"]
+    assert november[-2:] == [
+        ("deposit", 1, 2960, 2960),
+        ("deposit_return", 1, -2960, -2960),
+    ]
+    # October, issued on 12-29 and reissued on 12-31, due at the end of
+    # January (2026-02-02, the 31st is a Saturday); the reissue counts the
+    # two calls logged late and bills no deposit.
+    voided, reissued = invoices["2025-10"]
+    assert voided[:4] == ("void", dt.date(2025, 12, 29), dt.date(2026, 2, 2), False)
+    assert reissued[:4] == ("issued", dt.date(2025, 12, 31), dt.date(2026, 2, 2), True)
+    assert reissued[4]["calls (counted, included, over)"] == (27, 20, 7)
+    assert [line[0] for line in reissued[4]["lines"]] == ["plan_fee", "call_over"]
