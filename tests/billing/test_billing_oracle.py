@@ -1065,24 +1065,24 @@ def live_life(life: Life) -> tuple[list[str], dict]:
     return outcomes, invoices
 
 
-def small_life(steps: list[Step], october_calls: int = 25) -> Life:
-    """Small plan from 2025-10-01, cancelled at the end of November."""
-    october, november = dt.date(2025, 10, 1), dt.date(2025, 11, 1)
+def small_life(steps: list[Step], months: int = 2) -> Life:
+    """Small plan from 2025-10-01 for ``months`` months, then cancelled; 25
+    calls in October."""
+    october = dt.date(2025, 10, 1)
+    billed = [add_months(october, n) for n in range(months)]
     return Life(
         History(
             trial_started_on=None,
             contract_started_on=october,
-            cancelled_on=last_of(november),
+            cancelled_on=last_of(billed[-1]),
             first_plan="small",
             requests=[],
             price_changes=[],
             lendings=[],
             persons=[],
             switches=[],
-            batches=[
-                CallBatch(dt.datetime(2025, 10, 31, 12), "normal", 0, october_calls)
-            ],
-            months=[october, november],
+            batches=[CallBatch(dt.datetime(2025, 10, 31, 12), "normal", 0, 25)],
+            months=billed,
             unpaid_month=None,
         ),
         steps,
@@ -1115,11 +1115,33 @@ OUT_OF_ORDER_LIFE = small_life(
     ]
 )
 
+# December billed before November: the deposit stays held until the reissue
+# of December, once every earlier month is issued and paid; the reissues
+# count the calls corrected late and keep the credits of what they replace.
+THREE_MONTHS_LIFE = small_life(
+    [
+        Step("bill", 0, 0),
+        Step("credit", 0, 1, yen=3000),
+        Step("credit", 0, 0, yen=1000),  # refused: 700 yen left to credit
+        Step("pay", 0, 1),
+        Step("bill", 2, 0),
+        Step("bill", 1, 0),
+        Step("late_calls", 1, 1, calls=3),
+        Step("to_sales", 1, 0, calls=1),
+        Step("reissue", 1, 1),
+        Step("pay", 1, 0),
+        Step("reissue", 2, 1),
+        Step("refund", 2, 2),
+    ],
+    months=3,
+)
+
 
 @LIFE_EXAMPLES
 @given(life=lives())
 @example(life=REFUND_LIFE)
 @example(life=OUT_OF_ORDER_LIFE)
+@example(life=THREE_MONTHS_LIFE)
 def test_invoices_after_issue_match_the_written_rules(life):
     with transaction.atomic():
         got = live_life(life)
@@ -1251,3 +1273,18 @@ def test_oracle_out_of_order_months_and_a_reissue():
     assert reissued[:4] == ("issued", dt.date(2025, 12, 31), dt.date(2026, 2, 2), True)
     assert reissued[4]["calls (counted, included, over)"] == (27, 20, 7)
     assert [line[0] for line in reissued[4]["lines"]] == ["plan_fee", "call_over"]
+
+
+def test_oracle_deposit_held_until_earlier_months_are_paid():
+    outcomes, invoices = expected_life(THREE_MONTHS_LIFE)
+    assert outcomes == ["done", "done", "refused"] + ["done"] * 9
+    november = invoices["2025-11"][-1][4]
+    assert november["calls (counted, included, over)"] == (2, 20, 0)
+    held, returned = invoices["2025-12"]
+    assert held[0] == "void"
+    assert held[4]["lines"][2:] == [("adjustment", 1, -3000, -3000)]
+    assert returned[0] == "paid"
+    assert returned[4]["lines"][2:] == [
+        ("adjustment", 1, -3000, -3000),
+        ("deposit_return", 1, -2960, -2960),
+    ]
