@@ -316,6 +316,14 @@ class Invoice(models.Model):
         return gettext("返金日") if self.refund_yen else gettext("入金日")
 
     @property
+    def due_label(self) -> str:
+        """What ``due_on`` is called on this invoice: お引落日 for direct debit
+        (the company takes the money that day), お支払期限 otherwise."""
+        if self.payment_method == PaymentMethod.DIRECT_DEBIT:
+            return gettext("お引落日")
+        return gettext("お支払期限")
+
+    @property
     def payment_instructions(self) -> str:
         """How the client settles this invoice, in the active language: how it
         pays and by when, or that nothing is to be paid and a refund comes to
@@ -336,7 +344,7 @@ class Invoice(models.Model):
             return ""
         due = date_format(self.due_on, gettext("Y年n月j日"))
         if method == PaymentMethod.DIRECT_DEBIT:
-            return gettext("ご登録の口座から %(due)s に引き落とします。") % {"due": due}
+            return gettext("ご登録の口座から%(due)sに引き落とします。") % {"due": due}
         return gettext(
             "お支払期限（%(due)s）までに振込先の口座へお振込みください"
             "（振込手数料はご負担ください）。"

@@ -59,8 +59,11 @@ def _notice_body(invoice: Invoice) -> str:
         )
     if not invoice.nothing_to_pay:
         lines.append(
-            _("お支払期限: %(due)s")
-            % {"due": date_format(invoice.due_on, _("Y年n月j日"))}
+            _("%(label)s: %(due)s")
+            % {
+                "label": invoice.due_label,
+                "due": date_format(invoice.due_on, _("Y年n月j日")),
+            }
         )
         lines.append(
             _("お支払い方法: %(method)s")

@@ -219,7 +219,7 @@ def _render_pdf(invoice: Invoice) -> bytes:
     else:
         summary_rows = [[_("ご請求金額（税込）"), _yen(invoice.total_yen)]]
     if not invoice.nothing_to_pay:
-        summary_rows.append([_("お支払期限"), _date(invoice.due_on)])
+        summary_rows.append([invoice.due_label, _date(invoice.due_on)])
     if invoice.payment_instructions:
         summary_rows.append(
             [

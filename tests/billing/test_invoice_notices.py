@@ -121,7 +121,8 @@ def test_a_direct_debit_client_is_told_when_its_account_is_debited(small, smtp_p
 
     body = smtp_peer.messages[0]["body"]
     assert "お支払い方法: 口座振替" in body
-    assert "ご登録の口座から 2026年11月30日 に引き落とします。" in body
+    assert "お引落日: 2026年11月30日" in body and "お支払期限" not in body
+    assert "ご登録の口座から2026年11月30日に引き落とします。" in body
     assert BANK not in body and "お振込みください" not in body
 
 

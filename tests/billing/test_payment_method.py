@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 BANK = "みずほ銀行 神田支店 普通 7654321 カ）トウキヨウデンワヒシヨ"
 TRANSFER = "お支払期限（2026年11月30日）までに振込先の口座へお振込みください（振込手数料はご負担ください）。"
-DEBIT = "ご登録の口座から 2026年11月30日 に引き落とします。"
+DEBIT = "ご登録の口座から2026年11月30日に引き落とします。"
 
 
 def _flat(text: str) -> str:
@@ -55,11 +55,12 @@ def test_a_bank_transfer_invoice_says_where_to_pay_by_the_due_date(
     assert invoice.due_on == dt.date(2026, 11, 30)
 
     text = _flat(pdf_text(render_invoice_pdf(invoice)))
+    assert "お支払期限2026年11月30日" in text
     assert _flat(TRANSFER) in text
     assert _flat(f"振込先{BANK}") in text
-    assert "引き落とします" not in text
+    assert "引き落とします" not in text and "お引落日" not in text
     for page in (_portal_page(invoice), _admin_page(admin_client, invoice)):
-        assert TRANSFER in page
+        assert TRANSFER in page and "お引落日" not in page
         assert BANK in page
 
 
@@ -70,10 +71,15 @@ def test_a_direct_debit_invoice_says_when_the_account_is_debited(
     invoice = _issued(small, payment_method=PaymentMethod.DIRECT_DEBIT)
 
     text = _flat(pdf_text(render_invoice_pdf(invoice)))
+    assert "お引落日2026年11月30日" in text and "お支払期限" not in text
     assert _flat(DEBIT) in text
     assert "お振込みください" not in text and _flat(BANK) not in text
-    for page in (_portal_page(invoice), _admin_page(admin_client, invoice)):
-        assert DEBIT in page
+    portal = _portal_page(invoice)
+    assert "<dt>お引落日</dt><dd>2026年11月30日</dd>" in portal
+    admin = _admin_page(admin_client, invoice)
+    assert "お引落日: 2026年11月30日" in admin
+    for page in (portal, admin):
+        assert DEBIT in page and "お支払期限" not in page
         assert BANK not in page and "お振込みください" not in page
 
 
