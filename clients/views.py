@@ -1,6 +1,7 @@
 from typing import Any
 
 from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +22,18 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(target)
     except NoReverseMatch:
         return render(request, "home.html")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, saying whom to call about a forgotten password:
+    there is no self-service reset, the office sets a new one."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "company_name": settings.COMPANY_NAME,
+            "company_phone": settings.COMPANY_PHONE,
+        }
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -18,7 +18,7 @@ urlpatterns = [
     path("", client_views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        client_views.LoginView.as_view(
             authentication_form=LoginForm, redirect_authenticated_user=True
         ),
         name="login",

@@ -373,8 +373,9 @@ def world(english_factories) -> World:
 
 
 def japanese_data() -> list[str]:
-    """Japanese text stored in the project's rows: reports, invoice lines..."""
-    found: set[str] = set()
+    """Japanese text stored in the project's rows: reports, invoice lines...
+    and the company's name (a setting, shown as it is on the login page)."""
+    found: set[str] = {settings.COMPANY_NAME}
     for app in OWN_APPS:
         for model in apps.get_app_config(app).get_models():
             names = [
