@@ -74,6 +74,11 @@ class CallQuerySet(models.QuerySet["Call"]):
         start, end = month_bounds(month)
         return self.filter(received_at__gte=start, received_at__lt=end)
 
+    def with_caller_data_before(self, before: dt.datetime) -> "CallQuerySet":
+        """Calls received before ``before`` whose caller's data is not yet
+        erased: what the retention erasure erases, and its dry run counts."""
+        return self.filter(received_at__lt=before, personal_data_erased_at__isnull=True)
+
     def between(self, start: dt.datetime, end: dt.datetime) -> "CallQuerySet":
         return self.filter(received_at__gte=start, received_at__lt=end)
 

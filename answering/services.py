@@ -322,9 +322,7 @@ def erase_caller_data(
     the run is.
     """
     now = now or timezone.now()
-    to_erase = Call.objects.filter(
-        received_at__lt=before, personal_data_erased_at__isnull=True
-    )
+    to_erase = Call.objects.with_caller_data_before(before)
     total = to_erase.count() if progress else 0
     erased = 0
     while True:

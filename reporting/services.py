@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -857,9 +857,21 @@ def erase_old_personal_data(
     calls = erase_caller_data(before=before, now=now, progress=progress)
     if progress:
         progress(_("報告本文から個人情報を消去しています…"))
-    deliveries = (
-        Delivery.objects.filter(call__received_at__lt=before)
-        .exclude(body="")
-        .update(subject="", body="")
-    )
+    deliveries = _report_texts_before(before).update(subject="", body="")
     return ErasureResult(before=before, calls=calls, deliveries=deliveries)
+
+
+def count_old_personal_data(*, now: dt.datetime | None = None) -> ErasureResult:
+    """What ``erase_old_personal_data`` would erase now, erasing nothing: the
+    admin checks it before the first run, which cannot be undone."""
+    before = personal_data_cutoff(now=now)
+    return ErasureResult(
+        before=before,
+        calls=Call.objects.with_caller_data_before(before).count(),
+        deliveries=_report_texts_before(before).count(),
+    )
+
+
+def _report_texts_before(before: dt.datetime) -> QuerySet[Delivery]:
+    """Reports of calls received before ``before`` that still hold their text."""
+    return Delivery.objects.filter(call__received_at__lt=before).exclude(body="")

@@ -164,6 +164,24 @@ def test_the_command_reports_what_it_erased(calls, capsys):
     assert f"{ja_day(first_kept)} より前の受電" in out
 
 
+def test_a_dry_run_says_how_many_would_be_erased_and_erases_nothing(calls, capsys):
+    old, _kept = calls
+    call_command("erase_old_personal_data", "--dry-run")
+    out = capsys.readouterr().out
+    assert "受電 1 件、報告 2 件の個人情報が消去されます" in out
+    assert "何も消去していません" in out
+    first_kept = timezone.localdate(personal_data_cutoff())
+    assert f"{ja_day(first_kept)} より前の受電（保存期間 24 か月）" in out
+    old.refresh_from_db()
+    assert old.caller_name == "古田 太郎" and old.personal_data_erased_at is None
+    assert old.revisions.get().changes == {"caller_name": ["古田", "古田 太郎"]}
+    assert all("古田 太郎" in d.body for d in Delivery.objects.filter(call=old))
+
+    # What it counted is what the real run then erases.
+    call_command("erase_old_personal_data")
+    assert "受電 1 件、報告 2 件の個人情報を消去しました" in capsys.readouterr().out
+
+
 def test_the_command_shows_its_progress_batch_by_batch(calls, capsys, monkeypatch):
     monkeypatch.setattr("answering.services.ERASE_BATCH_SIZE", 2)
     old, _kept = calls
