@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+from email.utils import parseaddr
 from importlib import import_module
 from pathlib import Path
 
@@ -96,7 +97,12 @@ def _env_example_variables() -> dict[str, str | None]:
     for line in ENV_EXAMPLE.splitlines():
         match = re.match(r"(#\s*)?([A-Z][A-Z0-9_]+)=(.*)$", line)
         if match:
-            found[match.group(2)] = None if match.group(1) else match.group(3)
+            value = match.group(3)
+            # Quotes around a value are not part of it (docker compose and
+            # django-environ's read_env drop them).
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            found[match.group(2)] = None if match.group(1) else value
     return found
 
 
@@ -125,7 +131,8 @@ def test_the_env_example_copied_as_it_is_starts_a_production_configuration():
     code = (
         "import django, json; django.setup(); from django.conf import settings as s; "
         "print(json.dumps([s.DEBUG, s.ALLOWED_HOSTS, s.EMAIL_BACKEND, "
-        "s.PORTAL_BASE_URL, s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE']]))"
+        "s.PORTAL_BASE_URL, s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE'], "
+        "s.DEFAULT_FROM_EMAIL]))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -141,13 +148,15 @@ def test_the_env_example_copied_as_it_is_starts_a_production_configuration():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr[-800:]
-    debug, hosts, backend, portal, broker, engine = json.loads(done.stdout)
+    debug, hosts, backend, portal, broker, engine, sender = json.loads(done.stdout)
     assert debug is False
     assert hosts and "localhost" not in hosts
     assert backend == "django.core.mail.backends.smtp.EmailBackend"
     assert portal.startswith("https://")
     assert broker.startswith("redis://")
     assert engine == "django.db.backends.postgresql"
+    # Mail comes from the company's name, not a bare address.
+    assert parseaddr(sender) == (values["COMPANY_NAME"], "report@example.jp")
 
 
 def _compose_blocks() -> dict[str, str]:

@@ -23,6 +23,7 @@ from clients.months import JST
 from tests.billing.factories import OCTOBER, calls, contracted_client
 from tests.dates import ja_day
 from tests.factories import ReportRecipientFactory
+from tests.reporting.peers import sent_from
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +125,17 @@ def test_a_direct_debit_client_is_told_when_its_account_is_debited(small, smtp_p
     assert "お引落日: 2026年11月30日" in body and "お支払期限" not in body
     assert "ご登録の口座から2026年11月30日に引き落とします。" in body
     assert BANK not in body and "お振込みください" not in body
+
+
+def test_the_notice_comes_from_the_companys_name(small, smtp_peer, settings):
+    settings.DEFAULT_FROM_EMAIL = "株式会社東京電話秘書 電話代行 <report@example.jp>"
+    invoice = _issued(small)
+    ReportRecipientFactory(client=invoice.client)
+
+    send_invoice_notices(now=NOTICE_DAY)
+
+    (message,) = smtp_peer.messages
+    assert sent_from(message) == ("株式会社東京電話秘書 電話代行", "report@example.jp")
 
 
 def test_a_failed_send_is_logged_and_sent_by_the_next_days_run(

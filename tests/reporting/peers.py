@@ -15,6 +15,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -92,6 +93,9 @@ class SmtpPeer:
             self.messages.append(
                 {
                     "to": list(envelope.rcpt_tos),
+                    "mail_from": envelope.mail_from,
+                    # As sent, before decoding: a header must be ASCII on the wire.
+                    "raw_headers": envelope.content.split(b"\r\n\r\n", 1)[0],
                     "message_id": str(msg["Message-ID"]),
                     "subject": str(msg["Subject"]).strip(),
                     "headers": {k.lower(): str(v) for k, v in msg.items()},
@@ -116,6 +120,20 @@ class SmtpPeer:
     def by_address(self) -> Counter:
         with self.lock:
             return Counter(to for m in self.messages for to in m["to"])
+
+
+def sent_from(message: dict) -> tuple[str, str]:
+    """(name, address) of a received message's sender as a mail program shows
+    it, after checking the From header crossed the wire in ASCII (a Japanese
+    name as RFC 2047 encoded-words) and the envelope sender is the bare address."""
+    raw = email.message_from_bytes(message["raw_headers"] + b"\r\n\r\n")
+    wire = raw["From"]
+    assert wire.isascii(), wire
+    name, address = parseaddr(message["headers"]["from"])
+    assert message["mail_from"] == address
+    if not name.isascii():
+        assert "=?utf-8?" in wire.lower(), wire
+    return name, address
 
 
 class ChatworkPeer:

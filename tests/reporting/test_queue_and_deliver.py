@@ -19,6 +19,7 @@ from tests.factories import (
     ReportRecipientFactory,
 )
 from tests.reporting.factories import client_with_recipients, save_reported_call
+from tests.reporting.peers import sent_from
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +140,23 @@ def test_caller_text_cannot_inject_headers(smtp_peer):
         assert "bcc" not in message["headers"]
         assert "x-injected" not in message["headers"]
         assert "山田 Bcc: evil@example.com" in message["subject"]
+
+
+def test_a_report_comes_from_the_companys_name(smtp_peer, settings):
+    """DEFAULT_FROM_EMAIL with the company's name in Japanese: the client's mail
+    list shows the name, not a bare ``report``."""
+    settings.DEFAULT_FROM_EMAIL = "株式会社東京電話秘書 電話代行 <report@example.jp>"
+    client, (person,) = client_with_recipients(1)
+    _call, deliveries = save_reported_call(client=client)
+    for d in deliveries:
+        assert services.deliver(delivery_id=d.pk) == "sent"
+
+    assert smtp_peer.count() == 2  # PC and mobile
+    for message in smtp_peer.messages:
+        assert sent_from(message) == (
+            "株式会社東京電話秘書 電話代行",
+            "report@example.jp",
+        )
 
 
 def test_mail_says_what_the_client_needs(smtp_peer):
