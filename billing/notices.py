@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice
+from clients.message_ids import new_message_id
 
 
 class NoticeError(Exception):
@@ -97,7 +98,7 @@ def send_notice(*, invoice: Invoice, to: list[str]) -> None:
         body=notice_body(invoice),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=to,
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={"Message-ID": new_message_id(), "Auto-Submitted": "auto-generated"},
     )
     try:
         get_connection(timeout=settings.EMAIL_TIMEOUT).send_messages([message])

@@ -28,11 +28,9 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.core.mail.message import make_msgid, sanitize_address
+from django.core.mail.message import sanitize_address
 
 from reporting.report_text import one_line
-
-MAIL_DOMAIN = "reports.answering.local"
 
 # Reuse limits for the kept connection. Servers close idle connections (RFC 5321
 # asks them to wait at least 5 minutes); past this idle time the connection is
@@ -60,10 +58,6 @@ class MailError(Exception):
         self.permanent = permanent or bounced
         self.bounced = bounced
         self.maybe_posted = maybe_posted
-
-
-def new_message_id() -> str:
-    return make_msgid(domain=MAIL_DOMAIN)
 
 
 def build_message(*, to: str, subject: str, body: str, message_id: str) -> EmailMessage:

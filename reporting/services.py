@@ -36,6 +36,7 @@ from answering.services import (
     log_call,
     personal_data_cutoff,
 )
+from clients.message_ids import new_message_id
 from clients.models import Client, ReportRecipient, User
 from reporting import chatwork, mail, rate_limits, report_text
 from reporting.models import Delivery, destination_key
@@ -193,7 +194,7 @@ def _create(
                 channel=channel,
                 address=address,
                 next_attempt_at=now,
-                message_id="" if channel == Channel.CHATWORK else mail.new_message_id(),
+                message_id="" if channel == Channel.CHATWORK else new_message_id(),
                 **texts[channel, first_here],
             )
         )
@@ -814,7 +815,7 @@ def resend(*, delivery_id: int) -> ResendResult:
             # after DATA), and mailboxes (Gmail) drop a message whose
             # Message-ID they have seen: the new text needs a new one. The
             # same text keeps its own, so a mailbox that has it shows it once.
-            text["message_id"] = mail.new_message_id()
+            text["message_id"] = new_message_id()
     updated = Delivery.objects.filter(pk=delivery_id, status=Status.FAILED).update(
         status=Status.PENDING,
         attempts=0,

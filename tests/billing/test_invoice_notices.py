@@ -20,9 +20,11 @@ from billing.services import (
 )
 from clients.models import PaymentMethod
 from clients.months import JST
+from reporting import services as reporting_services
 from tests.billing.factories import OCTOBER, calls, contracted_client
 from tests.dates import ja_day
 from tests.factories import ReportRecipientFactory
+from tests.reporting.factories import save_reported_call
 from tests.reporting.peers import sent_from
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +138,23 @@ def test_the_notice_comes_from_the_companys_name(small, smtp_peer, settings):
 
     (message,) = smtp_peer.messages
     assert sent_from(message) == ("株式会社東京電話秘書 電話代行", "report@example.jp")
+
+
+def test_the_notice_and_a_report_carry_message_ids_of_one_domain(small, smtp_peer):
+    """Not the host's name (Django's default: localhost in a container) on the
+    notice and the service's domain on reports."""
+    invoice = _issued(small)
+    ReportRecipientFactory(client=invoice.client, mobile_email="")
+    send_invoice_notices(now=NOTICE_DAY)
+    _call, (report,) = save_reported_call(client=invoice.client)
+    assert reporting_services.deliver(delivery_id=report.pk) == "sent"
+
+    notice, report_mail = smtp_peer.messages
+    domains = {
+        m["message_id"].rstrip(">").rsplit("@", 1)[1] for m in smtp_peer.messages
+    }
+    assert domains == {"reports.answering.local"}
+    assert notice["message_id"] != report_mail["message_id"]
 
 
 def test_a_failed_send_is_logged_and_sent_by_the_next_days_run(
