@@ -9,13 +9,13 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice
 from clients.message_ids import new_message_id
+from clients.portal_links import portal_url
 
 
 class NoticeError(Exception):
@@ -74,12 +74,9 @@ def _notice_body(invoice: Invoice) -> str:
     if invoice.transfer_account:
         lines.append(_("振込先: %(account)s") % {"account": invoice.transfer_account})
     lines.append("")
-    if settings.PORTAL_BASE_URL:
-        path = reverse("portal:invoice", args=[invoice.pk])
-        lines += [
-            _("請求書（PDF）はお客様ページでご覧いただけます。"),
-            f"{settings.PORTAL_BASE_URL}{path}",
-        ]
+    link = portal_url("portal:invoice", invoice.pk)
+    if link:
+        lines += [_("請求書（PDF）はお客様ページでご覧いただけます。"), link]
     else:
         lines.append(_("請求書（PDF）はお客様ページの請求書一覧でご覧いただけます。"))
     lines += [

@@ -12,6 +12,7 @@ a short note that this is the corrected content (``corrected``).
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -220,10 +221,13 @@ def email_body(
     changes: dict[str, Any] | None = None,
     corrected: bool = False,
     nuisance_ordinal: int = 0,
+    footer: Sequence[str] = (),
 ) -> str:
     """A report, or with ``changes`` its correction (訂正). ``corrected``: the
     report of a corrected call to a destination that never had the first.
-    ``nuisance_ordinal``: answering.selectors.nuisance_ordinal of the call."""
+    ``nuisance_ordinal``: answering.selectors.nuisance_ordinal of the call.
+    ``footer``: lines closing a PC mail (who sent it, where the history is);
+    a phone's short text has none."""
     if mobile:
         return _mobile_body(
             call,
@@ -248,8 +252,17 @@ def email_body(
         else:
             lines.append(f"■{label}:")
             lines += [f"  {v}" for v in value_lines]
-    lines += ["", "※このメールは送信専用です。"]
+    lines += ["", "※このメールは送信専用です。", *footer]
     return "\n".join(lines) + "\n"
+
+
+def pc_footer(*, company_name: str, history_url: str) -> list[str]:
+    """The close of a PC report: where the call history is (its address, when
+    the portal's is known) and who sent the mail."""
+    lines = ["", "お電話の履歴はお客様ページでご覧いただけます。"]
+    if history_url:
+        lines.append(history_url)
+    return [*lines, "", company_name]
 
 
 def _mobile_body(

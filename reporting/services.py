@@ -38,6 +38,7 @@ from answering.services import (
 )
 from clients.message_ids import new_message_id
 from clients.models import Client, ReportRecipient, User
+from clients.portal_links import portal_url
 from reporting import chatwork, mail, rate_limits, report_text
 from reporting.models import Delivery, destination_key
 
@@ -125,8 +126,17 @@ def _render(
                 changes=changes,
                 corrected=corrected,
                 nuisance_ordinal=nuisance_ordinal,
+                footer=_pc_footer(),
             ),
         }
+
+
+def _pc_footer() -> list[str]:
+    """Where a PC report's reader finds the call history, and who sent it (the
+    mail is send-only: the company's name says whom to ask)."""
+    return report_text.pc_footer(
+        company_name=settings.COMPANY_NAME, history_url=portal_url("portal:calls")
+    )
 
 
 def _create(

@@ -159,6 +159,46 @@ def test_a_report_comes_from_the_companys_name(smtp_peer, settings):
         )
 
 
+def test_a_pc_report_ends_with_the_call_history_link_and_the_sender(
+    smtp_peer, settings
+):
+    """A send-only mail says who sent it and where the call history is; the
+    phone's short text and Chatwork stay as they were."""
+    settings.COMPANY_NAME = "株式会社東京電話秘書"
+    settings.PORTAL_BASE_URL = "https://portal.example.jp"
+    client, (person,) = client_with_recipients(1, chatwork_room="111")
+    _call, deliveries = save_reported_call(client=client)
+    for d in deliveries:
+        if d.is_email:
+            assert services.deliver(delivery_id=d.pk) == "sent"
+
+    pc = next(m for m in smtp_peer.messages if m["to"] == [person.pc_email])
+    assert (
+        pc["body"]
+        .replace("\r\n", "\n")
+        .endswith(
+            "※このメールは送信専用です。\n"
+            "\n"
+            "お電話の履歴はお客様ページでご覧いただけます。\n"
+            "https://portal.example.jp/portal/calls/\n"
+            "\n"
+            "株式会社東京電話秘書\n"
+        )
+    )
+    mobile = next(m for m in smtp_peer.messages if m["to"] == [person.mobile_email])
+    chatwork = next(d for d in deliveries if d.channel == "chatwork")
+    for body in (mobile["body"], chatwork.body):
+        assert "株式会社東京電話秘書" not in body and "portal" not in body
+
+    # Without the portal's address the mail still says where to look.
+    settings.PORTAL_BASE_URL = ""
+    _call, deliveries = save_reported_call(client=client)
+    pc = next(d for d in deliveries if d.address == person.pc_email)
+    assert pc.body.endswith(
+        "お電話の履歴はお客様ページでご覧いただけます。\n\n株式会社東京電話秘書\n"
+    )
+
+
 def test_mail_says_what_the_client_needs(smtp_peer):
     client, (person,) = client_with_recipients(1)
     received = timezone.make_aware(dt.datetime(2025, 3, 14, 15, 9))
