@@ -657,6 +657,19 @@ def invoice_as_billed(invoice: Invoice) -> Expected:
     return seen
 
 
+def lines_agreeing_with_totals(invoice: Invoice) -> Expected:
+    """The invoice as billed, after checking its stored totals agree with its
+    stored lines."""
+    stored = invoice_as_billed(invoice)
+    assert (
+        invoice.taxable_10_yen,
+        invoice.tax_10_yen,
+        invoice.non_taxable_yen,
+        invoice.total_yen,
+    ) == (stored.taxable, stored.tax, stored.non_taxable, stored.total)
+    return stored
+
+
 def bill_history(h: History) -> dict[dt.date, Expected]:
     client = make_client(h)
     seen: dict[dt.date, Expected] = {}
@@ -675,14 +688,7 @@ def bill_history(h: History) -> dict[dt.date, Expected]:
         assert invoice.due_on == expected_due_on(month, issued_on), (
             f"{month:%Y-%m} issued {issued_on}: due {invoice.due_on}"
         )
-        stored = invoice_as_billed(invoice)
-        # The stored totals agree with the stored lines.
-        assert (
-            invoice.taxable_10_yen,
-            invoice.tax_10_yen,
-            invoice.non_taxable_yen,
-            invoice.total_yen,
-        ) == (stored.taxable, stored.tax, stored.non_taxable, stored.total)
+        stored = lines_agreeing_with_totals(invoice)
         seen[month] = stored
         if month != h.unpaid_month and invoice.total_yen > 0:
             mark_paid(
@@ -1046,13 +1052,7 @@ def live_life(life: Life) -> tuple[list[str], dict]:
         for invoice in Invoice.objects.filter(
             client=client, billing_month=month
         ).order_by("id"):
-            stored = invoice_as_billed(invoice)
-            assert (
-                invoice.taxable_10_yen,
-                invoice.tax_10_yen,
-                invoice.non_taxable_yen,
-                invoice.total_yen,
-            ) == (stored.taxable, stored.tax, stored.non_taxable, stored.total)
+            stored = lines_agreeing_with_totals(invoice)
             seen.append(
                 (
                     invoice.status,
