@@ -563,6 +563,12 @@ def test_a_revert_is_not_refused_for_rows_it_does_not_save(sakura, two_admins):
     assert list(sakura.people.values_list("name", flat=True)) == ["山田太郎"]
 
 
+RECIPIENT_CHANGED_MEANWHILE = (
+    "この画面を開いた後に、別の担当者（または別の画面での操作）が"
+    "この報告先を変更しました。"
+)
+
+
 @pytest.mark.django_db
 def test_a_recipients_revert_saved_after_another_change_is_refused(two_admins):
     reverter, other = two_admins
@@ -577,10 +583,7 @@ def test_a_recipients_revert_saved_after_another_change_is_refused(two_admins):
     page = reverter.post(revert_url, {**typed, "_save": "1"})
 
     assert page.status_code == 200
-    assert (
-        "この画面を開いた後に、別の担当者（または別の画面での操作）が"
-        "この報告先を変更しました。"
-    ) in page.content.decode()
+    assert RECIPIENT_CHANGED_MEANWHILE in page.content.decode()
     recipient.refresh_from_db()
     assert (recipient.name, recipient.pc_email) == ("山田次郎", "jiro@example.jp")
 
@@ -588,11 +591,6 @@ def test_a_recipients_revert_saved_after_another_change_is_refused(two_admins):
 # A recipient is saved on its own page and, as an inline row, on its client's
 # page. Both lock the client first (ReportRecipientAdmin.row_locked_under), so
 # the later of two saves at once is refused by its version.
-
-RECIPIENT_CHANGED_MEANWHILE = (
-    "この画面を開いた後に、別の担当者（または別の画面での操作）が"
-    "この報告先を変更しました。"
-)
 
 
 class _RecipientOnTwoPages:
@@ -628,6 +626,14 @@ class _RecipientOnTwoPages:
             self.recipient_url, self.on_own_page
         )
 
+    def assert_refused(self, name: str, heading: str, form: str, typed: dict) -> None:
+        """The page saved second was refused, with what was typed shown again."""
+        assert self.pages[name].status_code == 200
+        content = self.pages[name].content.decode()
+        assert heading in content
+        shown = form_values(content, form)
+        assert {key: shown[key] for key in typed} == typed
+
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
@@ -646,11 +652,12 @@ def test_a_recipient_saved_on_its_page_while_its_client_page_saves_is_refused(
     )
 
     assert race.pages["client"].status_code == 302
-    page = race.pages["recipient"]
-    assert page.status_code == 200
-    assert RECIPIENT_CHANGED_MEANWHILE in page.content.decode()
-    shown = form_values(page.content.decode(), "reportrecipient_form")
-    assert shown["name"] == "山田 太郎（経理）"
+    race.assert_refused(
+        "recipient",
+        RECIPIENT_CHANGED_MEANWHILE,
+        "reportrecipient_form",
+        {"name": "山田 太郎（経理）"},
+    )
     race.recipient.refresh_from_db()
     assert (race.recipient.name, race.recipient.pc_email) == (
         "山田太郎",
@@ -675,11 +682,12 @@ def test_a_client_page_saved_while_its_recipient_page_saves_is_refused(
     )
 
     assert race.pages["recipient"].status_code == 302
-    page = race.pages["client"]
-    assert page.status_code == 200
-    assert CHANGED_MEANWHILE in page.content.decode()
-    shown = form_values(page.content.decode(), "client_form")
-    assert shown["recipients-0-pc_email"] == "taro@example.jp"
+    race.assert_refused(
+        "client",
+        CHANGED_MEANWHILE,
+        "client_form",
+        {"recipients-0-pc_email": "taro@example.jp"},
+    )
     race.recipient.refresh_from_db()
     assert (race.recipient.name, race.recipient.pc_email) == (
         "山田 太郎（経理）",
