@@ -153,6 +153,11 @@ class NumberAssignmentInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # numbers are lent through the action, which checks the rules
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NumberAssignment]:
+        # Each row shows its number and names its client (__str__): read with
+        # the rows, not one query per row.
+        return super().get_queryset(request).select_related("number", "client")
+
 
 class ClientPlanInline(admin.TabularInline):
     model = ClientPlan
@@ -164,6 +169,15 @@ class ClientPlanInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # plan changes go through the action that applies the month rule
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ClientPlan]:
+        # Each row shows its plan and who asked, and names its client
+        # (__str__): read with the rows, not one query per row.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("client", "plan", "requested_by")
+        )
 
 
 @admin.register(Client)

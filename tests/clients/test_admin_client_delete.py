@@ -1,6 +1,8 @@
 """A client with records is never deleted from the admin: its page says why and
 how to end the contract instead; one created by mistake still can be."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,10 +11,12 @@ from django.urls import reverse
 from clients.models import Client, ClientPerson
 from tests import concurrency
 from tests.factories import (
+    AdminFactory,
     CallFactory,
     ClientFactory,
     ClientPersonFactory,
     ClientPlanFactory,
+    NumberAssignmentFactory,
     ReportRecipientFactory,
 )
 
@@ -176,7 +180,7 @@ def test_the_client_page_reads_its_records_once(
     CallFactory(client=with_history)
     url = reverse("admin:clients_client_change", args=[with_history.pk])
     admin_browser.get(url)  # the content types, cached once read
-    with django_assert_num_queries(26) as queries:
+    with django_assert_num_queries(24) as queries:
         page = admin_browser.get(url)
     assert (
         sum(
@@ -188,3 +192,45 @@ def test_the_client_page_reads_its_records_once(
     html = page.content.decode()
     assert KEPT.replace("報告先、プラン履歴", "報告先、プラン履歴、受電") in html
     assert reverse("admin:clients_client_delete", args=[with_history.pk]) not in html
+
+
+def _client_with_rows(*, plans: int, people: int, recipients: int, numbers: int):
+    client = ClientFactory()
+    for month in range(1, plans + 1):
+        ClientPlanFactory(
+            client=client,
+            effective_month=dt.date(2025, month, 1),
+            requested_by=AdminFactory(),
+        )
+    ClientPersonFactory.create_batch(people, client=client)
+    ReportRecipientFactory.create_batch(recipients, client=client)
+    NumberAssignmentFactory.create_batch(numbers, client=client)
+    return client
+
+
+def test_the_client_page_costs_as_many_queries_however_many_rows_it_shows(
+    admin_browser,
+):
+    """Each plan-history row read its plan, client and requesting admin, and
+    each lent number its number and client, one query apiece: a long history
+    made the page slower with every change."""
+
+    def queries_opening(client) -> int:
+        url = reverse("admin:clients_client_change", args=[client.pk])
+        admin_browser.get(url)  # the content types, cached once read
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_browser.get(url)
+        assert page.status_code == 200
+        formsets = page.context["inline_admin_formsets"]
+        assert [len(formset.formset.forms) for formset in formsets] == [
+            client.people.count(),
+            client.recipients.count(),
+            client.number_assignments.count(),
+            client.plan_history.count(),
+        ]
+        return len(queries)
+
+    one_of_each = _client_with_rows(plans=1, people=1, recipients=1, numbers=1)
+    many = _client_with_rows(plans=6, people=5, recipients=5, numbers=3)
+
+    assert queries_opening(many) == queries_opening(one_of_each)
