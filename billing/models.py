@@ -626,17 +626,7 @@ class Adjustment(models.Model):
             )
         if self.applied_to_id is None and not a_later_invoice_will_come(invoice):
             raise ValidationError(
-                {
-                    "corrects_invoice": _(
-                        "この顧客は解約済みで、訂正を反映する今後の請求書がありません。"
-                        "%(unsettled)sなら請求書を無効にして再発行し、%(settled)sなら"
-                        "返金で対応してください。"
-                    )
-                    % {
-                        "unsettled": invoice.unsettled_label,
-                        "settled": invoice.settled_label,
-                    }
-                }
+                {"corrects_invoice": no_later_invoice_advice(invoice)}
             )
         # A credit gives back part of what the corrected invoice charged at
         # 10%: together with the credits already entered against it, at most
@@ -680,6 +670,19 @@ def a_later_invoice_will_come(invoice: Invoice) -> bool:
         .count()
     )
     return issued_after < months_after
+
+
+def no_later_invoice_advice(invoice: Invoice) -> str:
+    """Why no credit can be entered against ``invoice`` (no later invoice will
+    carry it, ``a_later_invoice_will_come``), and what to do instead."""
+    return gettext(
+        "この顧客は解約済みで、訂正を反映する今後の請求書がありません。"
+        "%(unsettled)sなら請求書を無効にして再発行し、%(settled)sなら"
+        "返金で対応してください。"
+    ) % {
+        "unsettled": invoice.unsettled_label,
+        "settled": invoice.settled_label,
+    }
 
 
 class InvoiceNumberSequence(models.Model):

@@ -25,7 +25,12 @@ from billing.forms import (
     MonthForm,
     VoidForm,
 )
-from billing.models import Invoice, InvoiceStatus, a_later_invoice_will_come
+from billing.models import (
+    Invoice,
+    InvoiceStatus,
+    a_later_invoice_will_come,
+    no_later_invoice_advice,
+)
 from billing.pdf import render_invoice_pdf
 from clients.access import admin_required
 from clients.models import Client
@@ -276,6 +281,11 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "void_form": VoidForm(),
         "adjust_form": AdjustmentForm(initial=adjust_initial),
         "corrections": corrections,
+        # Shown instead of the credit form, which would refuse it (the final
+        # invoice of a cancelled client: no later invoice to deduct it from).
+        "adjust_refusal": ""
+        if a_later_invoice_will_come(invoice)
+        else no_later_invoice_advice(invoice),
         # Shown instead of the void form, which would refuse it.
         "void_refusal": selectors.credits_refusing_reissue(invoice=invoice)
         if invoice.status == InvoiceStatus.ISSUED

@@ -253,6 +253,24 @@ def test_the_final_invoice_cannot_be_credited_and_the_page_says_why(
     assert not Adjustment.objects.exists()
 
 
+def test_the_final_invoices_page_offers_no_credit_form_and_says_why(
+    admin_client, issued
+):
+    """The admin opening the final invoice of a cancelled client reads why no
+    credit can go on it, instead of a form that refuses whatever is typed; an
+    invoice with a later one to come keeps the form."""
+    url = reverse("billing:invoice", args=[issued.pk])
+    assert 'id="adjust-form"' in admin_client.get(url).content.decode()
+    Client.objects.filter(pk=issued.client_id).update(
+        status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 10, 31)
+    )
+    page = admin_client.get(url).content.decode()
+    assert 'id="adjust-form"' not in page
+    assert "訂正を登録" not in page
+    assert NO_LATER_INVOICE in page
+    assert "未入金なら請求書を無効にして再発行し" in page
+
+
 # --- a credit edited while a billing run works (PostgreSQL) ---------------
 
 
