@@ -407,8 +407,8 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
 
     def warn_of_full_width_recipients(self, request: HttpRequest, obj: Client) -> None:
         """Recipients no report reaches, as clients/0010 left them: how to end
-        the second copy (its address, made half-width, would repeat the first:
-        an inline row of this page then refuses to save)."""
+        the second copy (its address, made half-width, would repeat the first;
+        left as shown, it is kept as stored: KeepsUntouchedAddresses)."""
         for recipient in selectors.recipients_left_full_width(client=obj):
             self.message_user(
                 request,
@@ -417,11 +417,10 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                         "報告先「{name}」のメールアドレス（{addresses}）は全角の"
                         "ため、報告が届きません。半角に直すと同じ報告先がもう1件"
                         "できる（二重登録）ため、自動では直していません。"
-                        '<a href="{url}">この報告先の画面</a>で、氏名を区別できる'
-                        "ように変えて（例:「{name}（重複）」）報告終了日を入れ、"
-                        "保存してください。それまでは、この画面を保存すると"
-                        "この報告先の行が「同じ報告先がすでに登録されています。」"
-                        "となります。"
+                        "この画面の報告先の行か"
+                        '<a href="{url}">この報告先の画面</a>で、報告終了日を'
+                        "入れて保存してください（氏名とアドレスはそのままで"
+                        "かまいません）。"
                     ),
                     name=recipient.name,
                     addresses=_("、").join(

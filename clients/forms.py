@@ -68,6 +68,13 @@ class TypedEmailField(forms.EmailField):
             value = normalize_typed_email(value)
         return super().to_python(value)
 
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # An address sent back as the page showed it is no change, even one
+        # this field would now read otherwise (kept full-width, clients/0010).
+        if initial not in self.empty_values and data == initial:
+            return False
+        return super().has_changed(initial, data)
+
     def run_validators(self, value: Any) -> None:
         # One message: an address Django's own check refuses is also one that
         # validate_sendable_email cannot send to, and the two messages side by
@@ -399,12 +406,55 @@ class PlanPriceFormSet(JapaneseDuplicatesFormSet):
 RECIPIENT_FIELD_CLASSES = {"pc_email": TypedEmailField, "mobile_email": TypedEmailField}
 
 
-class ReportRecipientInlineForm(InlineRowForm):
+class KeepsUntouchedAddresses(forms.ModelForm):
+    """A saved recipient's form that keeps an address the admin left as shown.
+
+    Migration clients/0010 left some addresses full-width where the half-width
+    one would repeat another recipient of the client (recipient_entered_once).
+    Read half-width again, that untouched row was refused as a copy: the
+    client's page could not be saved at all, nor the copy's 報告終了日. An
+    address typed anew is still read half-width and checked, a copy refused.
+    """
+
+    _kept_as_stored: frozenset[str] = frozenset()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kept = set()
+        if self.instance.pk is not None:
+            for name in ("pc_email", "mobile_email"):
+                stored = getattr(self.instance, name)
+                if (
+                    name in cleaned
+                    and name not in self.changed_data
+                    and cleaned[name] != stored
+                ):
+                    cleaned[name] = stored
+                    kept.add(name)
+        self._kept_as_stored = frozenset(kept)
+        return cleaned
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The stored address is not judged again as if typed (it would be
+        # refused as no address at all); it is the row's as it was.
+        return super()._get_validation_exclusions() | self._kept_as_stored
+
+    def validate_unique(self) -> None:
+        # ...but the row's rules (recipient_entered_once) still look at it: a
+        # name or date changed beside it must not make a copy.
+        kept, self._kept_as_stored = self._kept_as_stored, frozenset()
+        try:
+            super().validate_unique()
+        finally:
+            self._kept_as_stored = kept
+
+
+class ReportRecipientInlineForm(KeepsUntouchedAddresses, InlineRowForm):
     class Meta:
         field_classes = RECIPIENT_FIELD_CLASSES
 
 
-class ReportRecipientAdminForm(forms.ModelForm):
+class ReportRecipientAdminForm(KeepsUntouchedAddresses):
     class Meta:
         field_classes = RECIPIENT_FIELD_CLASSES
 
