@@ -14,12 +14,18 @@ import re
 
 from django.utils.translation import gettext as _
 
+from clients.forms import normalize_typed_email
+from reporting.mail import FULL_WIDTH_ADDRESS
+
 # services._failed writes the local time first; the page has its own column for it.
 _TIME_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
 _SMTP_REPLY = re.compile(r"^SMTP (\d{3}) \((RCPT|DATA)\): (.*)", re.DOTALL)
 _SMTP_OTHER = re.compile(r"^SMTP (\d{3}): ")
 _ENHANCED = re.compile(r"\s*[245]\.(\d{1,3})\.(\d{1,3})\b")
 _CHATWORK_STATUS = re.compile(r"^Chatwork (\d{3}): ")
+# Django's refusal to build a message to a full-width address, as failures
+# recorded it before mail.send named them (FULL_WIDTH_ADDRESS).
+_INVALID_ADDRESS = re.compile(r'^Invalid address "(.*)"$', re.DOTALL)
 
 # What the admin does next, by what went wrong.
 RETRY_LATER = "retry_later"
@@ -31,9 +37,17 @@ CHECK_ARRIVED = "check_arrived"
 CHECK_SETTINGS = "check_settings"
 CANNOT_RESEND = "cannot_resend"
 ASK_DEVELOPERS = "ask_developers"
+END_FULL_WIDTH_COPY = "end_full_width_copy"
 
-# The steps that need the client: the page links its admin page.
-_ASK_CLIENT = {NEW_ADDRESS, FREE_MAILBOX, ALLOW_OUR_MAIL, CHECK_ROOM}
+# The steps taken on the client's admin page (most with the client): the page
+# links it.
+_ASK_CLIENT = {
+    NEW_ADDRESS,
+    FREE_MAILBOX,
+    ALLOW_OUR_MAIL,
+    CHECK_ROOM,
+    END_FULL_WIDTH_COPY,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +88,12 @@ class FailureReason:
                 "時間をおいて再送してください。続く場合は、下のエラー内容を"
                 "システム担当に伝えてください。"
             ),
+            END_FULL_WIDTH_COPY: _(
+                "同じ報告先が半角のアドレスでも登録されていれば、報告はそちらに"
+                "届いています。顧客の管理画面で、この全角の報告先に報告終了日を"
+                "入れて保存してください（再送は不要です）。半角の報告先がなければ、"
+                "アドレスを半角に直してから再送してください。"
+            ),
         }[self.step]
 
     @property
@@ -105,6 +125,10 @@ def _classify(text: str) -> tuple[str, str]:
         return _temporary(summary, int(match.group(1))), RETRY_LATER
     if text.startswith("メール本文を送り終えた後"):
         return _("メール送信サーバーの応答がありませんでした"), CHECK_ARRIVED
+    if text.startswith(FULL_WIDTH_ADDRESS) or _is_full_width_refused(text):
+        return _("宛先のメールアドレスが全角文字で書かれています"), (
+            END_FULL_WIDTH_COPY
+        )
     if text.startswith("宛先のアドレスをメールに書けません"):
         return _("宛先のメールアドレスの書き方が正しくありません"), NEW_ADDRESS
     if text.startswith("CHATWORK_API_TOKEN"):
@@ -120,6 +144,11 @@ def _classify(text: str) -> tuple[str, str]:
     if text.startswith("保存期間を過ぎて"):
         return _("保存期間を過ぎて報告の本文を消去済み"), CANNOT_RESEND
     return _("予期しないエラー"), ASK_DEVELOPERS
+
+
+def _is_full_width_refused(text: str) -> bool:
+    match = _INVALID_ADDRESS.match(text)
+    return match is not None and normalize_typed_email(match[1]) != match[1]
 
 
 def _temporary(summary: str, code: int) -> str:

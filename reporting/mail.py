@@ -30,6 +30,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 
+from clients.forms import normalize_typed_email
 from reporting.report_text import one_line
 
 # Reuse limits for the kept connection. Servers close idle connections (RFC 5321
@@ -39,6 +40,10 @@ from reporting.report_text import one_line
 IDLE_CHECK_SECONDS = 5.0
 MAX_AGE_SECONDS = 120.0
 MAX_MESSAGES_PER_CONNECTION = 100
+
+
+# The start of the error for an address written in full-width characters.
+FULL_WIDTH_ADDRESS = "宛先のアドレスが全角で書かれています"
 
 
 class MailError(Exception):
@@ -258,6 +263,11 @@ def send(*, to: str, subject: str, body: str, message_id: str) -> str:
     timeouts and lost connections are temporary. Any error also drops the kept
     connection (its state is unknown), so a retry starts on a new one.
     """
+    if normalize_typed_email(to) != to:
+        # Kept full-width by clients/0010 (the half-width one was another
+        # recipient's): no server delivers it, and the message could not even
+        # be built. Fails for good, in words failures.explain names.
+        raise MailError(f"{FULL_WIDTH_ADDRESS}: {to}", permanent=True)
     try:
         # Checked before any connection: an address that cannot be written in a
         # mail header (a domain label that IDNA refuses) fails for good, alone.

@@ -1,12 +1,14 @@
 """The failed-deliveries page explains each failure in Japanese, with the next step."""
 
 import re
+from collections import Counter
 
 import pytest
 from django.conf import settings as django_settings
 
 from reporting import failures, mail, services
 from reporting.models import Delivery
+from tests.factories import ClientFactory, ReportRecipientFactory
 from tests.reporting.factories import client_with_recipients, save_reported_call
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +153,42 @@ def test_a_bounce_the_text_does_not_explain_still_asks_for_another_address():
         last_error="2026-11-27 18:44:53 SMTP 554 (RCPT): refused", bounced=True
     )
     assert "別のアドレスをお知らせいただいて" in reason.next_step
+
+
+FULL_WIDTH = "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ"
+
+
+def test_a_full_width_address_is_named_with_the_copy_to_end(admin_client, smtp_peer):
+    """A recipient clients/0010 left full-width (its half-width twin is the
+    client's other recipient): the report fails at once, and the page says why
+    and where to end the copy, not an unexpected error for the system staff."""
+    client = ClientFactory()
+    ReportRecipientFactory(client=client, pc_email="taro@example.jp", mobile_email="")
+    ReportRecipientFactory(client=client, pc_email=FULL_WIDTH, mobile_email="")
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    assert smtp_peer.by_address() == Counter({"taro@example.jp": 1})
+    failed = Delivery.objects.get(address=FULL_WIDTH)
+    assert (failed.status, failed.attempts) == (Delivery.Status.FAILED, 1)
+    cell = error_cell(failed_page(admin_client))
+    assert "宛先のメールアドレスが全角文字で書かれています" in cell
+    assert "この全角の報告先に報告終了日を入れて保存してください" in cell
+    assert f'href="/admin/clients/client/{client.pk}/change/"' in cell
+    assert "予期しないエラー" not in cell
+    assert "システム担当" not in cell
+
+
+def test_a_full_width_address_failed_before_is_named_too(admin_client):
+    """Failures recorded before: Django's own refusal to build the message."""
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client)
+    Delivery.objects.filter(call=call, address=person.pc_email).update(
+        status=Delivery.Status.FAILED,
+        last_error=f'2026-11-27 18:44:53 Invalid address "{FULL_WIDTH}"',
+    )
+
+    cell = error_cell(failed_page(admin_client))
+    assert "宛先のメールアドレスが全角文字で書かれています" in cell
+    assert "予期しないエラー" not in cell
+    assert f"Invalid address &quot;{FULL_WIDTH}&quot;" in cell  # kept for support
