@@ -9,16 +9,20 @@ the next step; the raw text stays beside it for support. An error of another
 form (a bug) is explained as unexpected, never hidden.
 """
 
+import contextlib
 import dataclasses
+import datetime as dt
 import re
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clients.dates import format_moment
 from clients.forms import normalize_typed_email
 from reporting.mail import FULL_WIDTH_ADDRESS
 
 # services._failed writes the local time first; the page has its own column for it.
-_TIME_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
+_TIME_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) ")
 _SMTP_REPLY = re.compile(r"^SMTP (\d{3}) \((RCPT|DATA)\): (.*)", re.DOTALL)
 _SMTP_OTHER = re.compile(r"^SMTP (\d{3}): ")
 _ENHANCED = re.compile(r"\s*[245]\.(\d{1,3})\.(\d{1,3})\b")
@@ -55,6 +59,14 @@ class FailureReason:
     summary: str
     step: str
     detail: str
+    # When the attempt failed, as services._failed wrote it first (None for a
+    # text without it).
+    failed_at: dt.datetime | None = None
+
+    @property
+    def failed_at_shown(self) -> str:
+        """The failure's time as the office reads it (Japan time)."""
+        return format_moment(self.failed_at) if self.failed_at else ""
 
     @property
     def next_step(self) -> str:
@@ -104,11 +116,20 @@ class FailureReason:
 def explain(*, last_error: str, bounced: bool = False) -> FailureReason:
     """The reason for ``last_error`` (a Delivery's); ``bounced``: the mail
     server refused the address for good, when the text says no more."""
-    detail = _TIME_PREFIX.sub("", last_error.strip(), count=1)
+    detail = last_error.strip()
+    failed_at = None
+    if time := _TIME_PREFIX.match(detail):
+        detail = detail[time.end() :]
+        # Written in the server's local time (TIME_ZONE, Japan time). A text
+        # edited by hand into no date loses its time, not the page.
+        with contextlib.suppress(ValueError):
+            failed_at = dt.datetime.strptime(time[1], "%Y-%m-%d %H:%M:%S").replace(
+                tzinfo=timezone.get_default_timezone()
+            )
     summary, step = _classify(detail)
     if bounced and step in (RETRY_LATER, ASK_DEVELOPERS):
         step = NEW_ADDRESS
-    return FailureReason(summary=summary, step=step, detail=detail)
+    return FailureReason(summary=summary, step=step, detail=detail, failed_at=failed_at)
 
 
 def _classify(text: str) -> tuple[str, str]:

@@ -192,3 +192,40 @@ def test_a_full_width_address_failed_before_is_named_too(admin_client):
     assert "宛先のメールアドレスが全角文字で書かれています" in cell
     assert "予期しないエラー" not in cell
     assert f"Invalid address &quot;{FULL_WIDTH}&quot;" in cell  # kept for support
+
+
+def _deliveries_page_with_a_full_mailbox(http) -> tuple[str, str, str]:
+    """A call's deliveries page, its one report retrying after a full mailbox
+    (1:33 at night, Japan time): the page, the report's row, the client's
+    admin link."""
+    client, (person,) = client_with_recipients(1)
+    call, _ = save_reported_call(client=client)
+    error = mail._code_error(452, b"4.2.2 Mailbox full", "RCPT")
+    Delivery.objects.filter(call=call, address=person.pc_email).update(
+        attempts=1, last_error=f"2026-11-28 01:33:05 {error}"
+    )
+    page = http.get(f"/reports/calls/{call.pk}/").content.decode()
+    row = page[page.index(person.pc_email) :]
+    row = row[: row.index("</tr>")]
+    return page, row, f'href="/admin/clients/client/{client.pk}/change/"'
+
+
+def test_a_calls_deliveries_page_explains_the_last_error_with_its_time(
+    operator_client,
+):
+    """As the failed deliveries' page does, with the failure's time in its own
+    column, in Japan time as the office reads it (not the raw ISO text)."""
+    page, row, client_page = _deliveries_page_with_a_full_mailbox(operator_client)
+
+    assert "受信箱がいっぱい（一時的な失敗）" in row
+    assert "お客様に受信箱の整理をお願いし" in row
+    assert '<small class="raw-error">SMTP 452 (RCPT): 4.2.2 Mailbox full</small>' in row
+    assert "<th>最後のエラーの日時</th>" in page
+    assert '<td class="nowrap">2026年11月28日 01:33</td>' in row
+    assert not ISO_TIME.search(page)
+    assert client_page not in row  # an operator cannot open the admin site
+
+
+def test_a_calls_deliveries_page_links_the_client_for_an_admin(admin_client):
+    _page, row, client_page = _deliveries_page_with_a_full_mailbox(admin_client)
+    assert client_page in row
