@@ -140,9 +140,20 @@ def test_the_notice_comes_from_the_companys_name(small, smtp_peer, settings):
     assert sent_from(message) == ("株式会社東京電話秘書 電話代行", "report@example.jp")
 
 
-def test_the_notice_and_a_report_carry_message_ids_of_one_domain(small, smtp_peer):
+@pytest.mark.parametrize(
+    ("sender", "domain"),
+    [
+        ("株式会社デモ電話代行 <report@denwa-demo.co.jp>", "denwa-demo.co.jp"),
+        ("info@tokyo-hisho.jp", "tokyo-hisho.jp"),
+    ],
+)
+def test_the_notice_and_a_report_carry_message_ids_of_the_senders_domain(
+    small, smtp_peer, settings, sender, domain
+):
     """Not the host's name (Django's default: localhost in a container) on the
-    notice and the service's domain on reports."""
+    notice, nor a domain unrelated to the sender: both carry the domain of
+    DEFAULT_FROM_EMAIL, with or without the company's name."""
+    settings.DEFAULT_FROM_EMAIL = sender
     invoice = _issued(small)
     ReportRecipientFactory(client=invoice.client, mobile_email="")
     send_invoice_notices(now=NOTICE_DAY)
@@ -153,7 +164,7 @@ def test_the_notice_and_a_report_carry_message_ids_of_one_domain(small, smtp_pee
     domains = {
         m["message_id"].rstrip(">").rsplit("@", 1)[1] for m in smtp_peer.messages
     }
-    assert domains == {"reports.answering.local"}
+    assert domains == {domain}
     assert notice["message_id"] != report_mail["message_id"]
 
 
