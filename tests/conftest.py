@@ -2,6 +2,7 @@ import pytest
 from django.conf import settings
 from django.core import mail  # noqa: F401
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import translation
 
 from tests import factories
@@ -53,6 +54,13 @@ def _postgres_only(request):
                 "reason", "needs PostgreSQL: SQLite serializes writers by itself"
             )
         )
+
+
+@pytest.fixture
+def executor(settings):
+    """For the data migrations' tests (tests/migrations.py)."""
+    settings.MIGRATION_MODULES = {}  # the project's own migrations, not none
+    return MigrationExecutor(connection)
 
 
 @pytest.fixture

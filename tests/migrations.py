@@ -4,7 +4,7 @@ The tests run without migrations (tables made from the models), so a test of a
 data migration applies it itself, as `migrate` does on a server. On SQLite a
 migration cannot run inside the test's transaction: such tests use
 ``django_db(transaction=True)`` and the ``executor`` fixture
-(tests/clients/conftest.py)."""
+(tests/conftest.py)."""
 
 from django.db.migrations.executor import MigrationExecutor
 
