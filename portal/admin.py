@@ -91,7 +91,13 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     date_hierarchy = "requested_at"
     search_fields = ["client__name", "client__name_kana"]
     list_select_related = ["client"]
-    readonly_fields = ["requested_at", "requested_by", "processed_at", "processed_by"]
+    readonly_fields = [
+        "requested_at",
+        "requested_by",
+        "system_note",
+        "processed_at",
+        "processed_by",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # requests come from the client portal
@@ -214,6 +220,7 @@ class PlanChangeRequestAdmin(ChangeRequestAdmin):
         "requested_at",
         "requested_by",
         "status",
+        "system_note",
         "admin_note",
         "processed_at",
         "processed_by",
@@ -292,6 +299,7 @@ class RecipientChangeRequestAdmin(ChangeRequestAdmin):
         "requested_at",
         "requested_by",
         "status",
+        "system_note",
         "admin_note",
         "processed_at",
         "processed_by",
@@ -342,6 +350,7 @@ class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
         "requested_at",
         "requested_by",
         "status",
+        "system_note",
         "admin_note",
         "processed_at",
         "processed_by",

@@ -58,6 +58,30 @@ class RequestStatus(models.TextChoices):
     REJECTED = "rejected", _("お断り・取り下げ")
 
 
+class SystemNote(models.TextChoices):
+    """Why the service, not an admin, closed a request: stored as a code and
+    said in the reader's language (an admin's 管理者メモ is shown as typed)."""
+
+    SUPERSEDED = "superseded", _("同じ月の新しいお申し込みに置き換えられました。")
+    WITHDRAWN = "withdrawn", _("お客様がお申し込みを取り消されました。")
+    REPLACED_RECIPIENT = (
+        "replaced_recipient",
+        _("同じ報告先への新しいご依頼に置き換えられました。"),
+    )
+    AFTER_CONTRACT_END = (
+        "after_contract_end",
+        _("解約日より後の月のため取り下げました。"),
+    )
+    DESIRED_AFTER_CONTRACT_END = (
+        "desired_after_contract_end",
+        _("希望日が解約日より後のため取り下げました。"),
+    )
+    REPLACED_BILLING_EMAIL = (
+        "replaced_billing_email",
+        _("請求書送付先の新しいお申し込みに置き換えられました。"),
+    )
+
+
 class ChangeRequest(models.Model):
     """Fields shared by every kind of request (abstract)."""
 
@@ -80,6 +104,15 @@ class ChangeRequest(models.Model):
     admin_note = models.TextField(
         _("管理者メモ"), blank=True, help_text=_("お客様にも表示されます。")
     )
+    system_note = models.CharField(
+        _("自動処理の理由"),
+        max_length=30,
+        choices=SystemNote.choices,
+        blank=True,
+        help_text=_(
+            "お客様の操作や解約で自動的に閉じた理由です。お客様にも表示されます。"
+        ),
+    )
     processed_at = models.DateTimeField(_("処理日時"), null=True, blank=True)
     processed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -96,6 +129,14 @@ class ChangeRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == RequestStatus.OPEN
+
+    @property
+    def note_for_client(self) -> str:
+        """What the client reads from us: why the service closed the request,
+        in the language of the page, then the admin's memo as it was typed."""
+        return "\n".join(
+            note for note in (self.get_system_note_display(), self.admin_note) if note
+        )
 
 
 class PlanChangeRequest(ChangeRequest):

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from clients.models import Client, ClientPlan, Plan, ReportRecipient
 from clients.months import japan_today
@@ -22,21 +21,8 @@ from portal.models import (
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
+    SystemNote,
     validate_desired_on,
-)
-
-# Stored in Japanese; the portal shows them in the reader's language.
-SUPERSEDED_NOTE = gettext_noop("同じ月の新しいお申し込みに置き換えられました。")
-WITHDRAWN_NOTE = gettext_noop("お客様がお申し込みを取り消されました。")
-REPLACED_RECIPIENT_NOTE = gettext_noop(
-    "同じ報告先への新しいご依頼に置き換えられました。"
-)
-AFTER_CONTRACT_END_NOTE = gettext_noop("解約日より後の月のため取り下げました。")
-DESIRED_AFTER_CONTRACT_END_NOTE = gettext_noop(
-    "希望日が解約日より後のため取り下げました。"
-)
-REPLACED_BILLING_EMAIL_NOTE = gettext_noop(
-    "請求書送付先の新しいお申し込みに置き換えられました。"
 )
 
 AnyChangeRequest = (
@@ -49,20 +35,22 @@ def _close_unprocessed(
     | list[RecipientChangeRequest]
     | list[BillingEmailChangeRequest],
     *,
-    note: str,
+    note: SystemNote,
     now: dt.datetime,
 ) -> None:
     """Close open requests that nobody processed (replaced or withdrawn), with
-    ``note`` for the client; ``processed_by`` stays empty: no admin did it."""
+    ``note`` for the client (a code: the page says it in the reader's
+    language); ``processed_by`` stays empty: no admin did it. A memo the
+    admin wrote meanwhile is kept."""
     for change_request in requests:
         change_request.status = RequestStatus.REJECTED
-        change_request.admin_note = note
+        change_request.system_note = note
         change_request.processed_at = now
-        change_request.save(update_fields=["status", "admin_note", "processed_at"])
+        change_request.save(update_fields=["status", "system_note", "processed_at"])
 
 
 def _close_open_plan_requests(
-    *, client: Client, note: str, now: dt.datetime
+    *, client: Client, note: SystemNote, now: dt.datetime
 ) -> tuple[dt.date, list[PlanChangeRequest]]:
     """Close the client's open requests for next month's plan, under a lock on
     the client: (that month, the requests closed).
@@ -110,7 +98,7 @@ def request_plan_change(
             % {"day": date_format(client.cancelled_on, "DATE_FORMAT")}
         )
     effective, _replaced = _close_open_plan_requests(
-        client=client, note=SUPERSEDED_NOTE, now=now
+        client=client, note=SystemNote.SUPERSEDED, now=now
     )
     return PlanChangeRequest.objects.create(
         client=client,
@@ -129,7 +117,7 @@ def withdraw_plan_change(
     """The client keeps the plan already scheduled for next month: its open
     request for that month is closed (the last wish in a month wins)."""
     _effective, withdrawn = _close_open_plan_requests(
-        client=client, note=WITHDRAWN_NOTE, now=now or timezone.now()
+        client=client, note=SystemNote.WITHDRAWN, now=now or timezone.now()
     )
     return withdrawn
 
@@ -175,7 +163,7 @@ def close_requests_after_contract_end(
         .select_related("plan")
         .order_by("effective_month", "id")
     )
-    _close_unprocessed(plan_requests, note=AFTER_CONTRACT_END_NOTE, now=now)
+    _close_unprocessed(plan_requests, note=SystemNote.AFTER_CONTRACT_END, now=now)
     recipient_requests = list(
         RecipientChangeRequest.objects.filter(
             client=client,
@@ -186,7 +174,7 @@ def close_requests_after_contract_end(
         .order_by("desired_on", "id")
     )
     _close_unprocessed(
-        recipient_requests, note=DESIRED_AFTER_CONTRACT_END_NOTE, now=now
+        recipient_requests, note=SystemNote.DESIRED_AFTER_CONTRACT_END, now=now
     )
     return RequestsClosed(
         plan_requests=plan_requests, recipient_requests=recipient_requests
@@ -338,7 +326,7 @@ def request_recipient_change(
     replaced = [
         earlier for earlier in open_requests if _same_target(change_request, earlier)
     ]
-    _close_unprocessed(replaced, note=REPLACED_RECIPIENT_NOTE, now=now)
+    _close_unprocessed(replaced, note=SystemNote.REPLACED_RECIPIENT, now=now)
     change_request.full_clean()
     change_request.save()
     return RecipientRequestResult(
@@ -387,7 +375,7 @@ def request_billing_email_change(
         )
     )
     if billing_email.casefold() == client.billing_email.casefold():
-        _close_unprocessed(open_requests, note=WITHDRAWN_NOTE, now=now)
+        _close_unprocessed(open_requests, note=SystemNote.WITHDRAWN, now=now)
         return BillingEmailRequestResult(
             change_request=None, created=False, replaced=[], withdrawn=open_requests
         )
@@ -396,7 +384,7 @@ def request_billing_email_change(
             return BillingEmailRequestResult(
                 change_request=earlier, created=False, replaced=[]
             )
-    _close_unprocessed(open_requests, note=REPLACED_BILLING_EMAIL_NOTE, now=now)
+    _close_unprocessed(open_requests, note=SystemNote.REPLACED_BILLING_EMAIL, now=now)
     change_request = BillingEmailChangeRequest(
         client=client,
         billing_email=billing_email,
@@ -423,7 +411,7 @@ def withdraw_billing_email_change(
             client=client, status=RequestStatus.OPEN
         )
     )
-    _close_unprocessed(withdrawn, note=WITHDRAWN_NOTE, now=now or timezone.now())
+    _close_unprocessed(withdrawn, note=SystemNote.WITHDRAWN, now=now or timezone.now())
     return withdrawn
 
 

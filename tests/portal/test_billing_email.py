@@ -17,7 +17,7 @@ from billing.selectors import invoice_notice_addresses
 from billing.services import bill_month, send_invoice_notices
 from clients.months import japan_today, month_end
 from portal import services
-from portal.models import BillingEmailChangeRequest, RequestStatus
+from portal.models import BillingEmailChangeRequest, RequestStatus, SystemNote
 from tests.billing.factories import OCTOBER, calls, contracted_client
 from tests.factories import ClientUserFactory, ReportRecipientFactory
 from tests.html_forms import form_values
@@ -177,7 +177,7 @@ def test_the_client_withdraws_an_open_request(portal, portal_user):
     assert "変更を申し込み中" not in response.content.decode()
     change_request.refresh_from_db()
     assert change_request.status == RequestStatus.REJECTED
-    assert change_request.admin_note == services.WITHDRAWN_NOTE
+    assert change_request.system_note == SystemNote.WITHDRAWN
     # Pressed again (another tab): nothing left, no error.
     response = portal.post(reverse(URL), {"withdraw": "1"}, follow=True)
     assert "受付中のお申し込みはありません。" in response.content.decode()
@@ -262,7 +262,7 @@ def test_a_newer_request_replaces_the_open_one_and_a_resend_is_recorded_once(
     )
     first.refresh_from_db()
     assert first.status == RequestStatus.REJECTED
-    assert first.admin_note == services.REPLACED_BILLING_EMAIL_NOTE
+    assert first.system_note == SystemNote.REPLACED_BILLING_EMAIL
     assert [r.billing_email for r in _open(client)] == ["second@example.jp"]
 
 
@@ -440,4 +440,4 @@ def test_the_service_withdraws_the_open_request_for_the_address_in_force(
     assert _open(client) == []
     assert BillingEmailChangeRequest.objects.count() == 1
     other.refresh_from_db()
-    assert other.admin_note == services.WITHDRAWN_NOTE
+    assert other.system_note == SystemNote.WITHDRAWN

@@ -13,7 +13,7 @@ from clients.months import japan_today, month_end, month_start, next_month
 from clients.selectors import plan_in_force
 from clients.services import set_plan
 from portal import services
-from portal.models import PlanChangeRequest, RequestStatus
+from portal.models import PlanChangeRequest, RequestStatus, SystemNote
 from tests import concurrency
 from tests.dates import ja_day
 from tests.factories import AdminFactory
@@ -54,7 +54,7 @@ def test_the_last_request_in_a_month_wins(portal_user, plans):
     )
     first.refresh_from_db()
     assert first.status == RequestStatus.REJECTED
-    assert "置き換え" in first.admin_note
+    assert first.system_note == SystemNote.SUPERSEDED
     open_requests = PlanChangeRequest.objects.filter(client=client, status="open")
     assert list(open_requests) == [second]
 
@@ -94,7 +94,7 @@ def test_choosing_the_scheduled_plan_again_withdraws_the_open_request(
     assert "「スモール」のままです" in body
     asked = PlanChangeRequest.objects.get(client=portal_user.client)
     assert asked.status == RequestStatus.REJECTED
-    assert "取り消" in asked.admin_note
+    assert asked.system_note == SystemNote.WITHDRAWN
     assert not PlanChangeRequest.objects.filter(status="open").exists()
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from clients.models import Client
 from clients.months import japan_today, month_bounds, month_end, month_start
 from portal import services
-from portal.models import RecipientChangeRequest, RequestStatus
+from portal.models import RecipientChangeRequest, RequestStatus, SystemNote
 from tests.dates import ja_day
 from tests.factories import (
     ClientFactory,
@@ -410,7 +410,7 @@ def test_a_newer_request_about_a_recipient_replaces_the_open_one(
     )
     first.refresh_from_db()
     assert first.status == RequestStatus.REJECTED
-    assert first.admin_note == "同じ報告先への新しいご依頼に置き換えられました。"
+    assert first.system_note == SystemNote.REPLACED_RECIPIENT
     (newer,) = _open(client)
     assert newer.kind == second["kind"]
     detail = portal.get(reverse("portal:recipient_request", args=[first.pk]))

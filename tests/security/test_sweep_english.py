@@ -46,6 +46,7 @@ from portal.models import (
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
+    SystemNote,
 )
 from reporting import services as reporting_services
 from reporting.models import Delivery
@@ -264,7 +265,13 @@ def build_richer(world: World) -> Richer:
 
     # Requests of each kind, open and closed.
     closed = {"status": RequestStatus.DONE, "processed_at": now, "admin_note": "Done"}
-    rejected = {"status": RequestStatus.REJECTED, "processed_at": now}
+    # Closed by the service (a newer request, a withdrawal): its reason is a
+    # code, said in the reader's language.
+    rejected = {
+        "status": RequestStatus.REJECTED,
+        "processed_at": now,
+        "system_note": SystemNote.WITHDRAWN,
+    }
     requests = {
         "plan_request": [
             ("open", PlanChangeRequestFactory(client=rich, plan=plans["half"])),
