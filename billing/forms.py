@@ -60,6 +60,9 @@ class VoidForm(forms.Form):
         max_length=200,
         help_text=_("無効にした請求書は残り、同じ月の請求書を作り直して発行します。"),
     )
+    # Sent only by the confirmation step's button: the first post shows what
+    # will happen (it cannot be undone) and acts on nothing.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class AdjustmentForm(forms.Form):

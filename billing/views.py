@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing import selectors, services
+from billing.due_dates import due_date_for
 from billing.exports import render_counted_calls_csv, render_invoice_lines_csv
 from billing.forms import (
     AdjustmentForm,
@@ -403,6 +404,27 @@ def void_invoice(request: HttpRequest, pk: int) -> HttpResponse:
     form = VoidForm(request.POST)
     if not form.is_valid():
         return _form_or_rerender(request, invoice, "void_form", form)
+    if not form.cleaned_data["confirmed"]:
+        refusal = services.void_refusal(invoice=invoice)
+        if refusal:  # a stale page or a second click: the page says why
+            messages.error(request, refusal)
+            return redirect("billing:invoice", pk=invoice.pk)
+        # Irreversible and seen by the client: say what will happen first.
+        confirm_form = VoidForm(
+            initial={"reason": form.cleaned_data["reason"], "confirmed": True}
+        )
+        return render(
+            request,
+            "billing/void_confirm.html",
+            {
+                "invoice": invoice,
+                "form": confirm_form,
+                "reason": form.cleaned_data["reason"],
+                "new_due_on": due_date_for(
+                    invoice.billing_month, issued_on=japan_today()
+                ),
+            },
+        )
     try:
         new = services.void_and_reissue(
             invoice=invoice, reason=form.cleaned_data["reason"]

@@ -47,6 +47,7 @@ from billing.services.settlement import (
     refuse_cancellation_into_paid_months,
     settlement_refusal,
     void_and_reissue,
+    void_refusal,
 )
 
 __all__ = [
@@ -66,4 +67,5 @@ __all__ = [
     "send_invoice_notices",
     "settlement_refusal",
     "void_and_reissue",
+    "void_refusal",
 ]

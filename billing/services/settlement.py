@@ -113,6 +113,17 @@ def _settle(
     return invoice
 
 
+def void_refusal(*, invoice: Invoice) -> str | None:
+    """Why ``invoice`` cannot be voided and reissued, or None. Read again under
+    the locks by ``void_and_reissue``; the invoice page also asks it before
+    showing the confirmation step (a stale page, a second click)."""
+    if invoice.status != InvoiceStatus.ISSUED:
+        return _("発行済み（%(unsettled)s）の請求書だけを無効にできます。") % {
+            "unsettled": invoice.unsettled_label
+        }
+    return credits_refusing_reissue(invoice=invoice) or None
+
+
 @transaction.atomic
 def void_and_reissue(
     *,
@@ -141,18 +152,13 @@ def void_and_reissue(
     refuse_demo_company()  # before voiding: it reissues
     Client.objects.lock(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status != InvoiceStatus.ISSUED:
-        raise ValidationError(
-            _("発行済み（%(unsettled)s）の請求書だけを無効にできます。")
-            % {"unsettled": invoice.unsettled_label}
-        )
-    if not reason.strip():
-        raise ValidationError(_("無効にする理由を入力してください。"))
     # Under the invoice's lock, as add_adjustment takes it: no credit against
     # it is recorded meanwhile.
-    refusal = credits_refusing_reissue(invoice=invoice)
+    refusal = void_refusal(invoice=invoice)
     if refusal:
         raise ValidationError(refusal)
+    if not reason.strip():
+        raise ValidationError(_("無効にする理由を入力してください。"))
     _refuse_final_reissue_before_later_months(invoice)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = now or timezone.now()

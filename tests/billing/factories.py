@@ -18,6 +18,13 @@ OCTOBER = dt.date(2026, 10, 1)
 LATER = dt.date(2027, 2, 1)
 
 
+def void_confirmed(reason):
+    """The void-and-reissue form as its confirmation step's 実行する sends it
+    (the first post only shows that step: test_views checks the step's form
+    sends just this)."""
+    return {"void-reason": reason, "void-confirmed": "True"}
+
+
 def jst(year, month, day, hour=12, minute=0, second=0):
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=JST)
 

@@ -26,6 +26,7 @@ from tests.billing.factories import (
     HoldOnceLoaded,
     calls,
     contracted_client,
+    void_confirmed,
 )
 from tests.html_forms import form_values
 
@@ -397,7 +398,7 @@ def test_a_credit_moved_onto_an_invoice_being_reissued_is_refused_on_the_form(
 
     def reissue() -> None:
         pages["void"] = voider.post(
-            reverse("billing:void", args=[october.pk]), {"void-reason": "宛名の誤り"}
+            reverse("billing:void", args=[october.pk]), void_confirmed("宛名の誤り")
         )
 
     def move() -> None:

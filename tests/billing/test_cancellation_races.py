@@ -14,7 +14,7 @@ from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
 from clients.models import Client
 from clients.months import japan_today, month_end, previous_month
 from tests import concurrency
-from tests.billing.factories import contracted_client
+from tests.billing.factories import contracted_client, void_confirmed
 from tests.html_forms import form_values
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -72,7 +72,7 @@ class _Race:
     def void(self) -> None:
         self.pages["void"] = self.accountant.post(
             reverse("billing:void", args=[self.invoice.pk]),
-            {"void-reason": "宛名の誤り"},
+            void_confirmed("宛名の誤り"),
         )
 
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client, PaymentMethod, User
-from tests.billing.factories import LATER, OCTOBER, contracted_client
+from tests.billing.factories import LATER, OCTOBER, contracted_client, void_confirmed
 
 DEMO_NAME = "株式会社デモ電話代行"
 DEMO_NUMBER = "T1234567890123"
@@ -211,7 +211,7 @@ def test_the_invoice_page_refuses_void_and_reissue_and_says_why(admin_client, is
     with demo_server:
         response = admin_client.post(
             reverse("billing:void", args=[issued.pk]),
-            {"void-reason": "宛名の誤り"},
+            void_confirmed("宛名の誤り"),
             follow=True,
         )
     assert response.redirect_chain == [

@@ -26,7 +26,14 @@ from billing.services import (
     delete_adjustment,
     void_and_reissue,
 )
-from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
+from tests.billing.factories import (
+    LATER,
+    OCTOBER,
+    calls,
+    contracted_client,
+    jst,
+    void_confirmed,
+)
 
 NOVEMBER = dt.date(2026, 11, 1)
 # Small plan: 148 yen per call beyond the 20 included.
@@ -135,7 +142,7 @@ def test_the_invoice_page_says_why_it_cannot_be_reissued(admin_client, october):
     assert reverse("admin:billing_adjustment_delete", args=[credit.pk]) in html
     response = admin_client.post(
         reverse("billing:void", args=[october.pk]),
-        {"void-reason": "営業電話の誤分類"},
+        void_confirmed("営業電話の誤分類"),
         follow=True,
     )
     assert "削除してから" in response.content.decode()

@@ -23,7 +23,14 @@ from billing.services import (
     void_and_reissue,
 )
 from clients.models import Client
-from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
+from tests.billing.factories import (
+    LATER,
+    OCTOBER,
+    calls,
+    contracted_client,
+    jst,
+    void_confirmed,
+)
 from tests.html_forms import form_values
 
 SEPTEMBER = dt.date(2026, 9, 1)
@@ -322,7 +329,7 @@ def test_the_billing_pages_say_what_to_do(admin_client, back_dated):
     assert advice in page.content.decode()
     response = admin_client.post(
         reverse("billing:void", args=[october.pk]),
-        {"void-reason": "解約日の登録漏れ"},
+        void_confirmed("解約日の登録漏れ"),
         follow=True,
     )
     assert "解約の精算" not in response.content.decode()

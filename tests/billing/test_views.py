@@ -9,7 +9,7 @@ from billing.models import Adjustment, BillingRun, Invoice, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client
 from clients.months import japan_today, month_start, next_month
-from tests.billing.factories import LATER, OCTOBER, contracted_client
+from tests.billing.factories import LATER, OCTOBER, contracted_client, void_confirmed
 from tests.factories import ClientFactory
 from tests.html_a11y import table_headers
 from tests.html_forms import form_values
@@ -146,7 +146,7 @@ def test_mark_paid_void_reissue_and_credit(admin_client, draft):
     assert response.status_code == 400
     assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.ISSUED
     response = admin_client.post(
-        reverse("billing:void", args=[draft.pk]), {"void-reason": "宛名の誤り"}
+        reverse("billing:void", args=[draft.pk]), void_confirmed("宛名の誤り")
     )
     new = Invoice.objects.get(replaces=draft)
     assert response["Location"] == reverse("billing:invoice", args=[new.pk])
@@ -423,7 +423,7 @@ def test_a_second_click_on_paid_says_it_is_already_paid(admin_client, issued):
 
 def test_a_paid_invoice_cannot_be_voided_and_says_so(admin_client, issued):
     post_on(admin_client, "billing:mark_paid", issued, {"paid-paid_on": "2026-11-20"})
-    response = post_on(admin_client, "billing:void", issued, {"void-reason": "宛名"})
+    response = post_on(admin_client, "billing:void", issued, void_confirmed("宛名"))
     assert "発行済み（未入金）の請求書だけを無効にできます。" in shown_at(
         response, issued
     )
@@ -435,7 +435,7 @@ def test_a_draft_can_be_neither_paid_nor_voided_and_says_so(admin_client, draft)
         admin_client, "billing:mark_paid", draft, {"paid-paid_on": "2026-11-20"}
     )
     assert "発行済みの請求書だけを入金済みにできます。" in shown_at(response, draft)
-    response = post_on(admin_client, "billing:void", draft, {"void-reason": "宛名"})
+    response = post_on(admin_client, "billing:void", draft, void_confirmed("宛名"))
     assert "発行済み（未入金）の請求書だけを無効にできます。" in shown_at(
         response, draft
     )
@@ -448,7 +448,7 @@ def test_voiding_an_invoice_that_should_not_exist_says_no_reissue(admin_client, 
         contract_started_on=dt.date(2026, 11, 1)
     )
     response = post_on(
-        admin_client, "billing:void", issued, {"void-reason": "契約開始日の誤り"}
+        admin_client, "billing:void", issued, void_confirmed("契約開始日の誤り")
     )
     page = shown_at(response, issued)
     assert f"請求書 {issued.number_display} を無効にしました。" in page
@@ -561,3 +561,25 @@ def test_every_column_of_the_month_page_has_a_header_a_screen_reader_can_read(
     headers = table_headers(page.content.decode())
     assert "操作" in headers  # the column of 詳細 links
     assert all(headers)
+
+
+def test_void_and_reissue_asks_first_and_says_what_will_happen(admin_client, issued):
+    response = post_on(admin_client, "billing:void", issued, {"void-reason": "宛名"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"請求書 {issued.number_display} を無効にします。" in page
+    assert "元に戻すことはできません" in page and "新しい請求書番号" in page
+    assert "発行のお知らせがメールで届きます" in page
+    assert "実行する" in page
+    assert f'href="{reverse("billing:invoice", args=[issued.pk])}">戻る' in page
+    # Nothing happened yet.
+    assert [i.status for i in Invoice.objects.all()] == [InvoiceStatus.ISSUED]
+    # 実行する sends the confirmation; the helper the other tests use is it.
+    sent = form_values(page, "void-confirm-form")
+    sent.pop("csrfmiddlewaretoken", None)
+    assert sent == void_confirmed("宛名")
+    response = post_on(admin_client, "billing:void", issued, sent)
+    new = Invoice.objects.get(status=InvoiceStatus.ISSUED)
+    assert new.replaces_id == issued.pk
+    assert f"{new.due_on:%Y年%-m月%-d日}" in page  # the date it announced
+    assert f"{issued.number_display} を無効にし" in response.content.decode()

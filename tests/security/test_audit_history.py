@@ -9,6 +9,7 @@ from billing.models import InvoiceStatus
 from clients.models import ClientPlan
 from clients.months import japan_today
 from tests import factories
+from tests.billing.factories import void_confirmed
 from tests.security.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,7 @@ def test_invoice_status_moves_are_in_its_admin_history(client):
     )
     void = client.post(
         reverse("billing:void", args=[world.other_invoice.pk]),
-        {"void-reason": "宛名の誤り"},
+        void_confirmed("宛名の誤り"),
     )
     assert paid.status_code == void.status_code == 302
 

@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clients.months import japan_today
+from tests.billing.factories import void_confirmed
 from tests.portal.factories import RecipientChangeRequestFactory
 from tests.security.world import World, build_world
 
@@ -184,7 +185,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "billing:issue": {"month": month},
         "billing:mark_paid": {"paid-paid_on": japan_today().isoformat()},
         "billing:mark_refunded": {"refund-refunded_on": japan_today().isoformat()},
-        "billing:void": {"void-reason": "宛名の誤り"},
+        "billing:void": void_confirmed("宛名の誤り"),
         "billing:adjust": {"adjust-amount_yen": "500", "adjust-reason": "返金"},
     }.get(name, {})
     return url + query, data
