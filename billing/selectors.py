@@ -320,6 +320,11 @@ class MonthOverview:
     draft_total_yen: int
     issued_total_yen: int
 
+    @property
+    def all_issued(self) -> bool:
+        """No draft is left to issue and some invoice was issued."""
+        return not self.drafts and bool(self.issued + self.paid + self.refunded)
+
 
 def month_overview(*, month: dt.date) -> MonthOverview:
     figures = Invoice.objects.for_month(month).aggregate(

@@ -66,6 +66,28 @@ def test_month_page_previews_drafts_and_issues_them(admin_client, draft):
     assert draft.number is not None
 
 
+def test_a_fully_issued_month_says_so_and_its_issue_button_looks_disabled(
+    admin_client, draft, settings
+):
+    def month_page():
+        return admin_client.get(
+            reverse("billing:month"), {"month": "2026-10"}
+        ).content.decode()
+
+    assert "すべて発行済みです" not in month_page()
+    admin_client.post(reverse("billing:issue"), {"month": "2026-10"})
+    page = month_page()
+    assert "この月の請求書はすべて発行済みです。" in page
+    assert re.search(r'<button type="submit" class="primary"\s+disabled>', page)
+    # The disabled primary button is dimmed, without the hand cursor: a rule for
+    # every disabled button, after button.primary's so that it wins.
+    css = (settings.BASE_DIR / "static/css/app.css").read_text()
+    disabled = re.search(r"button:disabled\s*\{([^}]*)\}", css)
+    assert disabled and "cursor:not-allowed" in disabled.group(1).replace(" ", "")
+    assert "opacity" in disabled.group(1)
+    assert css.index("button.primary,") < disabled.start()
+
+
 def test_bad_month_shows_japanese_error_not_500(admin_client, draft):
     page = admin_client.get(reverse("billing:month"), {"month": "2026-13"})
     assert page.status_code == 200
