@@ -355,3 +355,10 @@ def test_the_admin_filters_refunded_invoices_apart_from_paid_ones(
     assert '?status=refunded"' in page and "返金済み</a>" in page
     # A value of no choice (an old bookmark, a typo) lists everything.
     assert listed("bogus") == {september.pk, refund.pk, issued.pk}
+
+
+def test_the_staff_page_of_a_refund_shows_no_payment_due_date(admin_client, refund):
+    page = _page(admin_client, "billing:invoice", refund)
+    assert "お支払いは不要です" in page
+    assert refund.due_label not in page
+    assert f"{refund.due_on:%Y年%-m月%-d日}" not in page
