@@ -5,6 +5,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from billing.due_dates import due_date_for
 from billing.models import Adjustment, BillingRun, Invoice, InvoiceStatus
 from billing.services import bill_month, issue_invoices, void_and_reissue
 from clients.models import Client
@@ -591,7 +592,12 @@ def test_void_and_reissue_asks_first_and_says_what_will_happen(admin_client, iss
     assert response.status_code == 200
     assert f"請求書 {issued.number_display} を無効にします。" in page
     assert "元に戻すことはできません" in page and "新しい請求書番号" in page
-    assert "発行のお知らせがメールで届きます" in page
+    assert "毎日のお知らせの送信で、お客様にメールで届きます" in page
+    due = due_date_for(issued.billing_month, issued_on=japan_today())
+    assert (
+        f"新しい請求書のお支払期限は{due.year}年{due.month}月{due.day}日になります。"
+        in page
+    )
     assert "実行する" in page
     assert f'href="{reverse("billing:invoice", args=[issued.pk])}">戻る' in page
     # Nothing happened yet.
