@@ -114,6 +114,8 @@ def filtered_calls(*, client: Client, filters: HistoryFilters):
             condition = _text_condition(
                 text, "caller_name", "caller_company", "purpose"
             )
+            # Part of a number: on PostgreSQL the trigram index call_number_trgm
+            # (answering/0010) serves it, as call_search_trgm serves the text.
             number = partial_number_condition(text, "callback_number", "caller_number")
             if number is not None:
                 condition |= number
