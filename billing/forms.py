@@ -52,7 +52,15 @@ class MarkRefundedForm(forms.Form):
     refunded_on = JapaneseDateField(label=_("返金日"))
 
 
-class VoidForm(forms.Form):
+class ConfirmedForm(forms.Form):
+    """A form for a step the admin confirms first: the first post shows what
+    will happen and acts on nothing; only the confirmation page's button sends
+    ``confirmed`` (a page of its own: no script, under the strict CSP)."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class VoidForm(ConfirmedForm):
     prefix = "void"
 
     reason = forms.CharField(
@@ -60,9 +68,10 @@ class VoidForm(forms.Form):
         max_length=200,
         help_text=_("無効にした請求書は残り、同じ月の請求書を作り直して発行します。"),
     )
-    # Sent only by the confirmation step's button: the first post shows what
-    # will happen (it cannot be undone) and acts on nothing.
-    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class UndoPaymentForm(ConfirmedForm):
+    prefix = "unpay"
 
 
 class AdjustmentForm(forms.Form):

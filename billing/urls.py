@@ -14,6 +14,7 @@ urlpatterns = [
     path("invoices/<int:pk>/calls.csv", views.invoice_calls_csv, name="invoice_calls"),
     path("invoices/<int:pk>/paid/", views.mark_paid, name="mark_paid"),
     path("invoices/<int:pk>/refunded/", views.mark_refunded, name="mark_refunded"),
+    path("invoices/<int:pk>/unpaid/", views.undo_payment, name="undo_payment"),
     path("invoices/<int:pk>/void/", views.void_invoice, name="void"),
     path("invoices/<int:pk>/adjust/", views.add_adjustment, name="adjust"),
     path("clients/<int:pk>/usage/", views.client_usage, name="usage"),

@@ -1,6 +1,6 @@
 """Billing pages for admins: preview a month's drafts, issue, mark paid (or a
-refund refunded), void and reissue, credit, and download PDF/CSV. Operators and
-clients get 403."""
+refund refunded) or take a payment back, void and reissue, credit, and download
+PDF/CSV. Operators and clients get 403."""
 
 import uuid
 from typing import Any
@@ -24,6 +24,7 @@ from billing.forms import (
     MarkPaidForm,
     MarkRefundedForm,
     MonthForm,
+    UndoPaymentForm,
     VoidForm,
 )
 from billing.models import (
@@ -287,6 +288,12 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "adjust_refusal": ""
         if a_later_invoice_will_come(invoice)
         else no_later_invoice_advice(invoice),
+        # Shown instead of the button taking a payment back, which would
+        # refuse it (a later invoice relied on the payment). A refund paid out
+        # shows neither.
+        "undo_payment_refusal": services.undo_payment_refusal(invoice=invoice)
+        if invoice.status == InvoiceStatus.PAID and not invoice.refund_yen
+        else "",
         # Shown instead of the void form, which would refuse it.
         "void_refusal": selectors.credits_refusing_reissue(invoice=invoice)
         if invoice.status == InvoiceStatus.ISSUED
@@ -397,6 +404,59 @@ def mark_refunded(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("billing:invoice", pk=invoice.pk)
 
 
+def _confirm(  # type: ignore[no-untyped-def]
+    request, invoice, *, refusal, form, template, title, action, **context
+):
+    """The first post of a step the admin confirms first: the page saying what
+    will happen (``template``, extending billing/confirm.html), whose 実行する
+    posts ``form`` (made with ``confirmed``) to ``action``; or, when the
+    service would refuse it anyway (a stale page, a second click), why not,
+    on the invoice's page."""
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("billing:invoice", pk=invoice.pk)
+    return render(
+        request,
+        template,
+        {
+            "invoice": invoice,
+            "form": form,
+            "title": title,
+            "confirm_id": f"{form.prefix}-confirm",
+            "action": reverse(action, args=[invoice.pk]),
+            **context,
+        },
+    )
+
+
+@admin_required
+@require_POST
+def undo_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    form = UndoPaymentForm(request.POST)
+    form.is_valid()  # a hidden flag only: anything but "True" asks first
+    if not form.cleaned_data.get("confirmed"):
+        # What it changes is seen by the client (未入金 again) and may send the
+        # notice: say so first, as for a void.
+        return _confirm(
+            request,
+            invoice,
+            refusal=services.undo_payment_refusal(invoice=invoice),
+            form=UndoPaymentForm(initial={"confirmed": True}),
+            template="billing/undo_payment_confirm.html",
+            title=_("入金の記録の取り消しの確認"),
+            action="billing:undo_payment",
+        )
+    try:
+        services.undo_payment(invoice=invoice)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("billing:invoice", pk=invoice.pk)
+    messages.success(request, _("入金の記録を取り消し、未入金に戻しました。"))
+    return redirect("billing:invoice", pk=invoice.pk)
+
+
 @admin_required
 @require_POST
 def void_invoice(request: HttpRequest, pk: int) -> HttpResponse:
@@ -405,25 +465,19 @@ def void_invoice(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _form_or_rerender(request, invoice, "void_form", form)
     if not form.cleaned_data["confirmed"]:
-        refusal = services.void_refusal(invoice=invoice)
-        if refusal:  # a stale page or a second click: the page says why
-            messages.error(request, refusal)
-            return redirect("billing:invoice", pk=invoice.pk)
         # Irreversible and seen by the client: say what will happen first.
-        confirm_form = VoidForm(
-            initial={"reason": form.cleaned_data["reason"], "confirmed": True}
-        )
-        return render(
+        return _confirm(
             request,
-            "billing/void_confirm.html",
-            {
-                "invoice": invoice,
-                "form": confirm_form,
-                "reason": form.cleaned_data["reason"],
-                "new_due_on": due_date_for(
-                    invoice.billing_month, issued_on=japan_today()
-                ),
-            },
+            invoice,
+            refusal=services.void_refusal(invoice=invoice),
+            form=VoidForm(
+                initial={"reason": form.cleaned_data["reason"], "confirmed": True}
+            ),
+            template="billing/void_confirm.html",
+            title=_("無効にして再発行の確認"),
+            action="billing:void",
+            reason=form.cleaned_data["reason"],
+            new_due_on=due_date_for(invoice.billing_month, issued_on=japan_today()),
         )
     try:
         new = services.void_and_reissue(

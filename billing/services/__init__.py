@@ -3,7 +3,7 @@ and reissue, enter credits, tell clients of their invoices.
 
 One module per use case: ``runs`` (``bill_month``, from what ``loading`` reads),
 ``issue`` (``issue_invoices``, which ``numbering`` numbers), ``settlement``
-(paid, refunded, void and reissue), ``adjustments`` (credits) and
+(paid, refunded, a payment taken back, void and reissue), ``adjustments`` (credits) and
 ``invoice_notices``. Callers import from here.
 
 ``bill_month`` is the one service behind the beat task, ``manage.py bill_month``
@@ -46,6 +46,8 @@ from billing.services.settlement import (
     mark_refunded,
     refuse_cancellation_into_paid_months,
     settlement_refusal,
+    undo_payment,
+    undo_payment_refusal,
     void_and_reissue,
     void_refusal,
 )
@@ -66,6 +68,8 @@ __all__ = [
     "refuse_cancellation_into_paid_months",
     "send_invoice_notices",
     "settlement_refusal",
+    "undo_payment",
+    "undo_payment_refusal",
     "void_and_reissue",
     "void_refusal",
 ]

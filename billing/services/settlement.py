@@ -3,18 +3,20 @@ and the refusal of a cancellation dated back into months already paid for."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.company import refuse_demo_company
-from billing.models import Adjustment, Invoice, InvoiceStatus
+from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
 from billing.selectors import credits_refusing_reissue
 from billing.services import numbering
 from billing.services.loading import is_final_month
 from billing.services.runs import bill_month
+from clients.locks import hold_billing_lock
 from clients.models import Client
 from clients.months import japan_today, month_end, month_start, next_month
 
@@ -109,6 +111,68 @@ def _settle(
         )
     invoice.status = InvoiceStatus.PAID
     invoice.paid_on = on
+    invoice.save(update_fields=["status", "paid_on", "updated_at"])
+    return invoice
+
+
+def undo_payment_refusal(*, invoice: Invoice) -> str | None:
+    """Why the payment recorded on ``invoice`` cannot be taken back, or None.
+
+    Only a payment: a refund paid out is not undone here. Nor a payment a
+    later invoice has relied on: a cancelled client's final invoice returns
+    the deposit only once nothing is owed (``loading.load_month``), so once a
+    later invoice returning it is issued (or refunded), this invoice unpaid
+    again would leave the deposit returned while money is owed. Read again
+    under the locks by ``undo_payment``; the invoice page asks it too.
+    """
+    if invoice.status != InvoiceStatus.PAID:
+        return _("入金済みの請求書だけ、入金の記録を取り消せます。")
+    if invoice.refund_yen:
+        return _("返金済みの記録は、この画面からは取り消せません。")
+    returned_by = (
+        Invoice.objects.filter(
+            client_id=invoice.client_id,
+            billing_month__gt=invoice.billing_month,
+            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID],
+            lines__kind=LineKind.DEPOSIT_RETURN,
+        )
+        .order_by("billing_month")
+        .first()
+    )
+    if returned_by is not None:
+        return _(
+            "%(month)s分の請求書 %(number)s（%(status)s）が、この入金を前提に"
+            "保証金を返金しているため、入金の記録は取り消せません。"
+            "入金の記録が誤りだった場合は、返金した保証金をシステムの外で"
+            "ご確認ください。"
+        ) % {
+            "month": date_format(returned_by.billing_month, "YEAR_MONTH_FORMAT"),
+            "number": returned_by.number_display,
+            "status": returned_by.status_label,
+        }
+    return None
+
+
+@transaction.atomic
+def undo_payment(*, invoice: Invoice) -> Invoice:
+    """Take back a payment recorded by mistake on ``invoice``: issued and
+    unpaid again, its payment date cleared. The invoice's history keeps the
+    payment and who took it back (the request's user, with a change reason)."""
+    # The locks mark_paid takes, in the same order. Then the billing lock,
+    # shared, as a correction of a billed call takes it: an unpaid invoice
+    # changes whether a final invoice built or issued now returns the deposit,
+    # so a run doing that waits for this, or this sees what it issued.
+    Client.objects.lock(invoice.client_id)
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    hold_billing_lock(shared=True)
+    refusal = undo_payment_refusal(invoice=invoice)
+    if refusal:
+        raise ValidationError(refusal)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.paid_on = None
+    # Stored, so in the site's language whoever undid it.
+    with translation.override(settings.LANGUAGE_CODE):
+        invoice._change_reason = _("入金の記録を取り消し")  # type: ignore[attr-defined]
     invoice.save(update_fields=["status", "paid_on", "updated_at"])
     return invoice
 
