@@ -85,6 +85,9 @@ EXPECTED: dict[str, Row] = {
     "billing:mark_refunded": admin_page(
         method="POST", admin="redirect:/billing/invoices/"
     ),
+    "billing:undo_payment": admin_page(
+        method="POST", admin="redirect:/billing/invoices/"
+    ),
     "billing:void": admin_page(method="POST", admin="redirect:/billing/invoices/"),
     "billing:adjust": admin_page(method="POST", admin="redirect:/billing/invoices/"),
     "billing:usage": admin_page(),
@@ -164,6 +167,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
     if name.startswith("billing:invoice") or name in (
         "billing:mark_paid",
         "billing:mark_refunded",
+        "billing:undo_payment",
         "billing:void",
         "billing:adjust",
     ):
@@ -185,6 +189,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "billing:issue": {"month": month},
         "billing:mark_paid": {"paid-paid_on": japan_today().isoformat()},
         "billing:mark_refunded": {"refund-refunded_on": japan_today().isoformat()},
+        "billing:undo_payment": {"unpay-confirmed": "True"},
         "billing:void": void_confirmed("宛名の誤り"),
         "billing:adjust": {"adjust-amount_yen": "500", "adjust-reason": "返金"},
     }.get(name, {})
