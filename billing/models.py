@@ -278,6 +278,17 @@ class Invoice(models.Model):
         return self.company_name or settings.COMPANY_NAME
 
     @property
+    def notice_due_from(self) -> dt.date | None:
+        """The first day the daily notice job takes this invoice, once issued
+        (``InvoiceQuerySet.notice_due``): INVOICE_NOTICE_DAY of the month it
+        was issued in, or its issue date when issued after that day."""
+        if self.issued_on is None:
+            return None
+        return max(
+            self.issued_on, self.issued_on.replace(day=settings.INVOICE_NOTICE_DAY)
+        )
+
+    @property
     def refund_yen(self) -> int:
         """What the company owes the client on this invoice (0 when the client
         pays): the deposit returned on a final invoice, or credits, beyond what

@@ -298,6 +298,17 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "void_refusal": selectors.credits_refusing_reissue(invoice=invoice)
         if invoice.status == InvoiceStatus.ISSUED
         else "",
+        # Where the daily job will send the notice still to go, read as the
+        # job reads it (at most one query: the client is already loaded).
+        "notice_to": _("、").join(
+            selectors.invoice_notice_addresses(
+                client=invoice.client, today=japan_today()
+            )
+        )
+        if invoice.status == InvoiceStatus.ISSUED
+        and invoice.payment_method
+        and not invoice.notified_at
+        else "",
         "reissues": list(invoice.reissues.all()),
         "unsettled": next(
             iter(selectors.unsettled_cancellations(invoice_ids=[invoice.pk])), None

@@ -8,6 +8,8 @@ from io import StringIO
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -335,3 +337,80 @@ def test_a_month_issued_late_is_notified_in_the_next_month_before_its_day(
     summary = send_invoice_notices(now=_at_9_in_japan(dt.date(2026, 12, 1)))
 
     assert len(summary.sent) == 1 and smtp_peer.count() == 1
+
+
+def _notice_line(browser, invoice) -> str:
+    page = browser.get(reverse("billing:invoice", args=[invoice.pk])).content.decode()
+    start = page.index('<p id="notice">')
+    return page[start : page.index("</p>", start)]
+
+
+def test_the_invoice_page_says_when_and_where_the_notice_will_go(
+    small, admin_client, settings
+):
+    settings.INVOICE_NOTICE_DAY = 3
+    invoice = _issued(small)  # on November 2nd
+    ReportRecipientFactory(client=invoice.client, pc_email="yamada@example.jp")
+    ReportRecipientFactory(client=invoice.client, pc_email="sato@example.jp")
+    assert (
+        "未送信（11月3日以降、毎日の送信でお送りします。"
+        "送り先: yamada@example.jp、sato@example.jp）"
+    ) in _notice_line(admin_client, invoice)
+    # The day it names is the first the job takes it.
+    assert invoice.notice_due_from == dt.date(2026, 11, 3)
+    due = Invoice.objects.notice_due
+    assert not due(dt.date(2026, 11, 2)).filter(pk=invoice.pk).exists()
+    assert due(dt.date(2026, 11, 3)).filter(pk=invoice.pk).exists()
+
+    # A billing address takes the notice alone, as the job sends it.
+    invoice.client.billing_email = "keiri@example.jp"
+    invoice.client.save(update_fields=["billing_email"])
+    assert "送り先: keiri@example.jp）" in _notice_line(admin_client, invoice)
+
+
+def test_an_invoice_issued_after_the_notice_day_goes_from_its_issue_date(
+    small, admin_client
+):
+    invoice = _issued(small)
+    ReportRecipientFactory(client=invoice.client, pc_email="yamada@example.jp")
+    new = void_and_reissue(invoice=invoice, reason="宛名", today=dt.date(2026, 11, 15))
+    assert "未送信（11月15日以降、毎日の送信でお送りします。" in _notice_line(
+        admin_client, new
+    )
+    # The voided one is never sent, and says so.
+    assert "未送信（無効のため送信しません）" in _notice_line(admin_client, invoice)
+
+
+def test_the_invoice_page_says_a_client_without_an_address_gets_no_notice(
+    small, admin_client
+):
+    invoice = _issued(small, name="株式会社宛先無し")
+    ReportRecipientFactory(client=invoice.client, pc_email="", mobile_email="m@ex.jp")
+    line = _notice_line(admin_client, invoice)
+    assert "未送信（送り先がありません" in line
+    assert "お知らせは送信されません" in line and "以降" not in line
+    # As the job reports it.
+    summary = send_invoice_notices(now=NOTICE_DAY)
+    assert summary.no_address == (f"株式会社宛先無し ({invoice.number_display})",)
+
+
+def test_a_paid_invoice_says_its_notice_will_not_go(small, admin_client):
+    invoice = _issued(small)
+    ReportRecipientFactory(client=invoice.client)
+    mark_paid(invoice=invoice, paid_on=dt.date(2026, 11, 5), today=NOTICE_DAY.date())
+    assert "未送信（入金済みのため送信しません）" in _notice_line(admin_client, invoice)
+
+
+def test_the_invoice_pages_queries_do_not_grow_with_recipients(small, admin_client):
+    invoices = [_issued(small), _issued(small)]
+    ReportRecipientFactory(client=invoices[0].client)
+    for _ in range(5):
+        ReportRecipientFactory(client=invoices[1].client)
+    counts = []
+    for invoice in invoices:
+        url = reverse("billing:invoice", args=[invoice.pk])
+        admin_client.get(url)  # the session and anything cached once
+        with CaptureQueriesContext(connection) as queries:
+            assert "送り先: " in admin_client.get(url).content.decode()
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
