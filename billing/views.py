@@ -461,9 +461,7 @@ def undo_payment(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.undo_payment(invoice=invoice)
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-        return redirect("billing:invoice", pk=invoice.pk)
+        return _refused(request, invoice, "undo_payment_form", form, error)
     messages.success(request, _("入金の記録を取り消し、未入金に戻しました。"))
     return redirect("billing:invoice", pk=invoice.pk)
 
