@@ -59,7 +59,7 @@ def test_the_portal_shows_the_repeat_badge_and_the_corrected_number(demo, client
     client.force_login(User.objects.get(username="client"))
     page = client.get(reverse("portal:calls")).content.decode()
     assert "この番号からのいたずら等 3件" in page
-    corrected = CallRevision.objects.get().call
+    corrected = CallRevision.objects.get(call__client__name=DEMO_CLIENT).call
     detail = client.get(reverse("portal:call", args=[corrected.pk])).content.decode()
     assert "03-6666-7777" in detail
 
@@ -87,19 +87,62 @@ def test_a_ring_on_the_demo_fax_line_shows_the_fax_notice(demo, client):
     assert "FAX番号（03-5050-1009）への着信です。" in page
 
 
-def test_the_demo_invoices_are_issued_paid_credited_and_refunded(demo):
+def test_the_demo_invoices_are_paid_then_drafts_to_review(demo):
+    """The month before last issued and paid, with a credit; last month's left
+    as drafts for the admin to review and issue, as the job on the 1st leaves
+    them, the cancelled client's final one returning its deposit and the
+    credit."""
     invoices = Invoice.objects.all()
-    assert invoices.filter(status=InvoiceStatus.ISSUED, total_yen__gt=0).exists()
-    assert invoices.filter(status=InvoiceStatus.PAID, total_yen__gt=0).count() == 4
-    [refunded] = invoices.filter(status=InvoiceStatus.PAID, total_yen__lt=0)
-    assert refunded.status_label == "返金済み"
-    assert refunded.client.status == "cancelled"
-    kinds = set(refunded.lines.values_list("kind", flat=True))
+    [earlier, last] = sorted(set(invoices.values_list("billing_month", flat=True)))
+    assert set(invoices.filter(billing_month=earlier).values_list("status")) == {
+        (InvoiceStatus.PAID,)
+    }
+    assert invoices.filter(billing_month=earlier).count() == 4
+    drafts = invoices.filter(billing_month=last)
+    assert set(drafts.values_list("status", flat=True)) == {InvoiceStatus.DRAFT}
+    assert drafts.count() == 4
+    assert not drafts.exclude(number=None).exists()
+    [final] = drafts.filter(total_yen__lt=0)
+    assert final.client.status == "cancelled"
+    kinds = set(final.lines.values_list("kind", flat=True))
     assert {LineKind.DEPOSIT_RETURN, LineKind.ADJUSTMENT} <= kinds
-    assert Adjustment.objects.get().applied_to == refunded
-    # Every invoice numbered once, the older month first.
-    numbers = list(invoices.order_by("billing_month", "number").values_list("number"))
-    assert numbers == sorted(numbers)
+    assert Adjustment.objects.get().applied_to == final
+    # Every invoice numbered once.
+    numbers = list(invoices.exclude(number=None).values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers)) == 4
+
+
+def test_the_demo_month_page_shows_a_draft_changed_since_built(demo, client):
+    """A call of one draft corrected to a sales call after the drafts were
+    built: the month page lists it, and issuing holds that draft back (built
+    again) and issues the others."""
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get(reverse("billing:month")).content.decode()
+    assert "下書き 4 件を発行" in page
+    assert 'id="changed-calls"' in page
+    changed = page.split('id="changed-calls"', 1)[1].split("</div>", 1)[0]
+    assert "合同会社ミドリ設計" in changed
+    last = Invoice.objects.filter(status=InvoiceStatus.DRAFT).first().billing_month
+    page = client.post(
+        reverse("billing:issue"), {"month": f"{last:%Y-%m}"}, follow=True
+    ).content.decode()
+    assert "合同会社ミドリ設計" in page
+    [held] = Invoice.objects.filter(status=InvoiceStatus.DRAFT)
+    assert held.client_name == "合同会社ミドリ設計"
+    assert (
+        Invoice.objects.filter(billing_month=last, status=InvoiceStatus.ISSUED).count()
+        == 3
+    )
+
+
+def test_the_demo_client_sees_only_issued_invoices(demo, client):
+    client.force_login(User.objects.get(username="client"))
+    page = client.get(reverse("portal:invoices")).content.decode()
+    mine = Invoice.objects.filter(client__name=DEMO_CLIENT)
+    paid = mine.get(status=InvoiceStatus.PAID)
+    draft = mine.get(status=InvoiceStatus.DRAFT)
+    assert reverse("portal:invoice", args=[paid.pk]) in page
+    assert reverse("portal:invoice", args=[draft.pk]) not in page
 
 
 def test_the_demo_has_a_trial_a_cancelled_client_and_a_failed_report(demo, client):

@@ -3,8 +3,9 @@ migrations made (a free trial, a cancellation), numbers (a FAX line among
 them), recipients, a billing address, a few hundred calls over the last two
 months (every category, a repeated nuisance caller, silent calls, surcharges,
 angry or hurried callers, a correction), open plan, recipient and billing
-address requests, two months of invoices (paid, issued, a credit, a refund),
-a failed report, and one login per role.
+address requests, two months of invoices (the earlier one issued and paid,
+with a credit; last month's drafts to review, one changed since it was built,
+and a refund to come), a failed report, and one login per role.
 
 Idempotent: a second run finds what the first one made and adds nothing.
 """
@@ -18,10 +19,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from answering.models import REQUIRED_OR_REASON, Call, Category, MissingReason
+from answering.models import (
+    REPORTED_CATEGORIES,
+    REQUIRED_OR_REASON,
+    Call,
+    Category,
+    MissingReason,
+)
 from billing.company import demo_company_settings, own_company_settings
 from billing.models import Invoice, InvoiceStatus
-from billing.services import add_adjustment, bill_month, mark_paid, mark_refunded
+from billing.services import add_adjustment, bill_month, mark_paid
 from clients.models import (
     Client,
     ClientPerson,
@@ -199,16 +206,18 @@ class Command(BaseCommand):
             self._users(clients[0])
             created_calls = self._calls(clients, today)
             self._requests(clients, plans)
-        # Drafts only on a server (--force): it still carries the demo company
-        # (a real one is refused above), which issuing refuses. Issued invoices
-        # are never touched by a rerun.
+        # The month before last issued, but on a server (--force): it still
+        # carries the demo company (a real one is refused above), which issuing
+        # refuses. Last month's are drafts either way, for the admin to review
+        # and issue. Issued invoices are never touched by a rerun.
         issue = not demo_company_settings()
         last_month = previous_month(month_start(today))
         if not Invoice.objects.exists():
             self._invoices(today=today, issue=issue)
         elif not Invoice.objects.filter(billing_month=last_month).exists():
             # A demo kept into a new month: that month's invoices too.
-            bill_month(month=last_month, issue=issue, today=today)
+            # That month's drafts too, as the job on the 1st builds them.
+            bill_month(month=last_month, today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"デモデータを用意しました（顧客 {len(clients)} 件、"
@@ -361,7 +370,13 @@ class Command(BaseCommand):
         Call.objects.bulk_update(calls, ["created_at"])
         self._reports(calls, now, rng, demo=demo)
         if to_correct is not None and operators:
-            _correct(to_correct, by=operators[0], now=now)
+            # Its callback number, some minutes after it was logged.
+            _correct(
+                to_correct,
+                by=operators[0],
+                changes={"callback_number": _e164("03-6666-7777")},
+                at=min(to_correct.created_at + dt.timedelta(minutes=25), now),
+            )
         return len(calls)
 
     def _reports(
@@ -424,9 +439,10 @@ class Command(BaseCommand):
     def _invoices(self, *, today: dt.date, issue: bool) -> None:
         """The last two months' invoices, so the portal and the billing pages
         have something to show: those of the month before last issued on the
-        2nd of the next month and paid; a credit against the cancelled
-        client's; last month's issued, unpaid but the cancelled client's
-        final one, which returns its deposit and the credit (a refund, paid out).
+        2nd of the next month and paid, and a credit against the cancelled
+        client's; last month's drafts as the job on the 1st builds them, for an
+        admin to review and issue (the cancelled client's final one returns its
+        deposit and the credit), one of them with a call corrected since.
         """
         last_month = previous_month(month_start(today))
         earlier = previous_month(last_month)
@@ -450,12 +466,32 @@ class Command(BaseCommand):
                     reason="回線障害で受電できなかった時間帯のおわび",
                     created_by=User.objects.filter(username="admin").first(),
                 )
-        bill_month(month=last_month, issue=issue, today=_issue_day(last_month, today))
-        for invoice in Invoice.objects.filter(
-            billing_month=last_month, status=InvoiceStatus.ISSUED, total_yen__lt=0
-        ):
-            mark_refunded(
-                invoice=invoice, refunded_on=_settle_day(invoice, today), today=today
+        bill_month(month=last_month, today=today)
+        self._correct_after_drafts(last_month)
+
+    def _correct_after_drafts(self, month: dt.date) -> None:
+        """A grey-zone call (営業の可能性あり) of 合同会社ミドリ設計, over its
+        included calls, found to be a sales call once the month's drafts were
+        built: its draft is listed as changed, and issuing the month holds it
+        back, built again, for the admin to look at before it goes out."""
+        calls = Call.objects.in_month(month).filter(
+            client__name="合同会社ミドリ設計", category__in=REPORTED_CATEGORIES
+        )
+        call = (
+            calls.filter(category=Category.GREY).order_by("-received_at").first()
+            or calls.order_by("-received_at").first()
+        )
+        operator = (
+            User.objects.filter(role=User.Role.OPERATOR, is_active=True)
+            .order_by("pk")
+            .first()
+        )
+        if call is not None and operator is not None:
+            _correct(
+                call,
+                by=operator,
+                changes={"category": Category.SALES},
+                at=timezone.now(),
             )
 
     def _requests(self, clients: list[Client], plans: dict[str, Plan]) -> None:
@@ -613,17 +649,12 @@ def _scripted_calls(client: Client, days: list[dt.date]) -> list[Call]:
     return calls
 
 
-def _correct(call: Call, *, by: User, now: dt.datetime) -> None:
-    """Correct the call's callback number as the console's correction does
-    (its history, and a correction report to the client), some minutes after
-    it was logged; the correction's reports sent, as the relay sends them."""
-    corrected_at = min(call.created_at + dt.timedelta(minutes=25), now)
-    record_correction(
-        call=call,
-        corrected_by=by,
-        changes={"callback_number": _e164("03-6666-7777")},
-        now=corrected_at,
-    )
+def _correct(call: Call, *, by: User, changes: dict, at: dt.datetime) -> None:
+    """Correct the call as the console's correction does (its history, and a
+    correction report to the client) at ``at``; the correction's reports
+    sent, as the relay sends them."""
+    corrected_at = at
+    record_correction(call=call, corrected_by=by, changes=changes, now=corrected_at)
     Delivery.objects.filter(call=call, kind=Delivery.Kind.CORRECTION).update(
         created_at=corrected_at,
         next_attempt_at=corrected_at,
