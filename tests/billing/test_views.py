@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from billing.due_dates import due_date_for
 from billing.models import Adjustment, BillingRun, Invoice, InvoiceStatus
-from billing.services import bill_month, issue_invoices, void_and_reissue
+from billing.services import bill_month, issue_invoices, mark_paid, void_and_reissue
 from clients.models import Client
 from clients.months import japan_today, month_start, next_month
 from tests.billing.factories import LATER, OCTOBER, contracted_client, void_confirmed
@@ -611,3 +611,24 @@ def test_void_and_reissue_asks_first_and_says_what_will_happen(admin_client, iss
     assert new.replaces_id == issued.pk
     assert f"{new.due_on:%Y年%-m月%-d日}" in page  # the date it announced
     assert f"{issued.number_display} を無効にし" in response.content.decode()
+
+
+def _status_badge(page: str) -> str:
+    """The classes of the status badge in the invoice page's heading."""
+    heading = page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    return re.search(r'<span class="(badge[^"]*)"', heading).group(1)
+
+
+def test_the_invoice_page_colours_its_state_as_the_month_page_does(admin_client, draft):
+    """A draft is yellow and a paid invoice green on its own page too, as in the
+    month's list one click before."""
+    url = reverse("billing:invoice", args=[draft.pk])
+    assert _status_badge(admin_client.get(url).content.decode()) == "badge warn"
+    issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    assert _status_badge(admin_client.get(url).content.decode()) == "badge"
+    mark_paid(
+        invoice=Invoice.objects.get(pk=draft.pk),
+        paid_on=dt.date(2026, 11, 20),
+        today=dt.date(2026, 11, 20),
+    )
+    assert _status_badge(admin_client.get(url).content.decode()) == "badge ok"
