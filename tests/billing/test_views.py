@@ -632,3 +632,13 @@ def test_the_invoice_page_colours_its_state_as_the_month_page_does(admin_client,
         today=dt.date(2026, 11, 20),
     )
     assert _status_badge(admin_client.get(url).content.decode()) == "badge ok"
+
+
+def test_a_drafts_page_says_it_is_not_issued_and_where_to_issue_it(admin_client, draft):
+    url = reverse("billing:invoice", args=[draft.pk])
+    page = admin_client.get(url).content.decode()
+    note = page.split('id="draft-note">', 1)[1].split("</p>", 1)[0]
+    assert "まだ発行しておらず、お客様のポータルにも表示されません" in note
+    assert f'href="{reverse("billing:month")}?month=2026-10"' in note
+    issue_invoices(month=OCTOBER, today=dt.date(2026, 11, 2))
+    assert 'id="draft-note"' not in admin_client.get(url).content.decode()
