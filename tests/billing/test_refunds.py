@@ -153,7 +153,7 @@ def test_the_refund_page_offers_refunded_and_shows_it_everywhere(admin_client, r
     assert "返金済みにしました。" in page
     assert "返金日: 2026年11月25日" in page
     assert "入金" not in page.split("<h1>")[1].split("</h1>")[0]
-    assert '<span class="badge">返金済み</span>' in page
+    assert '<span class="badge ok">返金済み</span>' in page
 
     month = admin_client.get(reverse("billing:month") + "?month=2026-10")
     month_page = month.content.decode()

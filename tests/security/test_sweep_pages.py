@@ -100,6 +100,9 @@ PAGES: dict[str, Page] = {
         "admin", "POST", "invoice", fields={"refund-refunded_on": hostile_or(*DAYS)}
     ),
     "billing:void": Page("admin", "POST", "invoice", fields={"void-reason": value}),
+    "billing:undo_payment": Page(
+        "admin", "POST", "invoice", fields={"unpay-confirmed": value}
+    ),
     "billing:adjust": Page(
         "admin",
         "POST",
