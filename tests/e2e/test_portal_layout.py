@@ -55,3 +55,37 @@ def test_the_portal_header_is_compact_on_a_phone_and_one_row_on_a_pc(live, open_
     tops = pc["linkTops"] + pc["barTops"]
     assert max(tops) - min(tops) <= 8, pc
     assert max(pc["linkHeights"]) < 1.8 * pc["lineHeight"], pc
+
+
+def test_a_message_sits_in_the_pages_column_in_a_box(live, open_as):
+    """A message (saved, refused, held back) starts where the page's content
+    starts, in a box: it was drawn full width from the window's left edge, a
+    line of coloured text that a wide screen put far from the page."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size({"width": 1920, "height": 900})
+    page.goto(f"{live['server'].url}/portal/plan/")
+    page.check(f"input[name=plan][value='{plans['half'].pk}']")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+
+    placed = page.evaluate(
+        """() => {
+      const message = document.querySelector(".messages li");
+      const heading = document.querySelector("main h1");
+      const style = getComputedStyle(message);
+      return {
+        text: message.textContent,
+        left: message.getBoundingClientRect().left,
+        contentLeft: heading.getBoundingClientRect().left,
+        border: parseFloat(style.borderLeftWidth),
+        background: style.backgroundColor,
+      };
+    }"""
+    )
+    assert "を受け付けました" in placed["text"], placed
+    assert abs(placed["left"] - placed["contentLeft"]) <= 2, placed
+    assert placed["border"] >= 3, placed
+    assert placed["background"] == "rgb(255, 255, 255)", placed
