@@ -10,9 +10,11 @@ one who got it, a room added since, an address the report bounced from) gets no
 a short note that this is the corrected content (``corrected``).
 """
 
+import copy
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -164,28 +166,89 @@ def _nuisance_caller_lines(call: Call, nuisance_ordinal: int) -> list[str]:
     return lines
 
 
+def _name(call: Call) -> str:
+    return _who(call) if call.caller_name else _reason(call, "caller_name")
+
+
+def _callback(call: Call) -> str:
+    if call.callback_number:
+        return call.callback_number_display
+    return _reason(call, "callback_number")
+
+
+def _surcharge(call: Call) -> str:
+    if not call.surcharge_yen:
+        return "なし"
+    return f"{call.surcharge_yen:,}円（{call.surcharge_reason}）"
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One item of a report: its label, the call's fields it shows, its text."""
+
+    label: str
+    fields: tuple[str, ...]
+    text: Callable[[Call], str]
+
+
+# The report's items: one source for the report and for its correction (訂正),
+# so a correction names and writes each item as the report it corrects did.
+WHEN = _Item("日時", ("received_at",), _when)
+NAME = _Item("お名前", ("caller_name", "caller_name_missing_reason"), _name)
+COMPANY = _Item("会社名", ("caller_company",), lambda call: call.caller_company or "—")
+CALLBACK = _Item(
+    "折り返し先", ("callback_number", "callback_number_missing_reason"), _callback
+)
+PURPOSE = _Item(
+    "ご用件",
+    ("purpose", "purpose_missing_reason"),
+    lambda call: call.purpose or _reason(call, "purpose"),
+)
+ADDRESSEE = _Item(
+    "宛先",
+    ("addressee",),
+    lambda call: f"{call.addressee}様宛" if call.addressee else "指定なし",
+)
+MISSING_NOTE = _Item(MISSING_NOTE_LABEL, ("missing_note",), lambda c: c.missing_note)
+DEMEANOUR = _Item(
+    "ご様子", ("is_urgent", "is_angry", "is_troubled", "demeanour_note"), _demeanour
+)
+CATEGORY = _Item("分類", ("category",), lambda call: str(call.get_category_display()))
+SURCHARGE = _Item("割増料金", ("surcharge_yen", "surcharge_reason"), _surcharge)
+ITEMS = (
+    WHEN,
+    NAME,
+    COMPANY,
+    CALLBACK,
+    PURPOSE,
+    ADDRESSEE,
+    MISSING_NOTE,
+    DEMEANOUR,
+    CATEGORY,
+    SURCHARGE,
+)
+
+
 def _fields(call: Call, nuisance_ordinal: int = 0) -> list[tuple[str, str]]:
     """(label, value) pairs shared by the PC e-mail and Chatwork."""
-    fields = [("日時", _when(call))]
+    fields = [(WHEN.label, WHEN.text(call))]
     if call.personal_data_erased_at:
         fields.append((ERASED_LABEL, _erased(call)))
     else:
         fields += _caller_fields(call)
     note = _missing_note(call)
     if note:
-        fields.append((MISSING_NOTE_LABEL, note))
+        fields.append((MISSING_NOTE.label, note))
     caller_lines = _nuisance_caller_lines(call, nuisance_ordinal)
     if caller_lines:
         fields.append((CALLER_NUMBER_LABEL, "\n".join(caller_lines)))
     demeanour = _demeanour(call)
     if demeanour:
-        fields.append(("ご様子", demeanour))
+        fields.append((DEMEANOUR.label, demeanour))
     if call.category != Category.NORMAL:
-        fields.append(("分類", str(call.get_category_display())))
+        fields.append((CATEGORY.label, CATEGORY.text(call)))
     if call.surcharge_yen:
-        fields.append(
-            ("割増料金", f"{call.surcharge_yen:,}円（{call.surcharge_reason}）")
-        )
+        fields.append((SURCHARGE.label, SURCHARGE.text(call)))
     return fields
 
 
@@ -193,17 +256,32 @@ def _caller_fields(call: Call) -> list[tuple[str, str]]:
     if call.is_silent:
         return [(SILENT_LABEL, SILENT_TEXT)]
     return [
-        ("お名前", _who(call) if call.caller_name else _reason(call, "caller_name")),
-        ("会社名", call.caller_company or "—"),
-        (
-            "折り返し先",
-            call.callback_number_display
-            if call.callback_number
-            else _reason(call, "callback_number"),
-        ),
-        ("ご用件", call.purpose or _reason(call, "purpose")),
-        ("宛先", f"{call.addressee}様宛" if call.addressee else "指定なし"),
+        (item.label, item.text(call))
+        for item in (NAME, COMPANY, CALLBACK, PURPOSE, ADDRESSEE)
     ]
+
+
+def correction_changes(call: Call, *, before: dict[str, Any]) -> dict[str, list[str]]:
+    """What a correction changed in the report: ``{label: [old, new]}``, each item
+    labelled and written as the report shows it (宛先: 「指定なし」→「佐藤様宛」).
+
+    ``call`` is the call as corrected; ``before`` what its changed fields held,
+    as a revision stores them. An item whose text is the same both ways (a
+    reason dropped for the name now given is one change of お名前) is left out.
+    """
+    old = copy.copy(call)
+    for field, value in before.items():
+        if field == "received_at" and isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        setattr(old, field, value)
+    changes = {}
+    for item in ITEMS:
+        if before.keys().isdisjoint(item.fields):
+            continue
+        was, now = item.text(old), item.text(call)
+        if was != now:
+            changes[item.label] = [was, now]
+    return changes
 
 
 def _changes_lines(changes: dict[str, Any]) -> list[str]:

@@ -27,7 +27,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from answering.models import Call, CallRevision, readable_changes
+from answering.models import Call, CallRevision
 from answering.selectors import nuisance_ordinal
 from answering.services import (
     REPORTED_FIELDS,
@@ -303,17 +303,14 @@ def record_correction(
     told = call.deliveries.filter(kind=Delivery.Kind.REPORT).exists()
     if told:
         # The operator's own memo is never in a report, nor in its correction.
-        reported = {
-            field: pair
-            for field, pair in revision.changes.items()
+        before = {
+            field: old
+            for field, (old, _new) in revision.changes.items()
             if field in REPORTED_FIELDS
         }
-        with translation.override(settings.LANGUAGE_CODE):  # field names, as in _render
-            readable = readable_changes(reported)
-        queue_correction_report(
-            call=call,
-            changes={label: list(pair) for label, pair in readable.items()},
-        )
+        with translation.override(settings.LANGUAGE_CODE):  # as in _render
+            changed = report_text.correction_changes(call, before=before)
+        queue_correction_report(call=call, changes=changed)
     else:
         queue_call_reports(call=call)
     return revision

@@ -999,7 +999,9 @@ def test_a_note_on_what_was_not_obtained_needs_something_not_obtained(
     )
     assert response.status_code == 302
     correction = call.deliveries.get(kind="correction", channel="email_pc")
-    assert "伺えなかった理由の補足: 「—」→「社名のみ名乗られた」" in correction.body
+    assert (
+        "伺えなかった理由の補足: 「（空欄）」→「社名のみ名乗られた」" in correction.body
+    )
     assert "補足: 社名のみ名乗られた" in correction.body
 
 

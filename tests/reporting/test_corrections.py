@@ -796,5 +796,38 @@ def test_a_corrected_surcharge_names_its_unit_once(smtp_peer):
     _correct(call, surcharge_yen=300)
     services.relay_due_deliveries()
     last = [m for m in smtp_peer.messages if m["to"] == [person.pc_email]][-1]
-    assert "割増料金: 「200円」→「300円」" in last["body"]
+    # As the report writes it, reason and all.
+    assert (
+        "割増料金: 「200円（長時間のご説明）」→「300円（長時間のご説明）」"
+        in last["body"]
+    )
     assert "（円）" not in last["body"]
+
+
+def test_a_correction_names_each_item_as_the_report_it_corrects(smtp_peer):
+    client, (person,) = client_with_recipients(1, report_by_email=True)
+    received = timezone.make_aware(dt.datetime(2026, 11, 6, 14, 32))
+    call, _ = save_reported_call(
+        client=client, received_at=received, addressee="", purpose="見積り"
+    )
+    _correct(
+        call,
+        received_at=received - dt.timedelta(hours=1),
+        addressee="佐藤",
+        caller_name="",
+        caller_name_missing_reason="refused",
+    )
+    services.relay_due_deliveries()
+    report, correction = [
+        m["body"] for m in smtp_peer.messages if m["to"] == [person.pc_email]
+    ]
+    assert "■日時: 2026年11月6日（金）14:32" in report
+    assert "■宛先: 指定なし" in report
+    assert (
+        "日時: 「2026年11月6日（金）14:32」→「2026年11月6日（金）13:32」" in correction
+    )
+    assert "宛先: 「指定なし」→「佐藤様宛」" in correction
+    # The name and the reason it was not given are one item of the report.
+    assert "お名前: 「" in correction and "→「お聞きしましたが" in correction
+    assert "受電日時" not in correction and "宛先（担当者）" not in correction
+    assert "伺えなかった理由:" not in correction
