@@ -495,3 +495,45 @@ def test_a_screen_reader_hears_which_searched_client_enter_will_open(live, open_
     page.keyboard.press("Enter")
     page.wait_for_selector("#announce")
     assert f"client={client.pk}" in page.url
+
+
+# Whether the element with the focus is seen: its middle is not under the rule
+# banner on top, nor under anything else, and is inside the window.
+_FOCUS_IN_SIGHT = """() => {
+  const el = document.activeElement;
+  const box = el.getBoundingClientRect();
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  if (y < 0 || y > innerHeight) { return false; }
+  const hit = document.elementFromPoint(x, y);
+  return !!hit && (hit === el || el.contains(hit) || hit.contains(el));
+}"""
+
+
+def test_save_stays_in_sight_on_a_laptop_screen_and_no_field_hides_under_it(
+    live, open_as
+):
+    """At 1366x768 the save button sat a screen and a half below the ring's
+    form: a mouse had to scroll to save every call. It stays at the window's
+    bottom, and a field the keys reach is never under it nor the rule banner."""
+    client = factories.ClientFactory(operator_notes="物件名と希望日時を伺う。\n" * 3)
+    for name in ("佐藤 健", "鈴木 花子", "高橋 誠"):
+        factories.ClientPersonFactory(client=client, name=name)
+    page = open_as(factories.OperatorFactory())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    save = page.locator("#call-form button[type=submit]")
+    box = save.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 768
+    page.focus("#id_category_normal")
+    reached = []
+    while not page.evaluate("document.activeElement.type === 'submit'"):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id"))
+        assert page.evaluate(_FOCUS_IN_SIGHT), reached[-1]
+        assert len(reached) < 30
+    assert "id_surcharge_reason" in reached
+    while page.evaluate("document.activeElement.id") != "id_category_normal":
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate(_FOCUS_IN_SIGHT), page.evaluate(
+            "document.activeElement.id"
+        )
