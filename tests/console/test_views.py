@@ -8,7 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from answering import selectors
-from answering.models import Call, CallRevision, Category
+from answering.models import (
+    REQUIRED_OR_REASON,
+    Call,
+    CallRevision,
+    Category,
+    MissingReason,
+)
 from clients.models import LentNumber, NumberAssignment
 from clients.months import JST, japan_today
 from tests.dates import ja_day
@@ -549,6 +555,45 @@ def test_saving_a_call_returns_a_blank_form_with_what_was_saved(
     assert "保存しました" in page
     assert "03-1234-5678" in page
     assert 'value="山田"' not in page  # the form is blank for the next call
+
+
+def test_the_saved_banner_shows_who_the_call_is_for_and_how_it_was_marked(
+    operator_client, acme
+):
+    """The banner showed the name, number and purpose only: whether the call
+    went to the right person, as urgent, with its surcharge, could not be
+    checked without opening it again."""
+    call = CallFactory(
+        client=acme,
+        addressee="佐藤",
+        is_urgent=True,
+        surcharge_yen=1500,
+        surcharge_reason="長時間",
+    )
+    page = operator_client.get(
+        NEW, {"client": acme.pk, "saved": call.pk}
+    ).content.decode()
+    banner = page.split('id="saved-banner"')[1].split("</section>")[0]
+    assert "佐藤様宛" in banner
+    assert "お急ぎ" in banner
+    assert "割増 1,500円" in banner
+    assert "無言" not in banner
+
+    silent = CallFactory(
+        client=acme,
+        category=Category.NUISANCE,
+        caller_name="",
+        callback_number="",
+        purpose="",
+        **{f"{f}_missing_reason": MissingReason.SILENT for f in REQUIRED_OR_REASON},
+    )
+    page = operator_client.get(
+        NEW, {"client": acme.pk, "saved": silent.pk}
+    ).content.decode()
+    banner = page.split('id="saved-banner"')[1].split("</section>")[0]
+    # Said beside the category (いたずら・嫌がらせ・無言), which names it too.
+    assert banner.count("無言") == 2
+    assert "様宛" not in banner and "割増" not in banner
 
 
 def test_a_bad_value_the_page_or_phone_system_set_never_blocks_the_save(
