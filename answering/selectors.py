@@ -130,16 +130,25 @@ class CallerHistory:
 
 
 def caller_history(
-    *, client: Client, caller_number: str, limit: int = REPEAT_CALLER_LIMIT
+    *,
+    client: Client,
+    caller_number: str,
+    limit: int = REPEAT_CALLER_LIMIT,
+    other_than: int | None = None,
 ) -> CallerHistory:
     """The last few calls this number made to this client, and how many of all its
-    calls were nuisance calls: one query, as the console page opens on every call."""
+    calls were nuisance calls: one query, as the console page opens on every call.
+    ``other_than``: the id of the call being corrected, which is not one of its
+    own earlier calls."""
     if not caller_number:
         return CallerHistory(calls=[], nuisance_count=0)
     from_caller = Call.objects.filter(client=client, caller_number=caller_number)
+    nuisances = Call.objects.nuisance_to(client_id=client.pk)
+    if other_than is not None:
+        from_caller = from_caller.exclude(pk=other_than)
+        nuisances = nuisances.exclude(pk=other_than)
     nuisance_count = (
-        Call.objects.nuisance_to(client_id=client.pk)
-        .filter(caller_number=caller_number)
+        nuisances.filter(caller_number=caller_number)
         .order_by()
         .values("client_id")
         .annotate(n=Count("id"))

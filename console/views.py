@@ -256,7 +256,12 @@ def phone_json(request: HttpRequest) -> JsonResponse:
         client = _by_id(Client.objects.filter(pk=client_id))
         if client is not None:
             today = japan_today()
-            history = selectors.caller_history(client=client, caller_number=e164)
+            history = selectors.caller_history(
+                client=client,
+                caller_number=e164,
+                # On a correction's page: the call itself is not an earlier call.
+                other_than=parse_row_id(request.GET.get("call", "")),
+            )
             # All its nuisance calls, not only those among the last few shown.
             nuisance_count = history.nuisance_count
             calls = [

@@ -285,7 +285,8 @@
     out.className = "phone-check";
     if (!value || (serverErrors && value === judged)) { return; }
     var url = form.dataset.phoneEndpoint + "?number=" + encodeURIComponent(value) +
-      "&client=" + encodeURIComponent(form.dataset.client || "");
+      "&client=" + encodeURIComponent(form.dataset.client || "") +
+      (form.dataset.call ? "&call=" + encodeURIComponent(form.dataset.call) : "");
     fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {

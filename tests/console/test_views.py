@@ -507,6 +507,36 @@ def test_a_typed_number_is_read_back_hyphenated_with_its_history(operator_client
     assert not bad["ok"] and "電話番号" in bad["error"]
 
 
+def test_a_corrections_number_check_does_not_list_the_call_being_corrected(
+    operator_client, acme
+):
+    """On a correction's page the callback number's check listed the call being
+    corrected among "earlier calls from this number", and counted it as an
+    earlier nuisance call: a first-time caller read as a repeat offender."""
+    earlier = CallFactory(client=acme, caller_number="+819012345678", purpose="見積り")
+    corrected = CallFactory(
+        client=acme,
+        caller_number="+819012345678",
+        category=Category.NUISANCE,
+        purpose="怒鳴られた",
+    )
+    page = operator_client.get(
+        reverse("console:call_edit", args=[corrected.pk])
+    ).content.decode()
+    assert f'data-call="{corrected.pk}"' in page  # what console.js sends as call=
+    data = operator_client.get(
+        reverse("console:phone"),
+        {"number": "09012345678", "client": acme.pk, "call": corrected.pk},
+    ).json()
+    assert [c["purpose"] for c in data["calls"]] == [earlier.purpose]
+    assert data["nuisance_count"] == 0
+    # On a new call's form, every call from the number is an earlier one.
+    data = operator_client.get(
+        reverse("console:phone"), {"number": "09012345678", "client": acme.pk}
+    ).json()
+    assert len(data["calls"]) == 2 and data["nuisance_count"] == 1
+
+
 def test_a_typed_number_counts_every_earlier_nuisance_call(operator_client, acme):
     """The typed number's history showed its last few calls only: nuisance
     calls older than those went unmentioned, unlike in the screen pop."""
