@@ -457,3 +457,25 @@ def test_the_counted_calls_page_uses_a_fixed_number_of_queries(
         == _invoice_calls_queries(portal, september)
         <= MAX_QUERIES
     )
+
+
+def test_a_void_invoice_asks_for_no_payment(portal, october_invoice):
+    """A voided invoice is replaced by its reissue: its page must not ask the
+    client to pay it by its due date into the bank account (it did, under the
+    void notice: a client who followed it paid the month twice)."""
+    page = portal.get(reverse("portal:invoice", args=[october_invoice.pk]))
+    assert "までに振込先の口座へお振込みください" in page.content.decode()
+    replacement = void_and_reissue(
+        invoice=october_invoice, reason="宛名の訂正", today=dt.date(2026, 11, 3)
+    )
+    body = portal.get(
+        reverse("portal:invoice", args=[october_invoice.pk])
+    ).content.decode()
+    assert "この請求書へのお支払いは不要です。" in body
+    assert "お振込みください" not in body
+    assert 'id="transfer-account"' not in body
+    assert "<dt>お支払期限</dt>" not in body
+    # The reissue asks for the payment instead.
+    body = portal.get(reverse("portal:invoice", args=[replacement.pk])).content.decode()
+    assert "までに振込先の口座へお振込みください" in body
+    assert 'id="transfer-account"' in body
