@@ -2,14 +2,15 @@
 nothing here can return another client's rows."""
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Q
 
 from answering.models import REPORTED_CATEGORIES, Call, Category
+from billing.models import Invoice
 from clients.models import Client, ClientPerson, PlanPrice
-from clients.months import JST, japan_today, month_start
+from clients.months import JST, japan_today, month_start, previous_month
 from clients.phones import partial_number_condition, try_normalize_phone
 from clients.selectors import plan_in_force, width_variants
 from config.row_ids import parse_row_id
@@ -179,6 +180,25 @@ def calls_for_export(
         .values_list(*fields)
         .iterator(chunk_size=2000)
     )
+
+
+def month_of_invoice_in_preparation(
+    *, client: Client, invoices: Iterable[Invoice], today: dt.date | None = None
+) -> dt.date | None:
+    """Last month, while the client waits for its invoice, else None.
+
+    The month has ended and the client is billed for some day of it (not a
+    trial-only month, nor one after its contract ended: ``billable_from``, as
+    the monthly run reads it), but no invoice of it is shown yet: drafts never
+    are, and a void one means the month was issued (its reissue comes with
+    it). ``invoices``: those the portal lists, already read (no query here).
+    """
+    month = previous_month(month_start(today or japan_today()))
+    if client.first_billed_day(month) is None:
+        return None
+    if any(invoice.billing_month == month for invoice in invoices):
+        return None
+    return month
 
 
 def addressee_suggestions(*, client: Client) -> list[str]:

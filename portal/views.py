@@ -554,16 +554,19 @@ def _client_invoice(request: HttpRequest, invoice_id: int) -> Invoice:
 @client_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
     client = portal_client(request)
+    today = japan_today()
+    invoices = list(invoices_for_client(client=client))
     return render(
         request,
         "portal/invoice_list.html",
         {
-            "invoices": invoices_for_client(client=client),
+            "invoices": invoices,
+            "preparing_month": selectors.month_of_invoice_in_preparation(
+                client=client, invoices=invoices, today=today
+            ),
             "billing_email": client.billing_email,
             # Where the next notice goes, as the notice job reads it.
-            "notice_addresses": invoice_notice_addresses(
-                client=client, today=japan_today()
-            ),
+            "notice_addresses": invoice_notice_addresses(client=client, today=today),
             "open_billing_email_request": _open_billing_email_request(client),
         },
     )

@@ -479,3 +479,69 @@ def test_a_void_invoice_asks_for_no_payment(portal, october_invoice):
     body = portal.get(reverse("portal:invoice", args=[replacement.pk])).content.decode()
     assert "までに振込先の口座へお振込みください" in body
     assert 'id="transfer-account"' in body
+
+
+PREPARING = "2026年10月分のご請求書は準備中です。"
+
+
+def _invoices_page(portal, monkeypatch, today: dt.date) -> tuple[str, int]:
+    """The invoices page on ``today``, and how many queries it read."""
+    monkeypatch.setattr("portal.views.japan_today", lambda: today)
+    with CaptureQueriesContext(connection) as ctx:
+        response = portal.get(reverse("portal:invoices"))
+    assert response.status_code == 200
+    return response.content.decode(), len(ctx.captured_queries)
+
+
+def test_the_invoices_page_says_last_months_invoice_is_being_prepared(
+    portal, portal_user, monkeypatch
+):
+    """After the month ends and before the admin issues its invoices (drafts
+    are never shown), the page said nothing of the month's invoice."""
+    client = portal_user.client
+    CallFactory(client=client, received_at=jst(2026, 10, 5, 10))
+    body, _ = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 1))
+    # No address to e-mail: the page does not promise an e-mail.
+    assert PREPARING + "発行しましたらこのページに表示します。" in body
+    assert "メールでお知らせします" not in body
+
+    ReportRecipientFactory(client=client, pc_email="tanto@example.jp")
+    draft = bill(client, OCTOBER, issue=False)
+    body, preparing_queries = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 3))
+    assert PREPARING + "発行しましたらメールでお知らせします。" in body
+    assert reverse("portal:invoice", args=[draft.pk]) not in body
+
+    bill(client, OCTOBER)  # issued
+    body, issued_queries = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 3))
+    assert "準備中" not in body
+    # The line costs no query of its own.
+    assert preparing_queries == issued_queries
+
+
+def test_no_invoice_is_said_to_be_prepared_for_a_month_not_billed(
+    portal, portal_user, monkeypatch
+):
+    client = portal_user.client
+    # Still in the month: nothing has ended to bill.
+    body, _ = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 30))
+    assert "2026年11月分" not in body and PREPARING in body
+    # A trial that began in October and runs into November bills nothing for
+    # October.
+    client.trial_started_on = dt.date(2026, 10, 25)
+    client.contract_started_on = dt.date(2026, 10, 25)
+    client.save()
+    body, _ = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 3))
+    assert "準備中" not in body
+    # A contract that ended in September has no October invoice.
+    client.trial_started_on = dt.date(2025, 1, 1)
+    client.contract_started_on = dt.date(2025, 1, 11)
+    client.status = "cancelled"
+    client.cancelled_on = dt.date(2026, 9, 30)
+    client.save()
+    body, _ = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 3))
+    assert "準備中" not in body
+    # One that ended with October gets its final invoice for October.
+    client.cancelled_on = dt.date(2026, 10, 31)
+    client.save()
+    body, _ = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 3))
+    assert PREPARING in body
