@@ -89,3 +89,57 @@ def test_a_message_sits_in_the_pages_column_in_a_box(live, open_as):
     assert abs(placed["left"] - placed["contentLeft"]) <= 2, placed
     assert placed["border"] >= 3, placed
     assert placed["background"] == "rgb(255, 255, 255)", placed
+
+
+CALL_CELLS = """() => {
+  // The lines the text runs over: the distinct tops of its boxes.
+  const lines = (el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  };
+  return {
+    pageWidth: document.documentElement.scrollWidth,
+    callbacks: [...document.querySelectorAll("table.calls td a[href^='tel:']")].map(
+      (a) => [a.textContent, lines(a)]
+    ),
+    addressees: [...document.querySelectorAll("table.calls td.addressee")].map(
+      (td) => [td.textContent, lines(td)]
+    ),
+  };
+}"""
+
+
+def test_a_calls_number_and_addressee_read_on_one_line(live, open_as):
+    """At 1366 px the history squeezed the callback number and addressee
+    columns: 045-222-3333 broke after 045-222-, 鈴木 花子 after 鈴木, while the
+    purpose column had room to spare. A number is read, and dialled, whole."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    factories.CallFactory(
+        client=client,
+        category="nuisance",
+        caller_name="",
+        caller_name_missing_reason="refused",
+        callback_number="",
+        callback_number_missing_reason="refused",
+        caller_number="+815012345678",
+        addressee="鈴木 花子",
+        purpose="社長の帰社時間をしつこく尋ね、お答えできないと伝えると切断。",
+        is_angry=True,
+    )
+    factories.CallFactory(
+        client=client,
+        callback_number="+81452223333",
+        addressee="鈴木 花子",
+        purpose="見積もりの件で折り返しがほしい。" * 3,
+    )
+    page = open_as(factories.ClientUserFactory(client=client))
+    for viewport in (PC, PHONE):
+        page.set_viewport_size(viewport)
+        page.goto(f"{live['server'].url}/portal/calls/")
+        cells = page.evaluate(CALL_CELLS)
+        assert cells["pageWidth"] == viewport["width"], cells
+        assert cells["callbacks"] == [["045-222-3333", 1]], (viewport, cells)
+        assert cells["addressees"] == [["鈴木 花子", 1]] * 2, (viewport, cells)
