@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from answering.models import REPORTED_CATEGORIES, Call, Category
+from answering.models import REPORTED_CATEGORIES, Call, Category, readable_changes
+from answering.services import REPORTED_FIELDS
 from billing.models import Invoice
 from clients.models import Client, ClientPerson, PlanPrice
 from clients.months import JST, japan_today, month_start, previous_month
@@ -289,3 +290,30 @@ def undelivered_reports(*, client: Client, limit: int = 10) -> UndeliveredReport
 
 def call_deliveries(*, call: Call) -> list[Delivery]:
     return list(call.deliveries.order_by("created_at", "id"))
+
+
+@dataclass(frozen=True)
+class Correction:
+    changed_at: dt.datetime
+    changes: dict[str, tuple[str, str]]  # {label: (old, new)}, readable
+
+
+def call_corrections(*, call: Call) -> list[Correction]:
+    """What corrections changed in the call's report, oldest first, as the
+    correction reports say it (``reporting.services.record_correction``): the
+    operator's own memo left out. None once the caller's data was erased (its
+    revisions are emptied with it)."""
+    corrections = []
+    for revision in call.revisions.order_by("changed_at", "id"):
+        reported = {
+            field: pair
+            for field, pair in revision.changes.items()
+            if field in REPORTED_FIELDS
+        }
+        if reported:
+            corrections.append(
+                Correction(
+                    changed_at=revision.changed_at, changes=readable_changes(reported)
+                )
+            )
+    return corrections

@@ -191,6 +191,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
                 call.caller_number, erased=call.personal_data_erased_at is not None
             ),
             "deliveries": selectors.call_deliveries(call=call),
+            "corrections": selectors.call_corrections(call=call),
         },
     )
 

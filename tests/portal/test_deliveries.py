@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -123,3 +124,28 @@ def test_home_leaves_out_a_failed_report_of_a_call_corrected_to_sales(
     assert "報告された方" not in body
     assert call_url not in body
     assert "送信できなかった報告が" not in body
+
+
+def test_a_corrected_calls_page_says_what_was_corrected(portal, reported_call):
+    """The page showed the corrected number alone: a client who had already
+    called the first one back could not tell it had changed, nor from what."""
+    record_correction(
+        call=reported_call,
+        corrected_by=OperatorFactory(),
+        changes={"callback_number": "+81366667777", "note": "社内メモ"},
+    )
+    body = portal.get(reverse("portal:call", args=[reported_call.pk])).content.decode()
+    assert 'id="corrections"' in body
+    # As the correction report said it: the field, old and new values.
+    corrections = body[body.index('id="corrections"') :]
+    assert re.search(
+        r">折り返し先</td><td[^>]*>090-1234-5678</td><td[^>]*>03-6666-7777</td>",
+        corrections,
+    ), corrections
+    # The operator's own memo is never in a report, nor here.
+    assert "社内メモ" not in body
+
+
+def test_an_uncorrected_calls_page_has_no_corrections(portal, reported_call):
+    body = portal.get(reverse("portal:call", args=[reported_call.pk])).content.decode()
+    assert 'id="corrections"' not in body
