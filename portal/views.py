@@ -388,7 +388,9 @@ def plan(request: HttpRequest) -> HttpResponse:
             "open_request": open_request,
             "plans": plans,
             "changes_in_12_months": changes,
-            "advice": advice.plan_advice(client=client),
+            # Which plan to choose for the year: nothing to choose once no
+            # change can apply.
+            "advice": advice.plan_advice(client=client) if can_change else None,
             "too_many_changes": changes >= PLAN_CHANGE_WARNING_THRESHOLD,
         },
     )

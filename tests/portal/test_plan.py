@@ -496,3 +496,33 @@ def test_a_plan_with_no_price_in_the_change_month_is_not_offered(
     assert asked.status_code == 200
     assert "このプランは今はお申し込みいただけません。" in asked.content.decode()
     assert not PlanChangeRequest.objects.filter(client=portal_user.client).exists()
+
+
+def test_an_ended_contracts_plan_page_offers_no_prices_nor_advice(
+    portal, cancelled_last_month
+):
+    """It listed next month's prices and advised which plan to choose for the
+    year, to a client whose contract had ended, and said the contract ends
+    (終了する) when it had."""
+    page = portal.get(reverse("portal:plan")).content.decode()
+    assert "分からの料金" not in page
+    assert "プランの見直し" not in page
+    assert "で終了するため" not in page
+    assert "ご契約が終了したため、プランの変更はお申し込みいただけません。" in page
+
+
+def test_a_contract_ending_this_month_is_shown_no_prices_for_a_month_it_does_not_reach(
+    portal, portal_user
+):
+    client = portal_user.client
+    client.cancelled_on = month_end(japan_today())
+    client.save()
+    page = portal.get(reverse("portal:plan")).content.decode()
+    assert "ご契約中" in page
+    assert "分からの料金" not in page
+    assert "プランの見直し" not in page
+    day = client.cancelled_on
+    assert (
+        f"ご契約は{day.year}年{day.month}月{day.day}日で終了するため、"
+        "プランの変更はお申し込みいただけません。"
+    ) in page
