@@ -634,3 +634,15 @@ def test_a_request_sent_while_an_admin_saves_a_cancellation_is_refused(
     assert asked.status_code == 200  # the form again, with why
     assert "希望日はそれまでの日付にしてください。" in asked.content.decode()
     assert not RecipientChangeRequest.objects.exists()
+
+
+def test_an_ended_contract_is_not_said_to_be_in_a_free_trial(portal, portal_user):
+    """After the contract's end the fee paragraph gave the trial or a contract
+    not yet begun as the reason no fee is charged."""
+    client = portal_user.client
+    client.status = Client.Status.CANCELLED
+    client.cancelled_on = month_start(japan_today()) - dt.timedelta(days=1)
+    client.save()
+    page = portal.get(reverse("portal:recipients")).content.decode()
+    assert "無料お試し期間" not in page
+    assert "ご契約が終了したため、報告先の追加料金はかかりません。" in page
