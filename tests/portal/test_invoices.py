@@ -545,3 +545,15 @@ def test_no_invoice_is_said_to_be_prepared_for_a_month_not_billed(
     client.save()
     body, _ = _invoices_page(portal, monkeypatch, dt.date(2026, 11, 3))
     assert PREPARING in body
+
+
+def test_a_paid_invoice_no_longer_asks_for_the_payment(portal, october_invoice):
+    """Once paid, the page still asked to pay by the due date into the
+    account, above its own 入金済み."""
+    mark_paid(invoice=october_invoice, paid_on=dt.date(2026, 11, 10))
+    body = portal.get(
+        reverse("portal:invoice", args=[october_invoice.pk])
+    ).content.decode()
+    assert "入金済み（2026年11月10日）" in body
+    assert "お振込みください" not in body
+    assert 'id="transfer-account"' not in body
