@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -109,28 +111,56 @@ def run_month(request: HttpRequest) -> HttpResponse:
 NAMED_IN_MESSAGE = 10
 
 
-def _names(outcomes, describe) -> str:  # type: ignore[no-untyped-def]
+def _html(text: str, **params: object) -> SafeString:
+    """``text % params`` as HTML for a message: the words and every plain
+    string escaped, the links (built with format_html) kept."""
+    # Safe: every part is escaped or built by format_html.
+    return mark_safe(
+        conditional_escape(text)
+        % {
+            name: conditional_escape(value) if isinstance(value, str) else value
+            for name, value in params.items()
+        }
+    )
+
+
+def _names(outcomes, describe) -> SafeString:  # type: ignore[no-untyped-def]
     named = [describe(outcome) for outcome in outcomes[:NAMED_IN_MESSAGE]]
     if len(outcomes) > NAMED_IN_MESSAGE:
         named.append(
             _("ほか %(count)d 件") % {"count": len(outcomes) - NAMED_IN_MESSAGE}
         )
-    return _("、").join(named)
+    # Safe: each name is escaped or built by format_html.
+    return mark_safe(
+        conditional_escape(_("、")).join(conditional_escape(name) for name in named)
+    )
 
 
-def _held_change(outcome: services.DraftOutcome) -> str:
+def _draft_link(outcome: services.DraftOutcome) -> str:
+    """The client's name, linked to the draft waiting for a look."""
+    if outcome.invoice_id is None:
+        return outcome.client_name
+    return format_html(
+        '<a href="{}">{}</a>',
+        reverse("billing:invoice", args=[outcome.invoice_id]),
+        outcome.client_name,
+    )
+
+
+def _held_change(outcome: services.DraftOutcome) -> SafeString:
     amounts = {
-        "name": outcome.client_name,
+        "name": _draft_link(outcome),
         "was": f"{outcome.was_total_yen or 0:,}",
         "now": f"{outcome.total_yen or 0:,}",
     }
     if outcome.was_total_yen == outcome.total_yen:
-        return _("%(name)s（%(now)s 円のまま、明細が変わりました）") % amounts
-    return _("%(name)s（%(was)s 円 → %(now)s 円）") % amounts
+        return _html(_("%(name)s（%(now)s 円のまま、明細が変わりました）"), **amounts)
+    return _html(_("%(name)s（%(was)s 円 → %(now)s 円）"), **amounts)
 
 
 def _issue_messages(request: HttpRequest, result: services.IssueResult) -> None:
-    """Say what issuing did, above all what it did not issue as previewed."""
+    """Say what issuing did, above all what it did not issue as previewed,
+    each draft left to look at linked to its page."""
     if result.issued:
         messages.success(
             request, _("%(count)d 件を発行しました。") % {"count": result.issued}
@@ -138,43 +168,48 @@ def _issue_messages(request: HttpRequest, result: services.IssueResult) -> None:
     if result.held:
         messages.warning(
             request,
-            _(
-                "%(count)d 件は下書きの作成後にデータ（受電の分類、プラン、番号、"
-                "訂正など）が変わっていたため発行せず、今のデータで下書きを"
-                "作り直しました。内容を確認してから、もう一度発行してください: "
-                "%(names)s"
-            )
-            % {"count": len(result.held), "names": _names(result.held, _held_change)},
+            _html(
+                _(
+                    "%(count)d 件は下書きの作成後にデータ（受電の分類、プラン、番号、"
+                    "訂正など）が変わっていたため発行せず、今のデータで下書きを"
+                    "作り直しました。内容を確認してから、もう一度発行してください: "
+                    "%(names)s"
+                ),
+                count=len(result.held),
+                names=_names(result.held, _held_change),
+            ),
         )
     if result.removed:
         messages.warning(
             request,
-            _(
-                "%(count)d 件は請求の対象でなくなったため、下書きを削除しました"
-                "（発行していません）: %(names)s"
-            )
-            % {
-                "count": len(result.removed),
-                "names": _names(result.removed, lambda o: o.client_name),
-            },
+            _html(
+                _(
+                    "%(count)d 件は請求の対象でなくなったため、下書きを削除しました"
+                    "（発行していません）: %(names)s"
+                ),
+                count=len(result.removed),
+                names=_names(result.removed, lambda o: o.client_name),
+            ),
         )
     if result.added:
         messages.warning(
             request,
-            _(
-                "%(count)d 件は新たに請求の対象になったため、下書きを作成しました"
-                "（発行していません）。内容を確認してから発行してください: %(names)s"
-            )
-            % {
-                "count": len(result.added),
-                "names": _names(
+            _html(
+                _(
+                    "%(count)d 件は新たに請求の対象になったため、下書きを作成しました"
+                    "（発行していません）。内容を確認してから発行してください: "
+                    "%(names)s"
+                ),
+                count=len(result.added),
+                names=_names(
                     result.added,
-                    lambda o: (
-                        _("%(name)s（%(now)s 円）")
-                        % {"name": o.client_name, "now": f"{o.total_yen or 0:,}"}
+                    lambda o: _html(
+                        _("%(name)s（%(now)s 円）"),
+                        name=_draft_link(o),
+                        now=f"{o.total_yen or 0:,}",
                     ),
                 ),
-            },
+            ),
         )
     if not (result.issued or result.held or result.removed or result.added):
         messages.warning(request, _("発行する下書きがありません。"))

@@ -225,7 +225,11 @@ def test_the_admin_is_told_what_was_held_and_why(admin_client, over_by_one):
 
     text = page.content.decode()
     assert "下書きの作成後にデータ" in text
-    assert "株式会社営業訂正（6,068 円 → 5,920 円）" in text
+    # Named, and linked to the draft built again, to look at before issuing.
+    held = _october(over_by_one.client)
+    link = reverse("billing:invoice", args=[held.pk])
+    assert f'<a href="{link}">株式会社営業訂正</a>（6,068 円 → 5,920 円）' in text
+    assert admin_client.get(link).status_code == 200
     assert "件を発行しました" not in text
     assert _october(over_by_one.client).status == InvoiceStatus.DRAFT
     # The second press, once looked at, issues it.
@@ -234,6 +238,35 @@ def test_the_admin_is_told_what_was_held_and_why(admin_client, over_by_one):
     )
     assert "1 件を発行しました。" in page.content.decode()
     assert _october(over_by_one.client).total_yen == 5920
+
+
+def test_a_held_back_draft_is_linked_under_its_name_escaped(admin_client, small):
+    client = contracted_client(small, name="旧社名株式会社")
+    bill_month(month=OCTOBER, today=LATER)
+    Client.objects.filter(pk=client.pk).update(name="<b>新社名</b>&株式会社")
+
+    page = admin_client.post(
+        reverse("billing:issue"), {"month": "2026-10"}, follow=True
+    )
+
+    link = reverse("billing:invoice", args=[_october(client).pk])
+    assert (
+        f'<a href="{link}">&lt;b&gt;新社名&lt;/b&gt;&amp;株式会社</a>'
+        "（5,920 円のまま、明細が変わりました）"
+    ) in page.content.decode()
+
+
+def test_a_draft_added_at_issue_is_linked_under_its_name(admin_client, small):
+    contracted_client(small)
+    bill_month(month=OCTOBER, today=LATER)
+    newcomer = contracted_client(small, name="新規株式会社")
+
+    page = admin_client.post(
+        reverse("billing:issue"), {"month": "2026-10"}, follow=True
+    )
+
+    link = reverse("billing:invoice", args=[_october(newcomer).pk])
+    assert f'<a href="{link}">新規株式会社</a>（5,920 円）' in page.content.decode()
 
 
 def _issue_statements(month):
