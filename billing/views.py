@@ -374,6 +374,32 @@ def _form_or_rerender(request, invoice, name, form):  # type: ignore[no-untyped-
     )
 
 
+@admin_required
+@require_POST
+def issue_draft(request: HttpRequest, pk: int) -> HttpResponse:
+    """発行する on a draft's page: as the month's list issues, for this draft
+    alone (no confirmation first, as there)."""
+    invoice = _get_invoice(pk)
+    try:
+        result = services.issue_draft(invoice=invoice)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        if not Invoice.objects.filter(pk=invoice.pk).exists():  # built again
+            return redirect(_month_url(invoice.billing_month))
+        return redirect("billing:invoice", pk=invoice.pk)
+    if result.issued_ids:
+        issued = Invoice.objects.get(pk=result.issued_ids[0])
+        messages.success(
+            request,
+            _("請求書 %(number)s を発行しました。") % {"number": issued.number_display},
+        )
+        return redirect("billing:invoice", pk=issued.pk)
+    _issue_messages(request, result)
+    if result.held:  # built again: the new draft, to look at
+        return redirect("billing:invoice", pk=result.held[0].invoice_id)
+    return redirect(_month_url(invoice.billing_month))  # deleted
+
+
 def _settle_form_or_refusal(request, invoice, name, form):  # type: ignore[no-untyped-def]
     """A settlement form with a bad date, shown again; or, when the invoice
     cannot be settled that way at all (the page, sent from a stale screen,

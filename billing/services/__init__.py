@@ -39,7 +39,12 @@ from billing.services.adjustments import (
     delete_adjustment,
 )
 from billing.services.invoice_notices import NoticeSummary, send_invoice_notices
-from billing.services.issue import DraftOutcome, IssueResult, issue_invoices
+from billing.services.issue import (
+    DraftOutcome,
+    IssueResult,
+    issue_draft,
+    issue_invoices,
+)
 from billing.services.runs import BillingSummary, bill_month, month_has_ended
 from billing.services.settlement import (
     mark_paid,
@@ -61,6 +66,7 @@ __all__ = [
     "bill_month",
     "change_adjustment",
     "delete_adjustment",
+    "issue_draft",
     "issue_invoices",
     "mark_paid",
     "mark_refunded",

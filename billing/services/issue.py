@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from billing.company import refuse_demo_company
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
@@ -35,6 +37,8 @@ class DraftOutcome:
 class IssueResult:
     """What ``issue_invoices`` did.
 
+    ``issued_ids``: the invoices issued (a draft built again because only its
+    list of calls changed is issued under its new id).
     ``held``: drafts whose data changed after they were built (a call
     reclassified, a credit entered, a number lent, a plan corrected...). They
     were built again from current data and left as drafts, so that the admin
@@ -44,10 +48,14 @@ class IssueResult:
     issued either.
     """
 
-    issued: int = 0
+    issued_ids: tuple[int, ...] = ()
     held: tuple[DraftOutcome, ...] = ()
     removed: tuple[DraftOutcome, ...] = ()
     added: tuple[DraftOutcome, ...] = ()
+
+    @property
+    def issued(self) -> int:
+        return len(self.issued_ids)
 
 
 # Everything an invoice line prints or points at, as stored and as built.
@@ -257,10 +265,13 @@ def issue_invoices(
             removed.append(outcome)
         else:
             held.append(outcome)
-    issued = numbering.number_drafts(
+    # Each one a draft of the month, read or built under the billing lock: all
+    # are numbered.
+    only = {invoice_id for invoice_id in to_issue if invoice_id is not None}
+    numbering.number_drafts(
         month=first,
         drafts=Invoice.objects.for_month(first).filter(status=InvoiceStatus.DRAFT),
-        only={invoice_id for invoice_id in to_issue if invoice_id is not None},
+        only=only,
         issued_on=issued_on,
     )
 
@@ -268,8 +279,40 @@ def issue_invoices(
         return tuple(sorted(outcomes, key=lambda o: (o.client_name, o.invoice_id or 0)))
 
     return IssueResult(
-        issued=issued,
+        issued_ids=tuple(sorted(only)),
         held=by_name(held),
         removed=by_name(removed),
         added=by_name(added),
+    )
+
+
+@transaction.atomic
+def issue_draft(*, invoice: Invoice, today: dt.date | None = None) -> IssueResult:
+    """Issue one draft from its own page: ``issue_invoices`` for it alone, so
+    under the same lock and checks (one that changed since it was built is
+    built again and held back, one of a client no longer billable deleted).
+
+    Refuses (ValidationError) when, under the billing lock, it is no draft any
+    more: issued from the month's list or another screen meanwhile (and
+    perhaps paid or voided since), or built again (a new draft took its place).
+    """
+    result = issue_invoices(
+        month=invoice.billing_month, invoice_ids=[invoice.pk], today=today
+    )
+    if result.issued or result.held or result.removed:
+        return result
+    current = Invoice.objects.filter(pk=invoice.pk).first()
+    if current is None:
+        raise ValidationError(
+            _(
+                "この下書きは、ほかの画面で作り直されたか削除されたため、"
+                "発行していません。月の一覧から開き直してください。"
+            )
+        )
+    raise ValidationError(
+        _(
+            "この請求書は下書きではなくなった（%(status)s）ため、発行していません。"
+            "ほかの画面で発行されたようです。"
+        ),
+        params={"status": current.status_label},
     )

@@ -207,6 +207,21 @@ def test_the_billing_page_says_which_variables_to_set(admin_client, draft):
     assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.DRAFT
 
 
+def test_a_drafts_page_refuses_to_issue_it_and_says_why(admin_client, draft):
+    with demo_server:
+        response = admin_client.post(
+            reverse("billing:issue_draft", args=[draft.pk]), follow=True
+        )
+    assert response.redirect_chain == [
+        (reverse("billing:invoice", args=[draft.pk]), 302)
+    ]
+    page = response.content.decode()
+    assert REFUSED in page
+    assert ALL_DEMO_NAMES in page
+    assert Invoice.objects.get(pk=draft.pk).status == InvoiceStatus.DRAFT
+    assert _last_number() == 0
+
+
 def test_the_invoice_page_refuses_void_and_reissue_and_says_why(admin_client, issued):
     with demo_server:
         response = admin_client.post(

@@ -81,6 +81,11 @@ EXPECTED: dict[str, Row] = {
     "billing:invoice_pdf": admin_page(),
     "billing:invoice_csv": admin_page(),
     "billing:invoice_calls": admin_page(),
+    # Only admins issue; the world's invoice is issued already: refused, back
+    # to its page.
+    "billing:issue_draft": admin_page(
+        method="POST", admin="redirect:/billing/invoices/"
+    ),
     "billing:mark_paid": admin_page(method="POST", admin="redirect:/billing/invoices/"),
     "billing:mark_refunded": admin_page(
         method="POST", admin="redirect:/billing/invoices/"
@@ -165,6 +170,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "portal:billing_email_request": [world.billing_email_request.pk],
     }.get(name)
     if name.startswith("billing:invoice") or name in (
+        "billing:issue_draft",
         "billing:mark_paid",
         "billing:mark_refunded",
         "billing:undo_payment",

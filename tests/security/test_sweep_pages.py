@@ -93,6 +93,7 @@ PAGES: dict[str, Page] = {
     "billing:invoice_pdf": Page("admin", arg="invoice"),
     "billing:invoice_csv": Page("admin", arg="invoice"),
     "billing:invoice_calls": Page("admin", arg="invoice"),
+    "billing:issue_draft": Page("admin", "POST", "invoice"),
     "billing:mark_paid": Page(
         "admin", "POST", "invoice", fields={"paid-paid_on": hostile_or(*DAYS)}
     ),
