@@ -337,11 +337,14 @@ class Invoice(models.Model):
     @property
     def payment_instructions(self) -> str:
         """How the client settles this invoice, in the active language: how it
-        pays and by when, or that nothing is to be paid and a refund comes to
-        it. From the invoice's own copy of the payment method, so it never
-        changes once issued. Empty when a payment is asked for but the method
-        is not known: a draft, or an invoice issued before it was recorded
-        (those show their due date only)."""
+        pays, or that nothing is to be paid and a refund comes to it. From the
+        invoice's own copy of the payment method, so it never changes once
+        issued. Empty when a payment is asked for but the method is not known:
+        a draft, or an invoice issued before it was recorded.
+
+        It names the due date by its label, never the date: every document that
+        says it (the PDF, the notice, the portal's and the staff's pages) shows
+        ``due_label``: ``due_on`` just before it, so the date is said once."""
         method = self.payment_method
         if self.refund_yen:
             if method == PaymentMethod.DIRECT_DEBIT:
@@ -353,13 +356,12 @@ class Invoice(models.Model):
             return gettext("お支払いは不要です。")
         if not method:
             return ""
-        due = date_format(self.due_on, gettext("Y年n月j日"))
         if method == PaymentMethod.DIRECT_DEBIT:
-            return gettext("ご登録の口座から%(due)sに引き落とします。") % {"due": due}
+            return gettext("お引落日にご登録の口座から引き落とします。")
         return gettext(
-            "お支払期限（%(due)s）までに振込先の口座へお振込みください"
+            "お支払期限までに振込先の口座へお振込みください"
             "（振込手数料はご負担ください）。"
-        ) % {"due": due}
+        )
 
     @property
     def transfer_account(self) -> str:

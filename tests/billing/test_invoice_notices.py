@@ -72,10 +72,16 @@ def test_the_client_is_told_of_its_invoice_once_at_its_recipients_pc_addresses(
     assert "株式会社山田商事 御中" in body
     assert f"請求書番号: {invoice.number_display}" in body
     assert f"ご請求金額（税込）: {invoice.total_yen:,}円" in body
-    assert "お支払期限: 2026年11月30日" in body
-    assert "お支払い方法: 銀行振込" in body
-    assert "（振込手数料はご負担ください）" in body
-    assert f"振込先: {BANK}" in body
+    # The due date once, on its line; how to pay refers to it.
+    lines = body.replace("\r\n", "\n")
+    assert (
+        "お支払期限: 2026年11月30日\n"
+        "お支払い方法: 銀行振込\n"
+        "お支払期限までに振込先の口座へお振込みください"
+        "（振込手数料はご負担ください）。\n"
+        f"振込先: {BANK}\n"
+    ) in lines
+    assert body.count("2026年11月30日") == 1
     assert f"https://portal.example.jp/portal/invoices/{invoice.pk}/" in body
 
     invoice.refresh_from_db()
@@ -126,8 +132,12 @@ def test_a_direct_debit_client_is_told_when_its_account_is_debited(small, smtp_p
 
     body = smtp_peer.messages[0]["body"]
     assert "お支払い方法: 口座振替" in body
-    assert "お引落日: 2026年11月30日" in body and "お支払期限" not in body
-    assert "ご登録の口座から2026年11月30日に引き落とします。" in body
+    assert (
+        "お引落日: 2026年11月30日\n"
+        "お支払い方法: 口座振替\n"
+        "お引落日にご登録の口座から引き落とします。\n"
+    ) in body.replace("\r\n", "\n")
+    assert "お支払期限" not in body and body.count("2026年11月30日") == 1
     assert BANK not in body and "お振込みください" not in body
 
 

@@ -20,8 +20,11 @@ from tests.html_forms import form_values
 pytestmark = pytest.mark.django_db
 
 BANK = "みずほ銀行 神田支店 普通 7654321 カ）トウキヨウデンワヒシヨ"
-TRANSFER = "お支払期限（2026年11月30日）までに振込先の口座へお振込みください（振込手数料はご負担ください）。"
-DEBIT = "ご登録の口座から2026年11月30日に引き落とします。"
+TRANSFER = (
+    "お支払期限までに振込先の口座へお振込みください（振込手数料はご負担ください）。"
+)
+DEBIT = "お引落日にご登録の口座から引き落とします。"
+DUE = "2026年11月30日"
 
 
 def _flat(text: str) -> str:
@@ -55,13 +58,19 @@ def test_a_bank_transfer_invoice_says_where_to_pay_by_the_due_date(
     assert invoice.due_on == dt.date(2026, 11, 30)
 
     text = _flat(pdf_text(render_invoice_pdf(invoice)))
-    assert "お支払期限2026年11月30日" in text
-    assert _flat(TRANSFER) in text
-    assert _flat(f"振込先{BANK}") in text
+    # The due date once, beside its label; the instructions refer to it.
+    assert _flat(f"お支払期限{DUE}お支払い{TRANSFER}振込先{BANK}") in text
+    assert text.count(DUE) == 1
     assert "引き落とします" not in text and "お引落日" not in text
-    for page in (_portal_page(invoice), _admin_page(admin_client, invoice)):
+    portal = _portal_page(invoice)
+    assert f"<dt>お支払期限</dt><dd>{DUE}</dd>" in portal
+    admin = _admin_page(admin_client, invoice)
+    assert f"お支払期限: {DUE}" in admin
+    assert f"銀行振込: {TRANSFER}" in admin
+    for page in (portal, admin):
         assert TRANSFER in page and "お引落日" not in page
         assert BANK in page
+        assert page.count(DUE) == 1
 
 
 def test_a_direct_debit_invoice_says_when_the_account_is_debited(
@@ -71,16 +80,18 @@ def test_a_direct_debit_invoice_says_when_the_account_is_debited(
     invoice = _issued(small, payment_method=PaymentMethod.DIRECT_DEBIT)
 
     text = _flat(pdf_text(render_invoice_pdf(invoice)))
-    assert "お引落日2026年11月30日" in text and "お支払期限" not in text
-    assert _flat(DEBIT) in text
+    assert _flat(f"お引落日{DUE}お支払い{DEBIT}") in text
+    assert "お支払期限" not in text and text.count(DUE) == 1
     assert "お振込みください" not in text and _flat(BANK) not in text
     portal = _portal_page(invoice)
-    assert "<dt>お引落日</dt><dd>2026年11月30日</dd>" in portal
+    assert f"<dt>お引落日</dt><dd>{DUE}</dd>" in portal
     admin = _admin_page(admin_client, invoice)
-    assert "お引落日: 2026年11月30日" in admin
+    assert f"お引落日: {DUE}" in admin
+    assert f"口座振替: {DEBIT}" in admin
     for page in (portal, admin):
         assert DEBIT in page and "お支払期限" not in page
         assert BANK not in page and "お振込みください" not in page
+        assert page.count(DUE) == 1
 
 
 def test_an_issued_invoice_keeps_the_payment_method_and_account_it_was_issued_with(
