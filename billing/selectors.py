@@ -301,6 +301,40 @@ def invoices_for_month(*, month: dt.date) -> QuerySet[Invoice]:
     )
 
 
+@dataclass(frozen=True)
+class GoneDraft:
+    """A draft no longer there: its month, and the client's invoice of that
+    month now (None when there is none: no longer billed that month)."""
+
+    billing_month: dt.date
+    now: Invoice | None
+
+
+def gone_draft(*, invoice_id: int) -> GoneDraft | None:
+    """What became of a draft no longer there; None for an id that was never
+    an invoice.
+
+    Every run, and every issue that holds a draft back, deletes the month's
+    drafts and writes them anew under new ids, so a draft's page left open (or
+    a link to it) outlives it. Its history row still says whose and which
+    month it was (void invoices aside: the client's live one)."""
+    was = (
+        Invoice.history.filter(id=invoice_id)
+        .order_by("-history_date")
+        .values("client_id", "billing_month")
+        .first()
+    )
+    if was is None:
+        return None
+    now = (
+        Invoice.objects.for_month(was["billing_month"])
+        .filter(client_id=was["client_id"])
+        .exclude(status=InvoiceStatus.VOID)
+        .first()
+    )
+    return GoneDraft(billing_month=was["billing_month"], now=now)
+
+
 def invoices_for_client(*, client: Client) -> QuerySet[Invoice]:
     """What the portal lists: issued, paid and void invoices, never drafts."""
     return (

@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -353,15 +354,53 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
     return context
 
 
+def _invoices() -> QuerySet[Invoice]:
+    return Invoice.objects.select_related("client", "replaces")
+
+
 def _get_invoice(pk: int) -> Invoice:
-    return get_object_or_404(
-        Invoice.objects.select_related("client", "replaces"), pk=pk
+    return get_object_or_404(_invoices(), pk=pk)
+
+
+def _gone_draft(request: HttpRequest, pk: int, *, issuing: bool) -> HttpResponse:
+    """A draft's page, or its 発行する, after the draft was built again under
+    a new id (by a run or a held-back issue, from another screen): the
+    client's invoice of that month now, or the month's list, saying why.
+    ``issuing``: nothing was issued. 404 for an id that was never an invoice."""
+    gone = selectors.gone_draft(invoice_id=pk)
+    if gone is None:
+        raise Http404
+    if gone.now is None:
+        messages.warning(
+            request,
+            (
+                _("開いていた下書きは、その後に削除されたため、発行していません。")
+                if issuing
+                else _("開いていた下書きは、その後に削除されました。")
+            )
+            + _("この顧客は、この月の請求の対象でなくなりました。"),
+        )
+        return redirect(_month_url(gone.billing_month))
+    messages.warning(
+        request,
+        _(
+            "開いていた下書きは、その後に作り直されたため、発行していません。"
+            "今の内容を確認してから発行してください。"
+        )
+        if issuing
+        else _(
+            "開いていた下書きは、その後に作り直されました（下書きは作成・更新や"
+            "発行のたびに作り直されます）。この顧客の今の請求書を表示しています。"
+        ),
     )
+    return redirect("billing:invoice", pk=gone.now.pk)
 
 
 @admin_required
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _get_invoice(pk)
+    invoice = _invoices().filter(pk=pk).first()
+    if invoice is None:
+        return _gone_draft(request, pk, issuing=False)
     return render(request, "billing/invoice.html", _detail_context(invoice))
 
 
@@ -379,7 +418,9 @@ def _form_or_rerender(request, invoice, name, form):  # type: ignore[no-untyped-
 def issue_draft(request: HttpRequest, pk: int) -> HttpResponse:
     """発行する on a draft's page: as the month's list issues, for this draft
     alone (no confirmation first, as there)."""
-    invoice = _get_invoice(pk)
+    invoice = _invoices().filter(pk=pk).first()
+    if invoice is None:
+        return _gone_draft(request, pk, issuing=True)
     try:
         result = services.issue_draft(invoice=invoice)
     except ValidationError as error:

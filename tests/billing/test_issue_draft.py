@@ -225,3 +225,87 @@ def test_a_draft_issued_from_its_page_while_the_list_issues_it_is_issued_once(
         "この請求書は下書きではなくなった（発行済み）ため"
         in page["response"].content.decode()
     )
+
+
+# --- a draft's page left open while the draft is built again ---------------
+# Every run, and every issue that holds a draft back, writes the month's drafts
+# anew under new ids: the page (or a link to it) outlives its draft.
+
+
+def test_a_drafts_page_built_again_since_shows_the_clients_draft_now(
+    admin_client, two_drafts
+):
+    draft, _other = two_drafts
+    bill_month(month=OCTOBER, today=LATER)  # 下書きを作成・更新, elsewhere
+    now = _october(draft.client)
+    assert now.pk != draft.pk
+
+    page = admin_client.get(reverse("billing:invoice", args=[draft.pk]), follow=True)
+
+    assert page.redirect_chain == [(reverse("billing:invoice", args=[now.pk]), 302)]
+    text = page.content.decode()
+    assert "開いていた下書きは、その後に作り直されました" in text
+    assert "株式会社一番 2026年10月分" in text
+
+
+def test_a_drafts_page_issued_since_under_a_new_id_shows_the_invoice(
+    admin_client, two_drafts
+):
+    _draft, other = two_drafts
+    _reclassify_one_as_sales(other.client)
+    CallFactory(client=other.client, received_at=jst(2026, 10, 31, 17))
+    issue_invoices(month=OCTOBER, today=LATER)  # built again and issued
+    issued = _october(other.client)
+
+    page = admin_client.get(reverse("billing:invoice", args=[other.pk]), follow=True)
+
+    assert page.redirect_chain == [(reverse("billing:invoice", args=[issued.pk]), 302)]
+    assert issued.number_display in page.content.decode()
+
+
+def test_issuing_from_a_page_whose_draft_was_built_again_issues_nothing(
+    admin_client, two_drafts
+):
+    draft, _other = two_drafts
+    bill_month(month=OCTOBER, today=LATER)
+    now = _october(draft.client)
+
+    page = _issue(admin_client, draft)
+
+    # The admin has not seen the new draft: it waits, shown.
+    assert Invoice.objects.get(pk=now.pk).status == InvoiceStatus.DRAFT
+    assert not Invoice.objects.filter(status=InvoiceStatus.ISSUED).exists()
+    assert page.redirect_chain == [(reverse("billing:invoice", args=[now.pk]), 302)]
+    assert (
+        "開いていた下書きは、その後に作り直されたため、発行していません。"
+        in page.content.decode()
+    )
+
+
+def test_a_drafts_page_whose_client_is_no_longer_billed_shows_the_month(
+    admin_client, two_drafts
+):
+    draft, _other = two_drafts
+    Client.objects.filter(pk=draft.client_id).update(
+        status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 9, 30)
+    )
+    bill_month(month=OCTOBER, today=LATER)
+
+    page = admin_client.get(reverse("billing:invoice", args=[draft.pk]), follow=True)
+
+    assert page.redirect_chain == [(f"{reverse('billing:month')}?month=2026-10", 302)]
+    assert (
+        "開いていた下書きは、その後に削除されました。"
+        "この顧客は、この月の請求の対象でなくなりました。" in page.content.decode()
+    )
+
+
+def test_an_invoice_that_never_was_is_not_found(admin_client, two_drafts):
+    missing = Invoice.objects.order_by("-pk").first().pk + 100
+    assert (
+        admin_client.get(reverse("billing:invoice", args=[missing])).status_code == 404
+    )
+    assert (
+        admin_client.post(reverse("billing:issue_draft", args=[missing])).status_code
+        == 404
+    )
