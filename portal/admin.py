@@ -5,7 +5,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from clients.dates import format_day
@@ -110,6 +111,19 @@ class ChangeRequestAdmin(admin.ModelAdmin):
         url = reverse("admin:clients_client_change", args=[obj.client_id])
         return format_html('<a href="{}">{}</a>', url, obj.client)
 
+    @admin.display(description=_("閉じた理由"))
+    def closed_because(self, obj) -> str:
+        """What the request's page says of a processed request: the service's
+        reason in the reader's language, then the admin's memo as typed. An
+        open request shows none (its memo may still change)."""
+        if obj.is_open:
+            return ""
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}",
+            ((line,) for line in obj.note_for_client.split("\n")),
+        )
+
     # The page of an open request offers the list's actions as buttons
     # (change_request_form.html): (the action's name, the button's words).
     # Each action and its button process a request through the same
@@ -210,6 +224,7 @@ class PlanChangeRequestAdmin(ChangeRequestAdmin):
         "effective_month",
         "status",
         "processed_at",
+        "closed_because",
     ]
     list_select_related = ["client", "plan"]
     fields = [
@@ -285,6 +300,7 @@ class RecipientChangeRequestAdmin(ChangeRequestAdmin):
         "mobile_email",
         "desired_on",
         "status",
+        "closed_because",
     ]
     list_select_related = ["client", "recipient"]
     fields = [
@@ -341,6 +357,7 @@ class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
         "current_billing_email",
         "status",
         "processed_at",
+        "closed_because",
     ]
     fields = [
         "client",

@@ -5,16 +5,24 @@ it was typed."""
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
 from portal import services
 from portal.models import BillingEmailChangeRequest, PlanChangeRequest, SystemNote
 from tests.portal.conftest import jst
+from tests.portal.factories import (
+    BillingEmailChangeRequestFactory,
+    PlanChangeRequestFactory,
+    RecipientChangeRequestFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 REPLACED = "同じ月の新しいお申し込みに置き換えられました。"
+WITHDRAWN = "お客様がお申し込みを取り消されました。"
 
 
 def _english(text: str) -> str:
@@ -102,3 +110,49 @@ def test_a_refusal_typed_by_the_admin_is_shown_as_typed_in_english_too(
     portal.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = portal.get(reverse("portal:plan_request", args=[asked.pk]))
     assert REPLACED in page.content.decode()
+
+
+LISTS = [
+    ("portal_planchangerequest", PlanChangeRequestFactory),
+    ("portal_recipientchangerequest", RecipientChangeRequestFactory),
+    ("portal_billingemailchangerequest", BillingEmailChangeRequestFactory),
+]
+
+
+@pytest.mark.parametrize(("model", "factory"), LISTS)
+def test_the_request_lists_say_why_each_request_was_closed(
+    admin_client, model, factory
+):
+    """The admin scanning a list reads why each processed request was closed,
+    as its page says it: the service's reason in the admin's language, the
+    memo as typed; an open request's memo is not shown as a reason yet."""
+    factory(status="rejected", system_note=SystemNote.WITHDRAWN)
+    factory(status="rejected", admin_note="番号のご確認をお願いします。")
+    factory(admin_note="確認中のメモ")
+    url = reverse(f"admin:{model}_changelist")
+
+    page = admin_client.get(url).content.decode()
+    assert "閉じた理由" in page
+    assert WITHDRAWN in page
+    assert "番号のご確認をお願いします。" in page
+    assert "確認中のメモ" not in page
+
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = admin_client.get(url).content.decode()
+    assert _english(WITHDRAWN) in english
+    assert WITHDRAWN not in english
+
+
+@pytest.mark.parametrize(("model", "factory"), LISTS)
+def test_the_reasons_cost_no_query_per_row(
+    admin_client, model, factory, django_assert_num_queries
+):
+    factory(status="rejected", system_note=SystemNote.WITHDRAWN)
+    url = reverse(f"admin:{model}_changelist")
+    admin_client.get(url)  # the session and site's first reads
+    with CaptureQueriesContext(connection) as one_row:
+        admin_client.get(url)
+    for _ in range(5):
+        factory(status="rejected", admin_note="お断りしました。")
+    with django_assert_num_queries(len(one_row)):
+        assert admin_client.get(url).status_code == 200
