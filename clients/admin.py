@@ -642,9 +642,11 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         )
         if client is None:
             return None
+        today = japan_today()
         form = AssignNumberForm(
             request.POST if "apply" in request.POST else None,
-            initial={"assigned_on": japan_today()},
+            initial={"assigned_on": today},
+            today=today,
         )
         if "apply" in request.POST and form.is_valid():
             try:

@@ -486,6 +486,26 @@ class AssignNumberForm(forms.Form):
         validators=[validate_plausible_date],
     )
 
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Offered: the numbers free today, with their kind. Any number is still
+        # accepted, so that one lent or returned meanwhile (by another admin)
+        # is refused by the service, which says why.
+        number = self.fields["number"]
+        lendable = LentNumber.objects.lendable_on(today)
+        number.choices = [
+            ("", number.empty_label),
+            *(
+                (lent.pk, f"{lent.display}（{lent.get_kind_display()}）")
+                for lent in lendable
+            ),
+        ]
+        if len(number.choices) == 1:
+            number.help_text = _(
+                "貸し出せる番号がありません（すべて貸出中か休止中です）。"
+                "「貸出番号」の一覧で番号を追加してください。"
+            )
+
 
 class ReleaseNumberForm(forms.Form):
     released_on = JapaneseDateField(

@@ -474,6 +474,23 @@ class ReportRecipient(models.Model):
         )
 
 
+def rest_ends_on(released_on: dt.date) -> dt.date:
+    """First day a number returned on ``released_on`` may be lent again: it
+    rests (quarantine) so that the old client's callers do not reach a new one."""
+    return released_on + dt.timedelta(days=settings.NUMBER_QUARANTINE_DAYS + 1)
+
+
+class LentNumberQuerySet(models.QuerySet["LentNumber"]):
+    def lendable_on(self, day: dt.date) -> "LentNumberQuerySet":
+        """Numbers nobody holds and that are not resting on ``day``."""
+        # A number returned after ``day - rest`` still rests on ``day``.
+        rest = rest_ends_on(day) - day
+        blocking = NumberAssignment.objects.filter(number=models.OuterRef("pk")).filter(
+            Q(released_on__isnull=True) | Q(released_on__gt=day - rest)
+        )
+        return self.filter(~models.Exists(blocking))
+
+
 class LentNumber(models.Model):
     """A number the company owns and lends: Tokyo 03, 050, or FAX."""
 
@@ -489,6 +506,8 @@ class LentNumber(models.Model):
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
 
     history = HistoricalRecords()
+
+    objects = LentNumberQuerySet.as_manager()
 
     class Meta:
         ordering = ["number"]

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +18,7 @@ from clients.models import (
     LentNumber,
     NumberAssignment,
     Plan,
+    rest_ends_on,
 )
 from clients.months import japan_today, month_start, next_month
 
@@ -35,7 +35,7 @@ def quarantine_ends_on(lent_number: LentNumber) -> dt.date | None:
     )
     if last is None:
         return None
-    return last + dt.timedelta(days=settings.NUMBER_QUARANTINE_DAYS + 1)
+    return rest_ends_on(last)
 
 
 @transaction.atomic

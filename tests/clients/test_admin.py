@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from clients import services
 from clients.models import LentNumber, NumberAssignment, User
 from clients.months import (
     japan_today,
@@ -117,6 +118,57 @@ def test_assign_number_action_lends_and_shows_the_extra_fee(admin_client):
     assert "貸し出しました" in text
     assert "1,100" in text
     assert number.assignments.current().get().client == client
+
+
+def _offered_numbers(page) -> list[str]:
+    html = page.content.decode()
+    select = html[html.index('name="number"') : html.index("</select>")]
+    return [
+        option.split(">", 1)[1].split("<", 1)[0]
+        for option in select.split("<option")[1:]
+        if 'value=""' not in option
+    ]
+
+
+def test_the_lend_page_offers_only_the_numbers_free_today(admin_client, settings):
+    """The admin picks from the pool: numbers other clients hold, and those
+    resting after their return, are not offered (they looked alike and were
+    refused only once chosen); each says its kind."""
+    settings.NUMBER_QUARANTINE_DAYS = 90
+    today = japan_today()
+    free_03 = LentNumberFactory(number="+81355550001", kind=LentNumber.Kind.TOKYO_03)
+    free_050 = LentNumberFactory(number="+815055550002", kind=LentNumber.Kind.IP_050)
+    held = LentNumberFactory(number="+81355550003")
+    NumberAssignmentFactory(number=held, client=ClientFactory(name="先客"))
+    resting = LentNumberFactory(number="+81355550004")
+    rested = LentNumberFactory(number="+81355550005")
+    for number, days_ago in [(resting, 90), (rested, 91)]:
+        release_number(
+            assignment=NumberAssignmentFactory(
+                number=number, assigned_on=dt.date(2025, 1, 1)
+            ),
+            released_on=today - dt.timedelta(days=days_ago),
+            today=today - dt.timedelta(days=days_ago),
+        )
+    assert services.quarantine_ends_on(resting) == today + dt.timedelta(days=1)
+    assert services.quarantine_ends_on(rested) == today
+
+    page = _action(admin_client, "assign_number", [ClientFactory()])
+
+    assert _offered_numbers(page) == [
+        f"{free_03.display}（東京03番号）",
+        f"{rested.display}（東京03番号）",
+        f"{free_050.display}（050番号）",
+    ]
+
+
+def test_the_lend_page_says_when_no_number_is_free(admin_client):
+    NumberAssignmentFactory(client=ClientFactory(name="先客"))
+    page = _action(admin_client, "assign_number", [ClientFactory()])
+    assert _offered_numbers(page) == []
+    assert "貸し出せる番号がありません（すべて貸出中か休止中です）。" in (
+        page.content.decode()
+    )
 
 
 @pytest.mark.parametrize(
