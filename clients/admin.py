@@ -22,6 +22,7 @@ from clients.dates import format_day
 from clients.forms import (
     AssignNumberForm,
     ClientAdminForm,
+    ClientPersonInlineForm,
     JapaneseDuplicatesFormSet,
     LentNumberAdminForm,
     PlanAdminForm,
@@ -131,6 +132,7 @@ class PlanAdmin(SimpleHistoryAdmin):
 
 class ClientPersonInline(admin.TabularInline):
     model = ClientPerson
+    form = ClientPersonInlineForm
     extra = 0
 
 

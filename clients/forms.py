@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from clients.dates import JapaneseDateField, format_day
 from clients.models import (
     Client,
+    ClientPerson,
     LentNumber,
     NumberAssignment,
     Plan,
@@ -51,6 +52,18 @@ class PhoneNumberField(forms.CharField):
         if value in self.empty_values:
             return ""
         return normalize_phone(value)
+
+
+_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
+def as_katakana(text: str) -> str:
+    """Kana as the kana fields hold it: full-width katakana.
+
+    A Japanese keyboard shows hiragana until the word is converted, and some
+    keyboards type half-width katakana; the operator searches while typing.
+    """
+    return unicodedata.normalize("NFKC", text).translate(_HIRAGANA_TO_KATAKANA)
 
 
 def normalize_typed_email(value: str) -> str:
@@ -108,6 +121,44 @@ class LockedRowForm(forms.ModelForm):
         super().full_clean()
 
 
+def clean_typed_kana(form: forms.ModelForm, name: str) -> str:
+    """A reading (カナ) as the kana fields hold it: full-width katakana, typed
+    in hiragana or half-width kana as well. Clients are listed and searched by
+    it (the console looks it up in katakana): one typed in romaji or hiragana
+    was listed out of order and never found by its reading.
+
+    A reading left as shown is kept as stored, even one saved before this
+    rule: the page is then saved for what the admin changed.
+    """
+    value: str = form.cleaned_data[name]
+    if name not in form.changed_data:
+        return value
+    kana = " ".join(as_katakana(value).split())
+    if not all(_is_kana(ch) for ch in kana):
+        raise forms.ValidationError(
+            _(
+                "カナはカタカナかひらがなで入力してください"
+                "（ローマ字・漢字・記号は使えません）。"
+            ),
+            code="not_kana",
+        )
+    return kana
+
+
+def _is_kana(ch: str) -> bool:
+    # The katakana block holds ー and ・ too; digits are read as written.
+    return ch == " " or "0" <= ch <= "9" or "\u30a0" <= ch <= "\u30ff"
+
+
+class ClientPersonInlineForm(forms.ModelForm):
+    class Meta:
+        model = ClientPerson
+        fields = ["name", "name_kana", "title", "note", "display_order"]
+
+    def clean_name_kana(self) -> str:
+        return clean_typed_kana(self, "name_kana")
+
+
 class ClientAdminForm(LockedRowForm):
     own_number = PhoneNumberField(
         label=_("お客様の電話番号（転送元）"), required=False, max_length=30
@@ -133,6 +184,9 @@ class ClientAdminForm(LockedRowForm):
         ]
         # Read as a recipient's addresses are (full-width letters and ＠).
         field_classes = {"billing_email": TypedEmailField}
+
+    def clean_name_kana(self) -> str:
+        return clean_typed_kana(self, "name_kana")
 
     def clean_cancelled_on(self) -> dt.date | None:
         cancelled_on = self.cleaned_data["cancelled_on"]

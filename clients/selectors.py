@@ -20,7 +20,7 @@ from django.db.models import (
     When,
 )
 
-from clients.forms import normalize_typed_email
+from clients.forms import as_katakana, normalize_typed_email
 from clients.models import (
     EXTRA_NUMBER_FEE_YEN,
     EXTRA_RECIPIENT_FEE_YEN,
@@ -366,18 +366,6 @@ def find_assignment_by_dialed(
         .order_by()[:1]
     )
     return e164, next(iter(found), None)
-
-
-_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
-
-
-def as_katakana(text: str) -> str:
-    """Kana as the kana fields hold it: full-width katakana.
-
-    A Japanese keyboard shows hiragana until the word is converted, and some
-    keyboards type half-width katakana; the operator searches while typing.
-    """
-    return unicodedata.normalize("NFKC", text).translate(_HIRAGANA_TO_KATAKANA)
 
 
 # Printable ASCII to its full-width form (ＡＢＣ, １２３); space to the ideographic one.
