@@ -1,6 +1,7 @@
-"""Billing pages for admins: preview a month's drafts, issue, mark paid (or a
-refund refunded) or take a payment back, void and reissue, credit, and download
-PDF/CSV. Operators and clients get 403."""
+"""Billing pages for admins: preview a month's drafts, issue them (the month's,
+or one from its own page), mark paid (or a refund refunded) or take a payment
+back, void and reissue, credit, and download PDF/CSV. Operators and clients get
+403."""
 
 import uuid
 from typing import Any
@@ -389,8 +390,9 @@ def _gone_draft(request: HttpRequest, pk: int, *, issuing: bool) -> HttpResponse
         )
         if issuing
         else _(
-            "開いていた下書きは、その後に作り直されました（下書きは作成・更新や"
-            "発行のたびに作り直されます）。この顧客の今の請求書を表示しています。"
+            "開いていた下書きは、その後に作り直されました（「下書きを作成・更新」や、"
+            "データが変わった下書きの発行で作り直されます）。"
+            "この顧客の今の請求書を表示しています。"
         ),
     )
     return redirect("billing:invoice", pk=gone.now.pk)

@@ -14,7 +14,8 @@ the pure functions in ``billing.pricing``, and writes them in bulk.
 Decisions:
 - ``bill_month`` creates or refreshes DRAFTS; issued, paid and void invoices are
   never touched by a rerun. Issuing is a separate step (``issue_invoices``):
-  the admin page's button, ``bill_month --issue``, or the beat task when
+  the admin page's button (or a draft's own, ``issue_draft``: the same for that
+  draft alone), ``bill_month --issue``, or the beat task when
   ``BILLING_AUTO_ISSUE`` is on. Admins expect to preview before anything is
   numbered and sent. A draft is only a preview: ``issue_invoices`` compares
   each one with what current data builds, issues those that match, and builds
