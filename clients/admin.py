@@ -47,6 +47,7 @@ from clients.models import (
     PlanPrice,
     ReportRecipient,
     User,
+    is_plausible_date,
 )
 from clients.months import japan_today, month_start, next_month
 from config.admin_site import delete_selected_at_once
@@ -339,6 +340,11 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
     @admin.display(description=_("月額への影響（今月）"))
     def monthly_fee_effects(self, obj: Client) -> str:
         if obj.pk is None:
+            return "—"
+        # A page sent back with an error shows ``obj`` as typed: a date refused
+        # on its field (9999-12-31) would break the date arithmetic below.
+        typed = (obj.trial_started_on, obj.contract_started_on, obj.cancelled_on)
+        if not all(is_plausible_date(day) for day in typed if day is not None):
             return "—"
         today = japan_today()
         if obj.contract_ended_before(month_start(today)):

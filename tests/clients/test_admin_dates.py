@@ -270,3 +270,21 @@ def test_a_recipient_sent_twice_is_saved_once(admin_client):
     again = admin_client.post(url, data)
     assert "同じ報告先がすでに登録されています。" in again.content.decode()
     assert client.recipients.count() == 1
+
+
+@pytest.mark.parametrize(
+    "field", ["trial_started_on", "contract_started_on", "cancelled_on"]
+)
+def test_an_implausible_date_on_a_clients_change_page_is_refused(admin_client, field):
+    # The page shows this month's fees worked out from the dates on the form: a
+    # refused date must not break them (the day after 9999-12-31 overflows).
+    client = ClientFactory(
+        trial_started_on=dt.date(2026, 1, 5), contract_started_on=dt.date(2026, 1, 15)
+    )
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    page = admin_client.post(url, {**data, field: "9999-12-31"})
+    assert page.status_code == 200
+    assert _errors(page, field) == [OUT_OF_RANGE]
+    client.refresh_from_db()
+    assert client.trial_started_on == dt.date(2026, 1, 5)
