@@ -537,3 +537,23 @@ def test_save_stays_in_sight_on_a_laptop_screen_and_no_field_hides_under_it(
         assert page.evaluate(_FOCUS_IN_SIGHT), page.evaluate(
             "document.activeElement.id"
         )
+
+
+def test_the_days_calls_keep_their_report_and_correction_links_whole(live, open_as):
+    """At 1366 px a row with a long purpose squeezed the last columns: 詳細 and
+    訂正 broke into 詳/細 and 訂/正, one character a line."""
+    from tests.reporting.factories import client_with_recipients, save_reported_call
+
+    client, _ = client_with_recipients(1, name="株式会社さくら不動産")
+    save_reported_call(
+        client=client,
+        received_at=timezone.now(),
+        caller_company="株式会社小林企画デザイン事務所",
+        purpose="見積もりの件で折り返しがほしい。来週の打ち合わせ日程も相談したい",
+    )
+    page = open_as(factories.OperatorFactory())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live['server'].url}/operator/")
+    for text in ("詳細", "訂正"):
+        link = page.locator("table.today-calls tbody tr a", has_text=text)
+        assert link.evaluate("el => el.getClientRects().length") == 1, text
