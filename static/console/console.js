@@ -105,6 +105,14 @@
     form.addEventListener("change", markStarted);
   }
 
+  // A field with an error, its message under it and all, in the middle of the
+  // window: focus alone scrolls the field just into view, and its message
+  // stayed hidden under the save bar at the window's bottom.
+  var showWhole = function (el) {
+    var whole = el.closest(".field, fieldset") || el;
+    whole.scrollIntoView({ block: "center" });
+  };
+
   var radios = form.querySelectorAll("input[name=category]");
   // The 無言 tick belongs to a nuisance call: shown with it, and unticked when
   // another category is chosen (the name, number and purpose come back).
@@ -217,6 +225,7 @@
     bad.setAttribute("aria-describedby", id);
     bad.closest(".field").classList.add("has-error");
     bad.focus();
+    showWhole(bad);
   });
 
   // Nothing typed is ever brought back by the browser (autocomplete="off" on
@@ -248,7 +257,10 @@
       : form.querySelector("[name='" + focusName + "']");
   }
   if (!target) { target = form.querySelector("input[name=category]:checked") || radios[0]; }
-  if (target) { target.focus(); }
+  if (target) {
+    target.focus();
+    if (focusName) { showWhole(target); }
+  }
 
   // A reason chosen as "other" needs the note: jump there.
   form.querySelectorAll("select[name$='_missing_reason']").forEach(function (sel) {

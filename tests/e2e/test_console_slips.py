@@ -557,3 +557,34 @@ def test_the_days_calls_keep_their_report_and_correction_links_whole(live, open_
     for text in ("詳細", "訂正"):
         link = page.locator("table.today-calls tbody tr a", has_text=text)
         assert link.evaluate("el => el.getClientRects().length") == 1, text
+
+
+_IN_SIGHT = """el => {
+  const box = el.getBoundingClientRect();
+  const x = box.left + Math.min(box.width / 2, 40), y = box.top + box.height / 2;
+  if (y < 0 || y > innerHeight) { return false; }
+  const hit = document.elementFromPoint(x, y);
+  return !!hit && (hit === el || el.contains(hit));
+}"""
+
+
+def test_an_error_low_on_the_form_is_shown_whole_above_the_save_bar(live, open_as):
+    """The field with the error got the focus, but its message under it stayed
+    hidden under the save bar at the window's bottom (1366x768): the browser
+    scrolls a field it can see a part of no further."""
+    client = factories.ClientFactory()
+    page = open_as(factories.OperatorFactory())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(
+        f"{live['server'].url}/operator/calls/new?client={client.pk}&caller=09012345678"
+    )
+    page.fill("#id_caller_name", "田中")
+    page.select_option("#id_purpose_missing_reason", "other")
+    page.keyboard.press("Control+Enter")
+    errors = page.wait_for_selector("#id_missing_note-errors")
+    assert "「その他」を選んだときは" in errors.inner_text()
+    assert page.evaluate("document.activeElement.id") == "id_missing_note"
+    # The number read back, which comes a moment after the page.
+    page.wait_for_selector("#callback-check.good")
+    assert errors.evaluate(_IN_SIGHT)
+    assert page.eval_on_selector("#id_missing_note", _IN_SIGHT)
