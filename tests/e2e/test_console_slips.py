@@ -588,3 +588,28 @@ def test_an_error_low_on_the_form_is_shown_whole_above_the_save_bar(live, open_a
     page.wait_for_selector("#callback-check.good")
     assert errors.evaluate(_IN_SIGHT)
     assert page.eval_on_selector("#id_missing_note", _IN_SIGHT)
+
+
+def test_a_long_name_to_announce_breaks_between_phrases(live, open_as):
+    """At 1366 px 株式会社さくら不動産でございます broke as ございま / す: the
+    name read aloud to every caller ended in a lone character."""
+    client = factories.ClientFactory(
+        name="株式会社さくら不動産",
+        announce_name="株式会社さくら不動産でございます",
+    )
+    page = open_as(factories.OperatorFactory())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live['server'].url}/operator/calls/new?client={client.pk}")
+    for phrase in ("株式会社", "不動産", "ございます"):
+        lines = page.eval_on_selector(
+            "#announce",
+            """(el, phrase) => {
+              const text = el.firstChild, at = text.data.indexOf(phrase);
+              const range = document.createRange();
+              range.setStart(text, at);
+              range.setEnd(text, at + phrase.length);
+              return new Set([...range.getClientRects()].map(r => r.top)).size;
+            }""",
+            phrase,
+        )
+        assert lines == 1, phrase
