@@ -353,6 +353,7 @@ def _render_call_form(
     status: int = 200,
     rang: bool = False,
     dialed_fax: bool = False,
+    caller_withheld: bool = False,
 ) -> HttpResponse:
     context = {
         # The page's script dates the call on the server's clock: when the page
@@ -369,6 +370,8 @@ def _render_call_form(
         "dialed_number_display": format_phone(dialed_number),
         # A ring on the client's FAX line: said above the form.
         "dialed_fax": dialed_fax,
+        # A ring from a number the phone system did not show (非通知).
+        "caller_withheld": caller_withheld,
         "saved": saved,
         "saved_at_label": _saved_at_label(saved) if saved else "",
         **_report_context(saved),
@@ -500,6 +503,8 @@ def call_new(request: HttpRequest) -> HttpResponse:
         saved=saved,
         rang=bool(caller_number or dialed_number),
         dialed_fax=lookup is not None and lookup.is_fax,
+        # The phone system sends "anonymous" or the like for a hidden number.
+        caller_withheld=bool(request.GET.get("caller")) and not caller_number,
     )
 
 

@@ -537,6 +537,20 @@ def test_a_corrections_number_check_does_not_list_the_call_being_corrected(
     assert len(data["calls"]) == 2 and data["nuisance_count"] == 1
 
 
+def test_a_ring_from_a_withheld_number_says_so(operator_client, acme):
+    """The phone system's "anonymous" left the form as if opened by hand:
+    nothing said the caller's number was hidden and had to be asked for."""
+    for caller in ("anonymous", "非通知"):
+        page = operator_client.get(
+            NEW, {"client": acme.pk, "caller": caller}
+        ).content.decode()
+        assert "非通知" in page
+        assert "折り返し先を必ず伺ってください" in page
+    for params in ({}, {"caller": "09012345678"}):
+        page = operator_client.get(NEW, {"client": acme.pk, **params}).content.decode()
+        assert "非通知" not in page
+
+
 def test_a_typed_number_counts_every_earlier_nuisance_call(operator_client, acme):
     """The typed number's history showed its last few calls only: nuisance
     calls older than those went unmentioned, unlike in the screen pop."""
