@@ -2,6 +2,8 @@
 
 import pytest
 
+from billing.services import bill_month
+from clients.months import japan_today, previous_month
 from tests import factories
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -143,3 +145,20 @@ def test_a_calls_number_and_addressee_read_on_one_line(live, open_as):
         assert cells["pageWidth"] == viewport["width"], cells
         assert cells["callbacks"] == [["045-222-3333", 1]], (viewport, cells)
         assert cells["addressees"] == [["鈴木 花子", 1]] * 2, (viewport, cells)
+
+
+def test_the_invoice_table_does_not_touch_the_card_under_it(live, open_as):
+    """The invoices table ran into the notices card below it, border on border."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    bill_month(month=previous_month(japan_today()), client_ids=[client.pk], issue=True)
+    page = open_as(factories.ClientUserFactory(client=client))
+    for viewport in (PC, PHONE):
+        page.set_viewport_size(viewport)
+        page.goto(f"{live['server'].url}/portal/invoices/")
+        gap = page.evaluate(
+            """() => document.querySelector("#invoice-notices").getBoundingClientRect().top
+              - document.querySelector("main table").getBoundingClientRect().bottom"""
+        )
+        assert gap >= 12, (viewport, gap)
