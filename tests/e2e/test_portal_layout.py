@@ -4,6 +4,7 @@ import pytest
 
 from billing.services import bill_month
 from clients.months import japan_today, previous_month
+from reporting.services import queue_call_reports
 from tests import factories
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -162,3 +163,35 @@ def test_the_invoice_table_does_not_touch_the_card_under_it(live, open_as):
               - document.querySelector("main table").getBoundingClientRect().bottom"""
         )
         assert gap >= 12, (viewport, gap)
+
+
+def test_a_calls_reports_take_two_lines_each_on_a_phone(live, open_as):
+    """Each report sent (one per address, and again for a correction) took
+    five labelled lines on a phone: eight addresses ran to two screens."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    for n in range(4):
+        factories.ReportRecipientFactory(
+            client=client,
+            pc_email=f"report{n}@shirahama-design.example.jp",
+            mobile_email=f"mobile{n}@shirahama-design.example.jp",
+        )
+    call = factories.CallFactory(client=client)
+    assert len(queue_call_reports(call=call)) == 8
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live['server'].url}/portal/calls/{call.pk}/")
+    rows = page.evaluate(
+        """() => [...document.querySelectorAll("table.deliveries tbody tr")].map((tr) => {
+          const line = parseFloat(getComputedStyle(tr).lineHeight);
+          return Math.round(tr.getBoundingClientRect().height / line);
+        })"""
+    )
+    assert len(rows) == 8
+    assert max(rows) <= 3, rows
+    assert page.evaluate("document.documentElement.scrollWidth") == PHONE["width"]
+    # Each still names its address and state.
+    text = page.inner_text("table.deliveries")
+    assert "report0@shirahama-design.example.jp" in text
+    assert any(state in text for state in ("送信待ち", "送信中", "送信済み")), text
