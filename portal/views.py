@@ -58,6 +58,7 @@ from reporting.selectors import report_status_by_call
 @client_required
 def home(request: HttpRequest) -> HttpResponse:
     client = portal_client(request)
+    today = japan_today()
     usage = month_to_date_usage(client=client)
     # Outside billed days (free trial, before the contract) billing reports no
     # counted calls; the client still sees how many calls were answered.
@@ -74,7 +75,12 @@ def home(request: HttpRequest) -> HttpResponse:
             "client": client,
             "usage": usage,
             "unbilled_usage": unbilled_usage,
-            "contract_ended": client.contract_ended_before(japan_today()),
+            "contract_ended": client.contract_ended_before(today),
+            # The free trial's last day, while it runs.
+            "trial_ends_on": client.trial_ends_on
+            if client.trial_started_on is not None
+            and client.trial_started_on <= today <= client.trial_ends_on
+            else None,
             "meter_percent": min(
                 100, usage.counted_calls * 100 // max(usage.included_calls, 1)
             ),

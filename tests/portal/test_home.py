@@ -7,6 +7,7 @@ from answering.models import Category
 from clients.months import japan_today, month_start, next_month
 from clients.services import start_plan
 from portal.selectors import month_usage
+from tests.dates import ja_day
 from tests.factories import (
     CallFactory,
     ClientFactory,
@@ -94,7 +95,8 @@ def test_a_plan_without_a_price_on_the_first_billed_day_is_not_told_it_is_free(
     assert TRIAL not in body
 
 
-def test_the_free_trial_is_still_told_it_is_free(client, plans):
+def test_the_free_trial_is_still_told_it_is_free_and_until_when(client, plans):
+    """It said 無料お試し期間中、または契約開始前: not which, nor until when."""
     today = japan_today()
     customer = ClientFactory(
         status="trial", trial_started_on=today, contract_started_on=None
@@ -103,5 +105,23 @@ def test_the_free_trial_is_still_told_it_is_free(client, plans):
 
     body = home_of(customer, client)
 
-    assert TRIAL in body
+    last_day = ja_day(today + dt.timedelta(days=9))
+    assert f"無料お試し期間中（{last_day}まで）のため、料金はかかりません。" in body
+    assert TRIAL not in body
     assert AWAITING_PLAN not in body
+
+
+def test_before_the_contract_starts_the_home_page_says_nothing_is_charged(
+    client, plans
+):
+    today = japan_today()
+    customer = ClientFactory(
+        status="active",
+        trial_started_on=None,
+        contract_started_on=today + dt.timedelta(days=40),
+    )
+
+    body = home_of(customer, client)
+
+    assert TRIAL in body
+    assert "無料お試し期間中（" not in body
