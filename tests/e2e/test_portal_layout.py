@@ -195,3 +195,42 @@ def test_a_calls_reports_take_two_lines_each_on_a_phone(live, open_as):
     text = page.inner_text("table.deliveries")
     assert "report0@shirahama-design.example.jp" in text
     assert any(state in text for state in ("送信待ち", "送信中", "送信済み")), text
+
+
+def test_the_plan_advice_table_reads_on_a_phone(live, open_as):
+    """Its month column broke 2026年10月 after 10, an amount 11,040円 before
+    円, and its headings 件数 and スタンダード mid-word."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live['server'].url}/portal/plan/")
+    table = page.evaluate(
+        """() => {
+      const lines = (el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      };
+      const table = document.querySelector("table.advice-table");
+      return {
+        months: [...table.querySelectorAll("tbody tr td:first-child")].map(
+          (td) => [td.textContent, lines(td)]
+        ),
+        amounts: [...table.querySelectorAll("td.num")]
+          .filter((td) => td.textContent.includes("円"))
+          .map((td) => [td.textContent, lines(td.firstChild)]),
+        headings: [...table.querySelectorAll("thead th")].map((th) => [th.textContent, lines(th)]),
+        overflow: table.parentElement.scrollWidth - table.parentElement.clientWidth,
+        pageWidth: document.documentElement.scrollWidth,
+      };
+    }"""
+    )
+    assert table["pageWidth"] == PHONE["width"], table
+    assert all(n == 1 for _, n in table["headings"]), table
+    assert len(table["months"]) == 12
+    assert all(n == 1 for _, n in table["months"]), table
+    assert table["amounts"] and all(n == 1 for _, n in table["amounts"]), table
+    # It fits the card: nothing to scroll sideways.
+    assert table["overflow"] <= 0, table
