@@ -389,3 +389,31 @@ def test_the_call_detail_gives_the_weekday_and_the_list_stays_dense(
     assert "2026/11/28 01:34" in listed
     body = portal.get(reverse("portal:call", args=[call.pk])).content.decode()
     assert "<dt>受電日時</dt><dd>2026年11月28日（土） 01:34</dd>" in body
+
+
+def test_back_from_a_call_returns_to_the_same_search_and_page(portal, portal_user):
+    """The call page's 受電履歴へ戻る went to the first page, unfiltered: a
+    client who had searched, or paged back, started over after each call."""
+    client = portal_user.client
+    for i in range(60):
+        CallFactory(
+            client=client,
+            received_at=jst(2026, 10, 1, 9) + dt.timedelta(minutes=i),
+            caller_name="田中",
+        )
+    listing = reverse("portal:calls")
+    first = portal.get(listing, {"q": "田中"})
+    older = first.context["page"].older.encode()
+    page = portal.get(listing, {"q": "田中", "before": older})
+    call = page.context["page"].calls[0]
+    detail_url = f"{reverse('portal:call', args=[call.pk])}?q=%E7%94%B0%E4%B8%AD&amp;before={older}"
+    assert f'href="{detail_url}"' in page.content.decode()
+
+    detail = portal.get(
+        reverse("portal:call", args=[call.pk]), {"q": "田中", "before": older}
+    )
+    back = f"{listing}?q=%E7%94%B0%E4%B8%AD&amp;before={older}"
+    assert f'href="{back}"' in detail.content.decode()
+    # Reached from elsewhere (the home page, an invoice), it is the plain list.
+    plain = portal.get(reverse("portal:call", args=[call.pk])).content.decode()
+    assert f'href="{listing}"' in plain
