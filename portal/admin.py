@@ -223,8 +223,8 @@ class PlanChangeRequestAdmin(ChangeRequestAdmin):
         "plan",
         "effective_month",
         "status",
-        "processed_at",
         "closed_because",
+        "processed_at",
     ]
     list_select_related = ["client", "plan"]
     fields = [
@@ -356,8 +356,8 @@ class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
         "wish",
         "current_billing_email",
         "status",
-        "processed_at",
         "closed_because",
+        "processed_at",
     ]
     fields = [
         "client",
