@@ -757,6 +757,18 @@ class NumberAssignmentAdmin(Listed050Warning, SimpleHistoryAdmin):
     def assignments_shown(self, obj: NumberAssignment) -> QuerySet[NumberAssignment]:
         return NumberAssignment.objects.filter(pk=obj.pk)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        # The page's 返却 button posts the list's action for this lending
+        # (admin/clients/numberassignment/change_form.html). Nothing on the
+        # page is edited: no 保存 that would save nothing.
+        extra_context = {
+            **(extra_context or {}),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "show_save": False,
+            "show_save_and_continue": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.action(description=_("選んだ番号を返却する"))
     def release_numbers(
         self, request: HttpRequest, queryset: QuerySet[NumberAssignment]

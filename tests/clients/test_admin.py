@@ -576,3 +576,28 @@ def test_a_050_number_lent_for_listed_use_before_the_rule_is_pointed_out(
     old.refresh_from_db()
     assert (old.use, old.released_on) == ("listed", None)
     assert LISTED_050 in admin_client.get(url).content.decode()
+
+
+def test_a_lent_number_is_returned_from_its_own_page(admin_client):
+    """The client's page links each lent number to its page: there the admin
+    returns it (swapping a client's number), the date asked first, as the
+    list's action does; a page that edits nothing offers no 保存."""
+    assignment = NumberAssignmentFactory(assigned_on=dt.date(2025, 1, 1))
+    url = reverse("admin:clients_numberassignment_change", args=[assignment.pk])
+    html = admin_client.get(url).content.decode()
+    assert 'name="_save"' not in html
+    button = form_values(html, "release-this-number")
+
+    confirm = admin_client.post(
+        reverse("admin:clients_numberassignment_changelist"), button, follow=True
+    )
+    form = form_values(confirm.content.decode(), "release-form")
+    assert "2025年1月1日 から貸出" in confirm.content.decode()
+    done = admin_client.post(
+        reverse("admin:clients_numberassignment_changelist"), form, follow=True
+    )
+
+    assert "付けで返却しました" in done.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.released_on == japan_today()
+    assert 'id="release-this-number"' not in admin_client.get(url).content.decode()
