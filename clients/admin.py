@@ -6,7 +6,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -48,6 +48,7 @@ from clients.models import (
     ReportRecipient,
     User,
     is_plausible_date,
+    rest_ends_on,
 )
 from clients.months import japan_today, month_start, next_month
 from config.admin_site import delete_selected_at_once
@@ -716,9 +717,25 @@ class LentNumberAdmin(Listed050Warning, SimpleHistoryAdmin):
     def assignments_shown(self, obj: LentNumber) -> QuerySet[NumberAssignment]:
         return obj.assignments.all()
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LentNumber]:
+        # Each row says who holds the number or until when it rests: its
+        # lendings read with the page's rows, not two queries per row.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "assignments",
+                    queryset=NumberAssignment.objects.select_related("client"),
+                    to_attr="lendings",
+                )
+            )
+        )
+
     @admin.display(description=_("貸出先"))
     def holder(self, obj: LentNumber) -> str:
-        current = obj.assignments.current().select_related("client").first()
+        lendings: list[NumberAssignment] = obj.lendings  # type: ignore[attr-defined]
+        current = next((a for a in lendings if a.released_on is None), None)
         if current and current.client.contract_ended_before(japan_today()):
             # Until the hourly job returns it (or while it cannot run): the
             # number still reaches the former client, and is not free either.
@@ -730,7 +747,8 @@ class LentNumberAdmin(Listed050Warning, SimpleHistoryAdmin):
         if current:
             use = _("（%(note)s）") % {"note": current.get_use_display()}
             return f"{current.client.name}{use}"
-        available = services.quarantine_ends_on(obj)
+        returns = [a.released_on for a in lendings if a.released_on is not None]
+        available = rest_ends_on(max(returns)) if returns else None
         if available and available > japan_today():
             return _("休止中（%(date)s から貸出可）") % {"date": format_day(available)}
         return _("空き")

@@ -2,6 +2,8 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -601,3 +603,30 @@ def test_a_lent_number_is_returned_from_its_own_page(admin_client):
     assignment.refresh_from_db()
     assert assignment.released_on == japan_today()
     assert 'id="release-this-number"' not in admin_client.get(url).content.decode()
+
+
+def test_the_number_list_reads_its_holders_with_its_rows(
+    admin_client, django_assert_num_queries, settings
+):
+    """The pool's list says for each number who holds it or until when it
+    rests: without a query per row (two each, before), however many rows."""
+    settings.NUMBER_QUARANTINE_DAYS = 90
+    url = reverse("admin:clients_lentnumber_changelist")
+    NumberAssignmentFactory(client=ClientFactory(name="甲社"))
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as one_row:
+        admin_client.get(url)
+    today = japan_today()
+    for _ in range(3):
+        NumberAssignmentFactory(client=ClientFactory())
+    returned = NumberAssignmentFactory(assigned_on=dt.date(2025, 1, 1))
+    release_number(assignment=returned, released_on=today, today=today)
+    LentNumberFactory()
+
+    with django_assert_num_queries(len(one_row)):
+        text = admin_client.get(url).content.decode()
+
+    assert "甲社（転送利用）" in text
+    resting = ja_day(today + dt.timedelta(days=91))
+    assert f"休止中（{resting} から貸出可）" in text
+    assert "空き" in text
