@@ -319,8 +319,12 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
 
     @admin.display(description=_("プラン"))
     def plan_summary(self, obj: Client) -> str:
+        how = _(
+            "プランは、顧客一覧でこの顧客を選び、操作「プラン変更を登録する」で"
+            "登録します。"
+        )
         if obj.pk is None:
-            return "—"
+            return _("保存した後に登録します。%(how)s") % {"how": how}
         this_month = month_start(japan_today())
 
         def plan_name(month: dt.date) -> str:
@@ -331,11 +335,15 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             client_plan = selectors.plan_in_force(client=obj, month=month)
             return client_plan.plan.name if client_plan else "—"
 
+        now, upcoming = plan_name(this_month), plan_name(next_month(this_month))
         text = _("今月: %(now)s / 来月: %(next)s（直近12か月の変更 %(count)d 回）") % {
-            "now": plan_name(this_month),
-            "next": plan_name(next_month(this_month)),
+            "now": now,
+            "next": upcoming,
             "count": services.plan_changes_in_last_12_months(client=obj),
         }
+        if now == upcoming == "—" and not obj.contract_ended_before(this_month):
+            # A client just signed up: its calls are billed on no plan.
+            return format_html("{}<br><strong>{}</strong>", text, how)
         return text
 
     @admin.display(description=_("月額への影響（今月）"))

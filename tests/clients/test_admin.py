@@ -630,3 +630,24 @@ def test_the_number_list_reads_its_holders_with_its_rows(
     resting = ja_day(today + dt.timedelta(days=91))
     assert f"休止中（{resting} から貸出可）" in text
     assert "空き" in text
+
+
+HOW_TO_SET_A_PLAN = (
+    "プランは、顧客一覧でこの顧客を選び、操作「プラン変更を登録する」で登録します。"
+)
+
+
+def test_a_new_clients_page_says_where_its_plan_is_set(admin_client, plans):
+    """The client's page shows its plan but cannot set it: an admin signing a
+    client up is told where, until the client has one."""
+    add = admin_client.get(reverse("admin:clients_client_add")).content.decode()
+    assert f"保存した後に登録します。{HOW_TO_SET_A_PLAN}" in add
+
+    client = ClientFactory()
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    assert HOW_TO_SET_A_PLAN in admin_client.get(url).content.decode()
+
+    start_plan(client=client, plan=plans["small"], first_month=japan_today())
+    page = admin_client.get(url).content.decode()
+    assert "今月: スモール / 来月: スモール" in page
+    assert HOW_TO_SET_A_PLAN not in page
