@@ -322,6 +322,21 @@ class Client(models.Model):
         # one was never billed, nor counted among the skipped.
         if self.status == self.Status.ACTIVE and started is None:
             errors["contract_started_on"] = _("契約中の顧客には契約開始日が必要です。")
+        # The trial comes before the contract: one typed after it (a year's
+        # slip of the keyboard) moved the first billed day with it, and the
+        # months between were billed nothing.
+        trial = self.trial_started_on
+        if (
+            trial is not None
+            and started is not None
+            and is_plausible_date(trial)
+            and is_plausible_date(started)
+            and trial > started
+        ):
+            errors["trial_started_on"] = _(
+                "お試し開始日は契約開始日（%(day)s）以前の日付にしてください"
+                "（お試しの後に契約が始まります）。"
+            ) % {"day": format_day(started)}
         # An implausible date already has its own error on its field.
         if cancelled is not None and is_plausible_date(cancelled):
             if (

@@ -288,3 +288,23 @@ def test_an_implausible_date_on_a_clients_change_page_is_refused(admin_client, f
     assert _errors(page, field) == [OUT_OF_RANGE]
     client.refresh_from_db()
     assert client.trial_started_on == dt.date(2026, 1, 5)
+
+
+def test_a_trial_after_the_contract_start_is_refused_and_kept(admin_client):
+    """A trial typed a year late (2027 for 2026) moved the first billed day a
+    year on: the months between would have been billed nothing."""
+    page = _add_client(admin_client, trial_started_on="2027-01-05")
+    assert page.status_code == 200
+    assert _errors(page, "trial_started_on") == [
+        "お試し開始日は契約開始日（2026年1月15日）以前の日付にしてください"
+        "（お試しの後に契約が始まります）。"
+    ]
+    assert 'value="2027-01-05"' in page.content.decode()
+    assert not Client.objects.exists()
+
+
+def test_a_trial_from_the_contracts_first_day_is_saved(admin_client):
+    page = _add_client(
+        admin_client, trial_started_on="2026-01-15", contract_started_on="2026-01-15"
+    )
+    assert page.status_code == 302
