@@ -345,6 +345,15 @@ class Client(models.Model):
                 and cancelled < started
             ):
                 errors["cancelled_on"] = _("解約日は契約開始日以降にしてください。")
+                if self.trial_started_on is not None:
+                    # A month end after the contract's start passes, and
+                    # bills the days from it: not what a trial that ends
+                    # without a contract owes.
+                    errors["cancelled_on"] = _(
+                        "解約日は契約開始日（%(day)s）以降にしてください。"
+                        "お試しだけで契約しない場合は、契約開始日を空欄にして"
+                        "保存してください（請求はありません）。"
+                    ) % {"day": format_day(started)}
             elif cancelled != month_end(cancelled):
                 errors["cancelled_on"] = _(
                     "解約は月末に効力を生じます。解約日には月末日（%(day)s）を入れてください。"

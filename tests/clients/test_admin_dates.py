@@ -63,9 +63,43 @@ def test_an_implausible_client_date_is_refused_on_its_field(admin_client, field,
 
 
 def test_cancellation_before_the_contract_start_is_refused(admin_client):
-    page = _add_client(admin_client, status="cancelled", cancelled_on="2025-12-31")
+    page = _add_client(
+        admin_client,
+        status="cancelled",
+        trial_started_on="",
+        cancelled_on="2025-12-31",
+    )
     assert _errors(page, "cancelled_on") == ["解約日は契約開始日以降にしてください。"]
     assert not Client.objects.exists()
+
+
+def test_a_trial_ended_without_a_contract_is_told_how_to_cancel(admin_client):
+    """A client leaves in its trial, before the contract's start: a month end
+    after that start would pass and bill the days from it. The admin is told
+    to clear the contract's date instead, which then saves, billed nothing."""
+    page = _add_client(
+        admin_client,
+        status="cancelled",
+        trial_started_on="2026-01-25",
+        contract_started_on="2026-02-04",
+        cancelled_on="2026-01-31",
+    )
+    assert _errors(page, "cancelled_on") == [
+        "解約日は契約開始日（2026年2月4日）以降にしてください。"
+        "お試しだけで契約しない場合は、契約開始日を空欄にして"
+        "保存してください（請求はありません）。"
+    ]
+
+    saved = _add_client(
+        admin_client,
+        status="cancelled",
+        trial_started_on="2026-01-25",
+        contract_started_on="",
+        cancelled_on="2026-01-31",
+    )
+    assert saved.status_code == 302
+    client = Client.objects.get()
+    assert client.billing_starts_on is None
 
 
 def test_a_client_under_contract_needs_its_contract_date(admin_client):
