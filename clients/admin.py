@@ -466,6 +466,29 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         self.say_what_the_cancellation_dropped(request, obj)
         return super().response_change(request, obj)
 
+    def response_add(self, request, obj, post_url_continue=None):  # type: ignore[no-untyped-def]
+        # A client added twice (a double click, or signed up again by a
+        # second admin) splits its calls, numbers and invoices between two
+        # rows that the console lists alike: said while the new one has no
+        # records and can still be deleted.
+        namesakes = Client.objects.filter(name=obj.name).exclude(pk=obj.pk)
+        for namesake in namesakes.order_by("pk"):
+            self.message_user(
+                request,
+                format_html(
+                    _(
+                        "同じ会社名の顧客がすでに登録されています"
+                        '（<a href="{url}">{name}</a>、{status}）。'
+                        "二重登録でしたら、いま追加した顧客を削除してください。"
+                    ),
+                    url=reverse("admin:clients_client_change", args=[namesake.pk]),
+                    name=namesake.name,
+                    status=namesake.get_status_display(),
+                ),
+                messages.WARNING,
+            )
+        return super().response_add(request, obj, post_url_continue)
+
     def say_what_the_cancellation_dropped(
         self, request: HttpRequest, obj: Client
     ) -> None:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients import services
-from clients.models import LentNumber, NumberAssignment, User
+from clients.models import Client, LentNumber, NumberAssignment, User
 from clients.months import (
     japan_today,
     month_bounds,
@@ -651,3 +651,29 @@ def test_a_new_clients_page_says_where_its_plan_is_set(admin_client, plans):
     page = admin_client.get(url).content.decode()
     assert "今月: スモール / 来月: スモール" in page
     assert HOW_TO_SET_A_PLAN not in page
+
+
+def _add_client_named(admin_client, name: str):
+    url = reverse("admin:clients_client_add")
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    data.update({"name": name, "announce_name": f"{name}でございます"})
+    return admin_client.post(url, data, follow=True)
+
+
+def test_a_client_added_again_under_the_same_name_is_pointed_out(admin_client):
+    """Added twice, a client's calls, numbers and invoices split between two
+    rows the console lists alike: the admin hears of the first one while the
+    new one can still be deleted."""
+    first = _add_client_named(admin_client, "株式会社ふたご").content.decode()
+    assert "同じ会社名の顧客" not in first
+    ClientFactory(name="株式会社ふたご商事")
+
+    again = _add_client_named(admin_client, "株式会社ふたご").content.decode()
+
+    kept = Client.objects.filter(name="株式会社ふたご").order_by("pk").first()
+    url = reverse("admin:clients_client_change", args=[kept.pk])
+    assert (
+        f'同じ会社名の顧客がすでに登録されています（<a href="{url}">株式会社ふたご</a>、'
+        "無料お試し中）。二重登録でしたら、いま追加した顧客を削除してください。"
+    ) in again
+    assert again.count("同じ会社名の顧客") == 1  # not the one only alike
