@@ -284,6 +284,16 @@ def phone_json(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _screen_pop_caller(sent: str) -> tuple[str, bool]:
+    """The caller's E.164 from what the phone system sent, and whether it hid it.
+
+    It sends "anonymous", 非通知 or the like for a hidden number: anything sent
+    that is no number.
+    """
+    caller_number = try_normalize_phone(sent) or ""
+    return caller_number, bool(sent) and not caller_number
+
+
 def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
     """The client named by ``?client=`` or by the screen pop ``?dialed=``."""
     raw_id = request.GET.get("client", "")
@@ -471,16 +481,21 @@ def call_new(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect(_call_form_url(client=client.pk, saved=call.pk))
         dialed_number = form.data.get("dialed_number", "")
+        caller_number, caller_withheld = _screen_pop_caller(
+            form.data.get("caller_number", "")
+        )
         return _render_call_form(
             request,
             client=client,
             form=form,
-            caller_number=try_normalize_phone(form.data.get("caller_number", "")) or "",
+            caller_number=caller_number,
             dialed_number=dialed_number,
             dialed_fax=_is_fax_line_of(client, dialed_number),
+            caller_withheld=caller_withheld,
         )
 
-    caller_number = try_normalize_phone(request.GET.get("caller", "")) or ""
+    sent_caller = request.GET.get("caller", "")
+    caller_number, caller_withheld = _screen_pop_caller(sent_caller)
     dialed_number = lookup.e164 if lookup is not None else ""
     saved = None
     saved_id = parse_row_id(request.GET.get("saved", ""))
@@ -489,7 +504,10 @@ def call_new(request: HttpRequest) -> HttpResponse:
     form = CallForm(
         initial={
             "callback_number": format_phone(caller_number),
-            "caller_number": caller_number,
+            # As the phone system sent it when it hid the number ("anonymous"):
+            # sent back with the form, so the page says 非通知 again after an
+            # error. The save keeps only a real number.
+            "caller_number": caller_number or sent_caller[:30],
             "dialed_number": dialed_number,
             "submission_id": uuid.uuid4(),
         }
@@ -503,8 +521,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         saved=saved,
         rang=bool(caller_number or dialed_number),
         dialed_fax=lookup is not None and lookup.is_fax,
-        # The phone system sends "anonymous" or the like for a hidden number.
-        caller_withheld=bool(request.GET.get("caller")) and not caller_number,
+        caller_withheld=caller_withheld,
     )
 
 

@@ -551,6 +551,35 @@ def test_a_ring_from_a_withheld_number_says_so(operator_client, acme):
         assert "非通知" not in page
 
 
+def test_a_withheld_number_is_still_said_when_the_form_comes_back(
+    operator_client, acme
+):
+    """The 非通知 note went with the first error: the form sent back no trace of
+    the ring, and the operator was no longer told to ask for a number."""
+    url = f"{NEW}?client={acme.pk}"
+    for caller in ("anonymous", "非通知"):
+        opened = operator_client.get(NEW, {"client": acme.pk, "caller": caller})
+        sent = {
+            **form_values(opened.content.decode(), "call-form"),
+            **FORM,
+            "caller_name": "",
+        }
+        page = operator_client.post(url, sent).content.decode()
+        assert "お名前を入力するか" in page
+        assert "非通知" in page
+        assert "折り返し先を必ず伺ってください" in page
+        # Saved, it keeps no caller's number.
+        response = operator_client.post(url, {**sent, "caller_name": "山田"})
+        assert response.status_code == 302
+        assert Call.objects.get(submission_id=sent["submission_id"]).caller_number == ""
+    # A form opened by hand says nothing of a hidden number after an error.
+    opened = operator_client.get(NEW, {"client": acme.pk})
+    sent = {**form_values(opened.content.decode(), "call-form"), **FORM}
+    page = operator_client.post(url, {**sent, "caller_name": ""}).content.decode()
+    assert "お名前を入力するか" in page
+    assert "非通知" not in page
+
+
 def test_a_typed_number_counts_every_earlier_nuisance_call(operator_client, acme):
     """The typed number's history showed its last few calls only: nuisance
     calls older than those went unmentioned, unlike in the screen pop."""
