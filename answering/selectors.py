@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Max, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from answering.models import Call, Category
+from answering.models import REQUIRED_OR_REASON, Call, Category
 from clients.models import Client, LentNumber, NumberAssignment
 from clients.months import JST, japan_today
 from clients.phones import format_phone
@@ -121,6 +121,10 @@ def lookup_dialed(*, dialed: str, today: dt.date | None = None) -> DialedLookup:
     )
 
 
+# The reasons a call row reads its 無言 (Call.is_silent) from.
+MISSING_REASON_FIELDS = tuple(f"{field}_missing_reason" for field in REQUIRED_OR_REASON)
+
+
 @dataclass(frozen=True)
 class CallerHistory:
     """What a number's earlier calls to a client tell the operator."""
@@ -157,7 +161,10 @@ def caller_history(
     calls = list(
         from_caller
         # Only what the history shows.
-        .only("id", "client_id", "received_at", "category", "purpose")
+        .only(
+            *("id", "client_id", "received_at", "category", "purpose"),
+            *MISSING_REASON_FIELDS,
+        )
         .annotate(nuisance_count=Subquery(nuisance_count))
         .order_by("-received_at", "-id")[:limit]
     )
@@ -267,6 +274,7 @@ def calls_on_day(
         .only(
             *("received_at", "category", "caller_name", "caller_company"),
             *("callback_number", "purpose", "client__name", "logged_by__username"),
+            *MISSING_REASON_FIELDS,
         )
     )
     if client_id:

@@ -78,6 +78,17 @@ def _links_by_id(viewname: str) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
+def _purpose_preview(call: Call) -> str:
+    """What a row of calls shows as the call's 用件: 無言 for a silent call.
+
+    Here rather than with the template's |default:"—"|truncatechars:40: those
+    filters cost about 50 µs a row each, on pages opened on every call.
+    """
+    if call.is_silent:
+        return _("無言")
+    return Truncator(call.purpose or "—").chars(40)
+
+
 def _with_links(calls: Iterable[Call], *, list_query: str = "") -> list[Call]:
     """Each call with its report status and the links its row shows.
 
@@ -97,6 +108,7 @@ def _with_links(calls: Iterable[Call], *, list_query: str = "") -> list[Call]:
         call.report_status = report_status_of(call, statuses)  # type: ignore[attr-defined]
         call.report_url = report_url(call.pk) if call.pk in statuses else ""  # type: ignore[attr-defined]
         call.edit_url = edit_url(call.pk)  # type: ignore[attr-defined]
+        call.purpose_display = _purpose_preview(call)  # type: ignore[attr-defined]
     return calls
 
 
@@ -269,7 +281,7 @@ def phone_json(request: HttpRequest) -> JsonResponse:
                     "received_at": office_moment(c.received_at, today=today),
                     "category": c.get_category_display(),
                     "nuisance": c.is_nuisance,
-                    "purpose": c.purpose[:40],
+                    "purpose": _purpose_preview(c),
                 }
                 for c in history.calls
             ]
@@ -333,11 +345,10 @@ def _caller_context(client: Client, caller_number: str) -> dict[str, Any]:
     today = japan_today()
     for call in history.calls:
         call.edit_url = edit_url(call.pk)  # type: ignore[attr-defined]
-        # Here rather than with the template's |default:"—"|truncatechars:40:
-        # those filters cost about 50 µs a row each, on a page opened on every
-        # call.
+        # Here rather than with template filters: they cost about 50 µs a row
+        # each, on a page opened on every call.
         call.received_display = office_moment(call.received_at, today=today)  # type: ignore[attr-defined]
-        call.purpose_display = Truncator(call.purpose or "—").chars(40)  # type: ignore[attr-defined]
+        call.purpose_display = _purpose_preview(call)  # type: ignore[attr-defined]
     return {
         "caller_calls": history.calls,
         "caller_nuisance_count": history.nuisance_count,

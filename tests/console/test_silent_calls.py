@@ -7,6 +7,8 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -128,8 +130,11 @@ def test_a_correction_of_a_silent_call_shows_the_tick_ticked(operator_client):
 
 def _silent_call(**kwargs):
     return CallFactory(
+        **{
+            "received_at": timezone.make_aware(dt.datetime(2026, 10, 5, 10, 30)),
+            **kwargs,
+        },
         category=Category.NUISANCE,
-        received_at=timezone.make_aware(dt.datetime(2026, 10, 5, 10, 30)),
         caller_number=CALLER,
         caller_name="",
         caller_name_missing_reason=MissingReason.SILENT,
@@ -138,7 +143,6 @@ def _silent_call(**kwargs):
         callback_number_missing_reason=MissingReason.SILENT,
         purpose="",
         purpose_missing_reason=MissingReason.SILENT,
-        **kwargs,
     )
 
 
@@ -185,3 +189,38 @@ def test_the_call_itself_refuses_silent_outside_the_nuisance_category():
     with pytest.raises(ValidationError) as raised:
         call.clean()
     assert "「無言」は分類が" in raised.value.message_dict["category"][0]
+
+
+def _queries(browser, url, **params):
+    with CaptureQueriesContext(connection) as ctx:
+        response = browser.get(url, params)
+    assert response.status_code == 200
+    return response, len(ctx.captured_queries)
+
+
+def test_the_console_lists_say_silent_not_a_dash(operator_client):
+    """The day's list and the caller's earlier calls showed 「—」 for a silent
+    call, as for a call whose purpose was merely left blank."""
+    now = timezone.now()
+    silent = _silent_call(received_at=now - dt.timedelta(minutes=5))
+    client = silent.client
+    home = reverse("console:home")
+    page, before = _queries(operator_client, home)
+    assert "<td>無言</td>" in page.content.decode()
+    # The screen pop from the same number, and the number typed as a callback.
+    form = f"{NEW}?client={client.pk}&caller=09011112222"
+    pop, pop_before = _queries(operator_client, form)
+    history = pop.content.decode().split("caller-history")[1].split("</section>")[0]
+    assert "<td>無言</td>" in history
+    typed = operator_client.get(
+        reverse("console:phone"), {"number": "09011112222", "client": client.pk}
+    ).json()
+    assert [c["purpose"] for c in typed["calls"]] == ["無言"]
+    # A call with a purpose still shows it.
+    CallFactory(client=client, caller_number=CALLER, purpose="見積りの件")
+    assert "<td>見積りの件</td>" in operator_client.get(home).content.decode()
+    # Read with the list's one query: more silent calls, no more queries.
+    for minutes in range(3):
+        _silent_call(client=client, received_at=now - dt.timedelta(minutes=minutes))
+    assert _queries(operator_client, home)[1] == before
+    assert _queries(operator_client, form)[1] == pop_before
