@@ -549,7 +549,11 @@ def _revision_rows(call: Call) -> list[dict[str, Any]]:
                 for label, (old, new) in readable_changes(revision.changes).items()
             ],
         }
-        for revision in call.revisions.select_related("changed_by")
+        # Newest first: an operator opens the page to see what the last
+        # correction changed, which was at the foot of a long history.
+        for revision in call.revisions.select_related("changed_by").order_by(
+            "-changed_at", "-id"
+        )
     ]
 
 

@@ -299,12 +299,14 @@ class Correction:
 
 
 def call_corrections(*, call: Call) -> list[Correction]:
-    """What corrections changed in the call's report, oldest first, as the
+    """What corrections changed in the call's report, newest first, as the
     correction reports say it (``reporting.services.record_correction``): the
     operator's own memo left out. None once the caller's data was erased (its
     revisions are emptied with it)."""
     corrections = []
-    for revision in call.revisions.order_by("changed_at", "id"):
+    # Newest first, as the console's history: the last correction is the one
+    # a reader most often looks for.
+    for revision in call.revisions.order_by("-changed_at", "-id"):
         reported = {
             field: pair
             for field, pair in revision.changes.items()

@@ -1201,6 +1201,30 @@ def test_the_edit_page_dates_its_call_and_corrections_the_japanese_way(
     assert f"<strong>2026年11月21日 09:30</strong> {operator}" in text
 
 
+def test_the_correction_history_shows_the_newest_correction_first(
+    operator_client, acme, operator
+):
+    """The last correction was listed last, below the fold: the operator checking
+    what it changed scrolled past every earlier one."""
+    received = timezone.make_aware(dt.datetime(2026, 11, 20, 1, 5), JST)
+    call = CallFactory(client=acme, received_at=received, logged_by=operator)
+    Call.objects.filter(pk=call.pk).update(created_at=received)
+    for day, old, new in ((21, "通常", "営業の可能性あり"), (22, "見積り", "納期")):
+        CallRevision.objects.create(
+            call=call,
+            changed_by=operator,
+            changed_at=timezone.make_aware(dt.datetime(2026, 11, day, 9, 30), JST),
+            changes={"purpose": [old, new]},
+        )
+    page = operator_client.get(reverse("console:call_edit", args=[call.pk]))
+    history = page.content.decode().split('class="card revisions"')[1]
+    history = history.split("</section>")[0]
+    times = re.findall(r"<strong>(2026年11月\d+日 \d\d:\d\d)</strong>", history)
+    assert times == ["2026年11月22日 09:30", "2026年11月21日 09:30"]
+    # Who logged the call, the oldest event, closes the history.
+    assert history.index("が記録") > history.index("2026年11月21日 09:30")
+
+
 def test_a_corrected_time_reads_as_a_time_in_the_history(operator_client, acme):
     received = timezone.make_aware(dt.datetime(2026, 11, 20, 10, 34, 14, 98_000))
     call = CallFactory(client=acme, received_at=received)

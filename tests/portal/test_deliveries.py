@@ -146,6 +146,22 @@ def test_a_corrected_calls_page_says_what_was_corrected(portal, reported_call):
     assert "社内メモ" not in body
 
 
+def test_the_newest_correction_is_listed_first(portal, reported_call):
+    """As in the operator console: the last correction heads the table."""
+    for number in ("+81366667777", "+81355558888"):
+        record_correction(
+            call=reported_call,
+            corrected_by=OperatorFactory(),
+            changes={"callback_number": number},
+        )
+    body = portal.get(reverse("portal:call", args=[reported_call.pk])).content.decode()
+    corrections = body[body.index('id="corrections"') :]
+    assert re.findall(r">折り返し先</td><td[^>]*>([-\d]+)</td>", corrections) == [
+        "03-6666-7777",
+        "090-1234-5678",
+    ]
+
+
 def test_an_uncorrected_calls_page_has_no_corrections(portal, reported_call):
     body = portal.get(reverse("portal:call", args=[reported_call.pk])).content.decode()
     assert 'id="corrections"' not in body
