@@ -344,8 +344,12 @@ class Invoice(models.Model):
 
         It names the due date by its label, never the date: every document that
         says it (the PDF, the notice, the portal's and the staff's pages) shows
-        ``due_label``: ``due_on`` just before it, so the date is said once."""
+        ``due_label``: ``due_on`` just before it, so the date is said once.
+        A void invoice asks for nothing, whatever it once asked: its reissue
+        (or nothing, when none was made) takes its place."""
         method = self.payment_method
+        if self.status == InvoiceStatus.VOID:
+            return gettext("この請求書へのお支払いは不要です。")
         if self.refund_yen:
             if method == PaymentMethod.DIRECT_DEBIT:
                 return gettext(
@@ -366,10 +370,11 @@ class Invoice(models.Model):
     @property
     def transfer_account(self) -> str:
         """The company's bank account the client pays into (the invoice's copy),
-        or "" when it pays otherwise or pays nothing."""
+        or "" when it pays otherwise or pays nothing (a void invoice too)."""
         if (
             self.payment_method == PaymentMethod.BANK_TRANSFER
             and not self.nothing_to_pay
+            and self.status != InvoiceStatus.VOID
         ):
             return self.company_bank_account
         return ""

@@ -127,6 +127,50 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         return _render_pdf(invoice)
 
 
+def _void_notice(invoice: Invoice, styles: dict[str, ParagraphStyle]) -> Table:
+    """The boxed notice atop a void invoice: that it is void and asks for no
+    payment, why, and which invoice took its place (as the portal's page says),
+    so a client holding both pays the month once."""
+    rows = [
+        [_text(_("この請求書は無効です。お支払いは不要です。"), styles["void"])],
+        [
+            _text(
+                _("無効の理由: %(reason)s") % {"reason": invoice.void_reason},
+                styles["warn"],
+            )
+        ],
+    ]
+    for reissue in invoice.reissues.exclude(status=InvoiceStatus.DRAFT).order_by(
+        "number"
+    ):
+        rows.append(
+            [
+                _text(
+                    _(
+                        "この請求書に代わる請求書: 請求書番号 %(number)s"
+                        "（発行日 %(issued_on)s）"
+                    )
+                    % {
+                        "number": reissue.number_display,
+                        "issued_on": _date(reissue.issued_on),
+                    },
+                    styles["warn"],
+                )
+            ]
+        )
+    notice = Table(rows, colWidths=[174 * mm])
+    notice.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor("#b42318")),
+                ("TOPPADDING", (0, 0), (-1, 0), 3 * mm),
+                ("BOTTOMPADDING", (0, -1), (-1, -1), 3 * mm),
+            ]
+        )
+    )
+    return notice
+
+
 def _render_pdf(invoice: Invoice) -> bytes:
     font = _register_font()
     styles = {
@@ -148,6 +192,9 @@ def _render_pdf(invoice: Invoice) -> bytes:
         ),
         "cell": ParagraphStyle("cell", fontName=font, fontSize=9, leading=12),
     }
+    styles["void"] = ParagraphStyle(
+        "void", parent=styles["warn"], fontSize=16, leading=22
+    )
     from django.conf import settings
 
     buffer = io.BytesIO()
@@ -167,12 +214,7 @@ def _render_pdf(invoice: Invoice) -> bytes:
             _text(_("下書き（未発行）: この書類は請求書ではありません"), styles["warn"])
         )
     elif invoice.status == InvoiceStatus.VOID:
-        story.append(
-            _text(
-                _("無効（%(reason)s）") % {"reason": invoice.void_reason},
-                styles["warn"],
-            )
-        )
+        story += [_void_notice(invoice, styles), Spacer(1, 4 * mm)]
     story.append(_text(_("請求書"), styles["title"]))
     story.append(Spacer(1, 4 * mm))
 
@@ -182,13 +224,17 @@ def _render_pdf(invoice: Invoice) -> bytes:
     left = [
         _text(_("%(name)s 御中") % {"name": invoice.client_name}, styles["client"]),
         Spacer(1, 3 * mm),
-        _text(
-            _("下記のとおりご精算いたします。")
-            if invoice.refund_yen
-            else _("下記のとおりご請求申し上げます。"),
-            styles["body"],
-        ),
     ]
+    # A void invoice asks for nothing: its notice above says so instead.
+    if invoice.status != InvoiceStatus.VOID:
+        left.append(
+            _text(
+                _("下記のとおりご精算いたします。")
+                if invoice.refund_yen
+                else _("下記のとおりご請求申し上げます。"),
+                styles["body"],
+            )
+        )
     right = [
         _text(
             _("請求書番号: %(number)s") % {"number": invoice.number_display or "—"},
@@ -218,7 +264,7 @@ def _render_pdf(invoice: Invoice) -> bytes:
         summary_rows: list[list] = [[_("ご返金額"), _yen(invoice.refund_yen)]]
     else:
         summary_rows = [[_("ご請求金額（税込）"), _yen(invoice.total_yen)]]
-    if not invoice.nothing_to_pay:
+    if not invoice.nothing_to_pay and invoice.status != InvoiceStatus.VOID:
         summary_rows.append([invoice.due_label, _date(invoice.due_on)])
     if invoice.payment_instructions:
         summary_rows.append(

@@ -254,6 +254,50 @@ def test_a_reissue_names_the_invoice_it_replaces_in_its_pdf(invoice):
     assert "再発行したもの" not in pdf_text(render_invoice_pdf(invoice))
 
 
+def test_a_void_invoices_pdf_says_it_is_void_and_asks_for_no_payment(invoice):
+    """The PDF of a voided month, which the client may hold beside its reissue,
+    says plainly that it is void and needs no payment, and which invoice took
+    its place; no due date, no how-to-pay sentence, no bank account (it printed
+    them all under a small 無効 header). It stays the qualified invoice it was."""
+    account = invoice.company_bank_account
+    assert account
+    new = void_and_reissue(
+        invoice=invoice, reason="宛名の誤り", today=dt.date(2026, 11, 5)
+    )
+    invoice.refresh_from_db()
+    text = "".join(pdf_text(render_invoice_pdf(invoice)).split())
+    assert "この請求書は無効です。お支払いは不要です。" in text
+    assert "無効の理由:宛名の誤り" in text
+    assert (
+        f"この請求書に代わる請求書:請求書番号{new.number_display}"
+        "（発行日2026年11月5日）"
+    ) in text
+    assert "この請求書へのお支払いは不要です。" in text
+    for gone in (
+        "お支払期限",
+        "2026年11月30日",
+        "お振込み",
+        "振込先",
+        "ご請求申し上げます",
+    ):
+        assert gone not in text
+    assert "".join(account.split()) not in text
+    # What a qualified invoice states is all still there.
+    for kept in (
+        "株式会社山田商事",
+        invoice.number_display,
+        "発行日:2026年11月2日",
+        "適格請求書発行事業者登録番号:T5010001234567",
+        "3,552円",
+        "322円",
+    ):
+        assert kept in text
+    # The reissue asks for the payment instead.
+    text = "".join(pdf_text(render_invoice_pdf(new)).split())
+    assert "お振込みください" in text and "".join(account.split()) in text
+    assert "無効" not in text
+
+
 def test_a_credit_line_names_the_month_and_invoice_it_corrects(small, admin_client):
     """A qualified invoice says when the supply an adjustment concerns took
     place: November's credit line names October's invoice and its month, on
