@@ -311,6 +311,16 @@ class Invoice(models.Model):
         return str(self.get_status_display())
 
     @property
+    def client_status_label(self) -> str:
+        """The status as the client's portal shows it: an issued invoice still
+        awaiting its money reads 未入金 (未返金 for a refund), which tells the
+        client more than 発行済み; one of 0 yen awaits nothing and stays
+        発行済み."""
+        if self.status == InvoiceStatus.ISSUED and self.total_yen != 0:
+            return self.unsettled_label
+        return self.status_label
+
+    @property
     def settled_label(self) -> str:
         """What this invoice is called once settled, for every text that speaks
         of it: 返金済み for a refund, 入金済み otherwise."""

@@ -362,3 +362,29 @@ def test_the_staff_page_of_a_refund_shows_no_payment_due_date(admin_client, refu
     assert "お支払いは不要です" in page
     assert refund.due_label not in page
     assert f"{refund.due_on:%Y年%-m月%-d日}" not in page
+
+
+def test_the_portal_says_what_an_issued_invoice_awaits(small, refund, zero):
+    """An issued invoice the client has not paid reads 未入金 in its portal
+    list and on its page (it read 発行済み, which says nothing of the money);
+    a refund not paid out yet reads 未返金, and one of 0 yen, which awaits
+    nothing, stays 発行済み."""
+    client = contracted_client(small, name="株式会社未入金商事")
+    bill_month(month=OCTOBER, issue=True, today=ISSUED_ON)
+    unpaid = Invoice.objects.get(client=client)
+
+    for invoice, label in ((unpaid, "未入金"), (refund, "未返金"), (zero, "発行済み")):
+        portal = DjangoClient()
+        portal.force_login(ClientUserFactory(client=invoice.client))
+        listing = portal.get(reverse("portal:invoices")).content.decode()
+        assert f'<span class="badge invoice-issued">{label}</span>' in listing
+        assert f"<dt>状態</dt><dd>{label}</dd>" in _page(
+            portal, "portal:invoice", invoice
+        )
+
+    mark_paid(invoice=unpaid, paid_on=REFUNDED_ON, today=LATER)
+    portal = DjangoClient()
+    portal.force_login(ClientUserFactory(client=client))
+    listing = portal.get(reverse("portal:invoices")).content.decode()
+    assert '<span class="badge invoice-paid">入金済み</span>' in listing
+    assert "未入金" not in listing
