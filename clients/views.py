@@ -24,16 +24,36 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "home.html")
 
 
+def _company_contact() -> dict[str, str]:
+    """Whom a client calls: the company's name and telephone number."""
+    return {
+        "company_name": settings.COMPANY_NAME,
+        "company_phone": settings.COMPANY_PHONE,
+    }
+
+
 class LoginView(auth_views.LoginView):
     """Django's login page, saying whom to call about a forgotten password:
     there is no self-service reset, the office sets a new one."""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            **super().get_context_data(**kwargs),
-            "company_name": settings.COMPANY_NAME,
-            "company_phone": settings.COMPANY_PHONE,
-        }
+        return {**super().get_context_data(**kwargs), **_company_contact()}
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 403 page (handler403), as Django's with the reason our checks give,
+    saying where to turn: a client user has no 管理者 of its own to ask, so it
+    is led back to its portal and told whom to call at the company."""
+    return render(
+        request,
+        "403.html",
+        {
+            "exception": str(exception),
+            "is_client_user": getattr(request.user, "is_client_user", False),
+            **_company_contact(),
+        },
+        status=403,
+    )
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

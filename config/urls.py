@@ -14,6 +14,8 @@ admin.site.site_title = _("電話代行 管理画面")
 admin.site.index_title = _("管理メニュー")
 admin.site.login_form = AdminLoginForm
 
+handler403 = client_views.permission_denied
+
 urlpatterns = [
     path("", client_views.home, name="home"),
     path(

@@ -63,6 +63,42 @@ def test_an_operator_on_the_billing_page_gets_a_japanese_403(operator_client):
 
 
 @pytest.mark.django_db
+def test_a_client_user_refused_a_staff_page_is_led_back_to_its_portal(client, settings):
+    """A client has no 管理者 to ask: the page leads back to its portal and
+    names the company to call should it think this a mistake."""
+    settings.COMPANY_NAME = "株式会社テスト電話代行"
+    settings.COMPANY_PHONE = "03-1234-5678"
+    client.force_login(ClientUserFactory())
+    response = client.get(reverse("console:home"))
+    _assert_page(
+        response,
+        403,
+        "この画面はオペレーターと管理者専用です。",
+        "お心当たりのない場合は、株式会社テスト電話代行（03-1234-5678）"
+        "までお問い合わせください。",
+        f'<a href="{reverse("portal:home")}">お客様ページへ戻る</a>',
+    )
+    body = response.content.decode()
+    assert "管理者にお問い合わせ" not in body
+    assert "トップページへ戻る" not in body  # the portal link is the way back
+
+
+@pytest.mark.django_db
+def test_staff_refused_a_page_are_told_to_ask_their_admin(operator, admin_user):
+    for user, url in (
+        (operator, reverse("billing:month")),
+        (admin_user, reverse("portal:home")),
+    ):
+        browser = HttpClient()
+        browser.force_login(user)
+        response = browser.get(url)
+        _assert_page(response, 403, "必要な場合は管理者にお問い合わせください。")
+        body = response.content.decode()
+        assert "お客様ページへ戻る" not in body and "お心当たり" not in body
+        assert '<a href="/">トップページへ戻る</a>' in body
+
+
+@pytest.mark.django_db
 def test_a_bad_request_is_a_japanese_400(client):
     response = client.get("/", HTTP_HOST="not-allowed.example")
     _assert_page(response, 400, "リクエストを処理できませんでした")
