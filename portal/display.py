@@ -31,6 +31,8 @@ class HistoryRow:
     addressee: str
     purpose: str
     report_failed: bool = False
+    # Its report was corrected (訂正あり): the call's page says what changed.
+    corrected: bool = False
     # A nuisance call only: the number it came from (非通知 when withheld, blank
     # once erased), and how many nuisance calls that number made to the client.
     caller_number: str = ""
@@ -65,6 +67,9 @@ def history_rows(
             addressee=call.addressee,
             purpose=Truncator(call.purpose).chars(PURPOSE_PREVIEW_CHARS),
             report_failed=report_status.get(call.pk) == FAILED,
+            # Annotated by portal.selectors.call_history; other lists of calls
+            # (an invoice's) do not read it.
+            corrected=getattr(call, "corrected", False),
             **(
                 {
                     "caller_number": call.caller_number,

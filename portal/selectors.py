@@ -5,9 +5,15 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
-from answering.models import REPORTED_CATEGORIES, Call, Category, readable_changes
+from answering.models import (
+    REPORTED_CATEGORIES,
+    Call,
+    CallRevision,
+    Category,
+    readable_changes,
+)
 from answering.services import REPORTED_FIELDS
 from billing.models import Invoice
 from clients.models import Client, ClientPerson, PlanPrice
@@ -139,7 +145,15 @@ def call_history(
     (client, -received_at, -id) is entered at the cursor instead of counting
     past an OFFSET of rows. One query; no total count (it would scan every row).
     """
-    calls = filtered_calls(client=client, filters=filters)
+    # Whether each call's report was corrected (its page lists the
+    # corrections, call_corrections): in the same query, not one per row.
+    calls = filtered_calls(client=client, filters=filters).annotate(
+        corrected=Exists(
+            CallRevision.objects.filter(
+                call=OuterRef("pk"), changes__has_any_keys=list(REPORTED_FIELDS)
+            )
+        )
+    )
     if after is not None:
         # Newer page: walk up from the cursor, then show it newest first.
         rows = list(

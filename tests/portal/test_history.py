@@ -417,3 +417,33 @@ def test_back_from_a_call_returns_to_the_same_search_and_page(portal, portal_use
     # Reached from elsewhere (the home page, an invoice), it is the plain list.
     plain = portal.get(reverse("portal:call", args=[call.pk])).content.decode()
     assert f'href="{listing}"' in plain
+
+
+def test_corrected_calls_are_marked_in_the_list_without_more_queries(
+    portal, portal_user
+):
+    """A call whose report was corrected reads 訂正あり in the list, as its
+    page shows a 訂正 table; a change of the operator's own memo alone is no
+    correction of the report. Marking them costs no query per row."""
+    from answering.services import correct_call
+
+    client = portal_user.client
+    calls = make_calls(client, selectors.PAGE_SIZE)
+    before = _count_queries(portal, {})
+    corrected, memo_only = calls[-1], calls[-2]
+    correct_call(call=corrected, corrected_by=None, changes={"purpose": "訂正後の用件"})
+    correct_call(call=memo_only, corrected_by=None, changes={"note": "社内メモ"})
+    for call in calls[:10]:
+        correct_call(call=call, corrected_by=None, changes={"addressee": "佐藤"})
+
+    response = portal.get(reverse("portal:calls"))
+    rows = {row.pk: row for row in response.context["rows"]}
+    assert rows[corrected.pk].corrected and not rows[memo_only.pk].corrected
+    assert sum(row.corrected for row in rows.values()) == 11
+    body = response.content.decode()
+    assert body.count('<span class="badge corrected">訂正あり</span>') == 11
+    row_html = body.split(f'href="{reverse("portal:call", args=[corrected.pk])}')[1]
+    assert "訂正あり" in row_html.split("</tr>")[0]
+    detail = portal.get(reverse("portal:call", args=[corrected.pk])).content.decode()
+    assert 'id="corrections"' in detail
+    assert _count_queries(portal, {}) == before
