@@ -199,7 +199,9 @@ class Call(models.Model):
                 fields=["client", "caller_number", "-received_at"],
                 name="call_client_caller_recent",
             ),
-            models.Index(fields=["received_at"], name="call_received_at"),
+            # With the id: the admin's list in its order (Meta.ordering), far
+            # pages too, by this index alone (config.admin_paging).
+            models.Index(fields=["-received_at", "-id"], name="call_received_at_id"),
             # The portal's search by a callback number typed in any format.
             models.Index(
                 fields=["client", "callback_number"], name="call_client_callback"

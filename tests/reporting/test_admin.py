@@ -85,3 +85,26 @@ def test_a_deliverys_error_reads_as_on_the_failed_deliveries_page(admin_client):
     # The delivery's own page shows it once, read-only.
     assert 'name="last_error"' not in change_page
     assert change_page.count(error) == 2  # its field, and the client's bounces
+
+
+def test_the_delivery_list_is_searched_by_client_name_or_part_of_an_address(
+    admin_client,
+):
+    acme, _recipients = client_with_recipients(1, name="アクメ株式会社")
+    _call, to_acme = save_reported_call(client=acme)
+    other, _recipients = client_with_recipients(1)
+    _call, to_other = save_reported_call(client=other)
+    one_address = to_other[0].address
+
+    def found(q: str) -> set[int]:
+        response = admin_client.get("/admin/reporting/delivery/", {"q": q})
+        assert response.status_code == 200
+        return {delivery.pk for delivery in response.context["cl"].result_list}
+
+    assert found("アクメ") == {d.pk for d in to_acme}
+    # Typed in half-width kana, as the portal's search finds it too.
+    assert found("ｱｸﾒ") == {d.pk for d in to_acme}
+    assert found(one_address.split("@")[0].upper()) == {
+        d.pk for d in to_other if d.address == one_address
+    }
+    assert found("アクメ " + one_address) == set()
