@@ -312,10 +312,13 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         )
         return None
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
+        # The list's 今月のプラン read with the rows, not one query per row.
+        return super().get_queryset(request).with_plan_name_in_force(japan_today())
+
     @admin.display(description=_("今月のプラン"))
     def current_plan(self, obj: Client) -> str:
-        client_plan = selectors.plan_in_force(client=obj, month=japan_today())
-        return client_plan.plan.name if client_plan else "—"
+        return obj.plan_name_in_force or "—"
 
     @admin.display(description=_("プラン"))
     def plan_summary(self, obj: Client) -> str:

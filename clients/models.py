@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail.message import sanitize_address
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -197,6 +197,16 @@ class ClientQuerySet(models.QuerySet["Client"]):
         inserting its invoice (a key-share lock), never waits on it.
         """
         return self.select_for_update(no_key=True).get(pk=pk)
+
+    def with_plan_name_in_force(self, month: dt.date) -> "ClientQuerySet":
+        """Each client with ``plan_name_in_force``: the name of its plan in
+        force in ``month`` (None without one), read in the same query."""
+        plans = ClientPlan.objects.filter(client=OuterRef("pk")).in_force_for(
+            month_start(month)
+        )
+        return self.annotate(
+            plan_name_in_force=Subquery(plans.values("plan__name")[:1])
+        )
 
 
 class PaymentMethod(models.TextChoices):

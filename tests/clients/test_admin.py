@@ -21,6 +21,7 @@ from tests.dates import ja_day
 from tests.factories import (
     CallFactory,
     ClientFactory,
+    ClientPlanFactory,
     LentNumberFactory,
     NumberAssignmentFactory,
     OperatorFactory,
@@ -630,6 +631,40 @@ def test_the_number_list_reads_its_holders_with_its_rows(
     resting = ja_day(today + dt.timedelta(days=91))
     assert f"休止中（{resting} から貸出可）" in text
     assert "空き" in text
+
+
+def test_the_client_list_reads_each_plan_in_force_with_its_rows(
+    admin_client, django_assert_num_queries, plans
+):
+    """The list's 今月のプラン took a query per client (105 queries for a page
+    of 100): it is read with the rows, and is the plan in force this month,
+    not a change asked for next month."""
+    this_month = month_start(japan_today())
+    url = reverse(CHANGELIST)
+    ClientPlanFactory(client=ClientFactory(name="甲社"), plan=plans["small"])
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as one_client:
+        admin_client.get(url)
+    changing = ClientFactory(name="乙社")
+    ClientPlanFactory(client=changing, plan=plans["half"], effective_month=this_month)
+    ClientPlanFactory(
+        client=changing, plan=plans["standard"], effective_month=next_month(this_month)
+    )
+    for _ in range(3):
+        ClientPlanFactory(client=ClientFactory(), plan=plans["small"])
+    ClientFactory(name="丙社")  # no plan yet
+
+    with django_assert_num_queries(len(one_client)):
+        response = admin_client.get(url)
+
+    shown = {
+        client.name: client.plan_name_in_force
+        for client in response.context["cl"].result_list
+    }
+    assert shown["甲社"] == plans["small"].name
+    assert shown["乙社"] == plans["half"].name
+    assert shown["丙社"] is None
+    assert "—" in response.content.decode()
 
 
 HOW_TO_SET_A_PLAN = (
