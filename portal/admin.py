@@ -139,8 +139,11 @@ class ChangeRequestAdmin(admin.ModelAdmin):
             try:
                 process(request, change_request)
             except ValidationError as exc:
+                # format_html: a refusal's own link stays a link.
                 self.message_user(
-                    request, f"{change_request}: {exc.messages[0]}", messages.WARNING
+                    request,
+                    format_html("{}: {}", change_request, exc.messages[0]),
+                    messages.WARNING,
                 )
 
     def _posted_operation(self, request: HttpRequest) -> str | None:
@@ -345,7 +348,25 @@ class RecipientChangeRequestAdmin(ChangeRequestAdmin):
         self._process_each(request, queryset, "mark_done")
 
     def mark_done_one(self, request, change_request) -> None:
-        self._close_one(request, change_request, RequestStatus.DONE)
+        try:
+            self._close_one(request, change_request, RequestStatus.DONE)
+        except ValidationError as refusal:
+            if getattr(refusal, "code", None) != services.RECIPIENT_CHANGE_NOT_MADE:
+                raise
+            # What is missing, and where the admin sets it.
+            url = reverse(
+                "admin:clients_client_change", args=[change_request.client_id]
+            )
+            raise ValidationError(
+                format_html(
+                    '{} <a href="{}#recipients-group">{}</a>',
+                    refusal.message,
+                    url,
+                    _("顧客「%(client)s」の画面で報告先を設定する")
+                    % {"client": change_request.client},
+                ),
+                code=refusal.code,
+            ) from refusal
 
 
 @admin.register(BillingEmailChangeRequest)

@@ -441,6 +441,106 @@ def apply_billing_email_change_request(
     return client
 
 
+# The code of close_request's refusal of a recipient request not yet applied
+# (the admin links it to the client's page, where recipients are edited).
+RECIPIENT_CHANGE_NOT_MADE = "recipient_change_not_made"
+
+
+def _addresses_asked(change_request: RecipientChangeRequest) -> str:
+    return "、".join(
+        f"{label}: {address}"
+        for label, address in (
+            (_("PC"), change_request.pc_email),
+            (_("携帯"), change_request.mobile_email),
+        )
+        if address
+    )
+
+
+def _refuse_unless_ended_by(
+    recipient: ReportRecipient, *, day: dt.date, message: str
+) -> None:
+    if recipient.active_to is not None and recipient.active_to <= day:
+        return
+    raise ValidationError(
+        message
+        % {
+            "name": recipient.name,
+            "day": date_format(day, "DATE_FORMAT"),
+            "end": date_format(recipient.active_to, "DATE_FORMAT")
+            if recipient.active_to
+            else _("未設定"),
+        },
+        code=RECIPIENT_CHANGE_NOT_MADE,
+    )
+
+
+def _refuse_unless_recipient_change_made(
+    change_request: RecipientChangeRequest, *, today: dt.date
+) -> None:
+    """A recipient request is applied by hand on the client's page; marked
+    done, the client reads 「対応済み」. So the client's recipients as they are
+    now must show it, on the day asked for (today if none, or if that day has
+    passed): an addition or a change has a recipient with the addresses asked
+    for reporting that day (a change's former recipient, if the addresses went
+    to another row, ended by then); a stop has the recipient's 報告終了日 on or
+    before it. The name is not compared: the admin may write it otherwise."""
+    day = max(change_request.desired_on or today, today)
+    Kind = RecipientChangeRequest.Kind
+    target = change_request.recipient
+    if change_request.kind == Kind.REMOVE:
+        assert target is not None  # recipient_request_target_iff_not_add
+        _refuse_unless_ended_by(
+            target,
+            day=day,
+            message=_(
+                "報告先「%(name)s」の報告終了日が%(day)s以前になっていません"
+                "（いまは%(end)s）。このままでは報告が届き続けます。"
+            ),
+        )
+        return
+    having = ReportRecipient.objects.filter(
+        client_id=change_request.client_id
+    ).active_on(day)
+    if change_request.pc_email:
+        having = having.filter(pc_email__iexact=change_request.pc_email)
+    if change_request.mobile_email:
+        having = having.filter(mobile_email__iexact=change_request.mobile_email)
+    found = set(having.values_list("id", flat=True))
+    if not found:
+        message = (
+            _(
+                "追加のご依頼の報告先（%(addresses)s）が、%(day)sに報告を受け取る"
+                "報告先に登録されていません。アドレスと報告開始日・報告終了日を"
+                "確認してください。"
+            )
+            if change_request.kind == Kind.ADD
+            else _(
+                "変更後のアドレス（%(addresses)s）が、%(day)sに報告を受け取る"
+                "報告先に登録されていません。アドレスと報告開始日・報告終了日を"
+                "確認してください。"
+            )
+        )
+        raise ValidationError(
+            message
+            % {
+                "addresses": _addresses_asked(change_request),
+                "day": date_format(day, "DATE_FORMAT"),
+            },
+            code=RECIPIENT_CHANGE_NOT_MADE,
+        )
+    if target is not None and target.pk not in found:
+        _refuse_unless_ended_by(
+            target,
+            day=day,
+            message=_(
+                "変更後のアドレスは別の報告先に登録されていますが、変更前の"
+                "報告先「%(name)s」の報告終了日が%(day)s以前になっていません"
+                "（いまは%(end)s）。このままでは変更前のアドレスにも報告が届きます。"
+            ),
+        )
+
+
 @transaction.atomic
 def close_request(
     *,
@@ -450,18 +550,28 @@ def close_request(
     admin_note: str | None = None,
     now: dt.datetime | None = None,
 ) -> AnyChangeRequest:
-    """Admin: mark a request done (applied by hand) or rejected."""
+    """Admin: mark a request done (applied by hand) or rejected.
+
+    A recipient request is marked done only once the client's recipients
+    show it (_refuse_unless_recipient_change_made)."""
     if status not in (RequestStatus.DONE, RequestStatus.REJECTED):
         raise ValueError(status)
+    now = now or timezone.now()
     model = type(change_request)
     # The client first, as in apply_plan_change_request: a client's new plan
     # request would otherwise close this one as replaced over the admin's answer.
+    # The lock also holds the client's recipients as they are checked (their
+    # pages save under it, clients.admin.ReportRecipientAdmin).
     Client.objects.lock(change_request.client_id)
     change_request = model.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != RequestStatus.OPEN:
         raise ValidationError(_("このお申し込みはすでに処理済みです。"))
+    if status == RequestStatus.DONE and isinstance(
+        change_request, RecipientChangeRequest
+    ):
+        _refuse_unless_recipient_change_made(change_request, today=japan_today(now))
     change_request.status = status
-    change_request.processed_at = now or timezone.now()
+    change_request.processed_at = now
     change_request.processed_by = processed_by
     fields = ["status", "processed_at", "processed_by"]
     if admin_note is not None:

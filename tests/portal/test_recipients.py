@@ -149,6 +149,10 @@ def test_admin_marks_a_request_done_and_the_client_sees_it(admin_client, portal_
         {"kind": "add", "name": "新人", "mobile_email": "m@example.jp"},
     )
     request = RecipientChangeRequest.objects.get()
+    # Added on the client's page first: only then can it be marked done.
+    ReportRecipientFactory(
+        client=portal_user.client, name="新人", pc_email="", mobile_email="m@example.jp"
+    )
     admin_client.post(
         reverse("admin:portal_recipientchangerequest_changelist"),
         {"action": "mark_done", ACTION_CHECKBOX_NAME: [request.pk]},

@@ -15,7 +15,7 @@ from portal.models import (
     RecipientChangeRequest,
     RequestStatus,
 )
-from tests.factories import AdminFactory
+from tests.factories import AdminFactory, ReportRecipientFactory
 from tests.html_forms import form_values
 from tests.portal.factories import (
     BillingEmailChangeRequestFactory,
@@ -50,6 +50,17 @@ def _plan_request(portal_user, plans) -> PlanChangeRequest:
     return services.request_plan_change(client=portal_user.client, plan=plans["half"])
 
 
+def _applied_recipient_request(**fields) -> RecipientChangeRequest:
+    """A request to add a recipient, already added on the client's page."""
+    change_request = RecipientChangeRequestFactory(**fields)
+    ReportRecipientFactory(
+        client=change_request.client,
+        name=change_request.name,
+        pc_email=change_request.pc_email,
+    )
+    return change_request
+
+
 def test_an_open_plan_request_is_applied_from_its_page(
     admin_client, portal_user, plans
 ):
@@ -75,7 +86,7 @@ def test_an_open_plan_request_is_applied_from_its_page(
 
 
 def test_an_open_recipient_request_is_marked_done_from_its_page(admin_client):
-    change_request = RecipientChangeRequestFactory()
+    change_request = _applied_recipient_request()
     assert "対応済みにする（顧客の画面で報告先を設定した後）" in (
         admin_client.get(_url(change_request)).content.decode()
     )
@@ -147,7 +158,7 @@ def test_a_request_processed_meanwhile_is_said_and_left_as_it_is(
     """Another admin processed it after this page was opened."""
     change_request = {
         PlanChangeRequest: lambda: _plan_request(portal_user, plans),
-        RecipientChangeRequest: lambda: RecipientChangeRequestFactory(
+        RecipientChangeRequest: lambda: _applied_recipient_request(
             client=portal_user.client
         ),
         BillingEmailChangeRequest: lambda: BillingEmailChangeRequestFactory(
