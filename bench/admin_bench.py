@@ -22,7 +22,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from pg_database import ensure_database  # bench/, this script's folder
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -34,20 +35,6 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 CLIENTS = 300
 TARGET_P95_MS = 300
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def parse_args() -> argparse.Namespace:

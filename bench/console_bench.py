@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
+from pg_database import ensure_database  # bench/, this script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-pass-2026"
 OPERATOR = "bench-operator"
@@ -127,22 +129,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    if not parsed.scheme.startswith("postgres"):
-        sys.exit("This benchmark runs on PostgreSQL: give a postgres:// URL.")
-    name = parsed.path.lstrip("/")
-    admin_url = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(calls: int) -> dict:
