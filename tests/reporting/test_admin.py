@@ -108,3 +108,7 @@ def test_the_delivery_list_is_searched_by_client_name_or_part_of_an_address(
         d.pk for d in to_other if d.address == one_address
     }
     assert found("アクメ " + one_address) == set()
+    # A Message-ID pasted whole from a mail the client forwards.
+    mail = next(d for d in to_acme if d.message_id)
+    assert found(f"  {mail.message_id} ") == {mail.pk}
+    assert found(mail.message_id[:-1]) == set()
