@@ -163,6 +163,11 @@ class ClientAdminForm(LockedRowForm):
     own_number = PhoneNumberField(
         label=_("お客様の電話番号（転送元）"), required=False, max_length=30
     )
+    # Longer than the id it keeps: the room's address may be pasted
+    # (clean_chatwork_room_id); the model's rules check the id left.
+    chatwork_room_id = forms.CharField(
+        label=_("チャットワークのルームID"), required=False, max_length=200
+    )
 
     class Meta:
         model = Client
@@ -187,6 +192,14 @@ class ClientAdminForm(LockedRowForm):
 
     def clean_name_kana(self) -> str:
         return clean_typed_kana(self, "name_kana")
+
+    def clean_chatwork_room_id(self) -> str:
+        # Typed in full width (１２３４５６), or pasted as the room's address
+        # in Chatwork (https://www.chatwork.com/#!rid123456): its digits.
+        typed = unicodedata.normalize("NFKC", self.cleaned_data["chatwork_room_id"])
+        typed = typed.strip()
+        _address, marker, room = typed.rpartition("#!rid")
+        return room if marker else typed
 
     def clean_cancelled_on(self) -> dt.date | None:
         cancelled_on = self.cleaned_data["cancelled_on"]

@@ -122,13 +122,26 @@ def test_a_cancellation_takes_effect_at_a_month_end(admin_client):
     assert Client.objects.get().cancelled_on == dt.date(2026, 10, 31)
 
 
-@pytest.mark.parametrize("typed", ["abc", "12 34", "１２３", "-1"])
+@pytest.mark.parametrize(
+    "typed", ["abc", "12 34", "-1", "https://www.chatwork.com/#!rid12a"]
+)
 def test_a_chatwork_room_id_must_be_digits(admin_client, typed):
     page = _add_client(admin_client, report_by_chatwork="on", chatwork_room_id=typed)
     assert _errors(page, "chatwork_room_id") == [
         "チャットワークのルームIDは半角数字で入力してください。"
     ]
     assert not Client.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["１２３４５６", " 123456 ", "https://www.chatwork.com/#!rid123456", "#!rid123456"],
+)
+def test_a_chatwork_room_id_is_kept_as_its_digits(admin_client, typed):
+    """Full-width digits, or the room's address copied from Chatwork."""
+    page = _add_client(admin_client, report_by_chatwork="on", chatwork_room_id=typed)
+    assert page.status_code == 302
+    assert Client.objects.get().chatwork_room_id == "123456"
 
 
 def test_an_implausible_recipient_date_is_refused(admin_client):
