@@ -4,6 +4,7 @@ Every ModelAdmin registered here (ours and the libraries') gets the guards below
 so no admin class has to remember them.
 """
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -23,6 +24,7 @@ from django.db import IntegrityError, models, transaction
 from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from clients.dates import JapaneseDateField, format_day, format_moment
@@ -652,6 +654,51 @@ def delete_selected_at_once(modeladmin, request, queryset):  # type: ignore[no-u
     return None  # the list again, as after a deletion
 
 
+@dataclasses.dataclass(frozen=True)
+class WaitingItem:
+    label: str
+    count: int
+    url: str
+
+
+def waiting_for_admin() -> list[WaitingItem]:
+    """What waits for the admin, for the top of the admin's start page: the
+    clients' open requests of each kind, each linked to its list filtered to
+    受付中, and the reports that could not be sent. One count per kind."""
+    # The apps above config: imported when the page is drawn.
+    from portal.models import (
+        BillingEmailChangeRequest,
+        PlanChangeRequest,
+        RecipientChangeRequest,
+        RequestStatus,
+    )
+    from reporting.models import Delivery
+
+    items = []
+    for model in (
+        PlanChangeRequest,
+        RecipientChangeRequest,
+        BillingEmailChangeRequest,
+    ):
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        items.append(
+            WaitingItem(
+                label=str(opts.verbose_name_plural),
+                count=model.objects.filter(status=RequestStatus.OPEN).count(),
+                url=f"{url}?status__exact={RequestStatus.OPEN}",
+            )
+        )
+    items.append(
+        WaitingItem(
+            label=_("送信できなかった報告"),
+            count=Delivery.objects.failed().count(),
+            url=reverse("reporting:failed"),
+        )
+    )
+    return items
+
+
 class AdminSite(admin.AdminSite):
     # A blank value as the console and the portal show it (Django's is "-").
     empty_value_display = "—"
@@ -668,6 +715,17 @@ class AdminSite(admin.AdminSite):
 
     def password_change_done(self, request, extra_context=None):  # type: ignore[no-untyped-def]
         return redirect("password_change_done")
+
+    def index(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        waiting = waiting_for_admin()
+        return super().index(
+            request,
+            {
+                **(extra_context or {}),
+                "waiting_for_admin": waiting,
+                "nothing_waiting": not any(item.count for item in waiting),
+            },
+        )
 
     def get_app_list(self, request, app_label=None):  # type: ignore[no-untyped-def]
         # The business menus first; django-axes' records of logins (kept for

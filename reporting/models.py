@@ -57,6 +57,11 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         ).to_destination(OuterRef("address"))
         return self.exclude(Q(kind=Delivery.Kind.CORRECTION) & Exists(earlier_unsent))
 
+    def failed(self) -> "DeliveryQuerySet":
+        """Deliveries that gave up, waiting for an admin to resend them or to
+        have the recipient corrected (the failed-deliveries page)."""
+        return self.filter(status=Delivery.Status.FAILED)
+
     def emails(self) -> "DeliveryQuerySet":
         return self.filter(
             channel__in=[Delivery.Channel.EMAIL_PC, Delivery.Channel.EMAIL_MOBILE]

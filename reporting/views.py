@@ -30,7 +30,7 @@ def call_deliveries(request: HttpRequest, call_id: int) -> HttpResponse:
 @never_cache
 def failed_deliveries(request: HttpRequest) -> HttpResponse:
     deliveries = (
-        Delivery.objects.filter(status=Delivery.Status.FAILED)
+        Delivery.objects.failed()
         .select_related("call", "client")
         .order_by("-failed_at", "-id")[:500]
     )
