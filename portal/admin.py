@@ -87,8 +87,45 @@ OPERATION_FIELD = "_operation"
 REJECT_LABEL = _("お断りする（理由は管理者メモに書いてください。お客様に表示されます）")
 
 
+class OpenFirstStatusFilter(admin.SimpleListFilter):
+    """The 状態 filter of the request lists, on 受付中 until the admin picks
+    another: what waits for the admin comes first. The bare list being 受付中,
+    すべて is a value of its own; the parameter is the field filter's, so links
+    saved with ?status__exact=… open as they did."""
+
+    title = _("状態")
+    parameter_name = "status__exact"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return RequestStatus.choices
+
+    def value(self) -> str:
+        value = super().value()
+        return RequestStatus.OPEN if value is None else value
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        if self.value() == self.ALL:
+            return queryset
+        return queryset.filter(status=self.value())
+
+    def choices(self, changelist):  # type: ignore[no-untyped-def]
+        choices = super().choices(changelist)
+        next(choices)  # Django's "All" is the bare list: 受付中 here
+        yield {
+            "selected": self.value() == self.ALL,
+            "query_string": changelist.get_query_string(
+                {self.parameter_name: self.ALL}
+            ),
+            "display": _("すべて"),
+        }
+        yield from choices
+
+
 class ChangeRequestAdmin(admin.ModelAdmin):
-    list_filter = ["status"]
+    list_filter = [OpenFirstStatusFilter]
+    # Says when the list shows 受付中 only because no 状態 was chosen.
+    change_list_template = "admin/portal/change_request_list.html"
     date_hierarchy = "requested_at"
     search_fields = ["client__name", "client__name_kana"]
     list_select_related = ["client"]
@@ -102,6 +139,13 @@ class ChangeRequestAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # requests come from the client portal
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        extra_context = {
+            **(extra_context or {}),
+            "open_by_default": OpenFirstStatusFilter.parameter_name not in request.GET,
+        }
+        return super().changelist_view(request, extra_context)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # keep what the client asked for; reject instead
