@@ -57,6 +57,7 @@ def test_the_bare_list_shows_open_requests_and_says_so(admin_client, requests_li
 
     assert _listed(page) == {"受付中商事"}
     assert NOTE in page
+    assert "{#" not in page and "comment %}" not in page
     assert _selected_status(page) == "受付中"
 
 
@@ -89,3 +90,13 @@ def test_the_counts_beside_the_statuses_still_show(admin_client, requests_list):
     unknown = admin_client.get(f"{requests_list}?status__exact=unknown")
     assert unknown.status_code == 200
     assert _listed(unknown.content.decode()) == set()
+
+
+def test_the_whole_count_beside_the_results_opens_every_status(
+    admin_client, requests_list
+):
+    page = admin_client.get(requests_list).content.decode()
+    link = re.search(r'\(<a href="(\?[^"]*)">全 3 件</a>\)', page)
+    assert link is not None, "the 「全 N 件」 link beside 結果"
+    everything = admin_client.get(f"{requests_list}{link[1]}").content.decode()
+    assert _listed(everything) == {"受付中商事", "対応済商事", "お断り商事"}
