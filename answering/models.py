@@ -6,6 +6,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -371,6 +372,17 @@ class Call(models.Model):
             getattr(self, f"{field}_missing_reason") == MissingReason.SILENT
             for field in REQUIRED_OR_REASON
         )
+
+    def purpose_preview(self, chars: int) -> str:
+        """What a row of calls shows as the call's 用件, cut to ``chars``: 無言 for
+        a silent call (as its page and report say it), — when none was recorded.
+
+        Here rather than with the template's |default:"—"|truncatechars: those
+        filters cost about 50 µs a row each, on lists opened all day.
+        """
+        if self.is_silent:
+            return gettext("無言")
+        return Truncator(self.purpose or "—").chars(chars)
 
     @property
     def is_grey(self) -> bool:

@@ -7,7 +7,6 @@ The history list renders 50 rows per request; building each row's strings here
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.text import Truncator
 
 from answering.models import Call, Category, caller_number_text
 from clients.months import JST
@@ -65,7 +64,7 @@ def history_rows(
             callback_number=call.callback_number,
             callback_display=format_phone(call.callback_number),
             addressee=call.addressee,
-            purpose=Truncator(call.purpose).chars(PURPOSE_PREVIEW_CHARS),
+            purpose=call.purpose_preview(PURPOSE_PREVIEW_CHARS),
             report_failed=report_status.get(call.pk) == FAILED,
             # Annotated by portal.selectors.call_history; other lists of calls
             # (an invoice's) do not read it.

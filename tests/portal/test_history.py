@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -301,6 +302,36 @@ def test_the_list_shows_what_could_not_be_obtained_as_a_dash(portal, portal_user
         caller_name_missing_reason=MissingReason.REFUSED,
     )
     assert portal.get(reverse("portal:calls")).status_code == 200
+
+
+def silent_call(client, **kwargs):
+    """A silent call (無言) as the console's tick logs it: nothing obtained."""
+    return CallFactory(
+        client=client,
+        category=Category.NUISANCE,
+        caller_name="",
+        caller_company="",
+        callback_number="",
+        purpose="",
+        caller_name_missing_reason=MissingReason.SILENT,
+        callback_number_missing_reason=MissingReason.SILENT,
+        purpose_missing_reason=MissingReason.SILENT,
+        **kwargs,
+    )
+
+
+def test_a_silent_call_reads_silent_as_its_purpose_in_the_list(portal, portal_user):
+    """As its page and its report say it, not 「—」 as if the purpose were
+    forgotten; a call with no purpose recorded still shows 「—」."""
+    silent_call(portal_user.client, received_at=jst(2026, 10, 1, 10))
+    CallFactory(
+        client=portal_user.client,
+        received_at=jst(2026, 10, 2, 10),
+        purpose="",
+        purpose_missing_reason=MissingReason.HUNG_UP,
+    )
+    body = portal.get(reverse("portal:calls")).content.decode()
+    assert re.findall(r'data-label="用件">([^<]*)</td>', body) == ["—", "無言"]
 
 
 def test_a_call_says_why_its_callback_number_and_purpose_are_missing(

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
 
-from answering.models import Call, Category
+from answering.models import Call, Category, MissingReason
 from billing.models import Invoice, LineKind
 from billing.selectors import month_to_date_usage
 from billing.services import bill_month, mark_paid, void_and_reissue
@@ -423,6 +423,28 @@ def test_the_counted_calls_page_shows_numbers_and_nuisance_repeat_counts(
     assert "発信者番号: 非通知" in body
     # A normal call's row shows no caller number, as in the history.
     assert "090-1234-5678" not in body
+
+
+def test_a_silent_call_reads_silent_as_its_purpose_among_the_counted_calls(
+    portal, portal_user, october_invoice
+):
+    """As the history and the call's page say it, not 「—」."""
+    Call.objects.filter(client=portal_user.client, caller_name="十月1").update(
+        category=Category.NUISANCE,
+        caller_name="",
+        callback_number="",
+        purpose="",
+        caller_name_missing_reason=MissingReason.SILENT,
+        callback_number_missing_reason=MissingReason.SILENT,
+        purpose_missing_reason=MissingReason.SILENT,
+    )
+    body = portal.get(
+        reverse("portal:invoice_calls", args=[october_invoice.pk])
+    ).content.decode()
+    purposes = re.findall(r'data-label="用件">([^<]*)</td>', body)
+    assert len(purposes) == 25
+    assert purposes[0] == "無言"
+    assert set(purposes[1:]) == {"折り返しのお願い"}
 
 
 def _invoice_calls_queries(portal, invoice) -> int:
