@@ -1,3 +1,5 @@
+import datetime as dt
+import math
 from typing import Any
 
 from axes.helpers import get_cool_off
@@ -75,14 +77,21 @@ def locked_out(
     request: HttpRequest, response: HttpResponse | None, credentials: Any
 ) -> HttpResponse:
     """django-axes' lockout page (AXES_LOCKOUT_CALLABLE), saying how long the
-    lockout lasts (AXES_COOLOFF_HOURS) rather than "for a while"."""
-    cool_off = get_cool_off(request)
-    minutes = round(cool_off.total_seconds() / 60) if cool_off else 0
-    if minutes and minutes % 60 == 0:
+    lockout lasts (AXES_COOLOFF_HOURS) rather than "for a while", and whom to
+    call: a client user has no 管理者 of its own, so it is the company, as on
+    the login page."""
+    # AXES_COOLOFF_HOURS is a number of hours (0 turns the lockout off), so a
+    # locked-out user always has a wait: rounded up, as "try again after".
+    cool_off = get_cool_off(request) or dt.timedelta(0)
+    minutes = max(1, math.ceil(cool_off.total_seconds() / 60))
+    if minutes % 60 == 0:
         hours = minutes // 60
         wait = ngettext("%(n)s時間", "%(n)s時間", hours) % {"n": hours}
-    elif minutes:
-        wait = ngettext("%(n)s分", "%(n)s分", minutes) % {"n": minutes}
     else:
-        wait = ""
-    return render(request, "registration/locked_out.html", {"wait": wait}, status=429)
+        wait = ngettext("%(n)s分", "%(n)s分", minutes) % {"n": minutes}
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"wait": wait, **_company_contact()},
+        status=429,
+    )

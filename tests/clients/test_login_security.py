@@ -81,3 +81,37 @@ def test_a_username_longer_than_any_is_a_wrong_login(client, url):
     body = answer.content.decode()
     assert "正しいユーザー名とパスワードを入力してください" in body
     assert f'value="{username}"' in body
+
+
+@pytest.mark.parametrize(
+    ("cool_off_hours", "says"),
+    [
+        (
+            1.0,
+            "ログインを1時間停止しました。1時間たってから再度お試しください。"
+            '</p>\n  <p id="forgot-password">パスワードをお忘れの場合は、'
+            "株式会社東京電話秘書（03-1234-5678）までお電話ください。",
+        ),
+        (
+            0.5,
+            "ログインを30分停止しました。30分たってから再度お試しください。",
+        ),
+        # Under a minute: rounded up, never "0分" nor no time at all.
+        (0.01, "ログインを1分停止しました。1分たってから再度お試しください。"),
+    ],
+)
+def test_the_lockout_page_says_when_to_try_again_and_whom_to_call(
+    client, settings, cool_off_hours, says
+):
+    """A client has no 管理者 of its own to ask: the page names the company and
+    its number, as the login page does."""
+    settings.AXES_COOLOFF_TIME = cool_off_hours
+    settings.COMPANY_NAME = "株式会社東京電話秘書"
+    settings.COMPANY_PHONE = "03-1234-5678"
+    user = OperatorFactory()
+    _fail_until_locked(client, settings, user.username)
+    page = _login(client, user.username, PASSWORD)
+    assert page.status_code == 429
+    body = page.content.decode()
+    assert says in body
+    assert "管理者" not in body
