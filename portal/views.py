@@ -68,6 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
         + RecipientChangeRequest.objects.filter(client=client, status="open").count()
         + BillingEmailChangeRequest.objects.filter(client=client, status="open").count()
     )
+    contract_ended = client.contract_ended_before(today)
     return render(
         request,
         "portal/home.html",
@@ -75,7 +76,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "client": client,
             "usage": usage,
             "unbilled_usage": unbilled_usage,
-            "contract_ended": client.contract_ended_before(today),
+            "contract_ended": contract_ended,
+            # A cancellation saved ahead (解約日 to come, the status maybe still
+            # 契約中): the last day calls are answered and reported.
+            "contract_ends_on": None if contract_ended else client.cancelled_on,
             # The free trial's last day, while it runs.
             "trial_ends_on": client.trial_ends_on
             if client.trial_started_on is not None

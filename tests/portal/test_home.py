@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from answering.models import Category
-from clients.months import japan_today, month_start, next_month
+from clients.months import japan_today, month_end, month_start, next_month
 from clients.services import start_plan
 from portal.selectors import month_usage
 from tests.dates import ja_day
@@ -125,3 +125,37 @@ def test_before_the_contract_starts_the_home_page_says_nothing_is_charged(
 
     assert TRIAL in body
     assert "無料お試し期間中（" not in body
+
+
+@pytest.mark.parametrize("status", ["active", "cancelled"])
+def test_a_contract_ending_soon_says_until_when_calls_are_answered(
+    client, plans, status
+):
+    """A cancellation saved ahead: the client reads its last day, and that calls
+    are answered and reported until then (the status may still be 契約中)."""
+    last_day = month_end(next_month(month_start(japan_today())))
+    customer = ClientFactory(status=status, cancelled_on=last_day)
+    start_plan(client=customer, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+
+    body = home_of(customer, client)
+
+    assert (
+        f"ご契約は{ja_day(last_day)}で終了します。"
+        "その日までは、これまでどおりお電話をお受けし、報告をお送りします。"
+    ) in body
+
+
+def test_an_ended_contract_is_not_told_it_ends(client, plans):
+    last_day = month_start(japan_today()) - dt.timedelta(days=1)
+    customer = ClientFactory(status="cancelled", cancelled_on=last_day)
+    start_plan(client=customer, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+
+    body = home_of(customer, client)
+
+    assert f"ご契約は{ja_day(last_day)}で終了しました。" in body
+    assert "で終了します" not in body
+
+
+def test_a_contract_without_an_end_says_nothing_of_one(portal):
+    body = portal.get(reverse("portal:home")).content.decode()
+    assert "ご契約は" not in body
