@@ -41,6 +41,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))  # console_bench imports its neighbours
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.console.settings")
     os.environ.setdefault("DJANGO_DEBUG", "False")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
