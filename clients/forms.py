@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from clients.dates import JapaneseDateField, format_day
+from clients.dates import JapaneseDateField
 from clients.models import (
     Client,
     ClientPerson,
@@ -29,8 +29,9 @@ from clients.models import (
     User,
     validate_plausible_date,
 )
-from clients.months import japan_today, month_end
+from clients.months import japan_today
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
+from clients.services import refuse_cancellation_date
 from config.client_ip import client_ip
 
 
@@ -205,44 +206,9 @@ class ClientAdminForm(LockedRowForm):
         cancelled_on = self.cleaned_data["cancelled_on"]
         if cancelled_on is None or self.instance.pk is None:
             return cancelled_on
-        # A number lent after the contract's last day was held with no contract
-        # to bill it: a cancellation typed late must not end before it.
-        lent_later = (
-            self.instance.number_assignments.filter(assigned_on__gt=cancelled_on)
-            .select_related("number")
-            .order_by("-assigned_on")
-            .first()
-        )
-        if lent_later is not None:
-            raise forms.ValidationError(
-                _(
-                    "%(number)s を %(day)s から貸し出しています。"
-                    "解約日は %(month_end)s 以降の月末にしてください。"
-                )
-                % {
-                    "number": lent_later.number.display,
-                    "day": format_day(lent_later.assigned_on),
-                    "month_end": format_day(month_end(lent_later.assigned_on)),
-                }
-            )
-        # Against the saved client, not the form's instance: a history revert
-        # edits the old version, whose date would always look unchanged.
-        saved = (
-            Client.objects.filter(pk=self.instance.pk)
-            .values_list("cancelled_on", flat=True)
-            .first()
-        )
-        if cancelled_on != saved:
-            # Billing depends on clients, not the other way: imported here, as
-            # the admin's page asks billing whether the invoices already paid
-            # leave the date possible (a final invoice to settle the deposit).
-            # Under the client's lock (LockedRowForm), which a payment being
-            # recorded takes first too (billing.services.mark_paid).
-            from billing.services import refuse_cancellation_into_paid_months
-
-            refuse_cancellation_into_paid_months(
-                client_id=self.instance.pk, cancelled_on=cancelled_on
-            )
+        # Under the client's lock (LockedRowForm); the portal's cancellation
+        # request is applied through the same rules.
+        refuse_cancellation_date(client_id=self.instance.pk, cancelled_on=cancelled_on)
         return cancelled_on
 
     def _update_errors(self, errors: ValidationError) -> None:

@@ -20,7 +20,7 @@ from clients.models import (
     Plan,
     rest_ends_on,
 )
-from clients.months import japan_today, month_start, next_month
+from clients.months import japan_today, month_end, month_start, next_month
 
 PLAN_CHANGE_WARNING_THRESHOLD = 2  # more changes than this in 12 months: warn admins
 
@@ -400,6 +400,72 @@ def drop_plans_after_contract_end(*, client: Client) -> list[ClientPlan]:
     for client_plan in dropped:
         client_plan.delete()  # one by one: each deletion is in its history
     return dropped
+
+
+def refuse_cancellation_date(*, client_id: int, cancelled_on: dt.date) -> None:
+    """The rules a cancellation date (解約日) meets beyond the client's own
+    (Client.clean: a month end, not before the contract), which read other
+    rows: asked under the client's lock by the client page's form and by
+    ``set_cancellation``."""
+    # A number lent after the contract's last day was held with no contract
+    # to bill it: a cancellation typed late must not end before it.
+    lent_later = (
+        NumberAssignment.objects.filter(
+            client_id=client_id, assigned_on__gt=cancelled_on
+        )
+        .select_related("number")
+        .order_by("-assigned_on")
+        .first()
+    )
+    if lent_later is not None:
+        raise ValidationError(
+            _(
+                "%(number)s を %(day)s から貸し出しています。"
+                "解約日は %(month_end)s 以降の月末にしてください。"
+            )
+            % {
+                "number": lent_later.number.display,
+                "day": format_day(lent_later.assigned_on),
+                "month_end": format_day(month_end(lent_later.assigned_on)),
+            }
+        )
+    # Against the saved client, not a form's instance: a history revert
+    # edits the old version, whose date would always look unchanged.
+    saved = (
+        Client.objects.filter(pk=client_id)
+        .values_list("cancelled_on", flat=True)
+        .first()
+    )
+    if cancelled_on != saved:
+        # Billing depends on clients, not the other way: imported here, as
+        # the date must leave the invoices already paid possible (a final
+        # invoice to settle the deposit). Under the client's lock, which a
+        # payment being recorded takes first too (billing.services.mark_paid).
+        from billing.services import refuse_cancellation_into_paid_months
+
+        refuse_cancellation_into_paid_months(
+            client_id=client_id, cancelled_on=cancelled_on
+        )
+
+
+@transaction.atomic
+def set_cancellation(*, client: Client, cancelled_on: dt.date) -> list[ClientPlan]:
+    """Set the client's 解約日 as its admin page would save it: the same
+    checks (Client.clean, ``refuse_cancellation_date``), then the plans
+    registered after it dropped (``drop_plans_after_contract_end``, returned).
+
+    Only the date: the 状態 stays as the admin set it (契約中 until the day, as
+    a cancellation saved ahead on the page leaves it)."""
+    client = Client.objects.lock(client.pk)
+    refuse_cancellation_date(client_id=client.pk, cancelled_on=cancelled_on)
+    client.cancelled_on = cancelled_on
+    # The date's own checks and Client.clean (a month end, not before the
+    # contract); the other fields are not this change's to refuse.
+    client.full_clean(
+        exclude={field.name for field in Client._meta.fields} - {"cancelled_on"}
+    )
+    client.save(update_fields=["cancelled_on"])
+    return drop_plans_after_contract_end(client=client)
 
 
 def first_plan_month(*, client: Client, today: dt.date | None = None) -> dt.date:
