@@ -668,6 +668,7 @@ def waiting_for_admin() -> list[WaitingItem]:
     # The apps above config: imported when the page is drawn.
     from portal.models import (
         BillingEmailChangeRequest,
+        CancellationRequest,
         PlanChangeRequest,
         RecipientChangeRequest,
         RequestStatus,
@@ -679,6 +680,7 @@ def waiting_for_admin() -> list[WaitingItem]:
         PlanChangeRequest,
         RecipientChangeRequest,
         BillingEmailChangeRequest,
+        CancellationRequest,
     ):
         opts = model._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")

@@ -15,6 +15,7 @@ from config.row_ids import parse_row_id
 from portal import services
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
@@ -478,3 +479,102 @@ class BillingEmailChangeRequestAdmin(ChangeRequestAdmin):
             },
             messages.SUCCESS,
         )
+
+
+@admin.register(CancellationRequest)
+class CancellationRequestAdmin(ChangeRequestAdmin):
+    list_display = [
+        "requested_at",
+        "client_link",
+        "last_day",
+        "current_cancelled_on",
+        "reason",
+        "status",
+        "closed_because",
+    ]
+    fields = [
+        "client",
+        "last_day",
+        "current_cancelled_on",
+        "reason",
+        "message",
+        "requested_at",
+        "requested_by",
+        "status",
+        "system_note",
+        "admin_note",
+        "processed_at",
+        "processed_by",
+    ]
+    readonly_fields = [
+        "client",
+        "last_day",
+        "current_cancelled_on",
+        "reason",
+        "message",
+        "status",
+        *ChangeRequestAdmin.readonly_fields,
+    ]
+    actions = ["apply", "mark_done", "reject"]
+    page_operations = [
+        ("apply", _("解約日を設定する（お申し込みの月末日で）")),
+        ("mark_done", _("対応済みにする（顧客の画面で解約日を設定した後）")),
+        ("reject", REJECT_LABEL),
+    ]
+
+    @admin.display(description=_("顧客の解約日（現在）"))
+    def current_cancelled_on(self, obj: CancellationRequest) -> str | None:
+        # None: the admin's 「—」 for no date set.
+        return format_day(obj.client.cancelled_on) if obj.client.cancelled_on else None
+
+    @admin.action(description=_("選んだお申し込みの解約日を設定する"))
+    def apply(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._process_each(request, queryset.select_related("client"), "apply")
+
+    def apply_one(self, request, change_request) -> None:
+        result = services.apply_cancellation_request(
+            change_request=change_request, processed_by=request.user
+        )
+        self.message_user(
+            request,
+            _("%(client)s: 解約日を %(day)s にしました。")
+            % {
+                "client": result.client,
+                "day": format_day(result.client.cancelled_on),
+            },
+            messages.SUCCESS,
+        )
+        # What the cancellation left after the contract, said as the client's
+        # page says it when a cancellation is saved there.
+        request.plans_dropped = result.plans_dropped
+        request.requests_closed = result.requests_closed
+        client_admin = self.admin_site._registry[Client]
+        client_admin.say_what_the_cancellation_dropped(request, result.client)
+
+    @admin.action(
+        description=_(
+            "選んだお申し込みを対応済みにする（顧客の画面で解約日を設定した後）"
+        )
+    )
+    def mark_done(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._process_each(request, queryset, "mark_done")
+
+    def mark_done_one(self, request, change_request) -> None:
+        try:
+            self._close_one(request, change_request, RequestStatus.DONE)
+        except ValidationError as refusal:
+            if getattr(refusal, "code", None) != services.CANCELLATION_NOT_MADE:
+                raise
+            url = reverse(
+                "admin:clients_client_change", args=[change_request.client_id]
+            )
+            raise ValidationError(
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    refusal.message,
+                    url,
+                    _("顧客「%(client)s」の画面を開く")
+                    % {"client": change_request.client},
+                ),
+                code=refusal.code,
+            ) from refusal

@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from answering.models import REPORTED_CATEGORIES, Category
@@ -14,6 +15,7 @@ from clients.models import (
     validate_sendable_email,
 )
 from portal.models import (
+    CancellationReason,
     RecipientChangeRequest,
     latest_desired_on,
     validate_desired_on,
@@ -226,3 +228,43 @@ class BillingEmailChangeRequestForm(forms.Form):
                 )
             )
         return billing_email
+
+
+class CancellationRequestForm(forms.Form):
+    last_day = forms.TypedChoiceField(
+        label=_("ご契約の終了日（月末）"),
+        coerce=dt.date.fromisoformat,
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": _(
+                "ご契約の終了日は、表示されている月末日からお選びください。"
+            ),
+        },
+    )
+    reason = forms.ChoiceField(
+        label=_("解約の理由（任意）"),
+        required=False,
+        choices=[("", _("選ばない")), *CancellationReason.choices],
+    )
+    message = forms.CharField(
+        label=_("理由の詳しい内容・メッセージ（任意）"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, days: list[dt.date], **kwargs):
+        super().__init__(*args, **kwargs)
+        # The month ends offered (portal.models.cancellation_days), each read
+        # with the month it ends, which is billed in full.
+        self.fields["last_day"].choices = [
+            (
+                day.isoformat(),
+                _("%(day)s（%(month)s分まで）")
+                % {
+                    "day": date_format(day, "DATE_FORMAT"),
+                    "month": date_format(day, "YEAR_MONTH_FORMAT"),
+                },
+            )
+            for day in days
+        ]

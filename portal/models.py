@@ -15,6 +15,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Plan, ReportRecipient, validate_sendable_email
+from clients.months import month_end, next_month
+
+# How many month ends the portal offers for a cancellation: this month's and
+# the next ones (a later end is a call to the company, not a form).
+CANCELLATION_MONTHS_OFFERED = 6
 
 
 def latest_desired_on(*, client: Client, today: dt.date) -> dt.date:
@@ -50,6 +55,19 @@ def validate_desired_on(day: dt.date, *, client: Client, today: dt.date) -> None
         code="desired_too_far",
         params={"day": date_format(latest, "DATE_FORMAT")},
     )
+
+
+def cancellation_days(*, client: Client, today: dt.date) -> list[dt.date]:
+    """The month ends a client may ask its contract to end on: from this
+    month's (the month is billed in full whatever the day), never before the
+    contract has begun (Client.clean), CANCELLATION_MONTHS_OFFERED of them."""
+    first = month_end(today)
+    if client.contract_started_on is not None:
+        first = max(first, month_end(client.contract_started_on))
+    days = [first]
+    while len(days) < CANCELLATION_MONTHS_OFFERED:
+        days.append(month_end(next_month(days[-1])))
+    return days
 
 
 class RequestStatus(models.TextChoices):
@@ -301,3 +319,61 @@ class BillingEmailChangeRequest(ChangeRequest):
         """What the client asked for: the address, or going back to the
         recipients' addresses."""
         return self.billing_email or str(_("報告先のPCメールアドレスに戻す"))
+
+
+class CancellationReason(models.TextChoices):
+    """Why a client cancels (optional): for the company to learn from."""
+
+    COST = "cost", _("料金の負担")
+    FEWER_CALLS = "fewer_calls", _("電話が減った・必要がなくなった")
+    IN_HOUSE = "in_house", _("社内で対応できるようになった")
+    OTHER_SERVICE = "other_service", _("他のサービスに切り替える")
+    BUSINESS_CLOSED = "business_closed", _("事業の終了・休止・移転")
+    DISSATISFIED = "dissatisfied", _("サービス内容にご不満")
+    OTHER = "other", _("その他")
+
+
+class CancellationRequest(ChangeRequest):
+    """A client asks to end its contract on ``last_day``, a month end (a
+    cancellation takes effect at a month end; that month is billed in full).
+
+    The admin applies it with an action that sets the client's 解約日 through
+    the client page's own checks and closing of requests
+    (portal.services.cancel_contract), or closes it with a reason. A client
+    has at most one open request (a database constraint too).
+    """
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="cancellation_requests",
+        verbose_name=_("顧客"),
+    )
+    last_day = models.DateField(
+        _("解約希望日"), help_text=_("契約の最終日（月末日）。")
+    )
+    reason = models.CharField(
+        _("解約の理由"),
+        max_length=20,
+        choices=CancellationReason.choices,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("解約のお申し込み")
+        verbose_name_plural = _("解約のお申し込み")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status="open"),
+                name="cancellation_request_one_open_per_client",
+                violation_error_message=_("解約のお申し込みはすでに受付中です。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("%(client)s %(day)s で解約") % {
+            "client": self.client,
+            "day": date_format(self.last_day, "DATE_FORMAT"),
+        }

@@ -333,3 +333,30 @@ def call_corrections(*, call: Call) -> list[Correction]:
                 )
             )
     return corrections
+
+
+@dataclass(frozen=True)
+class ContractTerm:
+    """Where the client's contract stands today, as the portal tells it."""
+
+    # The contract's last day has passed (解約日 before today).
+    ended: bool
+    # A cancellation saved ahead (解約日 to come, the status maybe still
+    # 契約中): the last day calls are answered and reported.
+    ends_on: dt.date | None
+    # The free trial's last day, while it runs.
+    trial_ends_on: dt.date | None
+
+
+def contract_term(*, client: Client, today: dt.date) -> ContractTerm:
+    ended = client.contract_ended_before(today)
+    in_trial = (
+        client.trial_started_on is not None
+        and client.trial_ends_on is not None
+        and client.trial_started_on <= today <= client.trial_ends_on
+    )
+    return ContractTerm(
+        ended=ended,
+        ends_on=None if ended else client.cancelled_on,
+        trial_ends_on=client.trial_ends_on if in_trial else None,
+    )

@@ -15,25 +15,32 @@ from clients.services import (
     PlanChangeResult,
     plan_change_effective_month,
     schedule_plan_change,
+    set_cancellation,
 )
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
     SystemNote,
+    cancellation_days,
     validate_desired_on,
 )
 
 AnyChangeRequest = (
-    PlanChangeRequest | RecipientChangeRequest | BillingEmailChangeRequest
+    PlanChangeRequest
+    | RecipientChangeRequest
+    | BillingEmailChangeRequest
+    | CancellationRequest
 )
 
 
 def _close_unprocessed(
     requests: list[PlanChangeRequest]
     | list[RecipientChangeRequest]
-    | list[BillingEmailChangeRequest],
+    | list[BillingEmailChangeRequest]
+    | list[CancellationRequest],
     *,
     note: SystemNote,
     now: dt.datetime,
@@ -541,6 +548,39 @@ def _refuse_unless_recipient_change_made(
         )
 
 
+# The code of close_request's refusal of a cancellation not yet set on the
+# client (the admin offers the action that sets it).
+CANCELLATION_NOT_MADE = "cancellation_not_made"
+
+
+def _refuse_unless_cancellation_made(change_request: CancellationRequest) -> None:
+    """Marked done, the client reads 「対応済み」 and expects the contract to
+    end on the day asked for: the client's 解約日 must be that day (set on
+    the client's page, or by apply_cancellation_request). A different day
+    agreed with the client is set first; the request is then done."""
+    # Read under the client's lock (close_request holds it).
+    cancelled_on = (
+        Client.objects.filter(pk=change_request.client_id)
+        .values_list("cancelled_on", flat=True)
+        .get()
+    )
+    if cancelled_on == change_request.last_day:
+        return
+    raise ValidationError(
+        _(
+            "顧客の解約日が、お申し込みの%(day)sになっていません（いまは%(now)s）。"
+            "「解約日を設定する」で設定してから対応済みにしてください。"
+        )
+        % {
+            "day": date_format(change_request.last_day, "DATE_FORMAT"),
+            "now": date_format(cancelled_on, "DATE_FORMAT")
+            if cancelled_on
+            else _("未設定"),
+        },
+        code=CANCELLATION_NOT_MADE,
+    )
+
+
 @transaction.atomic
 def close_request(
     *,
@@ -553,7 +593,9 @@ def close_request(
     """Admin: mark a request done (applied by hand) or rejected.
 
     A recipient request is marked done only once the client's recipients
-    show it (_refuse_unless_recipient_change_made)."""
+    show it (_refuse_unless_recipient_change_made), a cancellation only once
+    the client's 解約日 is the day asked for
+    (_refuse_unless_cancellation_made)."""
     if status not in (RequestStatus.DONE, RequestStatus.REJECTED):
         raise ValueError(status)
     now = now or timezone.now()
@@ -570,6 +612,8 @@ def close_request(
         change_request, RecipientChangeRequest
     ):
         _refuse_unless_recipient_change_made(change_request, today=japan_today(now))
+    if status == RequestStatus.DONE and isinstance(change_request, CancellationRequest):
+        _refuse_unless_cancellation_made(change_request)
     change_request.status = status
     change_request.processed_at = now
     change_request.processed_by = processed_by
@@ -579,3 +623,154 @@ def close_request(
         fields.append("admin_note")
     change_request.save(update_fields=fields)
     return change_request
+
+
+def _refuse_cancellation_request(client: Client, *, today: dt.date) -> None:
+    """What a client whose contract cannot be cancelled from the portal is
+    told (the page says it first; this is for a page left open)."""
+    if client.cancelled_on is not None:
+        raise ValidationError(
+            _("ご契約は%(day)sで終了します（解約のお手続きは済んでいます）。")
+            % {"day": date_format(client.cancelled_on, "DATE_FORMAT")},
+            code="already_cancelled",
+        )
+    if client.contract_started_on is None or (
+        client.trial_ends_on is not None and today <= client.trial_ends_on
+    ):
+        raise ValidationError(
+            _(
+                "無料お試し期間中、またはご契約前のため、解約のお申し込みは"
+                "いりません（料金はかかりません）。"
+            ),
+            code="not_under_contract",
+        )
+
+
+@dataclass(frozen=True)
+class CancellationRequestResult:
+    change_request: CancellationRequest
+    # False: the same request was already open, and nothing was recorded.
+    created: bool
+
+
+@transaction.atomic
+def request_cancellation(
+    *,
+    client: Client,
+    last_day: dt.date,
+    reason: str = "",
+    message: str = "",
+    requested_by=None,
+    now: dt.datetime | None = None,
+) -> CancellationRequestResult:
+    """A client asks to end its contract on ``last_day``, one of the month
+    ends ``cancellation_days`` offers. One open request per client: the same
+    one sent again (a double click) is recorded once; another is refused, as
+    the client withdraws the first to ask otherwise."""
+    now = now or timezone.now()
+    today = japan_today(now)
+    # The client first, as every writer of its requests: a second sending
+    # waits here for the first to commit, then finds it. The contract is read
+    # under the lock too, so an admin's cancellation is seen.
+    client = Client.objects.lock(client.pk)
+    _refuse_cancellation_request(client, today=today)
+    if last_day not in cancellation_days(client=client, today=today):
+        raise ValidationError(
+            {
+                "last_day": _(
+                    "ご契約の終了日は、表示されている月末日からお選びください。"
+                )
+            }
+        )
+    open_request = CancellationRequest.objects.filter(
+        client=client, status=RequestStatus.OPEN
+    ).first()
+    if open_request is not None:
+        if open_request.last_day == last_day:
+            return CancellationRequestResult(change_request=open_request, created=False)
+        raise ValidationError(
+            _(
+                "解約のお申し込み（%(day)sで終了）はすでに受付中です。"
+                "日付を変える場合は、お申し込みを取り消してから申し込み直してください。"
+            )
+            % {"day": date_format(open_request.last_day, "DATE_FORMAT")},
+            code="already_open",
+        )
+    change_request = CancellationRequest(
+        client=client,
+        last_day=last_day,
+        reason=reason,
+        message=message,
+        requested_at=now,
+        requested_by=requested_by,
+    )
+    change_request.full_clean()
+    change_request.save()
+    return CancellationRequestResult(change_request=change_request, created=True)
+
+
+@transaction.atomic
+def withdraw_cancellation(
+    *, client: Client, now: dt.datetime | None = None
+) -> list[CancellationRequest]:
+    """The client takes back its open cancellation request (none left is not
+    an error: a second click, or the admin processed it meanwhile)."""
+    Client.objects.lock(client.pk)
+    withdrawn = list(
+        CancellationRequest.objects.filter(client=client, status=RequestStatus.OPEN)
+    )
+    _close_unprocessed(withdrawn, note=SystemNote.WITHDRAWN, now=now or timezone.now())
+    return withdrawn
+
+
+@dataclass(frozen=True)
+class ContractCancelled:
+    client: Client
+    # What the cancellation left after the contract: the plans registered
+    # for later months (removed) and the portal's requests (closed).
+    plans_dropped: list[ClientPlan]
+    requests_closed: RequestsClosed
+
+
+@transaction.atomic
+def cancel_contract(
+    *, client: Client, cancelled_on: dt.date, now: dt.datetime | None = None
+) -> ContractCancelled:
+    """Set the client's 解約日 as its admin page saves it: the page's checks
+    and plans dropped (clients.services.set_cancellation), then the portal's
+    requests after the contract closed (close_requests_after_contract_end),
+    as portal.admin.ClientWithRequestsAdmin does after the page's save."""
+    plans_dropped = set_cancellation(client=client, cancelled_on=cancelled_on)
+    closed = close_requests_after_contract_end(client=client, now=now)
+    return ContractCancelled(
+        client=Client.objects.get(pk=client.pk),
+        plans_dropped=plans_dropped,
+        requests_closed=closed,
+    )
+
+
+@transaction.atomic
+def apply_cancellation_request(
+    *,
+    change_request: CancellationRequest,
+    processed_by=None,
+    now: dt.datetime | None = None,
+) -> ContractCancelled:
+    """Admin: end the client's contract on the day it asked for
+    (cancel_contract), and mark the request done."""
+    now = now or timezone.now()
+    # The client first, then the request, as in apply_plan_change_request.
+    Client.objects.lock(change_request.client_id)
+    change_request = CancellationRequest.objects.select_for_update().get(
+        pk=change_request.pk
+    )
+    if change_request.status != RequestStatus.OPEN:
+        raise ValidationError(_("このお申し込みはすでに処理済みです。"))
+    result = cancel_contract(
+        client=change_request.client, cancelled_on=change_request.last_day, now=now
+    )
+    change_request.status = RequestStatus.DONE
+    change_request.processed_at = now
+    change_request.processed_by = processed_by
+    change_request.save(update_fields=["status", "processed_at", "processed_by"])
+    return result

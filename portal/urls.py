@@ -34,6 +34,12 @@ urlpatterns = [
         views.recipient_request_detail,
         name="recipient_request",
     ),
+    path("cancellation/", views.cancellation, name="cancellation"),
+    path(
+        "requests/cancellation/<int:request_id>/",
+        views.cancellation_request_detail,
+        name="cancellation_request",
+    ),
     path(
         "requests/billing-email/<int:request_id>/",
         views.billing_email_request_detail,

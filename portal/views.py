@@ -2,6 +2,7 @@
 through the client it sets: objects of another client are a 404, never a 403,
 so ids of other clients' objects cannot even be probed."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import PasswordChangeDoneView
 from django.core.exceptions import ValidationError
@@ -41,15 +42,18 @@ from portal import advice, csv_export, display, selectors, services
 from portal.access import client_required, portal_client
 from portal.forms import (
     BillingEmailChangeRequestForm,
+    CancellationRequestForm,
     HistoryFilterForm,
     PlanChangeRequestForm,
     RecipientChangeRequestForm,
 )
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
+    cancellation_days,
 )
 from reporting.selectors import report_status_by_call
 
@@ -67,8 +71,9 @@ def home(request: HttpRequest) -> HttpResponse:
         PlanChangeRequest.objects.filter(client=client, status="open").count()
         + RecipientChangeRequest.objects.filter(client=client, status="open").count()
         + BillingEmailChangeRequest.objects.filter(client=client, status="open").count()
+        + CancellationRequest.objects.filter(client=client, status="open").count()
     )
-    contract_ended = client.contract_ended_before(today)
+    term = selectors.contract_term(client=client, today=today)
     return render(
         request,
         "portal/home.html",
@@ -76,15 +81,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "client": client,
             "usage": usage,
             "unbilled_usage": unbilled_usage,
-            "contract_ended": contract_ended,
-            # A cancellation saved ahead (解約日 to come, the status maybe still
-            # 契約中): the last day calls are answered and reported.
-            "contract_ends_on": None if contract_ended else client.cancelled_on,
-            # The free trial's last day, while it runs.
-            "trial_ends_on": client.trial_ends_on
-            if client.trial_started_on is not None
-            and client.trial_started_on <= today <= client.trial_ends_on
-            else None,
+            "contract_ended": term.ended,
+            "contract_ends_on": term.ends_on,
+            "trial_ends_on": term.trial_ends_on,
             "meter_percent": min(
                 100, usage.counted_calls * 100 // max(usage.included_calls, 1)
             ),
@@ -423,6 +422,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "billing_email_requests": BillingEmailChangeRequest.objects.filter(
                 client=client
             ).order_by("-requested_at", "-id")[:50],
+            "cancellation_requests": CancellationRequest.objects.filter(
+                client=client
+            ).order_by("-requested_at", "-id")[:50],
         },
     )
 
@@ -467,6 +469,116 @@ def billing_email_request_detail(request: HttpRequest, request_id: int) -> HttpR
         request,
         "portal/request_detail.html",
         {"change_request": change_request, "kind": "billing_email"},
+    )
+
+
+@require_GET
+@client_required
+def cancellation_request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    change_request = get_object_or_404(
+        CancellationRequest, pk=request_id, client=portal_client(request)
+    )
+    return render(
+        request,
+        "portal/request_detail.html",
+        {"change_request": change_request, "kind": "cancellation"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@client_required
+def cancellation(request: HttpRequest) -> HttpResponse:
+    """Asking to end the contract at a month end (an admin sets the 解約日),
+    confirmed on a summary of what happens before it is sent; or what
+    applies instead (already cancelled, in the trial, a request open)."""
+    client = portal_client(request)
+    today = japan_today()
+    if request.method == "POST" and "withdraw" in request.POST:
+        if services.withdraw_cancellation(client=client):
+            messages.success(
+                request,
+                _("解約のお申し込みを取り消しました。ご契約はこのまま続きます。"),
+            )
+        else:
+            messages.info(request, _("受付中のお申し込みはありません。"))
+        return redirect("portal:cancellation")
+    term = selectors.contract_term(client=client, today=today)
+    open_request = CancellationRequest.objects.filter(
+        client=client, status=RequestStatus.OPEN
+    ).first()
+    # Only a contract going on with no end set and no request open is asked
+    # about; the page says what applies otherwise (the service refuses too).
+    can_request = (
+        client.cancelled_on is None
+        and open_request is None
+        and term.trial_ends_on is None
+        and client.contract_started_on is not None
+    )
+    days = cancellation_days(client=client, today=today)
+    form = CancellationRequestForm(
+        request.POST if request.method == "POST" and can_request else None,
+        days=days,
+    )
+    confirming = False
+    if form.is_bound and form.is_valid():
+        if "confirm" in request.POST:
+            data = form.cleaned_data
+            try:
+                result = services.request_cancellation(
+                    client=client,
+                    last_day=data["last_day"],
+                    reason=data["reason"],
+                    message=data["message"],
+                    requested_by=request.user,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "解約のお申し込みを受け付けました。担当者が手続きし、"
+                        "完了したらこの画面でお知らせします。"
+                    )
+                    if result.created
+                    else _(
+                        "同じ内容のお申し込みをすでにお受けしています。"
+                        "担当者の手続きをお待ちください。"
+                    ),
+                )
+                return redirect("portal:cancellation")
+        else:
+            # "back" shows the form again as filled in.
+            confirming = "back" not in request.POST
+    last_day = form.cleaned_data["last_day"] if confirming else None
+    return render(
+        request,
+        "portal/cancellation.html",
+        {
+            "client": client,
+            "term": term,
+            "open_request": open_request,
+            "can_request": can_request,
+            "form": form,
+            "confirming": confirming,
+            "last_day": last_day,
+            # Whom to call to move a date already set, or to end a trial.
+            "company_name": settings.COMPANY_NAME,
+            "company_phone": settings.COMPANY_PHONE,
+            "reason_label": dict(form.fields["reason"].choices).get(
+                form.cleaned_data["reason"]
+            )
+            if confirming and form.cleaned_data["reason"]
+            else "",
+            # The numbers that stop reaching the client after its last day.
+            "lent_numbers": list(
+                client.number_assignments.current()
+                .select_related("number")
+                .order_by("assigned_on", "id")
+            )
+            if confirming or open_request
+            else [],
+        },
     )
 
 

@@ -1,8 +1,10 @@
 import factory
 from django.utils import timezone
 
+from clients.months import month_end
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
 )
@@ -36,4 +38,13 @@ class BillingEmailChangeRequestFactory(factory.django.DjangoModelFactory):
 
     client = factory.SubFactory(ClientFactory)
     billing_email = factory.Sequence(lambda n: f"keiri{n}@example.jp")
+    requested_at = factory.LazyFunction(timezone.now)
+
+
+class CancellationRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CancellationRequest
+
+    client = factory.SubFactory(ClientFactory)
+    last_day = factory.LazyFunction(lambda: month_end(timezone.localdate()))
     requested_at = factory.LazyFunction(timezone.now)

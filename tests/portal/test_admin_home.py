@@ -12,6 +12,7 @@ from portal.models import RequestStatus
 from reporting.models import Delivery
 from tests.portal.factories import (
     BillingEmailChangeRequestFactory,
+    CancellationRequestFactory,
     PlanChangeRequestFactory,
     RecipientChangeRequestFactory,
 )
@@ -52,6 +53,8 @@ def test_the_start_page_counts_the_open_requests_and_failed_reports(admin_client
     PlanChangeRequestFactory(status=RequestStatus.DONE)
     RecipientChangeRequestFactory(status=RequestStatus.REJECTED)
     BillingEmailChangeRequestFactory()
+    CancellationRequestFactory()
+    CancellationRequestFactory(status=RequestStatus.REJECTED)
     failed = _failed_deliveries(2)
     assert failed > 0
 
@@ -60,15 +63,19 @@ def test_the_start_page_counts_the_open_requests_and_failed_reports(admin_client
     plan_list = reverse("admin:portal_planchangerequest_changelist")
     recipient_list = reverse("admin:portal_recipientchangerequest_changelist")
     billing_list = reverse("admin:portal_billingemailchangerequest_changelist")
+    cancellation_list = reverse("admin:portal_cancellationrequest_changelist")
     assert rows == {
         "プラン変更のお申し込み": (f"{plan_list}?status__exact=open", "2件"),
         "報告先変更のお申し込み": (f"{recipient_list}?status__exact=open", "なし"),
         "請求書送付先のお申し込み": (f"{billing_list}?status__exact=open", "1件"),
+        "解約のお申し込み": (f"{cancellation_list}?status__exact=open", "1件"),
         "送信できなかった報告": (reverse("reporting:failed"), f"{failed}件"),
     }
     # Each link opens the list the count was made of.
     opened = admin_client.get(f"{plan_list}?status__exact=open").content.decode()
     assert opened.count('class="action-select"') == 2
+    opened = admin_client.get(cancellation_list).content.decode()
+    assert opened.count('class="action-select"') == 1
 
 
 def test_the_start_page_says_when_nothing_waits(admin_client):
@@ -84,7 +91,7 @@ def test_the_start_page_says_when_nothing_waits(admin_client):
 def test_the_counts_take_one_query_each_whatever_the_rows(
     admin_client, django_assert_num_queries
 ):
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         waiting_for_admin()
     with CaptureQueriesContext(connection) as empty:
         admin_client.get(reverse("admin:index"))
@@ -92,8 +99,9 @@ def test_the_counts_take_one_query_each_whatever_the_rows(
     PlanChangeRequestFactory.create_batch(3)
     RecipientChangeRequestFactory.create_batch(3)
     BillingEmailChangeRequestFactory.create_batch(3)
+    CancellationRequestFactory.create_batch(3)
     _failed_deliveries(3)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         waiting_for_admin()
     with CaptureQueriesContext(connection) as full:
         admin_client.get(reverse("admin:index"))

@@ -16,11 +16,13 @@ from django.utils.html import escape
 from answering.models import Category
 from billing.models import Invoice, InvoiceStatus
 from billing.services import bill_month
+from clients.months import japan_today, month_end
 from clients.services import start_plan
 from portal import services
 from portal import urls as portal_urls
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
 )
@@ -145,6 +147,11 @@ class World:
             billing_email=f"{m.lower()}keiri@example.jp",
             message=f"{m}BREQ",
         ).change_request
+        self.cancellation_request = services.request_cancellation(
+            client=self.client,
+            last_day=month_end(japan_today()),
+            message=f"{m}CANCELREQ",
+        ).change_request
 
 
 # URL name -> how to fill its arguments from a World. Every pattern of the portal
@@ -154,6 +161,7 @@ OBJECT_KWARGS = {
     "plan_request": lambda w: {"request_id": w.plan_request.pk},
     "recipient_request": lambda w: {"request_id": w.recipient_request.pk},
     "billing_email_request": lambda w: {"request_id": w.billing_email_request.pk},
+    "cancellation_request": lambda w: {"request_id": w.cancellation_request.pk},
     "invoice": lambda w: {"invoice_id": w.invoice.pk},
     "invoice_pdf": lambda w: {"invoice_id": w.invoice.pk},
     "invoice_calls": lambda w: {"invoice_id": w.invoice.pk},
@@ -274,6 +282,14 @@ def test_the_markers_do_show_up_for_b_itself(worlds):
             )
         )
     )
+    assert "MARKERB-CANCELREQ" in body_of(
+        http.get(
+            reverse(
+                "portal:cancellation_request",
+                kwargs=OBJECT_KWARGS["cancellation_request"](b),
+            )
+        )
+    )
     for name in ("invoice", "invoice_pdf", "invoice_calls", "invoice_calls_csv"):
         response = http.get(reverse(f"portal:{name}", kwargs=OBJECT_KWARGS[name](b)))
         assert "MARKERB-" in body_of(response), name
@@ -329,6 +345,7 @@ def test_client_a_cannot_act_on_client_b_objects_through_forms(worlds, plans):
         PlanChangeRequest.objects.filter(client=b.client).count(),
         RecipientChangeRequest.objects.filter(client=b.client).count(),
         list(BillingEmailChangeRequest.objects.filter(client=b.client).values()),
+        list(CancellationRequest.objects.filter(client=b.client).values()),
     )
     for kind in ("change", "remove"):
         response = http.post(
@@ -359,10 +376,17 @@ def test_client_a_cannot_act_on_client_b_objects_through_forms(worlds, plans):
         {"withdraw": "1", "client": b.client.pk, "request": b.billing_email_request.pk},
     )
     assert response.status_code == 302
+    # A's withdrawal of its cancellation request, naming B's: only A's.
+    response = http.post(
+        reverse("portal:cancellation"),
+        {"withdraw": "1", "client": b.client.pk, "request": b.cancellation_request.pk},
+    )
+    assert response.status_code == 302
     after_b = (
         PlanChangeRequest.objects.filter(client=b.client).count(),
         RecipientChangeRequest.objects.filter(client=b.client).count(),
         list(BillingEmailChangeRequest.objects.filter(client=b.client).values()),
+        list(CancellationRequest.objects.filter(client=b.client).values()),
     )
     assert after_b == before_b
     assert PlanChangeRequest.objects.filter(
@@ -374,3 +398,7 @@ def test_client_a_cannot_act_on_client_b_objects_through_forms(worlds, plans):
         ).status
         == "rejected"
     )  # withdrawn
+    assert (
+        CancellationRequest.objects.get(pk=a.cancellation_request.pk).status
+        == "rejected"
+    )

@@ -114,6 +114,8 @@ EXPECTED: dict[str, Row] = {
     "portal:recipient_request": portal_page(),
     "portal:billing_email": portal_page(),
     "portal:billing_email_request": portal_page(),
+    "portal:cancellation": portal_page(),
+    "portal:cancellation_request": portal_page(),
 }
 
 # The admin site: its index and a few model pages, not all of its patterns.
@@ -129,6 +131,7 @@ ADMIN_PAGES = [
     "admin:reporting_delivery_changelist",
     "admin:portal_planchangerequest_changelist",
     "admin:portal_billingemailchangerequest_changelist",
+    "admin:portal_cancellationrequest_changelist",
 ]
 
 
@@ -168,6 +171,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "portal:plan_request": [world.plan_request.pk],
         "portal:recipient_request": [world.recipient_request.pk],
         "portal:billing_email_request": [world.billing_email_request.pk],
+        "portal:cancellation_request": [world.cancellation_request.pk],
     }.get(name)
     if name.startswith("billing:invoice") or name in (
         "billing:issue_draft",

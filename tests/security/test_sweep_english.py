@@ -43,6 +43,7 @@ from clients.models import Client, NumberAssignment, User
 from clients.months import japan_now, japan_today, previous_month
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
@@ -53,6 +54,7 @@ from reporting.models import Delivery
 from tests import factories
 from tests.portal.factories import (
     BillingEmailChangeRequestFactory,
+    CancellationRequestFactory,
     PlanChangeRequestFactory,
     RecipientChangeRequestFactory,
 )
@@ -322,6 +324,11 @@ def build_richer(world: World) -> Richer:
             ("done", BillingEmailChangeRequestFactory(client=rich, **closed)),
             ("rejected", BillingEmailChangeRequestFactory(client=rich, **rejected)),
         ],
+        "cancellation_request": [
+            ("open", CancellationRequestFactory(client=rich, reason="cost")),
+            ("done", CancellationRequestFactory(client=rich, **closed)),
+            ("rejected", CancellationRequestFactory(client=rich, **rejected)),
+        ],
     }
     invoices = Invoice.objects.filter(client__in=[rich, leaving])
     return Richer(
@@ -504,6 +511,7 @@ def _richer_pages(world: World, richer: Richer):  # type: ignore[no-untyped-def]
         ("plan_request", PlanChangeRequest),
         ("recipient_request", RecipientChangeRequest),
         ("billing_email_request", BillingEmailChangeRequest),
+        ("cancellation_request", CancellationRequest),
     ):
         for label, row_id in richer.rows[arg]:
             url = admin_url(model, "change", row_id)

@@ -161,6 +161,19 @@ PAGES: dict[str, Page] = {
         },
     ),
     "portal:billing_email_request": Page("client", arg="billing_email_request"),
+    "portal:cancellation": Page(
+        "client",
+        "POST",
+        fields={
+            "last_day": hostile_or(*DAYS, "2026-12-31"),
+            "reason": hostile_or("cost", "other"),
+            "message": value,
+            "confirm": value,
+            "back": value,
+            "withdraw": value,
+        },
+    ),
+    "portal:cancellation_request": Page("client", arg="cancellation_request"),
 }
 
 
@@ -192,6 +205,7 @@ def _arg(world: World, name: str) -> int:
         "plan_request": world.plan_request.pk,
         "recipient_request": world.recipient_request.pk,
         "billing_email_request": world.billing_email_request.pk,
+        "cancellation_request": world.cancellation_request.pk,
     }[name]
 
 

@@ -13,6 +13,7 @@ from clients.models import Client, User
 from clients.months import japan_today, previous_month
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
 )
@@ -21,6 +22,7 @@ from reporting.models import Delivery
 from tests import factories
 from tests.portal.factories import (
     BillingEmailChangeRequestFactory,
+    CancellationRequestFactory,
     PlanChangeRequestFactory,
     RecipientChangeRequestFactory,
 )
@@ -38,6 +40,7 @@ class World:
     plan_request: PlanChangeRequest
     recipient_request: RecipientChangeRequest
     billing_email_request: BillingEmailChangeRequest
+    cancellation_request: CancellationRequest
     operator: User
     admin: User
     client_user: User
@@ -73,6 +76,7 @@ def build_world(**call_fields) -> World:
             recipient=recipient,
         ),
         billing_email_request=BillingEmailChangeRequestFactory(client=client),
+        cancellation_request=CancellationRequestFactory(client=client),
         operator=factories.OperatorFactory(),
         admin=factories.AdminFactory(),
         client_user=factories.ClientUserFactory(client=client),
