@@ -3,11 +3,12 @@ month end, after a summary of what happens; an admin sets the client's 解約日
 through the client page's own rules, or closes the request with a reason."""
 
 import re
+import threading
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.test import Client as Browser
 from django.urls import reverse
 
@@ -339,3 +340,35 @@ def test_a_client_in_its_trial_is_told_nothing_is_billed(portal, portal_user):
     client.refresh_from_db()
     with pytest.raises(ValidationError):
         services.request_cancellation(client=client, last_day=_this_month_end())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_request_sent_twice_at_once_is_recorded_once(portal_user):
+    """A double click: the second waits for the first under the client's lock,
+    then finds it; neither hits the constraint."""
+    client = portal_user.client
+    errors = []
+    results = []
+
+    def send(barrier):
+        try:
+            barrier.wait(timeout=10)
+            results.append(
+                services.request_cancellation(client=client, last_day=_this_month_end())
+            )
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    barrier = threading.Barrier(2)
+    threads = [threading.Thread(target=send, args=[barrier]) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert sorted(result.created for result in results) == [False, True]
+    assert len(_open(client)) == 1
