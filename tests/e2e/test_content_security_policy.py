@@ -145,6 +145,7 @@ def test_client_portal(watched):
     w.open("/portal/recipients/")
     w.open("/portal/invoices/billing-email/")
     w.open("/portal/requests/")
+    w.open("/portal/cancellation/")
     w.assert_no_violation()
 
 

@@ -234,3 +234,32 @@ def test_the_plan_advice_table_reads_on_a_phone(live, open_as):
     assert table["amounts"] and all(n == 1 for _, n in table["amounts"]), table
     # It fits the card: nothing to scroll sideways.
     assert table["overflow"] <= 0, table
+
+
+def test_the_cancellation_form_and_its_summary_fit_a_phone(live, open_as):
+    """The month ends to choose, then the summary with its two buttons, at
+    375 px: nothing runs off the side of the screen."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    page = open_as(factories.ClientUserFactory(client=client))
+    base = live["server"].url
+    width = 375
+    page.set_viewport_size({"width": width, "height": 800})
+
+    page.goto(f"{base}/portal/cancellation/")
+    assert page.evaluate("document.documentElement.scrollWidth") == width
+    page.locator("input[name=last_day]").nth(1).check()
+    page.select_option("select[name=reason]", "cost")
+    page.click("#cancellation-form button[type=submit]")
+    page.wait_for_load_state()
+
+    assert page.is_visible("#cancellation-summary")
+    assert page.evaluate("document.documentElement.scrollWidth") == width
+    buttons = page.locator("#cancellation-confirm button")
+    for i in range(buttons.count()):
+        box = buttons.nth(i).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width
+    page.click("button[name=confirm]")
+    page.wait_for_load_state()
+    assert page.is_visible("button[name=withdraw]")
