@@ -372,3 +372,26 @@ def test_the_same_request_sent_twice_at_once_is_recorded_once(portal_user):
     assert errors == []
     assert sorted(result.created for result in results) == [False, True]
     assert len(_open(client)) == 1
+
+
+def test_withdrawn_while_the_admin_looks_the_day_is_not_set(admin_client, portal_user):
+    """The client took its request back after the admin opened its page: the
+    button is refused, and the contract goes on."""
+    client = portal_user.client
+    change_request = services.request_cancellation(
+        client=client, last_day=_this_month_end()
+    ).change_request
+    url = reverse("admin:portal_cancellationrequest_change", args=[change_request.pk])
+    data = form_values(
+        admin_client.get(url).content.decode(), "cancellationrequest_form"
+    )
+    services.withdraw_cancellation(client=client)
+    data.update(_operation="apply")
+
+    response = admin_client.post(url, data)
+
+    assert "このお申し込みはすでに処理済みです。" in response.content.decode()
+    client.refresh_from_db()
+    assert client.cancelled_on is None
+    change_request.refresh_from_db()
+    assert change_request.system_note == SystemNote.WITHDRAWN

@@ -9,6 +9,7 @@ from portal.models import RequestStatus
 from tests.factories import ClientFactory
 from tests.portal.factories import (
     BillingEmailChangeRequestFactory,
+    CancellationRequestFactory,
     PlanChangeRequestFactory,
     RecipientChangeRequestFactory,
 )
@@ -22,11 +23,14 @@ LISTS = [
         BillingEmailChangeRequestFactory,
         "admin:portal_billingemailchangerequest_changelist",
     ),
+    (CancellationRequestFactory, "admin:portal_cancellationrequest_changelist"),
 ]
 NOTE = "受付中のお申し込みだけを表示しています。"
 
 
-@pytest.fixture(params=LISTS, ids=["plan", "recipient", "billing_email"])
+@pytest.fixture(
+    params=LISTS, ids=["plan", "recipient", "billing_email", "cancellation"]
+)
 def requests_list(request):
     """An open request, a done one and a rejected one; the list's URL."""
     factory, url_name = request.param

@@ -15,6 +15,7 @@ from portal.models import BillingEmailChangeRequest, PlanChangeRequest, SystemNo
 from tests.portal.conftest import jst
 from tests.portal.factories import (
     BillingEmailChangeRequestFactory,
+    CancellationRequestFactory,
     PlanChangeRequestFactory,
     RecipientChangeRequestFactory,
 )
@@ -116,6 +117,7 @@ LISTS = [
     ("portal_planchangerequest", PlanChangeRequestFactory),
     ("portal_recipientchangerequest", RecipientChangeRequestFactory),
     ("portal_billingemailchangerequest", BillingEmailChangeRequestFactory),
+    ("portal_cancellationrequest", CancellationRequestFactory),
 ]
 
 
