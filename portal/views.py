@@ -576,7 +576,7 @@ def cancellation(request: HttpRequest) -> HttpResponse:
                 .select_related("number")
                 .order_by("assigned_on", "id")
             )
-            if confirming or open_request
+            if confirming or open_request or term.ends_on
             else [],
         },
     )

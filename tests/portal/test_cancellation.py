@@ -129,6 +129,9 @@ def test_asked_confirmed_and_set_by_an_admin_the_contract_ends_that_day(
     page = portal.get(reverse(URL)).content.decode()
     assert f"ご契約は{day_text}で終了します。" in page
     assert 'name="last_day"' not in page
+    # What happens still reads there: the final invoice, the numbers.
+    assert f"{day.year}年{day.month}月分が最終のご請求書です" in page
+    assert f"{day_text}の翌日からつながらなくなります" in page
     detail = portal.get(
         reverse("portal:cancellation_request", args=[change_request.pk])
     ).content.decode()
