@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core import mail  # noqa: F401
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
 from django.utils import translation
 
 from tests import factories
@@ -83,16 +84,21 @@ def client_user(db):
     return factories.ClientUserFactory()
 
 
+# Each role's browser is its own Client, not pytest-django's one ``client``: a
+# test asking for both would otherwise be logged in as whichever ran last and
+# could pass while checking the wrong role.
 @pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
-    return client
+def operator_client(operator):
+    browser = Client()
+    browser.force_login(operator)
+    return browser
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
+def admin_client(admin_user):
+    browser = Client()
+    browser.force_login(admin_user)
+    return browser
 
 
 @pytest.fixture
