@@ -54,6 +54,16 @@ def format_moment(moment: dt.datetime) -> str:
     return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
+def format_moment_short(moment: dt.datetime) -> str:
+    """``format_moment`` in a list's narrow column: ``2026/11/28 01:33``."""
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def format_day_short(day: dt.date) -> str:
+    """``format_day`` in a list's narrow column: ``2026/11/28``."""
+    return date_format(day, "SHORT_DATE_FORMAT")
+
+
 class JapaneseDateField(forms.DateField):
     input_formats = DATE_INPUT_FORMATS
     # Browsers send an <input type="date"> as 2026-11-01 whatever they show.

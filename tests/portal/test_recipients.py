@@ -182,6 +182,25 @@ def test_admin_pages_for_requests_render(admin_client, portal_user):
     assert "see@example.jp" in change.content.decode()
 
 
+def test_the_request_list_shows_each_wish_in_one_column(admin_client):
+    """The name and both addresses read as one column, a line each, and the
+    dates are short: as three columns and 2026年11月28日 the list ran past the
+    edge of the office's 1366 px laptops."""
+    RecipientChangeRequestFactory(
+        name="田村 美紀",
+        pc_email="tamura@sakura-fudosan.example.jp",
+        mobile_email="",
+        desired_on=dt.date(2026, 12, 1),
+        requested_at=dt.datetime(2026, 11, 28, 4, 10, tzinfo=dt.UTC),
+    )
+    page = admin_client.get(
+        reverse("admin:portal_recipientchangerequest_changelist")
+    ).content.decode()
+    assert "田村 美紀<br>PC: tamura@sakura-fudosan.example.jp<br>携帯: —" in page
+    assert ">2026/11/28 13:10<" in page
+    assert '<td class="field-desired">2026/12/01</td>' in page
+
+
 def test_a_too_long_name_shows_only_the_length_error(portal):
     name = "長" * 10_000
     response = portal.post(

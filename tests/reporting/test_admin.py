@@ -30,6 +30,26 @@ def test_the_delivery_list_has_japanese_column_headers(admin_client):
     assert sorted_page.status_code == 200  # the column still sorts
 
 
+def test_the_delivery_list_says_its_flags_in_the_status_column(admin_client):
+    """The list lost its 試行回数, 重複送信の可能性 and 不達 columns to fit a
+    1366 px laptop: a delivery that bounced, may have gone twice or was tried
+    again still says so, beside its status; one that went plainly says only
+    that. The channel reads above the address."""
+    client, _recipients = client_with_recipients(1)
+    _call, deliveries = save_reported_call(client=client)
+    flagged = next(d for d in deliveries if d.channel == Delivery.Channel.EMAIL_PC)
+    Delivery.objects.filter(pk=flagged.pk).update(
+        status=Delivery.Status.FAILED, bounced=True, possible_duplicate=True, attempts=3
+    )
+    page = admin_client.get("/admin/reporting/delivery/").content.decode()
+    statuses = re.findall(r'<td class="field-status_shown">(.*?)</td>', page)
+    assert "送信失敗<br>不達<br>重複の恐れ<br>試行 3回" in statuses
+    assert "送信待ち" in statuses
+    assert f"メール（PC）<br>{flagged.address}" in page
+    headers = _column_headers(page)
+    assert "不達（恒久的なエラー）" not in headers and "状態" in headers
+
+
 def test_the_delivery_list_and_pages_name_the_call_as_a_person_would(
     admin_client, django_assert_max_num_queries
 ):
