@@ -1,6 +1,7 @@
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -17,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from clients import selectors, services
+from clients import password_reset, selectors, services
 from clients.dates import format_day
 from clients.forms import (
     AssignNumberForm,
@@ -945,6 +946,63 @@ class UserAdmin(DjangoUserAdmin):
     # PostgreSQL but could not be read back, and broke the user's pages and login.
     # The admin-site flags follow the role (save_model), so they are shown only.
     readonly_fields = ["last_login", "date_joined", "is_staff", "is_superuser"]
+    actions = ["send_login_invitation"]
+
+    @admin.action(description=_("ログイン案内（パスワード設定）メールを送る"))
+    def send_login_invitation(self, request: HttpRequest, queryset: QuerySet[User]):
+        """Mails each user a link to set their own password (the reset's
+        link, clients.password_reset): the admin never types nor tells one."""
+        base_url = settings.PORTAL_BASE_URL or request.build_absolute_uri("/")
+        sent, skipped, failed = [], [], []
+        for user in queryset.order_by("username"):
+            if not user.is_active or not user.email:
+                skipped.append(user.get_username())
+                continue
+            try:
+                password_reset.send_login_link(
+                    user=user, base_url=base_url, invitation=True
+                )
+            except password_reset.LoginLinkError:
+                failed.append(user.get_username())
+            else:
+                sent.append(f"{user.get_username()}（{user.email}）")
+        joined = _("、").join
+        if sent:
+            self.message_user(
+                request,
+                _(
+                    "ログイン案内メールを送信しました: %(users)s。リンクの有効期限は"
+                    "%(validity)sです。期限が過ぎたら、もう一度送ってください。"
+                )
+                % {"users": joined(sent), "validity": password_reset.link_validity()},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                _(
+                    "メールアドレスがないか、無効のユーザーには送っていません: "
+                    "%(users)s。メールアドレスを登録し「有効」にしてから送ってください。"
+                )
+                % {"users": joined(skipped)},
+                messages.WARNING,
+            )
+        if failed:
+            self.message_user(
+                request,
+                _(
+                    "メールサーバーにつながらず、送れませんでした: %(users)s。"
+                    "しばらくたってから、もう一度送ってください。"
+                )
+                % {"users": joined(failed)},
+                messages.ERROR,
+            )
+        # The button of a user's page (admin/clients/user/change_form.html)
+        # leads back to that page.
+        users = list(queryset[:2])
+        if request.POST.get("from_change_page") and len(users) == 1:
+            return redirect("admin:clients_user_change", users[0].pk)
+        return None
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         # 役割 decides what a user reaches: an admin the admin site and billing,

@@ -1,4 +1,5 @@
 import datetime as dt
+import logging
 import unicodedata
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
@@ -18,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from clients import password_reset
 from clients.dates import JapaneseDateField
 from clients.models import (
     Client,
@@ -33,6 +35,8 @@ from clients.months import japan_today
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.services import refuse_cancellation_date
 from config.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
 
 
 class PhoneNumberField(forms.CharField):
@@ -660,3 +664,63 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )
         return old_password
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form asking for the address to mail a reset link to (the
+    mail is sent only to active users with that address and a password, and
+    the page that follows is the same either way). The address is read as
+    typed on a Japanese keyboard; too many requests for one address or from
+    one client address are refused, so that nobody floods a mailbox."""
+
+    email = TypedEmailField(
+        label=_("ご登録のメールアドレス"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        network = _network_of(client_ip(self.request))
+        if not password_reset.take_reset_request(
+            email=email, network=str(network) if network else None
+        ):
+            raise ValidationError(
+                _(
+                    "パスワード再設定のお申し込みが続いたため、しばらく受け付けられません。"
+                    "%(wait)sほどたってから、もう一度お試しください。お急ぎの場合は、"
+                    "%(company)s（%(phone)s）までお電話ください。"
+                ),
+                code="rate_limited",
+                params={
+                    "wait": password_reset.reset_limit_wait(),
+                    "company": settings.COMPANY_NAME,
+                    "phone": settings.COMPANY_PHONE,
+                },
+            )
+        return email
+
+    def send_mail(  # type: ignore[override]
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        # The mail of clients.password_reset, shared with the admins' login
+        # invitation. A failure is logged, not shown: the page that follows
+        # must not differ between addresses that are users' and others.
+        user = context["user"]
+        base_url = f"{context['protocol']}://{context['domain']}"
+        try:
+            password_reset.send_login_link(
+                user=user, base_url=settings.PORTAL_BASE_URL or base_url
+            )
+        except password_reset.LoginLinkError:
+            logger.exception("Password reset mail to user %s not sent", user.pk)

@@ -11,8 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch
 from django.utils.translation import ngettext
 
+from clients import password_reset
 from clients.access import operator_required
-from clients.forms import PasswordChangeForm
+from clients.forms import PasswordChangeForm, PasswordResetForm
 
 
 @login_required
@@ -35,8 +36,8 @@ def _company_contact() -> dict[str, str]:
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login page, saying whom to call about a forgotten password:
-    there is no self-service reset, the office sets a new one."""
+    """Django's login page, with the way to a new password by e-mail and,
+    for a user without one, whom to call."""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), **_company_contact()}
@@ -95,3 +96,47 @@ def locked_out(
         {"wait": wait, **_company_contact()},
         status=429,
     )
+
+
+class _CompanyContactMixin:
+    """The pages of the reset say whom to call when the mail does not come."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),  # type: ignore[misc]
+            **_company_contact(),
+            "link_validity": password_reset.link_validity(),
+        }
+
+
+class PasswordResetView(_CompanyContactMixin, auth_views.PasswordResetView):
+    """パスワードをお忘れの方: asks for the address, mails a link (Django's view;
+    the mail and the limit are clients.forms.PasswordResetForm's)."""
+
+    form_class = PasswordResetForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+class PasswordResetDoneView(_CompanyContactMixin, auth_views.PasswordResetDoneView):
+    pass
+
+
+class PasswordResetConfirmView(
+    _CompanyContactMixin, auth_views.PasswordResetConfirmView
+):
+    """The mailed link's page. The new password ends every session of the
+    user, as a change does (Django's session hash follows the password), and
+    clears a login lockout, so the user can log in at once."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        password_reset.clear_login_lockout(username=form.user.get_username())
+        return response
+
+
+class PasswordResetCompleteView(
+    _CompanyContactMixin, auth_views.PasswordResetCompleteView
+):
+    pass

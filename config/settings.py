@@ -208,6 +208,23 @@ if LOGIN_FAILED_USERNAMES_PER_ADDRESS < 2:
         f"(got {LOGIN_FAILED_USERNAMES_PER_ADDRESS})."
     )
 
+# Self-service password reset (パスワードをお忘れの方) and the admins' login
+# invitation: the link in the mail works once, for this long (Django's default
+# is 3 days; a mailbox read on a shared or lost phone should not keep a way in
+# that long).
+PASSWORD_RESET_TIMEOUT = int(
+    _at_least("PASSWORD_RESET_HOURS", env.int("PASSWORD_RESET_HOURS", default=24), 1)
+    * 60
+    * 60
+)
+# So that nobody can flood an address with reset mails: requests per address
+# typed, and per client address (an IPv6 /64), within one window. Counted in
+# the cache (CACHE_URL): with the per-process default each web process counts
+# on its own, so the real limit is this times the number of processes.
+PASSWORD_RESET_WINDOW_MINUTES = 60
+PASSWORD_RESET_PER_EMAIL = env.int("PASSWORD_RESET_PER_EMAIL", default=3)
+PASSWORD_RESET_PER_IP = env.int("PASSWORD_RESET_PER_IP", default=20)
+
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

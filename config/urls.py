@@ -32,6 +32,27 @@ urlpatterns = [
         client_views.password_change_done,
         name="password_change_done",
     ),
+    # パスワードをお忘れの方: a link by e-mail (clients.password_reset).
+    path(
+        "password/reset/",
+        client_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        client_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        client_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        client_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     # set_language: the 日本語 / English switch at the foot of every page (a cookie).
     path("i18n/", include("django.conf.urls.i18n")),
     path("operator/", include("console.urls")),

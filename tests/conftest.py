@@ -1,6 +1,7 @@
 import pytest
 from django.conf import settings
 from django.core import mail  # noqa: F401
+from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
@@ -23,6 +24,13 @@ def _default_language():
 TEST_COMPANY_NAME = "株式会社テスト電話秘書"
 TEST_COMPANY_REGISTRATION_NUMBER = "T5010001234567"
 TEST_COMPANY_BANK_ACCOUNT = "テスト銀行 本店 普通 7654321 カ）テストデンワヒシヨ"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counters kept in the cache (password reset requests) start from nothing
+    in each test: the default cache lives as long as the test process."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -102,13 +102,13 @@ def test_the_admin_start_page_names_the_login_records_in_japanese(admin_client):
 
 
 def test_the_login_page_says_whom_to_call_about_a_forgotten_password(client, settings):
-    """There is no self-service reset: the page names the office and its
-    number, in the page's language."""
+    """Beside the link to a reset by e-mail, for a user without an address:
+    the page names the office and its number, in the page's language."""
     settings.COMPANY_NAME = "株式会社東京電話秘書"
     settings.COMPANY_PHONE = "03-1234-5678"
     page = client.get(reverse("login")).content.decode()
     assert (
-        "パスワードをお忘れの場合は、株式会社東京電話秘書（03-1234-5678）"
+        "メールアドレスをご登録でない場合は、株式会社東京電話秘書（03-1234-5678）"
         "までお電話ください。"
     ) in page
 
@@ -116,6 +116,6 @@ def test_the_login_page_says_whom_to_call_about_a_forgotten_password(client, set
     english = client.get(reverse("login")).content.decode()
     with translation.override("en"):
         line = translation.gettext(
-            "パスワードをお忘れの場合は、%(name)s（%(phone)s）までお電話ください。"
+            "メールアドレスをご登録でない場合は、%(name)s（%(phone)s）までお電話ください。"
         ) % {"name": "株式会社東京電話秘書", "phone": "03-1234-5678"}
     assert escape(line) in english

@@ -90,7 +90,10 @@ def test_a_username_longer_than_any_is_a_wrong_login(client, url):
             1.0,
             "ログインを1時間停止しました。1時間たってから再度お試しください。"
             '</p>\n  <p id="forgot-password">パスワードをお忘れの場合は、'
-            "株式会社東京電話秘書（03-1234-5678）までお電話ください。",
+            "メールで再設定できます。再設定すると、すぐにログインできます。\n"
+            '    <a href="/password/reset/">パスワードをお忘れの方</a></p>\n'
+            '  <p class="helptext" id="forgot-password-phone">メールアドレスを'
+            "ご登録でない場合は、株式会社東京電話秘書（03-1234-5678）までお電話ください。",
         ),
         (
             0.5,

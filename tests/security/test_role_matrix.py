@@ -62,6 +62,13 @@ EXPECTED: dict[str, Row] = {
     # Each user's own password: staff here, client users inside the portal.
     "password_change": operator_page(),
     "password_change_done": operator_page(),
+    # パスワードをお忘れの方: open to anyone (a link opened while logged in
+    # still works); the link's page with the world's made-up token says the
+    # link cannot be used.
+    "password_reset": Row(OK, OK, OK, OK),
+    "password_reset_done": Row(OK, OK, OK, OK),
+    "password_reset_confirm": Row(OK, OK, OK, OK),
+    "password_reset_complete": Row(OK, OK, OK, OK),
     # The language switch works for everyone, logged in or not.
     "set_language": Row(
         "redirect:/", "redirect:/", "redirect:/", "redirect:/", method="POST"
@@ -172,6 +179,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "portal:recipient_request": [world.recipient_request.pk],
         "portal:billing_email_request": [world.billing_email_request.pk],
         "portal:cancellation_request": [world.cancellation_request.pk],
+        "password_reset_confirm": ["MQ", "no-such-token"],
     }.get(name)
     if name.startswith("billing:invoice") or name in (
         "billing:issue_draft",

@@ -69,6 +69,21 @@ PAGES: dict[str, Page] = {
         fields=dict.fromkeys(("old_password", "new_password1", "new_password2"), value),
     ),
     "password_change_done": Page("operator"),
+    "password_reset": Page(
+        "anonymous",
+        "POST",
+        fields={
+            "email": hostile_or("operator@example.jp", "ｏｐ＠ｅｘａｍｐｌｅ．ｊｐ")
+        },
+    ),
+    "password_reset_done": Page("anonymous"),
+    # A made-up link (FIXED_ARGS): the page that says it cannot be used.
+    "password_reset_confirm": Page(
+        "anonymous",
+        "POST",
+        fields=dict.fromkeys(("new_password1", "new_password2"), value),
+    ),
+    "password_reset_complete": Page("anonymous"),
     "console:home": Page(
         "operator",
         fields={
@@ -209,9 +224,13 @@ def _arg(world: World, name: str) -> int:
     }[name]
 
 
+# Path arguments that are no row's id.
+FIXED_ARGS = {"password_reset_confirm": ["MQ", "set-password"]}
+
+
 def _url(name: str, page: Page, world: World, arg: str | None = None) -> str:
     if page.arg is None:
-        return reverse(name)
+        return reverse(name, args=FIXED_ARGS.get(name))
     # reverse() checks the argument against the converter: digits only.
     url = reverse(name, args=[987654321])
     return url.replace("987654321", arg or str(_arg(world, page.arg)))
