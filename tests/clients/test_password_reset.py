@@ -427,3 +427,8 @@ def test_only_admins_send_invitations(client):
         client.force_login(who)
         _invite(client, user)
     assert mail.outbox == []
+
+
+def test_the_admin_sites_login_links_to_it_too(client):
+    page = client.get(reverse("admin:login")).content.decode()
+    assert f'<a href="{reverse("password_reset")}">パスワードをお忘れの方</a>' in page
