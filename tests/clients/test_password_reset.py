@@ -432,3 +432,18 @@ def test_only_admins_send_invitations(client):
 def test_the_admin_sites_login_links_to_it_too(client):
     page = client.get(reverse("admin:login")).content.decode()
     assert f'<a href="{reverse("password_reset")}">パスワードをお忘れの方</a>' in page
+
+
+def test_the_link_is_on_the_portals_address_when_it_is_set(client, settings):
+    # Not on whatever host a request named: the address clients are told.
+    OperatorFactory(email="yamada@example.jp")
+    settings.PORTAL_BASE_URL = "https://portal.example.jp"
+    settings.ALLOWED_HOSTS = ["testserver", "other.example.jp"]
+    _ask(client, "yamada@example.jp", HTTP_HOST="other.example.jp")
+    assert _link_in(mail.outbox[0].body).startswith(
+        "https://portal.example.jp/password/reset/"
+    )
+
+    settings.PORTAL_BASE_URL = ""
+    _ask(client, "yamada@example.jp")
+    assert _link_in(mail.outbox[1].body).startswith("http://testserver/password/reset/")
