@@ -144,7 +144,8 @@ def _opened_version(posted: str) -> dict:
     one that cannot be read matches no rows."""
     try:
         opened = json.loads(posted)
-    except ValueError:
+    # RecursionError: arrays nested deeper than the reader goes ("[" * 2000).
+    except (ValueError, RecursionError):
         opened = None
     if not (
         isinstance(opened, dict)

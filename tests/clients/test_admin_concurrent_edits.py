@@ -469,6 +469,23 @@ def test_a_save_without_the_pages_version_is_refused_until_opened_again(sakura):
     )
 
 
+@pytest.mark.django_db
+def test_a_version_nested_too_deep_to_read_is_refused_not_a_server_error(sakura):
+    """'[' * 2000 made the JSON reader give up with a RecursionError: a 500
+    (found by tests/security/test_sweep_admin.py)."""
+    browser = concurrency.admin_browser()
+    url = _client_url(sakura)
+    typed = _open(browser, url, "client_form")
+    typed["_row_version"] = "[" * 2000
+    typed["announce_name"] = "さくら不動産 受付でございます"
+
+    page = browser.post(url, typed)
+
+    assert page.status_code == 200
+    sakura.refresh_from_db()
+    assert sakura.announce_name == "さくら不動産でございます"
+
+
 # A history revert (django-simple-history) carries the version of the row as it
 # was when the revert's page was opened.
 
