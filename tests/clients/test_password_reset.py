@@ -447,3 +447,25 @@ def test_the_link_is_on_the_portals_address_when_it_is_set(client, settings):
     settings.PORTAL_BASE_URL = ""
     _ask(client, "yamada@example.jp")
     assert _link_in(mail.outbox[1].body).startswith("http://testserver/password/reset/")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"new_password1": "\x00", "new_password2": "\x00"},
+        {"new_password1": "あ" * 5000, "new_password2": "い"},
+        {"new_password1": ["a", "b"]},
+        {},
+    ],
+)
+def test_hostile_input_on_a_valid_links_page_is_refused_in_japanese(client, typed):
+    user = OperatorFactory(email="yamada@example.jp")
+    _ask(client, "yamada@example.jp")
+    form = client.get(_path(_link_in(mail.outbox[0].body)), follow=True)
+
+    answer = client.post(form.redirect_chain[-1][0], typed)
+
+    assert answer.status_code == 200
+    assert 'class="errors"' in answer.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
