@@ -682,6 +682,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
+        self.collected_mails: list[tuple[Any, str]] = []
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
@@ -713,14 +714,21 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        # The mail of clients.password_reset, shared with the admins' login
-        # invitation. A failure is logged, not shown: the page that follows
-        # must not differ between addresses that are users' and others.
-        user = context["user"]
+        # Django's save() calls this for each user with the address: the mail
+        # is kept for send_collected_mails, which the view runs once the page
+        # has been sent.
         base_url = f"{context['protocol']}://{context['domain']}"
-        try:
-            password_reset.send_login_link(
-                user=user, base_url=settings.PORTAL_BASE_URL or base_url
-            )
-        except password_reset.LoginLinkError:
-            logger.exception("Password reset mail to user %s not sent", user.pk)
+        self.collected_mails.append(
+            (context["user"], settings.PORTAL_BASE_URL or base_url)
+        )
+
+    def send_collected_mails(self) -> None:
+        """The mail of clients.password_reset, shared with the admins' login
+        invitation. A failure is logged, not shown: the page that follows must
+        not differ between addresses that are users' and others."""
+        mails, self.collected_mails = self.collected_mails, []
+        for user, base_url in mails:
+            try:
+                password_reset.send_login_link(user=user, base_url=base_url)
+            except password_reset.LoginLinkError:
+                logger.exception("Password reset mail to user %s not sent", user.pk)

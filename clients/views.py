@@ -1,12 +1,13 @@
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch
 from django.utils.translation import ngettext
@@ -117,6 +118,27 @@ class PasswordResetView(_CompanyContactMixin, auth_views.PasswordResetView):
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        super().form_valid(form)  # collects the mails (form.send_mail)
+        return _RedirectThenSend(self.get_success_url(), send=form.send_collected_mails)
+
+
+class _RedirectThenSend(HttpResponseRedirect):
+    """The page after asking for a reset, with the mail sent only once the
+    page has gone out: the server calls close() after the last byte (WSGI).
+    Sent before, the answer took the mail server's time for an address that
+    is a user's and none for another, which told them apart."""
+
+    def __init__(self, url: str, *, send: Callable[[], None]) -> None:
+        super().__init__(url)
+        self._send = send
+
+    def close(self) -> None:
+        try:
+            self._send()
+        finally:
+            super().close()
 
 
 class PasswordResetDoneView(_CompanyContactMixin, auth_views.PasswordResetDoneView):

@@ -5,6 +5,10 @@ which addresses are users' or floods a mailbox."""
 
 import os
 import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 
 import pytest
@@ -469,3 +473,42 @@ def test_hostile_input_on_a_valid_links_page_is_refused_in_japanese(client, type
     assert 'class="errors"' in answer.content.decode()
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def test_the_answer_does_not_wait_for_the_mail_server(
+    live_server, transactional_db, smtp_peer
+):
+    """Else a slow answer tells that an address is a user's: the page is out
+    before the mail is sent."""
+    OperatorFactory(email="yamada@example.jp")
+    smtp_peer.data_delay = 2.0  # a mail server that takes its time
+    url = f"{live_server.url}{reverse('password_reset')}"
+    opener = urllib.request.build_opener(_NoRedirect)
+    form = opener.open(url, timeout=10)
+    cookie = form.headers["Set-Cookie"].split(";", 1)[0]
+    token = re.search(
+        r'name="csrfmiddlewaretoken" value="([^"]+)"', form.read().decode()
+    ).group(1)
+    data = urllib.parse.urlencode(
+        {"email": "yamada@example.jp", "csrfmiddlewaretoken": token}
+    ).encode()
+    request = urllib.request.Request(url, data=data, headers={"Cookie": cookie})
+
+    started = time.monotonic()
+    try:
+        opener.open(request, timeout=10)
+    except urllib.error.HTTPError as answer:
+        status, location = answer.code, answer.headers["Location"]
+    took = time.monotonic() - started
+
+    assert (status, location) == (302, reverse("password_reset_done"))
+    assert took < 1.5
+    deadline = time.monotonic() + 10
+    while smtp_peer.count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert smtp_peer.by_address() == {"yamada@example.jp": 1}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
