@@ -113,21 +113,31 @@ def _who(call: Call) -> str:
 
 
 def subject(call: Call, *, correction: bool = False) -> str:
-    """E.g. ``【至急】1/15 14:32 株式会社サンプル 山田様よりお電話``."""
+    """E.g. ``【至急】株式会社サンプル 山田様よりお電話 1/15 14:32``.
+
+    Who called comes first, the time last: a phone's mail list shows the first
+    twenty characters or so of a subject, beside the time the mail came (the
+    time of the call, for a report sent at once). A long name is shortened,
+    never the time, which tells a 訂正 which call it corrects.
+    """
     parts = []
     if correction:
         parts.append("【訂正】")
     parts.extend(_marks(call))
     head = "".join(parts)
+    when = _short_when(call)
     if call.personal_data_erased_at:
-        text = f"{head}{_short_when(call)} のお電話（お名前などは消去済み）"
+        # Nobody to name: the time is all that tells the call.
+        text = f"{head}{when} のお電話（お名前などは消去済み）"
     elif call.is_silent:
-        text = f"{head}{_short_when(call)} 無言電話"
+        text = f"{head}無言電話 {when}"
     else:
         company = f"{call.caller_company} " if call.caller_company else ""
-        text = one_line(f"{head}{_short_when(call)} {company}{_who(call)}よりお電話")
-    if len(text) > SUBJECT_MAX_CHARS:
-        text = text[: SUBJECT_MAX_CHARS - 1] + "…"
+        who = one_line(f"{head}{company}{_who(call)}よりお電話")
+        room = SUBJECT_MAX_CHARS - len(when) - 1
+        if len(who) > room:
+            who = who[: room - 1] + "…"
+        text = f"{who} {when}"
     return text
 
 

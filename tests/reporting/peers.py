@@ -95,6 +95,7 @@ class SmtpPeer:
                     "to": list(envelope.rcpt_tos),
                     "mail_from": envelope.mail_from,
                     # As sent, before decoding: a header must be ASCII on the wire.
+                    "raw": envelope.content,
                     "raw_headers": envelope.content.split(b"\r\n\r\n", 1)[0],
                     "message_id": str(msg["Message-ID"]),
                     "subject": str(msg["Subject"]).strip(),
