@@ -23,7 +23,11 @@ from answering.models import Call, Category, MissingReason
 
 WEEKDAYS = "月火水木金土日"
 SUBJECT_MAX_CHARS = 120
-MOBILE_PURPOSE_MAX_CHARS = 80
+# A person with only a mobile address reads nothing else: the phone's text
+# carries the whole purpose. Only a paste far beyond any message is cut, and
+# the text then says where the rest is.
+MOBILE_PURPOSE_MAX_CHARS = 1000
+CUT_NOTE = "（以下省略。全文はお客様ページでご覧いただけます）"
 
 # Lines for a destination that hears of a corrected call for the first time. The
 # list of changes is left out: its old values mean nothing to a reader who never
@@ -97,8 +101,15 @@ def _marks(call: Call) -> list[str]:
     return marks
 
 
+# "その他" alone after ご用件 reads as the purpose itself ("other"); the
+# reason is the operator's note (required with it), which the report shows.
+OTHER_REASON_TEXT = "伺えませんでした（理由は補足のとおり）"
+
+
 def _reason(call: Call, field: str) -> str:
     value = getattr(call, f"{field}_missing_reason")
+    if value == MissingReason.OTHER:
+        return OTHER_REASON_TEXT
     return str(MissingReason(value).label) if value else "未確認"
 
 
@@ -310,18 +321,21 @@ def email_body(
     corrected: bool = False,
     nuisance_ordinal: int = 0,
     footer: Sequence[str] = (),
+    history_url: str = "",
 ) -> str:
     """A report, or with ``changes`` its correction (訂正). ``corrected``: the
     report of a corrected call to a destination that never had the first.
     ``nuisance_ordinal``: answering.selectors.nuisance_ordinal of the call.
     ``footer``: lines closing a PC mail (who sent it, where the history is);
-    a phone's short text has none."""
+    a phone's short text has none. ``history_url``: the portal's call history,
+    where a phone's text sends its reader for a purpose too long to carry."""
     if mobile:
         return _mobile_body(
             call,
             changes=changes,
             corrected=corrected,
             nuisance_ordinal=nuisance_ordinal,
+            history_url=history_url,
         )
     lines = [f"{call.client.name} 御中", ""]
     if changes is not None:
@@ -359,6 +373,7 @@ def _mobile_body(
     changes: dict[str, Any] | None,
     corrected: bool,
     nuisance_ordinal: int,
+    history_url: str,
 ) -> str:
     # A phone screen: the few facts needed to call back, nothing else.
     lines = []
@@ -373,7 +388,7 @@ def _mobile_body(
     if call.personal_data_erased_at:
         lines.append(f"{ERASED_LABEL}: {_erased(call)}")
     else:
-        lines += _mobile_caller_lines(call)
+        lines += _mobile_caller_lines(call, history_url)
     caller_lines = _nuisance_caller_lines(call, nuisance_ordinal)
     if caller_lines:
         lines.append(f"{CALLER_NUMBER_LABEL} {caller_lines[0]}")
@@ -389,7 +404,18 @@ def _mobile_body(
     return "\n".join(lines) + "\n"
 
 
-def _mobile_caller_lines(call: Call) -> list[str]:
+def _cut(text: str, max_chars: int, history_url: str) -> list[str]:
+    """``text`` as lines, cut at ``max_chars`` with a note of where the rest is."""
+    if len(text) <= max_chars:
+        return [text]
+    return [
+        text[: max_chars - 1] + "…",
+        CUT_NOTE,
+        *([history_url] if history_url else []),
+    ]
+
+
+def _mobile_caller_lines(call: Call, history_url: str) -> list[str]:
     if call.is_silent:
         note = _missing_note(call)
         return [SILENT_TEXT, f"補足: {note}"] if note else [SILENT_TEXT]
@@ -404,10 +430,11 @@ def _mobile_caller_lines(call: Call) -> list[str]:
         lines.append(f"TEL {call.callback_number_display}")
     else:
         lines.append(f"TEL: {_reason(call, 'callback_number')}")
-    purpose = call.purpose or _reason(call, "purpose")
-    if len(purpose) > MOBILE_PURPOSE_MAX_CHARS:
-        purpose = purpose[: MOBILE_PURPOSE_MAX_CHARS - 1] + "…"
-    lines.append(purpose)
+    if call.purpose:
+        lines += _cut(call.purpose, MOBILE_PURPOSE_MAX_CHARS, history_url)
+    else:
+        # Labelled: a bare reason ("お伺いする前に切られた") read as the purpose.
+        lines.append(f"用件: {_reason(call, 'purpose')}")
     if call.addressee:
         lines.append(f"{call.addressee}様宛")
     note = _missing_note(call)

@@ -127,6 +127,7 @@ def _render(
                 corrected=corrected,
                 nuisance_ordinal=nuisance_ordinal,
                 footer=_pc_footer(),
+                history_url=portal_url("portal:calls"),
             ),
         }
 

@@ -8,6 +8,7 @@ import email.policy
 import pytest
 from django.utils import timezone
 
+from answering.models import MissingReason
 from reporting import services
 from tests.factories import OperatorFactory
 from tests.reporting.factories import client_with_recipients
@@ -31,8 +32,18 @@ def _record(client, **fields):
 
 
 def _mail(smtp_peer, to: str) -> dict:
-    (message,) = [m for m in smtp_peer.messages if m["to"] == [to]]
+    (message,) = _mails(smtp_peer, to)
     return message
+
+
+def _mails(smtp_peer, to: str) -> list[dict]:
+    """The messages ``to`` received, their bodies with lines ended by \\n (they
+    cross the wire with CRLF)."""
+    return [
+        {**m, "body": m["body"].replace("\r\n", "\n")}
+        for m in smtp_peer.messages
+        if m["to"] == [to]
+    ]
 
 
 def _decoded(message: dict) -> email.message.EmailMessage:
@@ -52,3 +63,69 @@ def test_a_long_company_name_is_shortened_in_the_subject_never_the_time(smtp_pee
     assert subject.startswith("株式会社とても長い名前の会社")
     assert subject.endswith("… 11/5 14:32")
     assert len(subject) <= 120
+
+
+def test_a_phone_gets_the_whole_purpose_and_only_a_runaway_paste_is_cut(
+    smtp_peer, settings
+):
+    """A person with only a mobile address reads nothing else: the phone's
+    text cut a purpose at 80 characters, and the rest was nowhere in it."""
+    settings.PORTAL_BASE_URL = "https://portal.example.jp"
+    client, (person,) = client_with_recipients(1)
+    purpose = (
+        "来週の打ち合わせの件です。火曜の15時からを水曜の10時に変更したいとのこと。"
+        "資料は前回お送りいただいたものに、見積もりの改訂版を加えてほしいそうです。"
+        "折り返しは本日17時までに携帯へ、つながらなければ会社の代表へお願いします。"
+    )
+    assert len(purpose) > 100
+    _record(client, caller_name="山田", callback_number="0312345678", purpose=purpose)
+    mobile = _mail(smtp_peer, person.mobile_email)["body"]
+    assert purpose in mobile
+    assert "…" not in mobile
+
+    pasted = "あ" * 3000
+    _record(client, caller_name="佐藤", callback_number="0312345678", purpose=pasted)
+    mobile = _mails(smtp_peer, person.mobile_email)[1]["body"]
+    assert "あ" * 999 + "…\n" in mobile
+    assert "あ" * 1000 not in mobile
+    assert (
+        "（以下省略。全文はお客様ページでご覧いただけます）\n"
+        "https://portal.example.jp/portal/calls/\n"
+    ) in mobile
+
+
+def test_a_purpose_not_obtained_says_so_and_other_is_never_read_as_the_purpose(
+    smtp_peer, chatwork_peer
+):
+    """The phone's text showed a bare reason where the purpose goes, and every
+    report wrote the reason 「その他」 after ご用件, which reads as the purpose."""
+    client, (person,) = client_with_recipients(1, chatwork_room="123")
+    _record(
+        client,
+        caller_name="",
+        caller_name_missing_reason=MissingReason.HUNG_UP,
+        callback_number="",
+        callback_number_missing_reason=MissingReason.CLIENT_KNOWS,
+        purpose="",
+        purpose_missing_reason=MissingReason.OTHER,
+        missing_note="電波が悪く聞き取れませんでした",
+    )
+    pc = _mail(smtp_peer, person.pc_email)["body"]
+    mobile = _mail(smtp_peer, person.mobile_email)["body"]
+    (chatwork,) = [p["body"] for p in chatwork_peer.posts]
+    assert "■ご用件: 伺えませんでした（理由は補足のとおり）\n" in pc
+    assert "ご用件: 伺えませんでした（理由は補足のとおり）\n" in chatwork
+    assert "\n用件: 伺えませんでした（理由は補足のとおり）\n" in mobile
+    assert "補足: 電波が悪く聞き取れませんでした" in mobile
+    for body in (pc, mobile, chatwork):
+        assert "その他" not in body
+
+    _record(
+        client,
+        caller_name="山田",
+        callback_number="0312345678",
+        purpose="",
+        purpose_missing_reason=MissingReason.HUNG_UP,
+    )
+    mobile = _mails(smtp_peer, person.mobile_email)[1]["body"]
+    assert "\n用件: お伺いする前に切られた\n" in mobile
