@@ -28,6 +28,11 @@ SUBJECT_MAX_CHARS = 120
 # the text then says where the rest is.
 MOBILE_PURPOSE_MAX_CHARS = 1000
 CUT_NOTE = "（以下省略。全文はお客様ページでご覧いただけます）"
+# Chatwork refuses a message past some length with a 400 (tens of thousands of
+# characters: 40,000 were seen posted, 80,000 refused), which fails the report
+# for good. The purpose is the one text without a limit, and a correction
+# writes it up to three times (old, new, corrected content): each is cut here.
+CHATWORK_VALUE_MAX_CHARS = 5000
 
 # Lines for a destination that hears of a corrected call for the first time. The
 # list of changes is left out: its old values mean nothing to a reader who never
@@ -404,6 +409,10 @@ def _mobile_body(
     return "\n".join(lines) + "\n"
 
 
+def _short(text: str, max_chars: int = CHATWORK_VALUE_MAX_CHARS) -> str:
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
 def _cut(text: str, max_chars: int, history_url: str) -> list[str]:
     """``text`` as lines, cut at ``max_chars`` with a note of where the rest is."""
     if len(text) <= max_chars:
@@ -449,15 +458,29 @@ def chatwork_body(
     changes: dict[str, Any] | None = None,
     corrected: bool = False,
     nuisance_ordinal: int = 0,
+    history_url: str = "",
 ) -> str:
+    """The report in Chatwork's notation; ``history_url`` as for email_body."""
     title = subject(call, correction=changes is not None)
+    fields = _fields(call, nuisance_ordinal)
+    values = [value for _label, value in fields]
     lines = []
     if changes is not None:
+        changes = {
+            label: ["" if value is None else str(value) for value in pair]
+            for label, pair in changes.items()
+        }
+        values += [value for pair in changes.values() for value in pair]
+        changes = {
+            label: [_short(value) for value in pair] for label, pair in changes.items()
+        }
         lines += ["訂正内容:"] + [f"  {line}" for line in _changes_lines(changes)]
         lines += ["", "訂正後の内容:"]
     elif corrected:
         lines += [CORRECTED_NOTE, ""]
-    for label, value in _fields(call, nuisance_ordinal):
-        lines.append(f"{label}: {value}")
+    for label, value in fields:
+        lines.append(f"{label}: {_short(value)}")
+    if any(len(value) > CHATWORK_VALUE_MAX_CHARS for value in values):
+        lines += ["", CUT_NOTE, *([history_url] if history_url else [])]
     text = "\n".join(_chatwork_safe(line) for line in lines)
     return f"[info][title]{_chatwork_safe(title)}[/title]{text}[/info]"

@@ -116,6 +116,7 @@ def _render(
                 changes=changes,
                 corrected=corrected,
                 nuisance_ordinal=nuisance_ordinal,
+                history_url=portal_url("portal:calls"),
             )
             return {"subject": "", "body": body}
         return {

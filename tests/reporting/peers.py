@@ -153,6 +153,8 @@ class ChatworkPeer:
     ``keepalive_timeout`` seconds is closed by the server just as the next
     request arrives on it: that request is met by a reset, unread and unposted
     (the race a client reusing a kept-alive connection cannot see coming).
+    A body longer than ``max_body_chars`` is refused with 400, as Chatwork
+    refuses one of some tens of thousands of characters.
     """
 
     token = "test-chatwork-token"
@@ -168,6 +170,7 @@ class ChatworkPeer:
         self.garbled = False
         self.reset_after_post = False
         self.keepalive_timeout: float | None = None
+        self.max_body_chars = 40_000
         self.violations = 0
         self._next_id = 1000
         peer = self
@@ -247,6 +250,9 @@ class ChatworkPeer:
         if "application/x-www-form-urlencoded" not in ctype or not form.get("body"):
             log(400)
             return self._answer(h, 400, {"errors": ["Parameter body is required"]})
+        if len(form["body"][0]) > self.max_body_chars:
+            log(400)
+            return self._answer(h, 400, {"errors": ["Parameter body is too long"]})
         forced = self.respond(room) if self.respond else None
         if forced:
             status, headers = forced

@@ -129,3 +129,31 @@ def test_a_purpose_not_obtained_says_so_and_other_is_never_read_as_the_purpose(
     )
     mobile = _mails(smtp_peer, person.mobile_email)[1]["body"]
     assert "\n用件: お伺いする前に切られた\n" in mobile
+
+
+def test_a_runaway_purpose_still_reaches_chatwork_with_where_to_read_it_all(
+    chatwork_peer, settings
+):
+    """Chatwork refuses a message past some tens of thousands of characters
+    (400): a pasted purpose failed the report for good, and its correction,
+    which writes the purpose three times, failed sooner."""
+    settings.PORTAL_BASE_URL = "https://portal.example.jp"
+    client, _ = client_with_recipients(0, chatwork_room="123")
+    call = _record(
+        client, caller_name="山田", callback_number="0312345678", purpose="あ" * 30_000
+    )
+    services.record_correction(
+        call=call,
+        corrected_by=OperatorFactory(),
+        changes={"purpose": "い" * 30_000},
+    )
+    services.relay_due_deliveries()
+    report, correction = [p["body"] for p in chatwork_peer.posts]
+    assert "ご用件: " + "あ" * 4999 + "…\n" in report
+    assert "「" + "あ" * 4999 + "…」→「" + "い" * 4999 + "…」" in correction
+    assert "ご用件: " + "い" * 4999 + "…\n" in correction
+    for body in (report, correction):
+        assert body.endswith(
+            "\n\n（以下省略。全文はお客様ページでご覧いただけます）\n"
+            "https://portal.example.jp/portal/calls/[/info]"
+        )
