@@ -111,6 +111,23 @@ def _marks(call: Call) -> list[str]:
 OTHER_REASON_TEXT = "伺えませんでした（理由は補足のとおり）"
 
 
+def _leads(call: Call) -> list[str]:
+    """The PC mail's first lines: the marks of its subject, each said in words.
+    Only the subject carried them, and the body named a nuisance call last
+    (■分類), after everything else."""
+    leads = []
+    if call.is_urgent:
+        leads.append("【至急】お急ぎのご様子です。")
+    if call.category == Category.NUISANCE:
+        leads.append("【要注意】いたずら・嫌がらせ・無言のお電話です。")
+    if call.category == Category.GREY:
+        leads.append(
+            "【営業の可能性】営業電話の可能性があるお電話です"
+            "（判断しきれなかったため、ご報告いたします）。"
+        )
+    return leads
+
+
 def _reason(call: Call, field: str) -> str:
     value = getattr(call, f"{field}_missing_reason")
     if value == MissingReason.OTHER:
@@ -343,6 +360,9 @@ def email_body(
             history_url=history_url,
         )
     lines = [f"{call.client.name} 御中", ""]
+    leads = _leads(call)
+    if leads:
+        lines += [*leads, ""]
     if changes is not None:
         lines += ["先にお送りしたご報告を、次のとおり訂正いたします。", ""]
         lines += ["■訂正内容"] + [f"  {line}" for line in _changes_lines(changes)]

@@ -8,7 +8,7 @@ import email.policy
 import pytest
 from django.utils import timezone
 
-from answering.models import MissingReason
+from answering.models import Category, MissingReason
 from reporting import services
 from tests.factories import OperatorFactory
 from tests.reporting.factories import client_with_recipients
@@ -157,3 +157,43 @@ def test_a_runaway_purpose_still_reaches_chatwork_with_where_to_read_it_all(
             "\n\n（以下省略。全文はお客様ページでご覧いただけます）\n"
             "https://portal.example.jp/portal/calls/[/info]"
         )
+
+
+def test_a_pc_mail_opens_with_the_marks_of_its_subject_in_words(smtp_peer):
+    """A nuisance or grey-zone call was named only in the subject and on the
+    body's last item (■分類); the body now opens with it."""
+    client, (person,) = client_with_recipients(1)
+    _record(
+        client,
+        category=Category.NUISANCE,
+        is_urgent=True,
+        caller_name="山田",
+        callback_number="0312345678",
+        purpose="大声で怒鳴って切れました",
+    )
+    _record(
+        client,
+        category=Category.GREY,
+        caller_name="鈴木",
+        callback_number="0312345678",
+        purpose="社長様にご提案",
+    )
+    _record(
+        client, caller_name="佐藤", callback_number="0312345678", purpose="折り返し"
+    )
+    nuisance, grey, normal = (m["body"] for m in _mails(smtp_peer, person.pc_email))
+    assert nuisance.startswith(
+        f"{client.name} 御中\n\n"
+        "【至急】お急ぎのご様子です。\n"
+        "【要注意】いたずら・嫌がらせ・無言のお電話です。\n\n"
+        "お電話がありましたので、ご報告いたします。\n"
+    )
+    assert grey.startswith(
+        f"{client.name} 御中\n\n"
+        "【営業の可能性】営業電話の可能性があるお電話です"
+        "（判断しきれなかったため、ご報告いたします）。\n\n"
+        "お電話がありましたので、ご報告いたします。\n"
+    )
+    assert normal.startswith(
+        f"{client.name} 御中\n\nお電話がありましたので、ご報告いたします。\n"
+    )
