@@ -273,6 +273,10 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 EMAIL_DATA_TIMEOUT = env.float("EMAIL_DATA_TIMEOUT", default=90.0)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="report@example.jp")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Date headers in Japan time (+0900), as the mails' readers live: "-0000" says
+# the sender's zone is unknown, and a mail program showing the header as
+# written shows a report of 14:32 as sent at 05:32.
+EMAIL_USE_LOCALTIME = True
 
 # Celery. Without a broker URL no task is queued at all: the database relay
 # (``manage.py run_relay``) delivers reports by itself.

@@ -1,9 +1,11 @@
 """Call reports as the client receives them: the bytes the local SMTP server and
 the Chatwork API peer were given, decoded as a mail program or Chatwork would."""
 
+import base64
 import datetime as dt
 import email
 import email.policy
+import re
 
 import pytest
 from django.utils import timezone
@@ -197,3 +199,41 @@ def test_a_pc_mail_opens_with_the_marks_of_its_subject_in_words(smtp_peer):
     assert normal.startswith(
         f"{client.name} 御中\n\nお電話がありましたので、ご報告いたします。\n"
     )
+
+
+def test_the_headers_a_mail_program_reads(smtp_peer, settings):
+    """Subject in UTF-8 encoded-words that each decode alone (a program that
+    decodes them one by one shows no broken character), the sender's name,
+    the Message-ID the delivery chose, and the date in Japan time."""
+    settings.DEFAULT_FROM_EMAIL = "株式会社テスト電話秘書 <report@example.jp>"
+    client, (person,) = client_with_recipients(1)
+    call = _record(
+        client,
+        category=Category.NUISANCE,
+        caller_name="山田①㈱😀\r\nBcc: evil@example.com",
+        caller_company="株式会社サンプル",
+        callback_number="0312345678",
+        purpose="用件",
+    )
+    message = _mail(smtp_peer, person.pc_email)
+    headers = message["raw_headers"].decode("ascii")  # raises unless all ASCII
+    for line in headers.split("\r\n"):
+        assert len(line) <= 78, line
+    # The Subject header with its folded lines, up to the next header.
+    raw_subject = re.search(r"^Subject:(.*?)\r\n(?=\S)", headers + "\r\nX", re.M | re.S)
+    subject = "".join(
+        base64.b64decode(word).decode("utf-8")  # raises on a split character
+        for word in re.findall(r"=\?utf-8\?b\?([^?]*)\?=", raw_subject[1])
+    )
+    assert subject == (
+        "【要注意】株式会社サンプル 山田①㈱😀 Bcc: evil@example.com様よりお電話"
+        " 11/5 14:32"
+    )
+    parsed = _decoded(message)
+    assert parsed["Bcc"] is None and message["to"] == [person.pc_email]
+    assert parsed["From"].addresses[0].display_name == "株式会社テスト電話秘書"
+    delivery = call.deliveries.get(address=person.pc_email)
+    assert parsed["Message-ID"] == delivery.message_id
+    assert parsed["Date"].endswith("+0900")
+    assert parsed["Date"].datetime.utcoffset() == dt.timedelta(hours=9)
+    assert parsed.get_content_charset() == "utf-8"
