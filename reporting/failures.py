@@ -13,7 +13,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import re
+from email.utils import parseaddr
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +44,27 @@ CHECK_SETTINGS = "check_settings"
 CANNOT_RESEND = "cannot_resend"
 ASK_DEVELOPERS = "ask_developers"
 END_FULL_WIDTH_COPY = "end_full_width_copy"
+CARRIER_FILTER = "carrier_filter"
+
+# Japanese mobile carriers' mail domains (a subdomain counts: biz.ezweb.ne.jp).
+# Their servers answer a mail refused by the subscriber's spam settings (受信
+# 拒否, or only allowed senders: 指定受信; many phones refuse mail from PCs out
+# of the box) as they answer an address that does not exist: 550 Unknown user.
+CARRIER_DOMAINS = (
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "vodafone.ne.jp",
+    "disney.ne.jp",
+    "ymobile.ne.jp",
+    "y-mobile.ne.jp",
+    "emnet.ne.jp",
+    "willcom.com",
+    "uqmobile.jp",
+    "rakumail.jp",
+)
 
 # The steps taken on the client's admin page (most with the client): the page
 # links it.
@@ -51,7 +74,21 @@ _ASK_CLIENT = {
     ALLOW_OUR_MAIL,
     CHECK_ROOM,
     END_FULL_WIDTH_COPY,
+    CARRIER_FILTER,
 }
+
+
+def is_carrier_address(address: str) -> bool:
+    domain = address.rpartition("@")[2].strip().lower().rstrip(".")
+    return any(
+        domain == carrier or domain.endswith(f".{carrier}")
+        for carrier in CARRIER_DOMAINS
+    )
+
+
+def sender_address() -> str:
+    """The address reports come from, which a client allows on its phone."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +143,13 @@ class FailureReason:
                 "入れて保存してください（再送は不要です）。半角の報告先がなければ、"
                 "アドレスを半角に直してから再送してください。"
             ),
+            CARRIER_FILTER: _(
+                "携帯電話会社のメールは、迷惑メール設定で受信を拒否したときも"
+                "「宛先がない」と答えます。お客様に、アドレスに誤りがないかと、"
+                "携帯電話の受信許可（指定受信）に %(sender)s を登録していただく"
+                "ようお願いし、直ってから再送してください。"
+            )
+            % {"sender": sender_address()},
         }[self.step]
 
     @property
@@ -113,9 +157,12 @@ class FailureReason:
         return self.step in _ASK_CLIENT
 
 
-def explain(*, last_error: str, bounced: bool = False) -> FailureReason:
+def explain(
+    *, last_error: str, bounced: bool = False, address: str = ""
+) -> FailureReason:
     """The reason for ``last_error`` (a Delivery's); ``bounced``: the mail
-    server refused the address for good, when the text says no more."""
+    server refused the address for good, when the text says no more;
+    ``address``: where it was sent (a carrier's refusal reads differently)."""
     detail = last_error.strip()
     failed_at = None
     if time := _TIME_PREFIX.match(detail):
@@ -129,6 +176,17 @@ def explain(*, last_error: str, bounced: bool = False) -> FailureReason:
     summary, step = _classify(detail)
     if bounced and step in (RETRY_LATER, ASK_DEVELOPERS):
         step = NEW_ADDRESS
+    if (
+        step == NEW_ADDRESS
+        and _SMTP_REPLY.match(detail)
+        and is_carrier_address(address)
+    ):
+        # Not the address's fault as often as not: the client's phone refused us.
+        summary = _(
+            "携帯電話会社のメールサーバーが受け付けませんでした"
+            "（アドレスの誤り、または迷惑メール設定による受信拒否）"
+        )
+        step = CARRIER_FILTER
     return FailureReason(summary=summary, step=step, detail=detail, failed_at=failed_at)
 
 

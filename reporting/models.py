@@ -203,7 +203,9 @@ class Delivery(models.Model):
     @property
     def failure_reason(self) -> failures.FailureReason:
         """Why its last attempt failed, and what an admin does next."""
-        return failures.explain(last_error=self.last_error, bounced=self.bounced)
+        return failures.explain(
+            last_error=self.last_error, bounced=self.bounced, address=self.address
+        )
 
 
 class RateLimitBucket(models.Model):

@@ -69,7 +69,9 @@ class BouncingAddress:
 
     @property
     def reason(self) -> failures.FailureReason:
-        return failures.explain(last_error=self.last_error, bounced=True)
+        return failures.explain(
+            last_error=self.last_error, bounced=True, address=self.address
+        )
 
 
 def bouncing_addresses(client: Client | None = None) -> list[BouncingAddress]:

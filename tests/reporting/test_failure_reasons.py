@@ -229,3 +229,68 @@ def test_a_calls_deliveries_page_explains_the_last_error_with_its_time(
 def test_a_calls_deliveries_page_links_the_client_for_an_admin(admin_client):
     _page, row, client_page = _deliveries_page_with_a_full_mailbox(admin_client)
     assert client_page in row
+
+
+@pytest.mark.parametrize("refusal", ["rcpt", "data"])
+def test_a_carrier_address_refused_as_unknown_asks_for_our_address_to_be_allowed(
+    admin_client, smtp_peer, settings, refusal
+):
+    """docomo, au and SoftBank answer a mail their subscriber's spam settings
+    refuse (指定受信; many phones refuse PC mail out of the box) with 550
+    Unknown user, at RCPT or after DATA. The page said the address did not
+    exist and to ask for another one: the client's address was right, and its
+    phone had to allow ours."""
+    settings.DEFAULT_FROM_EMAIL = "株式会社テスト電話秘書 <report@example.jp>"
+    client, _ = client_with_recipients(0)
+    ReportRecipientFactory(
+        client=client, pc_email="boss@example.jp", mobile_email="boss@docomo.ne.jp"
+    )
+    # The PC address is refused the same way, by a server that is no carrier's.
+    if refusal == "rcpt":
+        smtp_peer.bounce = {"boss@docomo.ne.jp", "boss@example.jp"}
+    else:
+        smtp_peer.data_reply = "550 Unknown user"
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    page = failed_page(admin_client)
+    table = page[page.index('<table class="table">') :]
+    carrier_row = table[table.index("boss@docomo.ne.jp") :]
+    carrier_row = carrier_row[: carrier_row.index("</tr>")]
+    assert "携帯電話会社のメールサーバーが受け付けませんでした" in carrier_row
+    assert "迷惑メール設定で受信を拒否したときも" in carrier_row
+    assert "受信許可（指定受信）に report@example.jp を登録" in carrier_row
+    assert f'href="/admin/clients/client/{client.pk}/change/"' in carrier_row
+    pc_row = table[table.index("boss@example.jp") :]
+    pc_row = pc_row[: pc_row.index("</tr>")]
+    assert "携帯電話会社" not in pc_row
+    # The list of bouncing addresses above says the same, address by address.
+    bouncing = page[: page.index('<table class="table">')]
+    carrier = bouncing[bouncing.index("boss@docomo.ne.jp") :]
+    assert (
+        "受信許可（指定受信）に report@example.jp を登録"
+        in carrier[: carrier.index("</li>")]
+    )
+    other = bouncing[bouncing.index("boss@example.jp") :]
+    assert "別のアドレスをお知らせいただいてください" in other[: other.index("</li>")]
+    assert "携帯電話会社" not in other[: other.index("</li>")]
+
+
+@pytest.mark.parametrize(
+    ("address", "carrier"),
+    [
+        ("a@docomo.ne.jp", True),
+        ("a.@ezweb.ne.jp", True),
+        ("a@biz.ezweb.ne.jp", True),
+        ("a@au.com", True),
+        ("a@softbank.ne.jp", True),
+        ("a@i.softbank.jp", True),
+        ("A@DOCOMO.NE.JP", True),
+        ("a@gmail.com", False),
+        ("a@outlook.jp", False),
+        ("a@notdocomo.ne.jp", False),
+        ("a@beau.com", False),
+    ],
+)
+def test_carrier_addresses_are_known_by_their_domain(address, carrier):
+    assert failures.is_carrier_address(address) is carrier
