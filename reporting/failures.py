@@ -91,6 +91,19 @@ def sender_address() -> str:
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
+def carrier_hint(address: str) -> str:
+    """For the client, beside a carrier address its reports bounced from: its
+    phone's spam settings may be what refused them (CARRIER_DOMAINS), which the
+    client fixes itself; "" for any other address."""
+    if not is_carrier_address(address):
+        return ""
+    return _(
+        "携帯電話の迷惑メール設定で当社からのメールを拒否していても、このように"
+        "届きません。アドレスが正しい場合は、受信許可（指定受信）に %(sender)s "
+        "を登録してください。"
+    ) % {"sender": sender_address()}
+
+
 @dataclasses.dataclass(frozen=True)
 class FailureReason:
     summary: str

@@ -207,6 +207,11 @@ class Delivery(models.Model):
             last_error=self.last_error, bounced=self.bounced, address=self.address
         )
 
+    @property
+    def carrier_hint(self) -> str:
+        """For the client, when a carrier's server refused this address."""
+        return failures.carrier_hint(self.address) if self.bounced else ""
+
 
 class RateLimitBucket(models.Model):
     """One row per limited key, locked while its recent hits are counted."""

@@ -73,6 +73,10 @@ class BouncingAddress:
             last_error=self.last_error, bounced=True, address=self.address
         )
 
+    @property
+    def carrier_hint(self) -> str:
+        return failures.carrier_hint(self.address)
+
 
 def bouncing_addresses(client: Client | None = None) -> list[BouncingAddress]:
     """E-mail addresses whose mail server refuses our reports for good (5xx).

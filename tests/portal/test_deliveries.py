@@ -87,6 +87,34 @@ def test_home_lists_undelivered_reports_and_bouncing_addresses(portal, reported_
     assert reverse("portal:call", args=[reported_call.pk]) in body
 
 
+def test_a_carrier_address_that_bounced_asks_the_client_to_allow_our_mail(
+    portal, portal_user, settings
+):
+    """docomo, au and SoftBank refuse mail their subscriber's spam settings
+    block with "unknown user": the client read only 別のアドレスをお知らせください,
+    when allowing our address on the phone was the fix."""
+    settings.DEFAULT_FROM_EMAIL = "株式会社テスト電話秘書 <report@example.jp>"
+    ReportRecipientFactory(
+        client=portal_user.client,
+        pc_email="boss@example.jp",
+        mobile_email="boss@docomo.ne.jp",
+    )
+    call = CallFactory(client=portal_user.client)
+    queue_call_reports(call=call)
+    for delivery in call.deliveries.all():
+        fail(delivery, bounced=True)
+    hint = "受信許可（指定受信）に report@example.jp を登録してください。"
+    pages = [
+        (reverse("portal:home"), "</li>"),
+        (reverse("portal:call", args=[call.pk]), "</tr>"),
+    ]
+    for url, row_end in pages:
+        body = portal.get(url).content.decode()
+        assert body.count(hint) == 1, url
+        carrier = body[body.index("boss@docomo.ne.jp") :]
+        assert hint in carrier[: carrier.index(row_end)], url
+
+
 def test_after_the_contract_a_bouncing_address_asks_for_no_change(
     portal, reported_call
 ):
