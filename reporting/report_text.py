@@ -2,7 +2,9 @@
 
 Everything here is pure: a call (and, for a correction, what changed) in, text
 out. Caller-typed text is untrusted: it never reaches a mail header with a line
-break in it, and it cannot open or close Chatwork notation tags.
+break in it, and it cannot open or close Chatwork notation tags. A one-line
+field (a name, a note) stays on one line in the bodies too: a line break in it
+would start a line of its own that reads as another item (折り返し先: …).
 
 A destination that never had the call's report (a recipient who replaced the
 one who got it, a room added since, an address the report bounced from) gets no
@@ -141,7 +143,7 @@ def _erased(call: Call) -> str:
 
 def _who(call: Call) -> str:
     if call.caller_name:
-        return f"{call.caller_name}様"
+        return f"{one_line(call.caller_name)}様"
     return "お名前不明の方"
 
 
@@ -185,14 +187,14 @@ def _missing_note(call: Call) -> str:
     if call.is_silent or not all(
         getattr(call, field) for field in ("caller_name", "callback_number", "purpose")
     ):
-        return call.missing_note
+        return one_line(call.missing_note)
     return ""
 
 
 def _demeanour(call: Call) -> str:
     labels = call.demeanour_labels
     if call.demeanour_note:
-        labels.append(call.demeanour_note)
+        labels.append(one_line(call.demeanour_note))
     return "・".join(labels)
 
 
@@ -222,7 +224,7 @@ def _callback(call: Call) -> str:
 def _surcharge(call: Call) -> str:
     if not call.surcharge_yen:
         return "なし"
-    return f"{call.surcharge_yen:,}円（{call.surcharge_reason}）"
+    return f"{call.surcharge_yen:,}円（{one_line(call.surcharge_reason)}）"
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,9 @@ class _Item:
 # so a correction names and writes each item as the report it corrects did.
 WHEN = _Item("日時", ("received_at",), _when)
 NAME = _Item("お名前", ("caller_name", "caller_name_missing_reason"), _name)
-COMPANY = _Item("会社名", ("caller_company",), lambda call: call.caller_company or "—")
+COMPANY = _Item(
+    "会社名", ("caller_company",), lambda call: one_line(call.caller_company) or "—"
+)
 CALLBACK = _Item(
     "折り返し先", ("callback_number", "callback_number_missing_reason"), _callback
 )
@@ -250,9 +254,11 @@ PURPOSE = _Item(
 ADDRESSEE = _Item(
     "宛先",
     ("addressee",),
-    lambda call: f"{call.addressee}様宛" if call.addressee else "指定なし",
+    lambda call: f"{one_line(call.addressee)}様宛" if call.addressee else "指定なし",
 )
-MISSING_NOTE = _Item(MISSING_NOTE_LABEL, ("missing_note",), lambda c: c.missing_note)
+MISSING_NOTE = _Item(
+    MISSING_NOTE_LABEL, ("missing_note",), lambda c: one_line(c.missing_note)
+)
 DEMEANOUR = _Item(
     "ご様子", ("is_urgent", "is_angry", "is_troubled", "demeanour_note"), _demeanour
 )
@@ -422,7 +428,9 @@ def _mobile_body(
     if demeanour:
         lines.append(f"様子: {demeanour}")
     if call.surcharge_yen:
-        lines.append(f"割増 {call.surcharge_yen:,}円（{call.surcharge_reason}）")
+        lines.append(
+            f"割増 {call.surcharge_yen:,}円（{one_line(call.surcharge_reason)}）"
+        )
     if changes is None and corrected:
         # Last: the first lines of a phone's screen are for calling back.
         lines.append(CORRECTED_MOBILE_NOTE)
@@ -451,7 +459,7 @@ def _mobile_caller_lines(call: Call, history_url: str) -> list[str]:
     lines = []
     who = _who(call)
     if call.caller_company:
-        who = f"{call.caller_company} {who}"
+        who = f"{one_line(call.caller_company)} {who}"
     lines.append(who)
     if not call.caller_name:
         lines.append(f"お名前: {_reason(call, 'caller_name')}")
@@ -465,7 +473,7 @@ def _mobile_caller_lines(call: Call, history_url: str) -> list[str]:
         # Labelled: a bare reason ("お伺いする前に切られた") read as the purpose.
         lines.append(f"用件: {_reason(call, 'purpose')}")
     if call.addressee:
-        lines.append(f"{call.addressee}様宛")
+        lines.append(f"{one_line(call.addressee)}様宛")
     note = _missing_note(call)
     if note:
         lines.append(f"補足: {note}")

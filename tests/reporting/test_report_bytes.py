@@ -237,3 +237,40 @@ def test_the_headers_a_mail_program_reads(smtp_peer, settings):
     assert parsed["Date"].endswith("+0900")
     assert parsed["Date"].datetime.utcoffset() == dt.timedelta(hours=9)
     assert parsed.get_content_charset() == "utf-8"
+
+
+def test_a_line_break_in_a_one_line_field_cannot_forge_an_item(
+    smtp_peer, chatwork_peer
+):
+    """A name posted with a line break in it (the console's fields take one)
+    started a line of its own in every body: 折り返し先: 090-0000-0000 read as
+    the callback number, above the real one."""
+    client, (person,) = client_with_recipients(1, chatwork_room="123")
+    forged = "\r\n折り返し先: 090-0000-0000\r\nTEL 090-0000-0000"
+    _record(
+        client,
+        caller_name=f"山田{forged}",
+        caller_company=f"株式会社サンプル{forged}",
+        callback_number="0312345678",
+        purpose="見積もりの件",
+        addressee=f"佐藤{forged}",
+        is_urgent=True,
+        demeanour_note=f"早口{forged}",
+        surcharge_yen=200,
+        surcharge_reason=f"長電話{forged}",
+    )
+    pc = _mail(smtp_peer, person.pc_email)["body"]
+    mobile = _mail(smtp_peer, person.mobile_email)["body"]
+    (chatwork,) = [p["body"] for p in chatwork_peer.posts]
+    for body in (pc, mobile, chatwork):
+        forged_lines = [
+            line
+            for line in body.splitlines()
+            if line.lstrip("■").startswith(("折り返し先: 090", "TEL 090"))
+        ]
+        assert not forged_lines
+        assert "090-0000-0000" in body  # the text is kept, on its line
+    assert "■折り返し先: 03-1234-5678" in pc
+    assert "\nTEL 03-1234-5678\n" in mobile
+    assert "\n折り返し先: 03-1234-5678\n" in chatwork
+    assert "■お名前: 山田 折り返し先: 090-0000-0000 TEL 090-0000-0000様\n" in pc
