@@ -213,8 +213,16 @@ def _classify(text: str) -> tuple[str, str]:
     if text.startswith("SMTP接続エラー"):
         return _("メール送信サーバーに接続できません"), RETRY_LATER
     if match := _SMTP_OTHER.match(text):
+        code = int(match.group(1))
+        if code >= 500:
+            # Refused before any recipient was named (our sender address, our
+            # greeting, our quota): the same for every report until our side
+            # is fixed, whoever the client.
+            return _(
+                "メール送信サーバーが当社からの送信を拒否しました（当社の設定）"
+            ), (CHECK_SETTINGS)
         summary = _("メール送信サーバーが送信を受け付けませんでした")
-        return _temporary(summary, int(match.group(1))), RETRY_LATER
+        return _temporary(summary, code), RETRY_LATER
     if text.startswith("メール本文を送り終えた後"):
         return _("メール送信サーバーの応答がありませんでした"), CHECK_ARRIVED
     if text.startswith(FULL_WIDTH_ADDRESS) or _is_full_width_refused(text):

@@ -35,7 +35,8 @@ class SmtpPeer:
     DATA (the message is already counted: the window where a killed sender
     cannot know it was accepted); ``data_drop`` closes the connection there
     instead of answering. ``rcpt_delay`` holds every answer to RCPT.
-    ``data_reply`` refuses every message after DATA with that reply.
+    ``data_reply`` refuses every message after DATA with that reply;
+    ``mail_from_reply`` refuses the sender (MAIL FROM) with that reply.
     """
 
     def __init__(self) -> None:
@@ -46,6 +47,7 @@ class SmtpPeer:
         self.data_delay = 0.0
         self.data_drop = False
         self.data_reply = ""
+        self.mail_from_reply = ""
         self.rcpt_delay = 0.0
         self.refused = 0
         self.sessions = 0  # EHLOs seen: one per SMTP connection from smtplib
@@ -68,6 +70,15 @@ class SmtpPeer:
         with self.lock:
             self.sessions += 1
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mail_from_reply:
+            with self.lock:
+                self.refused += 1
+            return self.mail_from_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_delay:

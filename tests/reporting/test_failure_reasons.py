@@ -294,3 +294,22 @@ def test_a_carrier_address_refused_as_unknown_asks_for_our_address_to_be_allowed
 )
 def test_carrier_addresses_are_known_by_their_domain(address, carrier):
     assert failures.is_carrier_address(address) is carrier
+
+
+def test_our_sender_refused_by_our_mail_server_is_ours_to_fix(
+    admin_client, smtp_peer, settings
+):
+    """Our relay refusing our sender address (5xx at MAIL FROM) fails every
+    report alike: the page said 時間をおいて再送してください, and a resend
+    failed the same way."""
+    settings.REPORT_MAX_ATTEMPTS = 1
+    smtp_peer.mail_from_reply = "553 5.7.1 Sender address rejected: not owned by user"
+    client, _ = client_with_recipients(1)
+    save_reported_call(client=client)
+    services.relay_due_deliveries()
+
+    cell = error_cell(failed_page(admin_client))
+    assert "メール送信サーバーが当社からの送信を拒否しました（当社の設定）" in cell
+    assert "システム担当に設定の確認を依頼し" in cell
+    assert "/admin/clients/client/" not in cell  # not the client's to fix
+    assert "553" in cell
