@@ -409,8 +409,11 @@ def _mobile_body(
     # A phone screen: the few facts needed to call back, nothing else.
     lines = []
     if changes is not None:
+        changes, cut = _shortened(changes, MOBILE_PURPOSE_MAX_CHARS)
         lines.append("【訂正】")
         lines += _changes_lines(changes)
+        if cut:
+            lines += [CUT_NOTE, *([history_url] if history_url else [])]
         lines.append("")
     marks = "".join(_marks(call))
     if marks:
@@ -439,6 +442,23 @@ def _mobile_body(
 
 def _short(text: str, max_chars: int = CHATWORK_VALUE_MAX_CHARS) -> str:
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
+def _shortened(
+    changes: dict[str, Any], max_chars: int
+) -> tuple[dict[str, list[str]], bool]:
+    """``changes`` with each old and new text cut at ``max_chars``, and whether
+    any was."""
+    texts = {
+        label: ["" if value is None else str(value) for value in pair]
+        for label, pair in changes.items()
+    }
+    cut = any(len(text) > max_chars for pair in texts.values() for text in pair)
+    shortened = {
+        label: [_short(text, max_chars) for text in pair]
+        for label, pair in texts.items()
+    }
+    return shortened, cut
 
 
 def _cut(text: str, max_chars: int, history_url: str) -> list[str]:
@@ -490,25 +510,18 @@ def chatwork_body(
 ) -> str:
     """The report in Chatwork's notation; ``history_url`` as for email_body."""
     title = subject(call, correction=changes is not None)
-    fields = _fields(call, nuisance_ordinal)
-    values = [value for _label, value in fields]
     lines = []
+    cut = False
     if changes is not None:
-        changes = {
-            label: ["" if value is None else str(value) for value in pair]
-            for label, pair in changes.items()
-        }
-        values += [value for pair in changes.values() for value in pair]
-        changes = {
-            label: [_short(value) for value in pair] for label, pair in changes.items()
-        }
+        changes, cut = _shortened(changes, CHATWORK_VALUE_MAX_CHARS)
         lines += ["訂正内容:"] + [f"  {line}" for line in _changes_lines(changes)]
         lines += ["", "訂正後の内容:"]
     elif corrected:
         lines += [CORRECTED_NOTE, ""]
-    for label, value in fields:
+    for label, value in _fields(call, nuisance_ordinal):
+        cut = cut or len(value) > CHATWORK_VALUE_MAX_CHARS
         lines.append(f"{label}: {_short(value)}")
-    if any(len(value) > CHATWORK_VALUE_MAX_CHARS for value in values):
+    if cut:
         lines += ["", CUT_NOTE, *([history_url] if history_url else [])]
     text = "\n".join(_chatwork_safe(line) for line in lines)
     return f"[info][title]{_chatwork_safe(title)}[/title]{text}[/info]"

@@ -274,3 +274,26 @@ def test_a_line_break_in_a_one_line_field_cannot_forge_an_item(
     assert "\nTEL 03-1234-5678\n" in mobile
     assert "\n折り返し先: 03-1234-5678\n" in chatwork
     assert "■お名前: 山田 折り返し先: 090-0000-0000 TEL 090-0000-0000様\n" in pc
+
+
+def test_a_phones_correction_cuts_a_runaway_purpose_as_its_report_does(
+    smtp_peer, settings
+):
+    """The phone's 訂正 wrote the old and the new purpose in full, however long,
+    above the corrected call whose purpose was cut."""
+    settings.PORTAL_BASE_URL = "https://portal.example.jp"
+    client, (person,) = client_with_recipients(1)
+    call = _record(
+        client, caller_name="山田", callback_number="0312345678", purpose="あ" * 3000
+    )
+    services.record_correction(
+        call=call, corrected_by=OperatorFactory(), changes={"purpose": "い" * 3000}
+    )
+    services.relay_due_deliveries()
+    correction = _mails(smtp_peer, person.mobile_email)[1]["body"]
+    assert correction.startswith(
+        "【訂正】\nご用件: 「" + "あ" * 999 + "…」→「" + "い" * 999 + "…」\n"
+        "（以下省略。全文はお客様ページでご覧いただけます）\n"
+        "https://portal.example.jp/portal/calls/\n\n"
+    )
+    assert "あ" * 1000 not in correction and "い" * 1000 not in correction
