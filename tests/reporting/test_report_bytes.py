@@ -237,6 +237,10 @@ def test_the_headers_a_mail_program_reads(smtp_peer, settings):
     assert parsed["Date"].endswith("+0900")
     assert parsed["Date"].datetime.utcoffset() == dt.timedelta(hours=9)
     assert parsed.get_content_charset() == "utf-8"
+    # The body decodes to the same characters, emoji and 機種依存文字 included.
+    assert "■お名前: 山田①㈱😀 Bcc: evil@example.com様\n" in message["body"].replace(
+        "\r\n", "\n"
+    )
 
 
 def test_a_line_break_in_a_one_line_field_cannot_forge_an_item(
