@@ -123,10 +123,7 @@ def _leads(call: Call) -> list[str]:
     if call.category == Category.NUISANCE:
         leads.append("【要注意】いたずら・嫌がらせ・無言のお電話です。")
     if call.category == Category.GREY:
-        leads.append(
-            "【営業の可能性】営業電話の可能性があるお電話です"
-            "（判断しきれなかったため、ご報告いたします）。"
-        )
+        leads.append("【営業の可能性】営業電話かどうか判断がつかなかったお電話です。")
     return leads
 
 

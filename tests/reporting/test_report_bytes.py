@@ -192,8 +192,7 @@ def test_a_pc_mail_opens_with_the_marks_of_its_subject_in_words(smtp_peer):
     )
     assert grey.startswith(
         f"{client.name} 御中\n\n"
-        "【営業の可能性】営業電話の可能性があるお電話です"
-        "（判断しきれなかったため、ご報告いたします）。\n\n"
+        "【営業の可能性】営業電話かどうか判断がつかなかったお電話です。\n\n"
         "お電話がありましたので、ご報告いたします。\n"
     )
     assert normal.startswith(
