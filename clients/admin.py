@@ -44,6 +44,7 @@ from clients.models import (
     ClientPlan,
     LentNumber,
     NumberAssignment,
+    OperatorNotice,
     Plan,
     PlanPrice,
     ReportRecipient,
@@ -185,6 +186,33 @@ class ClientPlanInline(admin.TabularInline):
         )
 
 
+class OperatorNoticeInline(admin.TabularInline):
+    """The client's notices to the operators, as the call form shows them: the
+    office reads them here; the client writes and ends them in the portal."""
+
+    model = OperatorNotice
+    extra = 0
+    fields = [
+        "first_day",
+        "last_day",
+        "text",
+        "written_at",
+        "written_by",
+        "withdrawn_at",
+    ]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-first_day", "-id"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # the client's own words, written in the portal
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OperatorNotice]:
+        # Each row names who wrote it and its client (__str__): read with the
+        # rows, not one query per row.
+        return super().get_queryset(request).select_related("client", "written_by")
+
+
 @admin.register(Client)
 class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
     form = ClientAdminForm
@@ -239,6 +267,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         ReportRecipientInline,
         NumberAssignmentInline,
         ClientPlanInline,
+        OperatorNoticeInline,
     ]
     # "delete_selected" replaces the site's bulk delete (config.admin_site).
     actions = [

@@ -760,3 +760,102 @@ class User(AbstractUser):
     @property
     def is_client_user(self) -> bool:
         return self.role == self.Role.CLIENT
+
+
+# How far ahead a client may tell the operators about (a 年末年始 closure is
+# announced weeks ahead; a notice for a year later is a slip of the keyboard).
+NOTICE_MAX_DAYS_AHEAD = 365
+NOTICE_MAX_CHARS = 300
+# Current and coming notices a client may have at once: the console shows them
+# all on every call, in one query of at most this many rows.
+NOTICE_MAX_OPEN = 10
+
+
+class OperatorNoticeQuerySet(models.QuerySet["OperatorNotice"]):
+    def open_on(self, day: dt.date) -> "OperatorNoticeQuerySet":
+        """Not withdrawn and not over on ``day``: in force then, or to come."""
+        return self.filter(withdrawn_at__isnull=True, last_day__gte=day)
+
+
+class OperatorNotice(models.Model):
+    """A client's word to the operators for a period (オペレーターへのお知らせ):
+    away next week, closed for 年末年始, expecting a customer's call.
+
+    Written by the client in the portal and shown on the call form while it is
+    in force; the standing instructions stay the admins' 応答メモ.
+    """
+
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        related_name="operator_notices",
+        verbose_name=_("顧客"),
+    )
+    text = models.CharField(_("お知らせ"), max_length=NOTICE_MAX_CHARS)
+    first_day = models.DateField(_("開始日"), validators=[validate_plausible_date])
+    last_day = models.DateField(_("終了日"), validators=[validate_plausible_date])
+    written_at = models.DateTimeField(_("登録日時"))
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("登録したユーザー"),
+    )
+    withdrawn_at = models.DateTimeField(_("終了した日時"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("終了したユーザー"),
+    )
+
+    objects = OperatorNoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["client_id", "first_day", "id"]
+        verbose_name = _("オペレーターへのお知らせ")
+        verbose_name_plural = _("オペレーターへのお知らせ")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=models.F("first_day")),
+                name="notice_ends_after_it_starts",
+                violation_error_message=_("終了日は開始日以降にしてください。"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="notice_has_text",
+                violation_error_message=_("お知らせの内容を入力してください。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("%(client)s %(first)s〜%(last)s") % {
+            "client": self.client,
+            "first": format_day(self.first_day),
+            "last": format_day(self.last_day),
+        }
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return self.withdrawn_at is None and self.first_day <= day <= self.last_day
+
+
+def validate_notice_period(
+    *, first_day: dt.date, last_day: dt.date, today: dt.date
+) -> None:
+    """The rules of a new notice's days, which depend on today (Japan time)."""
+    errors: dict[str, Any] = {}
+    latest = today + dt.timedelta(days=NOTICE_MAX_DAYS_AHEAD)
+    if last_day < first_day:
+        errors["last_day"] = _("終了日は開始日以降にしてください。")
+    elif last_day < today:
+        errors["last_day"] = _("終了日が過ぎています。今日以降の日付にしてください。")
+    elif last_day > latest:
+        errors["last_day"] = _(
+            "お知らせは1年先（%(day)s）までの日付で登録してください。"
+        ) % {"day": format_day(latest)}
+    if errors:
+        raise ValidationError(errors)

@@ -13,12 +13,16 @@ from django.utils.translation import gettext as _
 
 from clients.dates import format_day
 from clients.models import (
+    NOTICE_MAX_OPEN,
     Client,
     ClientPlan,
     LentNumber,
     NumberAssignment,
+    OperatorNotice,
     Plan,
+    User,
     rest_ends_on,
+    validate_notice_period,
 )
 from clients.months import japan_today, month_end, month_start, next_month
 
@@ -561,3 +565,73 @@ def correct_plan(
     client_plan.plan = plan
     client_plan.save(update_fields=["plan"])
     return client_plan, previous
+
+
+@transaction.atomic
+def post_operator_notice(
+    *,
+    client: Client,
+    text: str,
+    first_day: dt.date,
+    last_day: dt.date,
+    written_by: User | None,
+    now: dt.datetime | None = None,
+) -> OperatorNotice:
+    """A client tells the operators about a period (away, closed, a call
+    expected); the call form shows it while it is in force.
+
+    Refused after the contract has ended, past its last day (nobody answers
+    then), and beyond NOTICE_MAX_OPEN current and coming notices: the console
+    shows them all on every call. The client's row is locked so two posts at
+    once cannot both pass the count.
+    """
+    now = now or timezone.now()
+    today = japan_today(now)
+    client = Client.objects.lock(client.pk)
+    if client.contract_ended_before(today):
+        raise ValidationError(_("ご契約が終了しているため、お知らせを登録できません。"))
+    validate_notice_period(first_day=first_day, last_day=last_day, today=today)
+    if client.cancelled_on is not None and last_day > client.cancelled_on:
+        raise ValidationError(
+            {
+                "last_day": _(
+                    "ご契約は %(day)s までです。終了日はそれまでの日付にしてください。"
+                )
+                % {"day": format_day(client.cancelled_on)}
+            }
+        )
+    if OperatorNotice.objects.filter(client=client).open_on(today).count() >= (
+        NOTICE_MAX_OPEN
+    ):
+        raise ValidationError(
+            _(
+                "お知らせは同時に %(n)s 件までです。"
+                "不要になったお知らせを終了してから登録してください。"
+            )
+            % {"n": NOTICE_MAX_OPEN}
+        )
+    notice = OperatorNotice(
+        client=client,
+        text=text,
+        first_day=first_day,
+        last_day=last_day,
+        written_at=now,
+        written_by=written_by,
+    )
+    notice.full_clean()
+    notice.save()
+    return notice
+
+
+def withdraw_operator_notice(
+    *, notice: OperatorNotice, withdrawn_by: User | None, now: dt.datetime | None = None
+) -> bool:
+    """End a notice early; False when it had already ended or been withdrawn.
+
+    One conditional update: a double press, or two tabs, end it once.
+    """
+    now = now or timezone.now()
+    ended = OperatorNotice.objects.filter(
+        pk=notice.pk, withdrawn_at__isnull=True, last_day__gte=japan_today(now)
+    ).update(withdrawn_at=now, withdrawn_by=withdrawn_by)
+    return ended == 1

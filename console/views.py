@@ -27,7 +27,7 @@ from answering.forms import CallForm, DayFilterForm, SearchForm
 from answering.models import Call, Category, MissingReason, readable_changes
 from clients.access import operator_required
 from clients.dates import office_day, office_moment
-from clients.models import Client, NumberAssignment, User
+from clients.models import NOTICE_MAX_OPEN, Client, NumberAssignment, User
 from clients.months import japan_today
 from clients.phones import format_phone, normalize_phone, try_normalize_phone
 from clients.selectors import search_clients
@@ -319,10 +319,20 @@ def _is_fax_line_of(client: Client, dialed: str) -> bool:
 
 def _client_panel_context(client: Client) -> dict[str, Any]:
     """What the client panel beside a call shows (console/_client_panel.html)."""
+    today = japan_today()
+    # The client's own notices (away, closed, a call expected), in force today
+    # or to come: one query, never more rows than a client may have open.
+    notices = list(
+        client.operator_notices.open_on(today).order_by("first_day", "id")[
+            :NOTICE_MAX_OPEN
+        ]
+    )
     return {
         "client": client,
         # Cancelled with a month end still to come: answered as usual till then.
-        "client_contract_ended": client.contract_ended_before(japan_today()),
+        "client_contract_ended": client.contract_ended_before(today),
+        "notices_today": [n for n in notices if n.first_day <= today],
+        "notices_coming": [n for n in notices if n.first_day > today],
         # What the panel and the addressee list show of each person: rows, not
         # model instances, on a page opened on every call.
         "people": list(client.people.values("name", "name_kana", "title", "note")),

@@ -8,6 +8,7 @@ from answering.models import REPORTED_CATEGORIES, Category
 from clients.dates import JapaneseDateField
 from clients.forms import TypedEmailField
 from clients.models import (
+    NOTICE_MAX_CHARS,
     Client,
     Plan,
     ReportRecipient,
@@ -268,3 +269,35 @@ class CancellationRequestForm(forms.Form):
             )
             for day in days
         ]
+
+
+class OperatorNoticeForm(forms.Form):
+    """A notice to the operators for a period (clients.services.post_operator_notice
+    checks the days against today and the contract)."""
+
+    text = forms.CharField(
+        label=_("お知らせの内容"),
+        max_length=NOTICE_MAX_CHARS,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": _(
+                    "例: 12月29日〜1月3日は休業です。急ぎのご用件は1月4日以降に"
+                    "折り返しますとお伝えください。"
+                ),
+            }
+        ),
+    )
+    first_day = JapaneseDateField(
+        label=_("開始日"), validators=[validate_plausible_date]
+    )
+    last_day = JapaneseDateField(
+        label=_("終了日"), validators=[validate_plausible_date]
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first_day, last_day = cleaned.get("first_day"), cleaned.get("last_day")
+        if first_day and last_day and first_day > last_day:
+            self.add_error("last_day", _("終了日は開始日以降にしてください。"))
+        return cleaned

@@ -21,6 +21,8 @@ urlpatterns = [
         views.invoice_calls_csv,
         name="invoice_calls_csv",
     ),
+    path("notices/", views.notices, name="notices"),
+    path("notices/<int:notice_id>/end/", views.notice_end, name="notice_end"),
     path("password/", views.password_change, name="password_change"),
     path("password/done/", views.password_change_done, name="password_change_done"),
     path("requests/", views.request_list, name="requests"),

@@ -28,6 +28,7 @@ from clients.models import (
     EXTRA_RECIPIENT_FEE_YEN,
     FREE_RECIPIENT_PERSONS,
     Client,
+    OperatorNotice,
     ReportRecipient,
 )
 from clients.months import japan_today
@@ -36,6 +37,8 @@ from clients.services import (
     PLAN_CHANGE_WARNING_THRESHOLD,
     plan_change_effective_month,
     plan_changes_in_last_12_months,
+    post_operator_notice,
+    withdraw_operator_notice,
 )
 from clients.views import PasswordChangeView
 from portal import advice, csv_export, display, selectors, services
@@ -44,6 +47,7 @@ from portal.forms import (
     BillingEmailChangeRequestForm,
     CancellationRequestForm,
     HistoryFilterForm,
+    OperatorNoticeForm,
     PlanChangeRequestForm,
     RecipientChangeRequestForm,
 )
@@ -92,6 +96,78 @@ def home(request: HttpRequest) -> HttpResponse:
             "undelivered": selectors.undelivered_reports(client=client),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@client_required
+def notices(request: HttpRequest) -> HttpResponse:
+    """The client's notices to the operators (away, closed, a call expected):
+    those in force and to come, and a form to add one."""
+    client = portal_client(request)
+    today = japan_today()
+    contract_ended = client.contract_ended_before(today)
+    form = OperatorNoticeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and not contract_ended and form.is_valid():
+        try:
+            post_operator_notice(
+                client=client,
+                written_by=request.user,  # type: ignore[arg-type]
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("お知らせを登録しました。期間中、オペレーターの画面に表示されます。"),
+            )
+            return redirect("portal:notices")
+    rows = list(
+        OperatorNotice.objects.filter(client=client)
+        .open_on(today)
+        .order_by("first_day", "id")
+    )
+    return render(
+        request,
+        "portal/notices.html",
+        {
+            "client": client,
+            "today": today,
+            "form": form,
+            "contract_ended": contract_ended,
+            "current": [n for n in rows if n.first_day <= today],
+            "coming": [n for n in rows if n.first_day > today],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@client_required
+def notice_end(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """End a notice before its last day (or drop one not yet begun). The list's
+    button posts here at once; a GET (a link opened again) asks first."""
+    client = portal_client(request)
+    notice = get_object_or_404(OperatorNotice, pk=notice_id, client=client)
+    today = japan_today()
+    if request.method == "GET":
+        return render(
+            request,
+            "portal/notice_end.html",
+            {
+                "notice": notice,
+                "today": today,
+                "is_open": notice.withdrawn_at is None and notice.last_day >= today,
+            },
+        )
+    if withdraw_operator_notice(notice=notice, withdrawn_by=request.user):  # type: ignore[arg-type]
+        messages.success(request, _("お知らせを終了しました。"))
+    else:
+        messages.info(request, _("このお知らせはすでに終了しています。"))
+    return redirect("portal:notices")
 
 
 def _history_form(request: HttpRequest) -> HistoryFilterForm:

@@ -12,6 +12,7 @@ from clients.models import (
     ClientPlan,
     LentNumber,
     NumberAssignment,
+    OperatorNotice,
     Plan,
     PlanPrice,
     ReportRecipient,
@@ -109,6 +110,19 @@ class ReportRecipientFactory(factory.django.DjangoModelFactory):
     pc_email = factory.Sequence(lambda n: f"pc{n}@example.jp")
     mobile_email = factory.Sequence(lambda n: f"mobile{n}@example.jp")
     active_from = dt.date(2025, 1, 1)
+
+
+class OperatorNoticeFactory(factory.django.DjangoModelFactory):
+    """A notice in force today (Japan time), for a week."""
+
+    class Meta:
+        model = OperatorNotice
+
+    client = factory.SubFactory(ClientFactory)
+    text = factory.Sequence(lambda n: f"お知らせ{n}: 来週は不在です")
+    first_day = factory.LazyFunction(lambda: japan_now().date())
+    last_day = factory.LazyAttribute(lambda o: o.first_day + dt.timedelta(days=6))
+    written_at = factory.LazyFunction(timezone.now)
 
 
 class LentNumberFactory(factory.django.DjangoModelFactory):

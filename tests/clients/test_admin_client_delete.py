@@ -16,7 +16,9 @@ from tests.factories import (
     ClientFactory,
     ClientPersonFactory,
     ClientPlanFactory,
+    ClientUserFactory,
     NumberAssignmentFactory,
+    OperatorNoticeFactory,
     ReportRecipientFactory,
 )
 
@@ -180,7 +182,9 @@ def test_the_client_page_reads_its_records_once(
     CallFactory(client=with_history)
     url = reverse("admin:clients_client_change", args=[with_history.pk])
     admin_browser.get(url)  # the content types, cached once read
-    with django_assert_num_queries(24) as queries:
+    # 26: the notices to the operators' inline reads its rows (two queries, as
+    # each inline does), on top of the 24 before it.
+    with django_assert_num_queries(26) as queries:
         page = admin_browser.get(url)
     assert (
         sum(
@@ -194,7 +198,9 @@ def test_the_client_page_reads_its_records_once(
     assert reverse("admin:clients_client_delete", args=[with_history.pk]) not in html
 
 
-def _client_with_rows(*, plans: int, people: int, recipients: int, numbers: int):
+def _client_with_rows(
+    *, plans: int, people: int, recipients: int, numbers: int, notices: int = 1
+):
     client = ClientFactory()
     for month in range(1, plans + 1):
         ClientPlanFactory(
@@ -205,6 +211,9 @@ def _client_with_rows(*, plans: int, people: int, recipients: int, numbers: int)
     ClientPersonFactory.create_batch(people, client=client)
     ReportRecipientFactory.create_batch(recipients, client=client)
     NumberAssignmentFactory.create_batch(numbers, client=client)
+    OperatorNoticeFactory.create_batch(
+        notices, client=client, written_by=ClientUserFactory(client=client)
+    )
     return client
 
 
@@ -227,10 +236,11 @@ def test_the_client_page_costs_as_many_queries_however_many_rows_it_shows(
             client.recipients.count(),
             client.number_assignments.count(),
             client.plan_history.count(),
+            client.operator_notices.count(),
         ]
         return len(queries)
 
     one_of_each = _client_with_rows(plans=1, people=1, recipients=1, numbers=1)
-    many = _client_with_rows(plans=6, people=5, recipients=5, numbers=3)
+    many = _client_with_rows(plans=6, people=5, recipients=5, numbers=3, notices=4)
 
     assert queries_opening(many) == queries_opening(one_of_each)

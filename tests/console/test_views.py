@@ -15,7 +15,7 @@ from answering.models import (
     Category,
     MissingReason,
 )
-from clients.models import LentNumber, NumberAssignment
+from clients.models import NOTICE_MAX_OPEN, LentNumber, NumberAssignment
 from clients.months import JST, japan_today
 from tests.dates import ja_day
 from tests.factories import (
@@ -26,6 +26,7 @@ from tests.factories import (
     LentNumberFactory,
     NumberAssignmentFactory,
     OperatorFactory,
+    OperatorNoticeFactory,
     ReportRecipientFactory,
     answered_at,
 )
@@ -1284,6 +1285,11 @@ def test_console_page_and_save_use_a_fixed_number_of_queries(operator_client, ac
         CallFactory.create_batch(
             n // 5, client=client, caller_number="+819012345678", category="nuisance"
         )
+    # Notices to the operators: none for the small client, many for the big one.
+    OperatorNoticeFactory.create_batch(NOTICE_MAX_OPEN - 2, client=big)
+    OperatorNoticeFactory.create_batch(
+        2, client=big, first_day=japan_today() + dt.timedelta(days=3)
+    )
     NumberAssignmentFactory(client=small, number__number="+81355550002")
     counts = {}
     for client, dialed in ((small, "03-5555-0002"), (big, "03-5555-0001")):
@@ -1302,9 +1308,10 @@ def test_console_page_and_save_use_a_fixed_number_of_queries(operator_client, ac
         )
     assert counts[small.pk] == counts[big.pk]
     page_queries, save_queries, _home, _pop, _saved = counts[big.pk]
-    # session, user, client, its people, the caller's history with its nuisance
-    # count
-    assert page_queries == 5
+    # session, user, client, its people, its notices to the operators (in force
+    # today and coming: one query however many), the caller's history with its
+    # nuisance count
+    assert page_queries == 6
     # session, user, client, the call (no savepoint of its own), the recipients,
     # one insert of all its deliveries (+ one savepoint pair: the test runs inside
     # a transaction of its own)

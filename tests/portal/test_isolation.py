@@ -34,6 +34,7 @@ from tests.factories import (
     ClientFactory,
     ClientPersonFactory,
     ClientUserFactory,
+    OperatorNoticeFactory,
     ReportRecipientFactory,
 )
 from tests.portal.conftest import jst
@@ -147,6 +148,7 @@ class World:
             billing_email=f"{m.lower()}keiri@example.jp",
             message=f"{m}BREQ",
         ).change_request
+        self.notice = OperatorNoticeFactory(client=self.client, text=f"{m}NOTICE")
         self.cancellation_request = services.request_cancellation(
             client=self.client,
             last_day=month_end(japan_today()),
@@ -158,6 +160,7 @@ class World:
 # that takes arguments must be listed here, or the walk below fails.
 OBJECT_KWARGS = {
     "call": lambda w: {"call_id": w.call.pk},
+    "notice_end": lambda w: {"notice_id": w.notice.pk},
     "plan_request": lambda w: {"request_id": w.plan_request.pk},
     "recipient_request": lambda w: {"request_id": w.recipient_request.pk},
     "billing_email_request": lambda w: {"request_id": w.billing_email_request.pk},
@@ -290,7 +293,14 @@ def test_the_markers_do_show_up_for_b_itself(worlds):
             )
         )
     )
-    for name in ("invoice", "invoice_pdf", "invoice_calls", "invoice_calls_csv"):
+    assert "MARKERB-NOTICE" in body_of(http.get(reverse("portal:notices")))
+    for name in (
+        "invoice",
+        "invoice_pdf",
+        "invoice_calls",
+        "invoice_calls_csv",
+        "notice_end",
+    ):
         response = http.get(reverse(f"portal:{name}", kwargs=OBJECT_KWARGS[name](b)))
         assert "MARKERB-" in body_of(response), name
     # Cutting out the echo of what was typed does not hide the data found.

@@ -122,6 +122,8 @@ EXPECTED: dict[str, Row] = {
     "portal:billing_email": portal_page(),
     "portal:billing_email_request": portal_page(),
     "portal:cancellation": portal_page(),
+    "portal:notices": portal_page(),
+    "portal:notice_end": portal_page(),
     "portal:cancellation_request": portal_page(),
 }
 
@@ -180,6 +182,7 @@ def request_for(name: str, world: World) -> tuple[str, dict]:
         "portal:billing_email_request": [world.billing_email_request.pk],
         "portal:cancellation_request": [world.cancellation_request.pk],
         "password_reset_confirm": ["MQ", "no-such-token"],
+        "portal:notice_end": [world.notice.pk],
     }.get(name)
     if name.startswith("billing:invoice") or name in (
         "billing:issue_draft",

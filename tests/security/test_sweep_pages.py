@@ -189,6 +189,16 @@ PAGES: dict[str, Page] = {
         },
     ),
     "portal:cancellation_request": Page("client", arg="cancellation_request"),
+    "portal:notices": Page(
+        "client",
+        "POST",
+        fields={
+            "text": value,
+            "first_day": hostile_or(*DAYS),
+            "last_day": hostile_or(*DAYS, "2026-12-31"),
+        },
+    ),
+    "portal:notice_end": Page("client", "POST", arg="notice"),
 }
 
 
@@ -221,6 +231,7 @@ def _arg(world: World, name: str) -> int:
         "recipient_request": world.recipient_request.pk,
         "billing_email_request": world.billing_email_request.pk,
         "cancellation_request": world.cancellation_request.pk,
+        "notice": world.notice.pk,
     }[name]
 
 
@@ -303,6 +314,7 @@ def test_an_other_clients_ids_are_a_404(world):
         ("portal:invoice_pdf", world.other_invoice.pk),
         ("portal:invoice_calls", world.other_invoice.pk),
         ("portal:invoice_calls_csv", world.other_invoice.pk),
+        ("portal:notice_end", world.other_notice.pk),
     ):
         assert http.get(reverse(name, args=[row_id])).status_code == 404, name
 
@@ -366,6 +378,16 @@ REFUSED = [
         "portal:plan",
         {"plan": ["1", "x"], "message": "あ" * 1001},
         {},
+    ),
+    (
+        "portal:notices",
+        {"text": "不在\x00です", "first_day": "2026/12/29", "last_day": "2027/1/3"},
+        {"first_day": "2026/12/29", "last_day": "2027/1/3"},
+    ),
+    (
+        "portal:notices",
+        {"text": "年末年始休業", "first_day": "2026-12-29", "last_day": "2026-02-30"},
+        {"text": "年末年始休業", "last_day": "2026-02-30"},
     ),
     (
         "billing:mark_paid",

@@ -9,7 +9,7 @@ from django.db import transaction
 from answering.models import Call
 from billing import services as billing_services
 from billing.models import Invoice
-from clients.models import Client, User
+from clients.models import Client, OperatorNotice, User
 from clients.months import japan_today, previous_month
 from portal.models import (
     BillingEmailChangeRequest,
@@ -41,6 +41,8 @@ class World:
     recipient_request: RecipientChangeRequest
     billing_email_request: BillingEmailChangeRequest
     cancellation_request: CancellationRequest
+    notice: OperatorNotice
+    other_notice: OperatorNotice
     operator: User
     admin: User
     client_user: User
@@ -77,6 +79,8 @@ def build_world(**call_fields) -> World:
         ),
         billing_email_request=BillingEmailChangeRequestFactory(client=client),
         cancellation_request=CancellationRequestFactory(client=client),
+        notice=factories.OperatorNoticeFactory(client=client),
+        other_notice=factories.OperatorNoticeFactory(client=other),
         operator=factories.OperatorFactory(),
         admin=factories.AdminFactory(),
         client_user=factories.ClientUserFactory(client=client),
