@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import PasswordChangeDoneView
 from django.core.exceptions import ValidationError
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Least
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -349,16 +351,33 @@ def recipients(request: HttpRequest) -> HttpResponse:
                     % {"request": _request_summary(replaced)},
                 )
             return redirect("portal:recipients")
-    current = list(
-        ReportRecipient.objects.filter(client=client)
-        .active_on(today)
-        .order_by("active_from", "id")
-    )
-    upcoming = list(
-        ReportRecipient.objects.filter(client=client, active_from__gt=today).order_by(
-            "active_from", "id"
+    if contract_ended:
+        # Nothing is reported any more: the page shows who received the reports
+        # on the contract's last day, and that their reports ended then.
+        last_day = client.cancelled_on
+        current = list(
+            ReportRecipient.objects.filter(client=client)
+            .active_on(last_day)
+            .annotate(
+                reported_to=Least(
+                    Coalesce("active_to", Value(last_day)), Value(last_day)
+                )
+            )
+            .order_by("active_from", "id")
         )
-    )
+        upcoming = []
+    else:
+        current = list(
+            ReportRecipient.objects.filter(client=client)
+            .active_on(today)
+            .annotate(reported_to=F("active_to"))
+            .order_by("active_from", "id")
+        )
+        upcoming = list(
+            ReportRecipient.objects.filter(
+                client=client, active_from__gt=today
+            ).order_by("active_from", "id")
+        )
     # As the invoice counts them: from the first billed day (none in the trial).
     billed_from = client.first_billed_day(today)
     extras = monthly_extras(client=client, month=today, first_day=billed_from)

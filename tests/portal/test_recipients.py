@@ -669,3 +669,42 @@ def test_an_ended_contract_is_not_said_to_be_in_a_free_trial(portal, portal_user
     page = portal.get(reverse("portal:recipients")).content.decode()
     assert "無料お試し期間" not in page
     assert "ご契約が終了したため、報告先の追加料金はかかりません。" in page
+
+
+def test_after_the_end_the_list_is_who_received_reports_on_the_last_day(
+    portal, cancelled_last_month
+):
+    """After the contract's end the list was still titled 「現在の報告先」, with
+    no end day, though nothing was reported any more."""
+    last_day = cancelled_last_month.cancelled_on
+    ReportRecipientFactory(client=cancelled_last_month, name="最後までの人")
+    ReportRecipientFactory(
+        client=cancelled_last_month,
+        name="途中で外れた人",
+        active_to=last_day - dt.timedelta(days=1),
+    )
+    page = portal.get(reverse("portal:recipients")).content.decode()
+    assert "現在の報告先" not in page
+    assert "契約終了時の報告先" in page
+    assert (
+        f"ご契約の終了により、報告は{last_day.year}年{last_day.month}月"
+        f"{last_day.day}日で終了しました。"
+    ) in page
+    assert "最後までの人" in page
+    assert last_day.strftime("%Y/%m/%d") in page  # its 報告終了日
+    assert "途中で外れた人" not in page
+
+
+def test_after_the_end_with_nobody_left_the_page_says_so_in_the_past(
+    portal, cancelled_last_month
+):
+    page = portal.get(reverse("portal:recipients")).content.decode()
+    assert "現在、報告先は登録されていません。" not in page
+    assert "契約終了時、報告先は登録されていませんでした。" in page
+
+
+def test_before_the_end_the_list_is_still_the_current_one(portal, portal_user):
+    ReportRecipientFactory(client=portal_user.client, name="今の人")
+    page = portal.get(reverse("portal:recipients")).content.decode()
+    assert "現在の報告先" in page and "契約終了時" not in page
+    assert "今の人" in page
