@@ -417,6 +417,12 @@ def plan(request: HttpRequest) -> HttpResponse:
     # Ended, or ends before a change could apply: nothing left to change.
     can_change = not client.contract_ended_before(effective_month)
     current = None if contract_ended else plan_in_force(client=client, month=today)
+    # After the end the page names the plan the contract ended on, not a current one.
+    last_plan = (
+        plan_in_force(client=client, month=client.cancelled_on)
+        if contract_ended and client.cancelled_on
+        else None
+    )
     from_effective = plan_in_force(client=client, month=effective_month)
     open_request = (
         PlanChangeRequest.objects.filter(
@@ -485,6 +491,7 @@ def plan(request: HttpRequest) -> HttpResponse:
             "client": client,
             "form": form,
             "current": current,
+            "last_plan": last_plan,
             "from_effective": from_effective if can_change else None,
             "effective_month": effective_month,
             "contract_ended": contract_ended,

@@ -345,6 +345,16 @@ def test_a_client_whose_contract_ended_cannot_ask_for_another_plan(
         services.request_plan_change(client=cancelled_last_month, plan=plans["half"])
 
 
+def test_after_the_end_the_plan_page_names_the_plan_the_contract_ended_on(
+    portal, cancelled_last_month
+):
+    """It was titled 「現在のプラン」 with no plan under it, as if one were in force."""
+    page = portal.get(reverse("portal:plan")).content.decode()
+    assert "現在のプラン" not in page
+    assert "契約終了時のプラン" in page
+    assert '<p class="big">スモール</p>' in page
+
+
 def test_a_contract_ending_this_month_takes_no_plan_change_for_next_month(
     portal, portal_user, plans
 ):
