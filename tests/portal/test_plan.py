@@ -355,6 +355,17 @@ def test_after_the_end_the_plan_page_names_the_plan_the_contract_ended_on(
     assert '<p class="big">スモール</p>' in page
 
 
+def test_after_the_end_home_offers_no_change_of_plan_or_recipients(
+    portal, cancelled_last_month
+):
+    """Its buttons still said 「プランの確認・変更」 and 「報告先の確認・変更」,
+    leading to pages that take no change."""
+    page = portal.get(reverse("portal:home")).content.decode()
+    assert "の確認・変更" not in page
+    assert f'href="{reverse("portal:plan")}">契約終了時のプラン</a>' in page
+    assert f'href="{reverse("portal:recipients")}">契約終了時の報告先</a>' in page
+
+
 def test_a_contract_ending_this_month_takes_no_plan_change_for_next_month(
     portal, portal_user, plans
 ):
