@@ -24,6 +24,19 @@ def is_admin(user: Any) -> bool:
     )
 
 
+def may_use_portal(user: Any) -> bool:
+    """Whether a logged-in user may use the client portal: an active client user
+    linked to a client (the database's constraints keep a client user linked and
+    never staff; this check still guards against a broken row)."""
+    return bool(
+        user.is_client_user
+        and user.client_id is not None
+        and not user.is_staff
+        and not user.is_superuser
+        and user.is_active
+    )
+
+
 def operator_required(view: View) -> View:
     """Operators and admins."""
 

@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch
 from django.utils.translation import ngettext
 
 from clients import password_reset
-from clients.access import operator_required
+from clients.access import may_use_portal, operator_required
 from clients.forms import PasswordChangeForm, PasswordResetForm
 
 
@@ -47,13 +47,20 @@ class LoginView(auth_views.LoginView):
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The 403 page (handler403), as Django's with the reason our checks give,
     saying where to turn: a client user has no 管理者 of its own to ask, so it
-    is led back to its portal and told whom to call at the company."""
+    is led back to its portal and told whom to call at the company.
+
+    A client user whose login is not linked to a client yet has no portal to go
+    back to (every page of it, and "/", refuses it again): the page says so and
+    offers only to log out."""
+    is_client_user = getattr(request.user, "is_client_user", False)
     return render(
         request,
         "403.html",
         {
             "exception": str(exception),
-            "is_client_user": getattr(request.user, "is_client_user", False),
+            "is_client_user": is_client_user,
+            "unlinked_client_user": is_client_user
+            and not may_use_portal(request.user),
             **_company_contact(),
         },
         status=403,

@@ -11,6 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from clients.access import may_use_portal
 from clients.models import Client
 
 
@@ -25,13 +26,7 @@ def client_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if (
-            not user.is_client_user
-            or user.client_id is None
-            or user.is_staff
-            or user.is_superuser
-            or not user.is_active
-        ):
+        if not may_use_portal(user):
             raise PermissionDenied
         request.portal_client = user.client  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)

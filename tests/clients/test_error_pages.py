@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client as HttpClient
 from django.test import RequestFactory
 from django.urls import reverse
@@ -12,8 +13,11 @@ from django.utils import translation
 from django.views.defaults import server_error
 
 from billing.services import bill_month
+from clients import views as client_views
+from clients.models import User
 from clients.services import start_plan
-from tests.factories import CallFactory, ClientUserFactory
+from portal import views as portal_views
+from tests.factories import CallFactory, ClientFactory, ClientUserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -166,3 +170,46 @@ def test_a_refused_page_is_logged_once_on_the_embedded_default():
         check=True,
     )
     assert result.stderr.count("Forbidden: /operator/") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("linked", [False, True], ids=["no-client", "client-as-staff"])
+@pytest.mark.parametrize("view", [portal_views.home, client_views.home])
+def test_a_client_login_the_portal_refuses_is_told_to_call_not_looped(
+    settings, linked, view
+):
+    """The 403 page led to the portal (and "/" leads there too), which refused
+    the login again: a loop that never said what was wrong.
+
+    The database's constraints keep such a row from being saved, so the user is
+    built in memory: the state the portal's own check guards against."""
+    settings.COMPANY_NAME = "株式会社テスト電話代行"
+    settings.COMPANY_PHONE = "03-1234-5678"
+    user = User(username="未設定", role=User.Role.CLIENT)
+    if linked:
+        user.client = ClientFactory()
+        user.is_staff = True
+    request = RequestFactory().get(reverse("portal:home"))
+    request.user = user
+    request.session = {}
+    try:
+        response = view(request)
+    except PermissionDenied as exc:
+        response = client_views.permission_denied(request, exc)
+    else:
+        assert response.status_code == 302
+        assert response["Location"] == reverse("portal:home")
+        with pytest.raises(PermissionDenied) as refused:
+            portal_views.home(request)
+        response = client_views.permission_denied(request, refused.value)
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert (
+        "このログインは、まだご契約に結びついていないため、お客様ページを"
+        "ご利用いただけません。お手数ですが、株式会社テスト電話代行"
+        "（03-1234-5678）までお電話ください。"
+    ) in body
+    assert f'<form method="post" action="{reverse("logout")}">' in body
+    assert "ログアウト</button>" in body
+    assert reverse("portal:home") not in body and 'href="/"' not in body
+    assert "権限がありません" not in body
