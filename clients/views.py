@@ -59,8 +59,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
         {
             "exception": str(exception),
             "is_client_user": is_client_user,
-            "unlinked_client_user": is_client_user
-            and not may_use_portal(request.user),
+            "unlinked_client_user": is_client_user and not may_use_portal(request.user),
             **_company_contact(),
         },
         status=403,
