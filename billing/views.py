@@ -363,38 +363,47 @@ def _get_invoice(pk: int) -> Invoice:
     return get_object_or_404(_invoices(), pk=pk)
 
 
-def _gone_draft(request: HttpRequest, pk: int, *, issuing: bool) -> HttpResponse:
-    """A draft's page, or its 発行する, after the draft was built again under
-    a new id (by a run or a held-back issue, from another screen): the
-    client's invoice of that month now, or the month's list, saying why.
-    ``issuing``: nothing was issued. 404 for an id that was never an invoice."""
+def _gone_draft(
+    request: HttpRequest, pk: int, *, issuing: bool = False, file: bool = False
+) -> HttpResponse:
+    """A draft's page, its 発行する, or its PDF/CSV, after the draft was built
+    again under a new id (by a run or a held-back issue, from another screen):
+    the client's invoice of that month now, or the month's list, saying why.
+    ``issuing``: nothing was issued. ``file``: no file of another invoice is
+    sent in its place. 404 for an id that was never an invoice."""
     gone = selectors.gone_draft(invoice_id=pk)
     if gone is None:
         raise Http404
     if gone.now is None:
-        messages.warning(
-            request,
-            (
-                _("開いていた下書きは、その後に削除されたため、発行していません。")
-                if issuing
-                else _("開いていた下書きは、その後に削除されました。")
+        if issuing:
+            why = _("開いていた下書きは、その後に削除されたため、発行していません。")
+        elif file:
+            why = _(
+                "開いていた下書きは、その後に削除されたため、そのPDF・CSVはありません。"
             )
-            + _("この顧客は、この月の請求の対象でなくなりました。"),
+        else:
+            why = _("開いていた下書きは、その後に削除されました。")
+        messages.warning(
+            request, why + _("この顧客は、この月の請求の対象でなくなりました。")
         )
         return redirect(_month_url(gone.billing_month))
-    messages.warning(
-        request,
-        _(
+    if issuing:
+        why = _(
             "開いていた下書きは、その後に作り直されたため、発行していません。"
             "今の内容を確認してから発行してください。"
         )
-        if issuing
-        else _(
+    elif file:
+        why = _(
+            "開いていた下書きは、その後に作り直されたため、そのPDF・CSVはありません。"
+            "この顧客の今の請求書を表示しています。PDF・CSVはこの画面から開いてください。"
+        )
+    else:
+        why = _(
             "開いていた下書きは、その後に作り直されました（「下書きを作成・更新」や、"
             "データが変わった下書きの発行で作り直されます）。"
             "この顧客の今の請求書を表示しています。"
-        ),
-    )
+        )
+    messages.warning(request, why)
     return redirect("billing:invoice", pk=gone.now.pk)
 
 
@@ -402,7 +411,7 @@ def _gone_draft(request: HttpRequest, pk: int, *, issuing: bool) -> HttpResponse
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoices().filter(pk=pk).first()
     if invoice is None:
-        return _gone_draft(request, pk, issuing=False)
+        return _gone_draft(request, pk)
     return render(request, "billing/invoice.html", _detail_context(invoice))
 
 
@@ -644,7 +653,9 @@ def _filename(invoice: Invoice, suffix: str) -> str:
 
 @admin_required
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _get_invoice(pk)
+    invoice = _invoices().filter(pk=pk).first()
+    if invoice is None:
+        return _gone_draft(request, pk, file=True)
     response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_filename(invoice, ".pdf")}"'
     return response
@@ -658,7 +669,9 @@ def _csv_response(text: str, filename: str) -> HttpResponse:
 
 @admin_required
 def invoice_lines_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _get_invoice(pk)
+    invoice = _invoices().filter(pk=pk).first()
+    if invoice is None:
+        return _gone_draft(request, pk, file=True)
     return _csv_response(
         render_invoice_lines_csv(invoice), _filename(invoice, "-lines.csv")
     )
@@ -666,7 +679,9 @@ def invoice_lines_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 @admin_required
 def invoice_calls_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _get_invoice(pk)
+    invoice = _invoices().filter(pk=pk).first()
+    if invoice is None:
+        return _gone_draft(request, pk, file=True)
     return _csv_response(
         render_counted_calls_csv(invoice), _filename(invoice, "-calls.csv")
     )

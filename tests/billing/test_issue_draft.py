@@ -300,6 +300,50 @@ def test_a_drafts_page_whose_client_is_no_longer_billed_shows_the_month(
     )
 
 
+@pytest.mark.parametrize(
+    "url_name", ["billing:invoice_pdf", "billing:invoice_csv", "billing:invoice_calls"]
+)
+def test_a_drafts_file_built_again_since_leads_to_the_clients_draft_now(
+    admin_client, two_drafts, url_name
+):
+    """The old PDF and CSV links were a bare 404 while the page's link led on."""
+    draft, _other = two_drafts
+    bill_month(month=OCTOBER, today=LATER)
+    now = _october(draft.client)
+
+    page = admin_client.get(reverse(url_name, args=[draft.pk]), follow=True)
+
+    assert page.redirect_chain == [(reverse("billing:invoice", args=[now.pk]), 302)]
+    assert page["Content-Type"].startswith("text/html")  # no file of another one
+    text = page.content.decode()
+    assert (
+        "開いていた下書きは、その後に作り直されたため、そのPDF・CSVはありません。"
+        "この顧客の今の請求書を表示しています。" in text
+    )
+    assert "株式会社一番 2026年10月分" in text
+
+
+@pytest.mark.parametrize(
+    "url_name", ["billing:invoice_pdf", "billing:invoice_csv", "billing:invoice_calls"]
+)
+def test_a_drafts_file_whose_client_is_no_longer_billed_leads_to_the_month(
+    admin_client, two_drafts, url_name
+):
+    draft, _other = two_drafts
+    Client.objects.filter(pk=draft.client_id).update(
+        status=Client.Status.CANCELLED, cancelled_on=dt.date(2026, 9, 30)
+    )
+    bill_month(month=OCTOBER, today=LATER)
+
+    page = admin_client.get(reverse(url_name, args=[draft.pk]), follow=True)
+
+    assert page.redirect_chain == [(f"{reverse('billing:month')}?month=2026-10", 302)]
+    assert (
+        "開いていた下書きは、その後に削除されたため、そのPDF・CSVはありません。"
+        "この顧客は、この月の請求の対象でなくなりました。" in page.content.decode()
+    )
+
+
 def test_an_invoice_that_never_was_is_not_found(admin_client, two_drafts):
     missing = Invoice.objects.order_by("-pk").first().pk + 100
     assert (
@@ -309,3 +353,9 @@ def test_an_invoice_that_never_was_is_not_found(admin_client, two_drafts):
         admin_client.post(reverse("billing:issue_draft", args=[missing])).status_code
         == 404
     )
+    for url_name in (
+        "billing:invoice_pdf",
+        "billing:invoice_csv",
+        "billing:invoice_calls",
+    ):
+        assert admin_client.get(reverse(url_name, args=[missing])).status_code == 404
