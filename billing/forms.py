@@ -26,6 +26,11 @@ class MonthForm(forms.Form):
         ),
     )
 
+    # Only drafts: where a message about drafts left to look at leads.
+    status = forms.ChoiceField(
+        choices=[("", _("すべて")), ("draft", _("下書き"))], required=False
+    )
+
     def clean_month(self) -> dt.date:
         try:
             month = parse_month(self.cleaned_data["month"])

@@ -3,6 +3,7 @@ or one from its own page), mark paid (or a refund refunded) or take a payment
 back, void and reissue, credit, and download PDF/CSV. Operators and clients get
 403."""
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -54,15 +55,20 @@ def month_page(request: HttpRequest) -> HttpResponse:
     form = MonthForm(
         request.GET if request.GET.get("month") else {"month": f"{default:%Y-%m}"}
     )
-    month = form.cleaned_data["month"] if form.is_valid() else default
-    invoices = list(selectors.invoices_for_month(month=month))
+    form.is_valid()
+    month = form.cleaned_data.get("month", default)
+    only_drafts = form.cleaned_data.get("status") == InvoiceStatus.DRAFT
+    invoices = selectors.invoices_for_month(month=month)
+    if only_drafts:
+        invoices = invoices.filter(status=InvoiceStatus.DRAFT)
     return render(
         request,
         "billing/month.html",
         {
             "form": form,
             "month": month,
-            "invoices": invoices,
+            "invoices": list(invoices),
+            "only_drafts": only_drafts,
             "overview": selectors.month_overview(month=month),
             "ended": services.month_has_ended(month),
             "changed": selectors.calls_changed_since_built(month=month),
@@ -126,12 +132,15 @@ def _html(text: str, **params: object) -> SafeString:
     )
 
 
-def _names(outcomes, describe) -> SafeString:  # type: ignore[no-untyped-def]
+def _names(outcomes, describe, *, more_url: str = "") -> SafeString:  # type: ignore[no-untyped-def]
+    """The first clients named; the others counted, linked to ``more_url``
+    (where they are all listed) when there is one."""
     named = [describe(outcome) for outcome in outcomes[:NAMED_IN_MESSAGE]]
     if len(outcomes) > NAMED_IN_MESSAGE:
-        named.append(
-            _("ほか %(count)d 件") % {"count": len(outcomes) - NAMED_IN_MESSAGE}
-        )
+        more = _("ほか %(count)d 件") % {"count": len(outcomes) - NAMED_IN_MESSAGE}
+        if more_url:
+            more = format_html('<a href="{}">{}</a>', more_url, more)
+        named.append(more)
     # Safe: each name is escaped or built by format_html.
     return mark_safe(
         conditional_escape(_("、")).join(conditional_escape(name) for name in named)
@@ -160,9 +169,17 @@ def _held_change(outcome: services.DraftOutcome) -> SafeString:
     return _html(_("%(name)s（%(was)s 円 → %(now)s 円）"), **amounts)
 
 
-def _issue_messages(request: HttpRequest, result: services.IssueResult) -> None:
+def _drafts_url(month: dt.date) -> str:
+    """The month's page listing only its drafts."""
+    return f"{_month_url(month)}&status={InvoiceStatus.DRAFT}#invoices"
+
+
+def _issue_messages(
+    request: HttpRequest, result: services.IssueResult, *, month: dt.date
+) -> None:
     """Say what issuing did, above all what it did not issue as previewed,
-    each draft left to look at linked to its page."""
+    each draft left to look at linked to its page (past the first ones named,
+    to the month's drafts)."""
     if result.issued:
         messages.success(
             request, _("%(count)d 件を発行しました。") % {"count": result.issued}
@@ -178,7 +195,7 @@ def _issue_messages(request: HttpRequest, result: services.IssueResult) -> None:
                     "%(names)s"
                 ),
                 count=len(result.held),
-                names=_names(result.held, _held_change),
+                names=_names(result.held, _held_change, more_url=_drafts_url(month)),
             ),
         )
     if result.removed:
@@ -205,7 +222,8 @@ def _issue_messages(request: HttpRequest, result: services.IssueResult) -> None:
                 count=len(result.added),
                 names=_names(
                     result.added,
-                    lambda o: _html(
+                    more_url=_drafts_url(month),
+                    describe=lambda o: _html(
                         _("%(name)s（%(now)s 円）"),
                         name=_draft_link(o),
                         now=f"{o.total_yen or 0:,}",
@@ -228,7 +246,7 @@ def issue_month(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(_month_url(month))
-    _issue_messages(request, result)
+    _issue_messages(request, result, month=month)
     return redirect(_month_url(month))
 
 
@@ -446,7 +464,7 @@ def issue_draft(request: HttpRequest, pk: int) -> HttpResponse:
             _("請求書 %(number)s を発行しました。") % {"number": issued.number_display},
         )
         return redirect("billing:invoice", pk=issued.pk)
-    _issue_messages(request, result)
+    _issue_messages(request, result, month=invoice.billing_month)
     if result.held:  # built again: the new draft, to look at
         return redirect("billing:invoice", pk=result.held[0].invoice_id)
     return redirect(_month_url(invoice.billing_month))  # deleted

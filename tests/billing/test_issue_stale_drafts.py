@@ -313,3 +313,34 @@ def test_issuing_costs_the_same_statements_whatever_the_number_of_clients(
         assert size_many == size_one
     else:
         assert count_many == count_one
+
+
+def test_past_the_first_ten_held_drafts_the_rest_are_counted_and_linked(
+    admin_client, small
+):
+    """The message named ten held-back drafts and said 「ほか 2 件」 with no way
+    to find the two."""
+    held = [contracted_client(small, name=f"株式会社保留{i:02d}") for i in range(12)]
+    for client in held:
+        calls(client, 1, at=jst(2026, 10, 20))
+    contracted_client(small, name="株式会社そのまま発行")
+    bill_month(month=OCTOBER, today=LATER)
+    for client in held:
+        _reclassify_one_as_sales(client)
+
+    page = admin_client.post(
+        reverse("billing:issue"), {"month": "2026-10"}, follow=True
+    )
+
+    text = page.content.decode()
+    assert "12 件は下書きの作成後にデータ" in text
+    drafts_url = f"{reverse('billing:month')}?month=2026-10&status=draft#invoices"
+    link = f'<a href="{drafts_url.replace("&", "&amp;")}">ほか 2 件</a>'
+    assert link in text
+    listed = admin_client.get(drafts_url).content.decode()
+    assert "下書きだけを表示しています。" in listed
+    for client in held:
+        assert f"<td>{client.name}</td>" in listed
+    assert "<td>株式会社そのまま発行</td>" not in listed  # issued: not a draft
+    everything = admin_client.get(f"{reverse('billing:month')}?month=2026-10")
+    assert "<td>株式会社そのまま発行</td>" in everything.content.decode()
