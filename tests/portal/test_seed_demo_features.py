@@ -11,6 +11,7 @@ from billing.models import Adjustment, Invoice, InvoiceStatus, LineKind
 from clients.models import Client, NumberAssignment, User
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
     RequestStatus,
@@ -71,10 +72,29 @@ def test_the_demo_has_billing_addresses_and_open_requests(demo):
         BillingEmailChangeRequest,
         PlanChangeRequest,
         RecipientChangeRequest,
+        CancellationRequest,
     ):
         assert model.objects.filter(status=RequestStatus.OPEN).count() == 1, model
     # The demo client's own request shows in its portal.
     assert RecipientChangeRequest.objects.get().client.name == DEMO_CLIENT
+
+
+def test_the_admin_home_shows_every_kind_of_request_waiting(demo, client):
+    """A newcomer's `make run` showed 解約のお申し込み as なし in 対応待ち."""
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get(reverse("admin:index")).content.decode()
+    waiting = page.split('id="waiting-for-admin"', 1)[1].split("</div>", 1)[0]
+    assert "なし" not in waiting.split("送信できなかった報告", 1)[0]
+    for label in (
+        "プラン変更のお申し込み",
+        "報告先変更のお申し込み",
+        "請求書送付先のお申し込み",
+        "解約のお申し込み",
+    ):
+        assert label in waiting, label
+    cancellation = CancellationRequest.objects.get()
+    assert cancellation.client.contract_started_on is not None
+    assert cancellation.client.cancelled_on is None  # asked, not yet applied
 
 
 def test_a_ring_on_the_demo_fax_line_shows_the_fax_notice(demo, client):
@@ -166,6 +186,7 @@ def test_a_rerun_adds_nothing(demo):
                 BillingEmailChangeRequest,
                 PlanChangeRequest,
                 RecipientChangeRequest,
+                CancellationRequest,
             )
         ]
 

@@ -50,11 +50,15 @@ from clients.months import (
 from clients.phones import normalize_phone
 from portal.models import (
     BillingEmailChangeRequest,
+    CancellationReason,
+    CancellationRequest,
     PlanChangeRequest,
     RecipientChangeRequest,
+    cancellation_days,
 )
 from portal.services import (
     request_billing_email_change,
+    request_cancellation,
     request_plan_change,
     request_recipient_change,
 )
@@ -495,9 +499,10 @@ class Command(BaseCommand):
             )
 
     def _requests(self, clients: list[Client], plans: dict[str, Plan]) -> None:
-        """One open request of each kind for the admin to process, made as the
-        portal makes them: a plan change, a new report recipient (the demo
-        client's, shown in its portal), and a change of billing address."""
+        """One open request of each kind for the admin to process (the admin
+        home's 対応待ち), made as the portal makes them: a plan change, a new
+        report recipient (the demo client's, shown in its portal), a change of
+        billing address, and a cancellation at next month's end."""
         sakura, yamada, midori = clients[0], clients[1], clients[2]
         if not PlanChangeRequest.objects.exists():
             request_plan_change(
@@ -519,6 +524,14 @@ class Command(BaseCommand):
                 client=yamada,
                 billing_email="keiri@yamada-zeirishi.example.jp",
                 message="経理担当あてに送ってください。",
+            )
+        if not CancellationRequest.objects.exists():
+            days = cancellation_days(client=yamada, today=japan_today())
+            request_cancellation(
+                client=yamada,
+                last_day=days[1] if len(days) > 1 else days[0],
+                reason=CancellationReason.IN_HOUSE,
+                message="事務員を採用したため、電話は社内で受けることにしました。",
             )
 
     def _users(self, first_client: Client) -> None:
