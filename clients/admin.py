@@ -148,25 +148,43 @@ class ReportRecipientInline(admin.TabularInline):
     can_delete = False  # end a recipient with 報告終了日; the fee history needs the row
 
 
+# The rows of the client's page have no line above each row naming it: that
+# line (the row's __str__) repeated the client's long name and what the
+# row's columns show, a line per row.
+UNTITLED_ROWS = "admin/edit_inline/tabular_untitled.html"
+
+
 class NumberAssignmentInline(admin.TabularInline):
     model = NumberAssignment
+    template = UNTITLED_ROWS
     extra = 0
-    fields = ["number", "use", "assigned_on", "released_on"]
+    fields = ["number", "use", "assigned_on", "released_on", "return_link"]
     readonly_fields = fields
     can_delete = False
-    show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # numbers are lent through the action, which checks the rules
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NumberAssignment]:
-        # Each row shows its number and names its client (__str__): read with
-        # the rows, not one query per row.
-        return super().get_queryset(request).select_related("number", "client")
+        # Each row shows its number: read with the rows, not one query per row.
+        return super().get_queryset(request).select_related("number")
+
+    @admin.display(description=_("返却"))
+    def return_link(self, obj: NumberAssignment) -> str:
+        # A number still lent is returned from its lending's page, which asks
+        # for the last day (admin/clients/numberassignment/change_form.html).
+        if obj.pk is None or obj.released_on is not None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:clients_numberassignment_change", args=[obj.pk]),
+            _("返却する"),
+        )
 
 
 class ClientPlanInline(admin.TabularInline):
     model = ClientPlan
+    template = UNTITLED_ROWS
     fk_name = "client"
     extra = 0
     fields = ["effective_month", "plan", "requested_at", "requested_by"]
@@ -177,13 +195,9 @@ class ClientPlanInline(admin.TabularInline):
         return False  # plan changes go through the action that applies the month rule
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ClientPlan]:
-        # Each row shows its plan and who asked, and names its client
-        # (__str__): read with the rows, not one query per row.
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("client", "plan", "requested_by")
-        )
+        # Each row shows its plan and who asked: read with the rows, not one
+        # query per row.
+        return super().get_queryset(request).select_related("plan", "requested_by")
 
 
 class OperatorNoticeInline(admin.TabularInline):

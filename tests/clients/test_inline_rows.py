@@ -2,12 +2,20 @@
 a reload that posts the page again does: the form says so, where the database
 refused it with a server error."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
 from clients.models import PlanPrice, ReportRecipient
 from clients.months import japan_today
-from tests.factories import ClientFactory, PlanFactory, ReportRecipientFactory
+from tests.factories import (
+    ClientFactory,
+    ClientPlanFactory,
+    NumberAssignmentFactory,
+    PlanFactory,
+    ReportRecipientFactory,
+)
 from tests.html_forms import form_values
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +90,45 @@ def test_a_price_entered_again_on_the_plan_page_is_refused(admin_client):
         in page.content.decode()
     )
     assert PlanPrice.objects.filter(plan=plan).count() == 1
+
+
+def _table_of(page: str, prefix: str) -> str:
+    """The HTML of one inline table of a change page."""
+    start = page.index(f'id="{prefix}-group"')
+    return page[start : page.index("</fieldset>", start)]
+
+
+def test_the_client_pages_number_and_plan_rows_do_not_repeat_the_clients_name(
+    admin_client, plans
+):
+    """Each row had a line above it naming the row, the client's long name
+    first (株式会社… → 03-5050-0001（転送利用）): a line per row that said
+    again what the row's columns say. A number still lent keeps its way to
+    the page where it is returned."""
+    client = ClientFactory(
+        name="株式会社グローバルコミュニケーションソリューションズ東京本社"
+    )
+    lent = NumberAssignmentFactory(client=client, assigned_on=dt.date(2025, 1, 1))
+    returned = NumberAssignmentFactory(
+        client=client,
+        use="listed",
+        assigned_on=dt.date(2025, 1, 1),
+        released_on=dt.date(2025, 3, 31),
+    )
+    ClientPlanFactory(client=client, plan=plans["small"])
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    page = admin_client.get(url).content.decode()
+
+    numbers = _table_of(page, "number_assignments")
+    plans_table = _table_of(page, "plan_history")
+    assert client.name not in numbers
+    assert client.name not in plans_table
+    assert "（転送利用）" not in numbers  # the rows' own names
+    assert "2025年1月〜" not in plans_table
+    assert lent.number.display in numbers and returned.number.display in numbers
+    assert "スモール" in plans_table
+    lent_page = reverse("admin:clients_numberassignment_change", args=[lent.pk])
+    returned_page = reverse("admin:clients_numberassignment_change", args=[returned.pk])
+    assert f'<a href="{lent_page}">返却する</a>' in numbers
+    assert returned_page not in numbers
