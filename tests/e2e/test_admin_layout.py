@@ -174,3 +174,17 @@ def test_the_daily_admin_pages_fit_an_office_laptop(live, open_as, language):
         if found := page.evaluate(OVERFLOW):
             overflowing[url] = found
     assert overflowing == {}
+
+
+def test_the_bouncing_addresses_start_where_the_other_fields_values_do(live, open_as):
+    """The client page's 不達が続いているメールアドレス started 170 px right of
+    the values above and below it, as if under another heading."""
+    client = add_long_rows()
+    page = open_as(factories.AdminFactory())
+    page.set_viewport_size(LAPTOP)
+    page.goto(f"{live['server'].url}/admin/clients/client/{client.pk}/change/")
+
+    def left(selector: str) -> int:
+        return round(page.locator(selector).first.bounding_box()["x"])
+
+    assert left("ul.bouncing li") == left("#id_billing_email")
