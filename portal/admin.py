@@ -424,7 +424,14 @@ class RecipientChangeRequestAdmin(ChangeRequestAdmin):
         try:
             self._close_one(request, change_request, RequestStatus.DONE)
         except ValidationError as refusal:
-            if getattr(refusal, "code", None) != services.RECIPIENT_CHANGE_NOT_MADE:
+            code = getattr(refusal, "code", None)
+            if code == services.RECIPIENT_CHANGE_NOT_MADE:
+                anchor = "recipients-group"
+                link = _("顧客「%(client)s」の画面で報告先を設定する")
+            elif code == services.REPORTS_NOT_BY_EMAIL:
+                anchor = "id_report_by_email"
+                link = _("顧客「%(client)s」の画面で報告方法を設定する")
+            else:
                 raise
             # What is missing, and where the admin sets it.
             url = reverse(
@@ -432,11 +439,11 @@ class RecipientChangeRequestAdmin(ChangeRequestAdmin):
             )
             raise ValidationError(
                 format_html(
-                    '{} <a href="{}#recipients-group">{}</a>',
+                    '{} <a href="{}#{}">{}</a>',
                     refusal.message,
                     url,
-                    _("顧客「%(client)s」の画面で報告先を設定する")
-                    % {"client": change_request.client},
+                    anchor,
+                    link % {"client": change_request.client},
                 ),
                 code=refusal.code,
             ) from refusal

@@ -453,6 +453,12 @@ def apply_billing_email_change_request(
 RECIPIENT_CHANGE_NOT_MADE = "recipient_change_not_made"
 
 
+# The code of close_request's refusal of an e-mail recipient for a client
+# whose reports do not go by e-mail (the admin links it to the client's
+# 報告方法).
+REPORTS_NOT_BY_EMAIL = "reports_not_by_email"
+
+
 def _addresses_asked(change_request: RecipientChangeRequest) -> str:
     return "、".join(
         f"{label}: {address}"
@@ -506,6 +512,21 @@ def _refuse_unless_recipient_change_made(
             ),
         )
         return
+    client = change_request.client
+    if not client.report_by_email:
+        # The recipient would be registered and receive nothing: the client
+        # reads 「対応済み」 and waits for reports that go to Chatwork only.
+        raise ValidationError(
+            _(
+                "この顧客の報告方法にメールが含まれていない（いまはチャットワーク"
+                "のみ）ため、報告先（%(addresses)s）を登録しても報告は届きません。"
+                "お客様にご確認のうえ、顧客の画面の報告方法で「メールで報告」を"
+                "選んでから対応済みにしてください（チャットワークだけでよい"
+                "場合は、このお申し込みをお断りにしてください）。"
+            )
+            % {"addresses": _addresses_asked(change_request)},
+            code=REPORTS_NOT_BY_EMAIL,
+        )
     having = ReportRecipient.objects.filter(
         client_id=change_request.client_id
     ).active_on(day)

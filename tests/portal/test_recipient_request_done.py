@@ -316,3 +316,84 @@ def test_the_list_action_says_each_refusal_with_its_link(admin_client):
     assert f'<a href="{client_page}#recipients-group">' in body
     change_request.refresh_from_db()
     assert change_request.status == RequestStatus.OPEN
+
+
+# Reports by Chatwork only --------------------------------------------------
+
+
+def _chatwork_only(client) -> None:
+    client.report_by_email, client.report_by_chatwork = False, True
+    client.chatwork_room_id = "12345"
+    client.save()
+
+
+@pytest.mark.parametrize("kind", [Kind.ADD, Kind.CHANGE])
+def test_an_email_recipient_of_a_client_reporting_by_chatwork_only_is_refused(kind):
+    """The recipient is registered and reporting, but the client's reports go
+    to Chatwork only: it would receive nothing while the client read 対応済み."""
+    client = ClientFactory()
+    former = ReportRecipientFactory(client=client, active_from=dt.date(2026, 1, 1))
+    change_request = RecipientChangeRequestFactory(
+        client=client,
+        kind=kind,
+        recipient=former if kind == Kind.CHANGE else None,
+        name="新人",
+        pc_email="new@example.jp",
+        desired_on=DESIRED,
+    )
+    ReportRecipientFactory(
+        client=client,
+        pc_email="new@example.jp",
+        mobile_email="",
+        active_from=dt.date(2026, 12, 1),
+    )
+    if kind == Kind.CHANGE:
+        former.active_to = dt.date(2026, 12, 9)
+        former.save()
+    _chatwork_only(client)
+
+    message = _refused(change_request)
+
+    assert "報告方法にメールが含まれていない（いまはチャットワークのみ）" in message
+    assert "new@example.jp" in message
+    assert "「メールで報告」を選んでから対応済みに" in message
+
+    client.report_by_email = True  # e-mail and Chatwork
+    client.save()
+    assert _mark_done(change_request).status == RequestStatus.DONE
+
+
+def test_a_stop_of_a_client_reporting_by_chatwork_only_is_marked_done():
+    client = ClientFactory()
+    recipient = ReportRecipientFactory(client=client, active_to=dt.date(2026, 11, 30))
+    change_request = RecipientChangeRequestFactory(
+        client=client, kind=Kind.REMOVE, recipient=recipient, desired_on=DESIRED
+    )
+    _chatwork_only(client)
+
+    assert _mark_done(change_request).status == RequestStatus.DONE
+
+
+def test_the_page_refusing_a_chatwork_only_client_links_to_its_report_method(
+    admin_client,
+):
+    change_request = RecipientChangeRequestFactory(pc_email="later@example.jp")
+    ReportRecipientFactory(
+        client=change_request.client, pc_email="later@example.jp", mobile_email=""
+    )
+    _chatwork_only(change_request.client)
+    data = form_values(
+        admin_client.get(_url(change_request)).content.decode(),
+        "recipientchangerequest_form",
+    )
+    data.update(_operation="mark_done")
+
+    body = admin_client.post(_url(change_request), data).content.decode()
+
+    assert "報告方法にメールが含まれていない" in body
+    client_page = reverse(
+        "admin:clients_client_change", args=[change_request.client_id]
+    )
+    assert f'<a href="{client_page}#id_report_by_email">' in body
+    change_request.refresh_from_db()
+    assert change_request.status == RequestStatus.OPEN
