@@ -134,24 +134,27 @@ class PlanAdmin(SimpleHistoryAdmin):
     inlines = [PlanPriceInline]
 
 
+# The rows of the client's page have no line above each row naming it: that
+# line (the row's __str__) said again what the row shows (a person's name and
+# title, a recipient's name), or the client's long name first (a number, a
+# plan), a line per row.
+UNTITLED_ROWS = "admin/edit_inline/tabular_untitled.html"
+
+
 class ClientPersonInline(admin.TabularInline):
     model = ClientPerson
+    template = UNTITLED_ROWS
     form = ClientPersonInlineForm
     extra = 0
 
 
 class ReportRecipientInline(admin.TabularInline):
     model = ReportRecipient
+    template = UNTITLED_ROWS
     form = ReportRecipientInlineForm
     formset = JapaneseDuplicatesFormSet
     extra = 0
     can_delete = False  # end a recipient with 報告終了日; the fee history needs the row
-
-
-# The rows of the client's page have no line above each row naming it: that
-# line (the row's __str__) repeated the client's long name and what the
-# row's columns show, a line per row.
-UNTITLED_ROWS = "admin/edit_inline/tabular_untitled.html"
 
 
 class NumberAssignmentInline(admin.TabularInline):

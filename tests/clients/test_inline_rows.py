@@ -11,6 +11,7 @@ from clients.models import PlanPrice, ReportRecipient
 from clients.months import japan_today
 from tests.factories import (
     ClientFactory,
+    ClientPersonFactory,
     ClientPlanFactory,
     NumberAssignmentFactory,
     PlanFactory,
@@ -132,3 +133,20 @@ def test_the_client_pages_number_and_plan_rows_do_not_repeat_the_clients_name(
     returned_page = reverse("admin:clients_numberassignment_change", args=[returned.pk])
     assert f'<a href="{lent_page}">返却する</a>' in numbers
     assert returned_page not in numbers
+
+
+def test_the_client_pages_people_and_recipients_are_named_once_a_row(admin_client):
+    """A person's and a recipient's row opened with a line naming it (佐藤 健
+    (代表取締役), 営業部 山田) above the boxes holding the same words."""
+    client = ClientFactory()
+    ClientPersonFactory(client=client, name="佐藤 健", title="代表取締役")
+    ReportRecipientFactory(client=client, name="営業部 山田")
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    page = admin_client.get(url).content.decode()
+
+    people = _table_of(page, "people")
+    recipients = _table_of(page, "recipients")
+    assert people.count("佐藤 健") == 1  # the name's box
+    assert people.count("代表取締役") == 1
+    assert recipients.count("営業部 山田") == 1
