@@ -190,12 +190,20 @@ class ClientPlanInline(admin.TabularInline):
     template = UNTITLED_ROWS
     fk_name = "client"
     extra = 0
-    fields = ["effective_month", "plan", "requested_at", "requested_by"]
+    fields = ["month", "plan", "requested_at", "requested_by"]
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # plan changes go through the action that applies the month rule
+
+    # A plan applies from a month: 2026年2月〜, where the stored first day read
+    # as a day (2026年2月1日) on which something happened.
+    @admin.display(description=_("適用開始月"))
+    def month(self, obj: ClientPlan) -> str:
+        return _("%(month)s〜") % {
+            "month": date_format(obj.effective_month, "YEAR_MONTH_FORMAT")
+        }
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ClientPlan]:
         # Each row shows its plan and who asked: read with the rows, not one

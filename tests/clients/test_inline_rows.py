@@ -126,7 +126,7 @@ def test_the_client_pages_number_and_plan_rows_do_not_repeat_the_clients_name(
     assert client.name not in numbers
     assert client.name not in plans_table
     assert "（転送利用）" not in numbers  # the rows' own names
-    assert "2025年1月〜" not in plans_table
+    assert "2025年1月〜 スモール" not in plans_table
     assert lent.number.display in numbers and returned.number.display in numbers
     assert "スモール" in plans_table
     lent_page = reverse("admin:clients_numberassignment_change", args=[lent.pk])
@@ -150,3 +150,20 @@ def test_the_client_pages_people_and_recipients_are_named_once_a_row(admin_clien
     assert people.count("佐藤 健") == 1  # the name's box
     assert people.count("代表取締役") == 1
     assert recipients.count("営業部 山田") == 1
+
+
+def test_the_client_pages_plan_rows_read_the_month_a_plan_applies_from(
+    admin_client, plans
+):
+    """The plan history's first column read 2025年6月1日, a day on which
+    nothing happened; a plan applies from a month."""
+    client = ClientFactory()
+    ClientPlanFactory(
+        client=client, plan=plans["half"], effective_month=dt.date(2025, 6, 1)
+    )
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    plans_table = _table_of(admin_client.get(url).content.decode(), "plan_history")
+
+    assert "2025年6月〜" in plans_table
+    assert "2025年6月1日" not in plans_table
