@@ -394,11 +394,22 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
             return client_plan.plan.name if client_plan else "—"
 
         now, upcoming = plan_name(this_month), plan_name(next_month(this_month))
+        changes = services.plan_changes_in_last_12_months(client=obj)
         text = _("今月: %(now)s / 来月: %(next)s（直近12か月の変更 %(count)d 回）") % {
             "now": now,
             "next": upcoming,
-            "count": services.plan_changes_in_last_12_months(client=obj),
+            "count": changes,
         }
+        if changes > services.PLAN_CHANGE_WARNING_THRESHOLD:
+            # Said where the count is read, as the plan change page says it.
+            text = format_html(
+                '{}<br><strong class="plan-change-warning">{}</strong>',
+                text,
+                _(
+                    "注意: 12か月に3回以上の変更です。季節ごとの頻繁な変更は"
+                    "ご遠慮いただいています。"
+                ),
+            )
         if now == upcoming == "—" and not obj.contract_ended_before(this_month):
             # A client just signed up: its calls are billed on no plan.
             return format_html("{}<br><strong>{}</strong>", text, how)

@@ -711,3 +711,26 @@ def test_a_client_added_again_under_the_same_name_is_pointed_out(admin_client):
         "無料お試し中）。二重登録でしたら、いま追加した顧客を削除してください。"
     ) in again
     assert again.count("同じ会社名の顧客") == 1  # not the one only alike
+
+
+PLAN_CHANGES_WARNING = "注意: 12か月に3回以上の変更です。"
+
+
+@pytest.mark.parametrize(("changes", "warned"), [(2, False), (3, True)])
+def test_the_client_page_warns_of_frequent_plan_changes(
+    admin_client, plans, changes, warned
+):
+    """The page said 直近12か月の変更 18 回 as plainly as 1 回; the plan change
+    page warns from the third change in 12 months, and so does this one."""
+    client = ClientFactory()
+    order = ["small", "half", "standard", "small"]
+    for n, code in enumerate(order[: changes + 1]):
+        ClientPlanFactory(
+            client=client, plan=plans[code], effective_month=dt.date(2026, n + 1, 1)
+        )
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    page = admin_client.get(url).content.decode()
+
+    assert f"直近12か月の変更 {changes} 回" in page
+    assert (PLAN_CHANGES_WARNING in page) is warned
