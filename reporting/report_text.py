@@ -25,6 +25,11 @@ from answering.models import Call, Category, MissingReason
 
 WEEKDAYS = "月火水木金土日"
 SUBJECT_MAX_CHARS = 120
+# Whose call it is (the client), at the end of a subject and atop a phone's
+# text: one person may receive the reports of several clients (an accountant,
+# a company with two contracts). A longer name keeps its start and its end
+# (株式会社A…大阪営業所): two contracts of one company differ at the end.
+CLIENT_TAG_MAX_CHARS = 20
 # A person with only a mobile address reads nothing else: the phone's text
 # carries the whole purpose. Only a paste far beyond any message is cut, and
 # the text then says where the rest is.
@@ -144,13 +149,24 @@ def _who(call: Call) -> str:
     return "お名前不明の方"
 
 
-def subject(call: Call, *, correction: bool = False) -> str:
-    """E.g. ``【至急】株式会社サンプル 山田様よりお電話 1/15 14:32``.
+def client_tag(call: Call) -> str:
+    """``［株式会社A］``: the client the call was for, shortened when long."""
+    name = one_line(call.client.name)
+    if len(name) > CLIENT_TAG_MAX_CHARS:
+        head = (CLIENT_TAG_MAX_CHARS - 1) // 2
+        tail = CLIENT_TAG_MAX_CHARS - 1 - head
+        name = f"{name[:head]}…{name[-tail:]}"
+    return f"［{name}］"
 
-    Who called comes first, the time last: a phone's mail list shows the first
-    twenty characters or so of a subject, beside the time the mail came (the
-    time of the call, for a report sent at once). A long name is shortened,
-    never the time, which tells a 訂正 which call it corrects.
+
+def subject(call: Call, *, correction: bool = False) -> str:
+    """E.g. ``【至急】株式会社サンプル 山田様よりお電話 1/15 14:32［株式会社A］``.
+
+    Who called comes first, the time, then the client the call was for, last: a
+    phone's mail list shows the first twenty characters or so of a subject,
+    beside the time the mail came (the time of the call, for a report sent at
+    once). A long caller name is shortened, never the time, which tells a 訂正
+    which call it corrects, nor the client (already short).
     """
     parts = []
     if correction:
@@ -158,6 +174,7 @@ def subject(call: Call, *, correction: bool = False) -> str:
     parts.extend(_marks(call))
     head = "".join(parts)
     when = _short_when(call)
+    tag = client_tag(call)
     if call.personal_data_erased_at:
         # Nobody to name: the time is all that tells the call.
         text = f"{head}{when} のお電話（お名前などは消去済み）"
@@ -166,11 +183,11 @@ def subject(call: Call, *, correction: bool = False) -> str:
     else:
         company = f"{call.caller_company} " if call.caller_company else ""
         who = one_line(f"{head}{company}{_who(call)}よりお電話")
-        room = SUBJECT_MAX_CHARS - len(when) - 1
+        room = SUBJECT_MAX_CHARS - len(when) - 1 - len(tag)
         if len(who) > room:
             who = who[: room - 1] + "…"
         text = f"{who} {when}"
-    return text
+    return f"{text}{tag}"
 
 
 def _missing_note(call: Call) -> str:
@@ -403,8 +420,9 @@ def _mobile_body(
     nuisance_ordinal: int,
     history_url: str,
 ) -> str:
-    # A phone screen: the few facts needed to call back, nothing else.
-    lines = []
+    # A phone screen: the few facts needed to call back, nothing else, under
+    # whose call it was.
+    lines = [client_tag(call)]
     if changes is not None:
         changes, cut = _shortened(changes, MOBILE_PURPOSE_MAX_CHARS)
         lines.append("【訂正】")

@@ -354,7 +354,7 @@ def test_a_recipient_added_after_the_report_gets_the_corrected_call_as_a_report(
     assert CORRECTION_LEAD in correction["body"]
     assert "「090-1111-2222」→「090-1111-3333」" in correction["body"]
     assert _mails_to(smtp_peer, first.mobile_email)[-1]["body"].startswith(
-        "【訂正】\n折り返し先: 「090-1111-2222」→「090-1111-3333」"
+        f"［{call.client.name}］\n【訂正】\n折り返し先: 「090-1111-2222」→「090-1111-3333」"
     )
 
     # The one added since reads a report of the call as it is now.
@@ -405,7 +405,9 @@ def test_a_new_address_of_the_same_recipient_has_not_read_the_report(smtp_peer):
     assert len(_mails_to(smtp_peer, old_pc)) == 1
     # The mobile address had the report: it reads the 訂正.
     mobile = _mails_to(smtp_peer, person.mobile_email)
-    assert len(mobile) == 2 and mobile[1]["body"].startswith("【訂正】\n")
+    assert len(mobile) == 2 and mobile[1]["body"].startswith(
+        f"［{client.name}］\n【訂正】\n"
+    )
 
 
 def test_a_mailbox_moved_from_the_pc_field_to_the_mobile_one_reads_the_change(
@@ -426,7 +428,7 @@ def test_a_mailbox_moved_from_the_pc_field_to_the_mobile_one_reads_the_change(
     report, correction = _mails_to(smtp_peer, mailbox)
     assert "090-1111-2222" in report["body"]
     assert correction["body"].startswith(
-        "【訂正】\n折り返し先: 「090-1111-2222」→「090-1111-3333」"
+        f"［{client.name}］\n【訂正】\n折り返し先: 「090-1111-2222」→「090-1111-3333」"
     )
     assert MOBILE_NOTE not in correction["body"]
 

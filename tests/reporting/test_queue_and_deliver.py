@@ -225,6 +225,7 @@ def test_mail_says_what_the_client_needs(smtp_peer):
     # the mail's own time already says when.
     assert pc["subject"] == (
         "【至急】【要注意】株式会社サンプル お名前不明の方よりお電話 3/14 15:09"
+        f"［{client.name}］"
     )
     for text in [
         "2025年3月14日（金）15:09",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from answering.models import Category, MissingReason
 from reporting import services
-from tests.factories import OperatorFactory
+from tests.factories import OperatorFactory, ReportRecipientFactory
 from tests.reporting.factories import client_with_recipients
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_a_long_company_name_is_shortened_in_the_subject_never_the_time(smtp_pee
     )
     subject = _mail(smtp_peer, person.pc_email)["subject"]
     assert subject.startswith("株式会社とても長い名前の会社")
-    assert subject.endswith("… 11/5 14:32")
+    assert subject.endswith(f"… 11/5 14:32［{client.name}］")
     assert len(subject) <= 120
 
 
@@ -226,7 +226,7 @@ def test_the_headers_a_mail_program_reads(smtp_peer, settings):
     )
     assert subject == (
         "【要注意】株式会社サンプル 山田①㈱😀 Bcc: evil@example.com様よりお電話"
-        " 11/5 14:32"
+        f" 11/5 14:32［{client.name}］"
     )
     parsed = _decoded(message)
     assert parsed["Bcc"] is None and message["to"] == [person.pc_email]
@@ -295,8 +295,56 @@ def test_a_phones_correction_cuts_a_runaway_purpose_as_its_report_does(
     services.relay_due_deliveries()
     correction = _mails(smtp_peer, person.mobile_email)[1]["body"]
     assert correction.startswith(
-        "【訂正】\nご用件: 「" + "あ" * 999 + "…」→「" + "い" * 999 + "…」\n"
+        f"［{client.name}］\n【訂正】\nご用件: 「"
+        + "あ" * 999
+        + "…」→「"
+        + "い" * 999
+        + "…」\n"
         "（以下省略。全文はお客様ページでご覧いただけます）\n"
         "https://portal.example.jp/portal/calls/\n\n"
     )
     assert "あ" * 1000 not in correction and "い" * 1000 not in correction
+
+
+def test_a_person_receiving_for_two_clients_sees_whose_call_each_report_is(
+    smtp_peer, chatwork_peer
+):
+    """An accountant, or a company with two contracts, receiving both clients'
+    reports at one address: neither the subject, nor the phone's text, nor the
+    Chatwork title said which client the call was for."""
+    tokyo = client_with_recipients(0, name="株式会社サンプル", chatwork_room="123")[0]
+    osaka = client_with_recipients(
+        0, name="株式会社サンプルホールディングス 大阪営業所", chatwork_room="456"
+    )[0]
+    for client in (tokyo, osaka):
+        ReportRecipientFactory(
+            client=client, pc_email="keiri@example.jp", mobile_email="k@example.jp"
+        )
+    call = _record(
+        tokyo, caller_name="山田", callback_number="0312345678", purpose="見積もり"
+    )
+    _record(osaka, caller_name="佐藤", callback_number="0312345678", purpose="納品")
+    services.record_correction(
+        call=call, corrected_by=OperatorFactory(), changes={"purpose": "請求書"}
+    )
+    services.relay_due_deliveries()
+
+    pc = [m["subject"] for m in _mails(smtp_peer, "keiri@example.jp")]
+    assert pc == [
+        # The caller first, as a phone's mail list shows a subject's start.
+        "山田様よりお電話 11/5 14:32［株式会社サンプル］",
+        "佐藤様よりお電話 11/5 14:32［株式会社サンプルホ…ィングス 大阪営業所］",
+        "【訂正】山田様よりお電話 11/5 14:32［株式会社サンプル］",
+    ]
+    mobile = _mails(smtp_peer, "k@example.jp")
+    assert [m["subject"] for m in mobile] == pc
+    assert [m["body"].split("\n")[0] for m in mobile] == [
+        "［株式会社サンプル］",
+        "［株式会社サンプルホ…ィングス 大阪営業所］",
+        "［株式会社サンプル］",
+    ]
+    assert mobile[2]["body"].startswith("［株式会社サンプル］\n【訂正】\n")
+    titles = [
+        re.search(r"\[title\](.*)\[/title\]", p["body"])[1] for p in chatwork_peer.posts
+    ]
+    assert titles == pc
