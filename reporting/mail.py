@@ -65,13 +65,26 @@ class MailError(Exception):
         self.maybe_posted = maybe_posted
 
 
+# Asks responders not to answer a report (an out-of-office reply per report to
+# a send-only address): Auto-Submitted (RFC 3834) for most, and Exchange/Outlook's
+# own header, which it reads instead. "OOF, AutoReply" rather than "All": All
+# also suppresses non-delivery reports, the one sign left of an address that
+# Exchange accepted and then could not deliver to. No "Precedence: bulk": it
+# is not a standard (RFC 3834 says to use Auto-Submitted), and filters read it
+# as mass mail, which a report sent to one person at once is not.
+NO_AUTO_REPLY_HEADERS = {
+    "Auto-Submitted": "auto-generated",
+    "X-Auto-Response-Suppress": "OOF, AutoReply",
+}
+
+
 def build_message(*, to: str, subject: str, body: str, message_id: str) -> EmailMessage:
     return EmailMessage(
         subject=one_line(subject),
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
-        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+        headers={"Message-ID": message_id, **NO_AUTO_REPLY_HEADERS},
     )
 
 

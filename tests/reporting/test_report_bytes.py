@@ -348,3 +348,19 @@ def test_a_person_receiving_for_two_clients_sees_whose_call_each_report_is(
         re.search(r"\[title\](.*)\[/title\]", p["body"])[1] for p in chatwork_peer.posts
     ]
     assert titles == pc
+
+
+def test_a_report_asks_out_of_office_responders_not_to_answer(smtp_peer):
+    """Outlook/Exchange answered every report with its out-of-office reply to
+    our send-only address: it reads X-Auto-Response-Suppress, not
+    Auto-Submitted. Non-delivery reports are not suppressed, nor is the
+    message marked as bulk mail."""
+    client, (person,) = client_with_recipients(1)
+    _record(client, caller_name="山田", callback_number="0312345678", purpose="件")
+    for address in (person.pc_email, person.mobile_email):
+        parsed = _decoded(_mail(smtp_peer, address))
+        assert parsed["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+        assert parsed["Auto-Submitted"] == "auto-generated"
+        assert parsed["Precedence"] is None
+        # No contact address is configured: replies go nowhere new.
+        assert parsed["Reply-To"] is None
