@@ -369,8 +369,9 @@ def email_body(
     report of a corrected call to a destination that never had the first.
     ``nuisance_ordinal``: answering.selectors.nuisance_ordinal of the call.
     ``footer``: lines closing a PC mail (who sent it, where the history is);
-    a phone's short text has none. ``history_url``: the portal's call history,
-    where a phone's text sends its reader for a purpose too long to carry."""
+    a phone's short text has none. ``history_url``: the call's page in the
+    portal, where a phone's text sends its reader for a purpose too long to
+    carry."""
     if mobile:
         return _mobile_body(
             call,
@@ -403,12 +404,14 @@ def email_body(
     return "\n".join(lines) + "\n"
 
 
-def pc_footer(*, company_name: str, history_url: str) -> list[str]:
-    """The close of a PC report: where the call history is (its address, when
-    the portal's is known) and who sent the mail."""
-    lines = ["", "お電話の履歴はお客様ページでご覧いただけます。"]
-    if history_url:
-        lines.append(history_url)
+def pc_footer(*, company_name: str, call_url: str) -> list[str]:
+    """The close of a PC report: where to read the call (its page's address,
+    when the portal's is known; else the call history to look in) and who sent
+    the mail (it is send-only: the company's name says whom to ask)."""
+    if call_url:
+        lines = ["", "このお電話はお客様ページでご覧いただけます。", call_url]
+    else:
+        lines = ["", "お電話の履歴はお客様ページでご覧いただけます。"]
     return [*lines, "", company_name]
 
 

@@ -109,6 +109,9 @@ def _render(
     # Reports go to Japanese clients: their words (category and reason labels)
     # never follow the language of the screen of the operator who saved the
     # call, or of the admin who resends it.
+    # The call's own page, one click away: its full text, corrections and
+    # deliveries (the call list made the reader look for it).
+    call_url = portal_url("portal:call", call.pk)
     with translation.override(settings.LANGUAGE_CODE):
         if channel == Channel.CHATWORK:
             body = report_text.chatwork_body(
@@ -116,7 +119,7 @@ def _render(
                 changes=changes,
                 corrected=corrected,
                 nuisance_ordinal=nuisance_ordinal,
-                history_url=portal_url("portal:calls"),
+                history_url=call_url,
             )
             return {"subject": "", "body": body}
         return {
@@ -127,18 +130,12 @@ def _render(
                 changes=changes,
                 corrected=corrected,
                 nuisance_ordinal=nuisance_ordinal,
-                footer=_pc_footer(),
-                history_url=portal_url("portal:calls"),
+                footer=report_text.pc_footer(
+                    company_name=settings.COMPANY_NAME, call_url=call_url
+                ),
+                history_url=call_url,
             ),
         }
-
-
-def _pc_footer() -> list[str]:
-    """Where a PC report's reader finds the call history, and who sent it (the
-    mail is send-only: the company's name says whom to ask)."""
-    return report_text.pc_footer(
-        company_name=settings.COMPANY_NAME, history_url=portal_url("portal:calls")
-    )
 
 
 def _create(

@@ -167,7 +167,7 @@ def test_a_pc_report_ends_with_the_call_history_link_and_the_sender(
     settings.COMPANY_NAME = "株式会社東京電話秘書"
     settings.PORTAL_BASE_URL = "https://portal.example.jp"
     client, (person,) = client_with_recipients(1, chatwork_room="111")
-    _call, deliveries = save_reported_call(client=client)
+    call, deliveries = save_reported_call(client=client)
     for d in deliveries:
         if d.is_email:
             assert services.deliver(delivery_id=d.pk) == "sent"
@@ -179,8 +179,8 @@ def test_a_pc_report_ends_with_the_call_history_link_and_the_sender(
         .endswith(
             "※このメールは送信専用です。\n"
             "\n"
-            "お電話の履歴はお客様ページでご覧いただけます。\n"
-            "https://portal.example.jp/portal/calls/\n"
+            "このお電話はお客様ページでご覧いただけます。\n"
+            f"https://portal.example.jp/portal/calls/{call.pk}/\n"
             "\n"
             "株式会社東京電話秘書\n"
         )

@@ -86,13 +86,15 @@ def test_a_phone_gets_the_whole_purpose_and_only_a_runaway_paste_is_cut(
     assert "…" not in mobile
 
     pasted = "あ" * 3000
-    _record(client, caller_name="佐藤", callback_number="0312345678", purpose=pasted)
+    call = _record(
+        client, caller_name="佐藤", callback_number="0312345678", purpose=pasted
+    )
     mobile = _mails(smtp_peer, person.mobile_email)[1]["body"]
     assert "あ" * 999 + "…\n" in mobile
     assert "あ" * 1000 not in mobile
     assert (
         "（以下省略。全文はお客様ページでご覧いただけます）\n"
-        "https://portal.example.jp/portal/calls/\n"
+        f"https://portal.example.jp/portal/calls/{call.pk}/\n"
     ) in mobile
 
 
@@ -157,7 +159,7 @@ def test_a_runaway_purpose_still_reaches_chatwork_with_where_to_read_it_all(
     for body in (report, correction):
         assert body.endswith(
             "\n\n（以下省略。全文はお客様ページでご覧いただけます）\n"
-            "https://portal.example.jp/portal/calls/[/info]"
+            f"https://portal.example.jp/portal/calls/{call.pk}/[/info]"
         )
 
 
@@ -301,7 +303,7 @@ def test_a_phones_correction_cuts_a_runaway_purpose_as_its_report_does(
         + "い" * 999
         + "…」\n"
         "（以下省略。全文はお客様ページでご覧いただけます）\n"
-        "https://portal.example.jp/portal/calls/\n\n"
+        f"https://portal.example.jp/portal/calls/{call.pk}/\n\n"
     )
     assert "あ" * 1000 not in correction and "い" * 1000 not in correction
 
@@ -364,3 +366,23 @@ def test_a_report_asks_out_of_office_responders_not_to_answer(smtp_peer):
         assert parsed["Precedence"] is None
         # No contact address is configured: replies go nowhere new.
         assert parsed["Reply-To"] is None
+
+
+def test_a_pc_report_and_its_correction_link_to_the_calls_own_page(smtp_peer, settings):
+    """The PC mail's footer linked to the call list: the reader had to find
+    the call in it. It links to the call's page, which opens in one click."""
+    settings.PORTAL_BASE_URL = "https://portal.example.jp"
+    client, (person,) = client_with_recipients(1)
+    call = _record(
+        client, caller_name="山田", callback_number="0312345678", purpose="見積もり"
+    )
+    services.record_correction(
+        call=call, corrected_by=OperatorFactory(), changes={"purpose": "請求書"}
+    )
+    services.relay_due_deliveries()
+    for message in _mails(smtp_peer, person.pc_email):
+        assert (
+            "このお電話はお客様ページでご覧いただけます。\n"
+            f"https://portal.example.jp/portal/calls/{call.pk}/\n"
+        ) in message["body"]
+        assert "/portal/calls/\n" not in message["body"]
