@@ -163,7 +163,7 @@ def test_the_report_says_silent_call_once_and_keeps_the_repeat_count():
     assert f"■お電話: {SILENT_TEXT}" in pc
     assert f"お電話: {SILENT_TEXT}" in chatwork
     assert SILENT_TEXT in mobile
-    assert subject(call) == "【要注意】無言電話 10/5 10:30"
+    assert subject(call) == f"【要注意】無言電話 10/5 10:30［{call.client.name}］"
 
 
 def test_a_note_on_a_silent_call_still_reaches_the_report():
