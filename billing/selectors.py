@@ -20,6 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db.models import (
     BooleanField,
@@ -42,26 +43,33 @@ from billing.models import (
     PAID_BY_CLIENT,
     REFUNDED_TO_CLIENT,
     Adjustment,
+    BillingRun,
     CountedCall,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
     LineKind,
+    a_later_invoice_will_come,
     invoice_number_display,
 )
 from billing.pricing import (
+    LineDraft,
     PriceSnapshot,
+    build_lines,
     months_not_billed,
     over_calls,
     price_on,
+    totals,
     usage_charges,
 )
 from clients.models import (
     Client,
     ClientPlan,
+    NumberAssignment,
     PlanPrice,
     ReportRecipient,
     billable_from,
+    billing_start,
 )
 from clients.months import (
     JST,
@@ -387,18 +395,30 @@ def month_overview(*, month: dt.date) -> MonthOverview:
 
 @dataclass(frozen=True)
 class UnbilledContract:
-    """A client under contract in a month that its run bills nothing: no plan
-    in force, or no price for its plan on the month's first billed day. The run
-    only counts such a client among those not billed (as it does one in its
-    free trial all month), so nothing else would tell the admin."""
+    """A client under contract in a month that has no invoice for it: no plan
+    in force, no price for its plan on the month's first billed day, or (once
+    the month was billed for others) a plan, a contract's start or a trial
+    entered after its run. The run only counts such a client among those not
+    billed (as it does one in its free trial all month), and a month already
+    issued is not run again by itself, so nothing else would tell the admin."""
 
     client_id: int
     client_name: str
     billed_from: dt.date
     plan_name: str  # "" without a plan
+    billing_month: dt.date
+    priced: bool = False  # a plan and its price: a run now bills it
 
     @property
     def reason(self) -> str:
+        if self.priced:
+            return _(
+                "この月の下書きの作成後に、プランや契約開始日・お試し開始日が"
+                "登録されたため、この月の基本料金などがまだ請求されていません。"
+                "この月の請求の一覧で「下書きを作成・更新」を押して下書きを作り、"
+                "内容を確認してから発行してください"
+                "（発行済みのほかの請求書は変わりません）。"
+            )
         if not self.plan_name:
             return _(
                 "この月のプランが登録されていません。顧客の一覧の"
@@ -411,58 +431,132 @@ class UnbilledContract:
         ) % {"plan": self.plan_name, "day": date_format(self.billed_from)}
 
 
-def unbilled_contracts(*, month: dt.date) -> list[UnbilledContract]:
-    """Clients with billed days in ``month`` that billing cannot bill (no plan,
-    or no price), and that have no invoice for it, in three queries."""
-    first, last = month_start(month), month_end(month)
+def _unbilled(
+    row: dict, *, month: dt.date, month_billed: bool, prices: dict
+) -> UnbilledContract | None:
+    """``row`` (a client's dates, and its plan in force in ``month``) as a
+    contract ``month`` leaves unbilled, or None (nothing to bill)."""
+    start = billable_from(
+        month=month,
+        trial_started_on=row["trial_started_on"],
+        contract_started_on=row["contract_started_on"],
+        cancelled_on=row["cancelled_on"],
+    )
+    if start is None:  # in its free trial all month
+        return None
+    priced = (
+        row["plan_id"] is not None
+        and price_on(prices[row["plan_id"]], start) is not None
+    )
+    # Priced and the month not run yet: its run will bill it.
+    if priced and not month_billed:
+        return None
+    return UnbilledContract(
+        client_id=row["id"],
+        client_name=row["name"],
+        billed_from=start,
+        plan_name=row["plan_name"] or "",
+        billing_month=month,
+        priced=priced,
+    )
+
+
+def _with_plan_in_force(clients: QuerySet[Client], month: dt.date) -> QuerySet:
     plan_in_force = ClientPlan.objects.filter(
-        client_id=OuterRef("pk"), effective_month__lte=first
+        client_id=OuterRef("pk"), effective_month__lte=month
     ).order_by("-effective_month")
-    candidates = (
+    return clients.annotate(
+        plan_id=Subquery(plan_in_force.values("plan_id")[:1]),
+        plan_name=Subquery(plan_in_force.values("plan__name")[:1]),
+    ).values(
+        "id",
+        "name",
+        "trial_started_on",
+        "contract_started_on",
+        "cancelled_on",
+        "plan_id",
+        "plan_name",
+    )
+
+
+def unbilled_contracts(*, month: dt.date) -> list[UnbilledContract]:
+    """Clients with billed days in ``month`` and no invoice for it that billing
+    cannot bill (no plan, or no price), or, once the month was run or billed
+    for others, that a run would bill now (its data entered after the run),
+    in five queries."""
+    first, last = month_start(month), month_end(month)
+    live = Invoice.objects.for_month(first).exclude(status=InvoiceStatus.VOID)
+    candidates = _with_plan_in_force(
         Client.objects.filter(
             contract_started_on__isnull=False, contract_started_on__lte=last
         )
         .exclude(cancelled_on__lt=first)
-        .exclude(
-            pk__in=Invoice.objects.for_month(first)
-            .exclude(status=InvoiceStatus.VOID)
-            .values("client_id")
-        )
-        .annotate(
-            plan_id=Subquery(plan_in_force.values("plan_id")[:1]),
-            plan_name=Subquery(plan_in_force.values("plan__name")[:1]),
-        )
-        .order_by("name_kana", "name", "id")
-        .values(
-            "id",
-            "name",
-            "trial_started_on",
-            "contract_started_on",
-            "cancelled_on",
-            "plan_id",
-            "plan_name",
-        )
+        .exclude(pk__in=live.values("client_id"))
+        .order_by("name_kana", "name", "id"),
+        first,
+    )
+    month_billed = (
+        live.exists()
+        or BillingRun.objects.filter(
+            billing_month=first, last_finished_at__isnull=False
+        ).exists()
     )
     prices = price_history_by_plan()
-    unbilled = []
-    for row in candidates:
-        start = billable_from(
-            month=first,
-            trial_started_on=row["trial_started_on"],
-            contract_started_on=row["contract_started_on"],
-            cancelled_on=row["cancelled_on"],
-        )
-        if start is None:  # in its free trial all month
-            continue
-        if row["plan_id"] is None or price_on(prices[row["plan_id"]], start) is None:
-            unbilled.append(
-                UnbilledContract(
-                    client_id=row["id"],
-                    client_name=row["name"],
-                    billed_from=start,
-                    plan_name=row["plan_name"] or "",
-                )
+    return [
+        unbilled
+        for row in candidates
+        if (
+            unbilled := _unbilled(
+                row, month=first, month_billed=month_billed, prices=prices
             )
+        )
+        is not None
+    ]
+
+
+def unbilled_months(
+    *, client: Client, today: dt.date | None = None
+) -> list[UnbilledContract]:
+    """The ended months in which ``client`` has billed days and no invoice,
+    oldest first: those run as a whole month or billed for other clients (any
+    other month the system did not bill yet, or was from before it billed
+    anyone), and whose invoice a run builds now or cannot build
+    (``UnbilledContract``).
+
+    What the client's page says after saving, and the plan action after
+    setting a first plan: a plan or a date entered after the month's run."""
+    starts = billing_start(
+        trial_started_on=client.trial_started_on,
+        contract_started_on=client.contract_started_on,
+    )
+    if starts is None:
+        return []
+    this_month = month_start(today or japan_today())
+    months = set(
+        Invoice.objects.exclude(status=InvoiceStatus.VOID)
+        .filter(billing_month__gte=month_start(starts), billing_month__lt=this_month)
+        .exclude(client=client)
+        .values_list("billing_month", flat=True)
+        .distinct()
+    ) | set(
+        BillingRun.objects.filter(
+            billing_month__gte=month_start(starts),
+            billing_month__lt=this_month,
+            last_finished_at__isnull=False,
+        ).values_list("billing_month", flat=True)
+    )
+    months -= set(
+        Invoice.objects.exclude(status=InvoiceStatus.VOID)
+        .filter(client=client)
+        .values_list("billing_month", flat=True)
+    )
+    prices = price_history_by_plan() if months else {}
+    unbilled = []
+    for month in sorted(months):
+        row = _with_plan_in_force(Client.objects.filter(pk=client.pk), month).get()
+        found = _unbilled(row, month=month, month_billed=True, prices=prices)
+        if found is not None:
+            unbilled.append(found)
     return unbilled
 
 
@@ -741,6 +835,262 @@ def calls_changed_since_built(
             key=lambda i: (i.client_name, i.pk),
         )
     ]
+
+
+class Difference(Protocol):
+    """What an invoice would bill more (positive) or less if built again now."""
+
+    @property
+    def difference_yen(self) -> int: ...
+
+    @property
+    def credit_still_due_yen(self) -> int: ...
+
+
+def change_advice(
+    invoice: Invoice, changed: "Difference", *, credit_possible: bool
+) -> str:
+    """What the admin should do about what ``invoice`` would bill otherwise if
+    built again now (its calls changed, or its contract, numbers or
+    recipients); ``credit_possible``: a later invoice will come to take a
+    credit."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        return _(
+            "請求の一覧で「下書きを作成・更新」を押すと反映されます。"
+            "発行を押しても古い内容では発行されず、今のデータで作り直されます"
+            "（明細が変わる場合は発行せずに下書きのまま残ります）。"
+        )
+    if changed.difference_yen == 0:
+        return _("金額は変わらないため、対応は不要です。")
+    if changed.difference_yen < 0 and changed.credit_still_due_yen == 0:
+        # A reissue would leave the calls out and the credit would still come
+        # off the next invoice: the client refunded twice.
+        return _(
+            "請求しすぎの分は訂正（減額）として登録済みです。"
+            "再発行すると二重に減額されるため、再発行はしないでください。"
+        )
+    credit_possible = credit_possible and changed.difference_yen < 0
+    if invoice.status == InvoiceStatus.ISSUED:
+        if credit_possible:
+            return _(
+                "反映するには、無効にして再発行してください。請求しすぎの分は、"
+                "訂正（減額）として次回の請求で差し引くこともできます。"
+            )
+        return _("反映するには、無効にして再発行してください。")
+    settled = {"settled": invoice.settled_label}
+    if credit_possible:
+        return (
+            _(
+                "%(settled)sのため、請求しすぎの分を訂正（減額）として登録してください。"
+                "次回の請求で差し引かれます。"
+            )
+            % settled
+        )
+    if changed.difference_yen < 0:
+        return (
+            _(
+                "%(settled)sで、この顧客への次回の請求はありません。"
+                "請求しすぎの分は返金などでご対応ください。"
+            )
+            % settled
+        )
+    return (
+        _("%(settled)sのため、再発行できません。不足分はこの画面からは請求されません。")
+        % settled
+    )
+
+
+# Line kinds whose amount follows the contract's dates, the plan, the numbers
+# and the recipients (calls: ``calls_changed_since_built``; the final
+# settlement: ``unsettled_cancellations``).
+_TERMS_KINDS = (
+    LineKind.PLAN_FEE,
+    LineKind.EXTRA_NUMBER,
+    LineKind.EXTRA_RECIPIENTS,
+    LineKind.DEPOSIT,
+)
+
+
+@dataclass(frozen=True)
+class StaleInvoice:
+    """An issued (or paid) invoice that a reissue would bill otherwise now,
+    because what it was built from changed after it was built: the contract's
+    start, the free trial, the plan, a number or a recipient dated back into
+    its month. The invoice never changes: the admin voids and reissues it, or
+    records a credit (``change_advice``)."""
+
+    invoice: Invoice
+    total_now_yen: int  # what its reissue bills now (0: nothing)
+    changed: tuple[str, ...]  # the lines that differ, as the invoice names them
+    # Credits recorded against the invoice since the first of those changes.
+    credited_yen: int
+    credit_possible: bool  # a later invoice will come to take a credit
+
+    @property
+    def difference_yen(self) -> int:
+        return self.total_now_yen - self.invoice.total_yen
+
+    @property
+    def difference_abs_yen(self) -> int:
+        return abs(self.difference_yen)
+
+    @property
+    def credit_still_due_yen(self) -> int:
+        return max(-self.difference_yen - self.credited_yen, 0)
+
+    @property
+    def advice(self) -> str:
+        return change_advice(self.invoice, self, credit_possible=self.credit_possible)
+
+    @property
+    def summary(self) -> str:
+        """What differs, with the amounts, for the client's page."""
+        return _(
+            "%(month)s分の請求書 %(number)s（%(status)s）は、発行後に契約・プラン・"
+            "番号・報告先が変わったため、今のデータで作り直すと %(lines)s が変わり、"
+            "ご請求金額は %(billed)s 円から %(now)s 円（差額 %(difference)s 円）に"
+            "なります（受電の変更があればそれも含みます）。"
+        ) % {
+            "month": date_format(self.invoice.billing_month, "YEAR_MONTH_FORMAT"),
+            "number": self.invoice.number_display,
+            "status": self.invoice.status_label,
+            "lines": _("、").join(self.changed),
+            "billed": f"{self.invoice.total_yen:,}",
+            "now": f"{self.total_now_yen:,}",
+            "difference": f"{self.difference_yen:+,}",
+        }
+
+
+def _first_change_since_built() -> dict[str, Subquery]:
+    """Annotations of an invoice: when its client's row, recipients, numbers
+    and plans were first changed after it was built (None: not since)."""
+    since = OuterRef("created_at") - CHANGE_MARGIN
+    return {
+        f"changed_{name}": Subquery(
+            model.history.filter(
+                **{key: OuterRef("client_id")}, history_date__gte=since
+            )
+            .order_by("history_date")
+            .values("history_date")[:1]
+        )
+        for name, model, key in (
+            ("client", Client, "id"),
+            ("recipients", ReportRecipient, "client_id"),
+            ("numbers", NumberAssignment, "client_id"),
+            ("plans", ClientPlan, "client_id"),
+        )
+    }
+
+
+def invoices_differing_from_data(
+    *, month: dt.date | None = None, client_ids: Iterable[int] | None = None
+) -> list[StaleInvoice]:
+    """The issued and paid invoices (of ``month``, or of the clients in
+    ``client_ids``) whose plan fee, numbers, recipients, deposit, or call-over
+    terms (included calls, price) a reissue would bill otherwise now.
+
+    Only invoices whose client's dates, recipients, numbers or plans changed
+    since they were built are built again (``billing.services.loading``, as a
+    reissue reads them), in a fixed number of queries per month.
+    """
+    # Imported here: the billing services read this module's price history.
+    from billing.services.loading import billable_clients, load_month
+
+    invoices = Invoice.objects.filter(
+        status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID]
+    )
+    if month is not None:
+        invoices = invoices.for_month(month_start(month))
+    if client_ids is not None:
+        invoices = invoices.filter(client_id__in=list(client_ids))
+    candidates = []
+    for invoice in (
+        invoices.annotate(**_first_change_since_built())
+        .select_related("client")
+        .order_by("billing_month", "client_name", "id")
+    ):
+        changes = [
+            at
+            for at in (
+                invoice.changed_client,  # type: ignore[attr-defined]
+                invoice.changed_recipients,  # type: ignore[attr-defined]
+                invoice.changed_numbers,  # type: ignore[attr-defined]
+                invoice.changed_plans,  # type: ignore[attr-defined]
+            )
+            if at is not None
+        ]
+        if changes:
+            candidates.append((invoice, min(changes)))
+    if not candidates:
+        return []
+    stored: dict[int, list[InvoiceLine]] = defaultdict(list)
+    for line in InvoiceLine.objects.filter(
+        invoice_id__in=[invoice.pk for invoice, _at in candidates]
+    ):
+        stored[line.invoice_id].append(line)
+    by_month: dict[dt.date, dict[int, Invoice]] = defaultdict(dict)
+    for invoice, _at in candidates:
+        by_month[invoice.billing_month][invoice.client_id] = invoice
+    built: dict[int, tuple[dt.date, list[LineDraft]]] = {}
+    for billing_month, of_month in by_month.items():
+        loaded = load_month(
+            month=billing_month,
+            clients=billable_clients(month=billing_month).filter(pk__in=list(of_month)),
+            replaces={client_id: i.pk for client_id, i in of_month.items()},
+        )
+        for row, data in loaded.billed:
+            built[of_month[row["id"]].pk] = (data.billable_from, build_lines(data))
+    result = []
+    for invoice, changed_at in candidates:
+        period_start, lines_now = built.get(invoice.pk, (None, []))
+        if _terms(stored[invoice.pk]) == _terms(lines_now) and (
+            period_start == invoice.period_start
+        ):
+            continue
+        was, now = _amounts(stored[invoice.pk]), _amounts(lines_now)
+        changed = tuple(
+            str(label)
+            for kind, label in LineKind.choices
+            if was.get(kind, 0) != now.get(kind, 0)
+        )
+        if not changed:  # printed otherwise (the included calls), billed alike
+            continue
+        credited = sum(
+            invoice.corrections.filter(created_at__gte=changed_at).values_list(
+                "amount_yen", flat=True
+            )
+        )
+        result.append(
+            StaleInvoice(
+                invoice=invoice,
+                total_now_yen=totals(lines_now).total_yen,
+                changed=changed,
+                credited_yen=credited,
+                credit_possible=a_later_invoice_will_come(invoice),
+            )
+        )
+    return result
+
+
+def _amounts(lines: Iterable[InvoiceLine | LineDraft]) -> dict[str, int]:
+    amounts: dict[str, int] = defaultdict(int)
+    for line in lines:
+        amounts[line.kind] += line.amount_yen
+    return amounts
+
+
+def _terms(lines: Iterable[InvoiceLine | LineDraft]) -> tuple[object, ...]:
+    """What of ``lines`` follows the contract, plan, numbers and recipients:
+    the amounts of those kinds, and the call-over line's included calls and
+    price (its count follows the calls)."""
+    rows = list(lines)
+    amounts = _amounts(rows)
+    call_over = [
+        (line.included_calls, line.unit_price_yen)
+        for line in rows
+        if line.kind == LineKind.CALL_OVER
+    ]
+    return (*(amounts.get(kind, 0) for kind in _TERMS_KINDS), *call_over)
 
 
 def credits_refusing_reissue(*, invoice: Invoice) -> str:

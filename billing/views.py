@@ -72,6 +72,7 @@ def month_page(request: HttpRequest) -> HttpResponse:
             "overview": selectors.month_overview(month=month),
             "ended": services.month_has_ended(month),
             "changed": selectors.calls_changed_since_built(month=month),
+            "stale": selectors.invoices_differing_from_data(month=month),
             "unsettled": selectors.unsettled_cancellations(month=month),
             "unbilled": selectors.unbilled_contracts(month=month),
             "mid_month_prices": selectors.prices_starting_mid_month(month=month),
@@ -250,57 +251,6 @@ def issue_month(request: HttpRequest) -> HttpResponse:
     return redirect(_month_url(month))
 
 
-def _change_advice(
-    invoice: Invoice, changed: selectors.ChangedCalls, *, credit_possible: bool
-) -> str:
-    """What the admin should do about calls changed since ``invoice`` was built;
-    ``credit_possible``: a later invoice will come to take a credit."""
-    if invoice.status == InvoiceStatus.DRAFT:
-        return _(
-            "請求の一覧で「下書きを作成・更新」を押すと反映されます。"
-            "発行を押しても古い内容では発行されず、今のデータで作り直されます"
-            "（明細が変わる場合は発行せずに下書きのまま残ります）。"
-        )
-    if changed.difference_yen == 0:
-        return _("金額は変わらないため、対応は不要です。")
-    if changed.difference_yen < 0 and changed.credit_still_due_yen == 0:
-        # A reissue would leave the calls out and the credit would still come
-        # off the next invoice: the client refunded twice.
-        return _(
-            "請求しすぎの分は訂正（減額）として登録済みです。"
-            "再発行すると二重に減額されるため、再発行はしないでください。"
-        )
-    credit_possible = credit_possible and changed.difference_yen < 0
-    if invoice.status == InvoiceStatus.ISSUED:
-        if credit_possible:
-            return _(
-                "反映するには、無効にして再発行してください。請求しすぎの分は、"
-                "訂正（減額）として次回の請求で差し引くこともできます。"
-            )
-        return _("反映するには、無効にして再発行してください。")
-    settled = {"settled": invoice.settled_label}
-    if credit_possible:
-        return (
-            _(
-                "%(settled)sのため、請求しすぎの分を訂正（減額）として登録してください。"
-                "次回の請求で差し引かれます。"
-            )
-            % settled
-        )
-    if changed.difference_yen < 0:
-        return (
-            _(
-                "%(settled)sで、この顧客への次回の請求はありません。"
-                "請求しすぎの分は返金などでご対応ください。"
-            )
-            % settled
-        )
-    return (
-        _("%(settled)sのため、再発行できません。不足分はこの画面からは請求されません。")
-        % settled
-    )
-
-
 def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyped-def]
     changed = next(
         iter(
@@ -328,7 +278,7 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "changed": changed,
-        "change_advice": _change_advice(
+        "change_advice": selectors.change_advice(
             invoice, changed, credit_possible=credit_possible
         )
         if changed

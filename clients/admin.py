@@ -80,6 +80,48 @@ def _action_page(
     )
 
 
+def warn_of_what_billing_missed(
+    model_admin: admin.ModelAdmin, request: HttpRequest, client: Client
+) -> None:
+    """After the admin saved what billing reads (the contract's dates, the
+    trial, a first plan, recipients): the months already billed that now have
+    no invoice for the client, and the issued invoices a reissue would bill
+    otherwise, each with what to do. Nothing issued is changed by itself (an
+    issued invoice never changes), and a month's draft is built only from its
+    billing page, where the admin checks it before issuing."""
+    # Billing depends on clients, not the other way: imported here, as the
+    # client's form asks billing about paid months (ClientAdminForm).
+    from billing.selectors import invoices_differing_from_data, unbilled_months
+
+    for unbilled in unbilled_months(client=client):
+        model_admin.message_user(
+            request,
+            format_html(
+                _(
+                    "{client}: {month}分の請求書がありません。{reason}"
+                    '<a href="{url}">{month}分の請求</a>'
+                ),
+                client=client.name,
+                month=date_format(unbilled.billing_month, "YEAR_MONTH_FORMAT"),
+                reason=unbilled.reason,
+                url=f"{reverse('billing:month')}?month={unbilled.billing_month:%Y-%m}",
+            ),
+            messages.WARNING,
+        )
+    for stale in invoices_differing_from_data(client_ids=[client.pk]):
+        model_admin.message_user(
+            request,
+            format_html(
+                _('{client}: {summary}{advice}<a href="{url}">請求書の詳細</a>'),
+                client=client.name,
+                summary=stale.summary,
+                advice=stale.advice,
+                url=reverse("billing:invoice", args=[stale.invoice.pk]),
+            ),
+            messages.WARNING,
+        )
+
+
 class Listed050Warning:
     """A change page that warns of a 050 number lent for listed use, as was
     possible before only Tokyo 03 numbers could be listed. Nothing is changed
@@ -533,6 +575,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
 
     def response_change(self, request, obj):  # type: ignore[no-untyped-def]
         self.say_what_the_cancellation_dropped(request, obj)
+        warn_of_what_billing_missed(self, request, obj)
         return super().response_change(request, obj)
 
     def response_add(self, request, obj, post_url_continue=None):  # type: ignore[no-untyped-def]
@@ -556,6 +599,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                 ),
                 messages.WARNING,
             )
+        warn_of_what_billing_missed(self, request, obj)
         return super().response_add(request, obj, post_url_continue)
 
     def say_what_the_cancellation_dropped(
@@ -614,6 +658,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                             },
                             messages.SUCCESS,
                         )
+                        warn_of_what_billing_missed(self, request, client)
                         continue
                     self.message_user(
                         request,
@@ -779,6 +824,8 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                     },
                     messages.SUCCESS,
                 )
+                # A lending dated back into a month already billed.
+                warn_of_what_billing_missed(self, request, client)
                 extras = selectors.monthly_extras(client=client, month=japan_today())
                 if extras.extra_numbers:
                     self.message_user(
@@ -965,6 +1012,15 @@ class ReportRecipientAdmin(SimpleHistoryAdmin):
         # A recipient belongs to one client for life: moved to another, it would
         # leave the old client's fee history counting a stranger's recipient.
         return ["client"] if obj is not None else []
+
+    def response_add(self, request, obj, post_url_continue=None):  # type: ignore[no-untyped-def]
+        # A recipient dated back into a month already billed.
+        warn_of_what_billing_missed(self, request, obj.client)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):  # type: ignore[no-untyped-def]
+        warn_of_what_billing_missed(self, request, obj.client)
+        return super().response_change(request, obj)
 
 
 # What a user may do follows 役割 (User.role; every admin is a superuser, see

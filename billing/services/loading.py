@@ -85,6 +85,10 @@ def load_month(
 ) -> LoadedMonth:
     """Everything needed to bill ``clients`` for ``month``, in a fixed number of
     queries. ``replaces`` maps a client to the invoice its new one reissues.
+
+    A replaced invoice still issued is read as if it were void already: what
+    its reissue would bill (``billing.selectors.invoices_differing_from_data``
+    compares the two; ``void_and_reissue`` voids it first).
     """
     first, last = month_start(month), month_end(month)
     client_rows: list[Any] = list(
@@ -98,10 +102,12 @@ def load_month(
     )
     ids = clients.values("id")  # a subquery: no parameter list, whatever the size
 
+    replaced = list(replaces.values())
     live_invoices = {
         row["client_id"]: row
         for row in Invoice.objects.for_month(first)
         .exclude(status=InvoiceStatus.VOID)
+        .exclude(pk__in=replaced)
         .filter(client__in=ids)
         .values("id", "client_id", "status", "replaces_id")
     }
@@ -188,6 +194,7 @@ def load_month(
         )
         .exclude(invoice__status=InvoiceStatus.VOID)
         .exclude(invoice_id__in=draft_ids)
+        .exclude(invoice_id__in=replaced)
         .order_by()
         .values("invoice__client_id", "kind")
         .annotate(total=Sum("amount_yen"))
