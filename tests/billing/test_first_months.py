@@ -4,9 +4,11 @@ billed, or the admin is told, on the client's page and the month's page,
 what was not billed and what to do."""
 
 import datetime as dt
+from io import StringIO
 
 import pytest
 from django.contrib.admin import helpers
+from django.core.management import call_command
 from django.urls import reverse
 
 from billing.models import Invoice, InvoiceStatus, LineKind
@@ -376,3 +378,21 @@ def test_a_recipient_dated_back_on_its_own_page_warns(admin_client, small, last_
     assert invoice.number_display in text
     assert "追加報告先" in text
     assert "（差額 +210 円）" in text
+
+
+def test_the_command_names_a_client_it_did_not_bill(small):
+    client = _new_client(
+        name="プランなし株式会社",
+        trial_started_on=dt.date(2026, 10, 1),
+        contract_started_on=dt.date(2026, 10, 1),
+    )
+    out = StringIO()
+    call_command("bill_month", "2026-10", "--issue", stdout=out)
+    assert "請求書のない契約中の顧客: プランなし株式会社" in out.getvalue()
+    assert "この月のプランが登録されていません" in out.getvalue()
+    set_plan(client=client, plan=small, now=jst(2026, 11, 5))
+    out = StringIO()
+    # Run again (the admin's replay): the client's October is billed now.
+    call_command("bill_month", "2026-10", stdout=out)
+    assert "請求書のない契約中の顧客" not in out.getvalue()
+    assert _lines(_live(client, OCTOBER))[0] == (LineKind.PLAN_FEE, 2005)

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.formats import date_format
 
 from billing.forms import MonthForm
+from billing.selectors import unbilled_contracts
 from billing.services import bill_month
 
 
@@ -44,3 +45,13 @@ class Command(BaseCommand):
                 f"合計 {summary.total_yen:,}円、発行 {summary.issued} 件"
             )
         )
+        # Those the run could not bill, and, in a month already billed, those
+        # whose plan or dates were entered after it: the page's own list.
+        for unbilled in unbilled_contracts(month=summary.month):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"請求書のない契約中の顧客: {unbilled.client_name}"
+                    f"（{date_format(unbilled.billed_from)} から請求）"
+                    f" {unbilled.reason}"
+                )
+            )
