@@ -572,9 +572,28 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         request.plans_dropped = (
             services.drop_plans_after_contract_end(client=obj) if change else []
         )
+        # A contract's start (or trial) saved before its first plan's month:
+        # the plan applies from the first month, as set_plan would have set it.
+        request.plan_moved_back = (
+            services.start_first_plan_with_contract(client=obj) if change else None
+        )
 
     def response_change(self, request, obj):  # type: ignore[no-untyped-def]
         self.say_what_the_cancellation_dropped(request, obj)
+        moved = getattr(request, "plan_moved_back", None)
+        if moved is not None:
+            self.message_user(
+                request,
+                _(
+                    "契約開始日（お試し開始日）に合わせて、最初のプラン「%(plan)s」を"
+                    "%(month)s から適用にしました。"
+                )
+                % {
+                    "plan": moved.plan.name,
+                    "month": date_format(moved.effective_month, "YEAR_MONTH_FORMAT"),
+                },
+                messages.INFO,
+            )
         warn_of_what_billing_missed(self, request, obj)
         return super().response_change(request, obj)
 

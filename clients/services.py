@@ -472,6 +472,38 @@ def set_cancellation(*, client: Client, cancelled_on: dt.date) -> list[ClientPla
     return drop_plans_after_contract_end(client=client)
 
 
+@transaction.atomic
+def start_first_plan_with_contract(*, client: Client) -> ClientPlan | None:
+    """Move the client's first plan back to its first month (that of its
+    trial, or of its contract) when the dates now start before it: the row
+    changed, or None.
+
+    A first plan set before the dates were entered (or before they were
+    corrected back) starts in the month it was set; the months between were
+    left with no plan, so never billed, and a plan set now would only start
+    next month (``set_plan``). Those months had no plan, so nothing was billed
+    on the row being moved; a plan with no price on their first billed day is
+    left as it is (billing could not price them either: the month's page
+    names them).
+    """
+    client = Client.objects.lock(client.pk)
+    first = (
+        client.plan_history.select_related("plan").order_by("effective_month").first()
+    )
+    if first is None or client.billing_starts_on is None:
+        return None
+    first_month = first_plan_month(client=client)
+    if first.effective_month <= first_month:
+        return None
+    try:
+        _refuse_unpriced_plan(client, first.plan, first_month)
+    except ValidationError:
+        return None
+    first.effective_month = first_month
+    first.save(update_fields=["effective_month"])
+    return first
+
+
 def first_plan_month(*, client: Client, today: dt.date | None = None) -> dt.date:
     """The month a new client's first plan starts: that of its trial, or of its
     contract (the trial and any days before the contract are not billed)."""

@@ -396,3 +396,38 @@ def test_the_command_names_a_client_it_did_not_bill(small):
     call_command("bill_month", "2026-10", stdout=out)
     assert "請求書のない契約中の顧客" not in out.getvalue()
     assert _lines(_live(client, OCTOBER))[0] == (LineKind.PLAN_FEE, 2005)
+
+
+def test_a_first_plan_set_before_the_dates_moves_back_with_them(
+    admin_client, small, last_month
+):
+    """The plan was set while the client's dates were still blank, so it
+    started this month; the dates then entered start last month, already
+    billed. Last month had no plan, and 「プラン変更を登録する」 would only
+    start one next month: it was never billed."""
+    contracted_client(small, name="他社")
+    client = _new_client(
+        name="日付あと株式会社", trial_started_on=None, contract_started_on=None
+    )
+    set_plan(client=client, plan=small)
+    assert client.plan_history.get().effective_month == next_month(last_month)
+    bill_month(month=last_month, issue=True)
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    data["trial_started_on"] = f"{last_month:%Y-%m-%d}"
+    data["contract_started_on"] = f"{last_month:%Y-%m-%d}"
+    text = admin_client.post(url, data, follow=True).content.decode()
+    month = f"{last_month.year}年{last_month.month}月"
+    assert f"最初のプラン「スモール」を{month} から適用にしました" in text
+    assert f"{month}分の請求書がありません" in text
+    assert client.plan_history.get().effective_month == last_month
+    bill_month(month=last_month)
+    issue_invoices(month=last_month)
+    invoice = _live(client, last_month)
+    days = (next_month(last_month) - last_month).days
+    billed_days = days - 10  # after the 10-day free trial
+    assert _lines(invoice) == [
+        (LineKind.PLAN_FEE, 2960 * billed_days // days),
+        (LineKind.CALL_OVER, 0),
+        (LineKind.DEPOSIT, 2960),
+    ]
