@@ -983,10 +983,13 @@ def _first_change_since_built() -> dict[str, Subquery]:
 
 
 def invoices_differing_from_data(
-    *, month: dt.date | None = None, client_ids: Iterable[int] | None = None
+    *,
+    month: dt.date | None = None,
+    client_ids: Iterable[int] | None = None,
+    invoice_ids: Iterable[int] | None = None,
 ) -> list[StaleInvoice]:
-    """The issued and paid invoices (of ``month``, or of the clients in
-    ``client_ids``) whose plan fee, numbers, recipients, deposit, or call-over
+    """The issued and paid invoices (of ``month``, of the clients in
+    ``client_ids``, or those in ``invoice_ids``) whose plan fee, numbers, recipients, deposit, or call-over
     terms (included calls, price) a reissue would bill otherwise now.
 
     Only invoices whose client's dates, recipients, numbers or plans changed
@@ -1003,6 +1006,8 @@ def invoices_differing_from_data(
         invoices = invoices.for_month(month_start(month))
     if client_ids is not None:
         invoices = invoices.filter(client_id__in=list(client_ids))
+    if invoice_ids is not None:
+        invoices = invoices.filter(pk__in=list(invoice_ids))
     candidates = []
     for invoice in (
         invoices.annotate(**_first_change_since_built())

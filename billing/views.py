@@ -261,6 +261,9 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         None,
     )
     credit_possible = changed is not None and a_later_invoice_will_come(invoice)
+    stale = next(
+        iter(selectors.invoices_differing_from_data(invoice_ids=[invoice.pk])), None
+    )
     adjust_initial: dict[str, Any] = {"submission_id": uuid.uuid4()}
     if (
         changed is not None
@@ -273,11 +276,17 @@ def _detail_context(invoice: Invoice, **forms) -> dict:  # type: ignore[no-untyp
         adjust_initial["amount_yen"] = changed.credit_still_due_yen
         with translation.override(settings.LANGUAGE_CODE):
             adjust_initial["reason"] = _("発行後の受電の訂正")
+    elif stale is not None and stale.credit_possible and stale.credit_still_due_yen:
+        # What the contract, numbers or recipients changed since took off.
+        adjust_initial["amount_yen"] = stale.credit_still_due_yen
+        with translation.override(settings.LANGUAGE_CODE):
+            adjust_initial["reason"] = _("発行後の契約・番号・報告先の訂正")
     corrections = list(invoice.corrections.select_related("applied_to"))
     context = {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "changed": changed,
+        "stale": stale,
         "change_advice": selectors.change_advice(
             invoice, changed, credit_possible=credit_possible
         )

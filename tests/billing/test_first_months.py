@@ -22,7 +22,7 @@ from clients.models import Client
 from clients.months import japan_today, next_month, previous_month
 from clients.services import set_plan
 from tests import factories
-from tests.billing.factories import OCTOBER, calls, contracted_client, jst
+from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.html_forms import form_values
 
 NOVEMBER = dt.date(2026, 11, 1)
@@ -431,3 +431,23 @@ def test_a_first_plan_set_before_the_dates_moves_back_with_them(
         (LineKind.CALL_OVER, 0),
         (LineKind.DEPOSIT, 2960),
     ]
+
+
+def test_the_invoice_page_says_what_changed_and_offers_the_credit(admin_client, small):
+    """A trial entered after October was billed in full and paid: the page
+    says what a reissue would bill, and the credit form holds the 955 yen."""
+    client = contracted_client(
+        small, effective_month=OCTOBER, contract_started_on=OCTOBER
+    )
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    october = _live(client, OCTOBER)
+    mark_paid(invoice=october, paid_on=dt.date(2026, 11, 10), today=LATER)
+    client.trial_started_on = OCTOBER
+    client.save()
+    page = admin_client.get(reverse("billing:invoice", args=[october.pk]))
+    text = page.content.decode()
+    assert "発行後に変わった契約・番号・報告先" in text
+    assert "ご請求金額は 5,920 円から 4,965 円（差額 -955 円）" in text
+    form = form_values(text, "adjust-form")
+    assert form["adjust-amount_yen"] == "955"
+    assert form["adjust-reason"] == "発行後の契約・番号・報告先の訂正"
