@@ -921,6 +921,7 @@ class StaleInvoice:
 
     invoice: Invoice
     total_now_yen: int  # what its reissue bills now (0: nothing)
+    taxable_now_yen: int  # of which at 10% (a credit gives back only that)
     changed: tuple[str, ...]  # the lines that differ, as the invoice names them
     # Credits recorded against the invoice since the first of those changes.
     credited_yen: int
@@ -936,7 +937,10 @@ class StaleInvoice:
 
     @property
     def credit_still_due_yen(self) -> int:
-        return max(-self.difference_yen - self.credited_yen, 0)
+        """What was billed too much at 10% and not yet credited: the deposit
+        is no sale, and a credit cannot give it back (``Adjustment.clean``)."""
+        overcharged = self.invoice.taxable_10_yen - self.taxable_now_yen
+        return max(min(overcharged, -self.difference_yen) - self.credited_yen, 0)
 
     @property
     def advice(self) -> str:
@@ -1065,10 +1069,12 @@ def invoices_differing_from_data(
                 "amount_yen", flat=True
             )
         )
+        sums = totals(lines_now)
         result.append(
             StaleInvoice(
                 invoice=invoice,
-                total_now_yen=totals(lines_now).total_yen,
+                total_now_yen=sums.total_yen,
+                taxable_now_yen=sums.taxable_10_yen,
                 changed=changed,
                 credited_yen=credited,
                 credit_possible=a_later_invoice_will_come(invoice),

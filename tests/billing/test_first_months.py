@@ -17,7 +17,13 @@ from billing.selectors import (
     unbilled_contracts,
     unbilled_months,
 )
-from billing.services import bill_month, issue_invoices, mark_paid, void_and_reissue
+from billing.services import (
+    add_adjustment,
+    bill_month,
+    issue_invoices,
+    mark_paid,
+    void_and_reissue,
+)
 from clients.models import Client
 from clients.months import japan_today, next_month, previous_month
 from clients.services import set_plan
@@ -451,3 +457,36 @@ def test_the_invoice_page_says_what_changed_and_offers_the_credit(admin_client, 
     form = form_values(text, "adjust-form")
     assert form["adjust-amount_yen"] == "955"
     assert form["adjust-reason"] == "発行後の契約・番号・報告先の訂正"
+
+
+def test_a_month_left_wholly_in_the_trial_credits_the_fee_not_the_deposit(small):
+    """October billed from the 25th (7 days) with the deposit, paid; the trial
+    entered afterwards starts on the 25th: October owes nothing. The fee is
+    credited on the next invoice; the deposit stays held (no credit gives it
+    back: the final invoice returns it)."""
+    client = contracted_client(
+        small, effective_month=OCTOBER, contract_started_on=dt.date(2026, 10, 25)
+    )
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    october = _live(client, OCTOBER)
+    assert _lines(october) == [
+        (LineKind.PLAN_FEE, 668),  # 2,960 x 7 / 31 = 668.4
+        (LineKind.CALL_OVER, 0),
+        (LineKind.DEPOSIT, 2960),
+    ]
+    mark_paid(invoice=october, paid_on=dt.date(2026, 11, 10), today=LATER)
+    client.trial_started_on = dt.date(2026, 10, 25)
+    client.save()
+    [stale] = invoices_differing_from_data(client_ids=[client.pk])
+    assert stale.total_now_yen == 0
+    assert stale.credit_still_due_yen == 668
+    add_adjustment(invoice=october, amount_yen=668, reason="お試し期間の訂正")
+    [stale] = invoices_differing_from_data(client_ids=[client.pk])
+    assert stale.credit_still_due_yen == 0
+    # November: from the 4th, the credit, and no second deposit.
+    bill_month(month=NOVEMBER, issue=True, today=dt.date(2026, 12, 2))
+    assert _lines(_live(client, NOVEMBER)) == [
+        (LineKind.PLAN_FEE, 2664),  # 2,960 x 27 / 30 = 2,664
+        (LineKind.CALL_OVER, 0),
+        (LineKind.ADJUSTMENT, -668),
+    ]
