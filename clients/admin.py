@@ -80,6 +80,24 @@ def _action_page(
     )
 
 
+def say_first_plan_moved(
+    model_admin: admin.ModelAdmin, request: HttpRequest, client_plan: ClientPlan
+) -> None:
+    model_admin.message_user(
+        request,
+        _(
+            "%(client)s: 契約開始日（お試し開始日）に合わせて、最初のプラン"
+            "「%(plan)s」を%(month)s から適用にしました。"
+        )
+        % {
+            "client": client_plan.client.name,
+            "plan": client_plan.plan.name,
+            "month": date_format(client_plan.effective_month, "YEAR_MONTH_FORMAT"),
+        },
+        messages.INFO,
+    )
+
+
 def warn_of_what_billing_missed(
     model_admin: admin.ModelAdmin, request: HttpRequest, client: Client
 ) -> None:
@@ -582,18 +600,7 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
         self.say_what_the_cancellation_dropped(request, obj)
         moved = getattr(request, "plan_moved_back", None)
         if moved is not None:
-            self.message_user(
-                request,
-                _(
-                    "契約開始日（お試し開始日）に合わせて、最初のプラン「%(plan)s」を"
-                    "%(month)s から適用にしました。"
-                )
-                % {
-                    "plan": moved.plan.name,
-                    "month": date_format(moved.effective_month, "YEAR_MONTH_FORMAT"),
-                },
-                messages.INFO,
-            )
+            say_first_plan_moved(self, request, moved)
         warn_of_what_billing_missed(self, request, obj)
         return super().response_change(request, obj)
 
@@ -691,6 +698,9 @@ class ClientAdmin(Listed050Warning, SimpleHistoryAdmin):
                         },
                         messages.SUCCESS,
                     )
+                    if result.first_plan_moved is not None:
+                        say_first_plan_moved(self, request, result.first_plan_moved)
+                        warn_of_what_billing_missed(self, request, client)
                     if result.too_frequent:
                         self.message_user(
                             request,

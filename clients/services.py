@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from django.core.exceptions import ValidationError
@@ -259,6 +259,9 @@ class PlanChangeResult:
     effective_month: dt.date
     changes_in_last_12_months: int
     first_plan: bool = False
+    # The client's first plan, moved back to its first month (see
+    # ``start_first_plan_with_contract``), if this moved it.
+    first_plan_moved: ClientPlan | None = None
 
     @property
     def too_frequent(self) -> bool:
@@ -367,8 +370,13 @@ def set_plan(
     # both find no plan yet and both insert the first one.
     client = Client.objects.lock(client.pk)
     if client.plan_history.exists():
-        return schedule_plan_change(
+        result = schedule_plan_change(
             client=client, plan=plan, requested_by=requested_by, now=now
+        )
+        # A first plan that starts after the client's first month (set from
+        # a request, before the dates): the months before would have none.
+        return replace(
+            result, first_plan_moved=start_first_plan_with_contract(client=client)
         )
     first_month = first_plan_month(client=client, today=japan_today(now))
     _refuse_unpriced_plan(client, plan, first_month)

@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from clients.admin import say_first_plan_moved, warn_of_what_billing_missed
 from clients.dates import format_day, format_day_short, format_moment_short
 from clients.models import Client
 from config.row_ids import parse_row_id
@@ -331,6 +332,9 @@ class PlanChangeRequestAdmin(ChangeRequestAdmin):
             },
             messages.SUCCESS,
         )
+        if result.first_plan_moved is not None:
+            say_first_plan_moved(self, request, result.first_plan_moved)
+            warn_of_what_billing_missed(self, request, change_request.client)
         if result.too_frequent:
             self.message_user(
                 request,

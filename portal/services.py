@@ -1,7 +1,7 @@
 """What the portal writes: client requests, and admins processing them."""
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,6 +16,7 @@ from clients.services import (
     plan_change_effective_month,
     schedule_plan_change,
     set_cancellation,
+    start_first_plan_with_contract,
 )
 from portal.models import (
     BillingEmailChangeRequest,
@@ -236,11 +237,16 @@ def apply_plan_change_request(
         requested_by=change_request.requested_by,
         now=change_request.requested_at,
     )
+    # The client's first plan, asked for while in the trial: from the
+    # client's first month, as an admin's first plan (``set_plan``), or the
+    # contract's months before the one asked for would have no plan, and
+    # never be billed.
+    moved = start_first_plan_with_contract(client=client)
     change_request.status = RequestStatus.DONE
     change_request.processed_at = now
     change_request.processed_by = processed_by
     change_request.save(update_fields=["status", "processed_at", "processed_by"])
-    return result
+    return replace(result, first_plan_moved=moved)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from billing.services import (
 from clients.models import Client
 from clients.months import japan_today, next_month, previous_month
 from clients.services import set_plan
+from portal.services import apply_plan_change_request, request_plan_change
 from tests import factories
 from tests.billing.factories import LATER, OCTOBER, calls, contracted_client, jst
 from tests.html_forms import form_values
@@ -489,4 +490,48 @@ def test_a_month_left_wholly_in_the_trial_credits_the_fee_not_the_deposit(small)
         (LineKind.PLAN_FEE, 2664),  # 2,960 x 27 / 30 = 2,664
         (LineKind.CALL_OVER, 0),
         (LineKind.ADJUSTMENT, -668),
+    ]
+
+
+def test_a_first_plan_asked_for_in_the_portal_covers_the_contracts_first_month(
+    plans,
+):
+    """The client, in its trial since October 1st with no plan, asked for ハーフ
+    in the portal on November 5th (from December); the contract had started
+    on October 1st. October and November had no plan, and were never billed;
+    the admin's 「プラン変更を登録する」 would only have started another one."""
+    contracted_client(plans["small"], name="他社")
+    client = _new_client(
+        trial_started_on=dt.date(2026, 10, 1), contract_started_on=dt.date(2026, 10, 1)
+    )
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    asked = request_plan_change(client=client, plan=plans["half"], now=jst(2026, 11, 5))
+    result = apply_plan_change_request(change_request=asked, now=jst(2026, 11, 6))
+    assert result.first_plan_moved is not None
+    assert result.first_plan_moved.effective_month == OCTOBER
+    [missing] = unbilled_months(client=client, today=dt.date(2026, 11, 6))
+    assert (missing.billing_month, missing.priced) == (OCTOBER, True)
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 6))
+    # ハーフ, 21 of 31 days: 5,720 x 21 / 31 = 3,874.8 -> 3,874; the deposit.
+    assert _lines(_live(client, OCTOBER)) == [
+        (LineKind.PLAN_FEE, 3874),
+        (LineKind.CALL_OVER, 0),
+        (LineKind.DEPOSIT, 5720),
+    ]
+
+
+def test_the_admins_plan_action_moves_a_late_first_plan_back_too(small, standard):
+    contracted_client(small, name="他社")
+    client = _new_client(
+        trial_started_on=dt.date(2026, 10, 1), contract_started_on=dt.date(2026, 10, 1)
+    )
+    factories.ClientPlanFactory(
+        client=client, plan=standard, effective_month=dt.date(2026, 12, 1)
+    )
+    bill_month(month=OCTOBER, issue=True, today=dt.date(2026, 11, 2))
+    result = set_plan(client=client, plan=small, now=jst(2026, 11, 5))
+    assert result.first_plan_moved is not None
+    # The change asked for replaced December's row, the first: from October.
+    assert list(client.plan_history.values_list("effective_month", "plan")) == [
+        (OCTOBER, small.pk)
     ]
