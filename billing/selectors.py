@@ -966,23 +966,46 @@ class StaleInvoice:
 
 
 def _first_change_since_built() -> dict[str, Subquery]:
-    """Annotations of an invoice: when its client's row, recipients, numbers
-    and plans were first changed after it was built (None: not since)."""
+    """Annotations of an invoice: when its client's row, and those of its
+    recipients, numbers and plans that reach into its month, were first
+    changed after it was built (None: not since).
+
+    Bounded by the month, so that a long-standing client's recipient edited
+    today does not make every month since it began worth building again. (A
+    recipient's end, or a number's return, dated back before the month began
+    is not seen: a return goes back a week at most.)
+    """
     since = OuterRef("created_at") - CHANGE_MARGIN
-    return {
-        f"changed_{name}": Subquery(
-            model.history.filter(
-                **{key: OuterRef("client_id")}, history_date__gte=since
-            )
+    first, last = OuterRef("billing_month"), OuterRef("period_end")
+
+    def first_change(history: QuerySet, **reaching: object) -> Subquery:
+        return Subquery(
+            history.filter(history_date__gte=since, **reaching)
             .order_by("history_date")
             .values("history_date")[:1]
         )
-        for name, model, key in (
-            ("client", Client, "id"),
-            ("recipients", ReportRecipient, "client_id"),
-            ("numbers", NumberAssignment, "client_id"),
-            ("plans", ClientPlan, "client_id"),
-        )
+
+    return {
+        "changed_client": first_change(Client.history.filter(id=OuterRef("client_id"))),
+        "changed_recipients": first_change(
+            ReportRecipient.history.filter(
+                Q(active_to__isnull=True) | Q(active_to__gte=first),
+                client_id=OuterRef("client_id"),
+                active_from__lte=last,
+            )
+        ),
+        "changed_numbers": first_change(
+            NumberAssignment.history.filter(
+                Q(released_on__isnull=True) | Q(released_on__gte=first),
+                client_id=OuterRef("client_id"),
+                assigned_on__lte=last,
+            )
+        ),
+        "changed_plans": first_change(
+            ClientPlan.history.filter(
+                client_id=OuterRef("client_id"), effective_month__lte=first
+            )
+        ),
     }
 
 
@@ -1021,13 +1044,21 @@ def invoices_differing_from_data(
         changes = [
             at
             for at in (
-                invoice.changed_client,  # type: ignore[attr-defined]
                 invoice.changed_recipients,  # type: ignore[attr-defined]
                 invoice.changed_numbers,  # type: ignore[attr-defined]
                 invoice.changed_plans,  # type: ignore[attr-defined]
             )
             if at is not None
         ]
+        # The client's own row: only when its dates now start the month on
+        # another day (a save of its notes changes nothing billed). A month
+        # the contract no longer reaches is the final settlement's
+        # (``unsettled_cancellations``).
+        client = invoice.client
+        if not client.contract_ended_before(invoice.billing_month):
+            starts = client.first_billed_day(invoice.billing_month)
+            if starts != invoice.period_start and invoice.changed_client:  # type: ignore[attr-defined]
+                changes.append(invoice.changed_client)  # type: ignore[attr-defined]
         if changes:
             candidates.append((invoice, min(changes)))
     if not candidates:
