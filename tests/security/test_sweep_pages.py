@@ -7,6 +7,7 @@ goes wide. A new URL without a row below fails
 test_sweep_admin.py).
 """
 
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -304,6 +305,26 @@ def test_an_id_that_names_no_row_is_a_404(world):
             response = _send(http, page.method, url, {})
             assert response.status_code == 404, (url, response.status_code)
             assert row_counts() == before, url
+
+
+def test_every_page_title_is_plain_text(world):
+    """The browser's tab and history read <title>: a page whose title block
+    carried part of its body (the request list's 解約 card, once) showed
+    markup in the tab."""
+    for name, page in sorted(PAGES.items()):
+        if name in SLOW:
+            continue
+        response = http_client(_user(world, page.role)).get(_url(name, page, world))
+        if response.status_code != 200 or "html" not in response.get(
+            "Content-Type", ""
+        ):
+            continue
+        found = re.search(r"<title>(.*?)</title>", response.content.decode(), re.S)
+        assert found is not None, name
+        assert "<" not in found.group(1) and found.group(1).strip(), (
+            name,
+            found.group(1)[:120],
+        )
 
 
 def test_an_other_clients_ids_are_a_404(world):
