@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -277,6 +278,31 @@ def _same_target(one: RecipientChangeRequest, other: RecipientChangeRequest) -> 
     )
 
 
+# The code of the refusal of an e-mail recipient for a client whose reports
+# do not go by e-mail: the portal's request (request_recipient_change) and
+# the admin's 対応済み (close_request, which links it to the client's 報告方法).
+REPORTS_NOT_BY_EMAIL = "reports_not_by_email"
+
+
+def email_recipient_unreported(*, client: Client, kind: str) -> bool:
+    """Whether a recipient request of ``kind`` asks for e-mail addresses that
+    would receive nothing: an addition or a change, for a client whose reports
+    go to Chatwork only. A stop asks for no address."""
+    return kind != RecipientChangeRequest.Kind.REMOVE and not client.report_by_email
+
+
+def reports_by_chatwork_only_message() -> str:
+    """What the portal tells a client reporting by Chatwork only, before and
+    when it asks for an e-mail recipient: there is no channel request in the
+    portal, so whom to call to switch."""
+    return _(
+        "ご契約の報告はチャットワークでお送りしているため、メールの報告先を"
+        "追加・変更しても報告は届きません。メールでも報告を受け取るには、"
+        "報告方法の変更を%(company)s（%(phone)s）までお電話でお申し付け"
+        "ください。報告先の停止はこのままお申し込みいただけます。"
+    ) % {"company": settings.COMPANY_NAME, "phone": settings.COMPANY_PHONE}
+
+
 @transaction.atomic
 def request_recipient_change(
     *,
@@ -312,6 +338,10 @@ def request_recipient_change(
         raise ValidationError(
             _("ご契約は%(day)sで終了したため、報告先の変更はお申し込みいただけません。")
             % {"day": date_format(client.cancelled_on, "DATE_FORMAT")}
+        )
+    if email_recipient_unreported(client=client, kind=kind):
+        raise ValidationError(
+            reports_by_chatwork_only_message(), code=REPORTS_NOT_BY_EMAIL
         )
     if desired_on is not None:
         try:
@@ -459,12 +489,6 @@ def apply_billing_email_change_request(
 RECIPIENT_CHANGE_NOT_MADE = "recipient_change_not_made"
 
 
-# The code of close_request's refusal of an e-mail recipient for a client
-# whose reports do not go by e-mail (the admin links it to the client's
-# 報告方法).
-REPORTS_NOT_BY_EMAIL = "reports_not_by_email"
-
-
 def _addresses_asked(change_request: RecipientChangeRequest) -> str:
     return "、".join(
         f"{label}: {address}"
@@ -518,8 +542,9 @@ def _refuse_unless_recipient_change_made(
             ),
         )
         return
-    client = change_request.client
-    if not client.report_by_email:
+    if email_recipient_unreported(
+        client=change_request.client, kind=change_request.kind
+    ):
         # The recipient would be registered and receive nothing: the client
         # reads 「対応済み」 and waits for reports that go to Chatwork only.
         raise ValidationError(

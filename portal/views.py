@@ -395,6 +395,12 @@ def recipients(request: HttpRequest) -> HttpResponse:
             "current": current,
             "upcoming": upcoming,
             "extras": extras,
+            # Said before the client asks (the service refuses it too).
+            "chatwork_only_note": services.reports_by_chatwork_only_message()
+            if services.email_recipient_unreported(
+                client=client, kind=RecipientChangeRequest.Kind.ADD
+            )
+            else "",
             "free_persons": FREE_RECIPIENT_PERSONS,
             "fee_yen": EXTRA_RECIPIENT_FEE_YEN,
             "open_requests": client_requests.filter(status=RequestStatus.OPEN).order_by(

@@ -141,6 +141,70 @@ def test_stopping_needs_one_of_the_clients_own_recipients(portal, portal_user):
     assert RecipientChangeRequest.objects.get().recipient == own
 
 
+def _chatwork_only(client) -> None:
+    client.report_by_email, client.report_by_chatwork = False, True
+    client.chatwork_room_id = "12345"
+    client.save()
+
+
+@pytest.mark.parametrize("kind", ["add", "change"])
+def test_a_client_reporting_by_chatwork_only_is_told_an_email_recipient_gets_nothing(
+    portal, portal_user, settings, kind
+):
+    """The request was taken, and the admin could never mark it 対応済み (the
+    reports go to Chatwork only): the client is told at once, and how to
+    switch."""
+    settings.COMPANY_NAME, settings.COMPANY_PHONE = (
+        "株式会社東京電話秘書",
+        "03-1234-5678",
+    )
+    client = portal_user.client
+    yamada = ReportRecipientFactory(client=client, name="山田")
+    _chatwork_only(client)
+    url = reverse("portal:recipients")
+    said = (
+        "ご契約の報告はチャットワークでお送りしているため、メールの報告先を"
+        "追加・変更しても報告は届きません。"
+    )
+    how = "報告方法の変更を株式会社東京電話秘書（03-1234-5678）までお電話で"
+
+    page = portal.get(url).content.decode()
+    assert said in page and how in page
+
+    typed = {"kind": kind, "name": "新人", "pc_email": "new@example.jp"}
+    if kind == "change":
+        typed["recipient"] = yamada.pk
+    response = portal.post(url, {**typed, "message": "よろしく"})
+
+    assert response.status_code == 200
+    assert said in response.context["form"].non_field_errors()[0]
+    body = response.content.decode()
+    assert "new@example.jp" in body and "よろしく" in body
+    assert not RecipientChangeRequest.objects.exists()
+
+
+def test_a_client_reporting_by_chatwork_only_may_still_stop_a_recipient(
+    portal, portal_user
+):
+    yamada = ReportRecipientFactory(client=portal_user.client, name="山田")
+    _chatwork_only(portal_user.client)
+    response = portal.post(
+        reverse("portal:recipients"), {"kind": "remove", "recipient": yamada.pk}
+    )
+    assert response.status_code == 302
+    assert RecipientChangeRequest.objects.get().recipient == yamada
+
+
+def test_a_client_reporting_by_email_and_chatwork_is_not_told_so(portal, portal_user):
+    client = portal_user.client
+    client.report_by_chatwork, client.chatwork_room_id = True, "12345"
+    client.save()
+    url = reverse("portal:recipients")
+    assert "チャットワークでお送りしているため" not in portal.get(url).content.decode()
+    typed = {"kind": "add", "name": "新人", "pc_email": "new@example.jp"}
+    assert portal.post(url, typed).status_code == 302
+
+
 def test_admin_marks_a_request_done_and_the_client_sees_it(admin_client, portal_user):
     client = Browser()
     client.force_login(portal_user)
