@@ -69,17 +69,22 @@ from reporting.selectors import report_status_by_call
 def home(request: HttpRequest) -> HttpResponse:
     client = portal_client(request)
     today = japan_today()
-    usage = month_to_date_usage(client=client)
+    term = selectors.contract_term(client=client, today=today)
+    # After the contract's end this month has nothing billed and no call
+    # answered: the page shows the contract's last month, to its last day.
+    usage_day = client.cancelled_on if term.ended and client.cancelled_on else today
+    usage = month_to_date_usage(client=client, today=usage_day)
     # Outside billed days (free trial, before the contract) billing reports no
     # counted calls; the client still sees how many calls were answered.
-    unbilled_usage = None if usage.billed else selectors.month_usage(client=client)
+    unbilled_usage = (
+        None if usage.billed else selectors.month_usage(client=client, today=usage_day)
+    )
     open_requests = (
         PlanChangeRequest.objects.filter(client=client, status="open").count()
         + RecipientChangeRequest.objects.filter(client=client, status="open").count()
         + BillingEmailChangeRequest.objects.filter(client=client, status="open").count()
         + CancellationRequest.objects.filter(client=client, status="open").count()
     )
-    term = selectors.contract_term(client=client, today=today)
     return render(
         request,
         "portal/home.html",

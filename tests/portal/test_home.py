@@ -156,6 +156,71 @@ def test_an_ended_contract_is_not_told_it_ends(client, plans):
     assert "で終了します" not in body
 
 
+def test_after_the_end_the_home_page_shows_the_last_month_to_its_last_day(
+    client, plans
+):
+    """It read 「(this month)のご利用（今日まで）」 with this month's empty
+    figures, and that this month costs nothing: not what it showed."""
+    this_month = month_start(japan_today())
+    last_day = this_month - dt.timedelta(days=1)
+    last_month = month_start(last_day)
+    customer = ClientFactory(status="cancelled", cancelled_on=last_day)
+    start_plan(client=customer, plan=plans["small"], first_month=dt.date(2025, 1, 1))
+    for i in range(25):
+        CallFactory(
+            client=customer,
+            received_at=jst(last_month.year, last_month.month, 2, 9)
+            + dt.timedelta(minutes=i),
+        )
+    CallFactory(
+        client=customer,
+        received_at=jst(last_month.year, last_month.month, 3, 9),
+        category=Category.SALES,
+    )
+
+    body = home_of(customer, client)
+
+    month = f"{last_month.year}年{last_month.month}月"
+    assert f"{month}のご利用（契約終了日まで）" in body
+    assert "のご利用（今日まで）" not in body
+    assert "スモールプラン: 25件 / 基本料金内 20件" in body
+    assert "基本料金内の件数を5件超えています（超過料金 740円）" in body
+    # Small plan 2,960 + 5 calls over at 148.
+    assert f"{month}分のご利用料金: 3,700円（税込）" in body
+    assert "無料でお断りした件数: 1件" in body
+    assert f"ご契約は{ja_day(last_day)}で終了しました。" in body
+    # Nothing that speaks of a month still going on.
+    assert "今月のご請求見込み" not in body
+    assert "基本料金内で、あと" not in body
+    assert "今月の受電" not in body
+
+
+def test_a_trial_ended_without_a_contract_shows_its_last_month_calls(client, plans):
+    this_month = month_start(japan_today())
+    last_day = this_month - dt.timedelta(days=1)
+    last_month = month_start(last_day)
+    customer = ClientFactory(
+        status="cancelled",
+        trial_started_on=last_month + dt.timedelta(days=4),
+        contract_started_on=None,
+        cancelled_on=last_day,
+    )
+    for day in (6, 7, 8):
+        CallFactory(
+            client=customer, received_at=jst(last_month.year, last_month.month, day, 10)
+        )
+
+    body = home_of(customer, client)
+
+    month = f"{last_month.year}年{last_month.month}月"
+    assert f"{month}のご利用（契約終了日まで）" in body
+    assert f"{month}の受電: 3件" in body
+    assert (
+        f"ご契約は{ja_day(last_day)}で終了しました。{month}分の料金はかかりません。"
+        in body
+    )
+
+
 def test_a_contract_without_an_end_says_nothing_of_one(portal):
     body = portal.get(reverse("portal:home")).content.decode()
     assert "ご契約は" not in body
