@@ -33,7 +33,7 @@ from clients.models import (
     OperatorNotice,
     ReportRecipient,
 )
-from clients.months import japan_today
+from clients.months import japan_today, month_start
 from clients.selectors import monthly_extras, plan_in_force
 from clients.services import (
     PLAN_CHANGE_WARNING_THRESHOLD,
@@ -664,6 +664,9 @@ def cancellation(request: HttpRequest) -> HttpResponse:
             # "back" shows the form again as filled in.
             confirming = "back" not in request.POST
     last_day = form.cleaned_data["last_day"] if confirming else None
+    # The last day the page's summary is about (none once the contract ended).
+    summary_day = term.ends_on or (open_request.last_day if open_request else last_day)
+    billed_from = client.first_billed_day(summary_day) if summary_day else None
     return render(
         request,
         "portal/cancellation.html",
@@ -675,6 +678,11 @@ def cancellation(request: HttpRequest) -> HttpResponse:
             "form": form,
             "confirming": confirming,
             "last_day": last_day,
+            # A last month billed from a day after its 1st (the contract, or
+            # the day after the trial, began in it) is billed pro rata by days.
+            "pro_rata_from": billed_from
+            if billed_from and summary_day and billed_from > month_start(summary_day)
+            else None,
             # Whom to call to move a date already set, or to end a trial.
             "company_name": settings.COMPANY_NAME,
             "company_phone": settings.COMPANY_PHONE,

@@ -2,6 +2,7 @@
 month end, after a summary of what happens; an admin sets the client's 解約日
 through the client page's own rules, or closes the request with a reason."""
 
+import datetime as dt
 import re
 import threading
 
@@ -136,6 +137,70 @@ def test_asked_confirmed_and_set_by_an_admin_the_contract_ends_that_day(
         reverse("portal:cancellation_request", args=[change_request.pk])
     ).content.decode()
     assert "対応済み" in detail
+
+
+FULL_MONTH = "1か月分の料金をご請求します（月の途中で解約しても日割りにはなりません）"
+
+
+def _summary_of(portal, day) -> str:
+    """The confirmation page's summary of a cancellation on ``day``."""
+    page = portal.post(
+        reverse(URL), {"last_day": day.isoformat(), "reason": "", "message": ""}
+    ).content.decode()
+    return page[page.index('id="cancellation-summary"') :]
+
+
+def test_a_contract_ending_in_the_month_it_began_is_told_that_month_is_pro_rata(
+    plans,
+):
+    """Begun on the 11th and ended at that month's end: billed by days from
+    the 11th, while the summary said the whole month, never by days."""
+    start = japan_today().replace(day=1) + dt.timedelta(days=10)
+    client = ClientFactory(trial_started_on=None, contract_started_on=start)
+    ClientPlanFactory(
+        client=client, plan=plans["small"], effective_month=start.replace(day=1)
+    )
+    portal = _portal_browser(client)
+    day = _this_month_end()
+
+    summary = _summary_of(portal, day)
+
+    assert (
+        f"{day.year}年{day.month}月分は、ご契約の始まった月のため、料金のかかる"
+        f"{start.year}年{start.month}月{start.day}日から"
+        f"{day.year}年{day.month}月{day.day}日までの日割りでご請求します"
+        "（基本料金内の件数も日割りです）。"
+    ) in summary
+    assert FULL_MONTH not in summary
+
+    # Asked for, and once the day is set, the summary says the same.
+    services.request_cancellation(client=client, last_day=day)
+    open_page = portal.get(reverse(URL)).content.decode()
+    assert "までの日割りでご請求します" in open_page
+    assert FULL_MONTH not in open_page
+    services.apply_cancellation_request(change_request=_open(client)[0])
+    set_page = portal.get(reverse(URL)).content.decode()
+    assert "までの日割りでご請求します" in set_page
+    assert FULL_MONTH not in set_page
+
+
+@pytest.mark.parametrize("begun_this_month", [True, False])
+def test_a_later_month_is_still_told_it_is_billed_in_full(plans, begun_this_month):
+    start = (
+        japan_today().replace(day=1) + dt.timedelta(days=10)
+        if begun_this_month
+        else dt.date(2025, 1, 11)
+    )
+    client = ClientFactory(trial_started_on=None, contract_started_on=start)
+    ClientPlanFactory(
+        client=client, plan=plans["small"], effective_month=start.replace(day=1)
+    )
+    portal = _portal_browser(client)
+
+    for day in (_next_month_end(), *([] if begun_this_month else [_this_month_end()])):
+        summary = _summary_of(portal, day)
+        assert f"{day.year}年{day.month}月分は、{FULL_MONTH}" in summary
+        assert "日割りでご請求します" not in summary
 
 
 def test_going_back_from_the_summary_keeps_what_was_chosen(portal, portal_user):
