@@ -1,6 +1,7 @@
-"""The admin pages an admin uses every day, at 1366×768 (the office's laptops),
-with long company names and e-mail addresses: no page and no table runs off
-the right edge, where its last columns could only be seen by scrolling."""
+"""The admin pages an admin uses every day, at 1366×768 (the office's laptops)
+and 1280×800 (a common smaller laptop), with long company names and e-mail
+addresses: no page and no table runs off the right edge, where its last
+columns could only be seen by scrolling."""
 
 import datetime as dt
 
@@ -22,6 +23,7 @@ from tests.reporting.factories import save_reported_call
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 LAPTOP = {"width": 1366, "height": 768}
+SMALL_LAPTOP = {"width": 1280, "height": 800}
 
 LONG_NAME = "株式会社グローバルコミュニケーションソリューションズ東京本社"
 LONG_PERSON = "長谷川 左衛門太郎"
@@ -142,10 +144,11 @@ OVERFLOW = """() => {
 
 # The office reads Japanese; English is offered (its words are longer).
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_the_daily_admin_pages_fit_an_office_laptop(live, open_as, language):
+@pytest.mark.parametrize("viewport", [LAPTOP, SMALL_LAPTOP], ids=["1366", "1280"])
+def test_the_daily_admin_pages_fit_an_office_laptop(live, open_as, language, viewport):
     client = add_long_rows()
     page = open_as(factories.AdminFactory())
-    page.set_viewport_size(LAPTOP)
+    page.set_viewport_size(viewport)
     base = live["server"].url
     page.context.add_cookies(
         [{"name": "django_language", "value": language, "url": base}]
