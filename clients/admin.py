@@ -177,8 +177,16 @@ class Listed050Warning:
         )
 
 
+# The rows of the client's and the plan's pages have no line above each row
+# naming it: that line (the row's __str__) said again what the row shows (a
+# person's name and title, a recipient's name, a price's day and fee), or the
+# client's long name first (a number, a plan), a line per row.
+UNTITLED_ROWS = "admin/edit_inline/tabular_untitled.html"
+
+
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
+    template = UNTITLED_ROWS
     form = PlanPriceAdminForm
     formset = PlanPriceFormSet
     extra = 0
@@ -192,13 +200,6 @@ class PlanAdmin(SimpleHistoryAdmin):
     # (the prices, which have their own, are not part of it).
     history_revert_allowed = True
     inlines = [PlanPriceInline]
-
-
-# The rows of the client's page have no line above each row naming it: that
-# line (the row's __str__) said again what the row shows (a person's name and
-# title, a recipient's name), or the client's long name first (a number, a
-# plan), a line per row.
-UNTITLED_ROWS = "admin/edit_inline/tabular_untitled.html"
 
 
 class ClientPersonInline(admin.TabularInline):

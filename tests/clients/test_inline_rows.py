@@ -167,3 +167,16 @@ def test_the_client_pages_plan_rows_read_the_month_a_plan_applies_from(
 
     assert "2025年6月〜" in plans_table
     assert "2025年6月1日" not in plans_table
+
+
+def test_the_plan_pages_price_rows_are_not_named_a_line_each(admin_client, plans):
+    """Each price row opened with a line naming it (スモール 2024年4月1日〜
+    2,960円) above the boxes holding the same day and fee."""
+    plan = plans["small"]
+    url = reverse("admin:clients_plan_change", args=[plan.pk])
+
+    prices = _table_of(admin_client.get(url).content.decode(), "prices")
+
+    assert plan.name not in prices
+    assert "2,960円" not in prices
+    assert 'value="2960"' in prices  # the row's fee, in its box
