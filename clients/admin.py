@@ -7,6 +7,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import redirect
@@ -53,6 +54,7 @@ from clients.models import (
     rest_ends_on,
 )
 from clients.months import japan_today, month_start, next_month
+from clients.widgets import TitledEmailInput, TitledTextInput
 from config.admin_site import delete_selected_at_once
 from config.row_ids import parse_row_id
 
@@ -183,6 +185,13 @@ class Listed050Warning:
 # client's long name first (a number, a plan), a line per row.
 UNTITLED_ROWS = "admin/edit_inline/tabular_untitled.html"
 
+# A row's text boxes share the table's width: a long value (a note, an
+# address) cut at a box's edge is read whole in its tooltip.
+TITLED_BOXES: "dict[type[models.Field[Any, Any]], dict[str, Any]]" = {
+    models.CharField: {"widget": TitledTextInput},
+    models.EmailField: {"widget": TitledEmailInput},
+}
+
 
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
@@ -205,6 +214,7 @@ class PlanAdmin(SimpleHistoryAdmin):
 class ClientPersonInline(admin.TabularInline):
     model = ClientPerson
     template = UNTITLED_ROWS
+    formfield_overrides = TITLED_BOXES
     form = ClientPersonInlineForm
     extra = 0
 
@@ -212,6 +222,7 @@ class ClientPersonInline(admin.TabularInline):
 class ReportRecipientInline(admin.TabularInline):
     model = ReportRecipient
     template = UNTITLED_ROWS
+    formfield_overrides = TITLED_BOXES
     form = ReportRecipientInlineForm
     formset = JapaneseDuplicatesFormSet
     extra = 0

@@ -191,3 +191,32 @@ def test_the_bouncing_addresses_start_where_the_other_fields_values_do(live, ope
         return round(page.locator(selector).first.bounding_box()["x"])
 
     assert left("ul.bouncing li") == left("#id_billing_email")
+
+
+# A text box whose value runs past its edge: on the form it should not happen;
+# in a table's row, whose boxes share the page's width, its tooltip reads it.
+CUT_VALUES = """() => {
+  const out = [];
+  for (const box of document.querySelectorAll(
+      "#client_form input[type=text], #client_form input[type=email]")) {
+    if (!box.value || box.scrollWidth <= box.clientWidth + 1) continue;
+    if (!box.closest(".inline-group")) out.push(`${box.name} cut`);
+    else if (box.title !== box.value) out.push(`${box.name} cut, no tooltip`);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, SMALL_LAPTOP], ids=["1366", "1280"])
+def test_the_client_pages_long_values_can_be_read_whole(live, open_as, viewport):
+    """The company's name, its kana, 名乗り and the billing address showed
+    their first 20 characters or so in Django's boxes; the people's notes and
+    the recipients' addresses were cut at their boxes' edge with no way to
+    read the rest but scrolling inside the box."""
+    client = add_long_rows()
+    page = open_as(factories.AdminFactory())
+    page.set_viewport_size(viewport)
+    page.goto(f"{live['server'].url}/admin/clients/client/{client.pk}/change/")
+
+    assert page.evaluate(CUT_VALUES) == []
+    assert page.input_value("#id_name") == LONG_NAME
