@@ -65,6 +65,10 @@ CALLER_NUMBER_LABEL = "発信者番号"
 SILENT_LABEL = "お電話"
 SILENT_TEXT = "無言電話（お声がありませんでした）"
 WITHHELD = "非通知"
+# A callback number not obtained: the number the phone system showed is one the
+# client can still call back, said on the callback line (折り返し先: 伺えません
+# でした（着信番号 090-1234-5678）).
+CALLER_NUMBER_TO_CALL_BACK_LABEL = "着信番号"
 # The operator's note on what could not be obtained, next to the items it explains.
 MISSING_NOTE_LABEL = "伺えなかった理由の補足"
 
@@ -230,9 +234,19 @@ def _name(call: Call) -> str:
 
 
 def _callback(call: Call) -> str:
+    """The callback number, or why it was not obtained and, when the phone
+    system showed the caller's number, that number to call back instead. Not
+    for a nuisance call, whose number has a line of its own (発信者番号), nor
+    once the caller's data is erased."""
     if call.callback_number:
         return call.callback_number_display
-    return _reason(call, "callback_number")
+    reason = _reason(call, "callback_number")
+    if call.is_nuisance or call.personal_data_erased_at:
+        return reason
+    caller_number = call.caller_number_display
+    if not caller_number:  # withheld (非通知)
+        return reason
+    return f"{reason}（{CALLER_NUMBER_TO_CALL_BACK_LABEL} {caller_number}）"
 
 
 def _surcharge(call: Call) -> str:
@@ -504,7 +518,7 @@ def _mobile_caller_lines(call: Call, history_url: str) -> list[str]:
     if call.callback_number:
         lines.append(f"TEL {call.callback_number_display}")
     else:
-        lines.append(f"TEL: {_reason(call, 'callback_number')}")
+        lines.append(f"TEL: {_callback(call)}")
     if call.purpose:
         lines += _cut(call.purpose, MOBILE_PURPOSE_MAX_CHARS, history_url)
     else:
