@@ -2,6 +2,8 @@
 through the client it sets: objects of another client are a 404, never a 403,
 so ids of other clients' objects cannot even be probed."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import PasswordChangeDoneView
@@ -272,7 +274,22 @@ def call_export(request: HttpRequest) -> HttpResponse:
 @client_required
 def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     client = portal_client(request)
-    call = get_object_or_404(Call.objects.reported(), pk=call_id, client=client)
+    call = Call.objects.reported().filter(pk=call_id, client=client).first()
+    if call is None:
+        # Reports link here: a person receiving several clients' reports may be
+        # logged in as another of them. Still a 404 that tells nothing of the
+        # call (another client's, a sales call or none), but it says who is
+        # logged in and how to open the link as the account it was sent to.
+        return render(
+            request,
+            "portal/call_not_found.html",
+            {
+                "client": client,
+                "login_next": f"{reverse('login')}?"
+                + urlencode({"next": request.path}),
+            },
+            status=404,
+        )
     return render(
         request,
         "portal/call_detail.html",
