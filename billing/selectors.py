@@ -813,12 +813,7 @@ def calls_changed_since_built(
         invoice_id: min(change.call.updated_at for change in rows)
         for invoice_id, rows in changes.items()
     }
-    credited: dict[int, int] = defaultdict(int)
-    for invoice_id, amount_yen, created_at in Adjustment.objects.filter(
-        corrects_invoice_id__in=list(changes)
-    ).values_list("corrects_invoice_id", "amount_yen", "created_at"):
-        if created_at >= changed_since[invoice_id]:
-            credited[invoice_id] += amount_yen
+    credited = _credited_since(changed_since)
     return [
         ChangedCalls(
             invoice=invoice,
@@ -835,6 +830,19 @@ def calls_changed_since_built(
             key=lambda i: (i.client_name, i.pk),
         )
     ]
+
+
+def _credited_since(changed_since: dict[int, dt.datetime]) -> dict[int, int]:
+    """The credits recorded against each invoice in ``changed_since`` (its id)
+    since the time given for it, in one query: one recorded before, for
+    something else, does not settle what changed since."""
+    credited: dict[int, int] = defaultdict(int)
+    for invoice_id, amount_yen, created_at in Adjustment.objects.filter(
+        corrects_invoice_id__in=list(changed_since)
+    ).values_list("corrects_invoice_id", "amount_yen", "created_at"):
+        if created_at >= changed_since[invoice_id]:
+            credited[invoice_id] += amount_yen
+    return credited
 
 
 class Difference(Protocol):
@@ -1080,7 +1088,8 @@ def invoices_differing_from_data(
         )
         for row, data in loaded.billed:
             built[of_month[row["id"]].pk] = (data.billable_from, build_lines(data))
-    result = []
+    differing = []
+    changed_since: dict[int, dt.datetime] = {}
     for invoice, changed_at in candidates:
         period_start, lines_now = built.get(invoice.pk, (None, []))
         if _terms(stored[invoice.pk]) == _terms(lines_now) and (
@@ -1095,23 +1104,20 @@ def invoices_differing_from_data(
         )
         if not changed:  # printed otherwise (the included calls), billed alike
             continue
-        credited = sum(
-            invoice.corrections.filter(created_at__gte=changed_at).values_list(
-                "amount_yen", flat=True
-            )
+        differing.append((invoice, changed, totals(lines_now)))
+        changed_since[invoice.pk] = changed_at
+    credited = _credited_since(changed_since)
+    return [
+        StaleInvoice(
+            invoice=invoice,
+            total_now_yen=sums.total_yen,
+            taxable_now_yen=sums.taxable_10_yen,
+            changed=changed,
+            credited_yen=credited[invoice.pk],
+            credit_possible=a_later_invoice_will_come(invoice),
         )
-        sums = totals(lines_now)
-        result.append(
-            StaleInvoice(
-                invoice=invoice,
-                total_now_yen=sums.total_yen,
-                taxable_now_yen=sums.taxable_10_yen,
-                changed=changed,
-                credited_yen=credited,
-                credit_possible=a_later_invoice_will_come(invoice),
-            )
-        )
-    return result
+        for invoice, changed, sums in differing
+    ]
 
 
 def _amounts(lines: Iterable[InvoiceLine | LineDraft]) -> dict[str, int]:

@@ -1,0 +1,87 @@
+"""The billing admin pages read what they list in a fixed number of queries:
+as many for one invoice (client, line, call) as for many."""
+
+import datetime as dt
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from billing.models import Invoice
+from billing.selectors import invoices_differing_from_data
+from billing.services import add_adjustment, bill_month
+from tests.billing.factories import OCTOBER, contracted_client
+from tests.factories import ReportRecipientFactory
+
+ISSUED_ON = dt.date(2026, 11, 2)
+
+
+def _credited_stale_invoices(plan, count):
+    """``count`` issued October invoices, each with a credit against it, that
+    a reissue would bill otherwise: a fourth recipient dated back into
+    October after they were issued (210 yen more)."""
+    clients = [
+        contracted_client(plan, effective_month=OCTOBER, contract_started_on=OCTOBER)
+        for _ in range(count)
+    ]
+    for client in clients:
+        for _n in range(3):
+            ReportRecipientFactory(client=client, active_from=OCTOBER)
+    bill_month(month=OCTOBER, issue=True, today=ISSUED_ON)
+    for client in clients:
+        invoice = Invoice.objects.get(client=client, billing_month=OCTOBER)
+        add_adjustment(invoice=invoice, amount_yen=100, reason="宛名の誤り")
+        ReportRecipientFactory(client=client, active_from=dt.date(2026, 10, 20))
+    return clients
+
+
+def _queries(admin_client, url):
+    admin_client.get(url)  # the session and anything cached once
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    return len(queries), response
+
+
+def test_the_month_page_reads_the_credits_of_stale_invoices_at_once(
+    small, admin_client
+):
+    """Each issued invoice that a reissue would bill otherwise is listed with
+    the credits recorded against it: read for all of them at once, not with a
+    query per invoice."""
+    url = f"{reverse('billing:month')}?month=2026-10"
+    _credited_stale_invoices(small, 1)
+    one, _response = _queries(admin_client, url)
+    _credited_stale_invoices(small, 4)
+    five, response = _queries(admin_client, url)
+    assert len(response.context["stale"]) == 5
+    assert one == five
+
+
+def test_the_warnings_after_a_clients_save_read_its_credits_at_once(small):
+    """Saving a client (or its recipient) names each of its issued invoices a
+    reissue would bill otherwise, with the credits against it: as many
+    queries when five of its months differ as when one does."""
+    months = [dt.date(2026, month, 1) for month in range(6, 11)]
+    client = contracted_client(
+        small, effective_month=months[0], contract_started_on=months[0]
+    )
+    for _n in range(3):
+        ReportRecipientFactory(client=client, active_from=months[0])
+    for month in months:
+        bill_month(month=month, issue=True, today=month.replace(month=month.month + 1))
+    for invoice in Invoice.objects.filter(client=client):
+        add_adjustment(invoice=invoice, amount_yen=100, reason="宛名の誤り")
+
+    counts, named = [], []
+    # A fourth recipient from October 20th (October's fee differs), then one
+    # from June 20th (every month's does).
+    for active_from in (dt.date(2026, 10, 20), dt.date(2026, 6, 20)):
+        ReportRecipientFactory(client=client, active_from=active_from)
+        with CaptureQueriesContext(connection) as queries:
+            stale = invoices_differing_from_data(client_ids=[client.pk])
+        counts.append(len(queries))
+        named.append(len(stale))
+        assert [s.credited_yen for s in stale] == [100] * len(stale)
+    assert named == [1, 5]
+    assert counts[0] == counts[1]
