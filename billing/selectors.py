@@ -49,8 +49,8 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    a_later_invoice_will_come,
     invoice_number_display,
+    later_invoices_to_come,
 )
 from billing.pricing import (
     LineDraft,
@@ -1107,6 +1107,7 @@ def invoices_differing_from_data(
         differing.append((invoice, changed, totals(lines_now)))
         changed_since[invoice.pk] = changed_at
     credited = _credited_since(changed_since)
+    credit_possible = later_invoices_to_come([row[0] for row in differing])
     return [
         StaleInvoice(
             invoice=invoice,
@@ -1114,9 +1115,11 @@ def invoices_differing_from_data(
             taxable_now_yen=sums.taxable_10_yen,
             changed=changed,
             credited_yen=credited[invoice.pk],
-            credit_possible=a_later_invoice_will_come(invoice),
+            credit_possible=possible,
         )
-        for invoice, changed, sums in differing
+        for (invoice, changed, sums), possible in zip(
+            differing, credit_possible, strict=True
+        )
     ]
 
 

@@ -16,12 +16,14 @@ from tests.factories import ReportRecipientFactory
 ISSUED_ON = dt.date(2026, 11, 2)
 
 
-def _credited_stale_invoices(plan, count):
+def _credited_stale_invoices(plan, count, **fields):
     """``count`` issued October invoices, each with a credit against it, that
     a reissue would bill otherwise: a fourth recipient dated back into
     October after they were issued (210 yen more)."""
     clients = [
-        contracted_client(plan, effective_month=OCTOBER, contract_started_on=OCTOBER)
+        contracted_client(
+            plan, effective_month=OCTOBER, contract_started_on=OCTOBER, **fields
+        )
         for _ in range(count)
     ]
     for client in clients:
@@ -55,6 +57,20 @@ def test_the_month_page_reads_the_credits_of_stale_invoices_at_once(
     _credited_stale_invoices(small, 4)
     five, response = _queries(admin_client, url)
     assert len(response.context["stale"]) == 5
+    assert one == five
+
+
+def test_the_month_page_reads_at_once_whether_a_credit_can_follow(small, admin_client):
+    """A cancelled client's invoice takes a credit only while a later month
+    is still to be issued: the month page reads that for all its invoices
+    changed since issue at once, not with a query per cancelled client."""
+    url = f"{reverse('billing:month')}?month=2026-10"
+    cancelled_on = dt.date(2026, 12, 31)  # November and December still to come
+    _credited_stale_invoices(small, 1, cancelled_on=cancelled_on)
+    one, _response = _queries(admin_client, url)
+    _credited_stale_invoices(small, 4, cancelled_on=cancelled_on)
+    five, response = _queries(admin_client, url)
+    assert [s.credit_possible for s in response.context["stale"]] == [True] * 5
     assert one == five
 
 
