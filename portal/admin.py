@@ -7,10 +7,16 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clients.admin import say_first_plan_moved, warn_of_what_billing_missed
-from clients.dates import format_day, format_day_short, format_moment_short
+from clients.dates import (
+    format_day,
+    format_day_short,
+    format_moment,
+    format_moment_short,
+)
 from clients.models import Client
 from config.row_ids import parse_row_id
 from portal import services
@@ -32,17 +38,54 @@ admin.site.unregister(Client)
 
 @admin.register(Client)
 class ClientWithRequestsAdmin(ClientWithBouncesAndNuisanceCallersAdmin):
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return [*super().get_readonly_fields(request, obj), "cancellation_request"]
+
+    def get_fieldsets(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # Under 解約日, where the admin would set the day the client asked for.
+        return [
+            (name, {**options, "fields": _after_cancelled_on(options["fields"])})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+
+    @admin.display(description=_("解約のお申し込み"))
+    def cancellation_request(self, obj: Client) -> str:
+        change_request = (
+            CancellationRequest.objects.filter(
+                client=obj, status=RequestStatus.OPEN
+            ).first()
+            if obj.pk is not None
+            else None
+        )
+        if change_request is None:
+            return gettext("なし")
+        return format_html(
+            gettext(
+                "<strong>受付中: {day}での解約のご希望（{at}のお申し込み）</strong> "
+                '<a href="{url}">お申し込みを開く</a>'
+            ),
+            day=format_day(change_request.last_day),
+            at=format_moment(change_request.requested_at),
+            url=_request_url(change_request),
+        )
+
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
         # In the page's transaction, with the plans the cancellation dropped.
         request.requests_closed = (
             services.close_requests_after_contract_end(client=obj) if change else None
         )
+        request.cancellation_request = (
+            services.settle_cancellation_request(client=obj, processed_by=request.user)
+            if change
+            else None
+        )
 
     def say_what_the_cancellation_dropped(
         self, request: HttpRequest, obj: Client
     ) -> None:
         super().say_what_the_cancellation_dropped(request, obj)
+        self.say_what_became_of_the_cancellation_request(request, obj)
         closed: services.RequestsClosed | None = getattr(
             request, "requests_closed", None
         )
@@ -82,6 +125,57 @@ class ClientWithRequestsAdmin(ClientWithBouncesAndNuisanceCallersAdmin):
                 },
                 messages.WARNING,
             )
+
+    def say_what_became_of_the_cancellation_request(
+        self, request: HttpRequest, obj: Client
+    ) -> None:
+        """A 解約日 saved on the client's page answers the client's request
+        when it is the day asked for (settle_cancellation_request); another
+        day leaves the request waiting, which the admin is told."""
+        change_request: CancellationRequest | None = getattr(
+            request, "cancellation_request", None
+        )
+        if change_request is None or obj.cancelled_on is None:
+            return
+        if change_request.status == RequestStatus.DONE:
+            self.message_user(
+                request,
+                _(
+                    "お客様の解約のお申し込み（%(day)sで終了）を、解約日が"
+                    "お申し込みの日になったため「対応済み」にしました"
+                    "（お客様のポータルにも表示されます）。"
+                )
+                % {"day": format_day(change_request.last_day)},
+                messages.SUCCESS,
+            )
+            return
+        self.message_user(
+            request,
+            format_html(
+                gettext(
+                    "お客様の解約のお申し込み（{asked}で終了）は、保存した解約日"
+                    "（{day}）と日付が違うため受付中のままです。"
+                    '<a href="{url}">お申し込みの画面</a>で、お客様に伝える理由を'
+                    "管理者メモに書いてお断りするか、解約日をお申し込みの日に"
+                    "直してください。"
+                ),
+                asked=format_day(change_request.last_day),
+                day=format_day(obj.cancelled_on),
+                url=_request_url(change_request),
+            ),
+            messages.WARNING,
+        )
+
+
+def _after_cancelled_on(fields: list[str]) -> list[str]:
+    if "cancelled_on" not in fields:
+        return list(fields)
+    at = fields.index("cancelled_on") + 1
+    return [*fields[:at], "cancellation_request", *fields[at:]]
+
+
+def _request_url(change_request: CancellationRequest) -> str:
+    return reverse("admin:portal_cancellationrequest_change", args=[change_request.pk])
 
 
 # The change page's button posts the operation's name under this key.

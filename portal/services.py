@@ -775,6 +775,31 @@ def withdraw_cancellation(
     return withdrawn
 
 
+@transaction.atomic
+def settle_cancellation_request(
+    *, client: Client, processed_by=None, now: dt.datetime | None = None
+) -> CancellationRequest | None:
+    """After the client's 解約日 was saved on its admin page: the client's open
+    cancellation request (None when there is none), marked done
+    (close_request) when the 解約日 is now the day it asked for, as
+    「解約日を設定する」 would have; left open otherwise, for the admin to
+    answer (a day agreed with the client is set first, then marked done)."""
+    client = Client.objects.lock(client.pk)
+    open_request = CancellationRequest.objects.filter(
+        client=client, status=RequestStatus.OPEN
+    ).first()
+    if open_request is None or client.cancelled_on != open_request.last_day:
+        return open_request
+    close_request(
+        change_request=open_request,
+        status=RequestStatus.DONE,
+        processed_by=processed_by,
+        now=now,
+    )
+    open_request.refresh_from_db()
+    return open_request
+
+
 @dataclass(frozen=True)
 class ContractCancelled:
     client: Client

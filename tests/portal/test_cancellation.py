@@ -291,7 +291,14 @@ def test_marked_done_only_once_the_clients_day_is_the_one_asked(plans, admin_cli
     with pytest.raises(ValidationError, match="なっていません"):
         services.close_request(change_request=change_request, status=RequestStatus.DONE)
 
-    cancel_on_the_client_page(client, day)
+    change_request.refresh_from_db()
+    assert change_request.status == RequestStatus.OPEN
+    services.close_request(change_request=change_request, status=RequestStatus.REJECTED)
+
+    # The day asked for: marked done (as the client's page marks it done
+    # itself, tests/portal/test_cancellation_on_client_page.py).
+    change_request = CancellationRequestFactory(client=client, last_day=day)
+    Client.objects.filter(pk=client.pk).update(cancelled_on=day)
     said = _admin_action(admin_client, "mark_done", change_request)
     assert "「対応済み」にしました。" in said
     change_request.refresh_from_db()
