@@ -1,6 +1,7 @@
 import datetime as dt
 import logging
 import unicodedata
+from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
@@ -682,7 +683,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
-        self.collected_mails: list[tuple[Any, str]] = []
+        self.collected_mails: list[tuple[Any, str, str]] = []
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
@@ -705,6 +706,27 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             )
         return email
 
+    def get_users(self, email: str) -> Iterator[User]:
+        """Django's rules (active users with a usable password; each one found
+        gets its own mail, save() sends one per user), with the stored
+        address read as this field reads a typed one, in any case: an address
+        saved full-width, with spaces or in capitals before the forms read it
+        so is still found by the half-width one typed now.
+
+        Only addresses stored as typed (printable ASCII) are compared by the
+        database; the others, left by older pages, are read here."""
+        wanted = normalize_typed_email(email).casefold()
+        candidates = User._default_manager.filter(
+            models.Q(email__iexact=wanted) | models.Q(email__regex=r"[^!-~]"),
+            is_active=True,
+        ).order_by("pk")
+        return (
+            user
+            for user in candidates
+            if user.has_usable_password()
+            and normalize_typed_email(user.email).casefold() == wanted
+        )
+
     def send_mail(  # type: ignore[override]
         self,
         subject_template_name: str,
@@ -719,7 +741,12 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         # has been sent.
         base_url = f"{context['protocol']}://{context['domain']}"
         self.collected_mails.append(
-            (context["user"], settings.PORTAL_BASE_URL or base_url)
+            (
+                context["user"],
+                settings.PORTAL_BASE_URL or base_url,
+                # The user's address, half-width as the mail server reads it.
+                normalize_typed_email(to_email),
+            )
         )
 
     def send_collected_mails(self) -> None:
@@ -727,8 +754,8 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         invitation. A failure is logged, not shown: the page that follows must
         not differ between addresses that are users' and others."""
         mails, self.collected_mails = self.collected_mails, []
-        for user, base_url in mails:
+        for user, base_url, to in mails:
             try:
-                password_reset.send_login_link(user=user, base_url=base_url)
+                password_reset.send_login_link(user=user, base_url=base_url, to=to)
             except password_reset.LoginLinkError:
                 logger.exception("Password reset mail to user %s not sent", user.pk)

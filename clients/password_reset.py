@@ -122,9 +122,13 @@ def login_link_mail(
         return subject % {"company": company}, "\n".join(lines) + "\n"
 
 
-def send_login_link(*, user: User, base_url: str, invitation: bool = False) -> None:
-    """Mail ``user`` a link to set their password. Raises LoginLinkError when
-    the mail server refuses it or cannot be reached in time."""
+def send_login_link(
+    *, user: User, base_url: str, invitation: bool = False, to: str | None = None
+) -> None:
+    """Mail ``user`` a link to set their password, at ``to`` (their address as
+    the reset form found it) or their address as stored. Raises
+    LoginLinkError when the mail server refuses it or cannot be reached in
+    time."""
     subject, body = login_link_mail(
         user=user,
         link=set_password_link(user=user, base_url=base_url),
@@ -134,7 +138,7 @@ def send_login_link(*, user: User, base_url: str, invitation: bool = False) -> N
         subject=subject,
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
+        to=[to or user.email],
         headers={"Message-ID": new_message_id(), "Auto-Submitted": "auto-generated"},
     )
     try:

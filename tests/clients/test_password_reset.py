@@ -209,6 +209,65 @@ def test_an_address_typed_full_width_or_in_capitals_is_found(client):
     assert [m.to for m in mail.outbox] == [["yamada@example.jp"]]
 
 
+def test_an_address_stored_full_width_or_in_capitals_is_found(client):
+    """Addresses saved before the forms read them as typed (full-width, with
+    a space, in capitals): the half-width one typed now finds each user, and
+    the mail goes to the address half-width."""
+    full_width = OperatorFactory(email="ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ")
+    capitals = ClientUserFactory(email="Keiri@Example.JP\u3000")
+
+    yamada = _ask(Browser(), "yamada@example.jp")
+    keiri = _ask(Browser(), "keiri@example.jp")
+
+    assert {(a.status_code, a.url) for a in (yamada, keiri)} == {
+        (302, reverse("password_reset_done"))
+    }
+    assert [m.to for m in mail.outbox] == [
+        ["yamada@example.jp"],
+        ["Keiri@Example.JP"],
+    ]
+    assert f"ユーザー名: {full_width.username}" in mail.outbox[0].body
+    assert f"ユーザー名: {capitals.username}" in mail.outbox[1].body
+
+
+def test_each_user_with_the_address_gets_their_own_mail_once(client):
+    office = OperatorFactory(email="info@example.jp")
+    portal = ClientUserFactory(email="ＩＮＦＯ＠ｅｘａｍｐｌｅ．ｊｐ")
+    retired = OperatorFactory(email="ｉｎｆｏ＠ｅｘａｍｐｌｅ．ｊｐ", is_active=False)
+    invited = ClientUserFactory(email="Info@example.jp ")
+    invited.set_unusable_password()  # not yet set: the invitation's, not this
+    invited.save()
+    OperatorFactory(email="ｉｎｆｏ２＠ｅｘａｍｐｌｅ．ｊｐ")
+
+    answer = _ask(client, "info@example.jp")
+
+    assert answer.url == reverse("password_reset_done")
+    assert sorted(
+        (m.to, re.search(r"ユーザー名: (\S+)", m.body)[1]) for m in mail.outbox
+    ) == sorted(
+        [
+            (["info@example.jp"], office.username),
+            (["INFO@example.jp"], portal.username),
+        ]
+    )
+    assert retired.username not in str([m.body for m in mail.outbox])
+
+
+def test_an_unknown_address_gets_the_same_page_and_no_mail(client):
+    OperatorFactory(email="ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ")
+
+    known = _ask(Browser(), "yamada@example.jp", follow=True)
+    unknown = _ask(Browser(), "yamada2@example.jp", follow=True)
+
+    def page(answer) -> str:  # each browser has its own CSRF token
+        return re.sub(r'value="[^"]{64}"', "", answer.content.decode())
+
+    assert known.redirect_chain == unknown.redirect_chain
+    assert page(known) == page(unknown)
+    assert SENT in page(known)
+    assert [m.to for m in mail.outbox] == [["yamada@example.jp"]]
+
+
 def test_a_weak_new_password_is_refused_in_japanese(client):
     user = OperatorFactory(email="yamada@example.jp", username="yamada-taro")
     _ask(client, "yamada@example.jp")
