@@ -183,8 +183,9 @@ def test_the_client_page_reads_its_records_once(
     url = reverse("admin:clients_client_change", args=[with_history.pk])
     admin_browser.get(url)  # the content types, cached once read
     # 26: the notices to the operators' inline reads its rows (two queries, as
-    # each inline does), on top of the 24 before it.
-    with django_assert_num_queries(26) as queries:
+    # each inline does), on top of the 24 before it; 27: the open cancellation
+    # request shown under 解約日.
+    with django_assert_num_queries(27) as queries:
         page = admin_browser.get(url)
     assert (
         sum(
