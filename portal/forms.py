@@ -19,6 +19,7 @@ from portal.models import (
     CancellationReason,
     RecipientChangeRequest,
     latest_desired_on,
+    pro_rata_from,
     validate_desired_on,
 )
 from portal.selectors import HistoryFilters
@@ -254,21 +255,28 @@ class CancellationRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, days: list[dt.date], **kwargs):
+    def __init__(self, *args, days: list[dt.date], client: Client, **kwargs):
         super().__init__(*args, **kwargs)
         # The month ends offered (portal.models.cancellation_days), each read
-        # with the month it ends, which is billed in full.
+        # with the month it ends, which is billed in full, or by days from
+        # its first billed day in the month the billing began.
         self.fields["last_day"].choices = [
-            (
-                day.isoformat(),
-                _("%(day)s（%(month)s分まで）")
-                % {
-                    "day": date_format(day, "DATE_FORMAT"),
-                    "month": date_format(day, "YEAR_MONTH_FORMAT"),
-                },
-            )
-            for day in days
+            (day.isoformat(), self._day_label(day, client=client)) for day in days
         ]
+
+    @staticmethod
+    def _day_label(day: dt.date, *, client: Client) -> str:
+        values = {
+            "day": date_format(day, "DATE_FORMAT"),
+            "month": date_format(day, "YEAR_MONTH_FORMAT"),
+        }
+        start = pro_rata_from(client=client, last_day=day)
+        if start is None:
+            return _("%(day)s（%(month)s分まで）") % values
+        return _("%(day)s（%(month)s分まで、%(start)sからの日割り）") % {
+            **values,
+            "start": date_format(start, "MONTH_DAY_FORMAT"),
+        }
 
 
 class OperatorNoticeForm(forms.Form):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Plan, ReportRecipient, validate_sendable_email
-from clients.months import month_end, next_month
+from clients.months import month_end, month_start, next_month
 
 # How many month ends the portal offers for a cancellation: this month's and
 # the next ones (a later end is a call to the company, not a form).
@@ -68,6 +68,17 @@ def cancellation_days(*, client: Client, today: dt.date) -> list[dt.date]:
     while len(days) < CANCELLATION_MONTHS_OFFERED:
         days.append(month_end(next_month(days[-1])))
     return days
+
+
+def pro_rata_from(*, client: Client, last_day: dt.date) -> dt.date | None:
+    """The first billed day of the month ending on ``last_day`` when it is
+    after the month's 1st (the contract, or the day after the free trial,
+    began in it): that last month is billed pro rata by days. None when the
+    month is billed in full."""
+    billed_from = client.first_billed_day(last_day)
+    if billed_from is not None and billed_from > month_start(last_day):
+        return billed_from
+    return None
 
 
 class RequestStatus(models.TextChoices):

@@ -35,7 +35,7 @@ from clients.models import (
     OperatorNotice,
     ReportRecipient,
 )
-from clients.months import japan_today, month_start
+from clients.months import japan_today
 from clients.selectors import monthly_extras, plan_in_force
 from clients.services import (
     PLAN_CHANGE_WARNING_THRESHOLD,
@@ -62,6 +62,7 @@ from portal.models import (
     RecipientChangeRequest,
     RequestStatus,
     cancellation_days,
+    pro_rata_from,
 )
 from reporting.selectors import report_status_by_call
 
@@ -648,6 +649,7 @@ def cancellation(request: HttpRequest) -> HttpResponse:
     form = CancellationRequestForm(
         request.POST if request.method == "POST" and can_request else None,
         days=days,
+        client=client,
     )
     confirming = False
     if form.is_bound and form.is_valid():
@@ -683,7 +685,6 @@ def cancellation(request: HttpRequest) -> HttpResponse:
     last_day = form.cleaned_data["last_day"] if confirming else None
     # The last day the page's summary is about (none once the contract ended).
     summary_day = term.ends_on or (open_request.last_day if open_request else last_day)
-    billed_from = client.first_billed_day(summary_day) if summary_day else None
     return render(
         request,
         "portal/cancellation.html",
@@ -695,11 +696,12 @@ def cancellation(request: HttpRequest) -> HttpResponse:
             "form": form,
             "confirming": confirming,
             "last_day": last_day,
-            # A last month billed from a day after its 1st (the contract, or
-            # the day after the trial, began in it) is billed pro rata by days.
-            "pro_rata_from": billed_from
-            if billed_from and summary_day and billed_from > month_start(summary_day)
+            "pro_rata_from": pro_rata_from(client=client, last_day=summary_day)
+            if summary_day
             else None,
+            # The intro, before a day is chosen, names the first month end
+            # offered when it is billed by days.
+            "first_pro_rata_from": pro_rata_from(client=client, last_day=days[0]),
             # Whom to call to move a date already set, or to end a trial.
             "company_name": settings.COMPANY_NAME,
             "company_phone": settings.COMPANY_PHONE,

@@ -184,6 +184,58 @@ def test_a_contract_ending_in_the_month_it_began_is_told_that_month_is_pro_rata(
     assert FULL_MONTH not in set_page
 
 
+FULL_MONTH_INTRO = "その月は1か月分の料金をご請求します。"
+
+
+def _choice_labels(page: str) -> list[str]:
+    """The texts of the offered month ends, as read beside their buttons."""
+    return [
+        re.sub(r"<[^>]+>|\s+", "", label)
+        for label in re.findall(
+            r'<label[^>]*>\s*<input[^>]*name="last_day".*?</label>', page, re.S
+        )
+    ]
+
+
+def test_the_form_tells_a_contract_begun_this_month_that_it_is_billed_by_days(
+    plans,
+):
+    """Begun on the 11th: the intro and this month end's choice said the
+    month is billed in full, while it is billed by days from the 11th."""
+    start = japan_today().replace(day=1) + dt.timedelta(days=10)
+    client = ClientFactory(trial_started_on=None, contract_started_on=start)
+    ClientPlanFactory(
+        client=client, plan=plans["small"], effective_month=start.replace(day=1)
+    )
+    page = _portal_browser(client).get(reverse(URL)).content.decode()
+
+    assert (
+        f"その月は1か月分の料金をご請求します。ただし、ご契約の始まった"
+        f"{start.year}年{start.month}月分は、料金のかかる"
+        f"{start.year}年{start.month}月{start.day}日からの日割りでご請求します。"
+    ) in page
+    day, later = _this_month_end(), _next_month_end()
+    labels = _choice_labels(page)
+    assert labels[0] == (
+        f"{day.year}年{day.month}月{day.day}日（{day.year}年{day.month}月分まで、"
+        f"{start.month}月{start.day}日からの日割り）"
+    )
+    assert labels[1] == (
+        f"{later.year}年{later.month}月{later.day}日（{later.year}年{later.month}月分まで）"
+    )
+
+
+def test_the_form_of_a_contract_begun_earlier_reads_the_whole_month(portal):
+    page = portal.get(reverse(URL)).content.decode()
+
+    assert FULL_MONTH_INTRO + "</p>" in page
+    assert "日割り" not in page
+    day = _this_month_end()
+    assert _choice_labels(page)[0] == (
+        f"{day.year}年{day.month}月{day.day}日（{day.year}年{day.month}月分まで）"
+    )
+
+
 @pytest.mark.parametrize("begun_this_month", [True, False])
 def test_a_later_month_is_still_told_it_is_billed_in_full(plans, begun_this_month):
     start = (
