@@ -263,3 +263,58 @@ def test_the_cancellation_form_and_its_summary_fit_a_phone(live, open_as):
     page.click("button[name=confirm]")
     page.wait_for_load_state()
     assert page.is_visible("button[name=withdraw]")
+
+
+def test_a_calls_date_badges_and_caller_lines_read_whole_on_a_phone(live, open_as):
+    """On a phone each cell was a flex row: the date, its badges and the
+    caller's name, company and number were squeezed side by side, so the time
+    fell under the date (2026/11/27 over 11:41), a badge broke mid-word
+    (お困 over り) and the company sat beside the name instead of under it."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    factories.CallFactory(
+        client=client,
+        category="nuisance",
+        caller_name="山田 太郎",
+        caller_company="株式会社やまだ商事",
+        is_angry=True,
+        is_troubled=True,
+    )
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live['server'].url}/portal/calls/")
+    cells = page.evaluate(
+        """() => {
+      const lines = (el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      };
+      const top = (node) => {
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        return Math.round(range.getClientRects()[0].top);
+      };
+      const row = document.querySelector("table.calls tbody tr");
+      const [when, caller] = row.querySelectorAll("td");
+      return {
+        pageWidth: document.documentElement.scrollWidth,
+        date: lines(when.querySelector("a")),
+        badges: [...when.querySelectorAll(".badge")].map((b) => [b.textContent, lines(b)]),
+        nameTop: top(caller.firstChild),
+        companyTop: Math.round(caller.querySelector("small").getBoundingClientRect().top),
+        labelLeft: Math.round(caller.getBoundingClientRect().left),
+        companyLeft: Math.round(caller.querySelector("small").getBoundingClientRect().left),
+      };
+    }"""
+    )
+    assert cells["pageWidth"] == 375, cells
+    assert cells["date"] == 1, cells
+    assert sorted(label for label, _ in cells["badges"]) == sorted(
+        ["いたずら・嫌がらせ・無言", "お怒り", "お困り"]
+    ), cells
+    assert all(n == 1 for _, n in cells["badges"]), cells
+    # The company is under the name, in the content column beside the label.
+    assert cells["companyTop"] > cells["nameTop"], cells
+    assert cells["companyLeft"] - cells["labelLeft"] >= 90, cells
