@@ -1,5 +1,7 @@
 """The portal's header at phone and PC widths, measured in a real browser."""
 
+import itertools
+
 import pytest
 
 from billing.services import bill_month
@@ -318,3 +320,30 @@ def test_a_calls_date_badges_and_caller_lines_read_whole_on_a_phone(live, open_a
     # The company is under the name, in the content column beside the label.
     assert cells["companyTop"] > cells["nameTop"], cells
     assert cells["companyLeft"] - cells["labelLeft"] >= 90, cells
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/portal/cancellation/", "last_day"), ("/portal/plan/", "plan")],
+)
+def test_a_choice_is_a_row_a_thumb_can_hit_on_a_phone(live, open_as, path, name):
+    """The month ends to cancel on, and the plans, were 13 px circles on
+    lines 24 px apart: a thumb picked the neighbour."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live['server'].url}{path}")
+    boxes = page.evaluate(
+        """(name) => [...document.querySelectorAll(`input[name=${name}]`)].map((input) => {
+          const label = input.closest("label").getBoundingClientRect();
+          const circle = input.getBoundingClientRect();
+          return {top: label.top, height: label.height, circle: circle.width};
+        })""",
+        name,
+    )
+    assert len(boxes) >= 3, boxes
+    assert all(box["height"] >= 44 and box["circle"] >= 20 for box in boxes), boxes
+    # Stacked one under another, not side by side.
+    assert all(b["top"] >= a["top"] + 44 for a, b in itertools.pairwise(boxes)), boxes
