@@ -347,3 +347,73 @@ def test_a_choice_is_a_row_a_thumb_can_hit_on_a_phone(live, open_as, path, name)
     assert all(box["height"] >= 44 and box["circle"] >= 20 for box in boxes), boxes
     # Stacked one under another, not side by side.
     assert all(b["top"] >= a["top"] + 44 for a, b in itertools.pairwise(boxes)), boxes
+
+
+# Everything inside the page's width: the page itself, and every box in it but
+# those that scroll on purpose (a wide table in its .table-scroll).
+SIDEWAYS = """() => {
+  const width = document.documentElement.clientWidth;
+  const inScroller = (el) => el.closest(".table-scroll") !== null;
+  return {
+    pageWidth: document.documentElement.scrollWidth,
+    beyond: [...document.querySelectorAll("body *")]
+      .filter((el) => !inScroller(el) && el.getBoundingClientRect().right > width + 0.5)
+      .map((el) => `${el.tagName}.${el.className}: ${el.textContent.trim().slice(0, 30)}`),
+  };
+}"""
+
+
+def test_no_portal_page_scrolls_sideways_on_a_375_px_phone(live, open_as):
+    """Every page a client opens, with long names, addresses and texts in it,
+    fits a 375 px phone: nothing is cut at the right edge or needs a sideways
+    scroll."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(
+        name="株式会社しらはまデザインオフィスアンドコンサルティング",
+        billing_email="keiri-department-long-address@shirahama-design.example.jp",
+    )
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    factories.ReportRecipientFactory(
+        client=client,
+        name="経理部 請求書担当 白浜 花子",
+        pc_email="hanako.shirahama.accounting@shirahama-design.example.jp",
+        mobile_email="hanako-shirahama-mobile@docomo-long-domain.example.ne.jp",
+    )
+    call = factories.CallFactory(
+        client=client,
+        category="nuisance",
+        caller_name="名乗らない男性",
+        caller_company="株式会社とても長い名前の取引先ホールディングス",
+        caller_number="+815012345678",
+        addressee="代表取締役社長 白浜 一郎",
+        purpose="https://example.jp/a-very-long-address-without-any-break " * 3,
+        is_angry=True,
+        is_troubled=True,
+    )
+    bill_month(month=previous_month(japan_today()), client_ids=[client.pk], issue=True)
+    invoice = client.invoices.get()
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size({"width": 375, "height": 812})
+    paths = [
+        "/portal/",
+        "/portal/calls/",
+        f"/portal/calls/{call.pk}/",
+        "/portal/invoices/",
+        f"/portal/invoices/{invoice.pk}/",
+        f"/portal/invoices/{invoice.pk}/calls/",
+        "/portal/invoices/billing-email/",
+        "/portal/recipients/",
+        "/portal/plan/",
+        "/portal/requests/",
+        "/portal/notices/",
+        "/portal/cancellation/",
+        "/portal/password/",
+    ]
+    wide = {}
+    for path in paths:
+        response = page.goto(f"{live['server'].url}{path}")
+        assert response is not None and response.status == 200, path
+        found = page.evaluate(SIDEWAYS)
+        if found["pageWidth"] != 375 or found["beyond"]:
+            wide[path] = found
+    assert not wide, wide
