@@ -417,3 +417,34 @@ def test_no_portal_page_scrolls_sideways_on_a_375_px_phone(live, open_as):
         if found["pageWidth"] != 375 or found["beyond"]:
             wide[path] = found
     assert not wide, wide
+
+
+def test_an_invoices_totals_read_each_on_one_line_on_a_phone(live, open_as):
+    """Each total (合計, 消費税, ご請求金額) put its label on one line, half
+    underlined, and its amount on the next, pushed in under nothing."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    bill_month(month=previous_month(japan_today()), client_ids=[client.pk], issue=True)
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live['server'].url}/portal/invoices/{client.invoices.get().pk}/")
+    totals = page.evaluate(
+        """() => {
+      const table = document.querySelector("main table").getBoundingClientRect();
+      return [...document.querySelectorAll("main table tfoot tr")].map((tr) => {
+        const label = tr.querySelector("th").getBoundingClientRect();
+        // The amount's text, not its cell (a block as wide as the row).
+        const range = document.createRange();
+        range.selectNodeContents(tr.querySelector("td"));
+        const amount = range.getBoundingClientRect();
+        return {
+          text: tr.querySelector("th").textContent.trim(),
+          sameLine: Math.abs(label.top - amount.top) < 8,
+          toTheRight: table.right - amount.right < 12,
+        };
+      });
+    }"""
+    )
+    assert totals[-1]["text"] == "ご請求金額", totals
+    assert all(t["sameLine"] and t["toTheRight"] for t in totals), totals
