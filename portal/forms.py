@@ -126,6 +126,8 @@ class RecipientChangeRequestForm(forms.Form):
         label=_("対象の報告先（変更・停止のとき）"),
         queryset=ReportRecipient.objects.none(),
         required=False,
+        # Left as is when adding one; Django's "---------" reads as a fault.
+        empty_label=_("選ばない"),
     )
     name = forms.CharField(label=_("氏名"), required=False, max_length=100)
     pc_email = TypedEmailField(

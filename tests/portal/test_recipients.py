@@ -46,6 +46,18 @@ def test_the_page_lists_current_recipients_and_the_fee_over_three(portal, portal
     assert "今月の最大人数: 4名（追加料金の対象 1名、210円）" in body
 
 
+def test_the_recipient_to_change_starts_as_not_chosen_not_dashes(portal, portal_user):
+    """The list of recipients to change or stop began with Django's
+    「---------」, which a client reads as something broken."""
+    ReportRecipientFactory(client=portal_user.client, name="白浜 花子")
+    body = portal.get(reverse("portal:recipients")).content.decode()
+    select = body[body.index('name="recipient"') :]
+    select = select[: select.index("</select>")]
+    assert '<option value="" selected>選ばない</option>' in select
+    assert "白浜 花子" in select
+    assert "---" not in select
+
+
 def test_the_fee_shown_counts_the_days_reported_by_email_as_the_invoice_does(
     portal, portal_user
 ):
