@@ -448,3 +448,24 @@ def test_an_invoices_totals_read_each_on_one_line_on_a_phone(live, open_as):
     )
     assert totals[-1]["text"] == "ご請求金額", totals
     assert all(t["sameLine"] and t["toTheRight"] for t in totals), totals
+
+
+def test_the_cancellations_two_buttons_stand_apart_on_a_phone(live, open_as):
+    """On a phone この内容で解約を申し込む sat right on top of 戻って修正する,
+    border on border: a thumb going back could send the cancellation."""
+    plans = factories.make_plans()
+    client = factories.ClientFactory(name="白浜デザイン")
+    factories.ClientPlanFactory(client=client, plan=plans["small"])
+    page = open_as(factories.ClientUserFactory(client=client))
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live['server'].url}/portal/cancellation/")
+    page.locator("input[name=last_day]").nth(1).check()
+    page.click("#cancellation-form button[type=submit]")
+    page.wait_for_load_state()
+
+    send = page.locator("button[name=confirm]").bounding_box()
+    back = page.locator("button[name=back]").bounding_box()
+    assert send is not None and back is not None
+    apart_down = back["y"] - (send["y"] + send["height"])
+    apart_across = back["x"] - (send["x"] + send["width"])
+    assert max(apart_down, apart_across) >= 8, (send, back)
