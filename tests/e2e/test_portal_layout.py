@@ -199,14 +199,16 @@ def test_a_calls_reports_take_two_lines_each_on_a_phone(live, open_as):
     assert any(state in text for state in ("送信待ち", "送信中", "送信済み")), text
 
 
-def test_the_plan_advice_table_reads_on_a_phone(live, open_as):
+@pytest.mark.parametrize("width", [PHONE["width"], 375])
+def test_the_plan_advice_table_reads_on_a_phone(live, open_as, width):
     """Its month column broke 2026年10月 after 10, an amount 11,040円 before
-    円, and its headings 件数 and スタンダード mid-word."""
+    円, and its headings 件数 and スタンダード mid-word. At 375 px it was a
+    couple of pixels wider than its card, so it slid sideways under a thumb."""
     plans = factories.make_plans()
     client = factories.ClientFactory(name="白浜デザイン")
     factories.ClientPlanFactory(client=client, plan=plans["small"])
     page = open_as(factories.ClientUserFactory(client=client))
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size({"width": width, "height": 844})
     page.goto(f"{live['server'].url}/portal/plan/")
     table = page.evaluate(
         """() => {
@@ -229,7 +231,7 @@ def test_the_plan_advice_table_reads_on_a_phone(live, open_as):
       };
     }"""
     )
-    assert table["pageWidth"] == PHONE["width"], table
+    assert table["pageWidth"] == width, table
     assert all(n == 1 for _, n in table["headings"]), table
     assert len(table["months"]) == 12
     assert all(n == 1 for _, n in table["months"]), table
