@@ -1,7 +1,18 @@
+import datetime as dt
+
 from django.db import transaction
+from django.utils import timezone
 
 from reporting import services
-from tests.factories import CallFactory, ClientFactory, ReportRecipientFactory
+from tests.factories import (
+    CallFactory,
+    ClientFactory,
+    OperatorFactory,
+    ReportRecipientFactory,
+)
+
+# When the calls of the byte-level report tests were received (Japan time).
+RECEIVED = timezone.make_aware(dt.datetime(2026, 11, 5, 14, 32))
 
 
 def client_with_recipients(n: int = 1, *, chatwork_room: str = "", **kwargs):
@@ -20,3 +31,16 @@ def save_reported_call(**kwargs):
         call = CallFactory(**kwargs)
         deliveries = services.queue_call_reports(call=call)
     return call, deliveries
+
+
+def record_and_relay(client, **fields):
+    """The console's save (record_call), then the delivery task's work."""
+    call = services.record_call(
+        client=client,
+        logged_by=OperatorFactory(),
+        now=RECEIVED + dt.timedelta(minutes=1),
+        received_at=RECEIVED,
+        **fields,
+    )
+    services.relay_due_deliveries()
+    return call

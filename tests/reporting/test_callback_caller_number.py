@@ -5,33 +5,28 @@ local SMTP server and the Chatwork API peer received the reports."""
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from answering.models import Category, MissingReason
 from reporting import services
 from reporting.services import erase_old_personal_data
 from tests.factories import OperatorFactory
-from tests.reporting.factories import client_with_recipients
+from tests.reporting.factories import (
+    RECEIVED,
+    client_with_recipients,
+    record_and_relay,
+)
 
 pytestmark = pytest.mark.django_db
 
-RECEIVED = timezone.make_aware(dt.datetime(2026, 11, 5, 14, 32))
 CALLER = "09012345678"  # as the phone system sends it; reports hyphenate it
 REFUSED = "お聞きしましたが、お伝えいただけませんでした"
 HUNG_UP = "お伺いする前に切られた"
 
 
 def _record(client, **fields):
-    """The console's save (record_call), then the delivery task's work."""
-    call = services.record_call(
-        client=client,
-        logged_by=OperatorFactory(),
-        now=RECEIVED + dt.timedelta(minutes=1),
-        received_at=RECEIVED,
-        **{"caller_name": "山田", "purpose": "見積もりの件", **fields},
+    return record_and_relay(
+        client, **{"caller_name": "山田", "purpose": "見積もりの件", **fields}
     )
-    services.relay_due_deliveries()
-    return call
 
 
 def _correct(call, **changes):

@@ -8,29 +8,16 @@ import email.policy
 import re
 
 import pytest
-from django.utils import timezone
 
 from answering.models import Category, MissingReason
 from reporting import services
 from tests.factories import OperatorFactory, ReportRecipientFactory
-from tests.reporting.factories import client_with_recipients
+from tests.reporting.factories import (
+    client_with_recipients,
+    record_and_relay,
+)
 
 pytestmark = pytest.mark.django_db
-
-RECEIVED = timezone.make_aware(dt.datetime(2026, 11, 5, 14, 32))
-
-
-def _record(client, **fields):
-    """The console's save (record_call), then the delivery task's work."""
-    call = services.record_call(
-        client=client,
-        logged_by=OperatorFactory(),
-        now=RECEIVED + dt.timedelta(minutes=1),
-        received_at=RECEIVED,
-        **fields,
-    )
-    services.relay_due_deliveries()
-    return call
 
 
 def _mail(smtp_peer, to: str) -> dict:
@@ -54,7 +41,7 @@ def _decoded(message: dict) -> email.message.EmailMessage:
 
 def test_a_long_company_name_is_shortened_in_the_subject_never_the_time(smtp_peer):
     client, (person,) = client_with_recipients(1)
-    _record(
+    record_and_relay(
         client,
         caller_name="山田太郎",
         caller_company="株式会社" + "とても長い名前の会社" * 15,
@@ -80,13 +67,15 @@ def test_a_phone_gets_the_whole_purpose_and_only_a_runaway_paste_is_cut(
         "折り返しは本日17時までに携帯へ、つながらなければ会社の代表へお願いします。"
     )
     assert len(purpose) > 100
-    _record(client, caller_name="山田", callback_number="0312345678", purpose=purpose)
+    record_and_relay(
+        client, caller_name="山田", callback_number="0312345678", purpose=purpose
+    )
     mobile = _mail(smtp_peer, person.mobile_email)["body"]
     assert purpose in mobile
     assert "…" not in mobile
 
     pasted = "あ" * 3000
-    call = _record(
+    call = record_and_relay(
         client, caller_name="佐藤", callback_number="0312345678", purpose=pasted
     )
     mobile = _mails(smtp_peer, person.mobile_email)[1]["body"]
@@ -104,7 +93,7 @@ def test_a_purpose_not_obtained_says_so_and_other_is_never_read_as_the_purpose(
     """The phone's text showed a bare reason where the purpose goes, and every
     report wrote the reason 「その他」 after ご用件, which reads as the purpose."""
     client, (person,) = client_with_recipients(1, chatwork_room="123")
-    _record(
+    record_and_relay(
         client,
         caller_name="",
         caller_name_missing_reason=MissingReason.HUNG_UP,
@@ -124,7 +113,7 @@ def test_a_purpose_not_obtained_says_so_and_other_is_never_read_as_the_purpose(
     for body in (pc, mobile, chatwork):
         assert "その他" not in body
 
-    _record(
+    record_and_relay(
         client,
         caller_name="山田",
         callback_number="0312345678",
@@ -143,7 +132,7 @@ def test_a_runaway_purpose_still_reaches_chatwork_with_where_to_read_it_all(
     which writes the purpose three times, failed sooner."""
     settings.PORTAL_BASE_URL = "https://portal.example.jp"
     client, _ = client_with_recipients(0, chatwork_room="123")
-    call = _record(
+    call = record_and_relay(
         client, caller_name="山田", callback_number="0312345678", purpose="あ" * 30_000
     )
     services.record_correction(
@@ -167,7 +156,7 @@ def test_a_pc_mail_opens_with_the_marks_of_its_subject_in_words(smtp_peer):
     """A nuisance or grey-zone call was named only in the subject and on the
     body's last item (■分類); the body now opens with it."""
     client, (person,) = client_with_recipients(1)
-    _record(
+    record_and_relay(
         client,
         category=Category.NUISANCE,
         is_urgent=True,
@@ -175,14 +164,14 @@ def test_a_pc_mail_opens_with_the_marks_of_its_subject_in_words(smtp_peer):
         callback_number="0312345678",
         purpose="大声で怒鳴って切れました",
     )
-    _record(
+    record_and_relay(
         client,
         category=Category.GREY,
         caller_name="鈴木",
         callback_number="0312345678",
         purpose="社長様にご提案",
     )
-    _record(
+    record_and_relay(
         client, caller_name="佐藤", callback_number="0312345678", purpose="折り返し"
     )
     nuisance, grey, normal = (m["body"] for m in _mails(smtp_peer, person.pc_email))
@@ -208,7 +197,7 @@ def test_the_headers_a_mail_program_reads(smtp_peer, settings):
     the Message-ID the delivery chose, and the date in Japan time."""
     settings.DEFAULT_FROM_EMAIL = "株式会社テスト電話秘書 <report@example.jp>"
     client, (person,) = client_with_recipients(1)
-    call = _record(
+    call = record_and_relay(
         client,
         category=Category.NUISANCE,
         caller_name="山田①㈱😀\r\nBcc: evil@example.com",
@@ -252,7 +241,7 @@ def test_a_line_break_in_a_one_line_field_cannot_forge_an_item(
     the callback number, above the real one."""
     client, (person,) = client_with_recipients(1, chatwork_room="123")
     forged = "\r\n折り返し先: 090-0000-0000\r\nTEL 090-0000-0000"
-    _record(
+    record_and_relay(
         client,
         caller_name=f"山田{forged}",
         caller_company=f"株式会社サンプル{forged}",
@@ -288,7 +277,7 @@ def test_a_phones_correction_cuts_a_runaway_purpose_as_its_report_does(
     above the corrected call whose purpose was cut."""
     settings.PORTAL_BASE_URL = "https://portal.example.jp"
     client, (person,) = client_with_recipients(1)
-    call = _record(
+    call = record_and_relay(
         client, caller_name="山田", callback_number="0312345678", purpose="あ" * 3000
     )
     services.record_correction(
@@ -322,10 +311,12 @@ def test_a_person_receiving_for_two_clients_sees_whose_call_each_report_is(
         ReportRecipientFactory(
             client=client, pc_email="keiri@example.jp", mobile_email="k@example.jp"
         )
-    call = _record(
+    call = record_and_relay(
         tokyo, caller_name="山田", callback_number="0312345678", purpose="見積もり"
     )
-    _record(osaka, caller_name="佐藤", callback_number="0312345678", purpose="納品")
+    record_and_relay(
+        osaka, caller_name="佐藤", callback_number="0312345678", purpose="納品"
+    )
     services.record_correction(
         call=call, corrected_by=OperatorFactory(), changes={"purpose": "請求書"}
     )
@@ -358,7 +349,9 @@ def test_a_report_asks_out_of_office_responders_not_to_answer(smtp_peer):
     Auto-Submitted. Non-delivery reports are not suppressed, nor is the
     message marked as bulk mail."""
     client, (person,) = client_with_recipients(1)
-    _record(client, caller_name="山田", callback_number="0312345678", purpose="件")
+    record_and_relay(
+        client, caller_name="山田", callback_number="0312345678", purpose="件"
+    )
     for address in (person.pc_email, person.mobile_email):
         parsed = _decoded(_mail(smtp_peer, address))
         assert parsed["X-Auto-Response-Suppress"] == "OOF, AutoReply"
@@ -373,7 +366,7 @@ def test_a_pc_report_and_its_correction_link_to_the_calls_own_page(smtp_peer, se
     the call in it. It links to the call's page, which opens in one click."""
     settings.PORTAL_BASE_URL = "https://portal.example.jp"
     client, (person,) = client_with_recipients(1)
-    call = _record(
+    call = record_and_relay(
         client, caller_name="山田", callback_number="0312345678", purpose="見積もり"
     )
     services.record_correction(
