@@ -912,7 +912,10 @@ def invoice_calls_csv(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 # The staff pages' templates (templates/registration/), in the portal's layout.
-_PORTAL_LAYOUT = {"base_template": "portal/base.html"}
+_PORTAL_LAYOUT = {
+    "base_template": "portal/base.html",
+    "home_url": reverse_lazy("portal:home"),
+}
 password_change = client_required(
     PasswordChangeView.as_view(
         success_url=reverse_lazy("portal:password_change_done"),

@@ -206,3 +206,17 @@ def test_the_confirmation_field_reads_with_full_width_brackets(client):
     client.force_login(OperatorFactory())
     page = client.get(reverse("password_change")).content.decode()
     assert "新しいパスワード（確認用）" in page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_page_has_its_heading_above_the_card_and_the_portal_a_way_home(
+    client, role
+):
+    factory, _start, page, _done = ROLES[role]
+    client.force_login(factory())
+    body = client.get(reverse(page)).content.decode()
+    assert body.index("<h1>パスワードの変更</h1>") < body.index(
+        '<section class="card">'
+    )
+    back = f'<a href="{reverse("portal:home")}">← ホームへ戻る</a>'
+    assert (back in body) == (role == "client")

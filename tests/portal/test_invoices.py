@@ -579,3 +579,18 @@ def test_a_paid_invoice_no_longer_asks_for_the_payment(portal, october_invoice):
     assert "入金済み（2026年11月10日）" in body
     assert "お振込みください" not in body
     assert 'id="transfer-account"' not in body
+
+
+def test_an_invoice_without_counted_calls_says_so_and_offers_no_csv(
+    portal, portal_user
+):
+    client = portal_user.client
+    CallFactory(
+        client=client, received_at=jst(2026, 10, 3, 11), category=Category.SALES
+    )
+    invoice = bill(client, OCTOBER)
+    response = portal.get(reverse("portal:invoice_calls", args=[invoice.pk]))
+    body = response.content.decode()
+    assert "この請求期間に件数に数えた受電はありません。" in body
+    assert reverse("portal:invoice_calls_csv", args=[invoice.pk]) not in body
+    assert "<table" not in body
