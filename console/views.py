@@ -120,10 +120,11 @@ def _search(text: str) -> list[Client]:
 
 
 def _call_form_url(*, client: int, caller: str = "", **params: Any) -> str:
-    """The call form of ``client``, with the screen pop's caller when known."""
-    if caller:
-        params["caller"] = caller
-    return f"{reverse('console:call_new')}?{urlencode({'client': client, **params})}"
+    """The call form of ``client``, with the screen pop's caller when known
+    (and any other parameter given a value)."""
+    params["caller"] = caller
+    query = {"client": client, **{k: v for k, v in params.items() if v}}
+    return f"{reverse('console:call_new')}?{urlencode(query)}"
 
 
 def _search_input(request: HttpRequest) -> tuple[str, str]:
@@ -286,14 +287,22 @@ def phone_json(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _screen_pop_caller(sent: str) -> tuple[str, bool]:
-    """The caller's E.164 from what the phone system sent, and whether it hid it.
+def _screen_pop_caller(sent: str) -> tuple[str, bool, str]:
+    """What the phone system sent of the caller: their E.164, whether it hid the
+    number, and what it sent when that was digits that make no number.
 
-    It sends "anonymous", 非通知 or the like for a hidden number: anything sent
-    that is no number.
+    It sends "anonymous", 非通知 or the like for a hidden number: no digit in
+    it. Digits that make no number ("0312") are a number garbled on the way,
+    not a hidden one: said as sent, never taken as the callback number nor
+    looked up for earlier calls.
     """
+    sent = sent.strip()
     caller_number = try_normalize_phone(sent) or ""
-    return caller_number, bool(sent) and not caller_number
+    if caller_number or not sent:
+        return caller_number, False, ""
+    if any(ch.isdigit() for ch in sent):
+        return "", False, sent
+    return "", True, ""
 
 
 def _client_from_params(request: HttpRequest) -> tuple[Client | None, Any]:
@@ -375,8 +384,16 @@ def _render_call_form(
     rang: bool = False,
     dialed_fax: bool = False,
     caller_withheld: bool = False,
+    caller_unreadable: str = "",
+    sent_caller: str = "",
 ) -> HttpResponse:
     context = {
+        # Sent to the URL of the screen pop, client made explicit: the page shown
+        # after an error still has the dialed and caller numbers in its address,
+        # for a reload or a login that expired meanwhile.
+        "form_action": _call_form_url(
+            client=client.pk, dialed=dialed_number, caller=sent_caller
+        ),
         # The page's script dates the call on the server's clock: when the page
         # was made, plus the time since (a PC's clock may be wrong).
         "opened_at_ms": int(timezone.now().timestamp() * 1000),
@@ -393,6 +410,8 @@ def _render_call_form(
         "dialed_fax": dialed_fax,
         # A ring from a number the phone system did not show (非通知).
         "caller_withheld": caller_withheld,
+        # Digits the phone system sent that make no number, as sent.
+        "caller_unreadable": caller_unreadable,
         "saved": saved,
         "saved_at_label": _saved_at_label(saved) if saved else "",
         **_report_context(saved),
@@ -492,8 +511,9 @@ def call_new(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect(_call_form_url(client=client.pk, saved=call.pk))
         dialed_number = form.data.get("dialed_number", "")
-        caller_number, caller_withheld = _screen_pop_caller(
-            form.data.get("caller_number", "")
+        sent_caller = form.data.get("caller_number", "")
+        caller_number, caller_withheld, caller_unreadable = _screen_pop_caller(
+            sent_caller
         )
         return _render_call_form(
             request,
@@ -503,11 +523,20 @@ def call_new(request: HttpRequest) -> HttpResponse:
             dialed_number=dialed_number,
             dialed_fax=_is_fax_line_of(client, dialed_number),
             caller_withheld=caller_withheld,
+            caller_unreadable=caller_unreadable,
+            sent_caller=sent_caller,
         )
 
-    sent_caller = request.GET.get("caller", "")
-    caller_number, caller_withheld = _screen_pop_caller(sent_caller)
-    dialed_number = lookup.e164 if lookup is not None else ""
+    sent_caller = request.GET.get("caller", "")[:30]
+    caller_number, caller_withheld, caller_unreadable = _screen_pop_caller(sent_caller)
+    if lookup is not None:
+        dialed_number = lookup.e164 or ""
+        dialed_fax = lookup.is_fax
+    else:
+        # ``?client=`` with the screen pop's ``dialed`` (the form's own address
+        # after an error): the number that rang, as the ring showed it.
+        dialed_number = try_normalize_phone(request.GET.get("dialed", "")) or ""
+        dialed_fax = _is_fax_line_of(client, dialed_number)
     saved = None
     saved_id = parse_row_id(request.GET.get("saved", ""))
     if saved_id is not None:
@@ -515,10 +544,10 @@ def call_new(request: HttpRequest) -> HttpResponse:
     form = CallForm(
         initial={
             "callback_number": format_phone(caller_number),
-            # As the phone system sent it when it hid the number ("anonymous"):
-            # sent back with the form, so the page says 非通知 again after an
-            # error. The save keeps only a real number.
-            "caller_number": caller_number or sent_caller[:30],
+            # As the phone system sent it when it hid the number ("anonymous")
+            # or garbled it: sent back with the form, so the page says so again
+            # after an error. The save keeps only a real number.
+            "caller_number": caller_number or sent_caller,
             "dialed_number": dialed_number,
             "submission_id": uuid.uuid4(),
         }
@@ -528,11 +557,13 @@ def call_new(request: HttpRequest) -> HttpResponse:
         client=client,
         form=form,
         caller_number=caller_number,
-        dialed_number=dialed_number or "",
+        dialed_number=dialed_number,
         saved=saved,
         rang=bool(caller_number or dialed_number),
-        dialed_fax=lookup is not None and lookup.is_fax,
+        dialed_fax=dialed_fax,
         caller_withheld=caller_withheld,
+        caller_unreadable=caller_unreadable,
+        sent_caller=caller_number or sent_caller,
     )
 
 

@@ -1,4 +1,5 @@
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -45,6 +46,12 @@ FORM = {
     "surcharge_yen": "",
     "received_at": "",
 }
+
+
+def form_action(page):
+    """Where the page's call form is sent: the address shown after an error."""
+    tag = re.search(r'<form [^>]*id="call-form"[^>]*>', page).group(0)
+    return html.unescape(re.search(r'action="([^"]*)"', tag).group(1))
 
 
 def save_form(browser, client, **fields):
@@ -579,6 +586,65 @@ def test_a_withheld_number_is_still_said_when_the_form_comes_back(
     page = operator_client.post(url, {**sent, "caller_name": ""}).content.decode()
     assert "お名前を入力するか" in page
     assert "非通知" not in page
+
+
+def test_a_garbled_caller_number_is_said_unreadable_not_withheld(operator_client, acme):
+    """Digits from the phone system too short to be a number ("0312") read as
+    非通知: the operator took the caller for one who hid the number."""
+    CallFactory(client=acme, caller_number="", purpose="番号なしの以前の着信")
+    opened = operator_client.get(NEW, {"dialed": "0355550001", "caller": "0312"})
+    page = opened.content.decode()
+    assert "着信番号を読み取れません（0312）" in page
+    assert "非通知" not in page
+    assert "折り返し先を必ず伺ってください" in page
+    # Neither the callback number nor a history of earlier calls.
+    assert form_values(page, "call-form")["callback_number"] == ""
+    assert "この番号から" not in page.split('id="call-form"')[0]
+    assert "番号なしの以前の着信" not in page
+    # Still said when the form comes back with an error; saved, no number.
+    sent = {**form_values(page, "call-form"), **FORM, "caller_name": ""}
+    again = operator_client.post(form_action(page), sent).content.decode()
+    assert "お名前を入力するか" in again
+    assert "着信番号を読み取れません（0312）" in again
+    assert "非通知" not in again
+    response = operator_client.post(form_action(page), {**sent, "caller_name": "山田"})
+    assert response.status_code == 302
+    assert Call.objects.get(submission_id=sent["submission_id"]).caller_number == ""
+    # A hidden number is still 非通知.
+    withheld = operator_client.get(
+        NEW, {"dialed": "0355550001", "caller": "anonymous"}
+    ).content.decode()
+    assert "非通知" in withheld
+    assert "読み取れません" not in withheld
+
+
+def test_a_form_error_keeps_the_screen_pop_in_the_pages_address(operator_client, acme):
+    """The form was sent to ?client= alone: the page shown after an error had
+    lost the dialed and caller numbers from its address, and reloaded it came
+    back as a form opened by hand, the caller's number gone."""
+    opened = operator_client.get(
+        NEW, {"dialed": "03-5555-0001", "caller": "09012345678"}
+    ).content.decode()
+    sent = {**form_values(opened, "call-form"), **FORM, "caller_name": ""}
+    shown_after_error = form_action(opened)
+    page = operator_client.post(shown_after_error, sent).content.decode()
+    assert "お名前を入力するか" in page
+    for shown in (page, operator_client.get(shown_after_error).content.decode()):
+        assert "アクメ株式会社でございます" in shown
+        assert "着信 03-5555-0001" in shown
+        assert "発信者番号 090-1234-5678" in shown
+    reloaded = operator_client.get(shown_after_error).content.decode()
+    assert form_values(reloaded, "call-form")["callback_number"] == "090-1234-5678"
+    assert form_action(page) == shown_after_error
+    # Corrected, the call is saved with both numbers.
+    response = operator_client.post(form_action(page), {**sent, "caller_name": "山田"})
+    assert response.status_code == 302
+    call = Call.objects.get()
+    assert (call.client, call.caller_number, call.dialed_number) == (
+        acme,
+        "+819012345678",
+        "+81355550001",
+    )
 
 
 def test_a_typed_number_counts_every_earlier_nuisance_call(operator_client, acme):
@@ -1503,6 +1569,8 @@ def test_a_ring_on_the_clients_fax_number_says_so_above_the_form(operator_client
     ).content.decode()
     assert "お名前を入力するか" in sent
     assert notice in sent
+    # And in the page at its address, reloaded.
+    assert notice in operator_client.get(form_action(sent)).content.decode()
     # The client's voice number: no notice.
     voice = operator_client.get(NEW, {"dialed": "0355550001"}).content.decode()
     assert 'id="call-form"' in voice
