@@ -105,13 +105,39 @@
     form.addEventListener("change", markStarted);
   }
 
-  // A field with an error, its message under it and all, in the middle of the
-  // window: focus alone scrolls the field just into view, and its message
-  // stayed hidden under the save bar at the window's bottom.
+  // A field with an error, its message under it and all, between the rule
+  // banner and the save bar (the page's scroll-padding): focus alone scrolls
+  // the field just into view, and its message stayed hidden under the save
+  // bar. Scrolled no further than that: centred, it took the form's heading
+  // and the FAX notice under the banner on top (1366x768).
   var showWhole = function (el) {
     var whole = el.closest(".field, fieldset") || el;
-    whole.scrollIntoView({ block: "center" });
+    whole.scrollIntoView({ block: "nearest" });
   };
+  // The callback number's read-back arrives a moment after the page and
+  // pushes what is below it down, a field in error under the save bar: it is
+  // shown whole again, until the operator does anything.
+  var keepShown = function (el) {
+    if (!window.ResizeObserver) { return; }
+    var watch = new ResizeObserver(function () { showWhole(el); });
+    watch.observe(form);
+    var stop = function () { watch.disconnect(); };
+    ["keydown", "pointerdown", "wheel", "touchstart"].forEach(function (type) {
+      window.addEventListener(type, stop, { once: true, capture: true });
+    });
+    setTimeout(stop, 5000);
+  };
+  // The banner wraps to more lines on a narrow window: what the page scrolls
+  // to stops below it whatever its height (console.css).
+  var banner = document.querySelector(".rule-banner");
+  var measureBanner = function () {
+    if (banner) {
+      document.documentElement.style.setProperty(
+        "--rule-banner-height", banner.offsetHeight + "px");
+    }
+  };
+  measureBanner();
+  window.addEventListener("resize", measureBanner);
 
   var radios = form.querySelectorAll("input[name=category]");
   // The 無言 tick belongs to a nuisance call: shown with it, and unticked when
@@ -224,7 +250,7 @@
     bad.setAttribute("aria-invalid", "true");
     bad.setAttribute("aria-describedby", id);
     bad.closest(".field").classList.add("has-error");
-    bad.focus();
+    bad.focus({ preventScroll: true });
     showWhole(bad);
   });
 
@@ -258,8 +284,8 @@
   }
   if (!target) { target = form.querySelector("input[name=category]:checked") || radios[0]; }
   if (target) {
-    target.focus();
-    if (focusName) { showWhole(target); }
+    target.focus({ preventScroll: !!focusName });
+    if (focusName) { showWhole(target); keepShown(target); }
   }
 
   // A reason chosen as "other" needs the note: jump there.

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from answering.models import Call
+from clients.models import LentNumber, NumberAssignment
 from tests import factories
 from tests.factories import answered_at
 
@@ -613,3 +614,51 @@ def test_a_long_name_to_announce_breaks_between_phrases(live, open_as):
             phrase,
         )
         assert lines == 1, phrase
+
+
+_TOP_BOTTOM = (
+    "el => { const b = el.getBoundingClientRect(); return [b.top, b.bottom]; }"
+)
+
+
+@pytest.mark.parametrize("typed", [{"callback_number": "12"}, {"purpose": ""}])
+def test_an_error_scrolls_into_sight_below_the_rule_banner_with_the_heading(
+    live, open_as, typed
+):
+    """A refused call was scrolled to the middle of the window (1366x768): the
+    form's heading and the FAX notice went under the rule banner that stays on
+    top, when the field in error was in sight below them all along."""
+    client = factories.ClientFactory()
+    factories.NumberAssignmentFactory(
+        client=client,
+        number__number="+81355550009",
+        number__kind=LentNumber.Kind.FAX,
+        use=NumberAssignment.Use.FAX,
+    )
+    page = open_as(factories.OperatorFactory())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(
+        f"{live['server'].url}/operator/calls/new?dialed=0355550009&caller=09012345678"
+    )
+    page.fill("#id_caller_name", "田中")
+    page.fill("#id_purpose", "見積り")
+    for name, value in typed.items():
+        page.fill(f"#id_{name}", value)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(".error-summary")
+    field = page.locator(".field.has-error").first
+    assert field.locator("input, textarea").evaluate(
+        "el => el === document.activeElement"
+    )
+    if "callback_number" not in typed:
+        # The caller's number read back, which comes a moment after the page
+        # and pushes the fields below it down.
+        page.wait_for_selector("#callback-check.good")
+        page.wait_for_timeout(200)
+    _, banner_bottom = page.eval_on_selector(".rule-banner", _TOP_BOTTOM)
+    field_top, field_bottom = field.evaluate(_TOP_BOTTOM)
+    save_top, _ = page.eval_on_selector("#call-form .actions", _TOP_BOTTOM)
+    assert banner_bottom <= field_top and field_bottom <= save_top
+    for shown in (".call-panel h1", "#fax-notice", ".error-summary"):
+        top, _ = page.eval_on_selector(shown, _TOP_BOTTOM)
+        assert top >= banner_bottom, shown
