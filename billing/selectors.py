@@ -550,11 +550,31 @@ def unbilled_months(
         .filter(client=client)
         .values_list("billing_month", flat=True)
     )
-    prices = price_history_by_plan() if months else {}
+    if not months:
+        return []
+    prices = price_history_by_plan()
+    # The client's row and its plans read once for all the months (a client
+    # with us for years has as many), each month's plan in force picked here.
+    row = (
+        Client.objects.filter(pk=client.pk)
+        .values("id", "name", "trial_started_on", "contract_started_on", "cancelled_on")
+        .get()
+    )
+    plans = list(
+        ClientPlan.objects.filter(client=client, effective_month__lte=max(months))
+        .order_by("effective_month")
+        .values_list("effective_month", "plan_id", "plan__name")
+    )
     unbilled = []
     for month in sorted(months):
-        row = _with_plan_in_force(Client.objects.filter(pk=client.pk), month).get()
-        found = _unbilled(row, month=month, month_billed=True, prices=prices)
+        in_force = [(plan_id, name) for m, plan_id, name in plans if m <= month]
+        plan_id, plan_name = in_force[-1] if in_force else (None, None)
+        found = _unbilled(
+            {**row, "plan_id": plan_id, "plan_name": plan_name},
+            month=month,
+            month_billed=True,
+            prices=prices,
+        )
         if found is not None:
             unbilled.append(found)
     return unbilled
@@ -1029,10 +1049,11 @@ def invoices_differing_from_data(
 
     Only invoices whose client's dates, recipients, numbers or plans changed
     since they were built are built again (``billing.services.loading``, as a
-    reissue reads them), in a fixed number of queries per month.
+    reissue reads them), in a fixed number of queries whatever the number of
+    months.
     """
     # Imported here: the billing services read this module's price history.
-    from billing.services.loading import billable_clients, load_month
+    from billing.services.loading import load_months
 
     invoices = Invoice.objects.filter(
         status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID]
@@ -1080,14 +1101,24 @@ def invoices_differing_from_data(
     for invoice, _at in candidates:
         by_month[invoice.billing_month][invoice.client_id] = invoice
     built: dict[int, tuple[dt.date, list[LineDraft]]] = {}
+    # All the months at once: a client's page compares every month it has
+    # been with us.
+    loaded = load_months(
+        clients=Client.objects.filter(
+            pk__in=sorted({invoice.client_id for invoice, _at in candidates})
+        ),
+        replaces={
+            billing_month: {client_id: i.pk for client_id, i in of_month.items()}
+            for billing_month, of_month in by_month.items()
+        },
+    )
     for billing_month, of_month in by_month.items():
-        loaded = load_month(
-            month=billing_month,
-            clients=billable_clients(month=billing_month).filter(pk__in=list(of_month)),
-            replaces={client_id: i.pk for client_id, i in of_month.items()},
-        )
-        for row, data in loaded.billed:
-            built[of_month[row["id"]].pk] = (data.billable_from, build_lines(data))
+        for row, data in loaded[billing_month].billed:
+            if row["id"] in of_month:  # another month's client
+                built[of_month[row["id"]].pk] = (
+                    data.billable_from,
+                    build_lines(data),
+                )
     differing = []
     changed_since: dict[int, dt.datetime] = {}
     for invoice, changed_at in candidates:

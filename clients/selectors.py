@@ -13,6 +13,7 @@ from django.db.models import (
     RESTRICT,
     Case,
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
@@ -243,12 +244,27 @@ def fee_recipients(
     the days before a switch as they were). Subqueries only: no statement grows
     with the number of clients.
     """
-    first, last = month_start(month), month_end(month)
+    first = month_start(month)
+    return fee_recipients_by_month(clients=clients, months=[first])[first]
+
+
+def fee_recipients_by_month(
+    *, clients: QuerySet[Client], months: Sequence[dt.date]
+) -> dict[dt.date, dict[int, list[ReportRecipient]]]:
+    """``fee_recipients`` of each of ``months`` (firsts of months), in two
+    queries whatever the number of months or clients."""
+    result: dict[dt.date, dict[int, list[ReportRecipient]]] = {
+        month_start(month): defaultdict(list) for month in months
+    }
+    if not result:
+        return result
+    earliest, latest = min(result), month_end(max(result))
     ids = clients.values("id")
-    month_starts_at, _month_ends_at = month_bounds(first)
     historical = Client.history.model
+    # Changed since the earliest month began: the clients whose history
+    # might say another month's days differ (each month narrows it below).
     changed = historical.objects.filter(
-        id__in=ids, history_date__gte=month_starts_at
+        id__in=ids, history_date__gte=month_bounds(earliest)[0]
     ).values("id")
     report_changes: dict[int, list[tuple[dt.datetime, bool]]] = defaultdict(list)
     for client_id, history_date, by_email in (
@@ -257,28 +273,42 @@ def fee_recipients(
         .values_list("id", "history_date", "report_by_email")
     ):
         report_changes[client_id].append((history_date, by_email))
-    recipients: dict[int, list[ReportRecipient]] = defaultdict(list)
-    for recipient in (
-        ReportRecipient.objects.filter(client__in=ids, active_from__lte=last)
+    held: list[ReportRecipient] = list(
+        ReportRecipient.objects.filter(client__in=ids, active_from__lte=latest)
         .filter(Q(client__report_by_email=True) | Q(client__in=changed))
-        .filter(Q(active_to__isnull=True) | Q(active_to__gte=first))
+        .filter(Q(active_to__isnull=True) | Q(active_to__gte=earliest))
+        .annotate(by_email_now=F("client__report_by_email"))
         .only("id", "client_id", "active_from", "active_to")
-    ):
-        recipients[recipient.client_id].append(recipient)
-    if not report_changes:
-        return recipients
-    by_email_now = dict(
-        Client.objects.filter(id__in=changed).values_list("id", "report_by_email")
     )
-    for client_id, changes in report_changes.items():
-        if client_id in recipients:
-            recipients[client_id] = recipients_within(
-                recipients[client_id],
-                days_switched_on(
-                    changes, first=first, last=last, before=by_email_now[client_id]
-                ),
-            )
-    return recipients
+    for first, recipients in result.items():
+        last = month_end(first)
+        month_starts_at = month_bounds(first)[0]
+        changed_since = {
+            client_id
+            for client_id, changes in report_changes.items()
+            if changes[-1][0] >= month_starts_at
+        }
+        by_email_now: dict[int, bool] = {}
+        for recipient in held:
+            if recipient.active_from > last or (
+                recipient.active_to is not None and recipient.active_to < first
+            ):
+                continue
+            by_email_now[recipient.client_id] = recipient.by_email_now  # type: ignore[attr-defined]
+            if recipient.by_email_now or recipient.client_id in changed_since:  # type: ignore[attr-defined]
+                recipients[recipient.client_id].append(recipient)
+        for client_id in changed_since:
+            if client_id in recipients:
+                recipients[client_id] = recipients_within(
+                    recipients[client_id],
+                    days_switched_on(
+                        report_changes[client_id],
+                        first=first,
+                        last=last,
+                        before=by_email_now[client_id],
+                    ),
+                )
+    return result
 
 
 @dataclass(frozen=True)

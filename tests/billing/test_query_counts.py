@@ -3,6 +3,7 @@ as many for one invoice (client, line, call) as for many."""
 
 import datetime as dt
 
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -10,8 +11,10 @@ from django.urls import reverse
 from billing.models import Invoice
 from billing.selectors import invoices_differing_from_data
 from billing.services import add_adjustment, bill_month
+from clients.months import next_month, previous_month
 from tests.billing.factories import OCTOBER, contracted_client
 from tests.factories import ReportRecipientFactory
+from tests.html_forms import form_values
 
 ISSUED_ON = dt.date(2026, 11, 2)
 
@@ -101,3 +104,100 @@ def test_the_warnings_after_a_clients_save_read_its_credits_at_once(small):
         assert [s.credited_yen for s in stale] == [100] * len(stale)
     assert named == [1, 5]
     assert counts[0] == counts[1]
+
+
+def _months_back(count):
+    """The ``count`` months ending with October 2026, oldest first."""
+    months = [OCTOBER]
+    while len(months) < count:
+        months.insert(0, previous_month(months[0]))
+    return months
+
+
+def _issued_months_of_a_client(plan, count):
+    """A client billed and issued for ``count`` months, with three recipients
+    from the first, and then a fourth dated back into the first month after
+    they were issued: a reissue of every one of its months bills 210 yen
+    more."""
+    months = _months_back(count)
+    client = contracted_client(
+        plan, effective_month=months[0], contract_started_on=months[0]
+    )
+    for _n in range(3):
+        ReportRecipientFactory(client=client, active_from=months[0])
+    for month in months:
+        bill_month(month=month, issue=True, today=next_month(month))
+    ReportRecipientFactory(client=client, active_from=months[0].replace(day=20))
+    return client
+
+
+def _save_client_page(admin_client, client):
+    """The admin saves the client's page unchanged: the queries of the save
+    and the warnings it leaves for the next page."""
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.post(url, data)
+    assert response.status_code == 302
+    warnings = [
+        str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"
+    ]
+    return len(queries), warnings
+
+
+def test_saving_a_client_of_many_months_reads_its_issued_invoices_at_once(
+    small, admin_client, django_assert_num_queries
+):
+    """The client's page names each issued invoice a reissue would bill
+    otherwise: as many queries for a client of 14 months as of 2."""
+    two, warnings = _save_client_page(
+        admin_client, _issued_months_of_a_client(small, 2)
+    )
+    assert len(warnings) == 2
+    assert all("210" in w and "請求書の詳細" in w for w in warnings)
+
+    client = _issued_months_of_a_client(small, 14)
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    with django_assert_num_queries(two):
+        response = admin_client.post(url, data)
+    warnings = [
+        str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"
+    ]
+    assert len(warnings) == 14
+    assert all("差額 +210 円" in w for w in warnings)
+
+
+def _client_signed_up_after_billing(plan, count):
+    """A client whose contract began ``count`` months ago, entered only after
+    those months were billed for another client: none of its months billed."""
+    months = _months_back(count)
+    contracted_client(plan, effective_month=months[0], contract_started_on=months[0])
+    for month in months:
+        bill_month(month=month, issue=True, today=next_month(month))
+    return contracted_client(
+        plan, effective_month=months[0], contract_started_on=months[0]
+    )
+
+
+def test_saving_a_client_of_many_unbilled_months_reads_them_at_once(
+    small, admin_client, django_assert_max_num_queries
+):
+    """The client's page names each billed month that has no invoice for the
+    client: as many queries for 14 such months as for 2."""
+    two, warnings = _save_client_page(
+        admin_client, _client_signed_up_after_billing(small, 2)
+    )
+    assert len(warnings) == 2
+    assert all("分の請求書がありません" in w for w in warnings)
+
+    client = _client_signed_up_after_billing(small, 14)
+    url = reverse("admin:clients_client_change", args=[client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    with django_assert_max_num_queries(two):
+        response = admin_client.post(url, data)
+    warnings = [
+        str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"
+    ]
+    assert len(warnings) == 14
+    assert "2025年9月分の請求書がありません" in warnings[0]
