@@ -594,7 +594,7 @@ def test_a_garbled_caller_number_is_said_unreadable_not_withheld(operator_client
     CallFactory(client=acme, caller_number="", purpose="番号なしの以前の着信")
     opened = operator_client.get(NEW, {"dialed": "0355550001", "caller": "0312"})
     page = opened.content.decode()
-    assert "着信番号を読み取れません（0312）" in page
+    assert "発信者番号を読み取れません（0312）" in page
     assert "非通知" not in page
     assert "折り返し先を必ず伺ってください" in page
     # Neither the callback number nor a history of earlier calls.
@@ -605,7 +605,7 @@ def test_a_garbled_caller_number_is_said_unreadable_not_withheld(operator_client
     sent = {**form_values(page, "call-form"), **FORM, "caller_name": ""}
     again = operator_client.post(form_action(page), sent).content.decode()
     assert "お名前を入力するか" in again
-    assert "着信番号を読み取れません（0312）" in again
+    assert "発信者番号を読み取れません（0312）" in again
     assert "非通知" not in again
     response = operator_client.post(form_action(page), {**sent, "caller_name": "山田"})
     assert response.status_code == 302
