@@ -41,7 +41,6 @@ from clients.models import (  # noqa: E402
     LentNumber,
     NumberAssignment,
     Plan,
-    PlanPrice,
     ReportRecipient,
 )
 
@@ -49,23 +48,9 @@ MONTH = dt.date(2026, 10, 1)
 
 
 def create_data(client_count: int, call_count: int) -> None:
-    plans = []
-    for order, (code, fee, included, per_call) in enumerate(
-        [
-            ("small", 2960, 20, 148),
-            ("half", 5720, 40, 143),
-            ("standard", 11040, 80, 138),
-        ]
-    ):
-        plan = Plan.objects.create(code=code, name=code, display_order=order)
-        PlanPrice.objects.create(
-            plan=plan,
-            valid_from=dt.date(2024, 4, 1),
-            monthly_fee_yen=fee,
-            included_calls=included,
-            per_call_yen=per_call,
-        )
-        plans.append(plan)
+    # The public price list's three plans, as migration clients/0007 seeds them.
+    plans = list(Plan.objects.filter(code__in=["small", "half", "standard"]))
+    assert len(plans) == 3, "the plans that migration clients/0007 seeds are missing"
     clients = Client.objects.bulk_create(
         [
             Client(
