@@ -510,11 +510,14 @@ def initial_from_call(call: Call) -> dict[str, Any]:
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("顧客を検索"), max_length=100, required=False)
     # The caller of a screen pop that found no client: kept on the way to the
-    # client the operator picks.
+    # client the operator picks. A number as E.164; what the phone system sent
+    # for a hidden or garbled one ("anonymous", "0312") as sent, so the call
+    # form says 非通知 or 読み取れません as it would have on the ring.
     caller = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     def clean_caller(self) -> str:
-        return try_normalize_phone(self.cleaned_data["caller"]) or ""
+        sent = self.cleaned_data["caller"]
+        return try_normalize_phone(sent) or sent[:30]
 
 
 class DayFilterForm(forms.Form):

@@ -402,8 +402,9 @@ def _render_call_form(
         **_client_panel_context(client),
         "form": form,
         "caller_number": caller_number,
-        # The side search box: another client picked there keeps the caller.
-        "caller": caller_number,
+        # The side search box: another client picked there keeps the caller
+        # (a hidden or garbled number as sent).
+        "caller": sent_caller,
         "caller_number_display": format_phone(caller_number),
         "dialed_number_display": format_phone(dialed_number),
         # A ring on the client's FAX line: said above the form.
@@ -474,10 +475,16 @@ def _unsaved_call(request: HttpRequest) -> QueryDict | None:
 def call_new(request: HttpRequest) -> HttpResponse:
     client, lookup = _client_from_params(request)
     if client is None:
-        caller = try_normalize_phone(request.GET.get("caller", "")) or ""
+        sent_caller = request.GET.get("caller", "").strip()[:30]
+        caller_number, caller_withheld, caller_unreadable = _screen_pop_caller(
+            sent_caller
+        )
+        # The caller goes on through the search to the client the operator
+        # picks: their number, or what the phone system sent for a hidden or
+        # garbled one (the call form says so again).
+        caller = caller_number or sent_caller
         if lookup is None and not request.GET.get("client"):
-            # A screen pop without the dialed number: the caller's number goes
-            # on through the search to the client the operator picks.
+            # A screen pop without the dialed number.
             home = reverse("console:home")
             return redirect(
                 f"{home}?{urlencode({'caller': caller})}" if caller else home
@@ -492,7 +499,9 @@ def call_new(request: HttpRequest) -> HttpResponse:
                 if lookup is not None and lookup.e164
                 else request.GET.get("dialed", ""),
                 "caller": caller,
-                "caller_display": format_phone(caller),
+                "caller_display": format_phone(caller_number),
+                "caller_withheld": caller_withheld,
+                "caller_unreadable": caller_unreadable,
             },
             status=200 if lookup is not None else 404,
         )

@@ -618,6 +618,47 @@ def test_a_garbled_caller_number_is_said_unreadable_not_withheld(operator_client
     assert "読み取れません" not in withheld
 
 
+@pytest.mark.parametrize(
+    "pop",
+    [
+        {"caller": "0312"},  # no dialed number: the search page
+        {"dialed": "0399990000", "caller": "0312"},  # a number that finds no client
+    ],
+)
+def test_a_garbled_caller_number_goes_on_through_the_search(operator_client, acme, pop):
+    """A screen pop that found no client dropped a garbled caller ID: the call
+    form of the client then picked said nothing, and the operator did not know
+    the phone system had sent a number it could not read."""
+    page = operator_client.get(NEW, pop, follow=True).content.decode()
+    if "dialed" in pop:
+        assert "発信者番号を読み取れません（0312）" in page
+    assert 'name="caller" value="0312"' in page
+    # The client picked from the search (the list, or as the operator types).
+    found = operator_client.get(
+        reverse("console:home"), {"q": "アクメ", "caller": "0312"}, follow=True
+    )
+    typed = operator_client.get(
+        reverse("console:search"), {"q": "アクメ", "caller": "0312"}
+    ).json()["results"][0]["url"]
+    for form in (found.content.decode(), operator_client.get(typed).content.decode()):
+        assert "アクメ株式会社でございます" in form
+        assert "発信者番号を読み取れません（0312）" in form
+        assert "非通知" not in form
+        assert form_values(form, "call-form")["callback_number"] == ""
+
+
+def test_a_withheld_number_goes_on_through_the_search(operator_client, acme):
+    """The same for a hidden number: 非通知 on the page of the client picked."""
+    page = operator_client.get(
+        NEW, {"dialed": "0399990000", "caller": "anonymous"}
+    ).content.decode()
+    assert "発信者番号: <strong>非通知</strong>" in page
+    form = operator_client.get(
+        reverse("console:home"), {"q": "アクメ", "caller": "anonymous"}, follow=True
+    ).content.decode()
+    assert "番号が通知されていません" in form
+
+
 def test_a_form_error_keeps_the_screen_pop_in_the_pages_address(operator_client, acme):
     """The form was sent to ?client= alone: the page shown after an error had
     lost the dialed and caller numbers from its address, and reloaded it came
