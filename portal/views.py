@@ -699,6 +699,10 @@ def cancellation(request: HttpRequest) -> HttpResponse:
             "pro_rata_from": pro_rata_from(client=client, last_day=summary_day)
             if summary_day
             else None,
+            # A contract set to end while still in its free trial (an admin
+            # sets it; the page asks no trial client): nothing is ever billed.
+            "nothing_billed": summary_day is not None
+            and client.first_billed_day(summary_day) is None,
             # The intro, before a day is chosen, names the first month end
             # offered when it is billed by days.
             "first_pro_rata_from": pro_rata_from(client=client, last_day=days[0]),

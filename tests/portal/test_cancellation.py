@@ -452,6 +452,40 @@ def test_a_client_already_cancelled_sees_its_end_and_cannot_ask(portal, portal_u
     assert _open(client) == []
 
 
+def _set_end_summary(portal) -> str:
+    """The page's summary of the end an admin has set."""
+    page = portal.get(reverse(URL)).content.decode()
+    summary = page[page.index('id="cancellation-summary"') :]
+    return summary[: summary.index("</ul>")]
+
+
+def test_a_contract_set_to_end_in_its_trial_is_told_nothing_is_billed(
+    portal, portal_user
+):
+    """An admin ended a contract in its free trial: the page read that the
+    month was billed in full, on a final invoice that was never to come."""
+    client = portal_user.client
+    last_day = _this_month_end()
+    began = last_day - dt.timedelta(days=2)  # the trial runs into next month
+    Client.objects.filter(pk=client.pk).update(
+        trial_started_on=began, contract_started_on=began, cancelled_on=last_day
+    )
+
+    summary = _set_end_summary(portal)
+
+    assert "無料お試し期間中に終わるため、料金はかかりません。" in summary
+    assert "ご請求書も発行しません。" in summary
+    for wrong in ("1か月分", "日割り", "最終のご請求書", "保証金"):
+        assert wrong not in summary
+    # A contract billed in its last month still reads what it is billed.
+    Client.objects.filter(pk=client.pk).update(
+        trial_started_on=None, contract_started_on=last_day - dt.timedelta(days=40)
+    )
+    summary = _set_end_summary(portal)
+    assert "1か月分の料金をご請求します" in summary
+    assert "料金はかかりません" not in summary
+
+
 def test_a_client_in_its_trial_is_told_nothing_is_billed(portal, portal_user):
     client = portal_user.client
     today = japan_today()
