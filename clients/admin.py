@@ -54,7 +54,7 @@ from clients.models import (
     rest_ends_on,
 )
 from clients.months import japan_today, month_start, next_month
-from clients.widgets import TitledEmailInput, TitledTextInput
+from clients.widgets import AddressBox, TitledTextInput
 from config.admin_site import delete_selected_at_once
 from config.row_ids import parse_row_id
 
@@ -182,14 +182,16 @@ class Listed050Warning:
 # The rows of the client's and the plan's pages have no line above each row
 # naming it: that line (the row's __str__) said again what the row shows (a
 # person's name and title, a recipient's name, a price's day and fee), or the
-# client's long name first (a number, a plan), a line per row.
+# client's long name first (a number, a plan, a notice and its days), a line
+# per row.
 UNTITLED_ROWS = "admin/edit_inline/tabular_untitled.html"
 
-# A row's text boxes share the table's width: a long value (a note, an
-# address) cut at a box's edge is read whole in its tooltip.
-TITLED_BOXES: "dict[type[models.Field[Any, Any]], dict[str, Any]]" = {
+# A row's text boxes share the table's width: a long value (a note, a name)
+# cut at a box's edge is read whole in its tooltip. An e-mail address is read
+# whole in its box, which wraps it (AddressBox).
+ROW_BOXES: "dict[type[models.Field[Any, Any]], dict[str, Any]]" = {
     models.CharField: {"widget": TitledTextInput},
-    models.EmailField: {"widget": TitledEmailInput},
+    models.EmailField: {"widget": AddressBox},
 }
 
 
@@ -214,7 +216,7 @@ class PlanAdmin(SimpleHistoryAdmin):
 class ClientPersonInline(admin.TabularInline):
     model = ClientPerson
     template = UNTITLED_ROWS
-    formfield_overrides = TITLED_BOXES
+    formfield_overrides = ROW_BOXES
     form = ClientPersonInlineForm
     extra = 0
 
@@ -222,7 +224,7 @@ class ClientPersonInline(admin.TabularInline):
 class ReportRecipientInline(admin.TabularInline):
     model = ReportRecipient
     template = UNTITLED_ROWS
-    formfield_overrides = TITLED_BOXES
+    formfield_overrides = ROW_BOXES
     form = ReportRecipientInlineForm
     formset = JapaneseDuplicatesFormSet
     extra = 0
@@ -288,6 +290,7 @@ class OperatorNoticeInline(admin.TabularInline):
     office reads them here; the client writes and ends them in the portal."""
 
     model = OperatorNotice
+    template = UNTITLED_ROWS
     extra = 0
     fields = [
         "first_day",
@@ -305,9 +308,8 @@ class OperatorNoticeInline(admin.TabularInline):
         return False  # the client's own words, written in the portal
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OperatorNotice]:
-        # Each row names who wrote it and its client (__str__): read with the
-        # rows, not one query per row.
-        return super().get_queryset(request).select_related("client", "written_by")
+        # Each row names who wrote it: read with the rows, not one query per row.
+        return super().get_queryset(request).select_related("written_by")
 
 
 @admin.register(Client)

@@ -15,6 +15,7 @@ from tests.factories import (
     ClientPersonFactory,
     ClientPlanFactory,
     NumberAssignmentFactory,
+    OperatorNoticeFactory,
     PlanFactory,
     ReportRecipientFactory,
 )
@@ -134,6 +135,29 @@ def test_the_client_pages_number_and_plan_rows_do_not_repeat_the_clients_name(
     returned_page = reverse("admin:clients_numberassignment_change", args=[returned.pk])
     assert f'<a href="{lent_page}">返却する</a>' in numbers
     assert returned_page not in numbers
+
+
+def test_the_client_pages_notice_rows_do_not_repeat_the_clients_name(admin_client):
+    """Each notice opened with a line naming it, the client's long name and
+    the notice's days (株式会社… 2026年12月28日〜2027年1月4日), above the
+    columns that show those days."""
+    client = ClientFactory(
+        name="株式会社グローバルコミュニケーションソリューションズ東京本社"
+    )
+    OperatorNoticeFactory(
+        client=client,
+        text="年末年始は休業です",
+        first_day=dt.date(2026, 12, 28),
+        last_day=dt.date(2027, 1, 4),
+    )
+    url = reverse("admin:clients_client_change", args=[client.pk])
+
+    notices = _table_of(admin_client.get(url).content.decode(), "operator_notices")
+
+    assert client.name not in notices
+    assert "〜" not in notices
+    assert "年末年始は休業です" in notices
+    assert notices.count("2026年12月28日") == 1  # its 開始日 column
 
 
 def test_the_client_pages_people_and_recipients_are_named_once_a_row(admin_client):

@@ -236,3 +236,49 @@ def test_the_recipient_page_reads_a_full_width_address_as_half_width(admin_clien
         "taro@EXAMPLE.jp",
         "taro@docomo.ne.jp",
     )
+
+
+# The client page's address boxes are text areas (clients.widgets.AddressBox):
+# a line break reaches the server when the page's script did not run, and a
+# space where the script turned one into it.
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "yamada@example.jp\r\nsato@example.jp",  # two addresses pasted, lines kept
+        "yamada@example.jp sato@example.jp",  # their line break made a space
+        "yamada@example\r\n.jp",  # one address pasted over two lines
+        "yamada@",
+    ],
+)
+def test_an_address_box_with_a_line_break_or_no_address_gets_a_japanese_error(
+    admin_client, typed
+):
+    recipient = ReportRecipientFactory(pc_email="taro@example.jp")
+    url = reverse("admin:clients_client_change", args=[recipient.client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+    admin_client.raise_request_exception = False
+
+    response = admin_client.post(url, {**data, "recipients-0-pc_email": typed})
+
+    assert response.status_code == 200  # the page again, not a 500
+    assert "有効なメールアドレスを入力してください。" in _errors_on(
+        response.content.decode()
+    )
+    recipient.refresh_from_db()
+    assert recipient.pc_email == "taro@example.jp"
+
+
+def test_an_address_pasted_with_its_line_break_is_saved_without_it(admin_client):
+    recipient = ReportRecipientFactory(pc_email="taro@example.jp")
+    url = reverse("admin:clients_client_change", args=[recipient.client.pk])
+    data = form_values(admin_client.get(url).content.decode(), "client_form")
+
+    response = admin_client.post(
+        url, {**data, "recipients-0-pc_email": "hanako@example.jp\r\n"}
+    )
+
+    assert response.status_code == 302
+    recipient.refresh_from_db()
+    assert recipient.pc_email == "hanako@example.jp"

@@ -33,6 +33,16 @@ def long_address(who: str) -> str:
     return f"{who}.reception-desk@global-communication-solutions.example.co.jp"
 
 
+LONG_ADDRESS = long_address("office-of-the-president-tokyo-headquarters")
+# A map's link a client pasted into a notice: its 150 characters of place
+# data have nowhere to wrap.
+LONG_LINK = (
+    "https://maps.example.co.jp/place/data=4m6x3m5x1s0x60188bfbd89f700b0x277c49ba"
+    "34ed38x8m2x3d356812362x4d1397671248x16zL20vMDFnMTZsx5m1x1e2x4m6x3m5x1s0x60188"
+    "bfbd89f700b0x277c49ba34ed38x8m2x3d356812362x4d1397671248"
+)
+
+
 def add_long_rows() -> Client:
     """A client as long as they come, with what an admin sees of it every day:
     recipients, people, lent numbers, plans, calls and their reports (one
@@ -100,6 +110,7 @@ def add_long_rows() -> Client:
     factories.ClientUserFactory(
         client=client, username="global-communication-solutions-tokyo"
     )
+    factories.OperatorNoticeFactory(client=client, text=f"年末年始のご案内 {LONG_LINK}")
     return client
 
 
@@ -220,3 +231,119 @@ def test_the_client_pages_long_values_can_be_read_whole(live, open_as, viewport)
 
     assert page.evaluate(CUT_VALUES) == []
     assert page.input_value("#id_name") == LONG_NAME
+
+
+def _client_page(live, open_as, client: Client, viewport: dict[str, int]):
+    page = open_as(factories.AdminFactory())
+    page.set_viewport_size(viewport)
+    page.goto(f"{live['server'].url}/admin/clients/client/{client.pk}/change/")
+    return page
+
+
+# The boxes of a table's saved rows whose value is cut at an edge: sideways (a
+# text box) or below (a text area of too few lines), or past the window.
+BOXES_CUT = """(table) => {
+  const out = [];
+  for (const box of document.querySelectorAll(
+      `${table} tr.has_original :is(input[type=text], input[type=email], textarea)`)) {
+    if (box.scrollWidth > box.clientWidth + 1) out.push(`${box.value} cut sideways`);
+    if (box.scrollHeight > box.clientHeight + 1) out.push(`${box.value} cut below`);
+    if (box.getBoundingClientRect().right > window.innerWidth)
+      out.push(`${box.value} past the window`);
+  }
+  return out;
+}"""
+
+PAGE_SCROLLS_SIDEWAYS = "() => document.documentElement.scrollWidth > window.innerWidth"
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, SMALL_LAPTOP], ids=["1366", "1280"])
+def test_a_recipients_long_address_is_read_whole_in_its_box(live, open_as, viewport):
+    """The recipients' addresses were cut at their boxes' edge
+    (office-of-the-president-tokyo-headquarters.reception-desk@glob), read
+    whole only in a tooltip: the box wraps an address over its lines."""
+    client = add_long_rows()
+    recipient = client.recipients.order_by("pk").first()
+    recipient.pc_email = LONG_ADDRESS
+    recipient.save(update_fields=["pc_email"])
+    assert len(LONG_ADDRESS) == 102
+
+    page = _client_page(live, open_as, client, viewport)
+
+    addresses = page.locator("#recipients-group tr.has_original [name$=_email]")
+    assert LONG_ADDRESS in [box.input_value() for box in addresses.all()]
+    assert page.evaluate(BOXES_CUT, "#recipients-group") == []
+    assert not page.evaluate(PAGE_SCROLLS_SIDEWAYS)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, SMALL_LAPTOP], ids=["1366", "1280"])
+def test_a_persons_values_are_read_whole_in_their_boxes(live, open_as, viewport):
+    """At 1280 px the people's table cut 長谷川 左衛門太郎, ハセガワ サエモンタロウ
+    and 代表取締役社長兼最高経営責任者 at their boxes' edge, beside a 表示順
+    box wide enough for five digits."""
+    client = add_long_rows()
+
+    page = _client_page(live, open_as, client, viewport)
+
+    assert page.evaluate(BOXES_CUT, "#people-group") == []
+    assert not page.evaluate(PAGE_SCROLLS_SIDEWAYS)
+
+
+# The lines a cell's text takes, by the tops of its lines.
+LINES_OF = """(cell) => {
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, SMALL_LAPTOP], ids=["1366", "1280"])
+def test_a_long_link_in_a_notice_wraps_within_its_cell(live, open_as, viewport):
+    """A link with nowhere to wrap ran the notices' table, and the page, past
+    the window's right edge; its days wrapped a character or two a line."""
+    client = add_long_rows()
+
+    page = _client_page(live, open_as, client, viewport)
+
+    notices = page.locator("#operator_notices-group")
+    words = notices.locator("tr.has_original td.field-text p")
+    assert LONG_LINK in words.inner_text()
+    assert words.evaluate(LINES_OF) > 1
+    assert words.evaluate("(p) => p.scrollWidth <= p.clientWidth")
+    table = notices.locator("table").bounding_box()
+    assert table["x"] + table["width"] <= viewport["width"]
+    for day in ("first_day", "last_day", "written_at"):
+        cell = notices.locator(f"tr.has_original td.field-{day} p")
+        assert cell.evaluate(LINES_OF) == 1, day
+    assert not page.evaluate(PAGE_SCROLLS_SIDEWAYS)
+
+
+def test_an_address_box_holds_one_line(live, open_as):
+    """The box that wraps a long address is an address's box still: a line
+    tall as the name's box beside it, Enter adds no line, and line breaks
+    pasted with addresses are spaces, which the page refuses in Japanese."""
+    recipient = factories.ReportRecipientFactory(
+        client=factories.ClientFactory(), pc_email="taro@example.jp"
+    )
+    page = _client_page(live, open_as, recipient.client, LAPTOP)
+    box = page.locator("[name=recipients-0-pc_email]")
+    name_box = page.locator("[name=recipients-0-name]")
+
+    assert box.bounding_box()["height"] == pytest.approx(
+        name_box.bounding_box()["height"], abs=2
+    )
+    box.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("p")
+    assert box.input_value() == "taro@example.jpp"
+
+    box.fill("")
+    page.keyboard.insert_text("hanako@example.jp\nsato@example.jp\n")
+    assert box.input_value() == "hanako@example.jp sato@example.jp "
+    page.click("input[name=_continue]")
+    page.wait_for_load_state()
+    errors = page.locator("#recipients-group .errorlist").inner_text()
+    assert "有効なメールアドレスを入力してください。" in errors
+    recipient.refresh_from_db()
+    assert recipient.pc_email == "taro@example.jp"
