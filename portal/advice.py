@@ -120,7 +120,9 @@ class PlanAdvice:
 
     @property
     def compared_every_month(self) -> bool:
-        return self.billed_months == len(self.rows)
+        """Every one of the 12 months was billed (else the note says how many
+        were: a newer client has fewer rows)."""
+        return self.billed_months == MONTHS
 
     @property
     def compared_period(self) -> str:
@@ -142,13 +144,18 @@ def _mark_cheapest(amounts: list[int | None]) -> list[Cell]:
 
 def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
     counts = counted_calls_by_month(client=client, months=MONTHS, today=today)
+    # From the first month billed: the months before it (before the contract,
+    # the free trial) have no calls counted and nothing to compare, and a
+    # client of three months read nine rows of ご請求のない月 above its own.
+    while counts and client.first_billed_day(counts[0][0]) is None:
+        counts = counts[1:]
     plans = list(Plan.objects.all())
     snapshots = price_history_by_plan()
     rows = []
     sums: list[int | None] = [0] * len(plans)
     for month, counted in counts:
-        # Months that were not billed (before the contract, the free trial,
-        # after cancelling) compare nothing: every plan cost 0 then.
+        # A month not billed after the first (after cancelling) compares
+        # nothing: every plan cost 0 then.
         start = client.first_billed_day(month)
         if start is None:
             rows.append(
@@ -199,7 +206,9 @@ def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
     top_value = max([c for _m, c in counts] + [n for _p, n in current_included] + [1])
     plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
     baseline = CHART_HEIGHT - CHART_BOTTOM
-    slot = (CHART_WIDTH - CHART_LEFT) // max(len(counts), 1)
+    # A month's bar is as wide whatever the months shown (a client of two
+    # months has two bars of a year's chart, not two bars the chart's width).
+    slot = (CHART_WIDTH - CHART_LEFT) // MONTHS
     bars = []
     for index, (month, counted) in enumerate(counts):
         height = counted * plot_height // top_value

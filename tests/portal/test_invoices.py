@@ -256,22 +256,44 @@ def test_the_advice_says_when_this_month_already_passed_its_included_calls(
     assert (warning in note) is warned
 
 
-def test_months_before_the_contract_are_not_compared(portal_user):
+def test_months_before_the_contract_are_not_listed(portal_user):
+    """A client of two months read ten rows of ご請求のない月 above its own
+    two (before the contract, nothing to compare)."""
     client = portal_user.client
-    client.trial_started_on = None
-    client.contract_started_on = dt.date(2026, 9, 1)
+    client.trial_started_on = dt.date(2026, 8, 22)  # billed from September 1st
+    client.contract_started_on = dt.date(2026, 8, 22)
     client.save()
+    CallFactory(client=client, received_at=jst(2026, 8, 25, 10))  # in the trial
     CallFactory(client=client, received_at=jst(2026, 9, 10, 10))
     advice = plan_advice(client=client, today=dt.date(2026, 11, 25))
-    assert [row.billed for row in advice.rows] == [False] * 10 + [True] * 2
+    assert [row.month for row in advice.rows] == [dt.date(2026, 9, 1), OCTOBER]
+    assert [row.counted_calls for row in advice.rows] == [1, 0]
+    assert all(row.billed for row in advice.rows)
     assert advice.billed_months == 2
-    assert all(cell.yen is None for cell in advice.rows[0].cells)
+    assert [bar.month for bar in advice.bars] == [dt.date(2026, 9, 1), OCTOBER]
     small_total = next(
         cell
         for plan, cell in zip(advice.plans, advice.totals, strict=True)
         if plan.code == "small"
     )
     assert small_total.yen == 2 * 2960
+
+
+def test_a_client_not_billed_for_a_whole_month_yet_is_told_there_is_nothing_to_compare(
+    portal, portal_user
+):
+    """Billed from this month: the advice drew an empty chart and a table of
+    twelve rows of ご請求のない月."""
+    client = portal_user.client
+    client.trial_started_on = None
+    client.contract_started_on = month_start(japan_today())
+    client.save()
+    body = portal.get(reverse("portal:plan")).content.decode()
+    advice = body[body.index("プランの見直し") :]
+    advice = advice[: advice.index("</section>")]
+    assert "先月までにご請求のあった月がないため、まだ比べられません。" in advice
+    assert "<svg" not in advice and "<table" not in advice
+    assert "ご請求のない月" not in advice
 
 
 def test_a_call_reclassified_after_issue_stays_listed_without_a_dead_link(
@@ -311,7 +333,7 @@ def test_a_first_month_after_the_trial_is_priced_pro_rata_as_billed(portal_user)
     # 6 calls over x 148 = 888: what the October invoice charges.
     assert small.yen == 2005 + 888
     assert october.pro_rata_note == "（21日/31日の日割り）"
-    assert advice.rows[-2].pro_rata_note == ""
+    assert advice.rows == [october]  # September was before the contract
 
 
 def test_the_plan_page_marks_a_pro_rata_month(portal, portal_user):
