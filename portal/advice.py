@@ -9,6 +9,7 @@ rule.
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import dropwhile
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -143,20 +144,25 @@ def _mark_cheapest(amounts: list[int | None]) -> list[Cell]:
 
 
 def plan_advice(*, client: Client, today: dt.date | None = None) -> PlanAdvice:
-    counts = counted_calls_by_month(client=client, months=MONTHS, today=today)
-    # From the first month billed: the months before it (before the contract,
-    # the free trial) have no calls counted and nothing to compare, and a
-    # client of three months read nine rows of ご請求のない月 above its own.
-    while counts and client.first_billed_day(counts[0][0]) is None:
-        counts = counts[1:]
+    # Each month with its first billed day, from the first month billed: the
+    # months before it (before the contract, the free trial) have no calls
+    # counted and nothing to compare, and a client of three months read nine
+    # rows of ご請求のない月 above its own.
+    months = [
+        (month, counted, client.first_billed_day(month))
+        for month, counted in counted_calls_by_month(
+            client=client, months=MONTHS, today=today
+        )
+    ]
+    months = list(dropwhile(lambda row: row[2] is None, months))
+    counts = [(month, counted) for month, counted, _start in months]
     plans = list(Plan.objects.all())
     snapshots = price_history_by_plan()
     rows = []
     sums: list[int | None] = [0] * len(plans)
-    for month, counted in counts:
+    for month, counted, start in months:
         # A month not billed after the first (after cancelling) compares
         # nothing: every plan cost 0 then.
-        start = client.first_billed_day(month)
         if start is None:
             rows.append(
                 MonthRow(
